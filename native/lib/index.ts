@@ -1,0 +1,2 @@
+// Loader and typed wrappers for the native addon.
+export {};

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// placeholder: native build arrives with the addon
+

@@ -1,0 +1,2 @@
+// The omnidistill command: demo, label, train, eval, report.
+export {};

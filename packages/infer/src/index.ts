@@ -1,0 +1,2 @@
+// onnxruntime-node sessions, model manifests, image decoding and multi-transform inference.
+export {};

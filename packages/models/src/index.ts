@@ -1,0 +1,2 @@
+// Reference teacher/student architectures (keypoints, detector) built with @omnidistill/artifacts.
+export {};

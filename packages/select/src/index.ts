@@ -1,0 +1,2 @@
+// Count-matched confidence thresholds and generated-label writing.
+export {};

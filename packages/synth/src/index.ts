@@ -1,0 +1,2 @@
+// Seeded procedural keypoint and detection datasets written as PNG + COCO.
+export {};

@@ -1,0 +1,2 @@
+// Test-time transform plans and forward/inverse maps for boxes, RoIs and keypoints.
+export {};
