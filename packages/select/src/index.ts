@@ -1,2 +1,31 @@
 // Count-matched confidence thresholds and generated-label writing.
-export {};
+export { countMatchThreshold, passes } from './threshold.js';
+export type { CountMatchOptions } from './threshold.js';
+export { calibrate, validateTargets } from './calibrate.js';
+export type { CalibrateOptions, PredictionSource } from './calibrate.js';
+export { generateLabels } from './generate.js';
+export type { GenerateOptions } from './generate.js';
+export { selectLabels } from './select.js';
+export type { SelectOptions, SelectionResult } from './select.js';
+export { targetsFromDataset } from './targets.js';
+export { validateRawImagePrediction } from './validate.js';
+export { writeGeneratedLabels, writeCalibrationRecord } from './write.js';
+export type {
+  RawInstance,
+  RawImagePrediction,
+  SelectionTask,
+  LabeledTargets,
+  ThresholdStatus,
+  ThresholdCurve,
+  ThresholdChoice,
+  InstanceThreshold,
+  Calibration,
+} from './types.js';
+export type {
+  CocoImageLike,
+  CocoAnnotationLike,
+  CocoCategoryLike,
+  CocoDatasetLike,
+  GeneratedAnnotation,
+  GeneratedDataset,
+} from './coco-shape.js';

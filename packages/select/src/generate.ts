@@ -1,0 +1,121 @@
+// Pass 2 of selection: apply the calibrated thresholds and emit the generated labels as a
+// plain COCO ground-truth dataset (REFERENCE.md §1 steps 4–5).
+import { OmniRangeError, OmniTypeError, expectFiniteNumber } from '@omnidistill/core';
+import type { PredictionSource } from './calibrate.js';
+import type { CocoCategoryLike, GeneratedAnnotation, GeneratedDataset } from './coco-shape.js';
+import { passes } from './threshold.js';
+import type { Calibration, RawImagePrediction, RawInstance } from './types.js';
+import { validateRawImagePrediction } from './validate.js';
+
+/** Options of {@link generateLabels}. */
+export interface GenerateOptions {
+  /** Categories of the generated file (normally the labeled set's, keypoint names included). */
+  categories: CocoCategoryLike[];
+  /**
+   * Images with no kept instance stay in the generated set with zero annotations (the
+   * default: they are real "nothing here" evidence, and the image count stays that of
+   * the unlabeled set). `true` leaves them out.
+   */
+  dropEmptyImages?: boolean;
+  /**
+   * Keypoint instances: `area = keypointAreaFactor × box area`. COCO's person `area` is
+   * the segmentation area, which generated labels do not have; the box area (factor 1,
+   * the default) is the natural stand-in and is what COCOeval's OKS scale and area
+   * ranges then see. Detection instances always use the box area.
+   */
+  keypointAreaFactor?: number;
+  /** Copy each instance's score into its annotation as `score` (default false). */
+  includeScores?: boolean;
+  /** The `info` block of the file (default: a one-line description, no timestamp, so reruns are byte-identical). */
+  info?: Record<string, unknown>;
+}
+
+/**
+ * Applies `calibration` to the raw predictions (a second pass over the same source) and
+ * returns the generated-labels COCO dataset.
+ *
+ * - An instance is kept iff its score passes its threshold (the global one for keypoints,
+ *   its category's for detection; a category without a threshold is dropped).
+ * - Keypoints: kept keypoints are `(x, y, 2)`; below-threshold ones become `(0, 0, 0)`;
+ *   `num_keypoints` counts the kept ones. An instance with no kept keypoint is still a
+ *   kept instance (its box is a label) with `num_keypoints: 0`.
+ * - `bbox` is COCO `[x, y, w, h]`; annotation ids run from 1 in source order, so the same
+ *   predictions give the same file.
+ */
+export async function generateLabels(source: PredictionSource, calibration: Calibration, options: GenerateOptions): Promise<GeneratedDataset> {
+  if (!Array.isArray(options?.categories)) throw new OmniTypeError('options.categories', 'an array of COCO categories', options?.categories);
+  const areaFactor = options.keypointAreaFactor ?? 1;
+  expectFiniteNumber(areaFactor, 'options.keypointAreaFactor');
+  if (areaFactor <= 0) throw new OmniRangeError('options.keypointAreaFactor', 'a positive number', areaFactor);
+
+  const thresholdOf = instanceThresholdLookup(calibration);
+  const keypointThreshold = calibration.keypointThreshold?.threshold ?? null;
+  const dataset: GeneratedDataset = {
+    info: options.info ?? { description: 'omnidistill generated labels (data distillation)' },
+    images: [],
+    annotations: [],
+    categories: options.categories,
+  };
+  let index = 0;
+  for await (const record of source) {
+    const pred = validateRawImagePrediction(record, `predictions[${index++}]`);
+    const kept = pred.instances.filter((inst) => passes(inst.score, thresholdOf(inst.categoryId)));
+    if (kept.length === 0 && options.dropEmptyImages) continue;
+    dataset.images.push({ id: pred.imageId, file_name: pred.fileName, width: pred.width, height: pred.height });
+    for (const inst of kept) {
+      const annotation = toAnnotation(inst, pred, dataset.annotations.length + 1, calibration.task === 'keypoints', keypointThreshold, areaFactor);
+      if (options.includeScores) annotation.score = inst.score;
+      dataset.annotations.push(annotation);
+    }
+  }
+  if (index !== calibration.images) {
+    throw new OmniRangeError('source', `the ${calibration.images} records the calibration was made on`, index);
+  }
+  return dataset;
+}
+
+/** Maps a category id to its instance threshold (`null`: keep nothing). */
+function instanceThresholdLookup(calibration: Calibration): (categoryId: number) => number | null {
+  if (calibration.task === 'keypoints') {
+    const global = calibration.instanceThresholds[0]?.threshold ?? null;
+    return () => global;
+  }
+  const byId = new Map(calibration.instanceThresholds.map((t) => [t.categoryId, t.threshold]));
+  return (id) => byId.get(id) ?? null;
+}
+
+function toAnnotation(
+  inst: RawInstance,
+  image: RawImagePrediction,
+  id: number,
+  withKeypoints: boolean,
+  keypointThreshold: number | null,
+  areaFactor: number,
+): GeneratedAnnotation {
+  const [x1, y1, x2, y2] = inst.bbox;
+  const w = x2 - x1;
+  const h = y2 - y1;
+  const annotation: GeneratedAnnotation = {
+    id,
+    image_id: image.imageId,
+    category_id: inst.categoryId,
+    bbox: [x1, y1, w, h],
+    area: w * h * (withKeypoints ? areaFactor : 1),
+    iscrowd: 0,
+  };
+  if (withKeypoints) {
+    const src = inst.keypoints ?? [];
+    const keypoints = new Array<number>(src.length);
+    let count = 0;
+    for (let k = 0; k < src.length; k += 3) {
+      const keep = passes(src[k + 2], keypointThreshold);
+      keypoints[k] = keep ? src[k] : 0;
+      keypoints[k + 1] = keep ? src[k + 1] : 0;
+      keypoints[k + 2] = keep ? 2 : 0;
+      if (keep) count++;
+    }
+    annotation.keypoints = keypoints;
+    annotation.num_keypoints = count;
+  }
+  return annotation;
+}
