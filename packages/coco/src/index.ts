@@ -1,2 +1,10 @@
 // COCO dataset/results types, validated streaming IO and an exact COCOeval for boxes and keypoints.
-export {};
+export type { CocoBox, CocoImage, CocoCategory, CocoAnnotation, CocoDataset, CocoResult, IouType } from './types.js';
+export { validateDataset, validateResults, CocoValidationError } from './validate.js';
+export type { CocoProblem, ResultsRequirements } from './validate.js';
+export { createParams, linspace, COCO_PERSON_OKS_SIGMAS } from './params.js';
+export type { EvalParams } from './params.js';
+export type { CocoEvalResult } from './eval-types.js';
+export { evaluateReference } from './eval-reference.js';
+export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
+export type { CocoSummary, CategoryAP } from './summarize.js';

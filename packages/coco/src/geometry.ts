@@ -1,0 +1,124 @@
+// Box, area and similarity arithmetic shared by the reference and the fast evaluator,
+// written in pycocotools' operation order so both produce the same doubles.
+import { CocoValidationError } from './validate.js';
+import type { CocoResult } from './types.js';
+import { NP_SPACING_1, npSum } from './numeric.js';
+
+/** Detection boxes `[x, y, w, h]` (flat, 4 per result) and areas, as pycocotools' loadRes derives them. */
+export interface ResultGeometry {
+  boxes: Float64Array;
+  areas: Float64Array;
+}
+
+/**
+ * pycocotools' `loadRes` decides from the FIRST result: if it has a non-empty box, every
+ * result's area is its box's w·h; otherwise box and area come from the extent of the
+ * keypoints (any box given is replaced). Reproduced, with an error instead of a crash when
+ * a later result lacks the box the first one promised.
+ */
+export function resultGeometry(results: readonly CocoResult[]): ResultGeometry {
+  const n = results.length;
+  const boxes = new Float64Array(4 * n);
+  const areas = new Float64Array(n);
+  const fromBoxes = n > 0 && results[0].bbox !== undefined;
+  for (let i = 0; i < n; i++) {
+    const r = results[i];
+    if (fromBoxes) {
+      const b = r.bbox;
+      if (b === undefined) {
+        const message = `[${i}].bbox: expected a box, as results[0] has one (pycocotools takes the first result's fields for all), received undefined`;
+        throw new CocoValidationError('results', [{ path: `[${i}].bbox`, message }], 1);
+      }
+      boxes[4 * i] = b[0];
+      boxes[4 * i + 1] = b[1];
+      boxes[4 * i + 2] = b[2];
+      boxes[4 * i + 3] = b[3];
+      areas[i] = b[2] * b[3];
+    } else {
+      const k = r.keypoints;
+      if (k === undefined || k.length === 0) {
+        const message = `[${i}].keypoints: expected keypoints, as results[0] has no box, received undefined`;
+        throw new CocoValidationError('results', [{ path: `[${i}].keypoints`, message }], 1);
+      }
+      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+      for (let j = 0; j < k.length; j += 3) {
+        const x = k[j], y = k[j + 1];
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+      boxes[4 * i] = x0;
+      boxes[4 * i + 1] = y0;
+      boxes[4 * i + 2] = x1 - x0;
+      boxes[4 * i + 3] = y1 - y0;
+      areas[i] = (x1 - x0) * (y1 - y0);
+    }
+  }
+  return { boxes, areas };
+}
+
+/**
+ * IoU of detection box `d` with ground-truth box `g` (`[x, y, w, h]` at the given offsets),
+ * as pycocotools' `bbIou`: for a crowd ground truth the union is the detection's area.
+ */
+export function boxIou(d: ArrayLike<number>, di: number, g: ArrayLike<number>, gi: number, crowd: boolean): number {
+  const dx = d[di], dy = d[di + 1], dw = d[di + 2], dh = d[di + 3];
+  const gx = g[gi], gy = g[gi + 1], gw = g[gi + 2], gh = g[gi + 3];
+  const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
+  if (w <= 0) return 0;
+  const h = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
+  if (h <= 0) return 0;
+  const i = w * h;
+  const da = dw * dh;
+  const u = crowd ? da : da + gw * gh - i;
+  return i / u;
+}
+
+/** `(2σ)²` per keypoint, pycocotools' `vars`. */
+export function oksVars(sigmas: readonly number[]): Float64Array {
+  const v = new Float64Array(sigmas.length);
+  for (let i = 0; i < sigmas.length; i++) v[i] = (sigmas[i] * 2) ** 2;
+  return v;
+}
+
+/**
+ * Object keypoint similarity of detection keypoints `d` (offset `di`) with one ground
+ * truth (keypoints `g`, its `area` and `box`), pycocotools' `computeOks` for one pair.
+ * `scratch` holds at least K doubles.
+ */
+export function oks(
+  d: ArrayLike<number>,
+  di: number,
+  g: ArrayLike<number>,
+  labeled: number,
+  area: number,
+  box: ArrayLike<number>,
+  bi: number,
+  vars: Float64Array,
+  scratch: Float64Array,
+): number {
+  const k = vars.length;
+  const denom = area + NP_SPACING_1;
+  let n = 0;
+  if (labeled > 0) {
+    for (let j = 0; j < k; j++) {
+      if (!(g[3 * j + 2] > 0)) continue;
+      const dx = d[di + 3 * j] - g[3 * j];
+      const dy = d[di + 3 * j + 1] - g[3 * j + 1];
+      const e = (dx * dx + dy * dy) / vars[j] / denom / 2;
+      scratch[n++] = Math.exp(-e);
+    }
+  } else {
+    const bx = box[bi], by = box[bi + 1], bw = box[bi + 2], bh = box[bi + 3];
+    const x0 = bx - bw, x1 = bx + bw * 2, y0 = by - bh, y1 = by + bh * 2;
+    for (let j = 0; j < k; j++) {
+      const xd = d[di + 3 * j], yd = d[di + 3 * j + 1];
+      const dx = Math.max(0, x0 - xd) + Math.max(0, xd - x1);
+      const dy = Math.max(0, y0 - yd) + Math.max(0, yd - y1);
+      const e = (dx * dx + dy * dy) / vars[j] / denom / 2;
+      scratch[n++] = Math.exp(-e);
+    }
+  }
+  return npSum(scratch, n) / n;
+}
