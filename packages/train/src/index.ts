@@ -3,3 +3,28 @@ export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 export { MixedSourceSampler, DEFAULT_LABELED_PROBABILITY, rhoMix, rhoIterations } from './sampler.js';
 export type { SampleSource, SampleRef, MixedSamplerOptions, MixedSamplerState, SourceCursor } from './sampler.js';
+export { checkFeed } from './engine.js';
+export type {
+  EngineName,
+  EngineInfo,
+  EngineState,
+  FeedData,
+  FeedTensor,
+  Feeds,
+  ParameterSpec,
+  StepResult,
+  TrainingEngine,
+} from './engine.js';
+export { createNativeEngine, nativeProviderAvailability } from './native-engine.js';
+export type { NativeStepArtifacts, NativeStateSlot, NativeEngineOptions, NativeProvider } from './native-engine.js';
+export {
+  loadWasmTrainingRuntime,
+  resolveOrtWebDist,
+  describeWasmException,
+  canDecodeWasmExceptions,
+  toWasmRuntimeError,
+  callWasm,
+  WasmRuntimeError,
+  ORT_WEB_TRAINING_VERSION,
+} from './ort-web.js';
+export type { WasmTrainingRuntime, WasmRuntimeOptions, OrtWebModule } from './ort-web.js';
