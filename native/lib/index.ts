@@ -1,2 +1,154 @@
-// Loader and typed wrappers for the native addon.
-export {};
+// Loader and typed wrappers for the native addon (`build/Release/omnidistill_native.node`).
+// The raw binding takes flat typed arrays + shapes; the friendly, validated API with backend
+// selection lives in @omnidistill/ensemble.
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Backends the addon implements (the TypeScript reference lives in @omnidistill/ensemble). */
+export type NativeBackend = 'cpu' | 'cuda';
+
+/** Heatmap batch shape: [T, N, K, M, M]. */
+export interface NativeShape {
+  t: number;
+  n: number;
+  k: number;
+  m: number;
+}
+
+/** Options every kernel call takes. */
+export interface NativeCommonOptions {
+  backend: NativeBackend;
+  /** CPU worker threads (default: the number of hardware threads). */
+  threads?: number;
+}
+
+/** Ensembling, already reduced to arrays: the caller turns flip pairs into a permutation. */
+export interface NativeEnsembleOptions extends NativeCommonOptions {
+  mode: 'avg' | 'max';
+  /** [T]: 1 when transform t's heatmaps are horizontally flipped. */
+  flipped: Uint8Array;
+  /** [K]: an involution; channel c of an un-flipped map comes from channel perm[c]. */
+  perm: Int32Array;
+  /** [T]: per-transform weights (avg only), finite and >= 0. */
+  weights?: Float32Array;
+  /** [T * N]: 0 leaves transform t out for RoI n. */
+  mask?: Uint8Array;
+}
+
+export interface NativeDecodeOptions extends NativeCommonOptions {
+  /** Also return the spatial-softmax probability of each keypoint. */
+  probability?: boolean;
+}
+
+/** Time spent in the native call: compute alone, and the whole job (CUDA: with copies). */
+export interface NativeTiming {
+  kernelMs: number;
+  totalMs: number;
+}
+
+export interface NativeKeypoints extends NativeTiming {
+  /** [N, K, 3]: x, y, logit. */
+  keypoints: Float32Array;
+  /** [N, K] when requested. */
+  probability?: Float32Array;
+}
+
+/** Whether a backend was compiled in and whether it can run on this machine (and why not). */
+export interface NativeBackendInfo {
+  compiled: boolean;
+  usable: boolean;
+  reason?: string;
+  device?: string;
+  threads?: number;
+  runtimeVersion?: number;
+  driverVersion?: number;
+}
+
+export interface NativeBuildInfo {
+  compiler: string;
+  flags: string;
+  cuda: boolean;
+  debug: boolean;
+}
+
+/** The addon's exports. Every kernel returns a Promise; the work runs off the event loop. */
+export interface NativeBinding {
+  backends(): { cpu: NativeBackendInfo; cuda: NativeBackendInfo };
+  buildInfo(): NativeBuildInfo;
+  ensembleHeatmaps(heatmaps: Float32Array, shape: NativeShape, options: NativeEnsembleOptions): Promise<{ output: Float32Array } & NativeTiming>;
+  decodeHeatmaps(maps: Float32Array, shape: Omit<NativeShape, 't'>, rois: Float32Array, options: NativeDecodeOptions): Promise<NativeKeypoints>;
+  ensembleAndDecode(
+    heatmaps: Float32Array,
+    shape: NativeShape,
+    rois: Float32Array,
+    options: NativeEnsembleOptions & { probability?: boolean },
+  ): Promise<NativeKeypoints>;
+  /** STREAM triad a[i] = b[i] + s * c[i] (all the same length); for bandwidth measurements. */
+  triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, options: NativeCommonOptions): Promise<{ a: Float32Array } & NativeTiming>;
+}
+
+/** Environment variable naming the exact .node file to load (then nothing else is tried). */
+export const NATIVE_PATH_ENV = 'OMNIDISTILL_NATIVE_PATH';
+
+const ADDON_FILE = 'omnidistill_native.node';
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const requireNative = createRequire(import.meta.url);
+
+/** Where the loader looks, in order: the env override alone when set, else Release then Debug builds. */
+export function nativeCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env[NATIVE_PATH_ENV];
+  if (override !== undefined && override !== '') return [resolve(override)];
+  return [join(packageRoot, 'build', 'Release', ADDON_FILE), join(packageRoot, 'build', 'Debug', ADDON_FILE)];
+}
+
+/** The addon could not be loaded: lists every path tried with its error, and how to build. */
+export class NativeLoadError extends Error {
+  readonly attempts: readonly { path: string; error: string }[];
+  constructor(attempts: { path: string; error: string }[], fromEnv: boolean) {
+    const lines = attempts.map((a) => `  - ${a.path}: ${a.error}`);
+    const how = fromEnv
+      ? `${NATIVE_PATH_ENV} is set, so only that file was tried; unset it to use the package's own build.`
+      : 'Build it with `pnpm --filter @omnidistill/native build` (needs cmake >= 3.18 and a C++17 compiler; ' +
+        'nvcc optional), or point ' + NATIVE_PATH_ENV + ' at a built omnidistill_native.node.';
+    super(`the omnidistill native addon could not be loaded. Tried:\n${lines.join('\n')}\n${how}`);
+    this.name = 'NativeLoadError';
+    this.attempts = attempts;
+  }
+}
+
+/** Loads the addon from the candidates (uncached); throws NativeLoadError listing each attempt. */
+export function loadNativeFrom(env: NodeJS.ProcessEnv = process.env): { binding: NativeBinding; path: string } {
+  const attempts: { path: string; error: string }[] = [];
+  for (const path of nativeCandidates(env)) {
+    try {
+      return { binding: requireNative(path) as NativeBinding, path };
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      attempts.push({ path, error: message });
+    }
+  }
+  const override = env[NATIVE_PATH_ENV];
+  throw new NativeLoadError(attempts, override !== undefined && override !== '');
+}
+
+let cached: { binding: NativeBinding; path: string } | { error: NativeLoadError } | undefined;
+
+/** The addon (loaded once per process). Throws NativeLoadError when it cannot be loaded. */
+export function loadNative(): NativeBinding {
+  const state = nativeStatus();
+  if ('error' in state) throw state.error;
+  return state.binding;
+}
+
+/** The load outcome without throwing: the binding and its path, or the error saying what was tried. */
+export function nativeStatus(): { binding: NativeBinding; path: string } | { error: NativeLoadError } {
+  if (cached === undefined) {
+    try {
+      cached = loadNativeFrom();
+    } catch (err) {
+      cached = { error: err as NativeLoadError };
+    }
+  }
+  return cached;
+}

@@ -1,3 +1,97 @@
 #!/usr/bin/env node
-// placeholder: native build arrives with the addon
+// Builds the addon with cmake-js against the headers of the node that runs this script
+// (<prefix>/include/node, prefix derived from process.execPath): no header download.
+// CUDA is compiled when a CUDA compiler is found (CUDACXX, or nvcc on PATH); set
+// OMNIDISTILL_NATIVE_CUDA=off to skip it. Writes build/build-info.json (what was built).
+//
+// Environment knobs (all optional):
+//   OMNIDISTILL_NATIVE_CUDA=off         build the cpu backend only
+//   OMNIDISTILL_NATIVE_ARCH_FLAGS="..."  extra -march style flags (default: portable baseline)
+//   OMNIDISTILL_NATIVE_SANITIZE=address  AddressSanitizer build (tests then need LD_PRELOAD=libasan)
+//   OMNIDISTILL_NATIVE_OUT=dir           build directory (default: build)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const require = createRequire(import.meta.url);
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = resolve(packageRoot, process.env.OMNIDISTILL_NATIVE_OUT ?? 'build');
+
+/** Node's own header directory: <prefix>/include/node, where prefix = dirname(dirname(node)). */
+function nodeIncludeDir() {
+  const prefix = dirname(dirname(process.execPath));
+  const dir = join(prefix, 'include', 'node');
+  if (!existsSync(join(dir, 'node_api.h'))) {
+    throw new Error(
+      `Node's headers were not found at ${dir} (derived from ${process.execPath}).\n` +
+        'Install a Node distribution that ships include/node (the official tarballs and most packages do).',
+    );
+  }
+  return dir;
+}
+
+/** The CUDA compiler CMake should use, or null (then CMake's own search is disabled). */
+function cudaCompiler() {
+  const setting = (process.env.OMNIDISTILL_NATIVE_CUDA ?? 'auto').toLowerCase();
+  if (['off', '0', 'false', 'no'].includes(setting)) return { use: false, why: 'OMNIDISTILL_NATIVE_CUDA=off' };
+  if (process.env.CUDACXX) return { use: true, path: process.env.CUDACXX, why: 'CUDACXX' };
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'nvcc'))) return { use: true, path: join(dir, 'nvcc'), why: 'nvcc on PATH' };
+  }
+  return { use: false, why: 'no nvcc on PATH and CUDACXX unset' };
+}
+
+async function main() {
+  const includeDir = nodeIncludeDir();
+  const addonApiDir = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
+  const addonApiAbs = resolve(packageRoot, addonApiDir);
+  const cuda = cudaCompiler();
+  const cmakeOptions = {
+    OMNI_NODE_INCLUDE_DIR: includeDir,
+    OMNI_NODE_ADDON_API_DIR: existsSync(join(addonApiAbs, 'napi.h')) ? addonApiAbs : dirname(require.resolve('node-addon-api/napi.h')),
+    OMNI_CUDA: cuda.use ? 'ON' : 'OFF',
+    OMNI_ARCH_FLAGS: process.env.OMNIDISTILL_NATIVE_ARCH_FLAGS ?? '',
+    OMNI_SANITIZE: process.env.OMNIDISTILL_NATIVE_SANITIZE ?? '',
+  };
+  if (cuda.use) cmakeOptions.CMAKE_CUDA_COMPILER = cuda.path;
+  if (process.env.OMNIDISTILL_CUDA_ARCHITECTURES) cmakeOptions.CMAKE_CUDA_ARCHITECTURES = process.env.OMNIDISTILL_CUDA_ARCHITECTURES;
+
+  // cmake-js skips its header download for Node-API projects ("binary.napi_versions" in
+  // package.json); our CMakeLists reads the include directories passed above instead.
+  const { BuildSystem } = require('cmake-js');
+  const build = new BuildSystem({
+    directory: packageRoot,
+    out: outDir,
+    config: 'Release',
+    cMakeOptions: cmakeOptions,
+    logLevel: process.env.OMNIDISTILL_NATIVE_VERBOSE ? 'verbose' : 'info',
+    parallel: Number(process.env.OMNIDISTILL_NATIVE_JOBS ?? 2),
+  });
+  console.log(`omnidistill native: node headers ${includeDir}; cuda: ${cuda.use ? cuda.path : 'skipped'} (${cuda.why})`);
+  // Always configure: cheap, and it picks up a changed toolchain (e.g. nvcc appearing on PATH).
+  await build.configure();
+  await build.build();
+
+  const cmakeInfoPath = join(outDir, 'cmake-info.json');
+  const cmakeInfo = existsSync(cmakeInfoPath) ? JSON.parse(readFileSync(cmakeInfoPath, 'utf8')) : {};
+  const info = {
+    builtAt: new Date().toISOString(),
+    node: process.version,
+    nodeApi: process.versions.napi,
+    nodeIncludeDir: includeDir,
+    platform: `${process.platform}-${process.arch}`,
+    cudaDecision: cuda.why,
+    sanitize: cmakeOptions.OMNI_SANITIZE || null,
+    ...cmakeInfo,
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
+  console.log(`omnidistill native: built (cuda compiled: ${info.cudaCompiled}); see ${join(outDir, 'build-info.json')}`);
+}
+
+main().catch((err) => {
+  console.error(`omnidistill native build failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error('Needs cmake >= 3.18 and a C++17 compiler; CUDA is optional (see native/README.md).');
+  process.exit(1);
+});

@@ -1,0 +1,547 @@
+// N-API surface of the addon: argument checking (cheap, naming the argument, never trusting
+// the TypeScript layer), the AsyncWorker that runs a kernel off the event loop, and the
+// backend dispatch (cpu always; cuda when compiled in and a device answers).
+#include <napi.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernel_math.h"
+#include "kernels.h"
+
+#ifndef OMNI_BUILD_COMPILER
+#define OMNI_BUILD_COMPILER "unknown"
+#endif
+#ifndef OMNI_BUILD_FLAGS
+#define OMNI_BUILD_FLAGS ""
+#endif
+
+namespace omni {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Error messages in the house format: `path: expected X, received Y`.
+
+std::string formatNumber(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return std::string(v.As<Napi::Boolean>().Value() ? "true" : "false") + " (boolean)";
+  if (v.IsNumber()) return formatNumber(v.As<Napi::Number>().DoubleValue()) + " (number)";
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s.size() > 40) s = s.substr(0, 37) + "...";
+    return "\"" + s + "\" (string)";
+  }
+  if (v.IsTypedArray()) {
+    Napi::TypedArray a = v.As<Napi::TypedArray>();
+    static const char* names[] = {"Int8Array",  "Uint8Array",   "Uint8ClampedArray", "Int16Array",
+                                  "Uint16Array", "Int32Array",  "Uint32Array",       "Float32Array",
+                                  "Float64Array", "BigInt64Array", "BigUint64Array"};
+    const int type = static_cast<int>(a.TypedArrayType());
+    const char* name = type >= 0 && type < 11 ? names[type] : "TypedArray";
+    return std::string(name) + " of length " + std::to_string(a.ElementLength());
+  }
+  if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+[[noreturn]] void throwType(Napi::Env env, const std::string& path, const std::string& expected, const std::string& received) {
+  throw Napi::TypeError::New(env, path + ": expected " + expected + ", received " + received);
+}
+[[noreturn]] void throwRange(Napi::Env env, const std::string& path, const std::string& expected, const std::string& received) {
+  throw Napi::RangeError::New(env, path + ": expected " + expected + ", received " + received);
+}
+
+// ---------------------------------------------------------------------------------------
+// Argument readers.
+
+Napi::Object expectObject(Napi::Env env, const Napi::Value& v, const std::string& path) {
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction()) throwType(env, path, "an object", describe(v));
+  return v.As<Napi::Object>();
+}
+
+/** A positive integer no larger than `max` (shape dimensions, thread counts). */
+int64_t expectPositiveInt(Napi::Env env, const Napi::Value& v, const std::string& path, int64_t max) {
+  if (!v.IsNumber()) throwType(env, path, "a positive integer", describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d) throwType(env, path, "a positive integer", describe(v));
+  if (d < 1 || d > static_cast<double>(max)) {
+    throwRange(env, path, "an integer in [1, " + std::to_string(max) + "]", describe(v));
+  }
+  return static_cast<int64_t>(d);
+}
+
+template <typename T>
+struct ArrayTraits;
+template <>
+struct ArrayTraits<float> {
+  static constexpr napi_typedarray_type type = napi_float32_array;
+  static constexpr const char* name = "a Float32Array";
+};
+template <>
+struct ArrayTraits<uint8_t> {
+  static constexpr napi_typedarray_type type = napi_uint8_array;
+  static constexpr const char* name = "a Uint8Array";
+};
+template <>
+struct ArrayTraits<int32_t> {
+  static constexpr napi_typedarray_type type = napi_int32_array;
+  static constexpr const char* name = "an Int32Array";
+};
+
+/** A typed array of element type T and exactly `length` elements (byteOffset respected). */
+template <typename T>
+Napi::TypedArrayOf<T> expectArray(Napi::Env env, const Napi::Value& v, const std::string& path, int64_t length) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != ArrayTraits<T>::type) {
+    throwType(env, path, ArrayTraits<T>::name, describe(v));
+  }
+  Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+  if (static_cast<int64_t>(a.ElementLength()) != length) {
+    throwRange(env, path, std::to_string(length) + " elements", describe(v));
+  }
+  if (length > 0 && a.Data() == nullptr) throwRange(env, path, "an attached buffer", "a detached buffer");
+  return a;
+}
+
+template <typename T>
+std::vector<T> copyArray(const Napi::TypedArrayOf<T>& a) {
+  return std::vector<T>(a.Data(), a.Data() + a.ElementLength());
+}
+
+/** {t?, n, k, m}; dimension caps keep every product far inside int64 and typed-array limits. */
+Shape readShape(Napi::Env env, const Napi::Value& v, const std::string& path, bool withT) {
+  Napi::Object o = expectObject(env, v, path);
+  Shape s;
+  s.t = withT ? expectPositiveInt(env, o.Get("t"), path + ".t", 1 << 16) : 1;
+  s.n = expectPositiveInt(env, o.Get("n"), path + ".n", 1 << 24);
+  s.k = expectPositiveInt(env, o.Get("k"), path + ".k", 1 << 16);
+  s.m = expectPositiveInt(env, o.Get("m"), path + ".m", 1 << 12);
+  const double total = static_cast<double>(s.t) * s.n * s.k * s.m * s.m;
+  if (total > 9007199254740991.0) throwRange(env, path, "at most 2^53 - 1 elements in total", formatNumber(total));
+  return s;
+}
+
+enum class Backend { Cpu, Cuda };
+
+struct Common {
+  Backend backend = Backend::Cpu;
+  int threads = 1;
+};
+
+Common readCommon(Napi::Env env, const Napi::Object& o, const std::string& path) {
+  Common c;
+  const Napi::Value b = o.Get("backend");
+  const std::string name = b.IsString() ? b.As<Napi::String>().Utf8Value() : "";
+  if (name == "cpu") c.backend = Backend::Cpu;
+  else if (name == "cuda") c.backend = Backend::Cuda;
+  else throwType(env, path + ".backend", "one of \"cpu\", \"cuda\"", describe(b));
+  const Napi::Value t = o.Get("threads");
+  c.threads = t.IsUndefined() ? cpu::defaultThreads() : static_cast<int>(expectPositiveInt(env, t, path + ".threads", 1024));
+  return c;
+}
+
+EnsembleSpec readEnsemble(Napi::Env env, const Napi::Object& o, const Shape& s, const std::string& path) {
+  EnsembleSpec e;
+  const Napi::Value mode = o.Get("mode");
+  const std::string m = mode.IsString() ? mode.As<Napi::String>().Utf8Value() : "";
+  if (m == "avg") e.mode = Mode::Avg;
+  else if (m == "max") e.mode = Mode::Max;
+  else throwType(env, path + ".mode", "one of \"avg\", \"max\"", describe(mode));
+
+  e.flipped = copyArray(expectArray<uint8_t>(env, o.Get("flipped"), path + ".flipped", s.t));
+  e.perm = copyArray(expectArray<int32_t>(env, o.Get("perm"), path + ".perm", s.k));
+  for (int64_t c = 0; c < s.k; ++c) {
+    const int32_t p = e.perm[static_cast<size_t>(c)];
+    if (p < 0 || p >= s.k || e.perm[static_cast<size_t>(p)] != c) {
+      throwRange(env, path + ".perm[" + std::to_string(c) + "]",
+                 "a channel in [0, " + std::to_string(s.k - 1) + "] forming an involution (flip pairs)",
+                 std::to_string(p) + " (number)");
+    }
+  }
+  const Napi::Value w = o.Get("weights");
+  if (w.IsUndefined()) {
+    e.weights.assign(static_cast<size_t>(s.t), 1.0f);
+  } else {
+    if (e.mode != Mode::Avg) throwType(env, path + ".weights", "undefined in \"max\" mode (weights only apply to \"avg\")", describe(w));
+    e.weights = copyArray(expectArray<float>(env, w, path + ".weights", s.t));
+    for (int64_t t = 0; t < s.t; ++t) {
+      const float x = e.weights[static_cast<size_t>(t)];
+      if (!(std::isfinite(x) && x >= 0)) {
+        throwRange(env, path + ".weights[" + std::to_string(t) + "]", "a finite number >= 0", formatNumber(x) + " (number)");
+      }
+    }
+  }
+  const Napi::Value mask = o.Get("mask");
+  if (!mask.IsUndefined()) e.mask = copyArray(expectArray<uint8_t>(env, mask, path + ".mask", s.t * s.n));
+  // Every RoI needs at least one transform (and, for avg, a positive weight sum).
+  for (int64_t n = 0; n < s.n; ++n) {
+    float weightSum = 0.0f;
+    bool any = false;
+    for (int64_t t = 0; t < s.t; ++t) {
+      if (!e.included(t, n, s.n)) continue;
+      any = true;
+      weightSum += e.weights[static_cast<size_t>(t)];
+    }
+    if (!any) throwRange(env, path + ".mask", "at least one transform for RoI " + std::to_string(n), "none");
+    if (e.mode == Mode::Avg && !(weightSum > 0)) {
+      throwRange(env, path + ".weights", "a positive weight sum over the transforms of RoI " + std::to_string(n), formatNumber(weightSum) + " (number)");
+    }
+  }
+  return e;
+}
+
+/** RoIs [N, 4]: finite, not inverted (x2 >= x1, y2 >= y1; zero size is fine), bounded size. */
+std::vector<float> readRois(Napi::Env env, const Napi::Value& v, const std::string& path, int64_t n) {
+  std::vector<float> rois = copyArray(expectArray<float>(env, v, path, n * 4));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = rois.data() + i * 4;
+    const std::string at = path + "[" + std::to_string(i) + "]";
+    for (int j = 0; j < 4; ++j) {
+      if (!std::isfinite(r[j])) throwRange(env, at, "finite [x1, y1, x2, y2]", formatNumber(r[j]) + " (number) at index " + std::to_string(j));
+    }
+    if (r[2] < r[0]) throwRange(env, at, "x2 >= x1 (an inverted RoI is an error)", "x1 = " + formatNumber(r[0]) + ", x2 = " + formatNumber(r[2]));
+    if (r[3] < r[1]) throwRange(env, at, "y2 >= y1 (an inverted RoI is an error)", "y1 = " + formatNumber(r[1]) + ", y2 = " + formatNumber(r[3]));
+    const RoiGeometry g = roiGeometry(r);
+    if (g.W > kMaxRoiSide || g.H > kMaxRoiSide) {
+      throwRange(env, at, "sides of at most " + std::to_string(kMaxRoiSide) + " px", formatNumber(g.w) + " x " + formatNumber(g.h));
+    }
+  }
+  return rois;
+}
+
+// ---------------------------------------------------------------------------------------
+// Locating the first non-finite value after a kernel saw one (error path only).
+
+std::string nonFiniteMessage(const std::string& path, const float* data, const Shape& s, const EnsembleSpec* e) {
+  const int64_t slab = s.k * s.mapSize();
+  for (int64_t t = 0; t < s.t; ++t) {
+    for (int64_t n = 0; n < s.n; ++n) {
+      if (e && !e->included(t, n, s.n)) continue;
+      const int64_t base = (t * s.n + n) * slab;
+      for (int64_t i = 0; i < slab; ++i) {
+        const float v = data[base + i];
+        if (!std::isfinite(v)) {
+          return path + "[" + std::to_string(base + i) + "]: expected a finite number, received " + formatNumber(v) + " (number)";
+        }
+      }
+    }
+  }
+  return path + ": expected finite values (a combined value overflowed float32)";
+}
+
+// ---------------------------------------------------------------------------------------
+// CUDA availability, probed once.
+
+#ifdef OMNI_WITH_CUDA
+const cuda::Probe& cudaProbe() {
+  static std::once_flag once;
+  static cuda::Probe probe;
+  std::call_once(once, [] { probe = cuda::probe(); });
+  return probe;
+}
+#endif
+
+/** Throws an Error (code OMNI_BACKEND_UNAVAILABLE) when `backend` cannot run here. */
+void requireBackend(Napi::Env env, Backend backend) {
+  if (backend == Backend::Cpu) return;
+#ifdef OMNI_WITH_CUDA
+  const cuda::Probe& p = cudaProbe();
+  if (p.usable) return;
+  Napi::Error err = Napi::Error::New(env, "backend \"cuda\": compiled but no device: " + p.reason);
+#else
+  Napi::Error err = Napi::Error::New(env, "backend \"cuda\": not compiled (nvcc was not found when the addon was built)");
+#endif
+  err.Set("code", Napi::String::New(env, "OMNI_BACKEND_UNAVAILABLE"));
+  throw err;
+}
+
+// ---------------------------------------------------------------------------------------
+// The worker: inputs are held by reference (zero copy), outputs are allocated on the main
+// thread before queueing, Execute touches only raw pointers and plain C++ values.
+
+class KernelWorker : public Napi::AsyncWorker {
+ public:
+  using Job = std::function<void(Timing&)>;
+
+  KernelWorker(Napi::Env env, Job job)
+      : Napi::AsyncWorker(env, "omnidistill:kernel"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+
+  void keep(const Napi::Value& v) { inputs_.emplace_back(Napi::Persistent(v)); }
+  void output(const std::string& name, const Napi::Value& v) { outputs_.emplace_back(name, Napi::Persistent(v)); }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      job_(timing_);
+    } catch (const InputError& e) {
+      failure_ = Failure::Input;
+      message_ = e.what();
+    } catch (const std::exception& e) {
+      failure_ = Failure::Internal;
+      message_ = e.what();
+    } catch (...) {
+      failure_ = Failure::Internal;
+      message_ = "unknown native failure";
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (failure_ == Failure::Input) {
+      deferred_.Reject(Napi::RangeError::New(env, message_).Value());
+    } else if (failure_ == Failure::Internal) {
+      deferred_.Reject(Napi::Error::New(env, message_).Value());
+    } else {
+      Napi::Object result = Napi::Object::New(env);
+      for (auto& [name, ref] : outputs_) result.Set(name, ref.Value());
+      result.Set("kernelMs", Napi::Number::New(env, timing_.kernelMs));
+      result.Set("totalMs", Napi::Number::New(env, timing_.totalMs));
+      deferred_.Resolve(result);
+    }
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  enum class Failure { None, Input, Internal };
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  Timing timing_;
+  Failure failure_ = Failure::None;
+  std::string message_;
+  std::vector<Napi::Reference<Napi::Value>> inputs_;
+  std::vector<std::pair<std::string, Napi::Reference<Napi::Value>>> outputs_;
+};
+
+double msSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+/** Runs `cpuWork` timed, or `cudaWork` (which times itself); turns a non-finite flag into an InputError. */
+void runTimed(Backend backend, Timing& timing, const std::function<void(bool*)>& cpuWork,
+              const std::function<void(bool*, Timing*)>& cudaWork, const std::function<std::string()>& nonFiniteMsg) {
+  bool nonFinite = false;
+  if (backend == Backend::Cpu) {
+    const auto start = std::chrono::steady_clock::now();
+    cpuWork(&nonFinite);
+    timing.kernelMs = timing.totalMs = msSince(start);
+  } else {
+    cudaWork(&nonFinite, &timing);
+  }
+  if (nonFinite) throw InputError(nonFiniteMsg());
+}
+
+#ifdef OMNI_WITH_CUDA
+#define OMNI_CUDA_CALL(expr) expr
+#else
+#define OMNI_CUDA_CALL(expr) throw std::logic_error("cuda backend not compiled")
+#endif
+
+void checkCudaMapSide(Napi::Env env, Backend backend, const Shape& s, const std::string& path) {
+#ifdef OMNI_WITH_CUDA
+  if (backend == Backend::Cuda && s.m > cuda::maxFusedMapSide()) {
+    throwRange(env, path, "M <= " + std::to_string(cuda::maxFusedMapSide()) + " on the cuda backend (shared-memory scratch)",
+               std::to_string(s.m) + " (number)");
+  }
+#else
+  (void)env, (void)backend, (void)s, (void)path;
+#endif
+}
+
+// ---------------------------------------------------------------------------------------
+// Exported functions.
+
+/** ensembleHeatmaps(heatmaps, {t,n,k,m}, {mode, flipped, perm, weights?, mask?, backend, threads?}) */
+Napi::Value EnsembleHeatmaps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Shape s = readShape(env, info[1], "shape", true);
+  auto heat = expectArray<float>(env, info[0], "heatmaps", s.elements());
+  Napi::Object o = expectObject(env, info[2], "options");
+  const Common c = readCommon(env, o, "options");
+  auto e = std::make_shared<EnsembleSpec>(readEnsemble(env, o, s, "options"));
+  requireBackend(env, c.backend);
+  const Shape outShape{1, s.n, s.k, s.m};
+  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(outShape.elements()));
+  const float* in = heat.Data();
+  float* dst = out.Data();
+  auto* w = new KernelWorker(env, [=](Timing& timing) {
+    runTimed(
+        c.backend, timing, [&](bool* bad) { cpu::ensemble(in, s, *e, dst, c.threads, bad); },
+        [&](bool* bad, Timing* t) { OMNI_CUDA_CALL(cuda::ensemble(in, s, *e, dst, bad, t)); },
+        [&] { return nonFiniteMessage("heatmaps", in, s, e.get()); });
+  });
+  w->keep(heat);
+  w->output("output", out);
+  w->Queue();
+  return w->promise();
+}
+
+/** decodeHeatmaps(maps, {n,k,m}, rois, {probability?, backend, threads?}) */
+Napi::Value DecodeHeatmaps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Shape s = readShape(env, info[1], "shape", false);
+  auto maps = expectArray<float>(env, info[0], "maps", s.elements());
+  auto d = std::make_shared<DecodeSpec>();
+  d->rois = readRois(env, info[2], "rois", s.n);
+  Napi::Object o = expectObject(env, info[3], "options");
+  const Common c = readCommon(env, o, "options");
+  d->probability = o.Get("probability").ToBoolean().Value();
+  requireBackend(env, c.backend);
+  Napi::Float32Array kp = Napi::Float32Array::New(env, static_cast<size_t>(s.n * s.k * 3));
+  Napi::Float32Array prob = Napi::Float32Array::New(env, d->probability ? static_cast<size_t>(s.n * s.k) : 0);
+  const float* in = maps.Data();
+  float* kpOut = kp.Data();
+  float* probOut = d->probability ? prob.Data() : nullptr;
+  auto* w = new KernelWorker(env, [=](Timing& timing) {
+    runTimed(
+        c.backend, timing, [&](bool* bad) { cpu::decode(in, s, *d, kpOut, probOut, c.threads, bad); },
+        [&](bool* bad, Timing* t) { OMNI_CUDA_CALL(cuda::decode(in, s, *d, kpOut, probOut, bad, t)); },
+        [&] { return nonFiniteMessage("maps", in, s, nullptr); });
+  });
+  w->keep(maps);
+  w->output("keypoints", kp);
+  if (d->probability) w->output("probability", prob);
+  w->Queue();
+  return w->promise();
+}
+
+/** ensembleAndDecode(heatmaps, {t,n,k,m}, rois, {ensemble options..., probability?, backend, threads?}) */
+Napi::Value EnsembleAndDecode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Shape s = readShape(env, info[1], "shape", true);
+  auto heat = expectArray<float>(env, info[0], "heatmaps", s.elements());
+  auto d = std::make_shared<DecodeSpec>();
+  d->rois = readRois(env, info[2], "rois", s.n);
+  Napi::Object o = expectObject(env, info[3], "options");
+  const Common c = readCommon(env, o, "options");
+  auto e = std::make_shared<EnsembleSpec>(readEnsemble(env, o, s, "options"));
+  d->probability = o.Get("probability").ToBoolean().Value();
+  requireBackend(env, c.backend);
+  checkCudaMapSide(env, c.backend, s, "shape.m");
+  Napi::Float32Array kp = Napi::Float32Array::New(env, static_cast<size_t>(s.n * s.k * 3));
+  Napi::Float32Array prob = Napi::Float32Array::New(env, d->probability ? static_cast<size_t>(s.n * s.k) : 0);
+  const float* in = heat.Data();
+  float* kpOut = kp.Data();
+  float* probOut = d->probability ? prob.Data() : nullptr;
+  auto* w = new KernelWorker(env, [=](Timing& timing) {
+    runTimed(
+        c.backend, timing, [&](bool* bad) { cpu::ensembleAndDecode(in, s, *e, *d, kpOut, probOut, c.threads, bad); },
+        [&](bool* bad, Timing* t) { OMNI_CUDA_CALL(cuda::ensembleAndDecode(in, s, *e, *d, kpOut, probOut, bad, t)); },
+        [&] { return nonFiniteMessage("heatmaps", in, s, e.get()); });
+  });
+  w->keep(heat);
+  w->output("keypoints", kp);
+  if (d->probability) w->output("probability", prob);
+  w->Queue();
+  return w->promise();
+}
+
+/** triad(a, b, c, s, {backend, threads?}): a[i] = b[i] + s * c[i]; resolves with timings. */
+Napi::Value Triad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throwType(env, "a", "a Float32Array", describe(info[0]));
+  const int64_t length = static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength());
+  auto a = expectArray<float>(env, info[0], "a", length);
+  auto b = expectArray<float>(env, info[1], "b", length);
+  auto cArr = expectArray<float>(env, info[2], "c", length);
+  if (!info[3].IsNumber() || !std::isfinite(info[3].As<Napi::Number>().DoubleValue())) throwType(env, "s", "a finite number", describe(info[3]));
+  const float scalar = static_cast<float>(info[3].As<Napi::Number>().DoubleValue());
+  Napi::Object o = expectObject(env, info[4], "options");
+  const Common c = readCommon(env, o, "options");
+  requireBackend(env, c.backend);
+  float* pa = a.Data();
+  const float* pb = b.Data();
+  const float* pc = cArr.Data();
+  auto* w = new KernelWorker(env, [=](Timing& timing) {
+    runTimed(
+        c.backend, timing, [&](bool*) { cpu::triad(pa, pb, pc, scalar, length, c.threads); },
+        [&](bool*, Timing* t) { OMNI_CUDA_CALL(cuda::triad(pa, pb, pc, scalar, length, t)); }, [] { return std::string(); });
+  });
+  w->keep(b);
+  w->keep(cArr);
+  w->output("a", a);
+  w->Queue();
+  return w->promise();
+}
+
+/** What was compiled in and what can run here, with reasons. */
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  Napi::Object cpuInfo = Napi::Object::New(env);
+  cpuInfo.Set("compiled", true);
+  cpuInfo.Set("usable", true);
+  cpuInfo.Set("threads", cpu::defaultThreads());
+  result.Set("cpu", cpuInfo);
+  Napi::Object cudaInfo = Napi::Object::New(env);
+#ifdef OMNI_WITH_CUDA
+  const cuda::Probe& p = cudaProbe();
+  cudaInfo.Set("compiled", true);
+  cudaInfo.Set("usable", p.usable);
+  if (p.usable) cudaInfo.Set("device", p.device);
+  else cudaInfo.Set("reason", "compiled but no device: " + p.reason);
+  cudaInfo.Set("runtimeVersion", p.runtimeVersion);
+  cudaInfo.Set("driverVersion", p.driverVersion);
+#else
+  cudaInfo.Set("compiled", false);
+  cudaInfo.Set("usable", false);
+  cudaInfo.Set("reason", "not compiled (nvcc was not found when the addon was built)");
+#endif
+  result.Set("cuda", cudaInfo);
+  return result;
+}
+
+/** The compiler and flags baked in at build time (build/build-info.json has the full record). */
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("compiler", OMNI_BUILD_COMPILER);
+  o.Set("flags", OMNI_BUILD_FLAGS);
+#ifdef OMNI_WITH_CUDA
+  o.Set("cuda", true);
+#else
+  o.Set("cuda", false);
+#endif
+#ifdef NDEBUG
+  o.Set("debug", false);
+#else
+  o.Set("debug", true);
+#endif
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("ensembleHeatmaps", Napi::Function::New(env, EnsembleHeatmaps, "ensembleHeatmaps"));
+  exports.Set("decodeHeatmaps", Napi::Function::New(env, DecodeHeatmaps, "decodeHeatmaps"));
+  exports.Set("ensembleAndDecode", Napi::Function::New(env, EnsembleAndDecode, "ensembleAndDecode"));
+  exports.Set("triad", Napi::Function::New(env, Triad, "triad"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace omni
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return omni::Init(env, exports); }
+
+NODE_API_MODULE(omnidistill_native, InitAddon)
