@@ -6,5 +6,6 @@ export { createParams, linspace, COCO_PERSON_OKS_SIGMAS } from './params.js';
 export type { EvalParams } from './params.js';
 export type { CocoEvalResult } from './eval-types.js';
 export { evaluateReference } from './eval-reference.js';
+export { evaluate } from './eval.js';
 export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';

@@ -4,14 +4,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createParams, evaluateReference, summarize, validateDataset, validateResults } from '@omnidistill/coco';
+import { createParams, evaluate, evaluateReference, summarize, validateDataset, validateResults } from '@omnidistill/coco';
 import type { CocoDataset, CocoEvalResult, CocoResult, EvalParams, IouType } from '@omnidistill/coco';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const cases = readdirSync(fixtures).filter((c) => c.startsWith('case')).sort();
 
 type Evaluator = (gt: CocoDataset, res: readonly CocoResult[], p: EvalParams) => CocoEvalResult;
-const evaluators: [string, Evaluator][] = [['reference', evaluateReference]];
+const evaluators: [string, Evaluator][] = [
+  ['reference', evaluateReference],
+  ['fast', evaluate],
+];
 
 function load(c: string): { gt: CocoDataset; res: CocoResult[]; expected: Record<IouType, number[]> } {
   const read = (f: string): unknown => JSON.parse(readFileSync(join(fixtures, c, f), 'utf8'));
