@@ -28,3 +28,7 @@ export {
   ORT_WEB_TRAINING_VERSION,
 } from './ort-web.js';
 export type { WasmTrainingRuntime, WasmRuntimeOptions, OrtWebModule } from './ort-web.js';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
+export type { TrainingCheckpoint } from './checkpoint.js';
+export { trainLoop, formatProgress, printProgress, TrainingDivergedError } from './loop.js';
+export type { TrainLoopOptions, TrainProgress, TrainResult, TrainTiming } from './loop.js';
