@@ -105,6 +105,15 @@ export interface NodeMeta {
 const DEFAULT_OPSET = 17;
 const DEFAULT_IR = 8;
 
+/** Typed attribute constructors for {@link GraphBuilder.node}. */
+export const attr = {
+  int: (value: number): AttributeValue => ({ type: 'int', value }),
+  ints: (value: readonly number[]): AttributeValue => ({ type: 'ints', value }),
+  float: (value: number): AttributeValue => ({ type: 'float', value }),
+  floats: (value: readonly number[]): AttributeValue => ({ type: 'floats', value }),
+  string: (value: string): AttributeValue => ({ type: 'string', value }),
+};
+
 function attrInt(value: number): AttributeValue {
   return { type: 'int', value };
 }
@@ -130,6 +139,8 @@ export class GraphBuilder {
   private readonly values = new Map<string, Value>();
   private readonly producers = new Map<string, NodeDef>();
   private readonly inputList: Value[] = [];
+  private readonly trailingInputList: Value[] = [];
+  private readonly sequenceNames = new Set<string>();
   private readonly outputList: Value[] = [];
   private readonly initializerList: TensorData[] = [];
   private readonly paramList: ParamInfo[] = [];
@@ -185,11 +196,23 @@ export class GraphBuilder {
   get outputs(): readonly Value[] {
     return this.outputList;
   }
+  get trailingInputs(): readonly Value[] {
+    return this.trailingInputList;
+  }
+  /** Marks a value produced by a node as a sequence (serialised without a shape). */
+  markSequence(v: Value): void {
+    this.sequenceNames.add(v.name);
+  }
   get params(): readonly ParamInfo[] {
     return this.paramList;
   }
   get initializers(): readonly TensorData[] {
     return this.initializerList;
+  }
+
+  /** The data of constant `name` if it is an initializer made by this builder. */
+  constantData(name: string): TensorData | undefined {
+    return this.initializerList.find((t) => t.name === name);
   }
 
   /** Whether `name` is a graph input, parameter or constant (a leaf). */
@@ -203,6 +226,23 @@ export class GraphBuilder {
   input(name: string, dtype: DType, shape: readonly number[]): Value {
     const v = this.register(name, dtype, shape);
     this.inputList.push(v);
+    return v;
+  }
+
+  /**
+   * Declares a graph input placed after the parameters when the model is written with
+   * parameters as inputs (gradient buffers, control flags of training graphs).
+   */
+  trailingInput(name: string, dtype: DType, shape: readonly number[]): Value {
+    const v = this.register(name, dtype, shape);
+    this.trailingInputList.push(v);
+    return v;
+  }
+
+  /** Declares a graph input that is a sequence of `dtype` tensors (optimizer models). */
+  sequenceInput(name: string, dtype: DType = 'float32'): Value {
+    const v = this.input(name, dtype, []);
+    this.sequenceNames.add(name);
     return v;
   }
 
@@ -282,7 +322,10 @@ export class GraphBuilder {
         throw new OmniRangeError(`${opType}.inputs[${i}]`, 'a value created by this builder', v.name);
       }
     }
-    const outs = outputs.map((o) => this.register(o.name ?? this.uniqueName(opType.toLowerCase()), o.dtype, o.shape));
+    // An output named '' is an omitted optional output: not registered, not consumable.
+    const outs = outputs.map((o) =>
+      o.name === '' ? { name: '', dtype: o.dtype, shape: [...o.shape] } : this.register(o.name ?? this.uniqueName(opType.toLowerCase()), o.dtype, o.shape),
+    );
     const node: NodeDef = {
       opType,
       domain,
@@ -293,7 +336,7 @@ export class GraphBuilder {
     };
     this.nodes.push(node);
     if (meta) this.nodeMeta.set(node, meta);
-    for (const o of outs) this.producers.set(o.name, node);
+    for (const o of outs) if (o.name !== '') this.producers.set(o.name, node);
     if (domain !== '') this.usedDomains.add(domain);
     return outs;
   }
@@ -738,15 +781,19 @@ export class GraphBuilder {
    */
   toModel(options: { paramsAs?: 'initializers' | 'inputs'; opset?: number; irVersion?: number; extraInputs?: readonly ValueInfo[] } = {}): ModelDef {
     const paramsAs = options.paramsAs ?? 'initializers';
-    const tensorInfo = (v: Value): ValueInfo => ({ name: v.name, type: { kind: 'tensor', dtype: v.dtype, shape: v.shape } });
+    const tensorInfo = (v: Value): ValueInfo =>
+      this.sequenceNames.has(v.name)
+        ? { name: v.name, type: { kind: 'sequence', dtype: v.dtype } }
+        : { name: v.name, type: { kind: 'tensor', dtype: v.dtype, shape: v.shape } };
     const inputs = [...this.inputList.map(tensorInfo)];
     const initializers = [...this.initializerList];
     if (paramsAs === 'inputs') inputs.push(...this.paramList.map((p) => tensorInfo(p.value)));
     else for (const p of this.paramList) initializers.push({ name: p.name, dtype: 'float32', dims: p.shape, data: p.init });
+    inputs.push(...this.trailingInputList.map(tensorInfo));
     inputs.push(...(options.extraInputs ?? []));
     const io = new Set([...inputs.map((i) => i.name), ...this.outputList.map((o) => o.name), ...initializers.map((i) => i.name)]);
     const valueInfo: ValueInfo[] = [];
-    for (const n of this.nodes) for (const o of n.outputs) if (!io.has(o)) valueInfo.push(tensorInfo(this.value(o)));
+    for (const n of this.nodes) for (const o of n.outputs) if (o !== '' && !io.has(o) && !this.sequenceNames.has(o)) valueInfo.push(tensorInfo(this.value(o)));
     const opsets = [{ domain: '', version: options.opset ?? DEFAULT_OPSET }];
     if (this.usedDomains.has('com.microsoft')) opsets.push({ domain: 'com.microsoft', version: 1 });
     return {

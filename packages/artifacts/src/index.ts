@@ -16,3 +16,9 @@ export type {
 export { encodeModel, DTYPE_CODE } from './onnx.js';
 export type { DType, ModelDef, NodeDef, TensorData, ValueInfo, AttributeValue, TensorType, SequenceType, OpsetImport } from './onnx.js';
 export { numel, broadcastShapes } from './shapes.js';
+export { attr } from './graph.js';
+export { buildGradients, unbroadcast, interpolationMatrix, DIFFERENTIABLE_OPS } from './autodiff.js';
+export { spatialSoftmaxCrossEntropy, mseLoss, l1Loss, smoothL1Loss, sigmoidFocalLoss } from './losses.js';
+export type { FocalLossOptions } from './losses.js';
+export { instantiate, buildGradientGraph, gradientModel, gradientOutputName } from './gradient-graph.js';
+export type { ModelParts, ModelDefinition, GradientGraph } from './gradient-graph.js';

@@ -1,0 +1,476 @@
+// Reverse-mode automatic differentiation over a GraphBuilder's nodes. Gradient nodes are
+// appended to the same builder, so they get static shapes too. Each op has one gradient
+// rule with two lowerings: ONNX Runtime's com.microsoft gradient kernels ('ort', where the
+// training wasm has them) and standard ONNX ops ('standard', runs anywhere).
+
+import { OmniRangeError } from '@omnidistill/core';
+import { type GraphBuilder, type Lowering, type Value, attr } from './graph.js';
+import type { AttributeValue, NodeDef } from './onnx.js';
+import { fmtShape, numel, shapeEquals } from './shapes.js';
+
+/** What a gradient rule sees of one forward node. */
+interface GradContext {
+  readonly g: GraphBuilder;
+  readonly node: NodeDef;
+  readonly lowering: Lowering;
+  /** Forward inputs / outputs as values (undefined for omitted optional ones). */
+  readonly x: (Value | undefined)[];
+  readonly y: (Value | undefined)[];
+  /** Upstream gradients per output (undefined = zero). */
+  readonly dy: (Value | undefined)[];
+  /** Which inputs need a gradient. */
+  readonly need: boolean[];
+}
+
+type GradRule = (c: GradContext) => (Value | undefined)[];
+
+function ints(node: NodeDef, name: string, fallback: readonly number[] = []): number[] {
+  const a = node.attributes[name];
+  return a && a.type === 'ints' ? [...a.value] : [...fallback];
+}
+function int(node: NodeDef, name: string, fallback: number): number {
+  const a = node.attributes[name];
+  return a && a.type === 'int' ? a.value : fallback;
+}
+function str(node: NodeDef, name: string, fallback: string): string {
+  const a = node.attributes[name];
+  return a && a.type === 'string' ? a.value : fallback;
+}
+function float(node: NodeDef, name: string, fallback: number): number {
+  const a = node.attributes[name];
+  return a && a.type === 'float' ? a.value : fallback;
+}
+
+/** Integer contents of a constant input (axes, shapes, slice bounds). */
+function constInts(g: GraphBuilder, v: Value | undefined, what: string): number[] {
+  const t = v ? g.constantData(v.name) : undefined;
+  if (!t) throw new OmniRangeError(`autodiff: ${what}`, 'a constant made by the builder', v?.name);
+  return Array.from(t.data as ArrayLike<number | bigint>, (e) => Number(e));
+}
+
+/** Sums `dy` down to `shape` (the inverse of numpy broadcasting). */
+export function unbroadcast(g: GraphBuilder, dy: Value, shape: readonly number[]): Value {
+  if (shapeEquals(dy.shape, shape)) return dy;
+  const lead = dy.shape.length - shape.length;
+  const axes: number[] = [];
+  dy.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  const summed = axes.length > 0 ? g.reduceSum(dy, axes, true) : dy;
+  return shapeEquals(summed.shape, shape) ? summed : g.reshape(summed, shape);
+}
+
+const zeroLike = (g: GraphBuilder, v: Value): Value => g.zeros(v.shape);
+
+// ------------------------------------------------------------------ elementwise
+
+const rules: Record<string, GradRule> = {
+  Identity: ({ dy }) => [dy[0]],
+  Add: ({ g, x, dy, need }) => [need[0] ? unbroadcast(g, dy[0]!, x[0]!.shape) : undefined, need[1] ? unbroadcast(g, dy[0]!, x[1]!.shape) : undefined],
+  Sub: ({ g, x, dy, need }) => [
+    need[0] ? unbroadcast(g, dy[0]!, x[0]!.shape) : undefined,
+    need[1] ? unbroadcast(g, g.neg(dy[0]!), x[1]!.shape) : undefined,
+  ],
+  Mul: ({ g, x, dy, need }) => [
+    need[0] ? unbroadcast(g, g.mul(dy[0]!, x[1]!), x[0]!.shape) : undefined,
+    need[1] ? unbroadcast(g, g.mul(dy[0]!, x[0]!), x[1]!.shape) : undefined,
+  ],
+  Div: ({ g, x, y, dy, need }) => [
+    need[0] ? unbroadcast(g, g.div(dy[0]!, x[1]!), x[0]!.shape) : undefined,
+    need[1] ? unbroadcast(g, g.neg(g.div(g.mul(dy[0]!, y[0]!), x[1]!)), x[1]!.shape) : undefined,
+  ],
+  Pow: ({ g, x, dy, need }) => {
+    if (need[1]) throw new OmniRangeError('autodiff: Pow exponent', 'a constant (no gradient)', x[1]!.name);
+    const dA = g.mul(g.mul(dy[0]!, x[1]!), g.pow(x[0]!, g.sub(x[1]!, 1)));
+    return [unbroadcast(g, dA, x[0]!.shape), undefined];
+  },
+  Max: ({ g, x, dy, need }) => {
+    const mask = g.greaterOrEqual(x[0]!, x[1]!);
+    return [
+      need[0] ? unbroadcast(g, g.where(mask, dy[0]!, 0), x[0]!.shape) : undefined,
+      need[1] ? unbroadcast(g, g.where(mask, 0, dy[0]!), x[1]!.shape) : undefined,
+    ];
+  },
+  Min: ({ g, x, dy, need }) => {
+    const mask = g.greaterOrEqual(x[1]!, x[0]!);
+    return [
+      need[0] ? unbroadcast(g, g.where(mask, dy[0]!, 0), x[0]!.shape) : undefined,
+      need[1] ? unbroadcast(g, g.where(mask, 0, dy[0]!), x[1]!.shape) : undefined,
+    ];
+  },
+  Where: ({ g, x, dy, need }) => [
+    undefined,
+    need[1] ? unbroadcast(g, g.where(x[0]!, dy[0]!, 0), x[1]!.shape) : undefined,
+    need[2] ? unbroadcast(g, g.where(x[0]!, 0, dy[0]!), x[2]!.shape) : undefined,
+  ],
+  Neg: ({ g, dy }) => [g.neg(dy[0]!)],
+  Exp: ({ g, y, dy }) => [g.mul(dy[0]!, y[0]!)],
+  Log: ({ g, x, dy }) => [g.div(dy[0]!, x[0]!)],
+  Abs: ({ g, x, dy }) => [g.mul(dy[0]!, g.sign(x[0]!))],
+  Sqrt: ({ g, y, dy }) => [g.div(g.mul(dy[0]!, 0.5), y[0]!)],
+  Reciprocal: ({ g, y, dy }) => [g.neg(g.mul(dy[0]!, g.mul(y[0]!, y[0]!)))],
+  Relu: ({ g, y, dy, lowering }) =>
+    lowering === 'ort'
+      ? [g.node('ReluGrad', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], {}, 'com.microsoft')[0]]
+      : [g.where(g.greater(y[0]!, 0), dy[0]!, 0)],
+  Sigmoid: ({ g, y, dy, lowering }) =>
+    lowering === 'ort'
+      ? [g.node('SigmoidGrad', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], {}, 'com.microsoft')[0]]
+      : [g.mul(g.mul(dy[0]!, y[0]!), g.sub(g.scalar(1), y[0]!))],
+  Tanh: ({ g, y, dy, lowering }) =>
+    lowering === 'ort'
+      ? [g.node('TanhGrad', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], {}, 'com.microsoft')[0]]
+      : [g.mul(dy[0]!, g.sub(g.scalar(1), g.mul(y[0]!, y[0]!)))],
+  Cast: ({ x, y, dy }) => {
+    if (x[0]!.dtype !== 'float32' || y[0]!.dtype !== 'float32') return [undefined];
+    return [dy[0]];
+  },
+  MatMul: ({ g, x, dy, need }) => {
+    const swapLast = (v: Value): Value => {
+      const r = v.shape.length;
+      return g.transpose(v, [...v.shape.slice(0, -2).map((_, i) => i), r - 1, r - 2]);
+    };
+    return [
+      need[0] ? unbroadcast(g, g.matMul(dy[0]!, swapLast(x[1]!)), x[0]!.shape) : undefined,
+      need[1] ? unbroadcast(g, g.matMul(swapLast(x[0]!), dy[0]!), x[1]!.shape) : undefined,
+    ];
+  },
+  Expand: ({ g, x, dy }) => [unbroadcast(g, dy[0]!, x[0]!.shape), undefined],
+
+  // ---------------------------------------------------------------- convolution
+  Conv: (c) => (c.lowering === 'ort' ? convGradOrt(c) : convGradStandard(c)),
+  ConvTranspose: (c) => convTransposeGrad(c),
+
+  // ---------------------------------------------------------------- pooling / resize
+  MaxPool: ({ g, node, x, y, dy, lowering }) => {
+    const indices = y[1];
+    if (!indices) throw new OmniRangeError('autodiff: MaxPool', 'a node built in the train phase (with indices)', node.name);
+    const xs = x[0]!;
+    if (lowering === 'ort') {
+      const attrs: Record<string, AttributeValue> = { ...node.attributes };
+      return [g.node('MaxPoolGrad', [dy[0]!, indices], [{ dtype: 'float32', shape: xs.shape }], attrs, 'com.microsoft')[0]];
+    }
+    // Flat argmax indices (over the whole N·C·H·W tensor) → scatter-add into zeros.
+    const flat = g.scatterElements(g.zeros([numel(xs.shape)]), g.reshape(indices, [-1]), g.reshape(dy[0]!, [-1]), 0, 'add');
+    return [g.reshape(flat, xs.shape)];
+  },
+  Resize: ({ g, x, y, dy, node }) => [resizeGrad(g, x[0]!, y[0]!, dy[0]!, str(node, 'mode', 'nearest'))],
+
+  // ---------------------------------------------------------------- normalisation
+  BatchNormInternal: ({ g, node, x, y, dy, need }) => {
+    const [dX, dScale, dBias] = g.node(
+      'BatchNormalizationGrad',
+      [dy[0]!, x[0]!, x[1]!, y[3]!, y[4]!],
+      [
+        { dtype: 'float32', shape: x[0]!.shape },
+        { dtype: 'float32', shape: x[1]!.shape },
+        { dtype: 'float32', shape: x[2]!.shape },
+      ],
+      { epsilon: attr.float(float(node, 'epsilon', 1e-5)) },
+      'com.microsoft',
+    );
+    return [need[0] ? dX : undefined, dScale, dBias, undefined, undefined];
+  },
+
+  // ---------------------------------------------------------------- shape ops
+  Reshape: ({ g, x, dy }) => [g.reshape(dy[0]!, x[0]!.shape), undefined],
+  Transpose: ({ g, node, dy }) => {
+    const perm = ints(node, 'perm');
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [g.transpose(dy[0]!, inv)];
+  },
+  Concat: ({ g, node, x, dy, need }) => {
+    const axis = int(node, 'axis', 0);
+    let offset = 0;
+    return x.map((xi, i) => {
+      const start = offset;
+      offset += xi!.shape[axis];
+      return need[i] ? g.slice(dy[0]!, [start], [start + xi!.shape[axis]], [axis]) : undefined;
+    });
+  },
+  Slice: ({ g, x, dy, lowering }) => {
+    const xs = x[0]!;
+    const starts = constInts(g, x[1], 'Slice starts');
+    const ends = constInts(g, x[2], 'Slice ends');
+    const axes = constInts(g, x[3], 'Slice axes');
+    const steps = constInts(g, x[4], 'Slice steps');
+    if (lowering === 'ort') {
+      const dX = g.node(
+        'SliceGrad',
+        [dy[0]!, g.int64s(xs.shape), x[1], x[2], x[3], x[4]],
+        [{ dtype: 'float32', shape: xs.shape }],
+        {},
+        'com.microsoft',
+      )[0];
+      return [dX, undefined, undefined, undefined, undefined];
+    }
+    if (steps.some((s) => s !== 1)) throw new OmniRangeError('autodiff: Slice steps (standard lowering)', 'all 1', fmtShape(steps));
+    const r = xs.shape.length;
+    const pads = new Array<number>(2 * r).fill(0);
+    axes.forEach((a, i) => {
+      const dim = xs.shape[a];
+      const s = Math.min(Math.max(starts[i] < 0 ? starts[i] + dim : starts[i], 0), dim);
+      pads[a] = s;
+      pads[r + a] = dim - s - dy[0]!.shape[a];
+    });
+    return [g.pad(dy[0]!, pads), undefined, undefined, undefined, undefined];
+  },
+  Pad: ({ g, x, dy }) => {
+    const pads = constInts(g, x[1], 'Pad pads');
+    const r = x[0]!.shape.length;
+    const axes = x[0]!.shape.map((_, i) => i);
+    return [g.slice(dy[0]!, axes.map((a) => pads[a]), axes.map((a) => pads[a] + x[0]!.shape[a]), axes), undefined];
+  },
+  Gather: ({ g, node, x, dy, lowering }) => {
+    const [data, indices] = [x[0]!, x[1]!];
+    const axis = int(node, 'axis', 0);
+    if (lowering === 'ort') {
+      const dX = g.node('GatherGrad', [g.int64s(data.shape), indices, dy[0]!], [{ dtype: 'float32', shape: data.shape }], { axis: attr.int(axis) }, 'com.microsoft')[0];
+      return [dX, undefined];
+    }
+    // Scatter-add dY back along `axis`, with the indices broadcast over the other axes.
+    const pre = data.shape.slice(0, axis);
+    const post = data.shape.slice(axis + 1);
+    const n = numel(indices.shape);
+    const dy2 = g.reshape(dy[0]!, [...pre, n, ...post]);
+    let idx = g.reshape(indices.dtype === 'int64' ? indices : g.cast(indices, 'int64'), [...pre.map(() => 1), n, ...post.map(() => 1)]);
+    idx = g.expand(idx, dy2.shape);
+    return [g.scatterElements(g.zeros(data.shape), idx, dy2, axis, 'add'), undefined];
+  },
+  GatherElements: ({ g, node, x, dy }) => [g.scatterElements(g.zeros(x[0]!.shape), x[1]!, dy[0]!, int(node, 'axis', 0), 'add'), undefined],
+  ReduceSum: ({ g, node, x, dy }) => [reduceGrad(g, x[0]!, dy[0]!, constInts(g, x[1], 'ReduceSum axes'), int(node, 'keepdims', 1) === 1, 1), undefined],
+  ReduceMean: ({ g, node, x, dy }) => {
+    const axes = ints(node, 'axes');
+    const count = axes.reduce((a, ax) => a * x[0]!.shape[ax], 1);
+    return [reduceGrad(g, x[0]!, dy[0]!, axes, int(node, 'keepdims', 1) === 1, 1 / count)];
+  },
+  DepthToSpace: ({ g, node, x, dy }) => {
+    const b = int(node, 'blocksize', 1);
+    if (str(node, 'mode', 'DCR') === 'DCR') return [g.spaceToDepth(dy[0]!, b)];
+    const [n, c, h, w] = x[0]!.shape;
+    const oc = c / (b * b);
+    const t = g.transpose(g.reshape(dy[0]!, [n, oc, h, b, w, b]), [0, 1, 3, 5, 2, 4]);
+    return [g.reshape(t, [n, c, h, w])];
+  },
+  SpaceToDepth: ({ g, node, dy }) => [g.depthToSpace(dy[0]!, int(node, 'blocksize', 1), 'DCR')],
+  Softmax: ({ g, node, y, dy, lowering }) => {
+    const axis = int(node, 'axis', -1);
+    if (lowering === 'ort') {
+      return [g.node('SoftmaxGrad_13', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], { axis: attr.int(axis) }, 'com.microsoft')[0]];
+    }
+    const inner = g.reduceSum(g.mul(dy[0]!, y[0]!), [axis], true);
+    return [g.mul(y[0]!, g.sub(dy[0]!, inner))];
+  },
+  LogSoftmax: ({ g, node, y, dy, lowering }) => {
+    const axis = int(node, 'axis', -1);
+    if (lowering === 'ort') {
+      return [g.node('LogSoftmaxGrad_13', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], { axis: attr.int(axis) }, 'com.microsoft')[0]];
+    }
+    return [g.sub(dy[0]!, g.mul(g.exp(y[0]!), g.reduceSum(dy[0]!, [axis], true)))];
+  },
+};
+
+/** Ops whose outputs never carry gradients (comparisons, index producers, constants). */
+const NON_DIFFERENTIABLE = new Set([
+  'Greater',
+  'GreaterOrEqual',
+  'Less',
+  'LessOrEqual',
+  'Equal',
+  'Not',
+  'And',
+  'Or',
+  'Sign',
+  'Shape',
+  'ConstantOfShape',
+  'ReduceMax',
+  'ArgMax',
+  'ScatterElements',
+  'Floor',
+  'Round',
+]);
+
+function reduceGrad(g: GraphBuilder, x: Value, dy: Value, axes: readonly number[], keepdims: boolean, scale: number): Value {
+  const r = x.shape.length;
+  const norm = axes.map((a) => (a < 0 ? a + r : a));
+  const kept = x.shape.map((d, i) => (norm.includes(i) ? 1 : d));
+  let d = keepdims ? dy : g.reshape(dy, kept);
+  if (scale !== 1) d = g.mul(d, scale);
+  return g.expand(d, x.shape);
+}
+
+function convAttrs(node: NodeDef, x: Value, w: Value) {
+  const nsp = x.shape.length - 2;
+  return {
+    nsp,
+    kernel: w.shape.slice(2),
+    strides: ints(node, 'strides', new Array<number>(nsp).fill(1)),
+    pads: ints(node, 'pads', new Array<number>(2 * nsp).fill(0)),
+    dilations: ints(node, 'dilations', new Array<number>(nsp).fill(1)),
+    group: int(node, 'group', 1),
+  };
+}
+
+function convGradOrt({ g, node, x, dy, need }: GradContext): (Value | undefined)[] {
+  const [xs, w, b] = [x[0]!, x[1]!, x[2]];
+  const outputs = [
+    { dtype: 'float32' as const, shape: xs.shape, ...(need[0] ? {} : { name: '' }) },
+    { dtype: 'float32' as const, shape: w.shape, ...(need[1] ? {} : { name: '' }) },
+    { dtype: 'float32' as const, shape: [w.shape[0]], ...(b && need[2] ? {} : { name: '' }) },
+  ];
+  const [dX, dW, dB] = g.node('ConvGrad', [dy[0]!, xs, w], outputs, { ...node.attributes }, 'com.microsoft');
+  return [need[0] ? dX : undefined, need[1] ? dW : undefined, b && need[2] ? dB : undefined];
+}
+
+/**
+ * Weight gradient of a convolution as a convolution: with X and dY transposed to put the
+ * batch in the channel slot, dW[o,c,p,q] = Σ X[n,c,i·s+p·d−pad,…]·dY[n,o,i,j] is a conv
+ * of Xᵀ by dYᵀ with stride and dilation swapped, sliced to the kernel size.
+ */
+function convWeightGrad(g: GraphBuilder, input: Value, grad: Value, kernel: readonly number[], strides: number[], pads: number[], dilations: number[]): Value {
+  const perm = [1, 0, ...kernel.map((_, i) => i + 2)];
+  const z = g.conv(g.transpose(input, perm), g.transpose(grad, perm), undefined, { strides: dilations, dilations: strides, pads });
+  const needSlice = z.shape.slice(2).some((d, i) => d !== kernel[i]);
+  const cut = needSlice ? g.slice(z, kernel.map(() => 0), [...kernel], kernel.map((_, i) => i + 2)) : z;
+  return g.transpose(cut, perm);
+}
+
+function convGradStandard({ g, node, x, dy, need }: GradContext): (Value | undefined)[] {
+  const [xs, w, b] = [x[0]!, x[1]!, x[2]];
+  const a = convAttrs(node, xs, w);
+  if (a.group !== 1) throw new OmniRangeError('autodiff: Conv group (standard lowering)', '1', a.group);
+  const grad = dy[0]!;
+  let dX: Value | undefined;
+  if (need[0]) {
+    const outputPadding = a.kernel.map((k, i) => {
+      const produced = grad.shape[2 + i];
+      return xs.shape[2 + i] - (a.strides[i] * (produced - 1) + a.dilations[i] * (k - 1) + 1 - a.pads[i] - a.pads[a.nsp + i]);
+    });
+    dX = g.convTranspose(grad, w, undefined, { strides: a.strides, pads: a.pads, dilations: a.dilations, outputPadding });
+  }
+  const dW = need[1] ? convWeightGrad(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations) : undefined;
+  const dB = b && need[2] ? g.reduceSum(grad, [0, ...a.kernel.map((_, i) => i + 2)]) : undefined;
+  return [dX, dW, dB];
+}
+
+function convTransposeGrad({ g, node, x, dy, need }: GradContext): (Value | undefined)[] {
+  const [xs, w, b] = [x[0]!, x[1]!, x[2]];
+  const a = convAttrs(node, xs, w);
+  if (a.group !== 1) throw new OmniRangeError('autodiff: ConvTranspose group', '1', a.group);
+  const grad = dy[0]!;
+  // dX: the adjoint of a transposed conv is the plain conv with the same weights.
+  const dX = need[0] ? g.conv(grad, w, undefined, { strides: a.strides, pads: a.pads, dilations: a.dilations }) : undefined;
+  // dW[ci,co,p,q] = Σ X[n,ci,i,j]·dY[n,co,i·s+p·d−pad,…]: a conv of dYᵀ by Xᵀ.
+  const dW = need[1] ? convWeightGrad(g, grad, xs, a.kernel, a.strides, a.pads, a.dilations) : undefined;
+  const dB = b && need[2] ? g.reduceSum(grad, [0, ...a.kernel.map((_, i) => i + 2)]) : undefined;
+  return [dX, dW, dB];
+}
+
+/**
+ * 1-D interpolation matrix A [out, in] of ONNX/torch resize along one axis, so that
+ * y = A·x. linear = half_pixel with clamping (torch align_corners=False); nearest =
+ * asymmetric + floor (torch 'nearest').
+ */
+export function interpolationMatrix(inSize: number, outSize: number, mode: 'nearest' | 'linear'): Float32Array {
+  const m = new Float32Array(outSize * inSize);
+  const ratio = inSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    if (mode === 'nearest') {
+      m[o * inSize + Math.min(Math.floor(o * ratio), inSize - 1)] = 1;
+      continue;
+    }
+    const src = Math.min(Math.max((o + 0.5) * ratio - 0.5, 0), inSize - 1);
+    const x0 = Math.floor(src);
+    const x1 = Math.min(x0 + 1, inSize - 1);
+    const lambda = src - x0;
+    m[o * inSize + x0] += 1 - lambda;
+    m[o * inSize + x1] += lambda;
+  }
+  return m;
+}
+
+function resizeGrad(g: GraphBuilder, x: Value, y: Value, dy: Value, mode: string): Value {
+  const [, , h, w] = x.shape;
+  const [, , oh, ow] = y.shape;
+  if (mode === 'nearest' && oh % h === 0 && ow % w === 0) {
+    // Integer nearest upsampling: each input pixel feeds an s×s block → sum-pool.
+    const sh = oh / h;
+    const sw = ow / w;
+    return g.mul(g.averagePool(dy, { kernel: [sh, sw] }), sh * sw);
+  }
+  // General case: y = A_h · x · A_wᵀ per channel, so dx = A_hᵀ · dy · A_w.
+  const ah = interpolationMatrix(h, oh, mode === 'linear' ? 'linear' : 'nearest');
+  const aw = interpolationMatrix(w, ow, mode === 'linear' ? 'linear' : 'nearest');
+  const ahT = new Float32Array(h * oh);
+  for (let o = 0; o < oh; o++) for (let i = 0; i < h; i++) ahT[i * oh + o] = ah[o * h + i];
+  const t = g.matMul(dy, g.floats(aw, [ow, w]));
+  return g.matMul(g.floats(ahT, [h, oh]), t);
+}
+
+/** Ops with a gradient rule (for documentation and error messages). */
+export const DIFFERENTIABLE_OPS: readonly string[] = Object.keys(rules).sort();
+
+/**
+ * Appends the gradient of scalar `loss` w.r.t. each of `wrt` to the builder and returns
+ * them by name. Values in `wrt` that the loss does not depend on get zero gradients.
+ */
+export function buildGradients(g: GraphBuilder, loss: Value, wrt: readonly Value[]): Map<string, Value> {
+  if (numel(loss.shape) !== 1) throw new OmniRangeError('autodiff: loss.shape', 'a single element', fmtShape(loss.shape));
+  const forward = [...g.nodes];
+  const wrtNames = new Set(wrt.map((v) => v.name));
+
+  // Values that depend on a differentiated leaf (and so may carry a gradient).
+  const live = new Set(wrtNames);
+  for (const node of forward) {
+    if (NON_DIFFERENTIABLE.has(node.opType) || g.nodeMeta.get(node)?.noGrad) continue;
+    if (node.inputs.some((i) => live.has(i))) {
+      node.outputs.forEach((o, k) => {
+        if (o === '') return;
+        const v = g.value(o);
+        if (v.dtype !== 'float32') return;
+        if ((node.opType === 'MaxPool' || node.opType === 'BatchNormInternal') && k > 0) return;
+        live.add(o);
+      });
+    }
+  }
+  if (!live.has(loss.name)) throw new OmniRangeError('autodiff: loss', 'a value that depends on the parameters', loss.name);
+
+  const grads = new Map<string, Value>();
+  const accumulate = (name: string, d: Value): void => {
+    const prev = grads.get(name);
+    grads.set(name, prev ? g.add(prev, d) : d);
+  };
+  accumulate(loss.name, g.constant(new Float32Array(numel(loss.shape)).fill(1), loss.shape, 'float32', 'loss_seed'));
+
+  for (let k = forward.length - 1; k >= 0; k--) {
+    const node = forward[k];
+    const dy = node.outputs.map((o) => (o === '' ? undefined : grads.get(o)));
+    if (dy.every((d) => d === undefined)) continue;
+    const need = node.inputs.map((i) => i !== '' && live.has(i));
+    if (!need.some(Boolean)) continue;
+    const rule = rules[node.opType];
+    if (!rule) {
+      throw new OmniRangeError(`autodiff: node ${node.name}`, `an op with a gradient rule (${DIFFERENTIABLE_OPS.join(', ')})`, node.opType);
+    }
+    if (dy[0] === undefined && node.outputs.length >= 1) {
+      // Only secondary outputs carry gradient: materialise a zero for the primary one.
+      dy[0] = zeroLike(g, g.value(node.outputs[0]));
+    }
+    const x = node.inputs.map((i) => (i === '' ? undefined : g.value(i)));
+    const y = node.outputs.map((o) => (o === '' ? undefined : g.value(o)));
+    const dx = rule({ g, node, lowering: g.lowering, x, y, dy, need });
+    dx.forEach((d, i) => {
+      if (d && need[i]) {
+        if (!shapeEquals(d.shape, x[i]!.shape)) {
+          throw new Error(`autodiff bug: gradient of ${node.opType} input ${i} has shape ${fmtShape(d.shape)}, expected ${fmtShape(x[i]!.shape)}`);
+        }
+        accumulate(node.inputs[i], d);
+      }
+    });
+  }
+
+  const result = new Map<string, Value>();
+  for (const v of wrt) result.set(v.name, grads.get(v.name) ?? zeroLike(g, v));
+  return result;
+}
