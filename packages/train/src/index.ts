@@ -32,3 +32,9 @@ export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.j
 export type { TrainingCheckpoint } from './checkpoint.js';
 export { trainLoop, formatProgress, printProgress, TrainingDivergedError } from './loop.js';
 export type { TrainLoopOptions, TrainProgress, TrainResult, TrainTiming } from './loop.js';
+export { createWasmEngine } from './wasm-engine.js';
+export type { WasmTrainingArtifacts, WasmEngineOptions } from './wasm-engine.js';
+export { exportInferenceModel, evalModelWithParameterInputs } from './export.js';
+export type { ExportOptions } from './export.js';
+export { buildStandardTrainingStep, scheduleFactor } from './standard-step.js';
+export type { OptimizerSpec, ScheduleSpec } from './standard-step.js';

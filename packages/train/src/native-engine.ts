@@ -21,8 +21,8 @@ import {
 export interface NativeStateSlot {
   /** Input name in the step graph. */
   readonly input: string;
-  /** Output name in the step graph holding the updated value. */
-  readonly output: string;
+  /** Output name in the step graph holding the updated value; absent for a tensor the step only reads (a frozen parameter). */
+  readonly output?: string;
   /** The parameter this slot belongs to. */
   readonly parameter: string;
   /** `param` for the parameter itself, `m`/`v` for its first/second moment. */
@@ -114,7 +114,10 @@ class NativeEngine implements TrainingEngine {
     this.info = { name: 'native', description, keepsMoments: true };
     const shapes = artifacts.state.map((s) => this.shapeOf(s.parameter));
     this.current = start.tensors.map((t, i) => new ortNode.Tensor('float32', t, [...shapes[i]]));
-    this.next = start.tensors.map((t, i) => new ortNode.Tensor('float32', new Float32Array(t.length), [...shapes[i]]));
+    // A slot without an output is read-only: both buffers are the same tensor, so swapping is a no-op.
+    this.next = start.tensors.map((t, i) =>
+      artifacts.state[i].output ? new ortNode.Tensor('float32', new Float32Array(t.length), [...shapes[i]]) : this.current[i],
+    );
     this.stepCount = start.step;
     this.stepTensor =
       artifacts.stepDtype === 'int64'
@@ -139,7 +142,7 @@ class NativeEngine implements TrainingEngine {
     const fetches: Record<string, OrtTensor | null> = { [a.lossOutput]: null };
     a.state.forEach((slot, i) => {
       inputs[slot.input] = this.current[i];
-      fetches[slot.output] = this.next[i];
+      if (slot.output) fetches[slot.output] = this.next[i];
     });
     const t0 = performance.now();
     const out = await this.session.run(inputs, fetches);
