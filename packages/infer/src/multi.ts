@@ -1,0 +1,199 @@
+// Multi-transform inference (REFERENCE.md §1 step 3, §3): keypoints with RoIs fixed by one
+// identity pass and every transform's heatmaps in each RoI's frame; detection with every
+// transform's boxes mapped back to the original image and merged.
+import { OmniRangeError, expectInteger, type Detections, type KeypointArray } from '@omnidistill/core';
+import {
+  IDENTITY,
+  forwardRois,
+  inverseBoxes,
+  isIdentity,
+  resolvePlan,
+  resolveTransform,
+  sizeDependentMask,
+  type TransformGeometry,
+  type TransformPlan,
+} from '@omnidistill/transforms';
+import type { DecodedImage } from './image.js';
+import { prepareInput, runDetector, runKeypointModel, type RawDetections } from './run-model.js';
+import type { DetectorSession, KeypointSession } from './session.js';
+
+/**
+ * Ensembles `[T, N, K, M, M]` heatmaps (un-flipping the flipped transforms) and decodes
+ * keypoints `[N, K, 3]` (x, y, score) in original-image pixels. Normally
+ * `@omnidistill/ensemble`'s fused kernel; injectable for tests and other backends.
+ */
+export type EnsembleAndDecode = (request: EnsembleRequest) => Promise<KeypointArray>;
+
+export interface EnsembleRequest {
+  heatmaps: Float32Array;
+  t: number;
+  n: number;
+  k: number;
+  m: number;
+  /** `[N, 4]` RoIs in original-image pixels. */
+  rois: Float32Array;
+  flipped: boolean[];
+  flipPairs: [number, number][];
+  mode: 'avg' | 'max';
+  /** `[T, N]` 1 = transform t contributes to RoI n (size-dependent combination). */
+  mask?: Uint8Array;
+}
+
+/**
+ * Merges the union of every transform's detections (original-image pixels, one image):
+ * NMS then box voting. Normally `@omnidistill/boxes`' detection merge.
+ */
+export type MergeDetections = (union: Detections) => Detections | Promise<Detections>;
+
+/** Options of {@link predictKeypoints}. */
+export interface KeypointInferenceOptions {
+  plan: TransformPlan;
+  ensemble: EnsembleAndDecode;
+  /** Heatmap combination across transforms (default `avg`, the paper's). */
+  mode?: 'avg' | 'max';
+  /**
+   * Detectron's size-dependent combination: per RoI, drop the down-scaled passes for
+   * small RoIs and the up-scaled ones for large RoIs (area threshold in px², default
+   * off). `true` uses 180².
+   */
+  sizeDependent?: boolean | { areaThreshold: number };
+  /** RoIs per model call when the model's RoI dimension is dynamic (default: all). */
+  roiBatch?: number;
+}
+
+/**
+ * Keypoints of the `rois` (`[N, 4]` original-image pixels, fixed beforehand by one
+ * identity detector pass or given) under every transform of the plan: each transform
+ * resizes/flips the image, projects the RoIs into it and runs the keypoint model; the
+ * `[T, N, K, M, M]` heatmaps are ensembled and decoded in one call.
+ *
+ * Memory per image: `T · N · K · M² · 4` bytes of heatmaps (cap N with the RoI source).
+ */
+export async function predictKeypoints(
+  model: KeypointSession,
+  image: DecodedImage,
+  rois: Float64Array,
+  options: KeypointInferenceOptions,
+): Promise<KeypointArray> {
+  const n = rois.length / 4;
+  const { names, heatmapSize: m, flipPairs } = model.manifest.keypoints;
+  const k = names.length;
+  if (n === 0) return { data: new Float32Array(0), n: 0, k };
+  const geometries = resolvePlan(options.plan, image);
+  const t = geometries.length;
+  const perTransform = n * k * m * m;
+  const heatmaps = new Float32Array(t * perTransform);
+  const batch = options.roiBatch ?? n;
+  expectInteger(batch, 'options.roiBatch', 1);
+  for (let ti = 0; ti < t; ti++) {
+    const g = geometries[ti];
+    const input = await prepareInput(model, image, g);
+    const projected = forwardRois(rois, g, { convention: 'continuous' });
+    await runKeypointModel(model, input, projected, batch, heatmaps, ti * perTransform);
+  }
+  const mask = sizeDependentMaskFor(geometries, rois, options.sizeDependent);
+  return options.ensemble({
+    heatmaps,
+    t,
+    n,
+    k,
+    m,
+    rois: Float32Array.from(rois),
+    flipped: geometries.map((g) => g.flip),
+    flipPairs,
+    mode: options.mode ?? 'avg',
+    ...(mask ? { mask } : {}),
+  });
+}
+
+function sizeDependentMaskFor(geometries: TransformGeometry[], rois: Float64Array, option: KeypointInferenceOptions['sizeDependent']): Uint8Array | undefined {
+  if (!option) return undefined;
+  const areaThreshold = option === true ? undefined : option.areaThreshold;
+  return sizeDependentMask(geometries, rois, { convention: 'continuous', ...(areaThreshold === undefined ? {} : { areaThreshold }) });
+}
+
+/** Options of {@link detectRois}. */
+export interface RoiOptions {
+  /** Category ids whose boxes become RoIs (default: all). */
+  categoryIds?: readonly number[];
+  /** Keep at most this many RoIs, best first (default 100, Detectron's detections per image). */
+  maxRois?: number;
+  /** Drop boxes scoring below this (default: keep every score; selection thresholds later). */
+  minScore?: number;
+}
+
+/** RoIs in original-image pixels, best score first, with their scores and categories. */
+export interface Rois {
+  boxes: Float64Array;
+  scores: Float64Array;
+  categoryIds: Int32Array;
+}
+
+/**
+ * The RoIs of the keypoint pass: ONE identity (original size, unflipped) detector pass,
+ * filtered by category and score, best first, at most `maxRois`.
+ */
+export async function detectRois(detector: DetectorSession, image: DecodedImage, options: RoiOptions = {}): Promise<Rois> {
+  const maxRois = options.maxRois ?? 100;
+  expectInteger(maxRois, 'options.maxRois', 0);
+  const identity = resolveTransform(IDENTITY, image);
+  const input = await prepareInput(detector, image, identity);
+  const raw = await runDetector(detector, input, image);
+  const wanted = options.categoryIds ? new Set(options.categoryIds) : null;
+  const minScore = options.minScore ?? -Infinity;
+  const order = [...raw.scores.keys()]
+    .filter((i) => raw.scores[i] >= minScore && (wanted === null || wanted.has(raw.categoryIds[i])))
+    // Stable order: score descending, then detector order, so reruns give the same RoIs.
+    .sort((a, b) => raw.scores[b] - raw.scores[a] || a - b)
+    .slice(0, maxRois);
+  return pick(raw, order);
+}
+
+function pick(raw: RawDetections, order: number[]): Rois {
+  const boxes = new Float64Array(4 * order.length);
+  const scores = new Float64Array(order.length);
+  const categoryIds = new Int32Array(order.length);
+  order.forEach((src, i) => {
+    for (let j = 0; j < 4; j++) boxes[4 * i + j] = raw.boxes[4 * src + j];
+    scores[i] = raw.scores[src];
+    categoryIds[i] = raw.categoryIds[src];
+  });
+  return { boxes, scores, categoryIds };
+}
+
+/** Options of {@link predictDetections}. */
+export interface DetectionInferenceOptions {
+  plan: TransformPlan;
+  merge: MergeDetections;
+}
+
+/**
+ * Runs the detector under every transform of the plan, maps each transform's boxes back
+ * to original-image pixels (continuous convention: un-flip x → W' − x, then un-scale),
+ * and merges the union (NMS, then box voting).
+ */
+export async function predictDetections(detector: DetectorSession, image: DecodedImage, options: DetectionInferenceOptions): Promise<Detections> {
+  const geometries = resolvePlan(options.plan, image);
+  const parts: { boxes: Float64Array; scores: Float32Array; labels: Int32Array }[] = [];
+  for (const g of geometries) {
+    const input = await prepareInput(detector, image, g);
+    const raw = await runDetector(detector, input, g.target);
+    parts.push({ boxes: inverseBoxes(raw.boxes, g, { convention: 'continuous' }), scores: raw.scores, labels: raw.categoryIds });
+  }
+  const total = parts.reduce((s, p) => s + p.scores.length, 0);
+  const union: Detections = { boxes: new Float64Array(4 * total), scores: new Float64Array(total), labels: new Int32Array(total) };
+  let at = 0;
+  for (const p of parts) {
+    union.boxes.set(p.boxes, 4 * at);
+    union.scores.set(p.scores, at);
+    union.labels.set(p.labels, at);
+    at += p.scores.length;
+  }
+  return options.merge(union);
+}
+
+/** True when a plan is the identity alone (single-pass inference). */
+export function isSinglePass(plan: TransformPlan): boolean {
+  if (plan.transforms.length === 0) throw new OmniRangeError('plan.transforms', 'at least the identity transform', plan.transforms);
+  return plan.transforms.length === 1 && isIdentity(plan.transforms[0]);
+}

@@ -1,0 +1,58 @@
+// Per-image predictors for the runner: decoded image in, raw instances (every score kept) out.
+import type { RawInstance } from '@omnidistill/select';
+import type { DecodedImage } from './image.js';
+import {
+  detectRois,
+  predictDetections,
+  predictKeypoints,
+  type DetectionInferenceOptions,
+  type KeypointInferenceOptions,
+  type RoiOptions,
+  type Rois,
+} from './multi.js';
+import type { DetectorSession, KeypointSession } from './session.js';
+import type { ImageEntry } from './shards.js';
+
+/** Where the RoIs of the keypoint pass come from. */
+export type RoiSource =
+  | { kind: 'detector'; detector: DetectorSession; options?: RoiOptions }
+  /** Given boxes (ground truth, an external detector): `[N, 4]` original-image pixels. */
+  | { kind: 'given'; rois: (entry: ImageEntry, image: DecodedImage) => Promise<Rois> | Rois };
+
+export type ImagePredictor = (image: DecodedImage, entry: ImageEntry) => Promise<RawInstance[]>;
+
+/**
+ * Keypoint predictor: RoIs from one identity detector pass (default restricted to the
+ * keypoint model's category) or given, then multi-transform keypoints. Each instance is
+ * the RoI as `bbox`, its box score, and `(x, y, score)` per keypoint.
+ */
+export function keypointPredictor(model: KeypointSession, roiSource: RoiSource, options: KeypointInferenceOptions): ImagePredictor {
+  const categoryId = model.manifest.keypoints.categoryId;
+  return async (image, entry) => {
+    const rois =
+      roiSource.kind === 'detector'
+        ? await detectRois(roiSource.detector, image, { categoryIds: [categoryId], ...roiSource.options })
+        : await roiSource.rois(entry, image);
+    const kps = await predictKeypoints(model, image, rois.boxes, options);
+    const out: RawInstance[] = [];
+    for (let i = 0; i < kps.n; i++) {
+      const keypoints = Array.from(kps.data.subarray(i * kps.k * 3, (i + 1) * kps.k * 3));
+      out.push({ bbox: box(rois.boxes, i), score: rois.scores[i], categoryId: rois.categoryIds[i], keypoints });
+    }
+    return out;
+  };
+}
+
+/** Detection predictor: the detector under every transform, merged. */
+export function detectionPredictor(detector: DetectorSession, options: DetectionInferenceOptions): ImagePredictor {
+  return async (image) => {
+    const d = await predictDetections(detector, image, options);
+    const out: RawInstance[] = [];
+    for (let i = 0; i < d.scores.length; i++) out.push({ bbox: box(d.boxes, i), score: d.scores[i], categoryId: d.labels[i] });
+    return out;
+  };
+}
+
+function box(boxes: ArrayLike<number>, i: number): [number, number, number, number] {
+  return [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
+}

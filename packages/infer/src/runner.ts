@@ -1,0 +1,231 @@
+// The streaming labeling runner: many images in, raw prediction shards out, with bounded
+// memory (at most `concurrency` decoded images and `concurrency` unfinished shards), a
+// progress callback, and crash-safe resume (see shards.ts).
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
+import type { RawImagePrediction, RawInstance } from '@omnidistill/select';
+import { decodeImage, type DecodedImage, type ImageFailure } from './image.js';
+import {
+  formatShard,
+  hashImageList,
+  readRunManifest,
+  removeStaleTemps,
+  shardFileName,
+  writeFileAtomic,
+  writeRunManifest,
+  type ImageEntry,
+  type RunManifest,
+  type ShardLine,
+} from './shards.js';
+
+/** Progress of a run; `etaMs` is null until this process has finished an image. */
+export interface RunProgress {
+  /** Images done (predicted or skipped), including shards finished by earlier runs. */
+  done: number;
+  total: number;
+  skipped: number;
+  elapsedMs: number;
+  etaMs: number | null;
+}
+
+/** Things worth telling a user about while a run goes on. */
+export type RunEvent =
+  | { type: 'resumed'; completedShards: number; shardCount: number }
+  | { type: 'image-skipped'; imageId: number; fileName: string; failure: ImageFailure }
+  | { type: 'shard-written'; shard: number; file: string };
+
+/** Options of {@link runInference}. */
+export interface RunOptions {
+  /** Images in run order; ids unique. The same list must be given to resume. */
+  images: readonly ImageEntry[];
+  /** Directory the `fileName`s are relative to. */
+  imageRoot: string;
+  /** Directory of `run.json` and the shards (created if needed). */
+  outDir: string;
+  /** Predicts every instance of one decoded image (every score kept). */
+  predict: (image: DecodedImage, entry: ImageEntry) => Promise<RawInstance[]>;
+  /**
+   * Identity of everything that shapes the predictions (models, plan, options). Stored in
+   * `run.json`; resuming with another fingerprint is refused instead of mixing outputs.
+   */
+  fingerprint: string;
+  /** Images per shard (default 64). */
+  shardSize?: number;
+  /** Images in flight at once (default {@link defaultConcurrency}). */
+  concurrency?: number;
+  onProgress?: (progress: RunProgress) => void;
+  onEvent?: (event: RunEvent) => void;
+  /** Stops taking new images; in-flight images finish and complete shards are kept. */
+  signal?: AbortSignal;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  /** False when stopped by the signal before every shard was written. */
+  complete: boolean;
+  total: number;
+  /** Images predicted by this process (resumed shards not included). */
+  predicted: number;
+  /** Images skipped by this process. */
+  skipped: number;
+  shardCount: number;
+  /** Shards found complete at start (written by an earlier, interrupted run). */
+  resumedShards: number;
+}
+
+/**
+ * Images in flight by default: 2 (one decoding while one is in the model, whose intra-op
+ * threads already use every core), up to 4 on machines with more than 16 cores, where
+ * single small-model calls stop scaling.
+ */
+export function defaultConcurrency(cores = availableParallelism()): number {
+  return Math.max(2, Math.min(4, Math.floor(cores / 8)));
+}
+
+function validateImages(images: readonly ImageEntry[]): void {
+  if (!Array.isArray(images)) throw new OmniTypeError('options.images', 'an array of { imageId, fileName }', images);
+  const ids = new Set<number>();
+  images.forEach((im, i) => {
+    expectInteger(im?.imageId, `options.images[${i}].imageId`, 0);
+    if (typeof im.fileName !== 'string' || im.fileName === '') throw new OmniTypeError(`options.images[${i}].fileName`, 'a non-empty string', im.fileName);
+    if (ids.has(im.imageId)) throw new OmniRangeError(`options.images[${i}].imageId`, 'an id not used by an earlier image', im.imageId);
+    ids.add(im.imageId);
+  });
+}
+
+/** Loads `run.json` and checks it belongs to this run, or starts a fresh one. */
+async function openRun(options: RunOptions, shardSize: number): Promise<RunManifest> {
+  const imagesHash = hashImageList(options.images);
+  const shardCount = Math.ceil(options.images.length / shardSize);
+  const existing = await readRunManifest(options.outDir);
+  if (existing) {
+    const mismatch =
+      existing.fingerprint !== options.fingerprint ? `fingerprint ${JSON.stringify(existing.fingerprint)} ≠ ${JSON.stringify(options.fingerprint)}`
+      : existing.imagesHash !== imagesHash ? 'the image list differs'
+      : existing.shardSize !== shardSize ? `shardSize ${existing.shardSize} ≠ ${shardSize}`
+      : null;
+    if (mismatch) {
+      throw new Error(`${join(options.outDir, 'run.json')}: this directory holds another run (${mismatch}); use a new output directory or the original arguments`);
+    }
+    return existing;
+  }
+  const fresh: RunManifest = { format: 'omnidistill-predictions', version: 1, fingerprint: options.fingerprint, imagesHash, total: options.images.length, shardSize, shardCount, completed: [] };
+  await writeRunManifest(options.outDir, fresh);
+  return fresh;
+}
+
+/**
+ * Predicts every image and appends the raw predictions to atomically written shards.
+ * Killed at any point (even SIGKILL) and started again with the same options, it redoes
+ * only unfinished shards and ends with the same files as an uninterrupted run: no image
+ * lost or duplicated. Unreadable or corrupt images are reported (`image-skipped`), recorded
+ * in their shard, and never retried.
+ *
+ * @example
+ * await runInference({ images, imageRoot: 'data/unlabeled', outDir: 'run/predictions',
+ *   fingerprint: 'teacher-v1/paper-plan', predict: (img) => predictor(img),
+ *   onProgress: (p) => bar.update(p.done / p.total) });
+ */
+export async function runInference(options: RunOptions): Promise<RunSummary> {
+  validateImages(options.images);
+  const shardSize = options.shardSize ?? 64;
+  expectInteger(shardSize, 'options.shardSize', 1);
+  const concurrency = options.concurrency ?? defaultConcurrency();
+  expectInteger(concurrency, 'options.concurrency', 1);
+  if (typeof options.predict !== 'function') throw new OmniTypeError('options.predict', 'a function', options.predict);
+
+  await removeStaleTemps(options.outDir);
+  const manifest = await openRun(options, shardSize);
+  const completed = new Set(manifest.completed);
+  const resumedShards = completed.size;
+  if (resumedShards > 0) options.onEvent?.({ type: 'resumed', completedShards: resumedShards, shardCount: manifest.shardCount });
+
+  const total = options.images.length;
+  const shardLength = (s: number) => Math.min(shardSize, total - s * shardSize);
+  const pendingShards = [...Array(manifest.shardCount).keys()].filter((s) => !completed.has(s));
+  const queue = pendingShards.flatMap((s) => [...Array(shardLength(s)).keys()].map((j) => s * shardSize + j));
+  const buffers = new Map<number, { lines: (ShardLine | undefined)[]; filled: number }>();
+
+  const start = Date.now();
+  let done = total - queue.length;
+  let doneHere = 0;
+  let skipped = 0;
+  const report = () => {
+    const elapsedMs = Date.now() - start;
+    const etaMs = doneHere === 0 ? null : (elapsedMs / doneHere) * (total - done);
+    options.onProgress?.({ done, total, skipped, elapsedMs, etaMs });
+  };
+  report();
+
+  // Manifest updates are serialised: each shard write appends its index after its file is in place.
+  let manifestChain: Promise<void> = Promise.resolve();
+  const finishShard = (s: number, lines: ShardLine[]) => {
+    manifestChain = manifestChain.then(async () => {
+      const file = join(options.outDir, shardFileName(s));
+      await writeFileAtomic(file, formatShard(lines));
+      completed.add(s);
+      manifest.completed = [...completed].sort((a, b) => a - b);
+      await writeRunManifest(options.outDir, manifest);
+      options.onEvent?.({ type: 'shard-written', shard: s, file });
+    });
+    return manifestChain;
+  };
+
+  let next = 0;
+  let failed = false; // a model error stops every worker, not only the one that hit it
+  const root = resolve(options.imageRoot);
+  const worker = async () => {
+    while (next < queue.length && !options.signal?.aborted && !failed) {
+      const index = queue[next++];
+      const entry = options.images[index];
+      let line: ShardLine;
+      try {
+        line = await processImage(root, entry, options.predict);
+      } catch (error) {
+        failed = true;
+        throw new Error(`image ${entry.imageId} (${entry.fileName}): ${(error as Error).message}`, { cause: error });
+      }
+      if ('skipped' in line) {
+        skipped++;
+        options.onEvent?.({ type: 'image-skipped', imageId: entry.imageId, fileName: entry.fileName, failure: line.skipped });
+      }
+      const s = Math.floor(index / shardSize);
+      let buffer = buffers.get(s);
+      if (!buffer) buffers.set(s, (buffer = { lines: new Array(shardLength(s)), filled: 0 }));
+      buffer.lines[index - s * shardSize] = line;
+      buffer.filled++;
+      done++;
+      doneHere++;
+      if (buffer.filled === buffer.lines.length) {
+        buffers.delete(s);
+        await finishShard(s, buffer.lines as ShardLine[]);
+      }
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(queue.length, 1)) }, worker));
+  await manifestChain;
+  return {
+    complete: completed.size === manifest.shardCount,
+    total,
+    predicted: doneHere - skipped,
+    skipped,
+    shardCount: manifest.shardCount,
+    resumedShards,
+  };
+}
+
+async function processImage(root: string, entry: ImageEntry, predict: RunOptions['predict']): Promise<ShardLine> {
+  const decoded = await decodeImage(join(root, entry.fileName));
+  if (!decoded.ok) return { imageId: entry.imageId, fileName: entry.fileName, skipped: decoded.failure };
+  const instances = await predict(decoded.image, entry);
+  const record: RawImagePrediction = {
+    imageId: entry.imageId,
+    fileName: entry.fileName,
+    width: decoded.image.width,
+    height: decoded.image.height,
+    instances,
+  };
+  return record;
+}

@@ -1,0 +1,179 @@
+// onnxruntime-node sessions from a model + manifest, checked against the model's real
+// inputs and outputs (names, ranks, dtypes, fixed dimensions) before any image is read.
+import { availableParallelism } from 'node:os';
+import { InferenceSession } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
+import { expectInteger } from '@omnidistill/core';
+import type { DetectorManifest, KeypointManifest, ModelManifest } from './manifest.js';
+
+/** A model dimension: a fixed size, or null when symbolic/unknown (dynamic). */
+export type Dim = number | null;
+
+/** One checked tensor of the model. */
+export interface TensorSignature {
+  name: string;
+  type: Tensor.Type;
+  dims: Dim[];
+}
+
+/** A live session with its validated manifest and the signatures it was checked against. */
+export interface ModelSession<M extends ModelManifest = ModelManifest> {
+  session: InferenceSession;
+  manifest: M;
+  /** Where the model came from (for error messages). */
+  source: string;
+  inputs: Record<string, TensorSignature>;
+  outputs: Record<string, TensorSignature>;
+}
+
+export type DetectorSession = ModelSession<DetectorManifest>;
+export type KeypointSession = ModelSession<KeypointManifest>;
+
+/** Options of {@link createModelSession}. */
+export interface SessionOptions {
+  /**
+   * Intra-op threads. Default: every core (`os.availableParallelism()`), because the runner
+   * keeps one model call in flight at a time and overlaps it with image decoding, which
+   * runs on libuv's pool.
+   */
+  threads?: number;
+}
+
+/** The default intra-op thread count: all cores of this machine. */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+interface Expectation {
+  role: string;
+  rank: number;
+  types: readonly Tensor.Type[];
+  /** Fixed sizes required where the model has a fixed dimension (null: anything). */
+  dims: Dim[];
+}
+
+function expectationsOf(manifest: ModelManifest): { inputs: Record<string, Expectation>; outputs: Record<string, Expectation> } {
+  const image: Expectation = { role: 'image', rank: 4, types: ['float32'], dims: [1, 3, null, null] };
+  if (manifest.role === 'detector') {
+    return {
+      inputs: { [manifest.inputs.image]: image },
+      outputs: {
+        [manifest.outputs.boxes]: { role: 'boxes', rank: 2, types: ['float32'], dims: [null, 4] },
+        [manifest.outputs.scores]: { role: 'scores', rank: 1, types: ['float32'], dims: [null] },
+        [manifest.outputs.labels]: { role: 'labels', rank: 1, types: ['int64', 'int32', 'float32'], dims: [null] },
+      },
+    };
+  }
+  const { names, heatmapSize: m } = manifest.keypoints;
+  return {
+    inputs: {
+      [manifest.inputs.image]: image,
+      [manifest.inputs.rois]: { role: 'rois', rank: 2, types: ['float32'], dims: [null, 4] },
+    },
+    outputs: {
+      [manifest.outputs.heatmaps]: { role: 'heatmaps', rank: 4, types: ['float32'], dims: [null, names.length, m, m] },
+    },
+  };
+}
+
+function describeSignature(meta: InferenceSession.ValueMetadata): string {
+  if (!meta.isTensor) return `${meta.name} (not a tensor)`;
+  return `${meta.name} ${meta.type} [${meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : `'${d}'`)).join(', ')}]`;
+}
+
+function toDims(shape: ReadonlyArray<number | string>): Dim[] {
+  return shape.map((d) => (typeof d === 'number' && d >= 0 ? d : null));
+}
+
+/**
+ * Checks one side (inputs or outputs) of a model against the manifest's expectations.
+ * Errors name the model, the manifest field and what the model really has.
+ */
+function checkSide(
+  source: string,
+  side: 'input' | 'output',
+  actual: readonly InferenceSession.ValueMetadata[],
+  expected: Record<string, Expectation>,
+): Record<string, TensorSignature> {
+  const listing = actual.map(describeSignature).join('; ') || 'none';
+  const result: Record<string, TensorSignature> = {};
+  for (const [name, exp] of Object.entries(expected)) {
+    const field = `manifest.${side}s.${exp.role}`;
+    const meta = actual.find((a) => a.name === name);
+    if (!meta) throw new Error(`${source}: ${field} names ${side} "${name}", but the model has no such ${side}; its ${side}s are: ${listing}`);
+    if (!meta.isTensor) throw new Error(`${source}: ${side} "${name}" (${field}) is not a tensor`);
+    if (!exp.types.includes(meta.type)) {
+      throw new Error(`${source}: ${side} "${name}" (${exp.role}) must be ${exp.types.join(' or ')}, but the model declares ${meta.type}`);
+    }
+    const dims = toDims(meta.shape);
+    // An empty shape means "unknown rank" to onnxruntime; accept it and trust the run.
+    if (meta.shape.length !== 0) {
+      if (dims.length !== exp.rank) {
+        throw new Error(`${source}: ${side} "${name}" (${exp.role}) must have rank ${exp.rank}, but the model declares ${describeSignature(meta)}`);
+      }
+      exp.dims.forEach((want, i) => {
+        if (want !== null && dims[i] !== null && dims[i] !== want) {
+          throw new Error(`${source}: ${side} "${name}" (${exp.role}) dimension ${i} must be ${want}, but the model declares ${describeSignature(meta)}`);
+        }
+      });
+    }
+    result[exp.role] = { name, type: meta.type, dims: meta.shape.length === 0 ? new Array<Dim>(exp.rank).fill(null) : dims };
+  }
+  if (side === 'input') {
+    const extra = actual.filter((a) => !(a.name in expected));
+    if (extra.length > 0) {
+      throw new Error(`${source}: the model has inputs the manifest does not name (${extra.map(describeSignature).join('; ')}); it cannot be fed`);
+    }
+  }
+  return result;
+}
+
+/**
+ * Checks a live session against a manifest and wraps both. Throws an Error naming the
+ * mismatch (missing name, wrong dtype, rank or fixed dimension, unfed extra input).
+ */
+export function checkSession<M extends ModelManifest>(session: InferenceSession, manifest: M, source: string): ModelSession<M> {
+  const exp = expectationsOf(manifest);
+  return {
+    session,
+    manifest,
+    source,
+    inputs: checkSide(source, 'input', session.inputMetadata, exp.inputs),
+    outputs: checkSide(source, 'output', session.outputMetadata, exp.outputs),
+  };
+}
+
+/**
+ * Creates an onnxruntime-node session for `model` (a file path or the ONNX bytes) and checks
+ * it against `manifest`.
+ *
+ * @example
+ * const kp = await createModelSession('kp.onnx', await loadManifest('kp.json'));
+ */
+export async function createModelSession<M extends ModelManifest>(
+  model: string | Uint8Array,
+  manifest: M,
+  options: SessionOptions = {},
+): Promise<ModelSession<M>> {
+  const threads = options.threads ?? defaultThreads();
+  expectInteger(threads, 'options.threads', 1);
+  const source = typeof model === 'string' ? model : `<${model.byteLength}-byte model>`;
+  const sessionOptions: InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+  };
+  let session: InferenceSession;
+  try {
+    session = typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions);
+  } catch (error) {
+    throw new Error(`${source}: onnxruntime could not load the model (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return checkSession(session, manifest, source);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}

@@ -1,0 +1,149 @@
+// The on-disk state of a labeling run: JSON-lines shards of raw predictions (one per
+// `shardSize` consecutive images) and `run.json`, the manifest of completed shards. Both
+// are written atomically (temp file, fsync, rename), so a run killed at any instant leaves
+// only whole files, and a restart redoes exactly the shards the manifest does not list.
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
+import type { ImageFailure } from './image.js';
+
+/** An image of a run: its COCO id and its path relative to the image root. */
+export interface ImageEntry {
+  imageId: number;
+  fileName: string;
+}
+
+/** A shard line for an image that was reported and skipped (never retried on resume). */
+export interface SkippedImage extends ImageEntry {
+  skipped: ImageFailure;
+}
+
+export type ShardLine = RawImagePrediction | SkippedImage;
+
+export const RUN_MANIFEST = 'run.json';
+const RUN_FORMAT = 'omnidistill-predictions';
+
+/** `run.json`: what the run is (so a restart with other arguments is refused) and what is done. */
+export interface RunManifest {
+  format: typeof RUN_FORMAT;
+  version: 1;
+  /** Caller's identity of models, plan and options. */
+  fingerprint: string;
+  /** SHA-256 of the ordered image list (ids and file names). */
+  imagesHash: string;
+  total: number;
+  shardSize: number;
+  shardCount: number;
+  /** Completed shard indices, ascending. */
+  completed: number[];
+}
+
+/** File name of shard `index`. */
+export function shardFileName(index: number): string {
+  return `shard-${String(index).padStart(6, '0')}.jsonl`;
+}
+
+/** SHA-256 over the ordered `imageId\tfileName` lines. */
+export function hashImageList(images: readonly ImageEntry[]): string {
+  const hash = createHash('sha256');
+  for (const im of images) hash.update(`${im.imageId}\t${im.fileName}\n`);
+  return hash.digest('hex');
+}
+
+/** Writes `text` so that `path` holds either its old content or all of `text`. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}
+
+/** Removes temp files a killed writer left behind. */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => rm(join(dir, n), { force: true })));
+}
+
+/** Reads `run.json`, or null when the directory has none. */
+export async function readRunManifest(dir: string): Promise<RunManifest | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, RUN_MANIFEST), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const m = JSON.parse(text) as RunManifest;
+  if (m.format !== RUN_FORMAT || m.version !== 1) throw new Error(`${join(dir, RUN_MANIFEST)}: not an omnidistill predictions manifest`);
+  return m;
+}
+
+export async function writeRunManifest(dir: string, manifest: RunManifest): Promise<void> {
+  await writeFileAtomic(join(dir, RUN_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+/** Serialises one shard: one JSON object per line, in image order. */
+export function formatShard(lines: readonly ShardLine[]): string {
+  return lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length > 0 ? '\n' : '');
+}
+
+function isSkipped(line: ShardLine): line is SkippedImage {
+  return (line as SkippedImage).skipped !== undefined;
+}
+
+async function* readShardLines(dir: string, options: { allowIncomplete?: boolean }): AsyncGenerator<ShardLine> {
+  const manifest = await readRunManifest(dir);
+  if (!manifest) throw new Error(`${dir}: no ${RUN_MANIFEST}; not a predictions directory`);
+  const done = new Set(manifest.completed);
+  if (done.size < manifest.shardCount && !options.allowIncomplete) {
+    throw new Error(`${dir}: the run is incomplete (${done.size} of ${manifest.shardCount} shards); rerun the same command to finish it`);
+  }
+  for (let s = 0; s < manifest.shardCount; s++) {
+    if (!done.has(s)) continue;
+    const file = join(dir, shardFileName(s));
+    const text = await readFile(file, 'utf8');
+    let lineNo = 0;
+    for (const line of text.split('\n')) {
+      lineNo++;
+      if (line === '') continue;
+      try {
+        yield JSON.parse(line) as ShardLine;
+      } catch (error) {
+        throw new Error(`${file}:${lineNo}: not valid JSON (${(error as Error).message})`, { cause: error });
+      }
+    }
+  }
+}
+
+/**
+ * The raw predictions of a finished run, in image order (skipped images left out), ready
+ * for `@omnidistill/select`. Each record is validated. Throws if the run is not complete,
+ * unless `allowIncomplete`.
+ */
+export async function* readPredictions(dir: string, options: { allowIncomplete?: boolean } = {}): AsyncGenerator<RawImagePrediction> {
+  let index = 0;
+  for await (const line of readShardLines(dir, options)) {
+    if (isSkipped(line)) continue;
+    yield validateRawImagePrediction(line, `${dir} prediction ${index++}`);
+  }
+}
+
+/** The images a run reported and skipped, in image order. */
+export async function readSkipped(dir: string, options: { allowIncomplete?: boolean } = {}): Promise<SkippedImage[]> {
+  const out: SkippedImage[] = [];
+  for await (const line of readShardLines(dir, options)) if (isSkipped(line)) out.push(line);
+  return out;
+}
