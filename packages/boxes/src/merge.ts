@@ -1,0 +1,217 @@
+// The detection-distillation merge (REFERENCE.md §1.3 and §4, Detectron's bbox test-time
+// augmentation): per-transform detections → original image coordinates → union →
+// per-class NMS → box voting against the whole union → top-k for the image. One call.
+import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectInteger, expectOneOf, type Detections, type ImageSize } from '@omnidistill/core';
+import { PIXEL_CONVENTIONS, type PixelConvention, type TransformGeometry } from '@omnidistill/transforms';
+import { BoxGrid } from './grid.js';
+import { toColumns } from './iou.js';
+import { batchedKeep, groupByLabel, type NmsStrategy } from './nms.js';
+import { orderByScoreDesc } from './order.js';
+import { checkDetections, checkOptions, checkThreshold } from './validate.js';
+import { VOTE_SCORINGS, voteByIndex, type VotingOptions } from './voting.js';
+
+/** The detections of one transformed copy of the image, in that copy's pixel coordinates. */
+export interface TransformDetections {
+  detections: Detections;
+  /** The transform they were predicted under (from `resolveTransform`). */
+  transform: TransformGeometry;
+}
+
+export interface MergeOptions {
+  /** Required: pixel convention of the boxes, for the inverse maps, clipping and IoU. */
+  convention: PixelConvention;
+  /** Keep candidates with score > this (default 0.05, Detectron's `TEST.SCORE_THRESH`). */
+  scoreThreshold?: number;
+  /** Per-class NMS IoU threshold (default 0.5). */
+  nmsThreshold?: number;
+  /** Box voting settings, or `false` to skip voting (default: vote threshold 0.8, scoring `id`). */
+  voting?: VotingOptions | false;
+  /** At most this many detections for the image, best first (default 100). */
+  topK?: number;
+  /** Clip mapped boxes to the original image (default true; Detectron clips). */
+  clip?: boolean;
+  /** NMS algorithm (default `auto`; all strategies give the same result). */
+  strategy?: NmsStrategy;
+}
+
+export interface MergedDetections {
+  /** `[M, 4]` boxes in original-image coordinates. */
+  boxes: Float64Array;
+  scores: Float64Array;
+  labels: Int32Array;
+}
+
+interface Union {
+  n: number;
+  boxes: Float64Array;
+  scores: Float64Array;
+  labels: Int32Array;
+}
+
+/**
+ * Merges the detections of every transform of one image into one set of hard labels.
+ * Output sorted by descending score, at most `topK` (ties: stable, so exactly `topK`).
+ *
+ * @example
+ * const plan = resolvePlan(paperPlan(), image);
+ * const merged = mergeDetections(plan.map((t, i) => ({ transform: t, detections: outputs[i] })),
+ *   { convention: 'continuous', voting: { scoring: 'avg' } });
+ */
+export function mergeDetections(perTransform: readonly TransformDetections[], options: MergeOptions): MergedDetections {
+  if (options === null || typeof options !== 'object') throw new OmniTypeError('options', 'an object with a `convention` field', options);
+  const o = checkOptions(options);
+  const convention = expectOneOf(o.convention, 'options.convention', PIXEL_CONVENTIONS);
+  const e = convention === 'pixelIndex' ? 1 : 0;
+  const scoreThreshold = checkThreshold(o.scoreThreshold ?? 0.05, 'options.scoreThreshold');
+  const nmsThreshold = checkThreshold(o.nmsThreshold ?? 0.5, 'options.nmsThreshold');
+  const topK = expectInteger(o.topK ?? 100, 'options.topK', 0);
+  const clip = o.clip ?? true;
+  if (typeof clip !== 'boolean') throw new OmniTypeError('options.clip', 'a boolean', clip);
+  const strategy = o.strategy ?? 'auto';
+  const voting = readMergeVoting(o.voting, e);
+  const image = checkTransforms(perTransform);
+
+  const union = buildUnion(perTransform, image, scoreThreshold, e, clip);
+  const order = orderByScoreDesc(union.scores);
+  const keepByRank = batchedKeep(union.boxes, order, union.labels, nmsThreshold, e, strategy);
+  const { grouped, starts, ends } = groupByLabel(order, union.labels);
+
+  const resBoxes = new Float64Array(4 * countOnes(keepByRank));
+  const resScores = new Float64Array(resBoxes.length / 4);
+  const resLabels = new Int32Array(resBoxes.length / 4);
+  let r = 0;
+  for (let g = 0; g < starts.length; g++) {
+    const ranks = grouped.subarray(starts[g], ends[g]);
+    const m = ranks.length;
+    const ids = new Int32Array(m);
+    for (let i = 0; i < m; i++) ids[i] = order[ranks[i]];
+    const label = union.labels[ids[0]];
+    const keptLocal: number[] = [];
+    for (let i = 0; i < m; i++) if (keepByRank[ranks[i]]) keptLocal.push(i);
+    if (voting === null) {
+      for (const i of keptLocal) {
+        resBoxes.set(union.boxes.subarray(4 * ids[i], 4 * ids[i] + 4), 4 * r);
+        resScores[r] = union.scores[ids[i]];
+        resLabels[r++] = label;
+      }
+      continue;
+    }
+    const cols = toColumns(union.boxes, ids);
+    const classScores = new Float64Array(m);
+    for (let i = 0; i < m; i++) classScores[i] = union.scores[ids[i]];
+    const grid = voting.threshold > 0 && m > 32 ? gridOf(cols, m, e) : undefined;
+    const voted = voteByIndex(cols, classScores, m, keptLocal, voting, grid);
+    for (let t = 0; t < keptLocal.length; t++) {
+      resBoxes.set(voted.boxes.subarray(4 * t, 4 * t + 4), 4 * r);
+      resScores[r] = voted.scores[t];
+      resLabels[r++] = label;
+    }
+  }
+  return topKOf(resBoxes, resScores, resLabels, topK);
+}
+
+function gridOf(cols: ReturnType<typeof toColumns>, m: number, e: number): BoxGrid {
+  const grid = new BoxGrid(cols, m, e);
+  for (let i = 0; i < m; i++) grid.insert(i);
+  return grid;
+}
+
+function countOnes(a: Uint8Array): number {
+  let c = 0;
+  for (let i = 0; i < a.length; i++) c += a[i];
+  return c;
+}
+
+function readMergeVoting(v: VotingOptions | false | undefined, e: number) {
+  if (v === false) return null;
+  const o = checkOptions(v ?? {}, 'options.voting');
+  if (o.convention !== undefined) {
+    throw new OmniTypeError('options.voting.convention', 'nothing (the merge uses options.convention)', o.convention);
+  }
+  const scoring = expectOneOf(o.scoring ?? 'id', 'options.voting.scoring', VOTE_SCORINGS);
+  const beta = expectFiniteNumber(o.beta ?? 1, 'options.voting.beta');
+  if ((scoring === 'generalized_avg' || scoring === 'temp_avg') && !(beta > 0)) {
+    throw new OmniRangeError('options.voting.beta', `a positive number for scoring "${scoring}"`, beta);
+  }
+  return { threshold: checkThreshold(o.voteThreshold ?? 0.8, 'options.voting.voteThreshold'), scoring, beta, e };
+}
+
+function checkTransforms(perTransform: readonly TransformDetections[]): ImageSize {
+  if (!Array.isArray(perTransform) || perTransform.length === 0) {
+    throw new OmniTypeError('perTransform', 'a non-empty array of { detections, transform }', perTransform);
+  }
+  let image: ImageSize | null = null;
+  perTransform.forEach((item, t) => {
+    if (item === null || typeof item !== 'object') throw new OmniTypeError(`perTransform[${t}]`, '{ detections, transform }', item);
+    const g = item.transform;
+    if (g === null || typeof g !== 'object' || typeof g.scaleX !== 'number' || g.source === undefined || g.target === undefined) {
+      throw new OmniTypeError(`perTransform[${t}].transform`, 'a TransformGeometry (from resolveTransform)', g);
+    }
+    if (image === null) image = g.source;
+    else if (g.source.width !== image.width || g.source.height !== image.height) {
+      throw new OmniRangeError(`perTransform[${t}].transform.source`, `the same original image size as perTransform[0] (${image.width}x${image.height})`, `${g.source.width}x${g.source.height}`);
+    }
+    checkDetections(item.detections, `perTransform[${t}].detections`, [0, 1]);
+  });
+  return image as unknown as ImageSize;
+}
+
+// Maps every candidate above the score threshold back to the original image, in one pass.
+function buildUnion(perTransform: readonly TransformDetections[], image: ImageSize, thr: number, e: number, clip: boolean): Union {
+  let total = 0;
+  for (const { detections } of perTransform) {
+    const s = detections.scores;
+    for (let i = 0; i < s.length; i++) if (s[i] > thr) total++;
+  }
+  const u: Union = { n: total, boxes: new Float64Array(4 * total), scores: new Float64Array(total), labels: new Int32Array(total) };
+  const maxX = image.width - e;
+  const maxY = image.height - e;
+  let k = 0;
+  for (const { detections: d, transform: t } of perTransform) {
+    const { scaleX: sx, scaleY: sy, flip } = t;
+    const w = t.target.width;
+    const b = d.boxes;
+    for (let i = 0; i < d.scores.length; i++) {
+      if (!(d.scores[i] > thr)) continue;
+      let x1 = b[4 * i];
+      let x2 = b[4 * i + 2];
+      if (flip) {
+        const f1 = w - e - x2;
+        x2 = w - e - x1;
+        x1 = f1;
+      }
+      // Same arithmetic as inverseBoxes in @omnidistill/transforms.
+      let ox1 = x1 / sx;
+      let oy1 = b[4 * i + 1] / sy;
+      let ox2 = (x2 + e) / sx - e;
+      let oy2 = (b[4 * i + 3] + e) / sy - e;
+      if (clip) {
+        ox1 = ox1 < 0 ? 0 : ox1 > maxX ? maxX : ox1;
+        oy1 = oy1 < 0 ? 0 : oy1 > maxY ? maxY : oy1;
+        ox2 = ox2 < 0 ? 0 : ox2 > maxX ? maxX : ox2;
+        oy2 = oy2 < 0 ? 0 : oy2 > maxY ? maxY : oy2;
+      }
+      u.boxes[4 * k] = ox1;
+      u.boxes[4 * k + 1] = oy1;
+      u.boxes[4 * k + 2] = ox2;
+      u.boxes[4 * k + 3] = oy2;
+      u.scores[k] = d.scores[i];
+      u.labels[k] = d.labels[i];
+      k++;
+    }
+  }
+  return u;
+}
+
+function topKOf(boxes: Float64Array, scores: Float64Array, labels: Int32Array, k: number): MergedDetections {
+  const order = orderByScoreDesc(scores);
+  const m = Math.min(k, order.length);
+  const out: MergedDetections = { boxes: new Float64Array(4 * m), scores: new Float64Array(m), labels: new Int32Array(m) };
+  for (let i = 0; i < m; i++) {
+    const j = order[i];
+    out.boxes.set(boxes.subarray(4 * j, 4 * j + 4), 4 * i);
+    out.scores[i] = scores[j];
+    out.labels[i] = labels[j];
+  }
+  return out;
+}

@@ -1,0 +1,211 @@
+// Hard NMS with torchvision's semantics: boxes visited in descending score order (stable on
+// ties), a box is dropped when its IoU with an already kept box is > the threshold.
+// Two exact strategies: the classic pairwise sweep (small n) and a spatial grid of the kept
+// boxes (large n), which only compares boxes that can overlap.
+import { OmniTypeError, expectOneOf, type BoxArray } from '@omnidistill/core';
+import type { PixelConvention } from '@omnidistill/transforms';
+import { BoxGrid, type BoxColumns } from './grid.js';
+import { toColumns } from './iou.js';
+import { orderByScoreDesc } from './order.js';
+import { checkBoxes, checkConvention, checkLabels, checkOptions, checkScores, checkThreshold } from './validate.js';
+
+/** `pairwise` sweeps every later box per kept box; `grid` queries nearby kept boxes; `auto` picks by n. */
+export type NmsStrategy = 'auto' | 'pairwise' | 'grid';
+export const NMS_STRATEGIES: readonly NmsStrategy[] = Object.freeze(['auto', 'pairwise', 'grid']);
+
+/** Below this many boxes (per class) the pairwise sweep is faster than building a grid. */
+export const GRID_MIN_BOXES = 1024;
+
+export interface NmsOptions {
+  /** Suppress a box whose IoU with a kept box is > this (in [0, 1]). Required. */
+  iouThreshold: number;
+  /** IoU convention (default `continuous`, torchvision's). */
+  convention?: PixelConvention;
+  /** Algorithm choice; every strategy returns the same result (default `auto`). */
+  strategy?: NmsStrategy;
+}
+
+interface NmsParams {
+  threshold: number;
+  e: number;
+  strategy: NmsStrategy;
+}
+
+function readNmsOptions(options: NmsOptions): NmsParams {
+  if (options === null || typeof options !== 'object') throw new OmniTypeError('options', 'an object { iouThreshold }', options);
+  const o = checkOptions(options);
+  return {
+    threshold: checkThreshold(o.iouThreshold, 'options.iouThreshold'),
+    e: checkConvention(o.convention, 'options.convention') === 'pixelIndex' ? 1 : 0,
+    strategy: expectOneOf(o.strategy ?? 'auto', 'options.strategy', NMS_STRATEGIES),
+  };
+}
+
+/**
+ * Greedy suppression over boxes already in visiting order (columns index = rank).
+ * Writes 1 into `keep[rank]` for every kept box. Exact for any strategy.
+ */
+export function greedySuppress(cols: BoxColumns, n: number, threshold: number, e: number, strategy: NmsStrategy, keep: Uint8Array): void {
+  const useGrid = strategy === 'grid' || (strategy === 'auto' && n >= GRID_MIN_BOXES);
+  if (useGrid) gridSuppress(cols, n, threshold, e, keep);
+  else pairwiseSuppress(cols, n, threshold, e, keep);
+}
+
+function areasOf(cols: BoxColumns, n: number, e: number): Float64Array {
+  const areas = new Float64Array(n);
+  for (let i = 0; i < n; i++) areas[i] = (cols.x2[i] - cols.x1[i] + e) * (cols.y2[i] - cols.y1[i] + e);
+  return areas;
+}
+
+// torchvision's loop: each kept box suppresses the later boxes it overlaps.
+function pairwiseSuppress(cols: BoxColumns, n: number, thr: number, e: number, keep: Uint8Array): void {
+  const { x1, y1, x2, y2 } = cols;
+  const areas = areasOf(cols, n, e);
+  const suppressed = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (suppressed[i]) continue;
+    keep[i] = 1;
+    const ix1 = x1[i];
+    const iy1 = y1[i];
+    const ix2 = x2[i];
+    const iy2 = y2[i];
+    const ia = areas[i];
+    for (let j = i + 1; j < n; j++) {
+      if (suppressed[j]) continue;
+      const w = (ix2 < x2[j] ? ix2 : x2[j]) - (ix1 > x1[j] ? ix1 : x1[j]) + e;
+      if (w <= 0) continue;
+      const h = (iy2 < y2[j] ? iy2 : y2[j]) - (iy1 > y1[j] ? iy1 : y1[j]) + e;
+      if (h <= 0) continue;
+      const inter = w * h;
+      // Same expression as torchvision (inter / (area_i + area_j − inter)) for bit parity;
+      // an empty union gives NaN, which is never > thr, as there.
+      if (inter / (ia + areas[j] - inter) > thr) suppressed[j] = 1;
+    }
+  }
+}
+
+// Equivalent formulation: a box is kept iff no kept box before it overlaps it by more than
+// the threshold. With the kept boxes in a grid, each box is compared only with the kept boxes
+// in the cells it touches; boxes that do not intersect have IoU 0 and never suppress.
+function gridSuppress(cols: BoxColumns, n: number, thr: number, e: number, keep: Uint8Array): void {
+  const { x1, y1, x2, y2 } = cols;
+  const areas = areasOf(cols, n, e);
+  const grid = new BoxGrid(cols, n, e);
+  const near = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const count = grid.near(i, near);
+    const ix1 = x1[i];
+    const iy1 = y1[i];
+    const ix2 = x2[i];
+    const iy2 = y2[i];
+    const ia = areas[i];
+    let suppressed = false;
+    for (let c = 0; c < count; c++) {
+      const k = near[c];
+      const w = (ix2 < x2[k] ? ix2 : x2[k]) - (ix1 > x1[k] ? ix1 : x1[k]) + e;
+      if (w <= 0) continue;
+      const h = (iy2 < y2[k] ? iy2 : y2[k]) - (iy1 > y1[k] ? iy1 : y1[k]) + e;
+      if (h <= 0) continue;
+      const inter = w * h;
+      if (inter / (areas[k] + ia - inter) > thr) {
+        suppressed = true;
+        break;
+      }
+    }
+    if (!suppressed) {
+      keep[i] = 1;
+      grid.insert(i);
+    }
+  }
+}
+
+/**
+ * Hard NMS (torchvision `ops.nms`): indices of the kept boxes, in descending score order.
+ *
+ * @example
+ * const keep = nms(boxes, scores, { iouThreshold: 0.5 }); // Int32Array of box indices
+ */
+export function nms(boxes: BoxArray, scores: Float32Array | Float64Array, options: NmsOptions): Int32Array {
+  const p = readNmsOptions(options);
+  const n = checkBoxes(boxes, 'boxes');
+  checkScores(scores, 'scores', n);
+  const order = orderByScoreDesc(scores);
+  const cols = toColumns(boxes, order);
+  const keep = new Uint8Array(n);
+  greedySuppress(cols, n, p.threshold, p.e, p.strategy, keep);
+  return collectKept(order, keep);
+}
+
+function collectKept(order: Int32Array, keep: Uint8Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < keep.length; i++) count += keep[i];
+  const out = new Int32Array(count);
+  for (let i = 0, k = 0; i < keep.length; i++) if (keep[i]) out[k++] = order[i];
+  return out;
+}
+
+/**
+ * Groups the positions of a score order by label, keeping the score order inside each group
+ * (a stable counting sort). Returns the grouped ranks and each group's [start, end).
+ */
+export function groupByLabel(order: Int32Array, labels: Int32Array): { grouped: Int32Array; starts: number[]; ends: number[] } {
+  const n = order.length;
+  const slot = new Map<number, number>();
+  const counts: number[] = [];
+  const groupOf = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const label = labels[order[r]];
+    let g = slot.get(label);
+    if (g === undefined) {
+      g = counts.length;
+      slot.set(label, g);
+      counts.push(0);
+    }
+    groupOf[r] = g;
+    counts[g]++;
+  }
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let acc = 0;
+  for (const c of counts) {
+    starts.push(acc);
+    acc += c;
+    ends.push(acc);
+  }
+  const fill = starts.slice();
+  const grouped = new Int32Array(n);
+  for (let r = 0; r < n; r++) grouped[fill[groupOf[r]]++] = r;
+  return { grouped, starts, ends };
+}
+
+/**
+ * Per-class NMS (torchvision `ops.batched_nms`): boxes of different labels never suppress
+ * each other. Returns kept indices in descending score order (stable on ties).
+ */
+export function batchedNms(boxes: BoxArray, scores: Float32Array | Float64Array, labels: Int32Array, options: NmsOptions): Int32Array {
+  const p = readNmsOptions(options);
+  const n = checkBoxes(boxes, 'boxes');
+  checkScores(scores, 'scores', n);
+  checkLabels(labels, 'labels', n);
+  const order = orderByScoreDesc(scores);
+  const keepByRank = batchedKeep(boxes, order, labels, p.threshold, p.e, p.strategy);
+  return collectKept(order, keepByRank);
+}
+
+/** Runs greedy suppression per label over a global score order; returns keep flags by rank. */
+export function batchedKeep(boxes: BoxArray, order: Int32Array, labels: Int32Array, threshold: number, e: number, strategy: NmsStrategy): Uint8Array {
+  const n = order.length;
+  const { grouped, starts, ends } = groupByLabel(order, labels);
+  const keepByRank = new Uint8Array(n);
+  for (let g = 0; g < starts.length; g++) {
+    const ranks = grouped.subarray(starts[g], ends[g]);
+    const m = ranks.length;
+    const sub = new Int32Array(m);
+    for (let i = 0; i < m; i++) sub[i] = order[ranks[i]];
+    const cols = toColumns(boxes, sub);
+    const keep = new Uint8Array(m);
+    greedySuppress(cols, m, threshold, e, strategy, keep);
+    for (let i = 0; i < m; i++) if (keep[i]) keepByRank[ranks[i]] = 1;
+  }
+  return keepByRank;
+}
