@@ -77,7 +77,11 @@ function gtColumns(gt: CocoDataset, imgIndex: Map<number, number>, catIndex: Map
     c.area[j] = a.area;
     c.crowd[j] = a.iscrowd === 1 ? 1 : 0;
     c.ignore[j] = a.iscrowd === 1 || (keypoints && a.num_keypoints === 0) ? 1 : 0;
-    c.box.set(a.bbox, 4 * j);
+    const b = a.bbox;
+    c.box[4 * j] = b[0];
+    c.box[4 * j + 1] = b[1];
+    c.box[4 * j + 2] = b[2];
+    c.box[4 * j + 3] = b[3];
     c.keypoints[j] = a.keypoints;
     let labeled = 0;
     const k = a.keypoints;
@@ -112,7 +116,7 @@ function dtColumns(results: readonly CocoResult[], imgIndex: Map<number, number>
     d.cat[j] = catIndex.get(r.category_id)!;
     d.score[j] = r.score;
     d.area[j] = geo.areas[i];
-    d.box.set(geo.boxes.subarray(4 * i, 4 * i + 4), 4 * j);
+    for (let q = 0; q < 4; q++) d.box[4 * j + q] = geo.boxes[4 * i + q];
     d.keypoints[j] = r.keypoints;
   }
   return { dt: d, ignoredResults };
@@ -210,6 +214,122 @@ function listCells(
   return byK.flat();
 }
 
+/** Everything the per-cell matching reads and writes (one object, so V8 sees one shape). */
+interface MatchContext {
+  gt: GtColumns;
+  dt: DtColumns;
+  gOrder: Int32Array;
+  dOrder: Int32Array;
+  keypoints: boolean;
+  vars: Float64Array;
+  oksScratch: Float64Array;
+  /** min(iouThr, 1 - 1e-10), ascending */
+  thr: Float64Array;
+  areaLo: Float64Array;
+  areaHi: Float64Array;
+  maxDetLast: number;
+  kept: number;
+  ious: Float64Array;
+  bestIou: Float64Array;
+  gSorted: Int32Array;
+  gIg: Uint8Array;
+  gMatched: Uint8Array;
+  detOf: Int32Array;
+  rank: Int32Array;
+  outcome: Uint8Array;
+  npig: Float64Array;
+}
+
+/**
+ * pycocotools' computeIoU/computeOks + evaluateImg for one image × category cell, for
+ * every area range and threshold at once. Writes the cell's detections at layout
+ * position `pos` and returns the next free position.
+ */
+function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
+  const { gt, dt, gOrder, dOrder } = c;
+  const { k, g0, g1, d0 } = cell;
+  const G = g1 - g0;
+  sortByScoreDesc(dOrder, d0, cell.d1, dt.score);
+  const D = Math.min(cell.d1 - d0, c.maxDetLast);
+  if (D * G > c.ious.length) c.ious = new Float64Array(2 * D * G);
+  if (D > c.bestIou.length) c.bestIou = new Float64Array(2 * D);
+  if (G > c.gSorted.length) {
+    c.gSorted = new Int32Array(2 * G);
+    c.gIg = new Uint8Array(2 * G);
+    c.gMatched = new Uint8Array(2 * G);
+  }
+  const { ious, bestIou, gSorted, gIg, gMatched, thr, outcome } = c;
+  // similarity matrix ious[d * G + g] (ground truths in cell order) and each row's maximum
+  for (let di = 0; di < D; di++) {
+    const d = dOrder[d0 + di];
+    let best = -Infinity;
+    for (let gi = 0; gi < G; gi++) {
+      const g = gOrder[g0 + gi];
+      const v = c.keypoints
+        ? oks(dt.keypoints[d]!, 0, gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, c.vars, c.oksScratch, c.thr[0])
+        : boxIou(dt.box, 4 * d, gt.box, 4 * g, gt.crowd[g] === 1);
+      ious[di * G + gi] = v;
+      if (v > best) best = v;
+    }
+    bestIou[di] = best;
+    c.detOf[pos + di] = d;
+    c.rank[pos + di] = di;
+  }
+  const T = thr.length, A = c.areaLo.length, kept = c.kept;
+  for (let a = 0; a < A; a++) {
+    const lo = c.areaLo[a], hi = c.areaHi[a];
+    // ground truths of this area range, non-ignored first (stable)
+    let nKept = 0;
+    for (let gi = 0; gi < G; gi++) {
+      const g = gOrder[g0 + gi];
+      if (!(gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi)) gSorted[nKept++] = gi;
+    }
+    c.npig[k * A + a] += nKept;
+    let w = nKept;
+    for (let gi = 0; gi < G; gi++) {
+      const g = gOrder[g0 + gi];
+      if (gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi) gSorted[w++] = gi;
+    }
+    for (let s = 0; s < G; s++) gIg[s] = s < nKept ? 0 : 1;
+    for (let t = 0; t < T; t++) {
+      const base = (a * T + t) * kept + pos;
+      const th = thr[t];
+      for (let s = 0; s < G; s++) gMatched[s] = 0;
+      for (let di = 0; di < D; di++) {
+        const d = dOrder[d0 + di];
+        const outside = dt.area[d] < lo || dt.area[d] > hi;
+        // no ground truth reaches the threshold: pycocotools' scan ends with m = -1
+        if (bestIou[di] < th) {
+          outcome[base + di] = outside ? IGNORED : FP;
+          continue;
+        }
+        let best = th;
+        let m = -1;
+        const row = di * G;
+        for (let s = 0; s < G; s++) {
+          const gi = gSorted[s];
+          if (gMatched[s] === 1 && gt.crowd[gOrder[g0 + gi]] === 0) continue;
+          if (m > -1 && gIg[m] === 0 && gIg[s] === 1) break;
+          const v = ious[row + gi];
+          if (v < best) continue;
+          best = v;
+          m = s;
+        }
+        if (m === -1) {
+          outcome[base + di] = outside ? IGNORED : FP;
+          continue;
+        }
+        gMatched[m] = 1;
+        // pycocotools records the matched gt's id; an id of 0 reads as "no match".
+        const matchedId = gt.id[gOrder[g0 + gSorted[m]]] !== 0;
+        if (gIg[m] === 1 || (!matchedId && outside)) outcome[base + di] = IGNORED;
+        else outcome[base + di] = matchedId ? TP : FP;
+      }
+    }
+  }
+  return pos + D;
+}
+
 /**
  * COCOeval `evaluate()` + `accumulate()` with pycocotools' exact semantics, fast.
  *
@@ -244,87 +364,33 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
   const kStart = new Int32Array(K + 1);
   const npig = new Float64Array(K * A);
 
-  const vars = oksVars(p.kptOksSigmas);
-  const scratch = new Float64Array(p.kptOksSigmas.length);
-  const thr = p.iouThrs.map((t) => Math.min(t, 1 - 1e-10));
-  let ious = new Float64Array(256);
-  let gSorted = new Int32Array(64);
-  let gIg = new Uint8Array(64);
-  let gMatched = new Uint8Array(64);
-
+  const ctx: MatchContext = {
+    gt,
+    dt,
+    gOrder,
+    dOrder,
+    keypoints,
+    vars: oksVars(p.kptOksSigmas),
+    oksScratch: new Float64Array(p.kptOksSigmas.length),
+    thr: Float64Array.from(p.iouThrs, (t) => Math.min(t, 1 - 1e-10)),
+    areaLo: Float64Array.from(p.areaRng, (r) => r[0]),
+    areaHi: Float64Array.from(p.areaRng, (r) => r[1]),
+    maxDetLast,
+    kept,
+    ious: new Float64Array(256),
+    bestIou: new Float64Array(128),
+    gSorted: new Int32Array(64),
+    gIg: new Uint8Array(64),
+    gMatched: new Uint8Array(64),
+    detOf,
+    rank,
+    outcome,
+    npig,
+  };
   let pos = 0;
   for (const cell of cells) {
-    const { k, g0, g1, d0 } = cell;
-    const G = g1 - g0;
-    sortByScoreDesc(dOrder, d0, cell.d1, dt.score);
-    const D = Math.min(cell.d1 - d0, maxDetLast);
-    if (D * G > ious.length) ious = new Float64Array(2 * D * G);
-    if (G > gSorted.length) {
-      gSorted = new Int32Array(2 * G);
-      gIg = new Uint8Array(2 * G);
-      gMatched = new Uint8Array(2 * G);
-    }
-    // similarity matrix ious[d * G + g], ground truths in cell order
-    for (let di = 0; di < D; di++) {
-      const d = dOrder[d0 + di];
-      for (let gi = 0; gi < G; gi++) {
-        const g = gOrder[g0 + gi];
-        ious[di * G + gi] = keypoints
-          ? oks(dt.keypoints[d]!, 0, gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, vars, scratch)
-          : boxIou(dt.box, 4 * d, gt.box, 4 * g, gt.crowd[g] === 1);
-      }
-    }
-    for (let di = 0; di < D; di++) {
-      detOf[pos + di] = dOrder[d0 + di];
-      rank[pos + di] = di;
-    }
-    for (let a = 0; a < A; a++) {
-      const lo = p.areaRng[a][0], hi = p.areaRng[a][1];
-      // ground truths of this area range, non-ignored first (stable)
-      let nKept = 0;
-      for (let gi = 0; gi < G; gi++) {
-        const g = gOrder[g0 + gi];
-        if (!(gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi)) gSorted[nKept++] = gi;
-      }
-      npig[k * A + a] += nKept;
-      let w = nKept;
-      for (let gi = 0; gi < G; gi++) {
-        const g = gOrder[g0 + gi];
-        if (gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi) gSorted[w++] = gi;
-      }
-      for (let s = 0; s < G; s++) gIg[s] = s < nKept ? 0 : 1;
-      for (let t = 0; t < T; t++) {
-        const base = (a * T + t) * kept + pos;
-        gMatched.fill(0, 0, G);
-        for (let di = 0; di < D; di++) {
-          let best = thr[t];
-          let m = -1;
-          const row = di * G;
-          for (let s = 0; s < G; s++) {
-            const gi = gSorted[s];
-            if (gMatched[s] === 1 && gt.crowd[gOrder[g0 + gi]] === 0) continue;
-            if (m > -1 && gIg[m] === 0 && gIg[s] === 1) break;
-            const v = ious[row + gi];
-            if (v < best) continue;
-            best = v;
-            m = s;
-          }
-          const d = dOrder[d0 + di];
-          const outside = dt.area[d] < lo || dt.area[d] > hi;
-          if (m === -1) {
-            outcome[base + di] = outside ? IGNORED : FP;
-            continue;
-          }
-          gMatched[m] = 1;
-          // pycocotools records the matched gt's id; an id of 0 reads as "no match".
-          const matchedId = gt.id[gOrder[g0 + gSorted[m]]] !== 0;
-          if (gIg[m] === 1 || (!matchedId && outside)) outcome[base + di] = IGNORED;
-          else outcome[base + di] = matchedId ? TP : FP;
-        }
-      }
-    }
-    pos += D;
-    kStart[k + 1] = pos;
+    pos = evaluateCell(ctx, cell, pos);
+    kStart[cell.k + 1] = pos;
   }
   for (let k = 0; k < K; k++) if (kStart[k + 1] < kStart[k]) kStart[k + 1] = kStart[k];
 
@@ -333,6 +399,39 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
   const scores = new Float64Array(T * R * K * A * M).fill(-1);
   accumulate(p, K, kept, kStart, detOf, rank, outcome, npig, dt.score, precision, recall, scores);
   return { params: p, counts: [T, R, K, A, M], precision, recall, scores, ignoredResults };
+}
+
+/**
+ * Layout positions s..e-1 ordered by descending score, ties in position order: a native
+ * sort of the distinct scores, then a stable counting sort by score rank (much faster
+ * than a comparator sort of the positions).
+ */
+function stableOrderByScoreDesc(detOf: Int32Array, s: number, e: number, score: Float64Array): Int32Array {
+  const n = e - s;
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = score[detOf[s + i]];
+  values.sort();
+  let u = 0;
+  for (let i = 0; i < n; i++) if (i === 0 || values[i] !== values[u - 1]) values[u++] = values[i];
+  // rank 0 = highest score
+  const rankOf = new Int32Array(n);
+  const count = new Int32Array(u + 1);
+  for (let i = 0; i < n; i++) {
+    const v = score[detOf[s + i]];
+    let lo = 0, hi = u - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = u - 1 - lo;
+    rankOf[i] = r;
+    count[r + 1]++;
+  }
+  for (let r = 0; r < u; r++) count[r + 1] += count[r];
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[count[rankOf[i]]++] = s + i;
+  return out;
 }
 
 /** pycocotools' accumulate over the per-detection outcomes, one score sort per category. */
@@ -351,15 +450,13 @@ function accumulate(
   scores: Float64Array,
 ): void {
   const T = p.iouThrs.length, R = p.recThrs.length, A = p.areaRng.length, M = p.maxDets.length;
-  const rc = new Float64Array(kept);
-  const pr = new Float64Array(kept);
   const sel = new Int32Array(kept);
+  const tpIndex = new Int32Array(kept + 1);
+  const tpPrecision = new Float64Array(kept + 1);
   for (let k = 0; k < K; k++) {
     const s = kStart[k], e = kStart[k + 1];
-    const sorted = new Int32Array(e - s);
-    for (let i = 0; i < sorted.length; i++) sorted[i] = s + i;
     // layout order is pycocotools' concatenation order, so (score desc, position) = its stable sort
-    sorted.sort((x, y) => score[detOf[y]] - score[detOf[x]] || x - y);
+    const sorted = stableOrderByScoreDesc(detOf, s, e, score);
     for (let m = 0; m < M; m++) {
       const maxDet = p.maxDets[m];
       let nd = 0;
@@ -369,23 +466,39 @@ function accumulate(
         if (np === 0) continue;
         for (let t = 0; t < T; t++) {
           const base = (a * T + t) * kept;
+          // One pass records where the c-th true positive occurs and the false positives
+          // before it. Precision made monotone from the right, read at the first index with
+          // recall >= r, is the maximum of tp/(fp+tp+eps) over the true positives from
+          // there on (between true positives precision only falls), so the full rc/pr
+          // arrays of pycocotools are never built; every value is the same double.
           let tp = 0, fp = 0;
           for (let i = 0; i < nd; i++) {
             const o = outcome[base + sel[i]];
-            if (o === TP) tp++;
-            else if (o === FP) fp++;
-            rc[i] = tp / np;
-            pr[i] = tp / (fp + tp + NP_SPACING_1);
+            if (o === TP) {
+              tp++;
+              tpIndex[tp] = i;
+              tpPrecision[tp] = tp / (fp + tp + NP_SPACING_1);
+            } else if (o === FP) fp++;
           }
-          recall[((t * K + k) * A + a) * M + m] = nd > 0 ? rc[nd - 1] : 0;
-          for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-          let pi = 0;
+          recall[((t * K + k) * A + a) * M + m] = nd > 0 ? tp / np : 0;
+          for (let c = tp - 1; c >= 1; c--) if (tpPrecision[c + 1] > tpPrecision[c]) tpPrecision[c] = tpPrecision[c + 1];
+          // read at index 0: before the first true positive precision is 0/(fp+eps) = 0
+          const firstPr = tp > 0 ? tpPrecision[1] : 0;
+          let need = 0; // smallest tp count whose recall tp/np reaches the threshold
           for (let r = 0; r < R; r++) {
             const rt = p.recThrs[r];
-            while (pi < nd && rc[pi] < rt) pi++;
+            while (need <= tp && need / np < rt) need++;
             const cell = (((t * R + r) * K + k) * A + a) * M + m;
-            precision[cell] = pi < nd ? pr[pi] : 0;
-            scores[cell] = pi < nd ? score[detOf[sel[pi]]] : 0;
+            if (nd === 0 || need > tp) {
+              precision[cell] = 0;
+              scores[cell] = 0;
+            } else if (need === 0) {
+              precision[cell] = firstPr;
+              scores[cell] = score[detOf[sel[0]]];
+            } else {
+              precision[cell] = tpPrecision[need];
+              scores[cell] = score[detOf[sel[tpIndex[need]]]];
+            }
           }
         }
       }

@@ -82,10 +82,30 @@ export function oksVars(sigmas: readonly number[]): Float64Array {
   return v;
 }
 
+const EXP_MINUS_6 = Math.exp(-6);
+
+/**
+ * Cheap, conservative test that OKS < `floor`: terms whose exponent is clearly above 6
+ * contribute at most e^-6 each, the rest at most 1. Only used to skip pairs that no
+ * threshold can match, so a pair it lets through is computed exactly as usual.
+ */
+function oksBelow(d: ArrayLike<number>, di: number, g: ArrayLike<number>, labeled: number, denom: number, vars: Float64Array, floor: number): boolean {
+  let near = 0;
+  for (let j = 0; j < vars.length; j++) {
+    if (!(g[3 * j + 2] > 0)) continue;
+    const dx = d[di + 3 * j] - g[3 * j];
+    const dy = d[di + 3 * j + 1] - g[3 * j + 1];
+    if ((dx * dx + dy * dy) < 6.1 * 2 * vars[j] * denom) near++;
+  }
+  const bound = (near + (labeled - near) * EXP_MINUS_6) / labeled;
+  return bound < floor - 1e-9;
+}
+
 /**
  * Object keypoint similarity of detection keypoints `d` (offset `di`) with one ground
  * truth (keypoints `g`, its `area` and `box`), pycocotools' `computeOks` for one pair.
- * `scratch` holds at least K doubles.
+ * `scratch` holds at least K doubles. With `floor > 0` a pair that certainly scores
+ * below `floor` may return 0 instead of its exact (also sub-floor) value.
  */
 export function oks(
   d: ArrayLike<number>,
@@ -97,9 +117,11 @@ export function oks(
   bi: number,
   vars: Float64Array,
   scratch: Float64Array,
+  floor = -Infinity,
 ): number {
   const k = vars.length;
   const denom = area + NP_SPACING_1;
+  if (floor > 0 && labeled > 0 && oksBelow(d, di, g, labeled, denom, vars, floor)) return 0;
   let n = 0;
   if (labeled > 0) {
     for (let j = 0; j < k; j++) {
