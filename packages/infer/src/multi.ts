@@ -13,6 +13,7 @@ import {
   type TransformGeometry,
   type TransformPlan,
 } from '@omnidistill/transforms';
+import { ensembleAndDecode, type BackendRequest } from '@omnidistill/ensemble';
 import type { DecodedImage } from './image.js';
 import { prepareInput, runDetector, runKeypointModel, type RawDetections } from './run-model.js';
 import type { DetectorSession, KeypointSession } from './session.js';
@@ -48,7 +49,15 @@ export type MergeDetections = (union: Detections) => Detections | Promise<Detect
 /** Options of {@link predictKeypoints}. */
 export interface KeypointInferenceOptions {
   plan: TransformPlan;
-  ensemble: EnsembleAndDecode;
+  /** Ensemble + decode implementation (default: `@omnidistill/ensemble`'s fused kernel on `backend`). */
+  ensemble?: EnsembleAndDecode;
+  /** Backend of the default ensemble kernel (default `auto`: cuda → cpu → ts, skips reported by the kernel). */
+  backend?: BackendRequest;
+  /**
+   * Keypoint score written in the third value: the logit at the maximum (default,
+   * torchvision's) or the spatial-softmax probability of the decoded map.
+   */
+  keypointScore?: 'logit' | 'probability';
   /** Heatmap combination across transforms (default `avg`, the paper's). */
   mode?: 'avg' | 'max';
   /**
@@ -92,7 +101,8 @@ export async function predictKeypoints(
     await runKeypointModel(model, input, projected, batch, heatmaps, ti * perTransform);
   }
   const mask = sizeDependentMaskFor(geometries, rois, options.sizeDependent);
-  return options.ensemble({
+  const ensemble = options.ensemble ?? defaultEnsemble(options.backend ?? 'auto', options.keypointScore ?? 'logit');
+  return ensemble({
     heatmaps,
     t,
     n,
@@ -104,6 +114,26 @@ export async function predictKeypoints(
     mode: options.mode ?? 'avg',
     ...(mask ? { mask } : {}),
   });
+}
+
+/** `@omnidistill/ensemble`'s fused ensemble + decode as an {@link EnsembleAndDecode}. */
+export function defaultEnsemble(backend: BackendRequest, score: 'logit' | 'probability'): EnsembleAndDecode {
+  return async (r) => {
+    const probability = score === 'probability';
+    const result = await ensembleAndDecode({ data: r.heatmaps, t: r.t, n: r.n, k: r.k, m: r.m }, r.rois, {
+      mode: r.mode,
+      flipped: r.flipped,
+      flipPairs: r.flipPairs,
+      ...(r.mask ? { mask: r.mask } : {}),
+      backend,
+      probability,
+    });
+    const keypoints = result.keypoints;
+    if (probability && result.probability) {
+      for (let i = 0; i < keypoints.n * keypoints.k; i++) keypoints.data[3 * i + 2] = result.probability[i];
+    }
+    return keypoints;
+  };
 }
 
 function sizeDependentMaskFor(geometries: TransformGeometry[], rois: Float64Array, option: KeypointInferenceOptions['sizeDependent']): Uint8Array | undefined {

@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readPredictions, readRunManifest, readSkipped, runInference, type RunProgress } from '@omnidistill/infer';
+import { writeRunImages } from './fixtures.js';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const COUNT = 22; // 6 shards of 4 (the last has 2)
+const CORRUPT = [5];
+
+let imagesDir: string;
+beforeAll(async () => {
+  imagesDir = await mkdtemp(join(tmpdir(), 'omni-run-images-'));
+  await writeRunImages(imagesDir, COUNT, CORRUPT);
+});
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the child run; `killWhen` is polled and SIGKILLs the child once it returns true. */
+function runChild(outDir: string, hangFrom: number, killWhen?: () => Promise<boolean>): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'test/run-child.ts', imagesDir, outDir, String(hangFrom)], {
+      cwd: packageDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    let polling = killWhen !== undefined;
+    child.on('exit', (code, signal) => {
+      polling = false;
+      resolve({ code, signal, stdout, stderr });
+    });
+    const poll = async () => {
+      if (!polling) return;
+      if (await killWhen!()) {
+        polling = false;
+        child.kill('SIGKILL');
+        return;
+      }
+      setTimeout(poll, 20);
+    };
+    void poll();
+  });
+}
+
+async function shardTexts(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir)).filter((n) => n.startsWith('shard-')).sort()) out[name] = await readFile(join(dir, name), 'utf8');
+  return out;
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+describe('runInference in a child process killed with SIGKILL', () => {
+  it('resumes with the same arguments and ends with the same predictions as an uninterrupted run', async () => {
+    const reference = await mkdtemp(join(tmpdir(), 'omni-run-ref-'));
+    const ref = await runChild(reference, -1);
+    expect(ref.code, ref.stderr).toBe(0);
+    expect(JSON.parse(ref.stdout).summary).toMatchObject({ complete: true, total: COUNT, predicted: COUNT - 1, skipped: 1, shardCount: 6, resumedShards: 0 });
+
+    const resumed = await mkdtemp(join(tmpdir(), 'omni-run-kill-'));
+    // Images 12+ hang, so shards 0-2 complete and the run is certainly killed mid-way.
+    const killed = await runChild(resumed, 12, async () => ((await readRunManifest(resumed).catch(() => null))?.completed.length ?? 0) >= 3);
+    expect(killed.signal).toBe('SIGKILL');
+    const mid = await readRunManifest(resumed);
+    expect(mid!.completed).toEqual([0, 1, 2]);
+    await expect(collect(readPredictions(resumed))).rejects.toThrow('the run is incomplete (3 of 6 shards); rerun the same command to finish it');
+
+    const restart = await runChild(resumed, -1);
+    expect(restart.code, restart.stderr).toBe(0);
+    const { summary, events } = JSON.parse(restart.stdout);
+    expect(summary).toMatchObject({ complete: true, total: COUNT, predicted: 10, skipped: 0, resumedShards: 3 });
+    expect(events[0]).toBe('resumed');
+
+    // Same files, byte for byte; every image once, in order; the corrupt one reported.
+    expect(await shardTexts(resumed)).toEqual(await shardTexts(reference));
+    const predictions = await collect(readPredictions(resumed));
+    expect(predictions.map((p) => p.imageId)).toEqual([...Array(COUNT).keys()].map((i) => i + 1).filter((id) => id !== 6));
+    expect(predictions.every((p) => p.instances.length === 2 && p.instances[0].keypoints!.length === 9)).toBe(true);
+    expect(await readSkipped(resumed)).toEqual([{ imageId: 6, fileName: 'img005.png', skipped: expect.objectContaining({ reason: 'corrupt' }) }]);
+    expect((await readdir(resumed)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('runInference', () => {
+  const images = () => [...Array(COUNT).keys()].map((i) => ({ imageId: 100 + i, fileName: `img${String(i).padStart(3, '0')}.png` }));
+  const fake = async (image: { width: number }, entry: { imageId: number }) => [{ bbox: [0, 0, image.width, 1] as [number, number, number, number], score: entry.imageId / 1000, categoryId: 1 }];
+
+  it('reports progress up to done = total and skips the corrupt image with an event', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    const progress: RunProgress[] = [];
+    const skippedEvents: unknown[] = [];
+    const summary = await runInference({
+      images: images(),
+      imageRoot: imagesDir,
+      outDir,
+      fingerprint: 'fake',
+      shardSize: 5,
+      concurrency: 3,
+      predict: fake,
+      onProgress: (p) => progress.push(p),
+      onEvent: (e) => e.type === 'image-skipped' && skippedEvents.push(e),
+    });
+    expect(summary).toEqual({ complete: true, total: COUNT, predicted: COUNT - 1, skipped: 1, shardCount: 5, resumedShards: 0 });
+    expect(progress[0]).toMatchObject({ done: 0, etaMs: null });
+    expect(progress.at(-1)).toMatchObject({ done: COUNT, total: COUNT, skipped: 1, etaMs: 0 });
+    for (let i = 1; i < progress.length; i++) expect(progress[i].done).toBeGreaterThanOrEqual(progress[i - 1].done);
+    expect(skippedEvents).toEqual([{ type: 'image-skipped', imageId: 105, fileName: 'img005.png', failure: expect.objectContaining({ reason: 'corrupt' }) }]);
+    const preds = await collect(readPredictions(outDir));
+    expect(preds.map((p) => p.imageId)).toEqual(images().map((i) => i.imageId).filter((id) => id !== 105));
+    expect(preds[0]).toEqual({ imageId: 100, fileName: 'img000.png', width: 64, height: 48, instances: [{ bbox: [0, 0, 64, 1], score: 0.1, categoryId: 1 }] });
+  });
+
+  it('stops on abort with whole shards only, and finishes on the next call', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    const controller = new AbortController();
+    const first = await runInference({
+      images: images(),
+      imageRoot: imagesDir,
+      outDir,
+      fingerprint: 'fake',
+      shardSize: 4,
+      concurrency: 1,
+      predict: async (image, entry) => {
+        if (entry.imageId === 109) controller.abort();
+        return fake(image, entry);
+      },
+      signal: controller.signal,
+    });
+    expect(first).toMatchObject({ complete: false, predicted: 9, skipped: 1 });
+    expect((await readRunManifest(outDir))!.completed).toEqual([0, 1]);
+    const second = await runInference({ images: images(), imageRoot: imagesDir, outDir, fingerprint: 'fake', shardSize: 4, predict: fake });
+    expect(second).toMatchObject({ complete: true, resumedShards: 2, predicted: COUNT - 8 });
+    expect((await collect(readPredictions(outDir))).length).toBe(COUNT - 1);
+  });
+
+  it('refuses to resume a directory made with other arguments', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    await runInference({ images: images().slice(0, 3), imageRoot: imagesDir, outDir, fingerprint: 'a', predict: fake });
+    await expect(runInference({ images: images().slice(0, 3), imageRoot: imagesDir, outDir, fingerprint: 'b', predict: fake })).rejects.toThrow(
+      'this directory holds another run (fingerprint "a" ≠ "b"); use a new output directory or the original arguments',
+    );
+    await expect(runInference({ images: images().slice(0, 4), imageRoot: imagesDir, outDir, fingerprint: 'a', predict: fake })).rejects.toThrow('(the image list differs)');
+    await expect(runInference({ images: images().slice(0, 3), imageRoot: imagesDir, outDir, fingerprint: 'a', shardSize: 2, predict: fake })).rejects.toThrow('(shardSize 64 ≠ 2)');
+  });
+
+  it('validates its options and stops every worker on a model error', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    const dup = [{ imageId: 1, fileName: 'img000.png' }, { imageId: 1, fileName: 'img001.png' }];
+    await expect(runInference({ images: dup, imageRoot: imagesDir, outDir, fingerprint: 'x', predict: fake })).rejects.toThrow('options.images[1].imageId: expected an id not used by an earlier image, received 1 (number)');
+    await expect(runInference({ images: images(), imageRoot: imagesDir, outDir, fingerprint: 'x', shardSize: 0, predict: fake })).rejects.toThrow('options.shardSize: expected a positive integer, received 0 (number)');
+    let calls = 0;
+    await expect(
+      runInference({
+        images: images(),
+        imageRoot: imagesDir,
+        outDir,
+        fingerprint: 'x',
+        concurrency: 2,
+        predict: async () => {
+          calls++;
+          throw new Error('model exploded');
+        },
+      }),
+    ).rejects.toThrow('image 100 (img000.png): model exploded');
+    expect(calls).toBeLessThanOrEqual(2);
+  });
+});
