@@ -109,6 +109,6 @@ export function renderContactSheet(options: ContactSheetOptions = {}): Canvas {
 /** Writes {@link renderContactSheet}'s output as a palette PNG (small enough to commit). */
 export async function writeContactSheet(path: string, options: ContactSheetOptions = {}): Promise<void> {
   const sheet = renderContactSheet(options);
-  const png = await sharp(sheet.data, { raw: { width: sheet.width, height: sheet.height, channels: 3 } }).png({ palette: true, colours: 128, compressionLevel: 9 }).toBuffer();
+  const png = await sharp(sheet.data, { raw: { width: sheet.width, height: sheet.height, channels: 3 } }).png({ palette: true, colours: 96, dither: 0, compressionLevel: 9, effort: 10 }).toBuffer();
   await writeFileAtomic(path, png);
 }
