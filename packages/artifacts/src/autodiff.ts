@@ -148,7 +148,8 @@ const rules: Record<string, GradRule> = {
     const xs = x[0]!;
     if (lowering === 'ort') {
       const attrs: Record<string, AttributeValue> = { ...node.attributes };
-      return [g.node('MaxPoolGrad', [dy[0]!, indices], [{ dtype: 'float32', shape: xs.shape }], attrs, 'com.microsoft')[0]];
+      // MaxPoolGrad is registered in the default ONNX domain (opset 9+), not com.microsoft.
+      return [g.node('MaxPoolGrad', [dy[0]!, indices], [{ dtype: 'float32', shape: xs.shape }], attrs, '')[0]];
     }
     // Flat argmax indices (over the whole N·C·H·W tensor) → scatter-add into zeros.
     const flat = g.scatterElements(g.zeros([numel(xs.shape)]), g.reshape(indices, [-1]), g.reshape(dy[0]!, [-1]), 0, 'add');

@@ -22,3 +22,11 @@ export { spatialSoftmaxCrossEntropy, mseLoss, l1Loss, smoothL1Loss, sigmoidFocal
 export type { FocalLossOptions } from './losses.js';
 export { instantiate, buildGradientGraph, gradientModel, gradientOutputName } from './gradient-graph.js';
 export type { ModelParts, ModelDefinition, GradientGraph } from './gradient-graph.js';
+export { writeCheckpoint, readCheckpoint, validateCheckpoint, CHECKPOINT_VERSION } from './checkpoint.js';
+export type { CheckpointState, CheckpointTensor, OptimizerGroupState, ParameterOptimizerState } from './checkpoint.js';
+export { resolveSchedule, learningRateFactor, emitScheduleFactor } from './schedule.js';
+export type { LearningRateSchedule, ResolvedSchedule } from './schedule.js';
+export { resolveOptimizer, effectiveLearningRate, ortOptimizerModel, ORT_FED_LEARNING_RATE } from './optimizer.js';
+export type { OptimizerConfig, AdamWConfig, SgdConfig, ResolvedAdamW, ResolvedSgd } from './optimizer.js';
+export { buildTrainingArtifacts, validateArtifactGraphs, LAZY_RESET_GRAD } from './artifacts.js';
+export type { TrainingArtifacts, TrainingArtifactsOptions, ArtifactParam } from './artifacts.js';

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ModelDefinition,
+  buildTrainingArtifacts,
+  gradientOutputName,
+  readCheckpoint,
+  spatialSoftmaxCrossEntropy,
+} from '@omnidistill/artifacts';
+import { loadOrtTraining, withReadableErrors } from './ortweb.js';
+import { randn } from './helpers.js';
+
+/** A tiny heatmap net: conv+BN+relu, conv, pixel shuffle, spatial softmax CE. */
+const tinyHeatmapNet: ModelDefinition = (g) => {
+  const x = g.input('image', 'float32', [2, 3, 8, 8]);
+  let h = g.conv(x, g.param('c1.w', [8, 3, 3, 3], randn(216, 1, 0.3)), undefined, { pads: [1, 1, 1, 1] });
+  h = g.batchNorm(h, g.param('bn.scale', [8], new Float32Array(8).fill(1)), g.param('bn.bias', [8], new Float32Array(8)), g.param('bn.mean', [8], new Float32Array(8), { trainable: false }), g.param('bn.var', [8], new Float32Array(8).fill(1), { trainable: false }));
+  h = g.relu(h);
+  h = g.conv(h, g.param('c2.w', [8, 8, 3, 3], randn(576, 2, 0.15)), g.param('c2.b', [8], new Float32Array(8)), { pads: [1, 1, 1, 1] });
+  const heat = g.depthToSpace(h, 2); // [2, 2, 16, 16]
+  if (g.phase === 'eval') return { outputs: { heatmaps: heat } };
+  const t = g.input('kp.target', 'int64', [2, 2]);
+  const w = g.input('kp.weight', 'float32', [2, 2]);
+  return { loss: spatialSoftmaxCrossEntropy(g, heat, t, w), outputs: { heatmaps: heat } };
+};
+
+function feedsFor(ort: any) {
+  return {
+    image: new ort.Tensor('float32', randn(2 * 3 * 64, 7), [2, 3, 8, 8]),
+    'kp.target': new ort.Tensor('int64', BigInt64Array.of(17n, 200n, 255n, 0n), [2, 2]),
+    'kp.weight': new ort.Tensor('float32', Float32Array.of(1, 1, 1, 0), [2, 2]),
+  };
+}
+
+describe('ORT training artifacts in onnxruntime-web 1.19.2', () => {
+  for (const lowering of ['ort', 'standard'] as const) {
+    for (const optimizer of [{ type: 'adamw', learningRate: 0.01 } as const, { type: 'sgd', learningRate: 0.1 } as const]) {
+      it(`load and train a few steps (${lowering} gradients, ${optimizer.type})`, async () => {
+        const ort = await loadOrtTraining();
+        const art = buildTrainingArtifacts(tinyHeatmapNet, { lowering, optimizer, schedule: { totalSteps: 100, warmupSteps: 0 } });
+        const session = await withReadableErrors('create', () =>
+          ort.TrainingSession.create({ checkpointState: art.checkpoint, trainModel: art.trainingModel, evalModel: art.evalModel, optimizerModel: art.optimizerModel }),
+        );
+        try {
+          expect(session.trainingInputNames).toEqual(art.trainInputs.map((i) => i.name));
+          expect(session.trainingOutputNames).toEqual(art.trainOutputs);
+          expect(session.evalInputNames).toEqual(art.evalInputs.map((i) => i.name));
+          const nParams = art.params.filter((p) => p.trainable).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+          expect(await session.getParametersSize(true)).toBe(nParams);
+          const losses: number[] = [];
+          for (let step = 0; step < 8; step++) {
+            const out = await withReadableErrors('runTrainStep', () => session.runTrainStep(feedsFor(ort)));
+            losses.push(out.loss.data[0]);
+            await withReadableErrors('runOptimizerStep', () => session.runOptimizerStep());
+            await session.lazyResetGrad();
+          }
+          expect(losses.every(Number.isFinite)).toBe(true);
+          expect(losses[7]).toBeLessThan(losses[0] * 0.9);
+          expect(session.evalOutputNames).toEqual(art.evalOutputs);
+          // 1.19.2 keys runEvalStep's results by the *training* output names, by position.
+          const ev = await session.runEvalStep({ image: feedsFor(ort).image });
+          expect(Object.keys(ev)).toEqual(art.trainOutputs.slice(0, art.evalOutputs.length));
+          expect((Object.values(ev)[0] as { dims: number[] }).dims).toEqual([2, 2, 16, 16]);
+        } finally {
+          await session.release();
+        }
+      });
+    }
+  }
+
+  it('writes a checkpoint that reads back with the parameters in order', () => {
+    const art = buildTrainingArtifacts(tinyHeatmapNet, { optimizer: { type: 'adamw', learningRate: 1e-3 }, schedule: { totalSteps: 10 } });
+    const ck = readCheckpoint(art.checkpoint);
+    expect(ck.trainable.map((t) => t.name)).toEqual(['c1.w', 'bn.scale', 'bn.bias', 'c2.w', 'c2.b']);
+    expect(ck.frozen.map((t) => t.name)).toEqual(['bn.mean', 'bn.var']);
+    expect(Array.from(ck.trainable[0].data)).toEqual(Array.from(art.initialValues[0]));
+    expect(gradientOutputName('a')).toBe('a.gradient');
+  });
+});
