@@ -13,6 +13,15 @@ import {
 } from './sample.js';
 import { OBJECT_CATEGORIES } from './object-scene.js';
 
+/**
+ * The two data settings measured in DEMO-NOTES.md: Q (quick) and B (full). `labeledLarge`
+ * holds as many images as labeled + unlabeled together, for the "all labels" upper bound.
+ */
+export const DEMO_SETTINGS = {
+  Q: { imageSize: 96, counts: { labeled: 200, labeledLarge: 1000, unlabeled: 800, val: 300 } },
+  B: { imageSize: 128, counts: { labeled: 200, labeledLarge: 1700, unlabeled: 1500, val: 300 } },
+} as const satisfies Record<string, { imageSize: number; counts: Record<SplitName, number> }>;
+
 /** Bumped whenever the same options would produce different pixels or labels. */
 export const GENERATOR_VERSION = 1;
 
@@ -36,6 +45,8 @@ export interface GenerateOptions {
   readonly concurrency?: number;
   /** Called after every image. */
   readonly onProgress?: (progress: GenerateProgress) => void;
+  /** Stops the run between images (rejecting with the signal's reason); images written so far are kept and a re-run resumes. */
+  readonly signal?: AbortSignal;
 }
 
 /** Progress of a run. */
@@ -241,6 +252,7 @@ class StatsAccumulator {
  */
 export async function generateSplits(options: GenerateOptions): Promise<GenerateResult> {
   const { style, width, height, seed, concurrency } = validateOptions(options);
+  options.signal?.throwIfAborted();
   const splits = SPLIT_NAMES.filter((s) => (options.counts[s] ?? 0) > 0);
   const overallTotal = splits.reduce((t, s) => t + (options.counts[s] ?? 0), 0);
   let overallDone = 0;
@@ -267,6 +279,11 @@ export async function generateSplits(options: GenerateOptions): Promise<Generate
       options.onProgress?.({ split, done, total, skipped, overallDone, overallTotal });
     };
     for (let index = 0; index < total; index++) {
+      if (options.signal?.aborted) {
+        await Promise.allSettled(inFlight);
+        await writeFileAtomic(statePath, JSON.stringify(state));
+        throw options.signal.reason;
+      }
       const sample = renderSample({ style, width, height, seed, split, index, ...(options.instances ? { instances: options.instances } : {}) });
       images.push(sample.image);
       for (const a of sample.annotations) {

@@ -8,7 +8,7 @@ import { validateDataset } from '@omnidistill/coco';
 import { COCO_PERSON } from '@omnidistill/core';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateSplits, OBJECT_CATEGORIES, type GenerateProgress, type SynthCocoFile } from '../src/index.js';
+import { DEMO_SETTINGS, generateSplits, OBJECT_CATEGORIES, type GenerateProgress, type SynthCocoFile } from '../src/index.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -122,6 +122,23 @@ describe('generateSplits', () => {
     // A different seed into the same folder: nothing matches, everything is rewritten.
     const third = await generateSplits({ outDir: out, seed: 9, imageSize: 48, counts: { labeled: 5 } });
     expect(third.splits.labeled!.written).toBe(5);
+  });
+
+  it('stops between images on abort, keeps what was written, and resumes from there', async () => {
+    const out = await tempDir();
+    const ctrl = new AbortController();
+    const run = generateSplits({
+      outDir: out, seed: 4, imageSize: 48, counts: { val: 8 }, concurrency: 1,
+      signal: ctrl.signal, onProgress: (p) => { if (p.done === 3) ctrl.abort(new Error('stop here')); },
+    });
+    await expect(run).rejects.toThrow('stop here');
+    const resumed = await generateSplits({ outDir: out, seed: 4, imageSize: 48, counts: { val: 8 } });
+    expect([resumed.splits.val!.skipped, resumed.splits.val!.written]).toEqual([3, 5]);
+  });
+
+  it('offers the two DEMO-NOTES settings with the upper-bound split as large as labeled + unlabeled', () => {
+    for (const s of Object.values(DEMO_SETTINGS)) expect(s.counts.labeledLarge).toBe(s.counts.labeled + s.counts.unlabeled);
+    expect([DEMO_SETTINGS.Q.imageSize, DEMO_SETTINGS.Q.counts.unlabeled, DEMO_SETTINGS.B.imageSize, DEMO_SETTINGS.B.counts.unlabeled]).toEqual([96, 800, 128, 1500]);
   });
 
   it('rejects bad options with the field, the expectation and the value', async () => {
