@@ -10,6 +10,15 @@
 #include "kernel_math.h"
 #include "kernels.h"
 
+// Hot loops get an AVX2 clone next to the baseline one, picked at load time from the CPU's
+// features (GCC target_clones): binaries stay portable, AVX2 machines run 8-wide. AVX2 alone
+// brings no FMA, and -ffp-contract=off keeps every product and sum separately rounded anyway.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(OMNI_NO_CLONES)
+#define OMNI_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define OMNI_HOT
+#endif
+
 namespace omni {
 namespace cpu {
 namespace {
@@ -31,14 +40,44 @@ void parallelFor(int64_t count, int threads, Body body) {
   for (auto& t : pool) t.join();
 }
 
+/** One row of M values: dst = w * src (first transform) or dst += w * src, x optionally reversed. */
+template <bool Flip, bool First, bool Max>
+inline uint32_t combineRow(const float* __restrict src, float* __restrict dst, int64_t m, float w) {
+  uint32_t bad = 0;
+  for (int64_t x = 0; x < m; ++x) {
+    const float v = Flip ? src[m - 1 - x] : src[x];
+    if (Max) {
+      bad |= nonFiniteBit(v);  // a -Inf could vanish under max, so max checks every value read
+      dst[x] = First ? v : (v > dst[x] ? v : dst[x]);
+    } else {
+      dst[x] = First ? w * v : dst[x] + w * v;  // NaN/Inf propagate; checked once on the result
+    }
+  }
+  return bad;
+}
+
+template <bool Flip, bool First>
+inline uint32_t combineMap(const float* __restrict src, float* __restrict dst, int64_t m, float w, Mode mode) {
+  // The map is M*M contiguous floats; rows only matter when flipping (x reverses per row).
+  if (!Flip) return mode == Mode::Max ? combineRow<false, First, true>(src, dst, m * m, w) : combineRow<false, First, false>(src, dst, m * m, w);
+  uint32_t bad = 0;
+  for (int64_t y = 0; y < m; ++y) {
+    bad |= mode == Mode::Max ? combineRow<true, First, true>(src + y * m, dst + y * m, m, w)
+                             : combineRow<true, First, false>(src + y * m, dst + y * m, m, w);
+  }
+  return bad;
+}
+
 /**
- * Combines the T maps of RoI n, keypoint k into `out` (M*M floats), un-flipping flipped
- * transforms (channel perm[k], x reversed). Avg: sum of w_t * map_t in transform order, then
- * divided by the sum of the weights (numpy's float32 mean when all weights are 1).
- * Returns nonzero when a value read was NaN/Inf.
+ * Combines the T maps of RoI n for the K keypoints in `channels` into `out` (one M*M map per
+ * channel, in that order), un-flipping flipped transforms (channel perm[k], x reversed).
+ * Avg: sum of w_t * map_t in transform order, then divided by the sum of the weights
+ * (numpy's float32 mean when all weights are 1). Transform-major order: for each t the
+ * channels of (t, n) are one contiguous block, so reads stream instead of hopping between
+ * T distant places per map. Returns nonzero when a value read was NaN/Inf.
  */
-uint32_t ensembleChannel(const float* heatmaps, const Shape& s, const EnsembleSpec& e, int64_t n, int64_t k,
-                         float* __restrict out) {
+OMNI_HOT uint32_t ensembleRoi(const float* heatmaps, const Shape& s, const EnsembleSpec& e, int64_t n, int64_t kBegin,
+                     int64_t kEnd, float* __restrict out) {
   const int64_t m = s.m, mm = s.mapSize();
   uint32_t bad = 0;
   bool first = true;
@@ -46,51 +85,106 @@ uint32_t ensembleChannel(const float* heatmaps, const Shape& s, const EnsembleSp
   for (int64_t t = 0; t < s.t; ++t) {
     if (!e.included(t, n, s.n)) continue;
     const bool flip = e.flipped[static_cast<size_t>(t)] != 0;
-    const int64_t channel = flip ? e.perm[static_cast<size_t>(k)] : k;
-    const float* __restrict src = heatmaps + ((t * s.n + n) * s.k + channel) * mm;
     const float w = e.weights[static_cast<size_t>(t)];
     weightSum += w;
-    for (int64_t y = 0; y < m; ++y) {
-      const float* __restrict row = src + y * m;
-      float* __restrict dst = out + y * m;
-      if (e.mode == Mode::Avg) {
-        if (first) {
-          if (flip) for (int64_t x = 0; x < m; ++x) { const float v = row[m - 1 - x]; bad |= nonFiniteBit(v); dst[x] = w * v; }
-          else for (int64_t x = 0; x < m; ++x) { const float v = row[x]; bad |= nonFiniteBit(v); dst[x] = w * v; }
-        } else {
-          if (flip) for (int64_t x = 0; x < m; ++x) { const float v = row[m - 1 - x]; bad |= nonFiniteBit(v); dst[x] += w * v; }
-          else for (int64_t x = 0; x < m; ++x) { const float v = row[x]; bad |= nonFiniteBit(v); dst[x] += w * v; }
-        }
-      } else {
-        if (first) {
-          if (flip) for (int64_t x = 0; x < m; ++x) { const float v = row[m - 1 - x]; bad |= nonFiniteBit(v); dst[x] = v; }
-          else for (int64_t x = 0; x < m; ++x) { const float v = row[x]; bad |= nonFiniteBit(v); dst[x] = v; }
-        } else {
-          if (flip) for (int64_t x = 0; x < m; ++x) { const float v = row[m - 1 - x]; bad |= nonFiniteBit(v); dst[x] = v > dst[x] ? v : dst[x]; }
-          else for (int64_t x = 0; x < m; ++x) { const float v = row[x]; bad |= nonFiniteBit(v); dst[x] = v > dst[x] ? v : dst[x]; }
-        }
-      }
+    const float* block = heatmaps + (t * s.n + n) * s.k * mm;
+    for (int64_t k = kBegin; k < kEnd; ++k) {
+      const float* src = block + (flip ? e.perm[static_cast<size_t>(k)] : k) * mm;
+      float* dst = out + (k - kBegin) * mm;
+      if (flip) bad |= first ? combineMap<true, true>(src, dst, m, w, e.mode) : combineMap<true, false>(src, dst, m, w, e.mode);
+      else bad |= first ? combineMap<false, true>(src, dst, m, w, e.mode) : combineMap<false, false>(src, dst, m, w, e.mode);
     }
     first = false;
   }
   if (e.mode == Mode::Avg) {
-    for (int64_t i = 0; i < mm; ++i) out[i] = out[i] / weightSum;
+    const int64_t count = (kEnd - kBegin) * mm;
+    for (int64_t i = 0; i < count; ++i) {
+      const float v = out[i] / weightSum;
+      bad |= nonFiniteBit(v);
+      out[i] = v;
+    }
   }
   return bad;
+}
+
+/** Maximum of `count` floats; lane-wise so it vectorises (max is exact in any order). */
+inline float rowMaximum(const float* __restrict v, int64_t count) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes];
+  for (int j = 0; j < kLanes; ++j) lanes[j] = -INFINITY;
+  int64_t x = 0;
+  for (; x + kLanes <= count; x += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] = v[x + j] > lanes[j] ? v[x + j] : lanes[j];
+  }
+  float best = -INFINITY;
+  for (int j = 0; j < kLanes; ++j) best = lanes[j] > best ? lanes[j] : best;
+  for (; x < count; ++x) best = v[x] > best ? v[x] : best;
+  return best;
 }
 
 /** Per-thread scratch for decoding, grown on demand and reused across work items. */
 struct DecodeScratch {
   std::vector<CubicTaps> xTaps, yTaps;
-  std::vector<float> rows;     // [M, W]: source rows resized along x (only rows some output needs)
-  std::vector<uint8_t> needed; // [M]: whether a source row is a y tap of some output row
+  std::vector<float> mapT;     // [M, M]: the map transposed (column c is contiguous)
+  std::vector<float> rowsT;    // [W, M]: every source row resized along x, x-major
+  std::vector<float> rows;     // [M, W]: the same, row-major, for the y pass
   std::vector<float> line;     // [W]: one output row
   std::vector<float> map;      // [M, M]: the fused kernel's combined map
+  int64_t tapsM = -1, tapsW = -1, tapsH = -1;  // what xTaps/yTaps were computed for
 };
+
+/** Taps depend only on (M, W) and (M, H): the K keypoints of a RoI share them, so reuse. */
+void prepareTaps(DecodeScratch& sc, int64_t m, int64_t W, int64_t H) {
+  if (sc.tapsM != m || sc.tapsW != W) {
+    sc.xTaps.resize(static_cast<size_t>(W));
+    const float scale = resizeScale(m, W);
+    for (int64_t x = 0; x < W; ++x) sc.xTaps[static_cast<size_t>(x)] = cubicTaps(x, m, scale);
+  }
+  if (sc.tapsM != m || sc.tapsH != H) {
+    sc.yTaps.resize(static_cast<size_t>(H));
+    const float scale = resizeScale(m, H);
+    for (int64_t y = 0; y < H; ++y) sc.yTaps[static_cast<size_t>(y)] = cubicTaps(y, m, scale);
+  }
+  sc.tapsM = m;
+  sc.tapsW = W;
+  sc.tapsH = H;
+}
 
 struct Decoded {
   float x, y, logit, probability;
 };
+
+/**
+ * Resizes all M source rows along x to W samples: rows[r][x] = sum_j map[r][idx_j(x)] * w_j(x)
+ * in PyTorch's order. Computed column-wise on the transposed map so the inner loop runs over
+ * the M rows with broadcast weights (vectorises; no gathers), then transposed back.
+ */
+OMNI_HOT void resizeRows(const float* __restrict map, int64_t m, int64_t W, DecodeScratch& sc) {
+  sc.mapT.resize(static_cast<size_t>(m * m));
+  sc.rowsT.resize(static_cast<size_t>(W * m));
+  sc.rows.resize(static_cast<size_t>(m * W));
+  float* __restrict mapT = sc.mapT.data();
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < m; ++c) mapT[c * m + r] = map[r * m + c];
+  float* __restrict rowsT = sc.rowsT.data();
+  for (int64_t x = 0; x < W; ++x) {
+    const CubicTaps& tp = sc.xTaps[static_cast<size_t>(x)];
+    const float* __restrict c0 = mapT + tp.idx[0] * m;
+    const float* __restrict c1 = mapT + tp.idx[1] * m;
+    const float* __restrict c2 = mapT + tp.idx[2] * m;
+    const float* __restrict c3 = mapT + tp.idx[3] * m;
+    const float w0 = tp.w[0], w1 = tp.w[1], w2 = tp.w[2], w3 = tp.w[3];
+    float* __restrict out = rowsT + x * m;
+    for (int64_t r = 0; r < m; ++r) out[r] = ((c0[r] * w0 + c1[r] * w1) + c2[r] * w2) + c3[r] * w3;
+  }
+  float* __restrict rows = sc.rows.data();
+  constexpr int64_t kTile = 16;  // transpose in tiles that stay in L1
+  for (int64_t x0 = 0; x0 < W; x0 += kTile) {
+    const int64_t x1 = x0 + kTile < W ? x0 + kTile : W;
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t x = x0; x < x1; ++x) rows[r * W + x] = rowsT[x * m + r];
+  }
+}
 
 /**
  * Bicubic-resizes one M x M map to H x W (separably: rows along x first, then columns, the
@@ -98,35 +192,17 @@ struct Decoded {
  * the image. The full H x W map is never stored: one output row at a time, with an online
  * softmax normaliser (running max + rescaled sum) for the probability.
  */
-Decoded decodeMap(const float* __restrict map, int64_t m, const float* roi, bool wantProbability,
+OMNI_HOT Decoded decodeMap(const float* __restrict map, int64_t m, const float* roi, bool wantProbability,
                   DecodeScratch& sc, uint32_t* bad) {
   const RoiGeometry g = roiGeometry(roi);
   const int64_t W = g.W, H = g.H;
-  sc.xTaps.resize(static_cast<size_t>(W));
-  sc.yTaps.resize(static_cast<size_t>(H));
-  const float scaleX = resizeScale(m, W), scaleY = resizeScale(m, H);
-  for (int64_t x = 0; x < W; ++x) sc.xTaps[static_cast<size_t>(x)] = cubicTaps(x, m, scaleX);
-  sc.needed.assign(static_cast<size_t>(m), 0);
-  for (int64_t y = 0; y < H; ++y) {
-    sc.yTaps[static_cast<size_t>(y)] = cubicTaps(y, m, scaleY);
-    for (int j = 0; j < 4; ++j) sc.needed[static_cast<size_t>(sc.yTaps[static_cast<size_t>(y)].idx[j])] = 1;
-  }
+  prepareTaps(sc, m, W, H);
 
   uint32_t badBits = 0;
   for (int64_t i = 0; i < m * m; ++i) badBits |= nonFiniteBit(map[i]);
   *bad |= badBits;
 
-  sc.rows.resize(static_cast<size_t>(m * W));
-  const CubicTaps* __restrict xt = sc.xTaps.data();
-  for (int64_t r = 0; r < m; ++r) {
-    if (!sc.needed[static_cast<size_t>(r)]) continue;
-    const float* __restrict src = map + r * m;
-    float* __restrict dst = sc.rows.data() + r * W;
-    for (int64_t x = 0; x < W; ++x) {
-      const CubicTaps& tp = xt[x];
-      dst[x] = cubicCombine(src[tp.idx[0]], src[tp.idx[1]], src[tp.idx[2]], src[tp.idx[3]], tp.w);
-    }
-  }
+  resizeRows(map, m, W, sc);
 
   sc.line.resize(static_cast<size_t>(W));
   float* __restrict line = sc.line.data();
@@ -140,12 +216,8 @@ Decoded decodeMap(const float* __restrict map, int64_t m, const float* roi, bool
     const float* __restrict r2 = sc.rows.data() + tp.idx[2] * W;
     const float* __restrict r3 = sc.rows.data() + tp.idx[3] * W;
     const float w0 = tp.w[0], w1 = tp.w[1], w2 = tp.w[2], w3 = tp.w[3];
-    float rowMax = -INFINITY;
-    for (int64_t x = 0; x < W; ++x) {
-      const float v = ((r0[x] * w0 + r1[x] * w1) + r2[x] * w2) + r3[x] * w3;
-      line[x] = v;
-      rowMax = v > rowMax ? v : rowMax;
-    }
+    for (int64_t x = 0; x < W; ++x) line[x] = ((r0[x] * w0 + r1[x] * w1) + r2[x] * w2) + r3[x] * w3;
+    const float rowMax = rowMaximum(line, W);
     if (rowMax > best || bestIndex < 0) {
       int64_t x = 0;
       while (x < W - 1 && !(line[x] == rowMax)) ++x;  // first maximum of the row
@@ -188,9 +260,8 @@ int defaultThreads() {
 
 void ensemble(const float* heatmaps, const Shape& s, const EnsembleSpec& e, float* out, int threads, bool* nonFinite) {
   std::atomic<uint32_t> bad{0};
-  parallelFor(s.n * s.k, threads, [&](int64_t item, int) {
-    const int64_t n = item / s.k, k = item % s.k;
-    if (ensembleChannel(heatmaps, s, e, n, k, out + item * s.mapSize())) bad.store(1);
+  parallelFor(s.n, threads, [&](int64_t n, int) {
+    if (ensembleRoi(heatmaps, s, e, n, 0, s.k, out + n * s.k * s.mapSize())) bad.store(1);
   });
   *nonFinite = bad.load() != 0;
 }
@@ -218,7 +289,7 @@ void ensembleAndDecode(const float* heatmaps, const Shape& s, const EnsembleSpec
     const int64_t n = item / s.k, k = item % s.k;
     DecodeScratch& sc = scratch[static_cast<size_t>(thread)];
     sc.map.resize(static_cast<size_t>(s.mapSize()));
-    uint32_t b = ensembleChannel(heatmaps, s, e, n, k, sc.map.data());
+    uint32_t b = ensembleRoi(heatmaps, s, e, n, k, k + 1, sc.map.data());
     const Decoded out = decodeMap(sc.map.data(), s.m, d.rois.data() + n * 4, d.probability, sc, &b);
     if (b) bad.store(1);
     store(out, item, keypoints, probability);
@@ -226,15 +297,19 @@ void ensembleAndDecode(const float* heatmaps, const Shape& s, const EnsembleSpec
   *nonFinite = bad.load() != 0;
 }
 
+namespace {
+OMNI_HOT void triadRange(float* __restrict a, const float* __restrict b, const float* __restrict c, float s, int64_t lo,
+                         int64_t hi) {
+  for (int64_t i = lo; i < hi; ++i) a[i] = b[i] + s * c[i];
+}
+}  // namespace
+
 void triad(float* a, const float* b, const float* c, float s, int64_t length, int threads) {
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(threads, length / 4096 + 1));
   const int64_t per = (length + chunks - 1) / chunks;
   parallelFor(chunks, threads, [&](int64_t chunk, int) {
     const int64_t lo = chunk * per, hi = std::min(length, lo + per);
-    float* __restrict pa = a;
-    const float* __restrict pb = b;
-    const float* __restrict pc = c;
-    for (int64_t i = lo; i < hi; ++i) pa[i] = pb[i] + s * pc[i];
+    triadRange(a, b, c, s, lo, hi);
   });
 }
 

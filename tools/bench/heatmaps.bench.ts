@@ -1,0 +1,109 @@
+// Heatmap ensembling + keypoint decoding on the paper's workload: T = 18 transforms
+// (9 scales x flip), N = 100 RoIs of 30-400 px, K = 17, M = 56.
+// Prints, from one process: native cpu fused ensemble+decode vs the TypeScript reference
+// (goal >= 30x), the averaging phase's bandwidth vs a triad measured on this machine
+// (goal >= 50%), and with a GPU the cuda kernel and end-to-end times.
+import { COCO_PERSON } from '@omnidistill/core';
+import { backends, ensembleAndDecode, ensembleHeatmaps } from '@omnidistill/ensemble';
+import { loadNative } from '@omnidistill/native';
+
+const T = 18, N = 100, K = 17, M = 56;
+const threads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function workload() {
+  const r = rng(2018);
+  const heatmaps = new Float32Array(T * N * K * M * M);
+  for (let i = 0; i < heatmaps.length; i++) heatmaps[i] = r() * 8 - 4;
+  const rois = new Float32Array(N * 4);
+  for (let n = 0; n < N; n++) {
+    const w = 30 + r() * 370, h = 30 + r() * 370, x = r() * 600, y = r() * 400;
+    rois.set([x, y, x + w, y + h], 4 * n);
+  }
+  const flipped = Array.from({ length: T }, (_, t) => t % 2 === 1);
+  return { heatmaps, rois, flipped };
+}
+
+async function best<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  let bestMs = Infinity;
+  let value!: T;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    value = await fn();
+    bestMs = Math.min(bestMs, performance.now() - start);
+  }
+  return { ms: bestMs, value };
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+
+async function main(): Promise<void> {
+  const native = loadNative();
+  console.log(`backends: ${backends().map((b) => `${b.backend}=${b.usable ? 'usable' : `unusable (${b.reason})`}`).join('; ')}`);
+  console.log(`build: ${JSON.stringify(native.buildInfo())}`);
+  const { heatmaps, rois, flipped } = workload();
+  const batch = { data: heatmaps, t: T, n: N, k: K, m: M };
+  const options = { mode: 'avg' as const, flipped, flipPairs: COCO_PERSON.flipPairs, ...(threads ? { threads } : {}) };
+  console.log(`workload: T=${T} N=${N} K=${K} M=${M}, heatmaps ${fmt(heatmaps.byteLength / 2 ** 20)} MiB, threads ${threads ?? native.backends().cpu.threads}`);
+
+  // Memory bandwidth: STREAM triad over arrays far larger than any cache.
+  const len = 32 * 2 ** 20;
+  const a = new Float32Array(len), b = new Float32Array(len).fill(1), c = new Float32Array(len).fill(2);
+  let triadMs = Infinity;
+  for (let i = 0; i < 6; i++) triadMs = Math.min(triadMs, (await native.triad(a, b, c, 3, { backend: 'cpu', ...(threads ? { threads } : {}) })).kernelMs);
+  const triadBytes = 3 * 4 * len; // STREAM counting: read b, read c, write a
+  const triadGBs = triadBytes / (triadMs * 1e6);
+  console.log(`triad: ${fmt(triadMs, 2)} ms for ${fmt(triadBytes / 2 ** 20)} MiB -> ${fmt(triadGBs, 2)} GB/s`);
+
+  // Averaging phase alone (materialised output), bandwidth from the kernel time.
+  const avg = await best(5, () => ensembleHeatmaps(batch, { ...options, backend: 'cpu' }));
+  let avgKernelMs = Infinity;
+  for (let i = 0; i < 5; i++) avgKernelMs = Math.min(avgKernelMs, (await ensembleHeatmaps(batch, { ...options, backend: 'cpu' })).timing!.kernelMs);
+  const avgBytes = (T + 1) * N * K * M * M * 4; // read T maps, write one
+  const avgGBs = avgBytes / (avgKernelMs * 1e6);
+  console.log(
+    `average (cpu): kernel ${fmt(avgKernelMs, 2)} ms, wall ${fmt(avg.ms, 2)} ms, ${fmt(avgBytes / 2 ** 20)} MiB -> ${fmt(avgGBs, 2)} GB/s` +
+      ` = ${fmt((100 * avgGBs) / triadGBs)}% of triad (goal >= 50%)`,
+  );
+
+  // Fused ensemble + decode: native cpu vs the TypeScript reference.
+  const cpu = await best(3, () => ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }));
+  const ts = await best(1, () => ensembleAndDecode(batch, rois, { ...options, backend: 'ts' }));
+  const same = cpu.value.keypoints.data.every((v, i) => v === ts.value.keypoints.data[i]);
+  console.log(`fused ensemble+decode: ts ${fmt(ts.ms)} ms, cpu ${fmt(cpu.ms, 2)} ms (kernel ${fmt(cpu.value.timing!.kernelMs, 2)} ms)`);
+  console.log(`ratio ts/cpu fused: ${fmt(ts.ms / cpu.ms)}x (goal >= 30x); outputs identical: ${same}`);
+
+  const cudaStatus = backends().find((s) => s.backend === 'cuda')!;
+  if (cudaStatus.usable) {
+    const g = await best(3, () => ensembleAndDecode(batch, rois, { ...options, backend: 'cuda' }));
+    const ga = await best(3, () => ensembleHeatmaps(batch, { ...options, backend: 'cuda' }));
+    const gSame = g.value.keypoints.data.every((v, i) => v === ts.value.keypoints.data[i]);
+    console.log(
+      `cuda fused: kernel ${fmt(g.value.timing!.kernelMs, 3)} ms, end-to-end with copies ${fmt(g.value.timing!.totalMs, 2)} ms, wall ${fmt(g.ms, 2)} ms;` +
+        ` ratio cpu/cuda wall ${fmt(cpu.ms / g.ms)}x; identical to ts: ${gSame}`,
+    );
+    console.log(
+      `cuda average: kernel ${fmt(ga.value.timing!.kernelMs, 3)} ms (${fmt(avgBytes / (ga.value.timing!.kernelMs * 1e6))} GB/s), end-to-end ${fmt(ga.value.timing!.totalMs, 2)} ms`,
+    );
+    const ga2 = new Float32Array(len);
+    const gt = await native.triad(ga2, b, c, 3, { backend: 'cuda' });
+    console.log(`cuda triad: kernel ${fmt(gt.kernelMs, 3)} ms -> ${fmt(triadBytes / (gt.kernelMs * 1e6))} GB/s device bandwidth`);
+  } else {
+    console.log(`cuda: skipped (${cudaStatus.reason})`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
