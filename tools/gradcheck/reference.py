@@ -79,8 +79,16 @@ def resize(node, x, sizes):
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
+RUNNING = {}
+
+
 def batch_norm_train(node, x, scale, bias, mean, var):
-    return F.batch_norm(x, mean.clone(), var.clone(), scale, bias, training=True, momentum=1 - a(node, "momentum", 0.9), eps=a(node, "epsilon", 1e-5))
+    rm, rv = mean.detach().clone(), var.detach().clone()
+    y = F.batch_norm(x, rm, rv, scale, bias, training=True, momentum=1 - a(node, "momentum", 0.9), eps=a(node, "epsilon", 1e-5))
+    # torch updates the running statistics in place (unbiased variance): keep them as references.
+    RUNNING[node["inputs"][3]] = rm.reshape(-1).tolist()
+    RUNNING[node["inputs"][4]] = rv.reshape(-1).tolist()
+    return y
 
 
 def onnx_slice(x, starts, ends, axes, steps):
@@ -195,6 +203,7 @@ def run_node(node, env):
 
 
 def replay(case):
+    RUNNING.clear()
     env = {}
     for t in case["initializers"] + case["inputs"]:
         env[t["name"]] = tensor(t)
@@ -213,7 +222,7 @@ def replay(case):
     loss = env[case["loss"]]
     loss.backward()
     grads = {n: t.grad.reshape(-1).tolist() for n, t in params.items() if t.requires_grad}
-    return {"loss": loss.item(), "grads": grads}
+    return {"loss": loss.item(), "grads": grads, "running": dict(RUNNING)}
 
 
 def main():

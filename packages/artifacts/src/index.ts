@@ -30,3 +30,5 @@ export { resolveOptimizer, effectiveLearningRate, ortOptimizerModel, ORT_FED_LEA
 export type { OptimizerConfig, AdamWConfig, SgdConfig, ResolvedAdamW, ResolvedSgd } from './optimizer.js';
 export { buildTrainingArtifacts, validateArtifactGraphs, LAZY_RESET_GRAD } from './artifacts.js';
 export type { TrainingArtifacts, TrainingArtifactsOptions, ArtifactParam } from './artifacts.js';
+export { buildTrainingStep, updatedName, STEP_INPUT, LEARNING_RATE_OUTPUT } from './step.js';
+export type { TrainingStepModel, TrainingStepOptions, StateTensor } from './step.js';

@@ -1,0 +1,144 @@
+// The whole training step in standard ONNX ops (issue 8): forward, standard-op backward
+// and the optimizer update as ordinary nodes. Parameters and optimizer state go in,
+// updated parameters and state come out, so any ONNX Runtime (onnxruntime-node on CPU or
+// CUDA) can train the same model definition as the wasm training session.
+
+import { OmniRangeError } from '@omnidistill/core';
+import type { ArtifactParam } from './artifacts.js';
+import { type ModelDefinition, buildGradientGraph, instantiate } from './gradient-graph.js';
+import type { GraphBuilder, Value } from './graph.js';
+import { type OptimizerConfig, type ResolvedAdamW, type ResolvedSgd, resolveOptimizer } from './optimizer.js';
+import { type LearningRateSchedule, emitScheduleFactor } from './schedule.js';
+
+/** Name of the 1-based optimizer step input (int64 [1]) of a training step model. */
+export const STEP_INPUT = 'step';
+/** Output carrying the learning rate applied in this step (float32 [1]). */
+export const LEARNING_RATE_OUTPUT = 'learning_rate';
+
+/** Name of a state tensor's updated value in the step model's outputs. */
+export function updatedName(name: string): string {
+  return `${name}.updated`;
+}
+
+export interface StateTensor {
+  /** Graph input name (feed the current value here). */
+  readonly input: string;
+  /** Graph output name (the value after this step; feed it back next step). */
+  readonly output: string;
+  readonly shape: readonly number[];
+  readonly kind: 'param' | 'momentum0' | 'momentum1' | 'running-stat';
+  /** The parameter this state belongs to. */
+  readonly param: string;
+  /** Value before the first step (parameter init, zeros for moments). */
+  readonly initial: Float32Array;
+}
+
+export interface TrainingStepModel {
+  readonly model: Uint8Array;
+  /** All parameters in declaration order (same as the ORT artifacts). */
+  readonly params: readonly ArtifactParam[];
+  /** User inputs (data and targets) with shapes. */
+  readonly dataInputs: readonly { name: string; dtype: string; shape: readonly number[] }[];
+  /** Every state tensor that changes between steps, with its input/output names. */
+  readonly state: readonly StateTensor[];
+  /** Outputs: 'loss', the definition's outputs, 'learning_rate', then state outputs. */
+  readonly outputs: readonly string[];
+}
+
+export interface TrainingStepOptions {
+  readonly optimizer: OptimizerConfig;
+  readonly schedule: LearningRateSchedule;
+}
+
+/**
+ * Builds the standard-ONNX training step of a model definition. Feeds: data inputs,
+ * every parameter (by its name), `<P>.momentum0` / `<P>.momentum1` per trainable P (AdamW:
+ * both; SGD with momentum: momentum0), and `step` (int64 [1], 1-based). Outputs: `loss`,
+ * the definition's outputs, `learning_rate`, then `<name>.updated` for every state tensor
+ * (trainable parameters, moments, BatchNorm running statistics).
+ */
+export function buildTrainingStep(define: ModelDefinition, options: TrainingStepOptions): TrainingStepModel {
+  const opt = resolveOptimizer(options.optimizer);
+  const gg = buildGradientGraph(define, 'standard');
+  const g = gg.g;
+  for (const v of g.inputs) {
+    if (v.name === STEP_INPUT) throw new OmniRangeError(`input "${v.name}"`, `a name other than "${STEP_INPUT}" (reserved for the step counter)`, v.name);
+  }
+  const dataInputs = g.inputs.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape }));
+  const outputs: string[] = [g.output(gg.loss, 'loss').name];
+  for (const [k, v] of Object.entries(gg.outputs)) outputs.push(g.output(v, k).name);
+
+  const step = g.trailingInput(STEP_INPUT, 'int64', [1]);
+  const t = g.cast(step, 'float32');
+  const lr = g.mul(emitScheduleFactor(g, step, options.schedule), opt.learningRate);
+  outputs.push(g.output(lr, LEARNING_RATE_OUTPUT).name);
+
+  const state: StateTensor[] = [];
+  const emitState = (kind: StateTensor['kind'], param: string, input: Value, updated: Value, initial: Float32Array): void => {
+    const out = g.output(updated, updatedName(input.name)).name;
+    outputs.push(out);
+    state.push({ input: input.name, output: out, shape: input.shape, kind, param, initial });
+  };
+
+  for (const { param, grad } of gg.grads) {
+    const zeros = (): Float32Array => new Float32Array(param.init.length);
+    if (opt.type === 'adamw') {
+      const m = g.trailingInput(`${param.name}.momentum0`, 'float32', param.shape);
+      const v = g.trailingInput(`${param.name}.momentum1`, 'float32', param.shape);
+      const u = adamwUpdate(g, opt, param.value, grad, m, v, lr, t);
+      emitState('param', param.name, param.value, u.param, param.init);
+      emitState('momentum0', param.name, m, u.m, zeros());
+      emitState('momentum1', param.name, v, u.v, zeros());
+    } else {
+      const buf = opt.momentum > 0 ? g.trailingInput(`${param.name}.momentum0`, 'float32', param.shape) : undefined;
+      const u = sgdUpdate(g, opt, param.value, grad, buf, lr);
+      emitState('param', param.name, param.value, u.param, param.init);
+      if (buf && u.buf) emitState('momentum0', param.name, buf, u.buf, zeros());
+    }
+  }
+  for (const s of g.bnStats) {
+    for (const [cur, next] of [
+      [s.mean, s.newMean],
+      [s.variance, s.newVariance],
+    ] as const) {
+      const p = gg.params.find((q) => q.name === cur.name);
+      if (!p) continue; // statistics fed as plain inputs are the caller's business
+      emitState('running-stat', p.name, cur, next, p.init);
+    }
+  }
+
+  // The eval graph must agree on parameters (the same check as for ORT artifacts).
+  const ev = instantiate(define, 'eval', 'standard', 'eval');
+  if (ev.g.params.map((p) => p.name).join('\n') !== gg.params.map((p) => p.name).join('\n')) {
+    throw new OmniRangeError('define(g)', 'the same parameters in train and eval phase', 'different parameter lists');
+  }
+
+  return {
+    model: g.toModelBytes({ paramsAs: 'inputs' }),
+    params: gg.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })),
+    dataInputs,
+    state,
+    outputs,
+  };
+}
+
+/** torch.optim.AdamW: decoupled decay, bias-corrected moments. */
+function adamwUpdate(g: GraphBuilder, o: ResolvedAdamW, p: Value, grad: Value, m: Value, v: Value, lr: Value, t: Value): { param: Value; m: Value; v: Value } {
+  const decayed = o.weightDecay > 0 ? g.mul(p, g.sub(g.floats([1]), g.mul(lr, o.weightDecay))) : p;
+  const m2 = g.add(g.mul(m, o.beta1), g.mul(grad, 1 - o.beta1));
+  const v2 = g.add(g.mul(v, o.beta2), g.mul(g.mul(grad, grad), 1 - o.beta2));
+  const bc1 = g.sub(g.floats([1]), g.pow(g.floats([o.beta1]), t));
+  const bc2 = g.sub(g.floats([1]), g.pow(g.floats([o.beta2]), t));
+  const denom = g.add(g.div(g.sqrt(v2), g.sqrt(bc2)), o.epsilon);
+  const stepSize = g.div(lr, bc1);
+  const param = g.sub(decayed, g.mul(stepSize, g.div(m2, denom)));
+  return { param, m: m2, v: v2 };
+}
+
+/** torch.optim.SGD (dampening 0, not Nesterov): buf = μ·buf + g + wd·p; p −= lr·buf. */
+function sgdUpdate(g: GraphBuilder, o: ResolvedSgd, p: Value, grad: Value, buf: Value | undefined, lr: Value): { param: Value; buf?: Value } {
+  const d = o.weightDecay > 0 ? g.add(grad, g.mul(p, o.weightDecay)) : grad;
+  if (!buf) return { param: g.sub(p, g.mul(d, lr)) };
+  const nb = g.add(g.mul(buf, o.momentum), d);
+  return { param: g.sub(p, g.mul(nb, lr)), buf: nb };
+}
