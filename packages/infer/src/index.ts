@@ -7,11 +7,10 @@ export { SUPPORTED_FORMATS, decodeImage, resizeImage, inputSizeFor, toInputTenso
 export type { DecodedImage, DecodeResult, ImageFailure, ImageFailureReason } from './image.js';
 export { prepareInput, runDetector, runKeypointModel } from './run-model.js';
 export type { RawDetections } from './run-model.js';
-export { predictKeypoints, detectRois, predictDetections, isSinglePass } from './multi.js';
+export { predictKeypoints, defaultEnsemble, detectRois, detectAllTransforms, predictDetections, isSinglePass } from './multi.js';
 export type {
   EnsembleAndDecode,
   EnsembleRequest,
-  MergeDetections,
   KeypointInferenceOptions,
   DetectionInferenceOptions,
   RoiOptions,

@@ -5,7 +5,6 @@ import { OmniRangeError, expectInteger, type Detections, type KeypointArray } fr
 import {
   IDENTITY,
   forwardRois,
-  inverseBoxes,
   isIdentity,
   resolvePlan,
   resolveTransform,
@@ -13,6 +12,7 @@ import {
   type TransformGeometry,
   type TransformPlan,
 } from '@omnidistill/transforms';
+import { mergeDetections, type MergeOptions, type TransformDetections } from '@omnidistill/boxes';
 import { ensembleAndDecode, type BackendRequest } from '@omnidistill/ensemble';
 import type { DecodedImage } from './image.js';
 import { prepareInput, runDetector, runKeypointModel, type RawDetections } from './run-model.js';
@@ -39,12 +39,6 @@ export interface EnsembleRequest {
   /** `[T, N]` 1 = transform t contributes to RoI n (size-dependent combination). */
   mask?: Uint8Array;
 }
-
-/**
- * Merges the union of every transform's detections (original-image pixels, one image):
- * NMS then box voting. Normally `@omnidistill/boxes`' detection merge.
- */
-export type MergeDetections = (union: Detections) => Detections | Promise<Detections>;
 
 /** Options of {@link predictKeypoints}. */
 export interface KeypointInferenceOptions {
@@ -194,32 +188,36 @@ function pick(raw: RawDetections, order: number[]): Rois {
 /** Options of {@link predictDetections}. */
 export interface DetectionInferenceOptions {
   plan: TransformPlan;
-  merge: MergeDetections;
+  /**
+   * `@omnidistill/boxes` merge settings (boxes are in the continuous pixel convention):
+   * its defaults are Detectron's — candidates with score > 0.05, per-class NMS at 0.5, box
+   * voting at IoU 0.8, at most 100 detections per image.
+   */
+  merge?: Omit<MergeOptions, 'convention'>;
 }
 
 /**
- * Runs the detector under every transform of the plan, maps each transform's boxes back
- * to original-image pixels (continuous convention: un-flip x → W' − x, then un-scale),
- * and merges the union (NMS, then box voting).
+ * Runs the detector under every transform of the plan; each transform's detections stay
+ * in that transformed image's pixels, with the geometry that maps them back.
  */
-export async function predictDetections(detector: DetectorSession, image: DecodedImage, options: DetectionInferenceOptions): Promise<Detections> {
-  const geometries = resolvePlan(options.plan, image);
-  const parts: { boxes: Float64Array; scores: Float32Array; labels: Int32Array }[] = [];
-  for (const g of geometries) {
+export async function detectAllTransforms(detector: DetectorSession, image: DecodedImage, plan: TransformPlan): Promise<TransformDetections[]> {
+  const out: TransformDetections[] = [];
+  for (const g of resolvePlan(plan, image)) {
     const input = await prepareInput(detector, image, g);
     const raw = await runDetector(detector, input, g.target);
-    parts.push({ boxes: inverseBoxes(raw.boxes, g, { convention: 'continuous' }), scores: raw.scores, labels: raw.categoryIds });
+    out.push({ transform: g, detections: { boxes: raw.boxes, scores: raw.scores, labels: raw.categoryIds } });
   }
-  const total = parts.reduce((s, p) => s + p.scores.length, 0);
-  const union: Detections = { boxes: new Float64Array(4 * total), scores: new Float64Array(total), labels: new Int32Array(total) };
-  let at = 0;
-  for (const p of parts) {
-    union.boxes.set(p.boxes, 4 * at);
-    union.scores.set(p.scores, at);
-    union.labels.set(p.labels, at);
-    at += p.scores.length;
-  }
-  return options.merge(union);
+  return out;
+}
+
+/**
+ * Detection under every transform of the plan, merged by `@omnidistill/boxes`' detection
+ * merge in one call: boxes mapped back to original-image pixels (un-flip x → W' − x, then
+ * un-scale), union, per-class NMS, box voting over the union.
+ */
+export async function predictDetections(detector: DetectorSession, image: DecodedImage, options: DetectionInferenceOptions): Promise<Detections> {
+  const perTransform = await detectAllTransforms(detector, image, options.plan);
+  return mergeDetections(perTransform, { ...options.merge, convention: 'continuous' });
 }
 
 /** True when a plan is the identity alone (single-pass inference). */

@@ -63,8 +63,9 @@ export async function runDetector(model: DetectorSession, input: Tensor, visible
   return { boxes, scores: Float32Array.from(scoresT.data as Float32Array), categoryIds };
 }
 
+/** Clamps to [lo, hi]; `+ 0` turns a model's -0 into 0. */
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return (v < lo ? lo : v > hi ? hi : v) + 0;
 }
 
 /**

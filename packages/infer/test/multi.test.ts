@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensembleAndDecode } from '@omnidistill/ensemble';
-import { createModelSession, detectRois, predictKeypoints, type DecodedImage, type EnsembleRequest, type KeypointSession } from '@omnidistill/infer';
-import { customPlan } from '@omnidistill/transforms';
-import { BLOCKS, IMAGE_H, IMAGE_W, M, ROIS, blockImage, detectorManifest, fixedRoiDetector, keypointManifest, roiAlignKeypointModel } from './fixtures.js';
+import { createModelSession, detectAllTransforms, detectRois, detectionPredictor, keypointPredictor, predictDetections, predictKeypoints, type DecodedImage, type EnsembleRequest, type KeypointSession } from '@omnidistill/infer';
+import { customPlan, inverseBoxes } from '@omnidistill/transforms';
+import { BLOCKS, IMAGE_H, IMAGE_W, M, ROIS, blockImage, detectorManifest, fixedRoiDetector, keypointManifest, redBoxDetector, roiAlignKeypointModel } from './fixtures.js';
 
 const image: DecodedImage = { data: blockImage(), width: IMAGE_W, height: IMAGE_H };
 const rois = Float64Array.from(ROIS.flat());
@@ -127,5 +127,45 @@ describe('detectRois', () => {
     expect((await detectRois(det, image, { maxRois: 1 })).scores.length).toBe(1);
     expect((await detectRois(det, image, { minScore: 0.85 })).scores.length).toBe(1);
     expect((await detectRois(det, image, { categoryIds: [2] })).scores.length).toBe(0);
+  });
+});
+
+describe('multi-transform detection', () => {
+  // The red blocks span x 4..64, y 8..36 (continuous pixels) in the original image.
+  const redBox = [4, 8, 64, 36];
+
+  it('sees the object where each transform puts it, and maps every box back to the same original box', async () => {
+    const det = await createModelSession(redBoxDetector(), detectorManifest, { threads: 1 });
+    const perTransform = await detectAllTransforms(det, image, plan);
+    expect(perTransform.map((p) => p.transform.spec.name)).toEqual(['identity', 's24', 's24-flip', 'orig-flip', 's96', 's96-flip']);
+    // Under s24-flip (32×24) the box is mirrored and halved: x' = 32 − x / 2.
+    expect(Array.from(perTransform[2].detections.boxes)).toEqual([0, 4, 30, 18]);
+    for (const p of perTransform) {
+      expect(Array.from(inverseBoxes(p.detections.boxes, p.transform, { convention: 'continuous' })), p.transform.spec.name).toEqual(redBox);
+      expect(Array.from(p.detections.labels)).toEqual([1]); // label 0 → category 1 via the manifest
+    }
+    const merged = await predictDetections(det, image, { plan });
+    expect(Array.from(merged.boxes)).toEqual(redBox);
+    expect(Array.from(merged.labels)).toEqual([1]);
+    expect(merged.scores[0]).toBeCloseTo(0.9, 6);
+  });
+});
+
+describe('predictors', () => {
+  it('keypoints from given boxes: the RoI as bbox, its score, (x, y, score) per keypoint', async () => {
+    const predict = keypointPredictor(model, { kind: 'given', rois: () => ({ boxes: rois, scores: Float64Array.of(1, 0.5), categoryIds: Int32Array.of(1, 1) }) }, { plan, backend: 'ts' });
+    const instances = await predict(image, { imageId: 1, fileName: 'x.png' });
+    const direct = await predictKeypoints(model, image, rois, { plan, backend: 'ts' });
+    expect(instances).toEqual([
+      { bbox: ROIS[0], score: 1, categoryId: 1, keypoints: Array.from(direct.data.subarray(0, 9)) },
+      { bbox: ROIS[1], score: 0.5, categoryId: 1, keypoints: Array.from(direct.data.subarray(9, 18)) },
+    ]);
+  });
+
+  it('detections merged into raw instances', async () => {
+    const det = await createModelSession(redBoxDetector(), detectorManifest, { threads: 1 });
+    const instances = await detectionPredictor(det, { plan })(image, { imageId: 1, fileName: 'x.png' });
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({ bbox: [4, 8, 64, 36], categoryId: 1 });
   });
 });

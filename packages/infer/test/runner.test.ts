@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPredictions, readRunManifest, readSkipped, runInference, type RunProgress } from '@omnidistill/infer';
+import { selectLabels } from '@omnidistill/select';
 import { writeRunImages } from './fixtures.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -94,6 +95,15 @@ describe('runInference in a child process killed with SIGKILL', () => {
     expect(predictions.every((p) => p.instances.length === 2 && p.instances[0].keypoints!.length === 9)).toBe(true);
     expect(await readSkipped(resumed)).toEqual([{ imageId: 6, fileName: 'img005.png', skipped: expect.objectContaining({ reason: 'corrupt' }) }]);
     expect((await readdir(resumed)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+
+    // The shards feed selection directly: one person per image (scores 0.9 / 0.8 → threshold 0.9).
+    const { dataset, calibration } = await selectLabels(() => readPredictions(resumed), { instancesPerImage: 1, keypointsPerInstance: 2 }, {
+      task: 'keypoints',
+      categories: [{ id: 1, name: 'blocks', keypoints: ['red', 'green', 'blue'] }],
+    });
+    expect(calibration.instanceThresholds[0]).toMatchObject({ threshold: Math.fround(0.9), kept: COUNT - 1 });
+    expect(dataset.images).toHaveLength(COUNT - 1);
+    expect(dataset.annotations.map((a) => a.bbox)).toEqual(new Array(COUNT - 1).fill([0, 8, 32, 32]));
   });
 });
 
@@ -177,7 +187,7 @@ describe('runInference', () => {
           throw new Error('model exploded');
         },
       }),
-    ).rejects.toThrow('image 100 (img000.png): model exploded');
+    ).rejects.toThrow(/image 10[01] \(img00[01]\.png\): model exploded/);
     expect(calls).toBeLessThanOrEqual(2);
   });
 });
