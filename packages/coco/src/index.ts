@@ -9,3 +9,8 @@ export { evaluateReference } from './eval-reference.js';
 export { evaluate } from './eval.js';
 export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';
+export { readCocoDataset, readCocoResults, writeCocoDataset, writeCocoResults, writeAtomically } from './io.js';
+export { datasetStatistics } from './stats.js';
+export type { DatasetStatistics, CategoryStatistics, CountDistribution } from './stats.js';
+export { TopLevelSplitter, JsonSplitError } from './json-split.js';
+export type { SplitSink } from './json-split.js';

@@ -118,7 +118,8 @@ function checkKeypoints(
     p.add(path, 'a multiple of 3 numbers (x, y, v per keypoint)', `${n}`);
     return undefined;
   }
-  const out = new Float64Array(n);
+  // a Float64Array (the streaming reader packs keypoints early) is checked in place
+  const out = v instanceof Float64Array ? v : new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const x = v[i];
     if (!isFiniteNum(x)) {

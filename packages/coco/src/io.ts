@@ -1,0 +1,204 @@
+// Reading and writing COCO files. Reads validate (see validate.ts); writes are atomic
+// (temporary file in the target's folder, fsync, rename) and streamed in chunks, so a
+// crash never leaves a truncated file and a large dataset is never one giant string.
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CocoDataset, CocoResult } from './types.js';
+import { CocoValidationError, validateDataset, validateResults } from './validate.js';
+import type { ResultsRequirements } from './validate.js';
+import { JsonSplitError, TopLevelSplitter } from './json-split.js';
+import type { SplitSink } from './json-split.js';
+
+/** Parses JSON text, turning a syntax error into a CocoValidationError that names the file. */
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = `(file): expected valid JSON, received a parse error: ${(err as Error).message}`;
+    throw new CocoValidationError(file, [{ path: '(file)', message }], 1);
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  return (await readFile(file)).toString('utf8');
+}
+
+const READ_CHUNK = 8 << 20;
+const SLAB = 1 << 16;
+
+/** Hands out keypoint arrays as views of large shared slabs (one allocation per 64 Ki numbers). */
+class KeypointSlab {
+  private slab = new Float64Array(SLAB);
+  private used = 0;
+  /** Copies `values` into a slab view, or returns undefined when they are not all finite numbers. */
+  pack(values: unknown[]): Float64Array | undefined {
+    const n = values.length;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+    }
+    if (n > SLAB) return Float64Array.from(values as number[]);
+    if (this.used + n > SLAB) {
+      this.slab = new Float64Array(SLAB);
+      this.used = 0;
+    }
+    const view = this.slab.subarray(this.used, this.used + n);
+    for (let i = 0; i < n; i++) view[i] = values[i] as number;
+    this.used += n;
+    return view;
+  }
+}
+
+function pieceParseError(file: string, path: string, err: unknown): CocoValidationError {
+  const message = `${path}: expected valid JSON, received a parse error: ${(err as Error).message}`;
+  return new CocoValidationError(file, [{ path, message }], 1);
+}
+
+/**
+ * Reads a COCO dataset in chunks and parses it record by record, packing keypoints into
+ * shared Float64Array slabs as it goes: peak memory stays near the size of the result
+ * instead of file text + full parse tree + copies.
+ */
+async function parseDatasetStreaming(file: string): Promise<unknown> {
+  const raw: Record<string, unknown> = {};
+  const slab = new KeypointSlab();
+  const sink: SplitSink = {
+    member(key, text) {
+      try {
+        raw[key] = JSON.parse(text);
+      } catch (err) {
+        throw pieceParseError(file, key, err);
+      }
+    },
+    element(key, index, text) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw pieceParseError(file, `${key}[${index}]`, err);
+      }
+      if (key === 'annotations' && typeof value === 'object' && value !== null) {
+        const ann = value as Record<string, unknown>;
+        if (Array.isArray(ann.keypoints)) ann.keypoints = slab.pack(ann.keypoints) ?? ann.keypoints;
+      }
+      (raw[key] as unknown[]).push(value);
+    },
+  };
+  const splitter = new TopLevelSplitter(new Set(['images', 'annotations', 'categories']), sink);
+  const fh = await open(file, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK);
+      const { bytesRead } = await fh.read(chunk, 0, READ_CHUNK, null);
+      if (bytesRead === 0) break;
+      splitter.feed(chunk.subarray(0, bytesRead));
+    }
+    splitter.finish();
+  } catch (err) {
+    if (err instanceof JsonSplitError) {
+      throw new CocoValidationError(file, [{ path: '(file)', message: `(file): expected a JSON object with images, annotations and categories, received ${err.message}` }], 1);
+    }
+    throw err;
+  } finally {
+    await fh.close();
+  }
+  return raw;
+}
+
+/**
+ * Reads and validates a COCO dataset file, streaming (see the package README for the
+ * memory figures). Errors name the file and every problem's place
+ * (`annotations[5123].keypoints: expected 51 numbers (17 × 3), received 48`).
+ */
+export async function readCocoDataset(file: string): Promise<CocoDataset> {
+  return validateDataset(await parseDatasetStreaming(file), file);
+}
+
+/** Reads and validates a COCO results file (a JSON array) against its ground truth. */
+export async function readCocoResults(file: string, gt: CocoDataset, req: ResultsRequirements = {}): Promise<CocoResult[]> {
+  return validateResults(parseJson(await readText(file), file), gt, file, req);
+}
+
+/** JSON of one record; typed arrays (keypoints) are written as plain number arrays. */
+function recordJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float64Array) : v));
+}
+
+const CHUNK_CHARS = 1 << 20;
+
+/** Buffers strings and writes them to the file in ~1 MB chunks. */
+class ChunkWriter {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly fh: import('node:fs/promises').FileHandle) {}
+  async push(s: string): Promise<void> {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= CHUNK_CHARS) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    await this.fh.write(text, null, 'utf8');
+  }
+}
+
+/**
+ * Writes a file atomically: `produce` streams the content into a temporary file next to
+ * `file`, which is fsynced and renamed over `file` only when complete. On any failure
+ * the temporary file is removed and `file` is left as it was.
+ */
+export async function writeAtomically(file: string, produce: (push: (s: string) => Promise<void>) => Promise<void>): Promise<void> {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx');
+  let done = false;
+  try {
+    const w = new ChunkWriter(fh);
+    await produce((s) => w.push(s));
+    await w.flush();
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, file);
+    done = true;
+  } finally {
+    if (!done) {
+      await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+  // Persist the rename itself (directory entry); not every platform allows fsync on a directory.
+  const dh = await open(dir, 'r').catch(() => undefined);
+  if (dh) await dh.sync().catch(() => undefined).finally(() => dh.close());
+}
+
+async function writeArray(push: (s: string) => Promise<void>, key: string, items: readonly unknown[], last: boolean): Promise<void> {
+  await push(`${JSON.stringify(key)}: [`);
+  for (let i = 0; i < items.length; i++) await push(`${i === 0 ? '\n' : ',\n'}${recordJson(items[i])}`);
+  await push(`${items.length > 0 ? '\n' : ''}]${last ? '' : ',\n'}`);
+}
+
+/** Writes a COCO dataset atomically, one record per line (diff-friendly, streamed). */
+export async function writeCocoDataset(file: string, dataset: CocoDataset): Promise<void> {
+  await writeAtomically(file, async (push) => {
+    await push('{\n');
+    if (dataset.info !== undefined) await push(`"info": ${recordJson(dataset.info)},\n`);
+    if (dataset.licenses !== undefined) await push(`"licenses": ${recordJson(dataset.licenses)},\n`);
+    await writeArray(push, 'images', dataset.images, false);
+    await writeArray(push, 'annotations', dataset.annotations, false);
+    await writeArray(push, 'categories', dataset.categories, true);
+    await push('\n}\n');
+  });
+}
+
+/** Writes a COCO results list atomically, one result per line. */
+export async function writeCocoResults(file: string, results: readonly CocoResult[]): Promise<void> {
+  await writeAtomically(file, async (push) => {
+    await push('[');
+    for (let i = 0; i < results.length; i++) await push(`${i === 0 ? '\n' : ',\n'}${recordJson(results[i])}`);
+    await push(`${results.length > 0 ? '\n' : ''}]\n`);
+  });
+}

@@ -1,0 +1,173 @@
+// Splits a top-level JSON object, read in chunks, into its members; members whose value
+// is an array named in `split` are delivered element by element. Each piece is parsed
+// on its own, so a 240 MB COCO file is never one 240 MB string plus its whole parse.
+
+const QUOTE = 0x22, BACKSLASH = 0x5c, LBRACE = 0x7b, RBRACE = 0x7d, LBRACKET = 0x5b, RBRACKET = 0x5d;
+const COMMA = 0x2c, COLON = 0x3a;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/** Callbacks of the splitter: a whole member value, or one element of a split array. */
+export interface SplitSink {
+  member(key: string, text: string): void;
+  element(key: string, index: number, text: string): void;
+}
+
+type State = 'start' | 'key' | 'colon' | 'value' | 'after-value' | 'elem' | 'after-elem' | 'end';
+
+/** Thrown for a byte sequence that is not a JSON object at the top level. */
+export class JsonSplitError extends Error {}
+
+/**
+ * A push parser: call `feed(chunk)` for each chunk, then `finish()`. It tracks only
+ * strings and bracket depth; the pieces themselves are checked by JSON.parse.
+ */
+export class TopLevelSplitter {
+  private buf: Buffer = Buffer.alloc(0);
+  /** scan position within buf */
+  private pos = 0;
+  /** start of the piece being collected (-1: none) */
+  private start = -1;
+  private state: State = 'start';
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private key = '';
+  private index = 0;
+  private consumed = 0;
+
+  constructor(private readonly split: ReadonlySet<string>, private readonly sink: SplitSink) {}
+
+  private fail(what: string, at: number = this.pos): never {
+    throw new JsonSplitError(`${what} at byte ${this.consumed + at}`);
+  }
+
+  feed(chunk: Buffer): void {
+    // keep the unfinished piece (or nothing) and append the new bytes
+    const keep = this.start >= 0 ? this.start : this.pos;
+    this.buf = keep < this.buf.length ? Buffer.concat([this.buf.subarray(keep), chunk]) : chunk;
+    this.consumed += keep;
+    this.pos -= keep;
+    if (this.start >= 0) this.start -= keep;
+    this.scan();
+  }
+
+  finish(): void {
+    if (this.state !== 'end') this.fail('unexpected end of JSON');
+    for (; this.pos < this.buf.length; this.pos++) if (!isSpace(this.buf[this.pos])) this.fail('unexpected data after the top-level object');
+  }
+
+  private text(from: number, to: number): string {
+    return this.buf.toString('utf8', from, to);
+  }
+
+  private scan(): void {
+    const buf = this.buf;
+    const n = buf.length;
+    let i = this.pos;
+    while (i < n) {
+      const b = buf[i];
+      if (this.inString) {
+        if (this.escape) this.escape = false;
+        else if (b === BACKSLASH) this.escape = true;
+        else if (b === QUOTE) {
+          this.inString = false;
+          if (this.state === 'key') {
+            this.key = JSON.parse(this.text(this.start, i + 1)) as string;
+            this.start = -1;
+            this.state = 'colon';
+          }
+        }
+        i++;
+        continue;
+      }
+      switch (this.state) {
+        case 'start':
+          if (b === LBRACE) this.state = 'key';
+          else if (!isSpace(b)) this.fail('expected a JSON object', i);
+          break;
+        case 'key':
+          if (b === QUOTE) {
+            this.start = i;
+            this.inString = true;
+          } else if (b === RBRACE) this.state = 'end';
+          else if (!isSpace(b) && b !== COMMA) this.fail('expected a member name', i);
+          break;
+        case 'colon':
+          if (b === COLON) this.state = 'value';
+          else if (!isSpace(b)) this.fail('expected ":"', i);
+          break;
+        case 'value':
+          if (isSpace(b)) break;
+          if (b === LBRACKET && this.split.has(this.key)) {
+            this.index = 0;
+            this.state = 'elem';
+            this.sink.member(this.key, '[]');
+            break;
+          }
+          this.start = i;
+          this.depth = 0;
+          this.state = 'after-value';
+          continue; // re-read this byte as part of the value
+        case 'after-value':
+          // inside a member value that is delivered whole
+          if (b === QUOTE) this.inString = true;
+          else if (b === LBRACE || b === LBRACKET) this.depth++;
+          else if (b === RBRACE || b === RBRACKET) {
+            if (this.depth === 0) {
+              this.sink.member(this.key, this.text(this.start, i));
+              this.start = -1;
+              this.state = 'end';
+              break;
+            }
+            this.depth--;
+          } else if (b === COMMA && this.depth === 0) {
+            this.sink.member(this.key, this.text(this.start, i));
+            this.start = -1;
+            this.state = 'key';
+          }
+          break;
+        case 'elem':
+          if (isSpace(b) || b === COMMA) break;
+          if (b === RBRACKET) {
+            this.state = 'key';
+            break;
+          }
+          this.start = i;
+          this.depth = 0;
+          this.state = 'after-elem';
+          continue;
+        case 'after-elem':
+          if (b === QUOTE) this.inString = true;
+          else if (b === LBRACE || b === LBRACKET) this.depth++;
+          else if (b === RBRACE || b === RBRACKET) {
+            if (this.depth === 0) {
+              this.sink.element(this.key, this.index++, this.text(this.start, i));
+              this.start = -1;
+              this.state = 'key';
+                break;
+            }
+            this.depth--;
+            if (this.depth === 0 && b === RBRACE) {
+              // an object element just closed; deliver it now
+              this.sink.element(this.key, this.index++, this.text(this.start, i + 1));
+              this.start = -1;
+              this.state = 'elem';
+            }
+          } else if (b === COMMA && this.depth === 0) {
+            this.sink.element(this.key, this.index++, this.text(this.start, i));
+            this.start = -1;
+            this.state = 'elem';
+          }
+          break;
+        case 'end':
+          if (!isSpace(b)) this.fail('unexpected data after the top-level object', i);
+          break;
+      }
+      i++;
+    }
+    this.pos = i;
+  }
+}
