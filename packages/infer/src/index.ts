@@ -20,5 +20,5 @@ export { keypointPredictor, detectionPredictor } from './predictor.js';
 export type { RoiSource, ImagePredictor } from './predictor.js';
 export { runInference, defaultConcurrency } from './runner.js';
 export type { RunOptions, RunProgress, RunEvent, RunSummary } from './runner.js';
-export { readPredictions, readSkipped, readRunManifest, shardFileName, hashImageList, RUN_MANIFEST } from './shards.js';
+export { readPredictions, readSkipped, readRunManifest, runFingerprint, shardFileName, hashImageList, RUN_MANIFEST } from './shards.js';
 export type { ImageEntry, SkippedImage, ShardLine, RunManifest } from './shards.js';

@@ -51,6 +51,21 @@ export function hashImageList(images: readonly ImageEntry[]): string {
   return hash.digest('hex');
 }
 
+/**
+ * A run fingerprint: SHA-256 over the given parts in order (strings and bytes as is,
+ * anything else as JSON). Give it everything that shapes the predictions — model bytes,
+ * manifests, the plan, predictor options — so a resume with other inputs is refused.
+ */
+export function runFingerprint(...parts: (string | Uint8Array | object | number | boolean | null)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    const bytes = part instanceof Uint8Array ? part : typeof part === 'string' ? part : JSON.stringify(part);
+    hash.update(typeof bytes === 'string' ? `s${bytes.length}:` : `b${bytes.length}:`);
+    hash.update(bytes);
+  }
+  return hash.digest('hex');
+}
+
 /** Writes `text` so that `path` holds either its old content or all of `text`. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);

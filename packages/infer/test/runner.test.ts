@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readPredictions, readRunManifest, readSkipped, runInference, type RunProgress } from '@omnidistill/infer';
+import { readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, type RunProgress } from '@omnidistill/infer';
 import { selectLabels } from '@omnidistill/select';
 import { writeRunImages } from './fixtures.js';
 
@@ -189,5 +189,21 @@ describe('runInference', () => {
       }),
     ).rejects.toThrow(/image 10[01] \(img00[01]\.png\): model exploded/);
     expect(calls).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('runFingerprint and empty runs', () => {
+  it('hashes parts in order and tells strings from bytes', () => {
+    expect(runFingerprint('a', { plan: [1, 2] })).toBe(runFingerprint('a', { plan: [1, 2] }));
+    expect(runFingerprint('a', 'b')).not.toBe(runFingerprint('b', 'a'));
+    expect(runFingerprint('ab')).not.toBe(runFingerprint('a', 'b'));
+    expect(runFingerprint('a')).not.toBe(runFingerprint(Uint8Array.of(97)));
+  });
+
+  it('completes an empty image list at once', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    const summary = await runInference({ images: [], imageRoot: imagesDir, outDir, fingerprint: 'empty', predict: async () => [] });
+    expect(summary).toEqual({ complete: true, total: 0, predicted: 0, skipped: 0, shardCount: 0, resumedShards: 0 });
+    expect(await collect(readPredictions(outDir))).toEqual([]);
   });
 });
