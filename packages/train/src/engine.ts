@@ -43,6 +43,8 @@ export interface StepResult {
   readonly loss: number;
   /** Milliseconds spent inside the runtime for this step (forward, backward, optimizer). */
   readonly runtimeMs: number;
+  /** Split of `runtimeMs` where the engine can measure it (wasm: train step, optimizer step, gradient reset). */
+  readonly detail?: Readonly<Record<string, number>>;
 }
 
 /** Describes an engine for the progress line and for reports. */

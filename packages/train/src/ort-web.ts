@@ -240,7 +240,7 @@ export function toWasmRuntimeError(operation: string, thrown: unknown): WasmRunt
   if (typeof thrown === 'number') {
     const decoded = describeWasmException(thrown);
     const detail = decoded?.what
-      ? `${decoded.what}${decoded.type ? ` (${decoded.type})` : ''}`
+      ? `${conciseOrtMessage(decoded.what)}${decoded.type ? ` (${decoded.type})` : ''}`
       : `an uncaught C++ exception${decoded?.type ? ` of type ${decoded.type}` : ''} at 0x${thrown.toString(16)} (message unavailable)`;
     return new WasmRuntimeError(
       operation,
@@ -253,6 +253,20 @@ export function toWasmRuntimeError(operation: string, thrown: unknown): WasmRunt
     return new WasmRuntimeError(operation, `${thrown.message}${abort}`, undefined, { cause: thrown });
   }
   return new WasmRuntimeError(operation, `ONNX Runtime (wasm) threw a non-error value: ${String(thrown)}`);
+}
+
+/**
+ * ORT's enforce messages read `file:line Signature(...) condition was false. Message`: put the
+ * message first and keep the location after it.
+ */
+function conciseOrtMessage(what: string): string {
+  const text = what.trim();
+  const cut = text.lastIndexOf(' was false. ');
+  const location = /^(\S+:\d+) /.exec(text)?.[1];
+  const status = /\[ONNXRuntimeError\] : \d+ : \w+ : (.+)$/s.exec(text);
+  if (status && location) return `${status[1].trim()} (at ${location.replace(/^.*\/(orttraining|onnxruntime)\//, '$1/')})`;
+  if (cut < 0 || !location) return text;
+  return `${text.slice(cut + ' was false. '.length).trim()} (ORT check failed at ${location.replace(/^.*\/(orttraining|onnxruntime)\//, '$1/')})`;
 }
 
 /** Runs `fn`, rethrowing any failure as a readable {@link WasmRuntimeError}. */

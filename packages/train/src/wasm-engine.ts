@@ -96,14 +96,21 @@ class WasmEngine implements TrainingEngine {
     const inputs = this.feeds(Object.keys(a.userInputs), feeds, a.userInputs);
     const t0 = performance.now();
     const out = await callWasm('runTrainStep', () => this.session.runTrainStep(inputs));
+    const t1 = performance.now();
     await callWasm('runOptimizerStep', () => this.session.runOptimizerStep());
+    const t2 = performance.now();
     // The loop owns the reset: without it the next step adds onto this step's gradients.
     await callWasm('lazyResetGrad', () => this.session.lazyResetGrad());
-    const runtimeMs = performance.now() - t0;
+    const t3 = performance.now();
+    const runtimeMs = t3 - t0;
     this.stepCount++;
     const lossTensor = out[a.lossOutput];
     if (!lossTensor) throw new OmniRangeError('artifacts.lossOutput', `an output of the training graph (${Object.keys(out).join(', ')})`, a.lossOutput);
-    return { loss: Number((lossTensor.data as Float32Array)[0]), runtimeMs };
+    return {
+      loss: Number((lossTensor.data as Float32Array)[0]),
+      runtimeMs,
+      detail: { trainStep: t1 - t0, optimizerStep: t2 - t1, lazyResetGrad: t3 - t2 },
+    };
   }
 
   async evaluate(feeds: Feeds): Promise<Record<string, Float32Array>> {

@@ -12,7 +12,7 @@ function initialParameters(define: ModelDefinition): Map<string, Float32Array> {
 }
 
 async function trainNative(define: ModelDefinition, batch: (rng: Rng) => Feeds, steps: number) {
-  const artifacts = buildStandardTrainingStep(define, { kind: 'adamw', lr: 0.01 }, { totalSteps: steps });
+  const artifacts = buildStandardTrainingStep(define, { type: 'adamw', learningRate: 0.01 }, { totalSteps: steps });
   const engine = await createNativeEngine(artifacts, { initialParameters: initialParameters(define), threads: 1 });
   const rng = new Rng(11);
   const losses: number[] = [];

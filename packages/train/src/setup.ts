@@ -1,0 +1,177 @@
+// From one model definition and one training setup (optimizer + schedule) to either engine:
+// the ORT training artifacts for 'wasm', the standard-op step for 'native', and an engine
+// factory that picks explicitly or walks the priority list (native first), reporting every
+// engine it could not use.
+
+import {
+  GraphBuilder,
+  attr,
+  buildTrainingArtifacts,
+  emitScheduleFactor,
+  encodeModel,
+  resolveOptimizer,
+  ORT_FED_LEARNING_RATE,
+  type LearningRateSchedule,
+  type Lowering,
+  type ModelDefinition,
+  type OptimizerConfig,
+} from '@omnidistill/artifacts';
+import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
+import type { EngineName, EngineState, TrainingEngine } from './engine.js';
+import { createNativeEngine, nativeProviderAvailability, type NativeProvider } from './native-engine.js';
+import { buildStandardTrainingStep } from './standard-step.js';
+import { createWasmEngine, type WasmTrainingArtifacts } from './wasm-engine.js';
+
+/** How a model is trained: optimizer, learning-rate schedule, gradient lowering of the wasm graphs. */
+export interface TrainingSetup {
+  readonly optimizer: OptimizerConfig;
+  readonly schedule: LearningRateSchedule;
+  /** Gradient lowering of the wasm training graph (default 'ort': ORT's grad kernels, faster there). */
+  readonly lowering?: Lowering;
+}
+
+/**
+ * ORT's optimizer model with the schedule read at `step + offset`.
+ *
+ * ADAPTER (until @omnidistill/artifacts' ortOptimizerModel takes a step offset): the wasm
+ * runtime cannot restore Adam moments, so a resumed session starts a fresh optimizer (step 1,
+ * correct bias correction for zero moments) while the learning-rate schedule must continue
+ * where the run stopped. Mirrors ortOptimizerModel's graph otherwise.
+ */
+function optimizerModelWithOffset(optimizer: OptimizerConfig, schedule: LearningRateSchedule, offset: number): Uint8Array {
+  const o = resolveOptimizer(optimizer);
+  const g = new GraphBuilder({ name: 'optimizer' });
+  const lr = g.input('learning_rate', 'float32', [1]);
+  const step = g.input('step', 'int64', [1]);
+  const params = g.sequenceInput('params');
+  const grads = g.sequenceInput('gradients');
+  const m1 = g.sequenceInput('first_order_moments');
+  const lrEff = g.mul(g.mul(lr, o.learningRate / ORT_FED_LEARNING_RATE), emitScheduleFactor(g, g.add(step, offset), schedule));
+  if (o.type === 'adamw') {
+    const m2 = g.sequenceInput('second_order_moments');
+    const [flag] = g.node(
+      'AdamWOptimizer',
+      [lrEff, step, params, grads, m1, m2],
+      [{ dtype: 'bool', shape: [1], name: 'updated_flag' }],
+      {
+        alpha: attr.float(o.beta1),
+        beta: attr.float(o.beta2),
+        epsilon: attr.float(o.epsilon),
+        weight_decay: attr.float(o.weightDecay),
+        correct_bias: attr.int(1),
+        adam_mode: attr.int(0),
+      },
+      'com.microsoft',
+    );
+    g.output(flag);
+  } else {
+    const [flag] = g.node('SGDOptimizerV2', [lrEff, params, grads], [{ dtype: 'bool', shape: [], name: 'update_completed' }], {}, 'com.microsoft');
+    g.output(flag);
+  }
+  return encodeModel(g.toModel());
+}
+
+/**
+ * The wasm engine's artifacts for `define`. `resumeStep` > 0 makes the optimizer model continue
+ * the schedule from that step (the session itself restarts its optimizer; see the README).
+ */
+export function wasmTrainingArtifacts(define: ModelDefinition, setup: TrainingSetup, resumeStep = 0): WasmTrainingArtifacts {
+  expectInteger(resumeStep, 'resumeStep', 0);
+  const a = buildTrainingArtifacts(define, { optimizer: setup.optimizer, schedule: setup.schedule, lowering: setup.lowering ?? 'ort' });
+  const loss = a.trainOutputs[0];
+  if (loss !== 'loss') throw new OmniRangeError('artifacts.trainOutputs[0]', '"loss"', loss);
+  return {
+    checkpoint: a.checkpoint,
+    trainingModel: a.trainingModel,
+    evalModel: a.evalModel,
+    optimizerModel: resumeStep > 0 ? optimizerModelWithOffset(setup.optimizer, setup.schedule, resumeStep) : a.optimizerModel,
+    parameters: a.params,
+    userInputs: Object.fromEntries(a.trainInputs.map((i) => [i.name, i.shape])),
+    evalUserInputs: a.evalInputs.map((i) => i.name),
+    lossOutput: loss,
+  };
+}
+
+/** Which engine to use: one by name, or 'auto' (native first, then wasm). */
+export type EngineChoice = EngineName | 'auto';
+
+/** Options of {@link engineFactory}. */
+export interface EngineFactoryOptions {
+  /** Default 'auto'. */
+  readonly engine?: EngineChoice;
+  /** Native execution provider (default: 'cuda' when onnxruntime-node has it, else 'cpu'). */
+  readonly provider?: NativeProvider;
+  /** Native intra-op threads (default all cores). */
+  readonly threads?: number;
+  /** Wasm threads (default 1). */
+  readonly wasmThreads?: number;
+  /**
+   * Initial weights instead of the definition's fresh initialisation (e.g. a teacher's, on
+   * request; the paper re-initialises the student, which is the default).
+   */
+  readonly initialParameters?: ReadonlyMap<string, Float32Array>;
+  /** Where engine-selection notes go (an engine skipped and why). Default: stderr. */
+  readonly log?: (line: string) => void;
+}
+
+function freshParameters(define: ModelDefinition, setup: TrainingSetup): Map<string, Float32Array> {
+  const a = buildTrainingArtifacts(define, { optimizer: setup.optimizer, schedule: setup.schedule, lowering: 'standard' });
+  return new Map(a.params.map((p, i) => [p.name, a.initialValues[i]]));
+}
+
+/**
+ * Returns the `createEngine` of {@link trainLoop} for a model definition. With 'auto' it tries
+ * native first and falls back to wasm, logging why native was skipped; an explicit choice never
+ * falls back.
+ *
+ * @example
+ * const createEngine = engineFactory(defineKeypointNet, { optimizer: { type: 'adamw', learningRate: 2e-3 }, schedule: { totalSteps: 800 } });
+ * await trainLoop({ createEngine, ... });
+ */
+export function engineFactory(
+  define: ModelDefinition,
+  setup: TrainingSetup,
+  options: EngineFactoryOptions = {},
+): (initial: EngineState | undefined) => Promise<TrainingEngine> {
+  const choice = expectOneOf(options.engine ?? 'auto', 'options.engine', ['auto', 'native', 'wasm'] as const);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let initialParameters: ReadonlyMap<string, Float32Array> | undefined = options.initialParameters;
+  const startState = (initial: EngineState | undefined): EngineState | undefined => {
+    if (initial) return initial;
+    if (!options.initialParameters) return undefined;
+    return { step: 0, parameters: options.initialParameters, moments: undefined };
+  };
+  const native = async (initial: EngineState | undefined) => {
+    initialParameters ??= freshParameters(define, setup);
+    const provider = options.provider ?? (nativeProviderAvailability('cuda').available ? 'cuda' : 'cpu');
+    return createNativeEngine(buildStandardTrainingStep(define, setup.optimizer, setup.schedule), {
+      initialParameters,
+      provider,
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(startState(initial) ? { initialState: startState(initial) } : {}),
+    });
+  };
+  const wasm = async (initial: EngineState | undefined) => {
+    const start = startState(initial);
+    return createWasmEngine(wasmTrainingArtifacts(define, setup, start?.step ?? 0), {
+      numThreads: options.wasmThreads ?? 1,
+      ...(start ? { initialState: start } : {}),
+    });
+  };
+  if (choice === 'native') return native;
+  if (choice === 'wasm') return wasm;
+  return async (initial) => {
+    try {
+      return await native(initial);
+    } catch (nativeError) {
+      log(`engine auto: native engine unavailable (${(nativeError as Error).message}); using the wasm engine`);
+      try {
+        return await wasm(initial);
+      } catch (wasmError) {
+        throw new Error(
+          `no training engine could start: native: ${(nativeError as Error).message}; wasm: ${(wasmError as Error).message}`,
+        );
+      }
+    }
+  };
+}
