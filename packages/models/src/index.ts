@@ -1,2 +1,26 @@
 // Reference teacher/student architectures (keypoints, detector) built with @omnidistill/artifacts.
-export {};
+export { ParamInit, convBnRelu, convBias, reshapeKeep, dimOf, rangeOf } from './layers.js';
+export type { ConvSpec } from './layers.js';
+export { roiAlign, roiAlignReference } from './roi-align.js';
+export type { RoiAlignOptions } from './roi-align.js';
+export {
+  defineKeypointModel,
+  resolveKeypointConfig,
+  DEFAULT_KEYPOINT_BACKBONE,
+  KEYPOINT_TENSORS,
+  KEYPOINT_FEATURE_STRIDE,
+} from './keypoint-model.js';
+export type { KeypointModelConfig, KeypointGraphShape } from './keypoint-model.js';
+export { keypointTargets, writeKeypointTargets } from './keypoint-targets.js';
+export type { KeypointTargets } from './keypoint-targets.js';
+export { loadCocoSource, decodeRgb, ImageWriter, DEFAULT_PIXELS } from './data.js';
+export type { CocoSource, LoadedImage, LoadedDataset, PixelNormalisation } from './data.js';
+export { exportDynamicModel, keypointManifest, detectorManifest, manifestPixels, writeModel } from './export.js';
+export { KeypointBatchBuilder, trainKeypointModel, exportKeypointModel, inputSizeOf } from './keypoint-train.js';
+export type { KeypointBatchOptions, TrainKeypointOptions, TrainedModel } from './keypoint-train.js';
+export { evaluateKeypointModel, inputTensor } from './evaluate.js';
+export type { EvaluationResult, EvaluateOptions } from './evaluate.js';
+export { defineDetector, resolveDetectorConfig, detectorFeatureSize, DETECTOR_TENSORS, DETECTOR_STRIDE } from './detector-model.js';
+export type { DetectorConfig, DetectorGraphShape } from './detector-model.js';
+export { trainDetector, evaluateDetector, exportDetector, DetectorBatchBuilder, gaussianRadius, writeDetectorTargets } from './detector-train.js';
+export type { TrainDetectorOptions } from './detector-train.js';

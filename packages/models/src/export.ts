@@ -1,0 +1,89 @@
+// Export of trained reference models: the eval graph with the trained parameters baked in as
+// initializers and the dimensions that may vary at inference (image height and width, RoI or
+// detection count) marked dynamic, plus the JSON manifest of DESIGN.md's model contract.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { encodeModel, instantiate, type ModelDefinition, type TensorData, type ValueInfo } from '@omnidistill/artifacts';
+import { OmniRangeError, type KeypointSchema } from '@omnidistill/core';
+import type { PixelNormalisation } from './data.js';
+
+/**
+ * Encodes the eval graph of `define` with `parameters` baked in. `dynamic` lists, per graph
+ * input/output name, the axes to mark dynamic (written as dimension -1, which ONNX Runtime
+ * reads as unknown). Intermediate shapes are left to the runtime, so the graph must compute
+ * every size-dependent quantity from `Shape` at run time (the reference models do).
+ */
+export function exportDynamicModel(
+  define: ModelDefinition,
+  parameters: ReadonlyMap<string, Float32Array>,
+  dynamic: Readonly<Record<string, readonly number[]>>,
+): Uint8Array {
+  const { g } = instantiate(define, 'eval', 'standard', 'omnidistill');
+  const known = new Set(g.params.map((p) => p.name));
+  for (const name of parameters.keys()) {
+    if (!known.has(name)) throw new OmniRangeError(`parameters.${name}`, 'a parameter of the model', name);
+  }
+  const model = g.toModel({ paramsAs: 'initializers' });
+  const initializers: TensorData[] = model.initializers.map((init) => {
+    if (!known.has(init.name)) return init;
+    const value = parameters.get(init.name);
+    if (!value) throw new OmniRangeError(`parameters.${init.name}`, 'a trained value for every parameter', undefined);
+    if (value.length !== init.data.length) {
+      throw new OmniRangeError(`parameters.${init.name}.length`, `${init.data.length} (shape [${init.dims.join(', ')}])`, value.length);
+    }
+    return { ...init, data: Float32Array.from(value) };
+  });
+  const mark = (v: ValueInfo): ValueInfo => {
+    const axes = dynamic[v.name];
+    if (!axes || v.type.kind !== 'tensor') return v;
+    const shape = v.type.shape.map((d, i) => (axes.includes(i) ? -1 : d));
+    return { ...v, type: { ...v.type, shape } };
+  };
+  return encodeModel({ ...model, initializers, inputs: model.inputs.map(mark), outputs: model.outputs.map(mark), valueInfo: [] });
+}
+
+/** The manifest's `pixels` block for a normalisation (RGB, /255, mean/std; sizes padded to a multiple of `sizeDivisor`). */
+export function manifestPixels(p: PixelNormalisation, sizeDivisor: number) {
+  return { channelOrder: 'rgb' as const, scale: 255, mean: [...p.mean], std: [...p.std], resizeKernel: 'linear' as const, sizeDivisor };
+}
+
+/** Manifest of a keypoint model (DESIGN.md "Model contract"). */
+export function keypointManifest(schema: KeypointSchema, heatmapSize: number, pixels: PixelNormalisation, categoryId: number) {
+  return {
+    format: 'omnidistill-model',
+    version: 1,
+    role: 'keypoints',
+    inputs: { image: 'image', rois: 'rois' },
+    outputs: { heatmaps: 'heatmaps' },
+    pixels: manifestPixels(pixels, 4),
+    keypoints: {
+      schema: schema.name,
+      names: [...schema.keypoints],
+      flipPairs: schema.flipPairs.map(([a, b]) => [a, b]),
+      heatmapSize,
+      categoryId,
+    },
+  };
+}
+
+/** Manifest of a detector (labels index `categoryIds`). */
+export function detectorManifest(categoryIds: readonly number[], pixels: PixelNormalisation) {
+  return {
+    format: 'omnidistill-model',
+    version: 1,
+    role: 'detector',
+    inputs: { image: 'image' },
+    outputs: { boxes: 'boxes', scores: 'scores', labels: 'labels' },
+    pixels: manifestPixels(pixels, 4),
+    categoryIds: [...categoryIds],
+  };
+}
+
+/** Writes the ONNX model and its manifest (`<name>.onnx`, `<name>.json`). */
+export async function writeModel(onnxPath: string, onnx: Uint8Array, manifest: unknown): Promise<{ onnxPath: string; manifestPath: string }> {
+  await mkdir(dirname(onnxPath), { recursive: true });
+  const manifestPath = onnxPath.replace(/\.onnx$/, '') + '.json';
+  await writeFile(onnxPath, onnx);
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { onnxPath, manifestPath };
+}
