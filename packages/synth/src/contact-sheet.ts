@@ -1,7 +1,7 @@
 // A contact sheet: a grid of rendered samples with their boxes and keypoints drawn on top,
 // for eyeballing a style (and for the README). Left keypoints red, right blue, centre green.
 import sharp from 'sharp';
-import { writeFileAtomic } from './generate.js';
+import { writeFileAtomic } from './image-job.js';
 import { createCanvas, fillEllipse, type Canvas } from './raster.js';
 import { renderSample, type SplitName, type SynthStyle } from './sample.js';
 

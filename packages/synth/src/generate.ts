@@ -1,17 +1,17 @@
 // Writes splits to disk: PNG images plus one COCO file per split, atomically, resumably.
-// Rendering runs on the calling thread while PNG encoding runs in sharp's thread pool, with a
-// few encodes in flight so both cores stay busy.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// By default images render on the calling thread while PNG encodes run in sharp's thread pool
+// (a few in flight); with `workers` > 0 whole image jobs run in worker threads. Results are
+// consumed in index order either way, so the output does not depend on timing.
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectInteger, expectOneOf, OmniRangeError, OmniTypeError } from '@omnidistill/core';
-import sharp from 'sharp';
-import type { Canvas } from './raster.js';
+import { runImageJob, writeFileAtomic, type ImageJob, type ImageJobResult } from './image-job.js';
 import {
-  categoriesFor, renderSample, SPLIT_INFO, SPLIT_NAMES, SYNTH_STYLES, ID_STRIDE,
+  categoriesFor, imageFileName, SPLIT_INFO, SPLIT_NAMES, SYNTH_STYLES, ID_STRIDE,
   type SplitName, type SynthAnnotation, type SynthCategory, type SynthImage, type SynthStyle,
 } from './sample.js';
 import { OBJECT_CATEGORIES } from './object-scene.js';
+import { WorkerPool } from './worker-pool.js';
 
 /**
  * The two data settings measured in DEMO-NOTES.md: Q (quick) and B (full). `labeledLarge`
@@ -41,8 +41,13 @@ export interface GenerateOptions {
   readonly instances?: { readonly min: number; readonly max: number };
   /** Also write the withheld labels of the unlabeled split (`annotations.hidden.json`, for diagnostics). Default true. */
   readonly hiddenLabels?: boolean;
-  /** PNG encodes in flight. Default 4. */
+  /** Images in flight (per worker when `workers` > 0). Default 4. */
   readonly concurrency?: number;
+  /**
+   * Worker threads rendering and encoding images (0 = the calling thread renders; default 0).
+   * Needs the built package (dist/); from TypeScript sources it throws. Output is identical.
+   */
+  readonly workers?: number;
   /** Called after every image. */
   readonly onProgress?: (progress: GenerateProgress) => void;
   /** Stops the run between images (rejecting with the signal's reason); images written so far are kept and a re-run resumes. */
@@ -117,25 +122,8 @@ interface StateFile {
 }
 
 const STATE_FILE = '.synth-state.json';
-let tmpCounter = 0;
 
-/** Writes `data` to `path` through a temporary file and a rename, so readers never see a partial file. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
-function sha1(data: Uint8Array): string {
-  return createHash('sha1').update(data).digest('hex');
-}
-
-/** Encodes a canvas as PNG (deterministic: same pixels → same bytes). */
-export async function encodePng(canvas: Canvas): Promise<Buffer> {
-  return sharp(canvas.data, { raw: { width: canvas.width, height: canvas.height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
-}
-
-function validateOptions(o: GenerateOptions): { style: SynthStyle; width: number; height: number; seed: number; concurrency: number } {
+function validateOptions(o: GenerateOptions): { style: SynthStyle; width: number; height: number; seed: number; concurrency: number; workers: number } {
   if (typeof o !== 'object' || o === null) throw new OmniTypeError('options', 'an object', o);
   if (typeof o.outDir !== 'string' || o.outDir === '') throw new OmniTypeError('options.outDir', 'a non-empty path string', o.outDir);
   const style = o.style === undefined ? 'keypoints' : expectOneOf(o.style, 'options.style', SYNTH_STYLES);
@@ -162,7 +150,8 @@ function validateOptions(o: GenerateOptions): { style: SynthStyle; width: number
     if (hi > max) throw new OmniRangeError('options.instances.max', `at most ${max} for style '${style}'`, hi);
   }
   const concurrency = o.concurrency === undefined ? 4 : expectInteger(o.concurrency, 'options.concurrency', 1);
-  return { style, width, height, seed, concurrency };
+  const workers = o.workers === undefined ? 0 : expectInteger(o.workers, 'options.workers', 0);
+  return { style, width, height, seed, concurrency, workers };
 }
 
 async function readState(path: string): Promise<StateFile> {
@@ -173,16 +162,6 @@ async function readState(path: string): Promise<StateFile> {
     // Missing or unreadable state: start fresh (every image is then re-encoded and compared).
   }
   return { version: GENERATOR_VERSION, files: {} };
-}
-
-/** True when `path` holds exactly the PNG recorded for these pixels. */
-async function alreadyWritten(path: string, entry: [string, string] | undefined, pixelHash: string): Promise<boolean> {
-  if (entry === undefined || entry[0] !== pixelHash) return false;
-  try {
-    return sha1(await readFile(path)) === entry[1];
-  } catch {
-    return false;
-  }
 }
 
 class StatsAccumulator {
@@ -251,8 +230,23 @@ class StatsAccumulator {
  * out.splits.labeled?.annotations; // 'data/q/labeled/annotations.json'
  */
 export async function generateSplits(options: GenerateOptions): Promise<GenerateResult> {
-  const { style, width, height, seed, concurrency } = validateOptions(options);
+  const { style, width, height, seed, concurrency, workers } = validateOptions(options);
   options.signal?.throwIfAborted();
+  const pool = workers > 0 ? new WorkerPool(workers) : undefined;
+  try {
+    return await writeSplits(options, { style, width, height, seed, inFlightLimit: concurrency * Math.max(1, workers) }, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function writeSplits(
+  options: GenerateOptions,
+  o: { style: SynthStyle; width: number; height: number; seed: number; inFlightLimit: number },
+  pool: WorkerPool | undefined,
+): Promise<GenerateResult> {
+  const { style, width, height, seed } = o;
+  const run = (job: ImageJob): Promise<ImageJobResult> => (pool ? pool.run(job) : runImageJob(job));
   const splits = SPLIT_NAMES.filter((s) => (options.counts[s] ?? 0) > 0);
   const overallTotal = splits.reduce((t, s) => t + (options.counts[s] ?? 0), 0);
   let overallDone = 0;
@@ -270,50 +264,41 @@ export async function generateSplits(options: GenerateOptions): Promise<Generate
     const stats = new StatsAccumulator();
     let written = 0;
     let skipped = 0;
-    let done = 0;
     let nextAnnId = SPLIT_INFO[split].stream * ID_STRIDE * 10 + 1;
-    const inFlight: Promise<void>[] = [];
-    const report = (): void => {
-      done++;
-      overallDone++;
-      options.onProgress?.({ split, done, total, skipped, overallDone, overallTotal });
-    };
-    for (let index = 0; index < total; index++) {
-      if (options.signal?.aborted) {
-        await Promise.allSettled(inFlight);
-        await writeFileAtomic(statePath, JSON.stringify(state));
-        throw options.signal.reason;
-      }
-      const sample = renderSample({ style, width, height, seed, split, index, ...(options.instances ? { instances: options.instances } : {}) });
-      images.push(sample.image);
-      for (const a of sample.annotations) {
+    // Results are consumed strictly in index order (ids, JSON and progress do not depend on timing).
+    const queue: Promise<ImageJobResult>[] = [];
+    const consume = async (): Promise<void> => {
+      const r = await (queue.shift() as Promise<ImageJobResult>);
+      images.push(r.image);
+      for (const a of r.annotations) {
         a.id = nextAnnId++;
         annotations.push(a);
       }
-      stats.add(sample.annotations, sample.states);
-      const file = join(imagesDir, sample.image.file_name);
-      const pixelHash = sha1(sample.canvas.data);
-      const task = (async () => {
-        if (await alreadyWritten(file, state.files[sample.image.file_name], pixelHash)) {
-          skipped++;
-        } else {
-          const png = await encodePng(sample.canvas);
-          await writeFileAtomic(file, png);
-          state.files[sample.image.file_name] = [pixelHash, sha1(png)];
-          written++;
-        }
-        report();
-      })();
-      inFlight.push(task);
-      if (inFlight.length >= concurrency) await inFlight.shift();
-      // Checkpoint the state now and then so an interrupted run loses little.
-      if (index % 500 === 499) {
-        await Promise.all(inFlight);
-        inFlight.length = 0;
+      stats.add(r.annotations, r.states);
+      state.files[r.image.file_name] = r.entry;
+      if (r.written) written++;
+      else skipped++;
+      overallDone++;
+      options.onProgress?.({ split, done: images.length, total, skipped, overallDone, overallTotal });
+    };
+    const drain = async (): Promise<void> => {
+      while (queue.length > 0) await consume();
+    };
+    for (let index = 0; index < total; index++) {
+      if (options.signal?.aborted) {
+        await drain();
         await writeFileAtomic(statePath, JSON.stringify(state));
+        throw options.signal.reason;
       }
+      const key = { style, width, height, seed, split, index, ...(options.instances ? { instances: options.instances } : {}) };
+      const fileName = imageFileName(split, index);
+      const recorded = state.files[fileName];
+      queue.push(run({ key, path: join(imagesDir, fileName), ...(recorded ? { recorded } : {}) }));
+      if (queue.length >= o.inFlightLimit) await consume();
+      // Checkpoint the state now and then so an interrupted run loses little.
+      if (index % 500 === 499) await writeFileAtomic(statePath, JSON.stringify(state));
     }
-    await Promise.all(inFlight);
+    await drain();
     await writeFileAtomic(statePath, JSON.stringify(state));
 
     const info = { description: `omnidistill synthetic ${style} data`, version: String(GENERATOR_VERSION), style, seed, split };

@@ -1,5 +1,6 @@
 // Seeded procedural keypoint and detection datasets written as PNG + COCO.
-export { generateSplits, encodePng, writeFileAtomic, GENERATOR_VERSION, DEMO_SETTINGS } from './generate.js';
+export { generateSplits, GENERATOR_VERSION, DEMO_SETTINGS } from './generate.js';
+export { encodePng, writeFileAtomic } from './image-job.js';
 export type { GenerateOptions, GenerateProgress, GenerateResult, SplitOutput, SplitStats, SynthCocoFile } from './generate.js';
 export {
   renderSample, categoriesFor, imageId, imageFileName,

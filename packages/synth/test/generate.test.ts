@@ -1,14 +1,26 @@
 // Writing splits: reproducible bytes, disjoint splits, valid COCO files, resumable runs,
 // and precise errors for bad options.
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validateDataset } from '@omnidistill/coco';
 import { COCO_PERSON } from '@omnidistill/core';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_SETTINGS, generateSplits, OBJECT_CATEGORIES, type GenerateProgress, type SynthCocoFile } from '../src/index.js';
+
+/** True when dist/ holds a build at least as new as every source file. */
+function distIsFresh(): boolean {
+  const src = fileURLToPath(new URL('../src', import.meta.url));
+  const dist = fileURLToPath(new URL('../dist', import.meta.url));
+  if (!existsSync(join(dist, 'render-worker.js'))) return false;
+  const newestSrc = Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs));
+  const files = readdirSync(src).filter((f) => f.endsWith('.ts')).map((f) => join(dist, f.replace(/\.ts$/, '.js')));
+  return files.every((f) => existsSync(f) && statSync(f).mtimeMs >= newestSrc);
+}
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -141,6 +153,28 @@ describe('generateSplits', () => {
     expect([DEMO_SETTINGS.Q.imageSize, DEMO_SETTINGS.Q.counts.unlabeled, DEMO_SETTINGS.B.imageSize, DEMO_SETTINGS.B.counts.unlabeled]).toEqual([96, 800, 128, 1500]);
   });
 
+  it('refuses worker threads when running from TypeScript sources, naming the option', async () => {
+    await expect(generateSplits({ outDir: await tempDir(), counts: { val: 1 }, workers: 2 })).rejects.toThrow(/options\.workers.*built package/);
+  });
+
+  // Worker threads load dist/ (Node cannot run the .ts sources in a worker). turbo builds the
+  // package before its tests, so in CI this runs; a bare `vitest run` with no or an outdated
+  // build skips it rather than testing stale code.
+  it.skipIf(!distIsFresh())('writes the same bytes with worker threads as on the calling thread (built package; skipped when dist/ is missing or older than src/)', async () => {
+    const dist = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
+    const [a, b] = [await tempDir(), await tempDir()];
+    const c = { labeled: 9, unlabeled: 7 };
+    await dist.generateSplits({ outDir: a, seed: 6, imageSize: 64, counts: c });
+    const r = await dist.generateSplits({ outDir: b, seed: 6, imageSize: 64, counts: c, workers: 2, concurrency: 2 });
+    expect(r.splits.labeled!.written).toBe(9);
+    for (const split of ['labeled', 'unlabeled']) {
+      expect((await readFile(join(b, split, 'annotations.json'))).equals(await readFile(join(a, split, 'annotations.json')))).toBe(true);
+      for (const f of await readdir(join(a, split, 'images'))) {
+        expect((await readFile(join(b, split, 'images', f))).equals(await readFile(join(a, split, 'images', f)))).toBe(true);
+      }
+    }
+  });
+
   it('rejects bad options with the field, the expectation and the value', async () => {
     await expect(generateSplits({ outDir: '', counts: {} })).rejects.toThrow(/options\.outDir/);
     await expect(generateSplits({ outDir: 'x', style: 'cats' as never, counts: {} })).rejects.toThrow(/options\.style.*cats/);
@@ -148,5 +182,6 @@ describe('generateSplits', () => {
     await expect(generateSplits({ outDir: 'x', counts: { train: 3 } as never })).rejects.toThrow(/options\.counts.*train/);
     await expect(generateSplits({ outDir: 'x', imageSize: 8, counts: {} })).rejects.toThrow(/options\.imageSize.*8/);
     await expect(generateSplits({ outDir: 'x', instances: { min: 0, max: 9 }, counts: {} })).rejects.toThrow(/options\.instances\.max/);
+    await expect(generateSplits({ outDir: 'x', workers: -1, counts: {} })).rejects.toThrow(/options\.workers.*-1/);
   });
 });
