@@ -1,0 +1,163 @@
+// `omnidistill eval`: COCO evaluation (pycocotools-exact) of a results file against a
+// ground-truth file, printed as pycocotools' summary or as one JSON object.
+import { parseArgs } from 'node:util';
+import {
+  COCO_PERSON_OKS_SIGMAS,
+  CocoValidationError,
+  createParams,
+  evaluate,
+  perCategoryAP,
+  readCocoDataset,
+  readCocoResults,
+  summarize,
+} from '@omnidistill/coco';
+import type { CocoDataset, IouType } from '@omnidistill/coco';
+import { EXIT, UsageError } from './types.js';
+import type { Command, CommandIO } from './types.js';
+
+const HELP = `Usage: omnidistill eval --gt GT.json --results RES.json --iou-type bbox|keypoints [--json]
+
+COCO evaluation with pycocotools' exact semantics (COCOeval evaluate, accumulate, summarize).
+
+Options:
+  --gt FILE          ground-truth COCO dataset (images, annotations, categories)
+  --results FILE     COCO results: a JSON array of {image_id, category_id, score, bbox | keypoints}
+  --iou-type TYPE    bbox or keypoints
+  --sigmas LIST      keypoints only: comma-separated OKS sigmas, one per keypoint
+                     (default: the 17 COCO person sigmas)
+  --json             print one JSON object {"iouType", "stats", "statNames", "perCategory", ...}
+                     instead of the summary text
+  -h, --help         show this help
+
+Output: the summary (or the JSON object) on stdout; warnings and errors on stderr.
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid input.
+`;
+
+const STAT_NAMES: Record<IouType, string[]> = {
+  bbox: ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl'],
+  keypoints: ['AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl'],
+};
+
+interface EvalOptions {
+  gt: string;
+  results: string;
+  iouType: IouType;
+  sigmas: number[] | undefined;
+  json: boolean;
+}
+
+function parseOptions(argv: string[]): EvalOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        gt: { type: 'string' },
+        results: { type: 'string' },
+        'iou-type': { type: 'string' },
+        sigmas: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  for (const flag of ['gt', 'results', 'iou-type'] as const) {
+    if (values[flag] === undefined) throw new UsageError(`--${flag} is required`);
+  }
+  const iouType = values['iou-type'];
+  if (iouType !== 'bbox' && iouType !== 'keypoints') {
+    throw new UsageError(`--iou-type: expected "bbox" or "keypoints", received ${JSON.stringify(iouType)}`);
+  }
+  let sigmas: number[] | undefined;
+  if (values.sigmas !== undefined) {
+    if (iouType !== 'keypoints') throw new UsageError('--sigmas applies to --iou-type keypoints only');
+    sigmas = values.sigmas.split(',').map((s, i) => {
+      const v = Number(s);
+      if (s.trim() === '' || !Number.isFinite(v) || v <= 0) throw new UsageError(`--sigmas[${i}]: expected a positive number, received ${JSON.stringify(s)}`);
+      return v;
+    });
+  }
+  return { gt: values.gt!, results: values.results!, iouType, sigmas, json: values.json ?? false };
+}
+
+/** Reads a file through `read`, turning missing files and invalid content into usage errors. */
+async function load<T>(what: string, file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof CocoValidationError) throw new UsageError(`invalid ${what} ${err.message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw new UsageError(`cannot read ${what} file ${file}: ${code}`);
+    throw err;
+  }
+}
+
+/** The keypoint count the OKS sigmas must match (the ground truth's keypoint categories). */
+function checkSigmaCount(gt: CocoDataset, sigmas: readonly number[]): void {
+  for (const c of gt.categories) {
+    if (c.keypoints !== undefined && c.keypoints.length !== sigmas.length) {
+      throw new UsageError(
+        `category ${c.id} (${c.name}) has ${c.keypoints.length} keypoints but ${sigmas.length} OKS sigmas are in use; pass --sigmas with ${c.keypoints.length} values`,
+      );
+    }
+  }
+}
+
+async function runEval(argv: string[], io: CommandIO): Promise<number> {
+  const opts = parseOptions(argv);
+  if (opts === 'help') {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  const gt = await load('ground truth', opts.gt, () => readCocoDataset(opts.gt));
+  const sigmas = opts.sigmas ?? [...COCO_PERSON_OKS_SIGMAS];
+  if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas);
+  const results = await load('results', opts.results, () =>
+    readCocoResults(opts.results, gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}),
+  );
+  let params;
+  try {
+    params = createParams(opts.iouType, gt, opts.iouType === 'keypoints' ? { kptOksSigmas: sigmas } : {});
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  let e;
+  try {
+    e = evaluate(gt, results, params);
+  } catch (err) {
+    // evaluate() only throws for inputs it cannot score (e.g. keypoints missing)
+    if ((err instanceof TypeError || err instanceof RangeError) && 'path' in err) throw new UsageError(err.message);
+    throw err;
+  }
+  if (e.ignoredResults > 0) {
+    io.stderr.write(`omnidistill eval: warning: ${e.ignoredResults} results name categories absent from the ground truth and were not evaluated\n`);
+  }
+  const summary = summarize(e);
+  if (!opts.json) {
+    io.stdout.write(summary.text);
+    return EXIT.OK;
+  }
+  const out = {
+    iouType: opts.iouType,
+    stats: summary.stats,
+    statNames: STAT_NAMES[opts.iouType],
+    perCategory: perCategoryAP(e, gt),
+    images: params.imgIds.length,
+    annotations: gt.annotations.length,
+    results: results.length,
+    ignoredResults: e.ignoredResults,
+  };
+  io.stdout.write(`${JSON.stringify(out)}\n`);
+  return EXIT.OK;
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'COCO AP/AR of a results file against a ground truth (pycocotools-exact, bbox or keypoints)',
+  run: runEval,
+};
