@@ -3,8 +3,9 @@
 // are written atomically (temp file, fsync, rename), so a run killed at any instant leaves
 // only whole files, and a restart redoes exactly the shards the manifest does not list.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { writeAtomically } from '@omnidistill/coco';
 import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
 import type { ImageFailure } from './image.js';
 
@@ -66,19 +67,10 @@ export function runFingerprint(...parts: (string | Uint8Array | object | number 
   return hash.digest('hex');
 }
 
-/** Writes `text` so that `path` holds either its old content or all of `text`. */
+/** Writes `text` so that `path` holds either its old content or all of `text` (via @omnidistill/coco). */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
+  await mkdir(dirname(path), { recursive: true });
+  await writeAtomically(path, (push) => push(text));
 }
 
 /** Removes temp files a killed writer left behind. */

@@ -2,7 +2,8 @@
 // plain COCO ground-truth dataset (REFERENCE.md §1 steps 4–5).
 import { OmniRangeError, OmniTypeError, expectFiniteNumber } from '@omnidistill/core';
 import type { PredictionSource } from './calibrate.js';
-import type { CocoCategoryLike, GeneratedAnnotation, GeneratedDataset } from './coco-shape.js';
+import type { CocoCategory } from '@omnidistill/coco';
+import type { GeneratedAnnotation, GeneratedDataset } from './coco-shape.js';
 import { passes } from './threshold.js';
 import type { Calibration, RawImagePrediction, RawInstance } from './types.js';
 import { validateRawImagePrediction } from './validate.js';
@@ -10,7 +11,7 @@ import { validateRawImagePrediction } from './validate.js';
 /** Options of {@link generateLabels}. */
 export interface GenerateOptions {
   /** Categories of the generated file (normally the labeled set's, keypoint names included). */
-  categories: CocoCategoryLike[];
+  categories: CocoCategory[];
   /**
    * Images with no kept instance stay in the generated set with zero annotations (the
    * default: they are real "nothing here" evidence, and the image count stays that of
@@ -105,7 +106,7 @@ function toAnnotation(
   };
   if (withKeypoints) {
     const src = inst.keypoints ?? [];
-    const keypoints = new Array<number>(src.length);
+    const keypoints = new Float64Array(src.length);
     let count = 0;
     for (let k = 0; k < src.length; k += 3) {
       const keep = passes(src[k + 2], keypointThreshold);

@@ -7,7 +7,7 @@ export { generateLabels } from './generate.js';
 export type { GenerateOptions } from './generate.js';
 export { selectLabels } from './select.js';
 export type { SelectOptions, SelectionResult } from './select.js';
-export { targetsFromDataset } from './targets.js';
+export { targetsFromDataset, targetsFromStatistics } from './targets.js';
 export { validateRawImagePrediction } from './validate.js';
 export { writeGeneratedLabels, writeCalibrationRecord } from './write.js';
 export type {
@@ -21,11 +21,4 @@ export type {
   InstanceThreshold,
   Calibration,
 } from './types.js';
-export type {
-  CocoImageLike,
-  CocoAnnotationLike,
-  CocoCategoryLike,
-  CocoDatasetLike,
-  GeneratedAnnotation,
-  GeneratedDataset,
-} from './coco-shape.js';
+export type { GeneratedAnnotation, GeneratedDataset } from './coco-shape.js';

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { readCocoDataset } from '@omnidistill/coco';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,11 +67,11 @@ describe('keypoint selection', () => {
       bbox: [0, 0, 10, 20],
       area: 200,
       iscrowd: 0,
-      keypoints: [0.5, 0.5, 2, 1.5, 1.5, 2, 0, 0, 0],
+      keypoints: Float64Array.of(0.5, 0.5, 2, 1.5, 1.5, 2, 0, 0, 0),
       num_keypoints: 2,
     });
     // Every keypoint below threshold: the instance stays (its box is a label) with num_keypoints 0.
-    expect(last).toMatchObject({ bbox: [9, 9, 10, 20], keypoints: [0, 0, 0, 0, 0, 0, 0, 0, 0], num_keypoints: 0 });
+    expect(last).toMatchObject({ bbox: [9, 9, 10, 20], keypoints: new Float64Array(9), num_keypoints: 0 });
     expect(dataset.categories).toBe(categories);
     expect(dataset.annotations.reduce((s, a) => s + a.num_keypoints!, 0) / dataset.annotations.length).toBe(2);
   });
@@ -166,11 +167,12 @@ describe('targetsFromDataset', () => {
     const t = targetsFromDataset({
       images: [1, 2, 3, 4].map((id) => ({ id, file_name: `${id}.png`, width: 10, height: 10 })),
       categories: [{ id: 1, name: 'person' }, { id: 2, name: 'other' }],
+
       annotations: [
-        { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, keypoints: [1, 1, 2, 0, 0, 0, 3, 3, 1], num_keypoints: 2 },
-        { id: 2, image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, keypoints: [0, 0, 0, 0, 0, 0, 0, 0, 0], num_keypoints: 0 },
-        { id: 3, image_id: 2, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 1, keypoints: [1, 1, 2, 1, 1, 2, 1, 1, 2], num_keypoints: 3 },
-        { id: 4, image_id: 3, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, keypoints: [1, 1, 2, 1, 1, 2, 1, 1, 2], num_keypoints: 3 },
+        { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, keypoints: Float64Array.of(1, 1, 2, 0, 0, 0, 3, 3, 1), num_keypoints: 2 },
+        { id: 2, image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, keypoints: Float64Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0), num_keypoints: 0 },
+        { id: 3, image_id: 2, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 1, keypoints: Float64Array.of(1, 1, 2, 1, 1, 2, 1, 1, 2), num_keypoints: 3 },
+        { id: 4, image_id: 3, category_id: 1, bbox: [0, 0, 1, 1], area: 1, iscrowd: 0, keypoints: Float64Array.of(1, 1, 2, 1, 1, 2, 1, 1, 2), num_keypoints: 3 },
       ],
     });
     expect(t.instancesPerImage).toBe(3 / 4);
@@ -190,7 +192,7 @@ describe('writing', () => {
     const { dataset, calibration } = await selectLabels(() => keypointPredictions, targets, { task: 'keypoints', categories });
     await writeGeneratedLabels(join(dir, 'out', 'generated.json'), dataset);
     await writeCalibrationRecord(join(dir, 'out', 'calibration.json'), calibration);
-    expect(JSON.parse(await readFile(join(dir, 'out', 'generated.json'), 'utf8'))).toEqual(dataset);
+    expect(await readCocoDataset(join(dir, 'out', 'generated.json'))).toEqual(dataset);
     expect(JSON.parse(await readFile(join(dir, 'out', 'calibration.json'), 'utf8'))).toEqual(calibration);
     expect((await readdir(join(dir, 'out'))).sort()).toEqual(['calibration.json', 'generated.json']);
   });
