@@ -9,7 +9,7 @@
 //   OMNIDISTILL_NATIVE_ARCH_FLAGS="..."  extra -march style flags (default: portable baseline)
 //   OMNIDISTILL_NATIVE_SANITIZE=address  AddressSanitizer build (tests then need LD_PRELOAD=libasan)
 //   OMNIDISTILL_NATIVE_OUT=dir           build directory (default: build)
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,39 @@ function cudaCompiler() {
   return { use: false, why: 'no nvcc on PATH and CUDACXX unset' };
 }
 
+/**
+ * Serialises builds of one build directory (two turbo runs or a test run and a manual build in
+ * one checkout would otherwise configure the same CMake tree at once). mkdir is atomic; a
+ * lock older than 20 minutes is considered abandoned.
+ */
+async function withBuildLock(fn) {
+  const lock = `${outDir}.lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > 20 * 60_000) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const includeDir = nodeIncludeDir();
   const addonApiDir = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
@@ -69,9 +102,11 @@ async function main() {
     parallel: Number(process.env.OMNIDISTILL_NATIVE_JOBS ?? 2),
   });
   console.log(`omnidistill native: node headers ${includeDir}; cuda: ${cuda.use ? cuda.path : 'skipped'} (${cuda.why})`);
-  // Always configure: cheap, and it picks up a changed toolchain (e.g. nvcc appearing on PATH).
-  await build.configure();
-  await build.build();
+  await withBuildLock(async () => {
+    // Always configure: cheap, and it picks up a changed toolchain (e.g. nvcc appearing on PATH).
+    await build.configure();
+    await build.build();
+  });
 
   const cmakeInfoPath = join(outDir, 'cmake-info.json');
   const cmakeInfo = existsSync(cmakeInfoPath) ? JSON.parse(readFileSync(cmakeInfoPath, 'utf8')) : {};
