@@ -125,6 +125,9 @@ async function importRuntime(numThreads: number): Promise<WasmTrainingRuntime> {
   if (version !== ORT_WEB_TRAINING_VERSION) {
     throw new Error(`onnxruntime-web ${version} is installed; the training runtime needs exactly ${ORT_WEB_TRAINING_VERSION}`);
   }
+  // ORT logs a warning per optimizer step for SGDOptimizerV2's scalar flag (declared [] as the
+  // runtime requires, produced as [1]); real failures still surface as errors.
+  ort.env.logLevel = 'error';
   ort.env.wasm.wasmBinary = wasmBinary;
   ort.env.wasm.numThreads = numThreads;
   ort.env.wasm.wasmPaths = { mjs: pathToFileURL(join(distDir, 'ort-training-wasm-simd-threaded.mjs')).href } as never;

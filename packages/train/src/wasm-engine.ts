@@ -174,7 +174,7 @@ export async function createWasmEngine(artifacts: WasmTrainingArtifacts, options
       trainModel: artifacts.trainingModel,
       evalModel: artifacts.evalModel,
       optimizerModel: artifacts.optimizerModel,
-    }),
+    }, { logSeverityLevel: 3 }), // 3 = errors only: SGDOptimizerV2 warns on every step about its flag's shape
   );
   const initial = options.initialState;
   if (initial) {

@@ -10,10 +10,11 @@ import { sigmoidFocalLoss, smoothL1Loss, spatialSoftmaxCrossEntropy } from '@omn
 import { Rng, type Feeds } from '@omnidistill/train';
 
 /** Kaiming-uniform-like init from our seeded RNG (fan-in scaled). */
-function convParam(g: GraphBuilder, rng: Rng, name: string, cout: number, cin: number, k: number): { w: Value; b: Value } {
+function convParam(g: GraphBuilder, rng: Rng, name: string, cout: number, cin: number, k: number, bias = true): { w: Value; b: Value } {
   const bound = Math.sqrt(6 / (cin * k * k));
   const w = Float32Array.from({ length: cout * cin * k * k }, () => (rng.nextFloat() * 2 - 1) * bound);
-  return { w: g.param(`${name}.w`, [cout, cin, k, k], w), b: g.param(`${name}.b`, [cout], new Float32Array(cout)) };
+  const pw = g.param(`${name}.w`, [cout, cin, k, k], w);
+  return { w: pw, b: bias ? g.param(`${name}.b`, [cout], new Float32Array(cout)) : pw };
 }
 
 function conv(g: GraphBuilder, x: Value, p: { w: Value; b: Value }, pad: number): Value {
@@ -30,9 +31,11 @@ export function defineHeatmapNet(seed = 1): ModelDefinition {
     const image = g.input('image', 'float32', [batch, keypoints, size, size]);
     const c1 = convParam(g, rng, 'c1', channels, keypoints, 3);
     const c2 = convParam(g, rng, 'c2', channels, channels, 3);
-    const head = convParam(g, rng, 'head', keypoints, channels, 1);
+    // No bias on the head: a per-map constant cancels in the spatial softmax, so its true
+    // gradient is 0 and Adam would turn rounding noise into updates.
+    const head = convParam(g, rng, 'head', keypoints, channels, 1, false);
     const h = g.relu(conv(g, g.relu(conv(g, image, c1, 1)), c2, 1));
-    const logits = conv(g, h, head, 0);
+    const logits = g.conv(h, head.w, undefined);
     if (g.phase === 'eval') return { outputs: { heatmaps: logits } };
     const target = g.input('kp.target', 'int64', [batch, keypoints]);
     const weight = g.input('kp.weight', 'float32', [batch, keypoints]);
