@@ -293,7 +293,10 @@ async function writeSplits(
       const key = { style, width, height, seed, split, index, ...(options.instances ? { instances: options.instances } : {}) };
       const fileName = imageFileName(split, index);
       const recorded = state.files[fileName];
-      queue.push(run({ key, path: join(imagesDir, fileName), ...(recorded ? { recorded } : {}) }));
+      const job = run({ key, path: join(imagesDir, fileName), ...(recorded ? { recorded } : {}) });
+      // A failure surfaces when this job is consumed; until then it must not count as unhandled.
+      job.catch(() => undefined);
+      queue.push(job);
       if (queue.length >= o.inFlightLimit) await consume();
       // Checkpoint the state now and then so an interrupted run loses little.
       if (index % 500 === 499) await writeFileAtomic(statePath, JSON.stringify(state));

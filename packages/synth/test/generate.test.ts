@@ -2,7 +2,7 @@
 // and precise errors for bad options.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,6 +173,12 @@ describe('generateSplits', () => {
         expect((await readFile(join(b, split, 'images', f))).equals(await readFile(join(a, split, 'images', f)))).toBe(true);
       }
     }
+  });
+
+  it('rejects (without stray unhandled rejections) when an image cannot be written', async () => {
+    const out = await tempDir();
+    await mkdir(join(out, 'val', 'images', 'val-000002.png'), { recursive: true }); // a folder where a file must go
+    await expect(generateSplits({ outDir: out, seed: 1, imageSize: 32, counts: { val: 6 } })).rejects.toThrow(/val-000002\.png/);
   });
 
   it('rejects bad options with the field, the expectation and the value', async () => {
