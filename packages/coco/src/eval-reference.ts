@@ -1,7 +1,7 @@
 // The straightforward evaluator: a line-by-line port of pycocotools' COCOeval structure
 // (per image×category dicts, per-cell evaluateImg records, concatenate-and-argsort
-// accumulate). Slow on purpose-free grounds of clarity; it is the oracle the fast
-// evaluator is tested against and the baseline the benchmark prints.
+// accumulate). Written for clarity, not speed: it is the oracle the fast evaluator is
+// tested against and the baseline the benchmark prints.
 import type { CocoAnnotation, CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoEvalResult } from './eval-types.js';
