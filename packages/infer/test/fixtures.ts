@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { GraphBuilder, type Value } from '@omnidistill/artifacts';
+import { GraphBuilder, encodeModel, type Value, type ValueInfo } from '@omnidistill/artifacts';
 import { parseManifest, type DetectorManifest, type KeypointManifest } from '@omnidistill/infer';
 
 const int = (value: number) => ({ type: 'int' as const, value });
@@ -51,7 +51,7 @@ export async function writeBlockPng(path: string): Promise<void> {
  * above 0.9, else 0 (K = 3: one keypoint per colour). It looks at the projected RoI in the
  * transformed image, so a wrong projection or flip convention changes its output.
  */
-export function roiAlignKeypointModel(roiCount: number): Uint8Array {
+export function roiAlignKeypointModel(roiCount: number, options: { dynamic?: boolean } = {}): Uint8Array {
   const g = new GraphBuilder({ name: 'roi_align_kp' });
   const image = g.input('image', 'float32', [1, 3, MODEL_H, MODEL_W]);
   const rois = g.input('rois', 'float32', [roiCount, 4]);
@@ -64,7 +64,14 @@ export function roiAlignKeypointModel(roiCount: number): Uint8Array {
     coordinate_transformation_mode: { type: 'string', value: 'half_pixel' },
   });
   g.output(g.cast(g.greater(aligned, 0.9), 'float32'), 'heatmaps');
-  return g.toModelBytes();
+  if (!options.dynamic) return g.toModelBytes();
+  // Dynamic H, W and N: GraphBuilder writes fixed shapes only, so mark those dimensions -1
+  // (read by onnxruntime as unknown) and drop the intermediate shapes, as models/ does.
+  const dynamic: Record<string, number[]> = { image: [2, 3], rois: [0], heatmaps: [0] };
+  const mark = (v: ValueInfo): ValueInfo =>
+    v.type.kind === 'tensor' && dynamic[v.name] ? { ...v, type: { ...v.type, shape: v.type.shape.map((d, i) => (dynamic[v.name].includes(i) ? -1 : d)) } } : v;
+  const model = g.toModel();
+  return encodeModel({ ...model, inputs: model.inputs.map(mark), outputs: model.outputs.map(mark), valueInfo: [] });
 }
 
 export const keypointManifest: KeypointManifest = parseManifest({

@@ -87,6 +87,17 @@ describe('multi-transform keypoint inference', () => {
     }
   });
 
+  it('gives the same heatmaps with a dynamic-shape model (no padding), whatever the RoI batch', async () => {
+    const reference = await capture(model);
+    const dynamic = await createModelSession(roiAlignKeypointModel(2, { dynamic: true }), keypointManifest, { threads: 1 });
+    expect(dynamic.inputs.image.dims).toEqual([1, 3, null, null]);
+    expect(dynamic.inputs.rois.dims).toEqual([null, 4]);
+    expect((await capture(dynamic)).heatmaps).toEqual(reference.heatmaps);
+    let batched: EnsembleRequest | undefined;
+    await predictKeypoints(dynamic, image, rois, { plan, roiBatch: 1, ensemble: async (r) => ((batched = r), { data: new Float32Array(r.n * r.k * 3), n: r.n, k: r.k }) });
+    expect(batched!.heatmaps).toEqual(reference.heatmaps);
+  });
+
   it('passes the size-dependent mask: small RoIs leave the down-scaled passes out', async () => {
     let mask: Uint8Array | undefined;
     await predictKeypoints(model, image, rois, {
