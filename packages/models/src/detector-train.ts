@@ -22,14 +22,16 @@ import { detectorManifest, exportDynamicModel, writeModel } from './export.js';
 import { inputSizeOf, type TrainedModel } from './keypoint-train.js';
 
 /**
- * CornerNet/CenterNet Gaussian radius: the largest corner displacement that keeps IoU ≥
- * `minOverlap` with a box of `height` × `width` (three quadratic cases, smallest root wins).
+ * CenterNet's Gaussian radius for a box of `height` × `width` cells: the smallest of three
+ * corner-displacement bounds that keep IoU ≥ `minOverlap`, each computed as CenterNet's
+ * reference code does ((b + √(b² − 4ac)) / 2, not / 2a), which gives the radii its
+ * training recipe was tuned with.
  */
 export function gaussianRadius(height: number, width: number, minOverlap = 0.7): number {
   const root = (a: number, b: number, c: number) => (b + Math.sqrt(Math.max(b * b - 4 * a * c, 0))) / 2;
   const r1 = root(1, height + width, (width * height * (1 - minOverlap)) / (1 + minOverlap));
-  const r2 = root(4, 2 * (height + width), (1 - minOverlap) * width * height) / 2;
-  const r3 = root(4 * minOverlap, -2 * minOverlap * (height + width), (minOverlap - 1) * width * height) / 2;
+  const r2 = root(4, 2 * (height + width), (1 - minOverlap) * width * height);
+  const r3 = root(4 * minOverlap, -2 * minOverlap * (height + width), (minOverlap - 1) * width * height);
   return Math.min(r1, r2, r3);
 }
 

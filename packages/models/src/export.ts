@@ -18,7 +18,8 @@ export function exportDynamicModel(
   parameters: ReadonlyMap<string, Float32Array>,
   dynamic: Readonly<Record<string, readonly number[]>>,
 ): Uint8Array {
-  const { g } = instantiate(define, 'eval', 'standard', 'omnidistill');
+  const { g, parts } = instantiate(define, 'eval', 'standard', 'omnidistill');
+  for (const [name, value] of Object.entries(parts.outputs ?? {})) g.output(value, name);
   const known = new Set(g.params.map((p) => p.name));
   for (const name of parameters.keys()) {
     if (!known.has(name)) throw new OmniRangeError(`parameters.${name}`, 'a parameter of the model', name);

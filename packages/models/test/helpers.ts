@@ -16,7 +16,8 @@ export async function runOnnx(bytes: Uint8Array, inputs: Record<string, { data: 
 
 /** The eval graph of `define` with its initial parameters, run once. */
 export async function runEval(define: ModelDefinition, inputs: Record<string, { data: Float32Array | BigInt64Array; dims: number[] }>) {
-  const { g } = instantiate(define, 'eval', 'standard');
+  const { g, parts } = instantiate(define, 'eval', 'standard');
+  for (const [name, value] of Object.entries(parts.outputs ?? {})) g.output(value, name);
   return runOnnx(g.toModelBytes(), inputs);
 }
 
