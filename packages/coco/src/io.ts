@@ -1,7 +1,7 @@
 // Reading and writing COCO files. Reads validate (see validate.ts); writes are atomic
 // (temporary file in the target's folder, fsync, rename) and streamed in chunks, so a
 // crash never leaves a truncated file and a large dataset is never one giant string.
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { CocoDataset, CocoResult } from './types.js';
@@ -9,20 +9,6 @@ import { CocoValidationError, validateDataset, validateResults } from './validat
 import type { ResultsRequirements } from './validate.js';
 import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
-
-/** Parses JSON text, turning a syntax error into a CocoValidationError that names the file. */
-function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const message = `(file): expected valid JSON, received a parse error: ${(err as Error).message}`;
-    throw new CocoValidationError(file, [{ path: '(file)', message }], 1);
-  }
-}
-
-async function readText(file: string): Promise<string> {
-  return (await readFile(file)).toString('utf8');
-}
 
 const READ_CHUNK = 8 << 20;
 const SLAB = 1 << 16;
@@ -55,37 +41,8 @@ function pieceParseError(file: string, path: string, err: unknown): CocoValidati
   return new CocoValidationError(file, [{ path, message }], 1);
 }
 
-/**
- * Reads a COCO dataset in chunks and parses it record by record, packing keypoints into
- * shared Float64Array slabs as it goes: peak memory stays near the size of the result
- * instead of file text + full parse tree + copies.
- */
-async function parseDatasetStreaming(file: string): Promise<unknown> {
-  const raw: Record<string, unknown> = {};
-  const slab = new KeypointSlab();
-  const sink: SplitSink = {
-    member(key, text) {
-      try {
-        raw[key] = JSON.parse(text);
-      } catch (err) {
-        throw pieceParseError(file, key, err);
-      }
-    },
-    element(key, index, text) {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        throw pieceParseError(file, `${key}[${index}]`, err);
-      }
-      if (key === 'annotations' && typeof value === 'object' && value !== null) {
-        const ann = value as Record<string, unknown>;
-        if (Array.isArray(ann.keypoints)) ann.keypoints = slab.pack(ann.keypoints) ?? ann.keypoints;
-      }
-      (raw[key] as unknown[]).push(value);
-    },
-  };
-  const splitter = new TopLevelSplitter(new Set(['images', 'annotations', 'categories']), sink);
+/** Feeds a file to a splitter in 8 MB chunks; splitter errors become a CocoValidationError. */
+async function splitFile(file: string, splitter: TopLevelSplitter, expected: string): Promise<void> {
   const fh = await open(file, 'r');
   try {
     for (;;) {
@@ -97,13 +54,69 @@ async function parseDatasetStreaming(file: string): Promise<unknown> {
     splitter.finish();
   } catch (err) {
     if (err instanceof JsonSplitError) {
-      throw new CocoValidationError(file, [{ path: '(file)', message: `(file): expected a JSON object with images, annotations and categories, received ${err.message}` }], 1);
+      throw new CocoValidationError(file, [{ path: '(file)', message: `(file): expected ${expected}, received ${err.message}` }], 1);
     }
     throw err;
   } finally {
     await fh.close();
   }
+}
+
+function parsePiece(file: string, path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw pieceParseError(file, path, err);
+  }
+}
+
+/** Replaces a record's keypoints array by a slab view when it is all finite numbers. */
+function packKeypoints(value: unknown, slab: KeypointSlab): void {
+  if (typeof value !== 'object' || value === null) return;
+  const rec = value as Record<string, unknown>;
+  if (Array.isArray(rec.keypoints)) rec.keypoints = slab.pack(rec.keypoints) ?? rec.keypoints;
+}
+
+/**
+ * Reads a COCO dataset in chunks and parses it record by record, packing keypoints into
+ * shared Float64Array slabs as it goes: peak memory stays near the size of the result
+ * instead of file text + full parse tree + copies.
+ */
+async function parseDatasetStreaming(file: string): Promise<unknown> {
+  const raw: Record<string, unknown> = {};
+  const slab = new KeypointSlab();
+  const sink: SplitSink = {
+    member(key, text) {
+      raw[key] = parsePiece(file, key, text);
+    },
+    element(key, index, text) {
+      const value = parsePiece(file, `${key}[${index}]`, text);
+      if (key === 'annotations') packKeypoints(value, slab);
+      (raw[key] as unknown[]).push(value);
+    },
+  };
+  await splitFile(file, new TopLevelSplitter(new Set(['images', 'annotations', 'categories']), sink), 'a JSON object with images, annotations and categories');
   return raw;
+}
+
+/** Reads a results file (a JSON array) record by record, like parseDatasetStreaming. */
+async function parseResultsStreaming(file: string): Promise<unknown> {
+  const list: unknown[] = [];
+  let objectAtTop = false;
+  const slab = new KeypointSlab();
+  const sink: SplitSink = {
+    member() {
+      // an object, not an array: validation reports the shape
+      objectAtTop = true;
+    },
+    element(_key, index, text) {
+      const value = parsePiece(file, `[${index}]`, text);
+      packKeypoints(value, slab);
+      list.push(value);
+    },
+  };
+  await splitFile(file, new TopLevelSplitter(new Set(['']), sink), 'a JSON array of results');
+  return objectAtTop ? {} : list;
 }
 
 /**
@@ -115,9 +128,9 @@ export async function readCocoDataset(file: string): Promise<CocoDataset> {
   return validateDataset(await parseDatasetStreaming(file), file);
 }
 
-/** Reads and validates a COCO results file (a JSON array) against its ground truth. */
+/** Reads (streaming) and validates a COCO results file (a JSON array) against its ground truth. */
 export async function readCocoResults(file: string, gt: CocoDataset, req: ResultsRequirements = {}): Promise<CocoResult[]> {
-  return validateResults(parseJson(await readText(file), file), gt, file, req);
+  return validateResults(await parseResultsStreaming(file), gt, file, req);
 }
 
 /** JSON of one record; typed arrays (keypoints) are written as plain number arrays. */

@@ -21,6 +21,9 @@ type State = 'start' | 'key' | 'colon' | 'value' | 'after-value' | 'elem' | 'aft
 export class JsonSplitError extends Error {}
 
 /**
+ * With `""` in `split`, a document that is an array at the top level is accepted too and
+ * its elements are delivered with key "".
+ *
  * A push parser: call `feed(chunk)` for each chunk, then `finish()`. It tracks only
  * strings and bracket depth; the pieces themselves are checked by JSON.parse.
  */
@@ -37,6 +40,8 @@ export class TopLevelSplitter {
   private key = '';
   private index = 0;
   private consumed = 0;
+  /** the document is an array (a results file): its elements are delivered under key "" */
+  private topArray = false;
 
   constructor(private readonly split: ReadonlySet<string>, private readonly sink: SplitSink) {}
 
@@ -86,7 +91,12 @@ export class TopLevelSplitter {
       switch (this.state) {
         case 'start':
           if (b === LBRACE) this.state = 'key';
-          else if (!isSpace(b)) this.fail('expected a JSON object', i);
+          else if (b === LBRACKET && this.split.has('')) {
+            this.topArray = true;
+            this.key = '';
+            this.index = 0;
+            this.state = 'elem';
+          } else if (!isSpace(b)) this.fail(this.split.has('') ? 'expected a JSON object or array' : 'expected a JSON object', i);
           break;
         case 'key':
           if (b === QUOTE) {
@@ -132,7 +142,7 @@ export class TopLevelSplitter {
         case 'elem':
           if (isSpace(b) || b === COMMA) break;
           if (b === RBRACKET) {
-            this.state = 'key';
+            this.state = this.topArray ? 'end' : 'key';
             break;
           }
           this.start = i;
@@ -146,7 +156,7 @@ export class TopLevelSplitter {
             if (this.depth === 0) {
               this.sink.element(this.key, this.index++, this.text(this.start, i));
               this.start = -1;
-              this.state = 'key';
+              this.state = this.topArray ? 'end' : 'key';
                 break;
             }
             this.depth--;

@@ -194,3 +194,27 @@ describe('datasetStatistics', () => {
     expect(datasetStatistics(validateDataset(small()), { includeCrowd: true }).instances).toBe(3);
   });
 });
+
+describe('readCocoResults', () => {
+  const gt = validateDataset(small());
+  it('streams a results array and validates it against the ground truth', async () => {
+    const file = join(tmp, 'res-ok.json');
+    writeFileSync(file, JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], score: 0.5, keypoints: new Array(51).fill(1) }]));
+    const res = await readCocoResults(file, gt, { keypoints: 17 });
+    expect(res[0].keypoints).toBeInstanceOf(Float64Array);
+    const empty = join(tmp, 'res-empty.json');
+    writeFileSync(empty, ' [ ] ');
+    expect(await readCocoResults(empty, gt)).toEqual([]);
+  });
+  it('rejects a non-array, a broken record, and keypoints of the wrong count, by place', async () => {
+    const obj = join(tmp, 'res-obj.json');
+    writeFileSync(obj, '{"annotations": []}');
+    await expect(readCocoResults(obj, gt)).rejects.toThrow(/\(top level\): expected an array of results/);
+    const broken = join(tmp, 'res-broken.json');
+    writeFileSync(broken, '[{"image_id": 1, "category_id": 1, "bbox": [0,0,1,1], "score": 1}, {"image_id": }]');
+    await expect(readCocoResults(broken, gt)).rejects.toThrow(/\[1\]: expected valid JSON/);
+    const short = join(tmp, 'res-short.json');
+    writeFileSync(short, JSON.stringify([{ image_id: 1, category_id: 1, score: 1, keypoints: [1, 2, 3] }]));
+    await expect(readCocoResults(short, gt, { keypoints: 17 })).rejects.toThrow(/\[0\]\.keypoints: expected 51 numbers \(17 × 3\), received 3/);
+  });
+});
