@@ -1,6 +1,6 @@
 // Training data, training run, export and evaluation of the `detector` reference model.
 import { join } from 'node:path';
-import { instantiate } from '@omnidistill/artifacts';
+import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
 import { createParams, evaluate, summarize, type CocoResult } from '@omnidistill/coco';
 import { OmniRangeError, expectInteger } from '@omnidistill/core';
 import {
@@ -172,10 +172,12 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
   const config = resolveDetectorConfig({ classes: categoryIds.length, seed: options.seed ?? 0, ...options.model });
   const size = options.inputSize ?? inputSizeOf(generated ? [labeled, generated] : [labeled]);
   const define = defineDetector(config, { batch, ...size });
+  const lr = options.lr ?? 2e-3;
+  const schedule = { totalSteps: steps };
   const artifacts = buildStandardTrainingStep(
     define,
-    { type: 'adamw', learningRate: options.lr ?? 2e-3, weightDecay: options.weightDecay ?? 1e-4 },
-    { totalSteps: steps },
+    { type: 'adamw', learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 },
+    schedule,
   );
   const { g } = instantiate(define, 'eval', 'standard');
   const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
@@ -196,6 +198,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
     batchSize: batch,
     sampler,
     seed: options.seed ?? 0,
+    learningRate: (step) => lr * learningRateFactor(step + 1, schedule),
     makeBatch: (refs, rng) => builder.build(refs.map(pick), rng),
     progressEvery: options.progressEvery ?? 20,
     onProgress: (p) => {

@@ -2,7 +2,7 @@
 // jitter, the training loop of @omnidistill/train on the native (onnxruntime-node) engine,
 // export to ONNX + manifest, and COCO keypoint AP of the exported model with ground-truth RoIs.
 import { join } from 'node:path';
-import { instantiate } from '@omnidistill/artifacts';
+import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, expectInteger, flipPermutation, type KeypointSchema } from '@omnidistill/core';
 import {
   MixedSourceSampler,
@@ -219,10 +219,12 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const size = options.inputSize ?? inputSizeOf(generated ? [labeled, generated] : [labeled]);
   const shape = { batch, height: size.height, width: size.width, rois: roisPerBatch };
   const define = defineKeypointModel(config, shape);
+  const lr = options.lr ?? 2e-3;
+  const schedule = { totalSteps: steps };
   const artifacts = buildStandardTrainingStep(
     define,
-    { type: 'adamw', learningRate: options.lr ?? 2e-3, weightDecay: options.weightDecay ?? 1e-4 },
-    { totalSteps: steps },
+    { type: 'adamw', learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 },
+    schedule,
   );
   const { g } = instantiate(define, 'eval', 'standard');
   const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
@@ -243,6 +245,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
     batchSize: batch,
     sampler,
     seed: options.seed ?? 0,
+    learningRate: (step) => lr * learningRateFactor(step + 1, schedule),
     makeBatch: (refs, rng) => builder.build(refs.map(pick), rng),
     progressEvery: options.progressEvery ?? 20,
     onProgress: (p) => {
