@@ -174,6 +174,7 @@ def run_node(node, env):
     if op == "Gather":
         ax = a(node, "axis", 0)
         data, idx = ins
+        idx = torch.where(idx < 0, idx + data.shape[ax], idx)  # ONNX allows negative indices
         flat = torch.index_select(data, ax, idx.reshape(-1))
         shape = list(data.shape[:ax]) + list(idx.shape) + list(data.shape[ax + 1:])
         return [flat.reshape(shape)]

@@ -98,8 +98,14 @@ export interface BatchNormOptions {
 export interface NodeMeta {
   /** Node outputs that carry no gradient at all (stop-gradient). */
   readonly noGrad?: boolean;
-  /** Batch-norm statistics outputs produced in training phase (standard lowering). */
-  readonly [key: string]: unknown;
+  /**
+   * A sub-graph with a hand-written gradient: this node's output (the sub-graph's result)
+   * is differentiated w.r.t. `inputs` by `grad`, and the nodes inside are not visited.
+   */
+  readonly composite?: {
+    readonly inputs: readonly Value[];
+    readonly grad: (g: GraphBuilder, dy: Value, need: readonly boolean[]) => (Value | undefined)[];
+  };
 }
 
 const DEFAULT_OPSET = 17;
@@ -607,16 +613,37 @@ export class GraphBuilder {
       this.bnStats.push({ mean, variance, newMean: runMean, newVariance: runVar });
       return y;
     }
-    // Standard lowering: y = (x − μ)·γ/√(σ²+ε) + β, autodiff differentiates through it.
+    // Standard lowering: y = (x − μ)·γ/√(σ²+ε) + β with the closed-form gradient
+    //   dx = a·dy − (a/M)·Σdy − (a/M)·x̂·Σ(dy·x̂),  a = γ/√(σ²+ε),  dγ = Σ dy·x̂,  dβ = Σ dy
+    // (far fewer full-size ops than differentiating the decomposition).
     const axes = [0, ...x.shape.slice(2).map((_, i) => i + 2)];
     const bshape = [1, c, ...x.shape.slice(2).map(() => 1)];
+    const count = numel(x.shape) / c;
     const mu = this.reduceMean(x, axes, true);
     const centred = this.sub(x, mu);
     const varB = this.reduceMean(this.mul(centred, centred), axes, true);
     const inv = this.reciprocal(this.sqrt(this.add(varB, epsilon)));
-    const y = this.add(this.mul(this.mul(centred, inv), this.reshape(scale, bshape)), this.reshape(bias, bshape));
+    const xhat = this.mul(centred, inv);
+    const scaleB = this.reshape(scale, bshape);
+    const y = this.add(this.mul(xhat, scaleB), this.reshape(bias, bshape));
+    this.nodeMeta.set(this.producer(y.name)!, {
+      composite: {
+        inputs: [x, scale, bias],
+        grad: (g, dy, need) => {
+          const sumDy = g.reduceSum(dy, axes, true);
+          const sumDyX = g.reduceSum(g.mul(dy, xhat), axes, true);
+          let dx: Value | undefined;
+          if (need[0]) {
+            const a = g.mul(scaleB, inv);
+            const perX = g.mul(a, g.mul(sumDyX, -1 / count));
+            const shift = g.mul(a, g.mul(sumDy, -1 / count));
+            dx = g.add(g.add(g.mul(dy, a), g.mul(xhat, perX)), shift);
+          }
+          return [dx, need[1] ? g.reshape(sumDyX, [c]) : undefined, need[2] ? g.reshape(sumDy, [c]) : undefined];
+        },
+      },
+    });
     // Running statistics (torch: unbiased variance), outputs of the step graph only.
-    const count = numel(x.shape) / c;
     const muFlat = this.stopGradient(this.reshape(mu, [c]));
     const varUnbiased = this.stopGradient(this.mul(this.reshape(varB, [c]), count / Math.max(count - 1, 1)));
     const newMean = this.add(this.mul(mean, momentum), this.mul(muFlat, 1 - momentum));

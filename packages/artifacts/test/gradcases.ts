@@ -170,6 +170,21 @@ export const GRAD_CASES: readonly GradCase[] = [
     })(),
   },
   {
+    name: 'gather_paths',
+    covers: ['Gather'],
+    define: (g) => {
+      // Axis 0 from a few rows (one-hot MatMul gradient) and axis 1 from many (scatter-add).
+      const x = g.input('x', 'float32', [4, 2, 9, 9]);
+      const f = g.conv(x, p(g, 'c.w', [3, 2, 3, 3], 90), p(g, 'c.b', [3], 91, 0.1), { pads: [1, 1, 1, 1] });
+      const picked = g.gather(f, g.input('rows', 'int64', [6]), 0); // [6,3,9,9]
+      const wide = g.gather(g.reshape(picked, [6, 243]), g.input('cols', 'int64', [2, 5]), 1); // [6,2,5]
+      const y = g.reshape(wide, [6, 10]);
+      if (g.phase === 'eval') return { outputs: { y } };
+      return { loss: mseLoss(g, y, target(g, y)) };
+    },
+    feeds: { x: f32([4, 2, 9, 9], 92), rows: i64([3, 0, 3, -1, 2, 1], [6]), cols: i64([0, 242, 17, 17, 100, 5, 6, 7, 200, 1], [2, 5]), target: f32([6, 10], 93) },
+  },
+  {
     name: 'elementwise_broadcast',
     covers: ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Exp', 'Log', 'Sqrt', 'Abs', 'Tanh', 'Neg', 'Reciprocal', 'Max', 'Min', 'Where', 'MatMul', 'Softmax', 'Identity'],
     define: (g) => {
