@@ -9,6 +9,13 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
+/** True when the quote at `at` is escaped (an odd run of backslashes before it, after `open`). */
+function escapedAt(buf: Buffer, at: number, open: number): boolean {
+  let k = at - 1;
+  while (k > open && buf[k] === BACKSLASH) k--;
+  return (at - 1 - k) % 2 === 1;
+}
+
 /** Callbacks of the splitter: a whole member value, or one element of a split array. */
 export interface SplitSink {
   member(key: string, text: string): void;
@@ -68,6 +75,39 @@ export class TopLevelSplitter {
     return this.buf.toString('utf8', from, to);
   }
 
+  /**
+   * Hot loop inside a piece: skips bytes that cannot end it (strings via the native
+   * indexOf, numbers, nested brackets) and returns the index of the next byte the state
+   * machine must see, or `n` at the end of the chunk (then string state is saved).
+   */
+  private skipInside(from: number, n: number): number {
+    const buf = this.buf;
+    let depth = this.depth;
+    let i = from;
+    while (i < n) {
+      const c = buf[i];
+      if (c === QUOTE) {
+        let j = buf.indexOf(QUOTE, i + 1);
+        while (j !== -1 && j < n && escapedAt(buf, j, i)) j = buf.indexOf(QUOTE, j + 1);
+        if (j === -1 || j >= n) {
+          // the string runs past this chunk: let the byte-wise path carry its state
+          this.depth = depth;
+          return i;
+        }
+        i = j + 1;
+        continue;
+      }
+      if (c === LBRACE || c === LBRACKET) depth++;
+      else if (c === RBRACE || c === RBRACKET) {
+        if (depth <= 1) break;
+        depth--;
+      } else if (c === COMMA && depth === 0) break;
+      i++;
+    }
+    this.depth = depth;
+    return i;
+  }
+
   private scan(): void {
     const buf = this.buf;
     const n = buf.length;
@@ -121,8 +161,13 @@ export class TopLevelSplitter {
           this.depth = 0;
           this.state = 'after-value';
           continue; // re-read this byte as part of the value
-        case 'after-value':
+        case 'after-value': {
           // inside a member value that is delivered whole
+          const j = this.skipInside(i, n);
+          if (j !== i) {
+            i = j;
+            continue;
+          }
           if (b === QUOTE) this.inString = true;
           else if (b === LBRACE || b === LBRACKET) this.depth++;
           else if (b === RBRACE || b === RBRACKET) {
@@ -139,6 +184,7 @@ export class TopLevelSplitter {
             this.state = 'key';
           }
           break;
+        }
         case 'elem':
           if (isSpace(b) || b === COMMA) break;
           if (b === RBRACKET) {
@@ -149,7 +195,12 @@ export class TopLevelSplitter {
           this.depth = 0;
           this.state = 'after-elem';
           continue;
-        case 'after-elem':
+        case 'after-elem': {
+          const j = this.skipInside(i, n);
+          if (j !== i) {
+            i = j;
+            continue;
+          }
           if (b === QUOTE) this.inString = true;
           else if (b === LBRACE || b === LBRACKET) this.depth++;
           else if (b === RBRACE || b === RBRACKET) {
@@ -172,6 +223,7 @@ export class TopLevelSplitter {
             this.state = 'elem';
           }
           break;
+        }
         case 'end':
           if (!isSpace(b)) this.fail('unexpected data after the top-level object', i);
           break;

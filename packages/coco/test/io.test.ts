@@ -100,7 +100,7 @@ describe('TopLevelSplitter', () => {
   it('delivers the same values as JSON.parse whatever the chunking', () => {
     const doc = {
       info: { text: 'brackets ] } [ { and "quotes" \\ inside', n: [1, [2, 3]] },
-      images: [{ id: 1, file_name: 'ü/é "x".jpg' }, { id: 2, file_name: '日本.png' }],
+      images: [{ id: 1, file_name: 'ü/é "x".jpg' }, { id: 2, file_name: '日本.png' }, { id: 3, file_name: 'ends with a backslash \\', note: '\\"q\\' }],
       annotations: [{ id: 1, kp: [1.5, -2e-7, 3] }, 5, 'str,]', [1, [2]], null],
       categories: [],
       extra: 'tail',
