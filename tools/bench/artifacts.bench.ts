@@ -3,7 +3,7 @@
 // kernels ('ort') and with standard-op gradients ('standard'), and the standard-ONNX
 // training step (buildTrainingStep) on onnxruntime-node with 1 and 2 threads.
 // Also prints where the native step spends its time, by op type (ORT profiling).
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { buildTrainingArtifacts, buildTrainingStep } from '@omnidistill/artifacts';
@@ -45,75 +45,85 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function wasmStep(lowering: 'ort' | 'standard'): Promise<{ step: number; opt: number }> {
+type Runner = { name: string; run: () => Promise<void>; times: number[]; release: () => Promise<void> };
+
+async function wasmRunner(lowering: 'ort' | 'standard'): Promise<Runner> {
   const ort = await import(fileURLToPath(new URL('ort.training.wasm.min.mjs', webDist)));
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.wasmBinary = readFileSync(new URL('ort-training-wasm-simd-threaded.wasm', webDist));
   const art = buildTrainingArtifacts(define, { lowering, optimizer, schedule });
   const session = await ort.TrainingSession.create({ checkpointState: art.checkpoint, trainModel: art.trainingModel, optimizerModel: art.optimizerModel });
+  // 1.19.2 takes the feeds by position: build them in trainingInputNames order.
   const feeds: Record<string, unknown> = {};
   for (const name of session.trainingInputNames as string[]) {
     const f = data[name];
     feeds[name] = new ort.Tensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', f.data, f.dims);
   }
-  const steps: number[] = [];
-  const opts: number[] = [];
-  for (let i = 0; i < STEPS + 1; i++) {
-    const t0 = performance.now();
-    await session.runTrainStep(feeds);
-    const t1 = performance.now();
-    await session.runOptimizerStep();
-    await session.lazyResetGrad();
-    const t2 = performance.now();
-    if (i > 0) {
-      steps.push(t1 - t0);
-      opts.push(t2 - t1);
-    }
-  }
-  await session.release();
-  return { step: median(steps), opt: median(opts) };
+  return {
+    name: `wasm training session, ${lowering === 'ort' ? 'ORT gradient kernels' : 'standard-op gradients'} (train + optimizer step)`,
+    times: [],
+    run: async () => {
+      await session.runTrainStep(feeds);
+      await session.runOptimizerStep();
+      await session.lazyResetGrad();
+    },
+    release: () => session.release(),
+  };
 }
 
-async function nativeStep(threads: number, profile = false): Promise<number> {
+async function nativeRunner(threads: number, profile = false): Promise<Runner & { session: InstanceType<typeof ortNode.InferenceSession> }> {
   const step = buildTrainingStep(define, { optimizer, schedule });
   const session = await ortNode.InferenceSession.create(step.model, { intraOpNumThreads: threads, interOpNumThreads: 1, enableProfiling: profile, profileFilePrefix: '/tmp/omni-artifacts-bench' });
   const feeds: Record<string, InstanceType<typeof ortNode.Tensor>> = {};
   for (const [k, f] of Object.entries(data)) feeds[k] = new ortNode.Tensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', f.data, f.dims);
   for (const s of step.state) feeds[s.input] = new ortNode.Tensor('float32', s.initial, [...s.shape]);
-  const times: number[] = [];
-  for (let i = 0; i < STEPS + 1; i++) {
-    feeds.step = new ortNode.Tensor('int64', BigInt64Array.of(BigInt(i + 1)), [1]);
-    const t0 = performance.now();
-    const out = await session.run(feeds);
-    const t1 = performance.now();
-    for (const s of step.state) feeds[s.input] = out[s.output];
-    if (i > 0) times.push(t1 - t0);
-  }
-  if (profile) {
-    session.endProfiling();
-    // onnxruntime-node writes <prefix>_<timestamp>.json and does not return the path.
-    const { readdirSync } = await import('node:fs');
-    const file = readdirSync('/tmp').filter((f) => f.startsWith('omni-artifacts-bench')).map((f) => `/tmp/${f}`).sort().pop()!;
-    const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
-    const byOp = new Map<string, number>();
-    for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) byOp.set(e.args?.op_name ?? '?', (byOp.get(e.args?.op_name ?? '?') ?? 0) + e.dur);
-    const total = [...byOp.values()].reduce((a, b) => a + b, 0);
-    console.log(`native step, ${threads} thread(s), time by op type over ${STEPS + 1} runs:`);
-    for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${op.padEnd(22)} ${(us / 1000 / (STEPS + 1)).toFixed(1).padStart(8)} ms/step  ${((100 * us) / total).toFixed(1)}%`);
-    rmSync(file, { force: true });
-  }
-  await session.release();
-  return median(times);
+  let k = 0;
+  return {
+    name: `onnxruntime-node standard step (fwd + bwd + AdamW), ${threads} thread${threads > 1 ? 's' : ''}`,
+    session,
+    times: [],
+    run: async () => {
+      feeds.step = new ortNode.Tensor('int64', BigInt64Array.of(BigInt(++k)), [1]);
+      const out = await session.run(feeds);
+      for (const s of step.state) feeds[s.input] = out[s.output];
+    },
+    release: () => session.release(),
+  };
 }
 
-console.log(`reference keypoint model, batch ${BATCH}, ${SIZE}×${SIZE}, ${ROIS} RoIs, K=${K}, AdamW; median of ${STEPS} steps`);
-const wasmOrt = await wasmStep('ort');
-const wasmStd = await wasmStep('standard');
-const native1 = await nativeStep(1);
-const native2 = await nativeStep(2);
-console.log(`wasm train step, ORT gradient kernels   ${wasmOrt.step.toFixed(1)} ms (+ optimizer ${wasmOrt.opt.toFixed(1)} ms)`);
-console.log(`wasm train step, standard-op gradients  ${wasmStd.step.toFixed(1)} ms (+ optimizer ${wasmStd.opt.toFixed(1)} ms)   ratio ${(wasmStd.step / wasmOrt.step).toFixed(2)}× the ORT-kernel step`);
-const wasmTotal = wasmOrt.step + wasmOrt.opt;
-console.log(`native standard step (fwd+bwd+AdamW), 1 thread   ${native1.toFixed(1)} ms   ${(wasmTotal / native1).toFixed(2)}× faster than wasm (ORT kernels + optimizer)`);
-console.log(`native standard step (fwd+bwd+AdamW), 2 threads  ${native2.toFixed(1)} ms   ${(wasmTotal / native2).toFixed(2)}× faster than wasm (ORT kernels + optimizer)`);
-if (process.env.BENCH_PROFILE) await nativeStep(1, true);
+function printProfile(session: InstanceType<typeof ortNode.InferenceSession>, runs: number): void {
+  session.endProfiling();
+  // onnxruntime-node writes <prefix>_<timestamp>.json and does not return the path.
+  const file = readdirSync('/tmp').filter((f) => f.startsWith('omni-artifacts-bench')).map((f) => `/tmp/${f}`).sort().pop()!;
+  const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+  const byOp = new Map<string, number>();
+  for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) byOp.set(e.args?.op_name ?? '?', (byOp.get(e.args?.op_name ?? '?') ?? 0) + e.dur);
+  const total = [...byOp.values()].reduce((a, b) => a + b, 0);
+  console.log('native step (1 thread), kernel time by op type:');
+  for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${op.padEnd(22)} ${(us / 1000 / runs).toFixed(1).padStart(8)} ms/step  ${((100 * us) / total).toFixed(1)}%`);
+  rmSync(file, { force: true });
+}
+
+console.log(`reference keypoint model, batch ${BATCH}, ${SIZE}×${SIZE}, ${ROIS} RoIs, K=${K}, AdamW; median of ${STEPS} interleaved rounds`);
+const runners: Runner[] = [await wasmRunner('ort'), await wasmRunner('standard'), await nativeRunner(1), await nativeRunner(2)];
+for (const r of runners) await r.run(); // warm-up
+// Interleaved rounds, so that load from other processes hits every variant alike.
+for (let i = 0; i < STEPS; i++) {
+  for (const r of runners) {
+    const t0 = performance.now();
+    await r.run();
+    r.times.push(performance.now() - t0);
+  }
+}
+const base = median(runners[0].times);
+for (const r of runners) {
+  const m = median(r.times);
+  console.log(`${r.name.padEnd(78)} ${m.toFixed(1).padStart(8)} ms   ${(base / m).toFixed(2)}× the wasm ORT-kernel step`);
+  await r.release();
+}
+if (process.env.BENCH_PROFILE) {
+  const p = await nativeRunner(1, true);
+  for (let i = 0; i < 3; i++) await p.run();
+  printProfile(p.session, 3);
+  await p.release();
+}
