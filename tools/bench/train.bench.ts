@@ -11,20 +11,20 @@ import { instantiate, spatialSoftmaxCrossEntropy, type GraphBuilder, type ModelD
 import {
   MixedSourceSampler,
   Rng,
-  buildStandardTrainingStep,
-  createNativeEngine,
+  engineFactory,
   profileNativeSplit,
   trainLoop,
   type EngineState,
   type Feeds,
   type SampleRef,
   type TrainingEngine,
+  type TrainingSetup,
   type TrainResult,
 } from '@omnidistill/train';
-import * as train from '@omnidistill/train';
 
 const BATCH = 32, C = 3, H = 64, W = 48, K = 17, HH = 16, HW = 12;
-const STEPS = Number(process.argv[2] ?? 30);
+const STEPS = Number(process.argv[2] ?? 20);
+const WASM_STEPS = Math.max(3, Math.round(STEPS / 4));
 const WARMUP = 3;
 
 /** Reference-sized keypoint network: two stride-2 convs to stride 4, three 3×3 convs, 1×1 head. */
@@ -89,81 +89,88 @@ function makeBatch(refs: readonly SampleRef[], rng: Rng): Feeds {
 
 const initialParameters = new Map(instantiate(defineKeypointNet, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
 const paramCount = [...initialParameters.values()].reduce((s, p) => s + p.length, 0);
-const optimizer = { type: 'adamw', learningRate: 2e-3 } as const;
-const schedule = { totalSteps: 1000 };
+const setup: TrainingSetup = { optimizer: { type: 'adamw', learningRate: 2e-3 }, schedule: { totalSteps: 1000 } };
+const ROUNDS = 3;
 
-async function timeLoop(name: string, createEngine: (s: EngineState | undefined) => Promise<TrainingEngine>): Promise<TrainResult & { detail: Record<string, number> }> {
-  const detail: Record<string, number> = {};
-  // Warm-up steps (first runs allocate), not counted.
-  await trainLoop({ createEngine, iterations: WARMUP, batchSize: BATCH, sampler: new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 1 }), makeBatch, onProgress: () => {}, log: () => {} });
+interface Totals {
+  engine: string;
+  steps: number;
+  timing: Record<keyof TrainResult['timing'], number>;
+  detail: Record<string, number>;
+}
+
+/** One round: a short training run through the real loop (after warm-up steps that are not counted). */
+async function round(totals: Totals, createEngine: (s: EngineState | undefined) => Promise<TrainingEngine>, steps: number): Promise<void> {
   const result = await trainLoop({
     createEngine: async (s) => {
       const engine = await createEngine(s);
+      for (let i = 0; i < WARMUP; i++) await engine.step(makeBatch(new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 9 }).nextBatch(BATCH), new Rng(i)));
       const step = engine.step.bind(engine);
       engine.step = async (feeds) => {
         const r = await step(feeds);
-        for (const [k, v] of Object.entries(r.detail ?? {})) detail[k] = (detail[k] ?? 0) + v;
+        for (const [k, v] of Object.entries(r.detail ?? {})) totals.detail[k] = (totals.detail[k] ?? 0) + v;
         return r;
       };
       return engine;
     },
-    iterations: STEPS,
+    iterations: steps,
     batchSize: BATCH,
     sampler: new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 1 }),
     makeBatch,
     onProgress: () => {},
     log: () => {},
   });
-  console.log(`${name}: ${result.engine}`);
-  return { ...result, detail };
+  totals.engine = result.engine;
+  totals.steps += result.stepsRun;
+  for (const [k, v] of Object.entries(result.timing)) totals.timing[k as keyof TrainResult['timing']] = (totals.timing[k as keyof TrainResult['timing']] ?? 0) + v;
 }
 
-function perStep(r: TrainResult, key: keyof TrainResult['timing']): number {
-  return r.timing[key] / r.stepsRun;
+function perStep(t: Totals, key: keyof TrainResult['timing']): number {
+  return t.timing[key] / t.steps;
 }
 
-function report(name: string, r: TrainResult): void {
-  const total = perStep(r, 'total');
-  const ours = perStep(r, 'sampling') + perStep(r, 'batch') + perStep(r, 'engineOverhead');
+function report(t: Totals): void {
+  const total = perStep(t, 'total');
+  const ours = perStep(t, 'sampling') + perStep(t, 'batch') + perStep(t, 'engineOverhead');
   console.log(
-    `  ${name}: ${(1000 / total).toFixed(2)} steps/s (${total.toFixed(1)} ms/step): inside ORT ${perStep(r, 'runtime').toFixed(1)} ms, ` +
+    `  ${t.engine}: ${(1000 / total).toFixed(2)} steps/s (${total.toFixed(1)} ms/step): inside ORT ${perStep(t, 'runtime').toFixed(1)} ms, ` +
       `our overhead ${ours.toFixed(2)} ms = ${((100 * ours) / total).toFixed(1)}% ` +
-      `(sampling ${perStep(r, 'sampling').toFixed(3)}, batch+targets ${perStep(r, 'batch').toFixed(2)}, engine bookkeeping ${perStep(r, 'engineOverhead').toFixed(2)})`,
+      `(sampling ${perStep(t, 'sampling').toFixed(3)}, load+augment+targets ${perStep(t, 'batch').toFixed(2)}, engine bookkeeping ${perStep(t, 'engineOverhead').toFixed(2)})`,
   );
 }
 
 const threads = availableParallelism();
-console.log(`train.bench: keypoint net 3×${H}×${W} → ${K}×${HH}×${HW}, ${paramCount} params, batch ${BATCH}, AdamW; ${STEPS} timed steps after ${WARMUP} warm-up`);
-
-const native = await timeLoop('native', (s) =>
-  createNativeEngine(buildStandardTrainingStep(defineKeypointNet, optimizer, schedule), { initialParameters, initialState: s, threads }),
+console.log(
+  `train.bench: keypoint net 3×${H}×${W} → ${K}×${HH}×${HW}, ${paramCount} params, batch ${BATCH}, AdamW; ` +
+    `${ROUNDS} interleaved rounds per engine, ${STEPS} timed steps each (wasm: ${WASM_STEPS}), ${WARMUP} warm-up steps per round`,
 );
-const native1 = await timeLoop('native, 1 thread', (s) =>
-  createNativeEngine(buildStandardTrainingStep(defineKeypointNet, optimizer, schedule), { initialParameters, initialState: s, threads: 1 }),
-);
-const createWasm = (train as Record<string, unknown>).buildWasmArtifacts as undefined | ((...a: unknown[]) => unknown);
-let wasm: (TrainResult & { detail: Record<string, number> }) | undefined;
-if (typeof createWasm === 'function') {
-  wasm = await timeLoop('wasm', (s) => train.createWasmEngine(createWasm(defineKeypointNet, optimizer, schedule) as never, { initialState: s }));
+const engines = {
+  wasm: engineFactory(defineKeypointNet, setup, { engine: 'wasm' }),
+  nativeAll: engineFactory(defineKeypointNet, setup, { engine: 'native', threads, provider: 'cpu' }),
+  native1: engineFactory(defineKeypointNet, setup, { engine: 'native', threads: 1, provider: 'cpu' }),
+};
+const totals = Object.fromEntries(Object.keys(engines).map((k) => [k, { engine: k, steps: 0, timing: {}, detail: {} } as unknown as Totals])) as Record<keyof typeof engines, Totals>;
+// Rounds interleave the engines so that load from other processes hits them alike.
+for (let r = 0; r < ROUNDS; r++) {
+  await round(totals.wasm, engines.wasm, WASM_STEPS);
+  await round(totals.nativeAll, engines.nativeAll, STEPS);
+  if (threads > 1) await round(totals.native1, engines.native1, STEPS);
 }
 const split = await profileNativeSplit(defineKeypointNet, makeBatch(new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 2 }).nextBatch(BATCH), new Rng(3)), threads, STEPS);
 
-console.log('\nsteps/s');
-if (wasm) report('wasm', wasm);
-report(`native ${threads} threads`, native);
-report('native 1 thread', native1);
-if (wasm) {
-  const ratio = perStep(wasm, 'total') / perStep(native, 'total');
-  const ratio1 = perStep(wasm, 'total') / perStep(native1, 'total');
-  console.log(`\nratio native/wasm: ${ratio.toFixed(2)}× (${threads} threads), ${ratio1.toFixed(2)}× (1 thread); goal ≥ 4×`);
-  const d = wasm.detail;
-  const n = wasm.stepsRun;
-  console.log(
-    `wasm inside ORT per step: runTrainStep (fwd+bwd) ${(d.trainStep / n).toFixed(1)} ms, runOptimizerStep ${(d.optimizerStep / n).toFixed(2)} ms, lazyResetGrad ${(d.lazyResetGrad / n).toFixed(3)} ms`,
-  );
-}
-const nStep = perStep(native, 'runtime');
+console.log('\nsteps/s (through trainLoop: sampling, batch building, engine step)');
+report(totals.wasm);
+report(totals.nativeAll);
+if (threads > 1) report(totals.native1);
+const ratio = perStep(totals.wasm, 'total') / perStep(totals.nativeAll, 'total');
+console.log(`\nratio native/wasm steps/s: ${ratio.toFixed(2)}× with ${threads} native threads${threads > 1 ? `, ${(perStep(totals.wasm, 'total') / perStep(totals.native1, 'total')).toFixed(2)}× with 1` : ''} (goal ≥ 4×)`);
+const d = totals.wasm.detail, n = totals.wasm.steps;
+console.log('\nwhere a step goes, inside ORT:');
 console.log(
-  `native inside ORT per step (${threads} threads): forward ≈ ${split.forwardMs.toFixed(1)} ms, backward ≈ ${(split.forwardBackwardMs - split.forwardMs).toFixed(1)} ms, ` +
-    `optimizer + schedule ≈ ${(nStep - split.forwardBackwardMs).toFixed(1)} ms (fused step ${nStep.toFixed(1)} ms; split from separate forward and forward+backward graphs)`,
+  `  wasm: runTrainStep (forward + backward) ${(d.trainStep / n).toFixed(1)} ms, runOptimizerStep ${(d.optimizerStep / n).toFixed(2)} ms, lazyResetGrad ${(d.lazyResetGrad / n).toFixed(3)} ms`,
+);
+const nStep = perStep(totals.nativeAll, 'runtime');
+console.log(
+  `  native (${threads} threads): forward ≈ ${split.forwardMs.toFixed(1)} ms, backward ≈ ${(split.forwardBackwardMs - split.forwardMs).toFixed(1)} ms, ` +
+    `optimizer + schedule ≈ ${(nStep - split.forwardBackwardMs).toFixed(1)} ms (fused step ${nStep.toFixed(1)} ms; forward and forward+backward timed as separate graphs, so the split is approximate)`,
 );

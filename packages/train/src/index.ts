@@ -22,6 +22,7 @@ export {
   resolveOrtWebDist,
   describeWasmException,
   canDecodeWasmExceptions,
+  stackFreeWorkaroundInstalled,
   toWasmRuntimeError,
   callWasm,
   WasmRuntimeError,

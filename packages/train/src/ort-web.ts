@@ -69,9 +69,11 @@ type WasmImports = Record<string, Record<string, unknown>>;
 interface WasmInternals {
   memory: WasmMemoryLike | undefined;
   table: WasmTableLike | undefined;
+  /** Whether the stack-free workaround is installed. */
+  stackFreePatched: boolean;
 }
 
-const internals: WasmInternals = { memory: undefined, table: undefined };
+const internals: WasmInternals = { memory: undefined, table: undefined, stackFreePatched: false };
 let loaded: { promise: Promise<WasmTrainingRuntime>; numThreads: number } | undefined;
 
 /** Finds `dist/` of the installed onnxruntime-web (its `require` entry lives there). */
@@ -131,28 +133,84 @@ async function importRuntime(numThreads: number): Promise<WasmTrainingRuntime> {
   ort.env.wasm.wasmBinary = wasmBinary;
   ort.env.wasm.numThreads = numThreads;
   ort.env.wasm.wasmPaths = { mjs: pathToFileURL(join(distDir, 'ort-training-wasm-simd-threaded.mjs')).href } as never;
-  captureInstanceOnce(wasmBinary.byteLength);
+  const names = findExportNames(readFileSync(join(distDir, 'ort-training-wasm-simd-threaded.mjs'), 'utf8'));
+  if (!names) {
+    process.emitWarning('omnidistill: could not locate free/stackAlloc in the onnxruntime-web glue code; parameter read-back may corrupt the wasm heap');
+  }
+  captureInstanceOnce(wasmBinary.byteLength, names);
   return { ort, numThreads, version, distDir };
+}
+
+/** Minified export names of the functions the stack-free workaround wraps. */
+export interface ExportNames {
+  free: string;
+  stackAlloc: string;
+  stackRestore: string;
+}
+
+/** Finds the wasm export names behind `_free`, `stackAlloc` and `stackRestore` in the installed glue code. */
+export function findExportNames(glue: string): ExportNames | undefined {
+  const viaAlias = (api: string): string | undefined => {
+    const alias = new RegExp(`w\\.${api}=a=>([\\w$]+)\\(a\\)`).exec(glue)?.[1];
+    if (!alias) return undefined;
+    const esc = alias.replace(/\$/g, '\\$');
+    return new RegExp(`${esc}=a=>\\(${esc}=Z\\.([\\w$]+)\\)\\(a\\)`).exec(glue)?.[1];
+  };
+  const free = /w\._free=a=>\(w\._free=Z\.([\w$]+)\)\(a\)/.exec(glue)?.[1];
+  const stackAlloc = viaAlias('stackAlloc');
+  const stackRestore = viaAlias('stackRestore');
+  return free && stackAlloc && stackRestore ? { free, stackAlloc, stackRestore } : undefined;
+}
+
+/**
+ * onnxruntime-web 1.19.2's getContiguousParameters and loadParametersBuffer call `_free` on a
+ * pointer they got from `stackAlloc` (the dims of a temporary tensor). That corrupts the heap
+ * and crashes later (typically `memory access out of bounds` in release()). The workaround
+ * remembers stack allocations made from JS and turns `free` of one of them into a no-op.
+ */
+export function patchStackFree(exports: Record<string, unknown>, names: ExportNames): Record<string, unknown> {
+  const free = exports[names.free] as (p: number) => void;
+  const stackAlloc = exports[names.stackAlloc] as (n: number) => number;
+  const stackRestore = exports[names.stackRestore] as (sp: number) => void;
+  const onStack = new Set<number>();
+  return {
+    ...exports,
+    [names.stackAlloc]: (n: number) => {
+      const p = stackAlloc(n);
+      onStack.add(p >>> 0);
+      return p;
+    },
+    [names.stackRestore]: (sp: number) => {
+      // The stack grows down: everything allocated below the restored pointer is released.
+      for (const p of onStack) if (p < sp >>> 0) onStack.delete(p);
+      stackRestore(sp);
+    },
+    [names.free]: (p: number) => {
+      if (onStack.has(p >>> 0)) return;
+      free(p);
+    },
+  };
 }
 
 /**
  * The wasm is instantiated lazily on the first session. Wrapping `WebAssembly.instantiate` once lets
- * us keep its memory and function table, which is all that is needed to ask an escaped C++
- * exception for its `what()`. The wrapper removes itself after the capture.
+ * us keep its memory and function table (all that is needed to ask an escaped C++ exception for
+ * its `what()`) and install the stack-free workaround above. The wrapper removes itself after.
  */
-function captureInstanceOnce(binaryLength: number): void {
+function captureInstanceOnce(binaryLength: number, names: ExportNames | undefined): void {
   const original = Wasm.instantiate;
   Wasm.instantiate = async (source: unknown, imports?: unknown) => {
-    const result = await original.call(Wasm, source, imports);
+    const result = (await original.call(Wasm, source, imports)) as { instance: { exports: Record<string, unknown> }; module: unknown };
     const isOurs = ArrayBuffer.isView(source) && source.byteLength === binaryLength;
-    if (isOurs) {
-      Wasm.instantiate = original;
-      const exports = Object.values((result as { instance: { exports: Record<string, unknown> } }).instance.exports);
-      internals.table = exports.find((v): v is WasmTableLike => v instanceof Wasm.Table);
-      internals.memory =
-        exports.find((v): v is WasmMemoryLike => v instanceof Wasm.Memory) ?? findImportedMemory(imports as WasmImports | undefined);
-    }
-    return result;
+    if (!isOurs) return result;
+    Wasm.instantiate = original;
+    const exports = Object.values(result.instance.exports);
+    internals.table = exports.find((v): v is WasmTableLike => v instanceof Wasm.Table);
+    internals.memory =
+      exports.find((v): v is WasmMemoryLike => v instanceof Wasm.Memory) ?? findImportedMemory(imports as WasmImports | undefined);
+    if (!names) return result;
+    internals.stackFreePatched = true;
+    return { module: result.module, instance: { exports: patchStackFree(result.instance.exports, names) } };
   };
 }
 
@@ -176,6 +234,11 @@ function installThreadShims(distDir: string): void {
     }
     return originalFetch(input, init);
   }) as typeof fetch;
+}
+
+/** Whether the workaround for onnxruntime-web 1.19.2 freeing stack memory (see patchStackFree) is installed. */
+export function stackFreeWorkaroundInstalled(): boolean {
+  return internals.stackFreePatched;
 }
 
 /** Whether the loader holds the wasm memory and function table needed to decode escaped exceptions. */

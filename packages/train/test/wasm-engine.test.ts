@@ -127,3 +127,29 @@ describe('wasm resume', () => {
     expect(diff / scale).toBeLessThan(0.1);
   });
 });
+
+describe('onnxruntime-web 1.19.2 stack-free bug workaround', () => {
+  it('is installed, and reading/loading parameters many times leaves the session healthy', async () => {
+    const engine = await engineFactory(defineHeatmapNet(), { optimizer: { type: 'sgd', learningRate: 0.01 }, schedule: { totalSteps: 5 } }, { engine: 'wasm' })({
+      step: 0,
+      parameters: new Map(),
+      moments: undefined,
+    } as never).catch((e: Error) => e);
+    // An empty parameter map is refused with the missing name, before touching the runtime.
+    expect(String(engine)).toMatch(/initialState\.parameters\.c1\.w: expected a value for every parameter/);
+    const { stackFreeWorkaroundInstalled } = await import('@omnidistill/train');
+    const e = await engineFactory(defineHeatmapNet(), { optimizer: { type: 'sgd', learningRate: 0.01 }, schedule: { totalSteps: 5 } }, { engine: 'wasm' })(undefined);
+    expect(stackFreeWorkaroundInstalled()).toBe(true);
+    // Each read-back goes through the patched free/stackAlloc. The upstream bug (free() of a stack
+    // address) corrupts the heap only now and then, so this guards the workaround itself: many
+    // read-backs and loads must leave parameters and training intact.
+    const before = await e.state();
+    for (let i = 0; i < 100; i++) await e.state();
+    const again = await engineFactory(defineHeatmapNet(), { optimizer: { type: 'sgd', learningRate: 0.01 }, schedule: { totalSteps: 5 } }, { engine: 'wasm' })(before);
+    expect((await again.state()).parameters).toEqual(before.parameters);
+    await again.release();
+    const loss = (await e.step(heatmapBatch(new Rng(1)))).loss;
+    expect(Number.isFinite(loss)).toBe(true);
+    await e.release();
+  });
+});
