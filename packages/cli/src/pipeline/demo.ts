@@ -1,0 +1,303 @@
+// `omnidistill demo`: the whole data-distillation loop on the built-in synthetic data —
+// generate → teacher on the small labeled split → label the unlabeled split with
+// multi-transform inference → count-matched selection → student on labeled ∪ generated
+// → evaluation — plus the supervised baseline trained with the student's schedule (so a
+// reader can tell distillation from training longer) and, on request, the upper bound.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createModelSession, loadManifest } from '@omnidistill/infer';
+import type { DetectorManifest, KeypointManifest } from '@omnidistill/infer';
+import { trainDetector, trainKeypointModel } from '@omnidistill/models';
+import type { TrainedModel } from '@omnidistill/models';
+import { DEMO_SETTINGS, generateSplits } from '@omnidistill/synth';
+import type { SplitName } from '@omnidistill/synth';
+import type { TrainProgress } from '@omnidistill/train';
+import { customPlan } from '@omnidistill/transforms';
+import type { TransformPlan } from '@omnidistill/transforms';
+import { boxAp, keypointAp } from './evaluate.js';
+import type { ApResult, SplitPaths } from './evaluate.js';
+import { generateLabels } from './label.js';
+import type { CalibrationSummary } from './label.js';
+import { formatDuration, Progress } from './progress.js';
+import type { ProgressSink } from './progress.js';
+import { StageBook } from './stages.js';
+
+export type DemoTask = 'keypoints' | 'detection';
+
+/** Everything that shapes a demo run; a re-run with the same settings resumes. */
+export interface DemoSettings {
+  task: DemoTask;
+  imageSize: number;
+  counts: { labeled: number; unlabeled: number; val: number; labeledLarge: number };
+  teacherSteps: number;
+  /** The student's (longer) schedule; the supervised baseline uses it too. */
+  studentSteps: number;
+  batch: number;
+  seed: number;
+  /** Shorter-side multipliers of the test-time plan besides the identity (each ± flip). */
+  planScales: number[];
+  upperBound: boolean;
+  /** Probability of a labeled sample in a student minibatch (the paper: 0.6). */
+  labeledProbability: number;
+}
+
+/** `--quick` ≈ DEMO-NOTES setting Q, the default ≈ setting B. */
+export function demoSettings(task: DemoTask, quick: boolean, overrides: Partial<DemoSettings> = {}): DemoSettings {
+  const base = quick ? DEMO_SETTINGS.Q : DEMO_SETTINGS.B;
+  const settings: DemoSettings = {
+    task,
+    imageSize: base.imageSize,
+    counts: {
+      labeled: base.counts.labeled,
+      unlabeled: base.counts.unlabeled,
+      val: base.counts.val,
+      labeledLarge: base.counts.labeledLarge,
+    },
+    teacherSteps: quick ? 400 : 1000,
+    studentSteps: quick ? 800 : 2000,
+    batch: 16,
+    seed: 1,
+    planScales: [0.75, 1.25, 1.5],
+    upperBound: false,
+    labeledProbability: 0.6,
+    ...overrides,
+  };
+  return settings;
+}
+
+/** The demo's test-time plan: identity, flip, and each scale ± flip. */
+export function demoPlan(settings: DemoSettings): TransformPlan {
+  const specs: { shortSide?: number | null; flip?: boolean }[] = [{ shortSide: null, flip: true }];
+  for (const s of settings.planScales) {
+    const side = Math.round(s * settings.imageSize);
+    specs.push({ shortSide: side, flip: false }, { shortSide: side, flip: true });
+  }
+  return customPlan(specs);
+}
+
+export const SINGLE_PASS: TransformPlan = customPlan([]);
+
+/** One row of the results table. */
+export interface DemoRow {
+  name: string;
+  trainedOn: string;
+  steps: number;
+  single: number;
+  multi: number;
+  singleStats: number[];
+  multiStats: number[];
+  trainSeconds: number;
+  history: { step: number; loss: number }[];
+}
+
+export interface DemoResult {
+  settings: DemoSettings;
+  outDir: string;
+  rows: DemoRow[];
+  calibration: CalibrationSummary;
+  generated: string;
+  calibrationFile: string;
+  unlabeled: SplitPaths;
+  seconds: number;
+  engine: string;
+}
+
+export interface DemoIO {
+  log: (line: string) => void;
+  progress: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** Stops the pipeline between steps when the user pressed Ctrl-C. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted: finished steps are kept; run the same command again to resume');
+    this.name = 'Interrupted';
+  }
+}
+
+/** Runs (or resumes) the demo in `outDir`. */
+export async function runDemo(settings: DemoSettings, outDirArg: string, io: DemoIO): Promise<DemoResult> {
+  const t0 = performance.now();
+  const outDir = resolve(outDirArg);
+  const book = await StageBook.open(outDir);
+  const fp = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify([settings, ...parts])).digest('hex').slice(0, 16);
+  const skip = (name: string) => io.log(`${name}: already done (resuming)`);
+  const check = () => {
+    if (io.signal?.aborted) throw new Interrupted();
+  };
+  const plan = demoPlan(settings);
+  io.log(
+    `omnidistill demo --task ${settings.task}: ${settings.imageSize}px, ${settings.counts.labeled} labeled / ${settings.counts.unlabeled} unlabeled / ${settings.counts.val} val; ` +
+      `teacher ${settings.teacherSteps} steps, student ${settings.studentSteps}; test-time plan ${plan.transforms.length} transforms; output ${outDir}`,
+  );
+
+  // 1. Data.
+  const style = settings.task === 'keypoints' ? 'keypoints' : 'objects';
+  const data = await book.run('data', fp('data'), async () => {
+    const counts: Partial<Record<SplitName, number>> = { labeled: settings.counts.labeled, unlabeled: settings.counts.unlabeled, val: settings.counts.val };
+    if (settings.upperBound) counts.labeledLarge = settings.counts.labeledLarge;
+    const p = new Progress(io.progress, 'generate data');
+    const out = await generateSplits({
+      outDir: join(outDir, 'data'),
+      style,
+      imageSize: settings.imageSize,
+      counts,
+      seed: settings.seed,
+      signal: io.signal,
+      onProgress: (e) => p.update(e.overallDone, e.overallTotal),
+    });
+    check();
+    const split = (name: SplitName) => {
+      const s = out.splits[name];
+      return s ? { annotations: s.annotations, imageDir: s.imagesDir, hidden: s.hiddenAnnotations ?? null } : null;
+    };
+    p.done(`${Object.values(out.splits).reduce((a, s) => a + (s?.written ?? 0) + (s?.skipped ?? 0), 0)} images`);
+    return { labeled: split('labeled')!, unlabeled: split('unlabeled')!, val: split('val')!, labeledLarge: split('labeledLarge') };
+  }, skip);
+
+  let engine = '';
+  const train = async (name: string, trainSplit: SplitPaths, steps: number, generated?: string): Promise<DemoRow> => {
+    const record = await book.run(`train-${name}`, fp('train', name, generated ?? null), async () => {
+      check();
+      const p = new Progress(io.progress, `train ${name}`);
+      const onProgress = (e: TrainProgress) => {
+        engine = e.engine;
+        p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} img/s [${e.engine}]`);
+      };
+      const common = {
+        train: { coco: trainSplit.annotations, imageDir: trainSplit.imageDir },
+        ...(generated ? { generated: { coco: generated, imageDir: data.unlabeled.imageDir }, labeledProbability: settings.labeledProbability } : {}),
+        steps,
+        batch: settings.batch,
+        seed: settings.seed,
+        outDir: join(outDir, 'models'),
+        name,
+        onProgress,
+      };
+      const trained: TrainedModel = settings.task === 'keypoints' ? await trainKeypointModel(common) : await trainDetector(common);
+      p.done(`${trained.parameterCount} params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
+      return { onnxPath: trained.onnxPath, manifestPath: trained.manifestPath, history: [...trained.history], seconds: trained.seconds, engine: trained.engine };
+    }, skip);
+    engine = engine || record.engine;
+    check();
+    const [single, multi] = await evaluateModel(name, record.onnxPath, record.manifestPath);
+    return {
+      name,
+      trainedOn: generated ? 'labeled ∪ generated' : trainSplit === data.labeled ? 'labeled' : 'all labels',
+      steps,
+      single: single.stats[0],
+      multi: multi.stats[0],
+      singleStats: single.stats,
+      multiStats: multi.stats,
+      trainSeconds: record.seconds,
+      history: record.history,
+    };
+  };
+
+  const evaluateModel = async (name: string, onnxPath: string, manifestPath: string): Promise<[ApResult, ApResult]> => {
+    return book.run(`eval-${name}`, fp('eval', name, await fileHash(onnxPath)), async () => {
+      const manifest = await loadManifest(manifestPath);
+      const bytes = new Uint8Array(await readFile(onnxPath));
+      const results: ApResult[] = [];
+      for (const [label, p] of [['single pass', SINGLE_PASS], [`${plan.transforms.length} transforms`, plan]] as const) {
+        check();
+        const progress = new Progress(io.progress, `evaluate ${name} (${label})`);
+        const tick = (d: number, t: number) => progress.update(d, t);
+        const r =
+          settings.task === 'keypoints'
+            ? await keypointAp(await createModelSession(bytes, manifest as KeypointManifest), data.val, p, tick)
+            : await boxAp(await createModelSession(bytes, manifest as DetectorManifest), data.val, p, tick);
+        progress.done(`AP ${(100 * r.stats[0]).toFixed(1)}`);
+        results.push(r);
+      }
+      return [results[0], results[1]] as [ApResult, ApResult];
+    }, skip);
+  };
+
+  // 2. Teacher on the small labeled split.
+  const teacher = await train('teacher', data.labeled, settings.teacherSteps);
+
+  // 3–6. Label the unlabeled split with the teacher under the plan, then select.
+  const labelDir = join(outDir, 'labels');
+  const teacherOnnx = join(outDir, 'models', 'teacher.onnx');
+  const labels = await book.run('label', fp('label', await fileHash(teacherOnnx)), async () => {
+    check();
+    const manifest = await loadManifest(join(outDir, 'models', 'teacher.json'));
+    const bytes = new Uint8Array(await readFile(teacherOnnx));
+    const p = new Progress(io.progress, `label ${settings.counts.unlabeled} unlabeled images (${plan.transforms.length} transforms)`);
+    const r = await generateLabels({
+      task: settings.task,
+      ...(settings.task === 'keypoints'
+        ? { keypoints: { model: await createModelSession(bytes, manifest as KeypointManifest), rois: { kind: 'boxes' as const, annotations: data.unlabeled.hidden! } } }
+        : { detector: await createModelSession(bytes, manifest as DetectorManifest) }),
+      unlabeled: data.unlabeled.annotations,
+      imageDir: data.unlabeled.imageDir,
+      labeled: data.labeled.annotations,
+      plan,
+      outDir: labelDir,
+      teacherFingerprint: await fileHash(teacherOnnx),
+      onProgress: (e) => p.update(e.done, e.total),
+      signal: io.signal,
+    });
+    if (!r.complete) throw new Interrupted();
+    p.done(`${r.summary.generatedInstances} instances kept on ${r.summary.generatedImages} images`);
+    return r;
+  }, skip);
+
+  // 7. Student (re-initialised) on labeled ∪ generated, the longer schedule; the supervised
+  // baseline with the same schedule; the upper bound on request.
+  const student = await train('student', data.labeled, settings.studentSteps, labels.generated);
+  const supervised = await train('supervised-long', data.labeled, settings.studentSteps);
+  const rows = [teacher, supervised, student];
+  if (settings.upperBound && data.labeledLarge) rows.push(await train('upper-bound', data.labeledLarge, settings.studentSteps));
+
+  const result: DemoResult = {
+    settings,
+    outDir,
+    rows,
+    calibration: labels.summary,
+    generated: labels.generated,
+    calibrationFile: labels.calibration,
+    unlabeled: data.unlabeled,
+    seconds: (performance.now() - t0) / 1000,
+    engine,
+  };
+  return result;
+}
+
+async function fileHash(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
+}
+
+/** The results table, shaped like the paper's Tables 1a/3 (keypoints) and 4a (boxes). */
+export function formatTable(result: DemoResult): string {
+  const metric = result.settings.task === 'keypoints' ? 'keypoint AP' : 'box AP';
+  const header = ['model', 'trained on', 'steps', `${metric} (single pass)`, `${metric} (${demoPlan(result.settings).transforms.length} transforms)`];
+  const body = result.rows.map((r) => [
+    r.name,
+    r.trainedOn,
+    String(r.steps),
+    (100 * r.single).toFixed(1),
+    (100 * r.multi).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const c = result.calibration;
+  const thresholds = c.instanceThresholds
+    .map((t) => `${t.categoryId === null ? 'instances' : `category ${t.categoryId}`} ≥ ${t.threshold === null ? '—' : t.threshold.toFixed(3)}`)
+    .join(', ');
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    '',
+    `selection: ${thresholds}${c.keypointThreshold !== null ? `, keypoints ≥ ${c.keypointThreshold.toFixed(3)}` : ''}; ` +
+      `instances/image ${c.instancesPerImage.before.toFixed(2)} → ${c.instancesPerImage.after.toFixed(2)} (labeled: ${c.instancesPerImage.target.toFixed(2)})` +
+      (c.keypointsPerInstance
+        ? `; keypoints/instance ${c.keypointsPerInstance.before.toFixed(2)} → ${c.keypointsPerInstance.after.toFixed(2)} (labeled: ${c.keypointsPerInstance.target.toFixed(2)})`
+        : ''),
+    `total ${formatDuration(result.seconds)} on ${result.engine || 'the native engine'}`,
+  ].join('\n');
+}

@@ -1,0 +1,67 @@
+// Resumable pipeline stages. Each stage records its result in `<workDir>/stages.json`
+// (written atomically) once it has finished; a re-run with the same options skips
+// finished stages, so Ctrl-C or a crash loses at most the stage in progress (and stages
+// that are resumable themselves — data generation, labeling — lose less).
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomically } from '@omnidistill/coco';
+
+export interface StageRecord<T = unknown> {
+  fingerprint: string;
+  finishedAt: string;
+  result: T;
+}
+
+interface StageFile {
+  format: 'omnidistill-stages';
+  version: 1;
+  stages: Record<string, StageRecord>;
+}
+
+/** The stage book of one working directory. */
+export class StageBook {
+  private constructor(
+    readonly workDir: string,
+    private readonly file: StageFile,
+  ) {}
+
+  static async open(workDir: string): Promise<StageBook> {
+    await mkdir(workDir, { recursive: true });
+    let file: StageFile = { format: 'omnidistill-stages', version: 1, stages: {} };
+    try {
+      const parsed = JSON.parse(await readFile(join(workDir, 'stages.json'), 'utf8')) as StageFile;
+      if (parsed.format === 'omnidistill-stages' && parsed.version === 1) file = parsed;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    return new StageBook(workDir, file);
+  }
+
+  /** The recorded result of a finished stage with this fingerprint, if any. */
+  finished<T>(name: string, fingerprint: string): T | undefined {
+    const rec = this.file.stages[name];
+    return rec !== undefined && rec.fingerprint === fingerprint ? (rec.result as T) : undefined;
+  }
+
+  /**
+   * Runs `fn` unless the stage already finished with the same fingerprint; records the
+   * result atomically. `onSkip` is told when a stage is reused.
+   */
+  async run<T>(name: string, fingerprint: string, fn: () => Promise<T>, onSkip?: (name: string) => void): Promise<T> {
+    const done = this.finished<T>(name, fingerprint);
+    if (done !== undefined) {
+      onSkip?.(name);
+      return done;
+    }
+    const result = await fn();
+    this.file.stages[name] = { fingerprint, finishedAt: new Date().toISOString(), result };
+    const text = `${JSON.stringify(this.file, null, 2)}\n`;
+    await writeAtomically(join(this.workDir, "stages.json"), (push) => push(text));
+    return result;
+  }
+
+  /** All finished stages (for the report). */
+  all(): Readonly<Record<string, StageRecord>> {
+    return this.file.stages;
+  }
+}
