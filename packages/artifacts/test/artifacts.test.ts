@@ -6,8 +6,10 @@ import {
   readCheckpoint,
   spatialSoftmaxCrossEntropy,
 } from '@omnidistill/artifacts';
+import { readFileSync } from 'node:fs';
 import { loadOrtTraining, withReadableErrors } from './ortweb.js';
-import { randn } from './helpers.js';
+import { randn, relError } from './helpers.js';
+import { GRAD_CASES } from './gradcases.js';
 
 /** A tiny heatmap net: conv+BN+relu, conv, pixel shuffle, spatial softmax CE. */
 const tinyHeatmapNet: ModelDefinition = (g) => {
@@ -66,6 +68,38 @@ describe('ORT training artifacts in onnxruntime-web 1.19.2', () => {
       });
     }
   }
+
+  it("'ort' lowering: BatchNormInternal updates the frozen running statistics in the session", async () => {
+    const ort = await loadOrtTraining();
+    const c = GRAD_CASES.find((x) => x.name === 'batch_norm')!;
+    const ref = JSON.parse(readFileSync(new URL('./fixtures/gradcheck.json', import.meta.url), 'utf8')).cases.batch_norm as { running: Record<string, number[]> };
+    const art = buildTrainingArtifacts(c.define, { optimizer: { type: 'sgd', learningRate: 0.1 }, schedule: { totalSteps: 10 } });
+    const s = await ort.TrainingSession.create({ checkpointState: art.checkpoint, trainModel: art.trainingModel, optimizerModel: art.optimizerModel });
+    try {
+      const feeds: Record<string, unknown> = {};
+      for (const k of s.trainingInputNames as string[]) {
+        const f = c.feeds[k];
+        feeds[k] = new ort.Tensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', f.data, [...f.dims]);
+      }
+      await s.runTrainStep(feeds);
+      // getContiguousParameters(false) holds every parameter, frozen ones included, in order.
+      const all = (await s.getContiguousParameters(false)).data as Float32Array;
+      // Means match torch. ORT's running variance uses the biased batch variance, torch the
+      // unbiased one: recover ORT's expectation from torch's (momentum 0.9, initial var 1).
+      const count: Record<string, number> = { 'bn1.var': 3 * 5 * 5, 'bn2.var': 3 * 2 * 2 };
+      const expected = (name: string): number[] =>
+        name in count ? ref.running[name].map((rv) => 0.9 + (rv - 0.9) * ((count[name] - 1) / count[name])) : ref.running[name];
+      let off = 0;
+      for (const p of art.params) {
+        const n = p.shape.reduce((a, b) => a * b, 1);
+        if (ref.running[p.name]) expect(relError(all.subarray(off, off + n), expected(p.name)), p.name).toBeLessThan(1e-5);
+        off += n;
+      }
+      expect(Object.keys(ref.running)).toHaveLength(4);
+    } finally {
+      await s.release();
+    }
+  });
 
   it('writes a checkpoint that reads back with the parameters in order', () => {
     const art = buildTrainingArtifacts(tinyHeatmapNet, { optimizer: { type: 'adamw', learningRate: 1e-3 }, schedule: { totalSteps: 10 } });
