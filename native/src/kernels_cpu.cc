@@ -122,14 +122,53 @@ inline float rowMaximum(const float* __restrict v, int64_t count) {
   return best;
 }
 
+/**
+ * exp(x) for x <= 0 in float, branch-free so loops over it vectorise: Cody-Waite reduction
+ * x = n ln2 + r and a degree-6 polynomial (relative error about 2e-7); underflows to 0 below
+ * -87. Only the softmax probability uses it (compared with a tolerance, not bit for bit).
+ */
+inline float expNonPositive(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = (p * r) * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return e * scale;
+}
+
+/** sum_i exp(v_i - top) over one row (v_i <= top), in lanes, returned in double. */
+inline double sumExpBelow(const float* __restrict v, int64_t count, float top) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t x = 0;
+  for (; x + kLanes <= count; x += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] += expNonPositive(v[x + j] - top);
+  }
+  double sum = 0.0;
+  for (int j = 0; j < kLanes; ++j) sum += lanes[j];
+  for (; x < count; ++x) sum += expNonPositive(v[x] - top);
+  return sum;
+}
+
 /** Per-thread scratch for decoding, grown on demand and reused across work items. */
 struct DecodeScratch {
   std::vector<CubicTaps> xTaps, yTaps;
   std::vector<float> mapT;     // [M, M]: the map transposed (column c is contiguous)
   std::vector<float> rowsT;    // [W, M]: every source row resized along x, x-major
-  std::vector<float> rows;     // [M, W]: the same, row-major, for the y pass
+  std::vector<float> rows;     // [M, W]: the same, row-major, filled lazily for the y pass
   std::vector<float> line;     // [W]: one output row
   std::vector<float> map;      // [M, M]: the fused kernel's combined map
+  std::vector<float> rowMax, rowMin;  // [M]: extremes of each resized source row
+  std::vector<uint8_t> rowReady;      // [M]: whether rows[r] holds the transposed source row
+  std::vector<float> bound;           // [H]: upper bound of each output row
   int64_t tapsM = -1, tapsW = -1, tapsH = -1;  // what xTaps/yTaps were computed for
 };
 
@@ -155,18 +194,25 @@ struct Decoded {
 };
 
 /**
- * Resizes all M source rows along x to W samples: rows[r][x] = sum_j map[r][idx_j(x)] * w_j(x)
+ * Resizes all M source rows along x to W samples: rowsT[x][r] = sum_j map[r][idx_j(x)] * w_j(x)
  * in PyTorch's order. Computed column-wise on the transposed map so the inner loop runs over
- * the M rows with broadcast weights (vectorises; no gathers), then transposed back.
+ * the M rows with broadcast weights (vectorises; no gathers). Also records each resized
+ * row's max and min (the bounds used to skip output rows). Rows are transposed back to
+ * row-major lazily, only when an output row needs them (sourceRow).
  */
 OMNI_HOT void resizeRows(const float* __restrict map, int64_t m, int64_t W, DecodeScratch& sc) {
   sc.mapT.resize(static_cast<size_t>(m * m));
   sc.rowsT.resize(static_cast<size_t>(W * m));
   sc.rows.resize(static_cast<size_t>(m * W));
+  sc.rowReady.assign(static_cast<size_t>(m), 0);
+  sc.rowMax.assign(static_cast<size_t>(m), -INFINITY);
+  sc.rowMin.assign(static_cast<size_t>(m), INFINITY);
   float* __restrict mapT = sc.mapT.data();
   for (int64_t r = 0; r < m; ++r)
     for (int64_t c = 0; c < m; ++c) mapT[c * m + r] = map[r * m + c];
   float* __restrict rowsT = sc.rowsT.data();
+  float* __restrict hi = sc.rowMax.data();
+  float* __restrict lo = sc.rowMin.data();
   for (int64_t x = 0; x < W; ++x) {
     const CubicTaps& tp = sc.xTaps[static_cast<size_t>(x)];
     const float* __restrict c0 = mapT + tp.idx[0] * m;
@@ -175,15 +221,24 @@ OMNI_HOT void resizeRows(const float* __restrict map, int64_t m, int64_t W, Deco
     const float* __restrict c3 = mapT + tp.idx[3] * m;
     const float w0 = tp.w[0], w1 = tp.w[1], w2 = tp.w[2], w3 = tp.w[3];
     float* __restrict out = rowsT + x * m;
-    for (int64_t r = 0; r < m; ++r) out[r] = ((c0[r] * w0 + c1[r] * w1) + c2[r] * w2) + c3[r] * w3;
+    for (int64_t r = 0; r < m; ++r) {
+      const float v = ((c0[r] * w0 + c1[r] * w1) + c2[r] * w2) + c3[r] * w3;
+      out[r] = v;
+      hi[r] = v > hi[r] ? v : hi[r];
+      lo[r] = v < lo[r] ? v : lo[r];
+    }
   }
-  float* __restrict rows = sc.rows.data();
-  constexpr int64_t kTile = 16;  // transpose in tiles that stay in L1
-  for (int64_t x0 = 0; x0 < W; x0 += kTile) {
-    const int64_t x1 = x0 + kTile < W ? x0 + kTile : W;
-    for (int64_t r = 0; r < m; ++r)
-      for (int64_t x = x0; x < x1; ++x) rows[r * W + x] = rowsT[x * m + r];
+}
+
+/** Resized source row r, row-major (transposed from rowsT on first use). */
+inline const float* sourceRow(DecodeScratch& sc, int64_t r, int64_t m, int64_t W) {
+  float* row = sc.rows.data() + r * W;
+  if (!sc.rowReady[static_cast<size_t>(r)]) {
+    const float* __restrict col = sc.rowsT.data() + r;
+    for (int64_t x = 0; x < W; ++x) row[x] = col[x * m];
+    sc.rowReady[static_cast<size_t>(r)] = 1;
   }
+  return row;
 }
 
 /**
@@ -206,41 +261,86 @@ OMNI_HOT Decoded decodeMap(const float* __restrict map, int64_t m, const float* 
 
   sc.line.resize(static_cast<size_t>(W));
   float* __restrict line = sc.line.data();
-  float best = -INFINITY;
-  int64_t bestIndex = -1;
-  double softMax = -INFINITY, softSum = 0.0;  // online softmax: sum of exp(v - softMax)
-  for (int64_t y = 0; y < H; ++y) {
+  // One output row: PyTorch's y-direction sum over the 4 resized source rows, then its first maximum.
+  auto evalRow = [&](int64_t y, float* rowMaxOut) -> int64_t {
     const CubicTaps& tp = sc.yTaps[static_cast<size_t>(y)];
-    const float* __restrict r0 = sc.rows.data() + tp.idx[0] * W;
-    const float* __restrict r1 = sc.rows.data() + tp.idx[1] * W;
-    const float* __restrict r2 = sc.rows.data() + tp.idx[2] * W;
-    const float* __restrict r3 = sc.rows.data() + tp.idx[3] * W;
+    const float* __restrict r0 = sourceRow(sc, tp.idx[0], m, W);
+    const float* __restrict r1 = sourceRow(sc, tp.idx[1], m, W);
+    const float* __restrict r2 = sourceRow(sc, tp.idx[2], m, W);
+    const float* __restrict r3 = sourceRow(sc, tp.idx[3], m, W);
     const float w0 = tp.w[0], w1 = tp.w[1], w2 = tp.w[2], w3 = tp.w[3];
     for (int64_t x = 0; x < W; ++x) line[x] = ((r0[x] * w0 + r1[x] * w1) + r2[x] * w2) + r3[x] * w3;
     const float rowMax = rowMaximum(line, W);
-    if (rowMax > best || bestIndex < 0) {
-      int64_t x = 0;
-      while (x < W - 1 && !(line[x] == rowMax)) ++x;  // first maximum of the row
-      best = line[x];
-      bestIndex = y * W + x;
+    int64_t x = 0;
+    while (x < W - 1 && !(line[x] == rowMax)) ++x;  // first maximum of the row
+    *rowMaxOut = rowMax;
+    return x;
+  };
+
+  float best = -INFINITY;
+  int64_t bestIndex = -1;
+  auto offer = [&](int64_t y, int64_t x, float v) {  // flat-order first maximum, rows in any order
+    const int64_t index = y * W + x;
+    if (bestIndex < 0 || v > best || (v == best && index < bestIndex)) {
+      best = v;
+      bestIndex = index;
     }
-    if (wantProbability) {
-      const double rm = rowMax;
-      if (rm > softMax) {
-        softSum = softSum * std::exp(softMax - rm);
-        softMax = rm;
+  };
+
+  // Row bounds. Rounding to nearest is monotone, so evaluating a row's sum in the same float
+  // order with each term at its extreme (w >= 0: the source row's max, else its min) bounds
+  // every value of that row from above, exactly.
+  sc.bound.resize(static_cast<size_t>(H));
+  int64_t seedRow = 0;
+  for (int64_t y = 0; y < H; ++y) {
+    const CubicTaps& tp = sc.yTaps[static_cast<size_t>(y)];
+    float term[4];
+    for (int j = 0; j < 4; ++j) {
+      const size_t r = static_cast<size_t>(tp.idx[j]);
+      term[j] = tp.w[j] >= 0.0f ? sc.rowMax[r] : sc.rowMin[r];
+    }
+    const float b = cubicCombine(term[0], term[1], term[2], term[3], tp.w);
+    sc.bound[static_cast<size_t>(y)] = b;
+    if (b > sc.bound[static_cast<size_t>(seedRow)]) seedRow = y;
+  }
+  const float* bound = sc.bound.data();
+  // Seed with the most promising row so that most rows can be skipped.
+  float rowMax = 0.0f;
+  const int64_t seedX = evalRow(seedRow, &rowMax);
+  offer(seedRow, seedX, rowMax);
+
+  Decoded d;
+  if (!wantProbability) {
+    // A row whose bound is below the best value found cannot hold the maximum, nor a value
+    // equal to it, so skipping it keeps the first-maximum result exact.
+    for (int64_t y = 0; y < H; ++y) {
+      if (y == seedRow || bound[y] < best) continue;
+      const int64_t x = evalRow(y, &rowMax);
+      offer(y, x, rowMax);
+    }
+    d.probability = 0.0f;
+  } else {
+    // Softmax normaliser sum_i exp(v_i - max) >= 1. A row whose bound lies more than
+    // `negligible` below the best value adds at most W * exp(-negligible) <= 1e-10 / H to it,
+    // so skipping such rows changes the probability by less than 1e-10 (relative).
+    const double negligible = std::log(static_cast<double>(W) * static_cast<double>(H)) + 23.0;
+    double softMax = rowMax, softSum = sumExpBelow(line, W, rowMax);  // sum of exp(v - softMax)
+    for (int64_t y = 0; y < H; ++y) {
+      if (y == seedRow || static_cast<double>(bound[y]) < static_cast<double>(best) - negligible) continue;
+      const int64_t x = evalRow(y, &rowMax);
+      offer(y, x, rowMax);
+      if (rowMax > softMax) {
+        softSum = softSum * std::exp(softMax - static_cast<double>(rowMax));
+        softMax = rowMax;
       }
-      double rowSum = 0.0;
-      for (int64_t x = 0; x < W; ++x) rowSum += std::exp(static_cast<double>(line[x]) - softMax);
-      softSum += rowSum;
+      softSum += sumExpBelow(line, W, static_cast<float>(softMax));
     }
+    d.probability = static_cast<float>(1.0 / softSum);
   }
   const int64_t xi = bestIndex % W, yi = bestIndex / W;
-  Decoded d;
   d.x = cellToImage(xi, g.w, W, g.x1);
   d.y = cellToImage(yi, g.h, H, g.y1);
   d.logit = best;
-  d.probability = wantProbability ? static_cast<float>(1.0 / softSum) : 0.0f;
   return d;
 }
 

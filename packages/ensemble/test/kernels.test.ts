@@ -9,6 +9,7 @@ import {
   decodeHeatmaps,
   ensembleAndDecode,
   ensembleHeatmaps,
+  referenceDecode,
   referenceEnsemble,
   referenceEnsembleAndDecode,
   type Backend,
@@ -89,6 +90,25 @@ function runBackendSuite(backend: Backend): void {
       const fused = await ensembleAndDecode(batchOf(c), c.rois, { ...optionsOf(c), ...run });
       expect(Array.from(decoded.keypoints.data)).toEqual(Array.from(fused.keypoints.data));
       expect(decoded.probability).toBeUndefined();
+    });
+  });
+
+  describe('tie-heavy decoding (few distinct values: many equal maxima, loose row bounds)', () => {
+    it.each(Array.from({ length: 16 }, (_, i) => 500 + i))('seed %i equals the reference bit for bit', async (seed) => {
+      const c = randomCase(seed);
+      const n = c.n, k = 3, m = 6;
+      let state = seed;
+      const data = new Float32Array(n * k * m * m).map(() => {
+        state = (state * 1103515245 + 12345) >>> 0;
+        return (state >>> 16) % 4;
+      });
+      const maps = { data, t: 1, n, k, m };
+      const expected = referenceDecode(data, n, k, m, checkDecode({ probability: true }, n, c.rois));
+      const got = await decodeHeatmaps(maps, c.rois, { probability: true, ...run });
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+      for (let i = 0; i < n * k; i++) expect(Math.abs(got.probability![i] - expected.probability![i])).toBeLessThanOrEqual(1e-6 * expected.probability![i]);
+      const plain = await decodeHeatmaps(maps, c.rois, run);
+      expect(Array.from(plain.keypoints.data)).toEqual(Array.from(expected.keypoints));
     });
   });
 
