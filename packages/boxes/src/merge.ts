@@ -3,9 +3,8 @@
 // per-class NMS → box voting against the whole union → top-k for the image. One call.
 import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectInteger, expectOneOf, type Detections, type ImageSize } from '@omnidistill/core';
 import { PIXEL_CONVENTIONS, type PixelConvention, type TransformGeometry } from '@omnidistill/transforms';
-import { BoxGrid } from './grid.js';
 import { toColumns } from './iou.js';
-import { batchedKeep, groupByLabel, type NmsStrategy } from './nms.js';
+import { greedySuppress, groupByLabel, type NmsStrategy } from './nms.js';
 import { orderByScoreDesc } from './order.js';
 import { checkDetections, checkOptions, checkThreshold } from './validate.js';
 import { VOTE_SCORINGS, voteByIndex, type VotingOptions } from './voting.js';
@@ -73,53 +72,69 @@ export function mergeDetections(perTransform: readonly TransformDetections[], op
 
   const union = buildUnion(perTransform, image, scoreThreshold, e, clip);
   const order = orderByScoreDesc(union.scores);
-  const keepByRank = batchedKeep(union.boxes, order, union.labels, nmsThreshold, e, strategy);
   const { grouped, starts, ends } = groupByLabel(order, union.labels);
 
-  const resBoxes = new Float64Array(4 * countOnes(keepByRank));
-  const resScores = new Float64Array(resBoxes.length / 4);
-  const resLabels = new Int32Array(resBoxes.length / 4);
-  let r = 0;
+  const resBoxes: Float64Array[] = [];
+  const resScores: Float64Array[] = [];
+  const resLabels: number[] = [];
   for (let g = 0; g < starts.length; g++) {
-    const ranks = grouped.subarray(starts[g], ends[g]);
-    const m = ranks.length;
+    // One class, its candidates in descending score order.
+    const m = ends[g] - starts[g];
     const ids = new Int32Array(m);
-    for (let i = 0; i < m; i++) ids[i] = order[ranks[i]];
+    for (let i = 0; i < m; i++) ids[i] = order[grouped[starts[g] + i]];
     const label = union.labels[ids[0]];
-    const keptLocal: number[] = [];
-    for (let i = 0; i < m; i++) if (keepByRank[ranks[i]]) keptLocal.push(i);
-    if (voting === null) {
-      for (const i of keptLocal) {
-        resBoxes.set(union.boxes.subarray(4 * ids[i], 4 * ids[i] + 4), 4 * r);
-        resScores[r] = union.scores[ids[i]];
-        resLabels[r++] = label;
-      }
-      continue;
-    }
     const cols = toColumns(union.boxes, ids);
-    const classScores = new Float64Array(m);
-    for (let i = 0; i < m; i++) classScores[i] = union.scores[ids[i]];
-    const grid = voting.threshold > 0 && m > 32 ? gridOf(cols, m, e) : undefined;
-    const voted = voteByIndex(cols, classScores, m, keptLocal, voting, grid);
-    for (let t = 0; t < keptLocal.length; t++) {
-      resBoxes.set(voted.boxes.subarray(4 * t, 4 * t + 4), 4 * r);
-      resScores[r] = voted.scores[t];
-      resLabels[r++] = label;
+    const keep = new Uint8Array(m);
+    greedySuppress(cols, m, nmsThreshold, e, strategy, keep);
+    const kept: number[] = [];
+    for (let i = 0; i < m; i++) if (keep[i]) kept.push(i);
+    if (voting === null) {
+      const boxes = new Float64Array(4 * kept.length);
+      const scores = new Float64Array(kept.length);
+      kept.forEach((i, r) => {
+        boxes.set([cols.x1[i], cols.y1[i], cols.x2[i], cols.y2[i]], 4 * r);
+        scores[r] = union.scores[ids[i]];
+      });
+      resBoxes.push(boxes);
+      resScores.push(scores);
+    } else {
+      const classScores = new Float64Array(m);
+      for (let i = 0; i < m; i++) classScores[i] = union.scores[ids[i]];
+      const voted = voteByIndex(cols, classScores, m, kept, voting);
+      resBoxes.push(voted.boxes);
+      resScores.push(voted.scores);
     }
+    resLabels.push(label);
   }
   return topKOf(resBoxes, resScores, resLabels, topK);
 }
 
-function gridOf(cols: ReturnType<typeof toColumns>, m: number, e: number): BoxGrid {
-  const grid = new BoxGrid(cols, m, e);
-  for (let i = 0; i < m; i++) grid.insert(i);
-  return grid;
-}
-
-function countOnes(a: Uint8Array): number {
-  let c = 0;
-  for (let i = 0; i < a.length; i++) c += a[i];
-  return c;
+/** Best `k` over every class (stable: classes in order, each in its kept order). */
+function topKOf(boxesByClass: Float64Array[], scoresByClass: Float64Array[], labelOfClass: number[], k: number): MergedDetections {
+  let total = 0;
+  for (const s of scoresByClass) total += s.length;
+  const scores = new Float64Array(total);
+  const cls = new Int32Array(total);
+  const row = new Int32Array(total);
+  let at = 0;
+  scoresByClass.forEach((s, c) => {
+    for (let i = 0; i < s.length; i++, at++) {
+      scores[at] = s[i];
+      cls[at] = c;
+      row[at] = i;
+    }
+  });
+  const order = orderByScoreDesc(scores);
+  const m = Math.min(k, total);
+  const out: MergedDetections = { boxes: new Float64Array(4 * m), scores: new Float64Array(m), labels: new Int32Array(m) };
+  for (let i = 0; i < m; i++) {
+    const j = order[i];
+    const b = boxesByClass[cls[j]];
+    out.boxes.set(b.subarray(4 * row[j], 4 * row[j] + 4), 4 * i);
+    out.scores[i] = scores[j];
+    out.labels[i] = labelOfClass[cls[j]];
+  }
+  return out;
 }
 
 function readMergeVoting(v: VotingOptions | false | undefined, e: number) {
@@ -201,17 +216,4 @@ function buildUnion(perTransform: readonly TransformDetections[], image: ImageSi
     }
   }
   return u;
-}
-
-function topKOf(boxes: Float64Array, scores: Float64Array, labels: Int32Array, k: number): MergedDetections {
-  const order = orderByScoreDesc(scores);
-  const m = Math.min(k, order.length);
-  const out: MergedDetections = { boxes: new Float64Array(4 * m), scores: new Float64Array(m), labels: new Int32Array(m) };
-  for (let i = 0; i < m; i++) {
-    const j = order[i];
-    out.boxes.set(boxes.subarray(4 * j, 4 * j + 4), 4 * i);
-    out.scores[i] = scores[j];
-    out.labels[i] = labels[j];
-  }
-  return out;
 }

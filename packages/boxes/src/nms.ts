@@ -14,7 +14,7 @@ export type NmsStrategy = 'auto' | 'pairwise' | 'grid';
 export const NMS_STRATEGIES: readonly NmsStrategy[] = Object.freeze(['auto', 'pairwise', 'grid']);
 
 /** Below this many boxes (per class) the pairwise sweep is faster than building a grid. */
-export const GRID_MIN_BOXES = 1024;
+export const GRID_MIN_BOXES = 128;
 
 export interface NmsOptions {
   /** Suppress a box whose IoU with a kept box is > this (in [0, 1]). Required. */

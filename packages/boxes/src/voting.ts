@@ -3,7 +3,7 @@
 // at least the vote threshold, and rescored by one of six methods.
 import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectOneOf, type BoxArray } from '@omnidistill/core';
 import type { PixelConvention } from '@omnidistill/transforms';
-import { BoxGrid, type BoxColumns } from './grid.js';
+import type { BoxColumns } from './grid.js';
 import { iouCols, toColumns } from './iou.js';
 import { checkBoxes, checkConvention, checkOptions, checkScores, checkThreshold } from './validate.js';
 
@@ -86,46 +86,91 @@ export function boxVoting(all: ScoredBoxes, top: Int32Array | ScoredBoxes, optio
   return voteByBoxes(allCols, all.scores, n, toColumns(top.boxes), top.scores, m, p);
 }
 
-/** Voting for top boxes that are members of `all` (ids), using a grid over `all`. */
-export function voteByIndex(cols: BoxColumns, scores: ArrayLike<number>, n: number, top: ArrayLike<number>, p: VoteParams, grid?: BoxGrid): VotedBoxes {
+/**
+ * Candidates sorted by x1, for range queries. IoU(k, j) >= t > 0 forces the x-overlap to be
+ * at least t · max(w_k, w_j), hence x1_j within [x1_k − (1 − t) / t · w_k, x1_k + (1 − t) · w_k]
+ * (same for y); only that window of the sorted list is examined.
+ */
+export interface X1Index {
+  ids: Int32Array;
+  x1: Float64Array;
+}
+
+export function x1Index(cols: BoxColumns, n: number): X1Index {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  ids.sort((a, b) => cols.x1[a] - cols.x1[b] || a - b);
+  const x1 = new Float64Array(n);
+  for (let i = 0; i < n; i++) x1[i] = cols.x1[ids[i]];
+  return { ids, x1 };
+}
+
+function lowerBound(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Voting for top boxes that are members of `all` (ids into the columns). */
+export function voteByIndex(cols: BoxColumns, scores: ArrayLike<number>, n: number, top: ArrayLike<number>, p: VoteParams, index?: X1Index): VotedBoxes {
   const m = top.length;
   const out: VotedBoxes = { boxes: new Float64Array(4 * m), scores: new Float64Array(m) };
   const voters = new Int32Array(n);
   const ious = new Float64Array(n);
-  // A vote threshold of 0 admits disjoint boxes (IoU 0 >= 0): no spatial pruning then.
-  const g = p.threshold > 0 ? (grid ?? gridOver(cols, n, p.e)) : null;
-  const near = g ? new Int32Array(n) : null;
-  for (let t = 0; t < m; t++) {
-    const k = top[t];
+  const t = p.threshold;
+  // A vote threshold of 0 admits disjoint boxes (IoU 0 >= 0): no pruning then.
+  const idx = t > 0 ? (index ?? x1Index(cols, n)) : null;
+  // Window factors, widened a hair so rounding never drops a voter.
+  const before = ((1 - t) / t) * (1 + 1e-9) + 1e-12;
+  const after = (1 - t) * (1 + 1e-9) + 1e-12;
+  for (let r = 0; r < m; r++) {
+    const k = top[r];
     let count = 0;
-    if (g && near) {
-      const c = g.near(k, near);
-      for (let a = 0; a < c; a++) {
-        const j = near[a];
+    if (idx) {
+      const wk = cols.x2[k] - cols.x1[k] + p.e;
+      const hk = cols.y2[k] - cols.y1[k] + p.e;
+      const x1k = cols.x1[k];
+      const y1k = cols.y1[k];
+      const yLo = y1k - before * hk;
+      const yHi = y1k + after * hk;
+      const xHi = x1k + after * wk;
+      for (let q = lowerBound(idx.x1, x1k - before * wk); q < n && idx.x1[q] <= xHi; q++) {
+        const j = idx.ids[q];
+        const y1j = cols.y1[j];
+        if ((y1j < yLo || y1j > yHi) && j !== k) continue;
         const iou = j === k ? 1 : iouCols(cols, k, j, p.e);
-        if (iou >= p.threshold) {
+        if (iou >= t) {
           voters[count] = j;
           ious[count++] = iou;
         }
       }
+      if (wk <= 0 || hk <= 0) count = forceSelf(voters, ious, count, k);
     } else {
       for (let j = 0; j < n; j++) {
         const iou = j === k ? 1 : iouCols(cols, k, j, p.e);
-        if (iou >= p.threshold) {
+        if (iou >= t) {
           voters[count] = j;
           ious[count++] = iou;
         }
       }
     }
-    writeVote(cols, scores, voters, ious, count, scores[k], p, out, t);
+    writeVote(cols, scores, voters, ious, count, scores[k], p, out, r);
   }
   return out;
 }
 
-function gridOver(cols: BoxColumns, n: number, e: number): BoxGrid {
-  const g = new BoxGrid(cols, n, e);
-  for (let i = 0; i < n; i++) g.insert(i);
-  return g;
+// An empty top box (zero width or height) may sit outside its own window's arithmetic; it
+// always votes for itself (REFERENCE.md §4: k is always in S).
+function forceSelf(voters: Int32Array, ious: Float64Array, count: number, k: number): number {
+  for (let a = 0; a < count; a++) if (voters[a] === k) return count;
+  voters[count] = k;
+  ious[count] = 1;
+  return count + 1;
 }
 
 function voteByBoxes(

@@ -1,0 +1,258 @@
+// Box merging benchmarks, side by side in one run:
+//  1. hard NMS and batched NMS on 1 000 / 10 000 / 50 000 clustered boxes: @omnidistill/boxes
+//     vs torchvision's CPU ops.nms / ops.batched_nms on the very same float32 boxes (a Python
+//     child process times only the NMS call); kept indices are checked to be identical.
+//  2. the detection-distillation merge of an 18-transform union: mergeDetections vs the plain
+//     O(n²) reference (mergeDetectionsReference); outputs are checked to agree.
+// Run: cd tools/bench && node --import tsx --conditions=source boxes.bench.ts [--quick]
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Detections } from '@omnidistill/core';
+import { batchedNms, mergeDetections, mergeDetectionsReference, nms } from '@omnidistill/boxes';
+import { forwardBoxes, paperPlan, resolvePlan, type TransformGeometry } from '@omnidistill/transforms';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const PYTHON = process.env.OMNI_PYTHON ?? '/usr/bin/python3';
+
+/** Small deterministic PRNG (mulberry32) so both sides see the same boxes every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * n boxes around n/20 objects (log-uniform sizes 16–256 px on a canvas growing with √n),
+ * each box the object's box jittered by ±10 % of its size; 5 classes; float32 like a detector.
+ */
+function clusteredBoxes(n: number, seed: number): { boxes: Float32Array; scores: Float32Array; labels: Int32Array } {
+  const r = rng(seed);
+  const side = 1000 * Math.sqrt(n / 1000);
+  const objects = Math.max(1, Math.floor(n / 20));
+  const ox = Float64Array.from({ length: objects }, () => r() * side);
+  const oy = Float64Array.from({ length: objects }, () => r() * side);
+  const os = Float64Array.from({ length: objects }, () => Math.exp(Math.log(16) + r() * (Math.log(256) - Math.log(16))));
+  const boxes = new Float32Array(4 * n);
+  const scores = new Float32Array(n);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = Math.floor(r() * objects);
+    const s = os[o];
+    const w = s * (1 + (r() - 0.5) * 0.2);
+    const h = s * (1 + (r() - 0.5) * 0.2);
+    const cx = ox[o] + (r() - 0.5) * 0.2 * s;
+    const cy = oy[o] + (r() - 0.5) * 0.2 * s;
+    boxes.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 4 * i);
+    scores[i] = r();
+    labels[i] = Math.floor(r() * 5);
+  }
+  return { boxes, scores, labels };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function timeIt<T>(fn: () => T, reps: number): { out: T; median: number; min: number; times: number[] } {
+  let out = fn(); // warm-up (JIT)
+  for (let i = 0; i < 2; i++) out = fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    out = fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return { out, median: median(times), min: Math.min(...times), times };
+}
+
+const fmt = (ms: number) => (ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(0));
+
+/** The torchvision side: a Python child process answering timing requests line by line. */
+class TorchvisionServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  constructor() {
+    this.child = spawn(PYTHON, [join(here, 'torchvision_nms.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+  async next(): Promise<unknown> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('torchvision process ended');
+    return JSON.parse(r.value);
+  }
+  async request(req: object): Promise<{ times_ms: number[]; keep: number[] }> {
+    this.child.stdin.write(`${JSON.stringify(req)}\n`);
+    return (await this.next()) as { times_ms: number[]; keep: number[] };
+  }
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/** Same kept set, and at every rank the same score (order may differ only among equal scores). */
+function sameKeep(ours: Int32Array, theirs: number[], scores: Float32Array): 'identical' | 'same up to ties' | 'DIFFERENT' {
+  if (ours.length !== theirs.length) return 'DIFFERENT';
+  if (ours.every((k, i) => k === theirs[i])) return 'identical';
+  const a = new Set(ours);
+  if (!theirs.every((k) => a.has(k))) return 'DIFFERENT';
+  return ours.every((k, i) => scores[k] === scores[theirs[i]]) ? 'same up to ties' : 'DIFFERENT';
+}
+
+async function benchNms(): Promise<void> {
+  const sizes = quick ? [1000, 10000] : [1000, 10000, 50000];
+  const thr = 0.5;
+  const rounds = 5;
+  const dir = mkdtempSync(join(tmpdir(), 'omni-boxes-bench-'));
+  const data = new Map<number, ReturnType<typeof clusteredBoxes>>();
+  for (const n of sizes) {
+    const d = clusteredBoxes(n, 1234 + n);
+    data.set(n, d);
+    writeFileSync(join(dir, `n${n}.boxes.f32`), Buffer.from(d.boxes.buffer));
+    writeFileSync(join(dir, `n${n}.scores.f32`), Buffer.from(d.scores.buffer));
+    writeFileSync(join(dir, `n${n}.labels.i32`), Buffer.from(d.labels.buffer));
+  }
+  let tv: TorchvisionServer | null = null;
+  try {
+    tv = new TorchvisionServer();
+    const info = (await tv.next()) as { torch: string; torchvision: string; threads: number };
+    console.log(`baseline: torch ${info.torch}, torchvision ${info.torchvision}, CPU, ${info.threads} intra-op thread(s); IoU threshold ${thr}`);
+  } catch (err) {
+    console.log(`torchvision baseline unavailable (${PYTHON}): ${(err as Error).message}`);
+    tv = null;
+  }
+  console.log(`measurements interleaved in ${rounds} rounds; min (median) ms over all repetitions of each side\n`);
+  console.log('op       n       kept   omnidistill ms        torchvision ms        speed-up min (median)   keep vs torchvision');
+  for (const n of sizes) {
+    const d = data.get(n)!;
+    const reps = Math.max(2, Math.min(20, Math.round((4 * 1000) / n)));
+    for (const op of ['nms', 'batched'] as const) {
+      const run = () => (op === 'nms' ? nms(d.boxes, d.scores, { iouThreshold: thr }) : batchedNms(d.boxes, d.scores, d.labels, { iouThreshold: thr }));
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      let keep = run();
+      let ref: number[] | null = null;
+      for (let r = 0; r < rounds; r++) {
+        const t = timeIt(run, reps);
+        keep = t.out;
+        ours.push(...t.times);
+        if (tv) {
+          const res = await tv.request({ dir, stem: `n${n}`, op, thr, reps });
+          theirs.push(...res.times_ms);
+          ref = res.keep;
+        }
+      }
+      const o = { min: Math.min(...ours), med: median(ours) };
+      const line = `${op.padEnd(8)} ${String(n).padStart(6)} ${String(keep.length).padStart(6)}   ${`${fmt(o.min)} (${fmt(o.med)})`.padStart(18)}`;
+      if (!tv || !ref) {
+        console.log(`${line}   n/a`);
+        continue;
+      }
+      const t = { min: Math.min(...theirs), med: median(theirs) };
+      const ratio = `${(t.min / o.min).toFixed(1)}x (${(t.med / o.med).toFixed(1)}x)`;
+      console.log(`${line}   ${`${fmt(t.min)} (${fmt(t.med)})`.padStart(18)}   ${ratio.padStart(22)}   ${sameKeep(keep, ref, d.scores)}`);
+    }
+  }
+  tv?.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log('\nstrategies (omnidistill only, nms, min ms): pairwise sweep vs grid');
+  for (const n of sizes) {
+    const d = data.get(n)!;
+    const reps = Math.max(2, Math.min(20, Math.round((4 * 1000) / n)));
+    const pw = timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'pairwise' }), n >= 50000 ? 2 : reps);
+    const gr = timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'grid' }), reps);
+    console.log(`  n=${n}: pairwise ${fmt(Math.min(...pw.times))}, grid ${fmt(Math.min(...gr.times))}`);
+  }
+}
+
+/** Simulated detector outputs of one image under every transform of the paper's plan. */
+function simulateTransforms(image: { width: number; height: number }, objects: number, perTransform: number, classes: number, seed: number) {
+  const r = rng(seed);
+  const objs = Array.from({ length: objects }, () => {
+    const w = 20 + r() * 300;
+    const h = 20 + r() * 300;
+    const x = r() * (image.width - w);
+    const y = r() * (image.height - h);
+    return { box: [x, y, x + w, y + h], label: Math.floor(r() * classes), conf: 0.5 + 0.5 * r() };
+  });
+  // The paper's 18 scaled transforms (the plan's identity is left out: 18 as in the paper).
+  const plan = resolvePlan(paperPlan(), image).slice(1);
+  return plan.map((t: TransformGeometry) => {
+    const orig = new Float64Array(4 * perTransform);
+    const scores = new Float32Array(perTransform);
+    const labels = new Int32Array(perTransform);
+    for (let i = 0; i < perTransform; i++) {
+      if (r() < 0.7) {
+        const o = objs[Math.floor(r() * objects)];
+        const w = o.box[2] - o.box[0];
+        const h = o.box[3] - o.box[1];
+        const j = () => (r() - 0.5) * 0.15;
+        const x1 = Math.max(0, o.box[0] + j() * w);
+        const y1 = Math.max(0, o.box[1] + j() * h);
+        orig.set([x1, y1, Math.min(image.width, Math.max(x1, o.box[2] + j() * w)), Math.min(image.height, Math.max(y1, o.box[3] + j() * h))], 4 * i);
+        scores[i] = o.conf * (0.3 + 0.7 * r());
+        labels[i] = r() < 0.9 ? o.label : Math.floor(r() * classes);
+      } else {
+        const w = 10 + r() * 200;
+        const h = 10 + r() * 200;
+        const x = r() * (image.width - w);
+        const y = r() * (image.height - h);
+        orig.set([x, y, x + w, y + h], 4 * i);
+        scores[i] = r() * 0.5;
+        labels[i] = Math.floor(r() * classes);
+      }
+    }
+    const boxes = Float32Array.from(forwardBoxes(orig, t, { convention: 'continuous' }));
+    const detections: Detections = { boxes, scores, labels };
+    return { detections, transform: t };
+  });
+}
+
+function benchMerge(): void {
+  const image = { width: 1000, height: 750 };
+  const cases = quick ? [{ objects: 20, per: 300, classes: 5 }] : [
+    { objects: 20, per: 100, classes: 5 },
+    { objects: 30, per: 300, classes: 5 },
+    { objects: 50, per: 1000, classes: 10 },
+  ];
+  console.log('\nmerge (18 transforms, union → per-class NMS 0.5 → voting 0.8 avg → top 100)');
+  console.log('interleaved in 3 rounds; min (median) ms');
+  console.log('per-transform  union   objects classes       omnidistill ms   reference O(n²) ms      speed-up   same output');
+  for (const c of cases) {
+    const input = simulateTransforms(image, c.objects, c.per, c.classes, 99 + c.per);
+    const opts = { convention: 'continuous' as const, scoreThreshold: 0.05, nmsThreshold: 0.5, voting: { voteThreshold: 0.8, scoring: 'avg' as const, beta: 1 }, topK: 100, clip: true };
+    const reps = c.per >= 1000 ? 2 : 5;
+    const fastTimes: number[] = [];
+    const refTimes: number[] = [];
+    let fast = timeIt(() => mergeDetections(input, opts), reps);
+    let ref = timeIt(() => mergeDetectionsReference(input, opts), 1);
+    for (let r = 0; r < 3; r++) {
+      fast = timeIt(() => mergeDetections(input, opts), reps);
+      ref = timeIt(() => mergeDetectionsReference(input, opts), reps);
+      fastTimes.push(...fast.times);
+      refTimes.push(...ref.times);
+    }
+    let same = fast.out.scores.length === ref.out.scores.length;
+    for (let i = 0; same && i < ref.out.scores.length; i++) {
+      if (Math.abs(fast.out.scores[i] - ref.out.scores[i]) > 1e-9 || fast.out.labels[i] !== ref.out.labels[i]) same = false;
+      for (let k = 0; k < 4; k++) if (Math.abs(fast.out.boxes[4 * i + k] - ref.out.boxes[i][k]) > 1e-6) same = false;
+    }
+    const union = input.reduce((a, t) => a + t.detections.scores.length, 0);
+    console.log(
+      `${String(c.per).padStart(14)} ${String(union).padStart(6)} ${String(c.objects).padStart(9)} ${String(c.classes).padStart(7)}   ${`${fmt(Math.min(...fastTimes))} (${fmt(median(fastTimes))})`.padStart(18)}   ${`${fmt(Math.min(...refTimes))} (${fmt(median(refTimes))})`.padStart(20)}   ${`${(Math.min(...refTimes) / Math.min(...fastTimes)).toFixed(1)}x (${(median(refTimes) / median(fastTimes)).toFixed(1)}x)`.padStart(16)}   ${same ? 'yes' : 'NO'}`,
+    );
+  }
+}
+
+await benchNms();
+benchMerge();
