@@ -5,8 +5,10 @@
 
 import {
   GraphBuilder,
+  STEP_INPUT,
   attr,
   buildTrainingArtifacts,
+  buildTrainingStep,
   emitScheduleFactor,
   encodeModel,
   resolveOptimizer,
@@ -18,8 +20,8 @@ import {
 } from '@omnidistill/artifacts';
 import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
 import type { EngineName, EngineState, TrainingEngine } from './engine.js';
-import { createNativeEngine, nativeProviderAvailability, type NativeProvider } from './native-engine.js';
-import { buildStandardTrainingStep } from './standard-step.js';
+import { evalModelWithParameterInputs } from './export.js';
+import { createNativeEngine, nativeProviderAvailability, type NativeProvider, type NativeStateSlot, type NativeStepArtifacts } from './native-engine.js';
 import { createWasmEngine, type WasmTrainingArtifacts } from './wasm-engine.js';
 
 /** How a model is trained: optimizer, learning-rate schedule, gradient lowering of the wasm graphs. */
@@ -92,6 +94,38 @@ export function wasmTrainingArtifacts(define: ModelDefinition, setup: TrainingSe
   };
 }
 
+const ROLE: Record<string, NativeStateSlot['role']> = { param: 'param', 'running-stat': 'param', momentum0: 'm', momentum1: 'v' };
+
+/**
+ * The native engine's artifacts for `define`: @omnidistill/artifacts' standard-op training step
+ * (forward, backward, schedule, optimizer update) and the eval graph with parameters as inputs.
+ */
+export function nativeStepArtifacts(define: ModelDefinition, setup: TrainingSetup): NativeStepArtifacts {
+  const step = buildTrainingStep(define, { optimizer: setup.optimizer, schedule: setup.schedule });
+  const state: NativeStateSlot[] = step.state.map((s) => {
+    const role = ROLE[s.kind];
+    if (!role) throw new OmniRangeError(`training step state ${s.input}.kind`, 'param, running-stat, momentum0 or momentum1', s.kind);
+    // A running statistic is its own (frozen) parameter.
+    return { input: s.input, output: s.output, parameter: s.kind === 'running-stat' ? s.input : s.param, role };
+  });
+  // Parameters the step reads but never updates (frozen ones) are fed unchanged every step.
+  for (const p of step.params) {
+    if (!state.some((s) => s.role === 'param' && s.parameter === p.name)) state.push({ input: p.name, parameter: p.name, role: 'param' });
+  }
+  const ev = evalModelWithParameterInputs(define);
+  return {
+    stepModel: step.model,
+    evalModel: ev.bytes,
+    parameters: step.params,
+    userInputs: Object.fromEntries(step.dataInputs.map((i) => [i.name, i.shape])),
+    stepInput: STEP_INPUT,
+    stepDtype: 'int64',
+    lossOutput: 'loss',
+    state,
+    evalUserInputs: ev.userInputs,
+  };
+}
+
 /** Which engine to use: one by name, or 'auto' (native first, then wasm). */
 export type EngineChoice = EngineName | 'auto';
 
@@ -144,7 +178,7 @@ export function engineFactory(
   const native = async (initial: EngineState | undefined) => {
     initialParameters ??= freshParameters(define, setup);
     const provider = options.provider ?? (nativeProviderAvailability('cuda').available ? 'cuda' : 'cpu');
-    return createNativeEngine(buildStandardTrainingStep(define, setup.optimizer, setup.schedule), {
+    return createNativeEngine(nativeStepArtifacts(define, setup), {
       initialParameters,
       provider,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),

@@ -4,7 +4,7 @@
 import { instantiate, type ModelDefinition } from '@omnidistill/artifacts';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { Rng, buildStandardTrainingStep, createNativeEngine, exportInferenceModel, type Feeds } from '@omnidistill/train';
+import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, type Feeds } from '@omnidistill/train';
 import { defineDetectionHead, defineHeatmapNet, detectionBatch, heatmapBatch } from './toy-models.js';
 
 function initialParameters(define: ModelDefinition): Map<string, Float32Array> {
@@ -12,7 +12,7 @@ function initialParameters(define: ModelDefinition): Map<string, Float32Array> {
 }
 
 async function trainNative(define: ModelDefinition, batch: (rng: Rng) => Feeds, steps: number) {
-  const artifacts = buildStandardTrainingStep(define, { type: 'adamw', learningRate: 0.01 }, { totalSteps: steps });
+  const artifacts = nativeStepArtifacts(define, { optimizer: { type: 'adamw', learningRate: 0.01 }, schedule: { totalSteps: steps } });
   const engine = await createNativeEngine(artifacts, { initialParameters: initialParameters(define), threads: 1 });
   const rng = new Rng(11);
   const losses: number[] = [];
