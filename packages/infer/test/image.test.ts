@@ -84,6 +84,13 @@ describe('input tensors', () => {
     expect(Array.from(flipped.subarray(0, 6))).toEqual([6, 3, 0, 15, 12, 9]);
     const bgr = toInputTensor(image, { ...pixels, channelOrder: 'bgr', mean: [0, 0, 0], std: [1, 1, 1] }, false, { width: 3, height: 2 });
     expect(Array.from(bgr.subarray(0, 3))).toEqual([3, 6, 9]); // blue first
+    // mean/std follow the input channel order: plane 0 (blue) uses std[0], plane 2 (red) std[2].
+    const bgrScaled = toInputTensor(image, { ...pixels, channelOrder: 'bgr', mean: [0, 0, 1], std: [1, 2, 4] }, true, { width: 3, height: 2 });
+    expect(Array.from(bgrScaled)).toEqual([
+      9, 6, 3, 18, 15, 12, // blue / 10, flipped
+      4, 2.5, 1, 8.5, 7, 5.5, // green / 10 / 2
+      1.5, 0.75, 0, 3.75, 3, 2.25, // (red / 10 - 1) / 4
+    ]);
   });
 
   it('sizes the input: fixed dims pad up, dynamic dims round up to the divisor', () => {
