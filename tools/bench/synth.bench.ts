@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Imported by path (like cocoeval.bench.ts does for its generator) so this bench needs no lockfile change.
-import { generateSplits, renderSample, type GenerateResult, type SynthStyle } from '../../packages/synth/src/index.js';
+import { generateSplits, renderSample, type GenerateResult, type SynthStyle } from '@omnidistill/synth';
 
 const N = 300;
 
@@ -21,7 +21,7 @@ function rate(n: number, t0: bigint): number {
 
 // Worker threads need the compiled package (they cannot load .ts sources).
 const distUrl = new URL('../../packages/synth/dist/index.js', import.meta.url);
-const dist = existsSync(fileURLToPath(distUrl)) ? ((await import(distUrl.href)) as typeof import('../../packages/synth/src/index.js')) : undefined;
+const dist = existsSync(fileURLToPath(distUrl)) ? ((await import(distUrl.href)) as typeof import('@omnidistill/synth')) : undefined;
 if (dist === undefined) console.log('(worker-thread runs skipped: build packages/synth first, e.g. pnpm build)');
 
 /** CPU seconds (user + system, all threads of this process) since `c0`. */
