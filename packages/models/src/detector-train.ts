@@ -2,14 +2,13 @@
 import { join } from 'node:path';
 import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
 import { createParams, evaluate, summarize, type CocoResult } from '@omnidistill/coco';
-import { OmniRangeError, expectInteger } from '@omnidistill/core';
+import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
 import {
   MixedSourceSampler,
   Rng,
-  buildStandardTrainingStep,
-  createNativeEngine,
+  engineFactory,
   trainLoop,
-  type EngineName,
+  type EngineChoice,
   type Feeds,
   type SampleRef,
   type TrainProgress,
@@ -139,8 +138,8 @@ export interface TrainDetectorOptions {
   readonly lr?: number;
   readonly weightDecay?: number;
   readonly seed?: number;
-  /** Default 'native' (the only engine wired here so far). */
-  readonly engine?: EngineName;
+  /** Training engine: 'native' (default), 'wasm' or 'auto' (see {@link TrainKeypointOptions.engine}). */
+  readonly engine?: EngineChoice;
   readonly threads?: number;
   readonly outDir: string;
   /** Default 'detector'. */
@@ -165,7 +164,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
   const steps = expectInteger(options.steps, 'options.steps', 1);
   const batch = expectInteger(options.batch ?? 16, 'options.batch', 2);
   const engineName = options.engine ?? 'native';
-  if (engineName !== 'native') throw new OmniRangeError('options.engine', '"native" (the wasm engine is not wired into the reference models yet)', engineName);
+  expectOneOf(engineName, 'options.engine', ['native', 'wasm', 'auto'] as const);
   const labeled = await loadCocoSource(options.train);
   const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
   const categoryIds = labeled.dataset.categories.map((c) => c.id).sort((a, b) => a - b);
@@ -174,11 +173,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
   const define = defineDetector(config, { batch, ...size });
   const lr = options.lr ?? 2e-3;
   const schedule = { totalSteps: steps };
-  const artifacts = buildStandardTrainingStep(
-    define,
-    { type: 'adamw', learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 },
-    schedule,
-  );
+  const setup = { optimizer: { type: 'adamw' as const, learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 }, schedule };
   const { g } = instantiate(define, 'eval', 'standard');
   const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
   const builder = new DetectorBatchBuilder({ ...size, categoryIds });
@@ -192,8 +187,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
   const history: { step: number; loss: number }[] = [];
   const t0 = performance.now();
   const result = await trainLoop({
-    createEngine: (initial) =>
-      createNativeEngine(artifacts, { initialParameters, ...(initial ? { initialState: initial } : {}), ...(options.threads ? { threads: options.threads } : {}) }),
+    createEngine: engineFactory(define, setup, { engine: engineName, initialParameters, ...(options.threads ? { threads: options.threads } : {}) }),
     iterations: steps,
     batchSize: batch,
     sampler,

@@ -3,14 +3,13 @@
 // export to ONNX + manifest, and COCO keypoint AP of the exported model with ground-truth RoIs.
 import { join } from 'node:path';
 import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
-import { COCO_PERSON, OmniRangeError, expectInteger, flipPermutation, type KeypointSchema } from '@omnidistill/core';
+import { COCO_PERSON, expectInteger, expectOneOf, flipPermutation, type KeypointSchema } from '@omnidistill/core';
 import {
   MixedSourceSampler,
   Rng,
-  buildStandardTrainingStep,
-  createNativeEngine,
+  engineFactory,
   trainLoop,
-  type EngineName,
+  type EngineChoice,
   type Feeds,
   type SampleRef,
   type TrainProgress,
@@ -148,8 +147,8 @@ export interface TrainKeypointOptions {
   /** AdamW decoupled weight decay. Default 1e-4. */
   readonly weightDecay?: number;
   readonly seed?: number;
-  /** Training engine. Only 'native' (onnxruntime-node) is wired here so far. Default 'native'. */
-  readonly engine?: EngineName;
+  /** Training engine: 'native' (onnxruntime-node, default), 'wasm' (onnxruntime-web training) or 'auto' (native, else wasm, saying why). */
+  readonly engine?: EngineChoice;
   /** Intra-op threads of the native engine (default: all cores). */
   readonly threads?: number;
   /** Where `keypoints.onnx` and `keypoints.json` are written. */
@@ -209,9 +208,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const batch = expectInteger(options.batch ?? 16, 'options.batch', 2);
   const roisPerBatch = expectInteger(options.roisPerBatch ?? 2 * batch, 'options.roisPerBatch', 1);
   const engineName = options.engine ?? 'native';
-  if (engineName !== 'native') {
-    throw new OmniRangeError('options.engine', '"native" (the wasm engine is not wired into the reference models yet)', engineName);
-  }
+  expectOneOf(engineName, 'options.engine', ['native', 'wasm', 'auto'] as const);
   const schema = options.schema ?? COCO_PERSON;
   const config = resolveKeypointConfig({ keypoints: schema.keypoints.length, seed: options.seed ?? 0, ...options.model });
   const labeled = await loadCocoSource(options.train);
@@ -221,11 +218,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const define = defineKeypointModel(config, shape);
   const lr = options.lr ?? 2e-3;
   const schedule = { totalSteps: steps };
-  const artifacts = buildStandardTrainingStep(
-    define,
-    { type: 'adamw', learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 },
-    schedule,
-  );
+  const setup = { optimizer: { type: 'adamw' as const, learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 }, schedule };
   const { g } = instantiate(define, 'eval', 'standard');
   const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
   const builder = new KeypointBatchBuilder({ ...size, rois: roisPerBatch, heatmapSize: config.heatmapSize, schema });
@@ -239,8 +232,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const history: { step: number; loss: number }[] = [];
   const t0 = performance.now();
   const result = await trainLoop({
-    createEngine: (initial) =>
-      createNativeEngine(artifacts, { initialParameters, ...(initial ? { initialState: initial } : {}), ...(options.threads ? { threads: options.threads } : {}) }),
+    createEngine: engineFactory(define, setup, { engine: engineName, initialParameters, ...(options.threads ? { threads: options.threads } : {}) }),
     iterations: steps,
     batchSize: batch,
     sampler,

@@ -39,7 +39,19 @@ describe('high-level API', () => {
     expect(ev.stats).toHaveLength(12);
   });
 
-  it('refuses the wasm engine with a reason', async () => {
-    await expect(trainKeypointModel({ train: { coco: 'x', imageDir: 'y' }, steps: 1, engine: 'wasm', outDir: 'z' })).rejects.toThrow(/options.engine/);
+  it('trains the keypoint model on the wasm engine too (ORT training artifacts, ORT grad kernels)', async () => {
+    const { dir, train } = await splits('keypoints');
+    const losses: number[] = [];
+    const run = await trainKeypointModel({
+      train, steps: 2, batch: 2, roisPerBatch: 4, outDir: dir, engine: 'wasm', progressEvery: 1, model: { headConvs: 1 },
+      onProgress: (p) => losses.push(p.loss),
+    });
+    expect(run.engine).toMatch(/^wasm/);
+    expect(losses).toHaveLength(2);
+    expect(losses.every(Number.isFinite)).toBe(true);
+  });
+
+  it('rejects an unknown engine by name', async () => {
+    await expect(trainKeypointModel({ train: { coco: 'x', imageDir: 'y' }, steps: 1, engine: 'gpu' as never, outDir: 'z' })).rejects.toThrow(/options.engine/);
   });
 });

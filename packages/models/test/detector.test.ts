@@ -1,6 +1,6 @@
 import { instantiate } from '@omnidistill/artifacts';
 import { createModelSession, parseManifest } from '@omnidistill/infer';
-import { Rng, buildStandardTrainingStep, createNativeEngine, exportInferenceModel } from '@omnidistill/train';
+import { Rng, nativeStepArtifacts, createNativeEngine, exportInferenceModel } from '@omnidistill/train';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_PIXELS,
@@ -99,7 +99,7 @@ describe('detector model', () => {
     const shape = { batch: 2, height: 32, width: 32 };
     const config = { classes: 2, headChannels: 16 };
     const define = defineDetector(config, shape);
-    const art = buildStandardTrainingStep(define, { type: 'adamw', learningRate: 1e-2 }, { totalSteps: 30, warmupSteps: 0, milestones: [1] , gamma: 1 });
+    const art = nativeStepArtifacts(define, { optimizer: { type: 'adamw', learningRate: 1e-2 }, schedule: { totalSteps: 30, warmupSteps: 0, milestones: [1] , gamma: 1 } });
     const { g } = instantiate(define, 'eval', 'standard');
     const engine = await createNativeEngine(art, { initialParameters: new Map(g.params.map((p) => [p.name, p.init])), threads: 1 });
     const builder = new DetectorBatchBuilder({ height: 32, width: 32, categoryIds: [1, 2], flipProbability: 0 });

@@ -1,7 +1,7 @@
 import { instantiate } from '@omnidistill/artifacts';
 import { COCO_PERSON } from '@omnidistill/core';
 import { createModelSession, parseManifest } from '@omnidistill/infer';
-import { buildStandardTrainingStep, createNativeEngine, exportInferenceModel } from '@omnidistill/train';
+import { nativeStepArtifacts, createNativeEngine, exportInferenceModel } from '@omnidistill/train';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_KEYPOINT_BACKBONE,
@@ -66,7 +66,7 @@ describe('keypoint model', () => {
   it('trains: the loss on a fixed minibatch falls well below its start within 25 steps (native engine)', async () => {
     const shape = { batch: 2, height: 32, width: 32, rois: 2 };
     const define = defineKeypointModel({ keypoints: 3, headConvs: 1 }, shape);
-    const art = buildStandardTrainingStep(define, { type: 'adamw', learningRate: 5e-3 }, { totalSteps: 25, warmupSteps: 0 });
+    const art = nativeStepArtifacts(define, { optimizer: { type: 'adamw', learningRate: 5e-3 }, schedule: { totalSteps: 25, warmupSteps: 0 } });
     const { g } = instantiate(define, 'eval', 'standard');
     const engine = await createNativeEngine(art, { initialParameters: new Map(g.params.map((p) => [p.name, p.init])), threads: 1 });
     const rois = Float32Array.of(4, 4, 20, 28, 8, 2, 30, 30);
