@@ -76,7 +76,12 @@ export interface NativeBuildInfo {
 export interface NativeBinding {
   backends(): { cpu: NativeBackendInfo; cuda: NativeBackendInfo };
   buildInfo(): NativeBuildInfo;
-  ensembleHeatmaps(heatmaps: Float32Array, shape: NativeShape, options: NativeEnsembleOptions): Promise<{ output: Float32Array } & NativeTiming>;
+  /** `options.output` (N*K*M*M floats, not overlapping `heatmaps`) is written in place when given. */
+  ensembleHeatmaps(
+    heatmaps: Float32Array,
+    shape: NativeShape,
+    options: NativeEnsembleOptions & { output?: Float32Array },
+  ): Promise<{ output: Float32Array } & NativeTiming>;
   decodeHeatmaps(maps: Float32Array, shape: Omit<NativeShape, 't'>, rois: Float32Array, options: NativeDecodeOptions): Promise<NativeKeypoints>;
   ensembleAndDecode(
     heatmaps: Float32Array,

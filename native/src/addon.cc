@@ -382,7 +382,17 @@ Napi::Value EnsembleHeatmaps(const Napi::CallbackInfo& info) {
   auto e = std::make_shared<EnsembleSpec>(readEnsemble(env, o, s, "options"));
   requireBackend(env, c.backend);
   const Shape outShape{1, s.n, s.k, s.m};
-  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(outShape.elements()));
+  // Optional caller-owned output (reused across calls: no allocation, no fresh-page faults).
+  const Napi::Value given = o.Get("output");
+  Napi::Float32Array out = given.IsUndefined() ? Napi::Float32Array::New(env, static_cast<size_t>(outShape.elements()))
+                                               : expectArray<float>(env, given, "options.output", outShape.elements());
+  if (!given.IsUndefined()) {
+    const float* a = heat.Data();
+    const float* b = out.Data();
+    if (b < a + s.elements() && a < b + outShape.elements()) {
+      throwRange(env, "options.output", "a buffer that does not overlap heatmaps", describe(given));
+    }
+  }
   const float* in = heat.Data();
   float* dst = out.Data();
   auto* w = new KernelWorker(env, [=](Timing& timing) {

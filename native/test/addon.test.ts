@@ -76,6 +76,8 @@ describe('argument checks in C++ (the TS layer is bypassed here on purpose)', ()
     ['mask leaves a RoI empty', () => native.ensembleHeatmaps(heat, shape, { ...ok, mask: Uint8Array.of(0) }), /^options\.mask: expected at least one transform for RoI 0/, RangeError],
     ['inverted RoI', () => native.decodeHeatmaps(heat, { n: 1, k: 2, m: 2 }, Float32Array.of(5, 0, 4, 3), { backend: 'cpu' }), /^rois\[0\]: expected x2 >= x1/, RangeError],
     ['non-finite RoI', () => native.decodeHeatmaps(heat, { n: 1, k: 2, m: 2 }, Float32Array.of(0, NaN, 4, 3), { backend: 'cpu' }), /^rois\[0\]: expected finite/, RangeError],
+    ['output overlapping the input', () => native.ensembleHeatmaps(heat, shape, { ...ok, output: heat }), /^options\.output: expected a buffer that does not overlap heatmaps/, RangeError],
+    ['output of wrong length', () => native.ensembleHeatmaps(heat, shape, { ...ok, output: new Float32Array(7) }), /^options\.output: expected 8 elements/, RangeError],
     ['missing options', () => native.decodeHeatmaps(heat, { n: 1, k: 2, m: 2 }, Float32Array.of(0, 0, 4, 3), undefined as never), /^options: expected an object, received undefined/, TypeError],
   ];
   it.each(cases)('%s', (_name, call, message, kind) => {

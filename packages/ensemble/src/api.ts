@@ -1,6 +1,6 @@
 // The public kernels: validate once in TypeScript, pick the backend, run, report which ran.
 // Every call returns a Promise; native backends compute off the event loop.
-import type { HeatmapBatch, KeypointArray } from '@omnidistill/core';
+import { OmniRangeError, OmniTypeError, type HeatmapBatch, type KeypointArray } from '@omnidistill/core';
 import type { NativeEnsembleOptions, NativeTiming } from '@omnidistill/native';
 import { nativeBinding, selectBackend, type Backend, type BackendRequest, type BackendSelection } from './backends.js';
 import { referenceDecode, referenceEnsemble, referenceEnsembleAndDecode } from './reference.js';
@@ -54,12 +54,26 @@ function nativeEnsembleOptions(job: EnsembleJob, backend: 'cpu' | 'cuda', thread
   };
 }
 
+/** An optional caller-owned output for the combined maps: N*K*M*M floats, apart from the input. */
+function checkOutput(value: unknown, job: EnsembleJob): Float32Array | undefined {
+  if (value === undefined) return undefined;
+  const length = job.n * job.k * job.m * job.m;
+  if (!(value instanceof Float32Array)) throw new OmniTypeError('options.output', `a Float32Array of ${length} elements`, value);
+  if (value.length !== length) throw new OmniRangeError('options.output', `${length} elements ([N, K, M, M])`, value);
+  const a = job.heatmaps, b = value;
+  const overlap =
+    a.buffer === b.buffer && b.byteOffset < a.byteOffset + a.byteLength && a.byteOffset < b.byteOffset + b.byteLength;
+  if (overlap) throw new OmniRangeError('options.output', 'a buffer that does not overlap heatmaps.data', value);
+  return value;
+}
+
 function timingOf(r: NativeTiming): NativeTiming {
   return { kernelMs: r.kernelMs, totalMs: r.totalMs };
 }
 
 /**
- * Combines heatmaps [T, N, K, M, M] across transforms into [N, K, M, M].
+ * Combines heatmaps [T, N, K, M, M] across transforms into [N, K, M, M], written into
+ * `options.output` when given (reuse it across calls to skip allocation).
  *
  * @example
  * const { heatmaps, backend } = await ensembleHeatmaps(
@@ -67,16 +81,25 @@ function timingOf(r: NativeTiming): NativeTiming {
  *   { mode: 'avg', flipped: plan.map((p) => p.flip), flipPairs: COCO_PERSON.flipPairs },
  * );
  */
-export async function ensembleHeatmaps(heatmaps: HeatmapBatch, options: EnsembleOptions & RunOptions): Promise<EnsembleResult> {
+export async function ensembleHeatmaps(
+  heatmaps: HeatmapBatch,
+  options: EnsembleOptions & RunOptions & { output?: Float32Array },
+): Promise<EnsembleResult> {
   const job = checkEnsemble(heatmaps, options);
   const threads = checkThreads(options.threads);
+  const output = checkOutput(options.output, job);
   const selection = selectBackend(options.backend);
   const shape = { t: job.t, n: job.n, k: job.k, m: job.m };
   const out = (data: Float32Array): HeatmapBatch => ({ data, t: 1, n: job.n, k: job.k, m: job.m });
   if (selection.backend === 'ts') {
-    return { heatmaps: out(referenceEnsemble(job)), backend: 'ts', selection };
+    const result = referenceEnsemble(job);
+    if (output !== undefined) output.set(result);
+    return { heatmaps: out(output ?? result), backend: 'ts', selection };
   }
-  const r = await nativeBinding().ensembleHeatmaps(job.heatmaps, shape, nativeEnsembleOptions(job, selection.backend, threads));
+  const r = await nativeBinding().ensembleHeatmaps(job.heatmaps, shape, {
+    ...nativeEnsembleOptions(job, selection.backend, threads),
+    ...(output !== undefined ? { output } : {}),
+  });
   return { heatmaps: out(r.output), backend: selection.backend, selection, timing: timingOf(r) };
 }
 

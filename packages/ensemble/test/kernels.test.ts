@@ -201,6 +201,22 @@ function runBackendSuite(backend: Backend): void {
       expect(r.probability![0]).toBe(1);
     });
 
+    it('writes into a caller-owned output when given, and refuses one overlapping the input', async () => {
+      const c = randomCase(21);
+      const expected = referenceEnsemble(checkEnsemble(batchOf(c), optionsOf(c)));
+      const output = new Float32Array(expected.length).fill(NaN);
+      const r = await ensembleHeatmaps(batchOf(c), { ...optionsOf(c), output, ...run });
+      expect(r.heatmaps.data).toBe(output);
+      expect(Array.from(output)).toEqual(Array.from(expected));
+      const shared = new Float32Array(c.heatmaps.length + expected.length);
+      shared.set(c.heatmaps);
+      const overlapping = shared.subarray(c.heatmaps.length - 1, c.heatmaps.length - 1 + expected.length);
+      const error = await ensembleHeatmaps({ ...batchOf(c), data: shared.subarray(0, c.heatmaps.length) }, { ...optionsOf(c), output: overlapping, ...run }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RangeError);
+      expect((error as Error).message).toMatch(/^options\.output: expected a buffer that does not overlap/);
+      await expect(ensembleHeatmaps(batchOf(c), { ...optionsOf(c), output: new Float32Array(3), ...run })).rejects.toThrow(/^options\.output: expected \d+ elements/);
+    });
+
     it('accepts Float64 RoIs (rounded to float32) and views at a byteOffset', async () => {
       const base = peakMaps(1, 1, 8, [[2, 6]]);
       const padded = new Float32Array(base.data.length + 3);
