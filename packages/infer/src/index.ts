@@ -21,4 +21,4 @@ export type { RoiSource, ImagePredictor } from './predictor.js';
 export { runInference, defaultConcurrency } from './runner.js';
 export type { RunOptions, RunProgress, RunEvent, RunSummary } from './runner.js';
 export { readPredictions, readSkipped, readRunManifest, runFingerprint, shardFileName, hashImageList, RUN_MANIFEST } from './shards.js';
-export type { ImageEntry, SkippedImage, ShardLine, RunManifest } from './shards.js';
+export type { ImageEntry, SkippedImage, ShardLine, RunManifest, RunPartition } from './shards.js';

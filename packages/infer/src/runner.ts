@@ -16,6 +16,7 @@ import {
   writeRunManifest,
   type ImageEntry,
   type RunManifest,
+  type RunPartition,
   type ShardLine,
 } from './shards.js';
 
@@ -58,12 +59,20 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Stops taking new images; in-flight images finish and complete shards are kept. */
   signal?: AbortSignal;
+  /**
+   * Run only this share of the shards (`shard % count === index`), e.g. one job of a
+   * Kubernetes indexed job or Slurm array, each with its own `outDir`; `readPredictions`
+   * over all the directories gives the same predictions as one unpartitioned run.
+   * Default `{ index: 0, count: 1 }`.
+   */
+  partition?: RunPartition;
 }
 
 /** What a run did. */
 export interface RunSummary {
-  /** False when stopped by the signal before every shard was written. */
+  /** False when stopped by the signal before every shard (of the partition) was written. */
   complete: boolean;
+  /** Images of this partition (all images when unpartitioned). */
   total: number;
   /** Images predicted by this process (resumed shards not included). */
   predicted: number;
@@ -95,7 +104,7 @@ function validateImages(images: readonly ImageEntry[]): void {
 }
 
 /** Loads `run.json` and checks it belongs to this run, or starts a fresh one. */
-async function openRun(options: RunOptions, shardSize: number): Promise<RunManifest> {
+async function openRun(options: RunOptions, shardSize: number, partition: RunPartition): Promise<RunManifest> {
   const imagesHash = hashImageList(options.images);
   const shardCount = Math.ceil(options.images.length / shardSize);
   const existing = await readRunManifest(options.outDir);
@@ -104,13 +113,15 @@ async function openRun(options: RunOptions, shardSize: number): Promise<RunManif
       existing.fingerprint !== options.fingerprint ? `fingerprint ${JSON.stringify(existing.fingerprint)} ≠ ${JSON.stringify(options.fingerprint)}`
       : existing.imagesHash !== imagesHash ? 'the image list differs'
       : existing.shardSize !== shardSize ? `shardSize ${existing.shardSize} ≠ ${shardSize}`
+      : existing.partition.index !== partition.index || existing.partition.count !== partition.count
+        ? `partition ${existing.partition.index}/${existing.partition.count} ≠ ${partition.index}/${partition.count}`
       : null;
     if (mismatch) {
       throw new Error(`${join(options.outDir, 'run.json')}: this directory holds another run (${mismatch}); use a new output directory or the original arguments`);
     }
     return existing;
   }
-  const fresh: RunManifest = { format: 'omnidistill-predictions', version: 1, fingerprint: options.fingerprint, imagesHash, total: options.images.length, shardSize, shardCount, completed: [] };
+  const fresh: RunManifest = { format: 'omnidistill-predictions', version: 1, fingerprint: options.fingerprint, imagesHash, total: options.images.length, shardSize, shardCount, partition, completed: [] };
   await writeRunManifest(options.outDir, fresh);
   return fresh;
 }
@@ -134,16 +145,22 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   const concurrency = options.concurrency ?? defaultConcurrency();
   expectInteger(concurrency, 'options.concurrency', 1);
   if (typeof options.predict !== 'function') throw new OmniTypeError('options.predict', 'a function', options.predict);
+  const partition = options.partition ?? { index: 0, count: 1 };
+  expectInteger(partition.count, 'options.partition.count', 1);
+  expectInteger(partition.index, 'options.partition.index', 0);
+  if (partition.index >= partition.count) throw new OmniRangeError('options.partition.index', `an integer < count = ${partition.count}`, partition.index);
+  const mine = (s: number) => s % partition.count === partition.index;
 
   await removeStaleTemps(options.outDir);
-  const manifest = await openRun(options, shardSize);
+  const manifest = await openRun(options, shardSize, partition);
   const completed = new Set(manifest.completed);
   const resumedShards = completed.size;
   if (resumedShards > 0) options.onEvent?.({ type: 'resumed', completedShards: resumedShards, shardCount: manifest.shardCount });
 
-  const total = options.images.length;
-  const shardLength = (s: number) => Math.min(shardSize, total - s * shardSize);
-  const pendingShards = [...Array(manifest.shardCount).keys()].filter((s) => !completed.has(s));
+  const shardLength = (s: number): number => Math.min(shardSize, options.images.length - s * shardSize);
+  const myShards = [...Array(manifest.shardCount).keys()].filter(mine);
+  const pendingShards = myShards.filter((s) => !completed.has(s));
+  const total = myShards.reduce((sum, s) => sum + shardLength(s), 0);
   const queue = pendingShards.flatMap((s) => [...Array(shardLength(s)).keys()].map((j) => s * shardSize + j));
   const buffers = new Map<number, { lines: (ShardLine | undefined)[]; filled: number }>();
 
@@ -207,7 +224,7 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(queue.length, 1)) }, worker));
   await manifestChain;
   return {
-    complete: completed.size === manifest.shardCount,
+    complete: myShards.every((s) => completed.has(s)),
     total,
     predicted: doneHere - skipped,
     skipped,

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
+import { OmniRangeError } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
 import type { ImageFailure } from './image.js';
 
@@ -23,6 +24,12 @@ export interface SkippedImage extends ImageEntry {
 export type ShardLine = RawImagePrediction | SkippedImage;
 
 export const RUN_MANIFEST = 'run.json';
+
+/** A share of a run for one machine/job: shards with `shard % count === index`. */
+export interface RunPartition {
+  index: number;
+  count: number;
+}
 const RUN_FORMAT = 'omnidistill-predictions';
 
 /** `run.json`: what the run is (so a restart with other arguments is refused) and what is done. */
@@ -36,6 +43,8 @@ export interface RunManifest {
   total: number;
   shardSize: number;
   shardCount: number;
+  /** This directory's share of the shards: those with `shard % count === index`. */
+  partition: RunPartition;
   /** Completed shard indices, ascending. */
   completed: number[];
 }
@@ -111,16 +120,39 @@ function isSkipped(line: ShardLine): line is SkippedImage {
   return (line as SkippedImage).skipped !== undefined;
 }
 
-async function* readShardLines(dir: string, options: { allowIncomplete?: boolean }): AsyncGenerator<ShardLine> {
-  const manifest = await readRunManifest(dir);
-  if (!manifest) throw new Error(`${dir}: no ${RUN_MANIFEST}; not a predictions directory`);
-  const done = new Set(manifest.completed);
-  if (done.size < manifest.shardCount && !options.allowIncomplete) {
-    throw new Error(`${dir}: the run is incomplete (${done.size} of ${manifest.shardCount} shards); rerun the same command to finish it`);
+/** Where each shard of a (possibly partitioned) run lives, checked for consistency. */
+async function locateShards(dirs: readonly string[], allowIncomplete: boolean): Promise<(string | null)[]> {
+  if (dirs.length === 0) throw new OmniRangeError('dirs', 'at least one predictions directory', dirs);
+  let first: RunManifest | null = null;
+  let located: (string | null)[] = [];
+  for (const dir of dirs) {
+    const m = await readRunManifest(dir);
+    if (!m) throw new Error(`${dir}: no ${RUN_MANIFEST}; not a predictions directory`);
+    if (first === null) {
+      first = m;
+      located = new Array<string | null>(m.shardCount).fill(null);
+    } else if (m.fingerprint !== first.fingerprint || m.imagesHash !== first.imagesHash || m.shardSize !== first.shardSize) {
+      throw new Error(`${dir}: belongs to another run than ${dirs[0]} (fingerprint, image list or shard size differ)`);
+    }
+    for (const sIndex of m.completed) located[sIndex] ??= dir;
   }
-  for (let s = 0; s < manifest.shardCount; s++) {
-    if (!done.has(s)) continue;
-    const file = join(dir, shardFileName(s));
+  const done = located.filter((d) => d !== null).length;
+  if (done < first!.shardCount && !allowIncomplete) {
+    const missing = located.map((d, i) => (d === null ? i : -1)).filter((i) => i >= 0);
+    throw new Error(
+      `${dirs.join(', ')}: the run is incomplete (${done} of ${first!.shardCount} shards; missing ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}); rerun the same command to finish it`,
+    );
+  }
+  return located;
+}
+
+async function* readShardLines(dirOrDirs: string | readonly string[], options: { allowIncomplete?: boolean }): AsyncGenerator<ShardLine> {
+  const dirs = typeof dirOrDirs === 'string' ? [dirOrDirs] : dirOrDirs;
+  const located = await locateShards(dirs, options.allowIncomplete ?? false);
+  for (let sIndex = 0; sIndex < located.length; sIndex++) {
+    const dir = located[sIndex];
+    if (dir === null) continue;
+    const file = join(dir, shardFileName(sIndex));
     const text = await readFile(file, 'utf8');
     let lineNo = 0;
     for (const line of text.split('\n')) {
@@ -137,19 +169,20 @@ async function* readShardLines(dir: string, options: { allowIncomplete?: boolean
 
 /**
  * The raw predictions of a finished run, in image order (skipped images left out), ready
- * for `@omnidistill/select`. Each record is validated. Throws if the run is not complete,
- * unless `allowIncomplete`.
+ * for `@omnidistill/select`. Each record is validated. A partitioned run is read from all
+ * its partition directories at once (`dirs` in any order; the result is the same as one
+ * unpartitioned run). Throws if the run is not complete, unless `allowIncomplete`.
  */
-export async function* readPredictions(dir: string, options: { allowIncomplete?: boolean } = {}): AsyncGenerator<RawImagePrediction> {
+export async function* readPredictions(dir: string | readonly string[], options: { allowIncomplete?: boolean } = {}): AsyncGenerator<RawImagePrediction> {
   let index = 0;
   for await (const line of readShardLines(dir, options)) {
     if (isSkipped(line)) continue;
-    yield validateRawImagePrediction(line, `${dir} prediction ${index++}`);
+    yield validateRawImagePrediction(line, `prediction ${index++}`);
   }
 }
 
 /** The images a run reported and skipped, in image order. */
-export async function readSkipped(dir: string, options: { allowIncomplete?: boolean } = {}): Promise<SkippedImage[]> {
+export async function readSkipped(dir: string | readonly string[], options: { allowIncomplete?: boolean } = {}): Promise<SkippedImage[]> {
   const out: SkippedImage[] = [];
   for await (const line of readShardLines(dir, options)) if (isSkipped(line)) out.push(line);
   return out;

@@ -80,7 +80,7 @@ describe('runInference in a child process killed with SIGKILL', () => {
     expect(killed.signal).toBe('SIGKILL');
     const mid = await readRunManifest(resumed);
     expect(mid!.completed).toEqual([0, 1, 2]);
-    await expect(collect(readPredictions(resumed))).rejects.toThrow('the run is incomplete (3 of 6 shards); rerun the same command to finish it');
+    await expect(collect(readPredictions(resumed))).rejects.toThrow('the run is incomplete (3 of 6 shards; missing 3, 4, 5); rerun the same command to finish it');
 
     const restart = await runChild(resumed, -1);
     expect(restart.code, restart.stderr).toBe(0);
@@ -189,6 +189,34 @@ describe('runInference', () => {
       }),
     ).rejects.toThrow(/image 10[01] \(img00[01]\.png\): model exploded/);
     expect(calls).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('partitioned runs', () => {
+  const images = () => [...Array(COUNT).keys()].map((i) => ({ imageId: i + 1, fileName: `img${String(i).padStart(3, '0')}.png` }));
+  const fake = async (image: { width: number }, entry: { imageId: number }) => [{ bbox: [0, 0, image.width, 2] as [number, number, number, number], score: entry.imageId / 100, categoryId: 1 }];
+
+  it('splits shards over jobs whose directories read back as one run', async () => {
+    const whole = await mkdtemp(join(tmpdir(), 'omni-part-'));
+    await runInference({ images: images(), imageRoot: imagesDir, outDir: whole, fingerprint: 'p', shardSize: 4, predict: fake });
+    const parts = await Promise.all([0, 1, 2].map(() => mkdtemp(join(tmpdir(), 'omni-part-'))));
+    const summaries = [];
+    for (const index of [2, 0, 1]) {
+      summaries[index] = await runInference({ images: images(), imageRoot: imagesDir, outDir: parts[index], fingerprint: 'p', shardSize: 4, predict: fake, partition: { index, count: 3 } });
+    }
+    // 6 shards: partition 0 has shards 0 and 3 (8 images), 1 has 1 and 4 (8), 2 has 2 and 5 (4 + 2).
+    expect(summaries.map((s) => [s.total, s.complete])).toEqual([[8, true], [8, true], [6, true]]);
+    expect((await readRunManifest(parts[1]))!.completed).toEqual([1, 4]);
+    expect(await collect(readPredictions([parts[2], parts[0], parts[1]]))).toEqual(await collect(readPredictions(whole)));
+    expect(await readSkipped(parts)).toEqual(await readSkipped(whole));
+    await expect(collect(readPredictions([parts[0], parts[1]]))).rejects.toThrow('the run is incomplete (4 of 6 shards; missing 2, 5)');
+    // Directories of one run may overlap (a job rerun elsewhere); another run's may not be mixed in.
+    await expect(collect(readPredictions([parts[0], whole]))).resolves.toHaveLength(COUNT - 1);
+    const other = await mkdtemp(join(tmpdir(), 'omni-part-'));
+    await runInference({ images: images(), imageRoot: imagesDir, outDir: other, fingerprint: 'q', shardSize: 4, predict: fake });
+    await expect(collect(readPredictions([parts[0], other]))).rejects.toThrow(`${other}: belongs to another run than ${parts[0]}`);
+    await expect(runInference({ images: images(), imageRoot: imagesDir, outDir: parts[0], fingerprint: 'p', shardSize: 4, predict: fake, partition: { index: 1, count: 3 } })).rejects.toThrow('(partition 0/3 ≠ 1/3)');
+    await expect(runInference({ images: images(), imageRoot: imagesDir, outDir: parts[0], fingerprint: 'p', predict: fake, partition: { index: 3, count: 3 } })).rejects.toThrow('options.partition.index: expected an integer < count = 3, received 3 (number)');
   });
 });
 
