@@ -2,14 +2,16 @@
 // into place, then published through `latest.json` (also written by rename), so a crash or a
 // diverging run never leaves a half-written checkpoint where resume would find it.
 //
-// A checkpoint folder holds `state.json` (step, engine, sampler and RNG state, parameter
-// layout) and `tensors.bin` (the parameters and, when the engine can read them, the optimizer
-// moments, as little-endian float32 in the order listed in state.json).
+// A checkpoint folder holds `checkpoint.ckpt` — an ONNX Runtime training checkpoint (flatbuffer
+// v2, written by @omnidistill/artifacts): parameters and, when the engine can read them, the
+// optimizer moments and step in optimizer group `group0` — and `state.json`: the loop's own
+// state (step, engine, sampler and RNG state, parameter order, last loss).
 
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
-import type { EngineName, EngineState } from './engine.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointState, type CheckpointTensor } from '@omnidistill/artifacts';
+import type { EngineName, EngineState, ParameterSpec } from './engine.js';
 import type { RngState } from './rng.js';
 import type { MixedSamplerState } from './sampler.js';
 
@@ -19,6 +21,8 @@ export interface TrainingCheckpoint {
   readonly engine: EngineState;
   /** The engine that wrote it. */
   readonly engineName: EngineName;
+  /** Names, shapes and trainability of the parameters, in parameter order. */
+  readonly parameters: readonly ParameterSpec[];
   /** Sampler state, when the run uses the mixed-source sampler. */
   readonly sampler?: MixedSamplerState;
   /** The loop's RNG (augmentation), so batches after resume are the uninterrupted run's. */
@@ -29,25 +33,53 @@ export interface TrainingCheckpoint {
   readonly extra?: unknown;
 }
 
-interface TensorEntry {
-  name: string;
-  kind: 'param' | 'm' | 'v';
-  shape: number[];
-  offset: number;
-  length: number;
-}
-
 interface StateFile {
   format: 'omnidistill-train-checkpoint';
-  version: 1;
+  version: 2;
   step: number;
   engine: EngineName;
   loss: number;
+  /** Whether checkpoint.ckpt carries the optimizer moments. */
   hasMoments: boolean;
-  tensors: TensorEntry[];
+  parameters: ParameterSpec[];
   sampler?: MixedSamplerState;
   rng: RngState;
   extra?: unknown;
+}
+
+/** ORT's fed learning rate; the checkpoint's value is ignored by ORT (the schedule lives in the graph). */
+const ORT_INITIAL_LR = 0.001;
+
+function ortCheckpoint(ckpt: TrainingCheckpoint): { bytes: Uint8Array; hasMoments: boolean } {
+  const { engine, parameters } = ckpt;
+  const tensor = (p: ParameterSpec): CheckpointTensor => {
+    const data = engine.parameters.get(p.name);
+    if (!data) throw new OmniRangeError(`checkpoint.engine.parameters.${p.name}`, 'a value for every parameter', undefined);
+    return { name: p.name, dims: p.shape, data };
+  };
+  const trainable = parameters.filter((p) => p.trainable);
+  // Moments go into ORT's optimizer group (momentum0 = m, momentum1 = v) when the engine has any.
+  const hasMoments = engine.moments !== undefined && trainable.some((p) => (engine.moments!.get(p.name)?.length ?? 0) > 0);
+  const state: CheckpointState = {
+    trainable: trainable.map(tensor),
+    frozen: parameters.filter((p) => !p.trainable).map(tensor),
+    ...(hasMoments
+      ? {
+          optimizerGroups: [
+            {
+              groupName: 'group0',
+              step: engine.step,
+              initialLearningRate: ORT_INITIAL_LR,
+              states: trainable.map((p) => ({
+                paramName: p.name,
+                momentums: (engine.moments!.get(p.name) ?? []).map((m, i) => ({ name: `momentum${i}`, dims: p.shape, data: m })),
+              })),
+            },
+          ],
+        }
+      : {}),
+  };
+  return { bytes: writeCheckpoint(state), hasMoments };
 }
 
 const LATEST = 'latest.json';
@@ -82,10 +114,6 @@ function fsyncDir(path: string): void {
   }
 }
 
-function tensorBytes(t: Float32Array): Uint8Array {
-  return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
-}
-
 /**
  * Writes a checkpoint of `ckpt` into `dir` atomically and publishes it as the latest; keeps the
  * newest `keep` checkpoints. Returns the checkpoint folder.
@@ -94,26 +122,15 @@ export function saveCheckpoint(dir: string, ckpt: TrainingCheckpoint, keep = 2):
   expectInteger(keep, 'keep', 1);
   mkdirSync(dir, { recursive: true });
   const { engine } = ckpt;
-  const tensors: TensorEntry[] = [];
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  const add = (name: string, kind: TensorEntry['kind'], shape: readonly number[], data: Float32Array) => {
-    tensors.push({ name, kind, shape: [...shape], offset, length: data.length });
-    chunks.push(tensorBytes(data));
-    offset += data.length;
-  };
-  for (const [name, data] of engine.parameters) add(name, 'param', [data.length], data);
-  if (engine.moments) {
-    for (const [name, ms] of engine.moments) ms.forEach((m, i) => m && add(name, i === 0 ? 'm' : 'v', [m.length], m));
-  }
+  const { bytes, hasMoments } = ortCheckpoint(ckpt);
   const state: StateFile = {
     format: 'omnidistill-train-checkpoint',
-    version: 1,
+    version: 2,
     step: engine.step,
     engine: ckpt.engineName,
     loss: ckpt.loss,
-    hasMoments: engine.moments !== undefined,
-    tensors,
+    hasMoments,
+    parameters: ckpt.parameters.map((p) => ({ name: p.name, shape: [...p.shape], trainable: p.trainable })),
     ...(ckpt.sampler ? { sampler: ckpt.sampler } : {}),
     rng: ckpt.rng,
     ...(ckpt.extra !== undefined ? { extra: ckpt.extra } : {}),
@@ -122,7 +139,7 @@ export function saveCheckpoint(dir: string, ckpt: TrainingCheckpoint, keep = 2):
   const tmp = join(dir, `.tmp-${stepFolder(engine.step)}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeFileSynced(join(tmp, 'tensors.bin'), chunks);
+  writeFileSynced(join(tmp, 'checkpoint.ckpt'), [bytes]);
   writeFileSynced(join(tmp, 'state.json'), [new TextEncoder().encode(JSON.stringify(state, null, 1))]);
   fsyncDir(tmp);
   rmSync(final, { recursive: true, force: true });
@@ -158,26 +175,25 @@ export function loadCheckpoint(folder: string): TrainingCheckpoint {
   const statePath = join(folder, 'state.json');
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as StateFile;
   if (state.format !== 'omnidistill-train-checkpoint') throw new OmniTypeError(`${statePath}: format`, '"omnidistill-train-checkpoint"', state.format);
-  if (state.version !== 1) throw new OmniTypeError(`${statePath}: version`, '1', state.version);
-  const raw = readFileSync(join(folder, 'tensors.bin'));
-  const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  if (state.version !== 2) throw new OmniTypeError(`${statePath}: version`, '2', state.version);
+  const ort = readCheckpoint(new Uint8Array(readFileSync(join(folder, 'checkpoint.ckpt'))));
+  const byName = new Map([...ort.trainable, ...ort.frozen].map((t) => [t.name, t.data]));
   const parameters = new Map<string, Float32Array>();
-  const moments = state.hasMoments ? new Map<string, Float32Array[]>() : undefined;
-  for (const t of state.tensors) {
-    if (t.offset + t.length > all.length) {
-      throw new OmniRangeError(`${folder}/tensors.bin`, `at least ${t.offset + t.length} floats for ${t.name}`, all.length);
-    }
-    const data = all.slice(t.offset, t.offset + t.length);
-    if (t.kind === 'param') parameters.set(t.name, data);
-    else {
-      const list = moments!.get(t.name) ?? [];
-      list[t.kind === 'm' ? 0 : 1] = data;
-      moments!.set(t.name, list);
-    }
+  for (const p of state.parameters) {
+    const data = byName.get(p.name);
+    if (!data) throw new OmniRangeError(`${folder}/checkpoint.ckpt`, `parameter ${p.name} (listed in state.json)`, 'missing');
+    parameters.set(p.name, data);
+  }
+  let moments: Map<string, Float32Array[]> | undefined;
+  if (state.hasMoments) {
+    const group = ort.optimizerGroups?.find((g) => g.groupName === 'group0');
+    if (!group) throw new OmniRangeError(`${folder}/checkpoint.ckpt`, 'optimizer group "group0" with the moments', 'none');
+    moments = new Map(group.states.map((s) => [s.paramName, s.momentums.map((m) => m.data)]));
   }
   return {
     engine: { step: state.step, parameters, moments },
     engineName: state.engine,
+    parameters: state.parameters,
     ...(state.sampler ? { sampler: state.sampler } : {}),
     rng: state.rng,
     loss: state.loss,

@@ -137,6 +137,15 @@ export function printProgress(p: TrainProgress): void {
   process.stderr.write(`${formatProgress(p)}\n`);
 }
 
+/** What happens to the optimizer moments on resume, for the resume log line. */
+function resumeMomentsNote(ckpt: TrainingCheckpoint, engine: TrainingEngine): string {
+  const wasmNote = 'the wasm engine cannot read or restore Adam moments; SGD without momentum resumes exactly';
+  if (!engine.info.keepsMoments) return `optimizer moments restart from zero (${wasmNote})`;
+  if (ckpt.engine.moments) return 'optimizer moments restored';
+  if (ckpt.engineName === 'wasm') return `optimizer moments restart from zero (the checkpoint comes from the wasm engine: ${wasmNote})`;
+  return 'no optimizer moments to restore (plain SGD)';
+}
+
 interface Restored {
   checkpoint: TrainingCheckpoint;
   folder: string;
@@ -176,12 +185,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
   const engine = await options.createEngine(restored?.checkpoint.engine);
   const resumedFrom = restored?.checkpoint.engine.step ?? 0;
   if (restored) {
-    const momentsNote =
-      restored.checkpoint.engine.moments && engine.info.keepsMoments
-        ? 'optimizer moments restored'
-        : engine.info.keepsMoments
-          ? `optimizer moments restart from zero (the checkpoint was written by the ${restored.checkpoint.engineName} engine, which cannot read them back)`
-          : 'optimizer moments restart from zero (the wasm engine cannot read or restore Adam moments; SGD without momentum resumes exactly)';
+    const momentsNote = resumeMomentsNote(restored.checkpoint, engine);
     log(`resuming from ${restored.folder} at step ${resumedFrom}/${iterations} on ${engine.info.description}: ${momentsNote}`);
   }
 
@@ -202,6 +206,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
       {
         engine: state,
         engineName: engine.info.name,
+        parameters: engine.parameters,
         sampler: sampler.state(),
         rng: rng.state(),
         loss: lastLoss,
