@@ -47,7 +47,9 @@ export const GRAD_CASES: readonly GradCase[] = [
     covers: ['Conv', 'Relu', 'Sigmoid', 'mseLoss'],
     define: (g) => {
       const x = g.input('x', 'float32', [2, 3, 9, 8]);
-      let h = g.conv(x, p(g, 'c1.w', [4, 3, 3, 3], 1), p(g, 'c1.b', [4], 2, 0.1), { strides: [2, 2], pads: [1, 1, 1, 1] });
+      // Stride 1, non-square kernel, asymmetric pads (flipped-kernel dX, per-tap MatMul dW).
+      const h0 = g.conv(x, p(g, 'c0.w', [3, 3, 2, 3], 6), undefined, { pads: [0, 1, 1, 1] });
+      let h = g.conv(g.add(h0, x), p(g, 'c1.w', [4, 3, 3, 3], 1), p(g, 'c1.b', [4], 2, 0.1), { strides: [2, 2], pads: [1, 1, 1, 1] });
       h = g.relu(h);
       h = g.conv(h, p(g, 'c2.w', [5, 4, 3, 3], 3), p(g, 'c2.b', [5], 4, 0.1), { dilations: [2, 2], pads: [2, 2, 2, 2] });
       h = g.relu(h);
