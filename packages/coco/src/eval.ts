@@ -44,17 +44,34 @@ interface DtColumns {
   keypoints: (Float64Array | undefined)[];
 }
 
-function indexOf(ids: readonly number[]): Map<number, number> {
-  const m = new Map<number, number>();
-  ids.forEach((id, i) => m.set(id, i));
-  return m;
+/**
+ * Position of an id in a sorted id list, -1 when absent: a dense table when the ids are
+ * small non-negative integers (the usual case, and much faster than a Map), else a Map.
+ */
+class IdIndex {
+  private readonly table: Int32Array | undefined;
+  private readonly map: Map<number, number> | undefined;
+  constructor(ids: readonly number[]) {
+    const max = ids.length > 0 ? ids[ids.length - 1] : 0;
+    if (ids.length > 0 && ids[0] >= 0 && max <= 8 * ids.length + 4096) {
+      this.table = new Int32Array(max + 1).fill(-1);
+      ids.forEach((id, i) => (this.table![id] = i));
+    } else {
+      this.map = new Map();
+      ids.forEach((id, i) => this.map!.set(id, i));
+    }
+  }
+  get(id: number): number {
+    if (this.table !== undefined) return id >= 0 && id < this.table.length ? this.table[id] : -1;
+    return this.map!.get(id) ?? -1;
+  }
 }
 
-function gtColumns(gt: CocoDataset, imgIndex: Map<number, number>, catIndex: Map<number, number>, keypoints: boolean): GtColumns {
+function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): GtColumns {
   const anns = gt.annotations;
   const picked: number[] = [];
   for (let i = 0; i < anns.length; i++) {
-    if (imgIndex.has(anns[i].image_id) && catIndex.has(anns[i].category_id)) picked.push(i);
+    if (imgIndex.get(anns[i].image_id) >= 0 && catIndex.get(anns[i].category_id) >= 0) picked.push(i);
   }
   const n = picked.length;
   const c: GtColumns = {
@@ -71,8 +88,8 @@ function gtColumns(gt: CocoDataset, imgIndex: Map<number, number>, catIndex: Map
   };
   for (let j = 0; j < n; j++) {
     const a = anns[picked[j]];
-    c.img[j] = imgIndex.get(a.image_id)!;
-    c.cat[j] = catIndex.get(a.category_id)!;
+    c.img[j] = imgIndex.get(a.image_id);
+    c.cat[j] = catIndex.get(a.category_id);
     c.id[j] = a.id;
     c.area[j] = a.area;
     c.crowd[j] = a.iscrowd === 1 ? 1 : 0;
@@ -91,13 +108,13 @@ function gtColumns(gt: CocoDataset, imgIndex: Map<number, number>, catIndex: Map
   return c;
 }
 
-function dtColumns(results: readonly CocoResult[], imgIndex: Map<number, number>, catIndex: Map<number, number>): { dt: DtColumns; ignoredResults: number } {
+function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex): { dt: DtColumns; ignoredResults: number } {
   const geo = resultGeometry(results);
   const picked: number[] = [];
   let ignoredResults = 0;
   for (let i = 0; i < results.length; i++) {
-    if (!catIndex.has(results[i].category_id)) ignoredResults++;
-    else if (imgIndex.has(results[i].image_id)) picked.push(i);
+    if (catIndex.get(results[i].category_id) < 0) ignoredResults++;
+    else if (imgIndex.get(results[i].image_id) >= 0) picked.push(i);
   }
   const n = picked.length;
   const d: DtColumns = {
@@ -112,8 +129,8 @@ function dtColumns(results: readonly CocoResult[], imgIndex: Map<number, number>
   for (let j = 0; j < n; j++) {
     const i = picked[j];
     const r = results[i];
-    d.img[j] = imgIndex.get(r.image_id)!;
-    d.cat[j] = catIndex.get(r.category_id)!;
+    d.img[j] = imgIndex.get(r.image_id);
+    d.cat[j] = catIndex.get(r.category_id);
     d.score[j] = r.score;
     d.area[j] = geo.areas[i];
     for (let q = 0; q < 4; q++) d.box[4 * j + q] = geo.boxes[4 * i + q];
@@ -234,6 +251,10 @@ interface MatchContext {
   gSorted: Int32Array;
   gIg: Uint8Array;
   gMatched: Uint8Array;
+  /** per area range: ious with columns in that range's ground-truth order, crowd flags in that order */
+  sortedIous: Float64Array;
+  sortedCrowd: Uint8Array;
+  outside: Uint8Array;
   detOf: Int32Array;
   rank: Int32Array;
   outcome: Uint8Array;
@@ -251,14 +272,21 @@ function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
   const G = g1 - g0;
   sortByScoreDesc(dOrder, d0, cell.d1, dt.score);
   const D = Math.min(cell.d1 - d0, c.maxDetLast);
-  if (D * G > c.ious.length) c.ious = new Float64Array(2 * D * G);
-  if (D > c.bestIou.length) c.bestIou = new Float64Array(2 * D);
+  if (D * G > c.ious.length) {
+    c.ious = new Float64Array(2 * D * G);
+    c.sortedIous = new Float64Array(2 * D * G);
+  }
+  if (D > c.bestIou.length) {
+    c.bestIou = new Float64Array(2 * D);
+    c.outside = new Uint8Array(2 * D);
+  }
   if (G > c.gSorted.length) {
     c.gSorted = new Int32Array(2 * G);
     c.gIg = new Uint8Array(2 * G);
     c.gMatched = new Uint8Array(2 * G);
+    c.sortedCrowd = new Uint8Array(2 * G);
   }
-  const { ious, bestIou, gSorted, gIg, gMatched, thr, outcome } = c;
+  const { ious, bestIou, gSorted, gIg, gMatched, thr, outcome, sortedIous, sortedCrowd, outside } = c;
   // similarity matrix ious[d * G + g] (ground truths in cell order) and each row's maximum
   for (let di = 0; di < D; di++) {
     const d = dOrder[d0 + di];
@@ -290,39 +318,45 @@ function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
       const g = gOrder[g0 + gi];
       if (gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi) gSorted[w++] = gi;
     }
-    for (let s = 0; s < G; s++) gIg[s] = s < nKept ? 0 : 1;
+    for (let s = 0; s < G; s++) {
+      gIg[s] = s < nKept ? 0 : 1;
+      sortedCrowd[s] = gt.crowd[gOrder[g0 + gSorted[s]]];
+    }
+    for (let di = 0; di < D; di++) {
+      const d = dOrder[d0 + di];
+      outside[di] = dt.area[d] < lo || dt.area[d] > hi ? 1 : 0;
+      if (bestIou[di] < thr[0]) continue; // never scanned below
+      for (let s = 0; s < G; s++) sortedIous[di * G + s] = ious[di * G + gSorted[s]];
+    }
     for (let t = 0; t < T; t++) {
       const base = (a * T + t) * kept + pos;
       const th = thr[t];
       for (let s = 0; s < G; s++) gMatched[s] = 0;
       for (let di = 0; di < D; di++) {
-        const d = dOrder[d0 + di];
-        const outside = dt.area[d] < lo || dt.area[d] > hi;
         // no ground truth reaches the threshold: pycocotools' scan ends with m = -1
         if (bestIou[di] < th) {
-          outcome[base + di] = outside ? IGNORED : FP;
+          outcome[base + di] = outside[di] === 1 ? IGNORED : FP;
           continue;
         }
         let best = th;
         let m = -1;
         const row = di * G;
         for (let s = 0; s < G; s++) {
-          const gi = gSorted[s];
-          if (gMatched[s] === 1 && gt.crowd[gOrder[g0 + gi]] === 0) continue;
+          if (gMatched[s] === 1 && sortedCrowd[s] === 0) continue;
           if (m > -1 && gIg[m] === 0 && gIg[s] === 1) break;
-          const v = ious[row + gi];
+          const v = sortedIous[row + s];
           if (v < best) continue;
           best = v;
           m = s;
         }
         if (m === -1) {
-          outcome[base + di] = outside ? IGNORED : FP;
+          outcome[base + di] = outside[di] === 1 ? IGNORED : FP;
           continue;
         }
         gMatched[m] = 1;
         // pycocotools records the matched gt's id; an id of 0 reads as "no match".
         const matchedId = gt.id[gOrder[g0 + gSorted[m]]] !== 0;
-        if (gIg[m] === 1 || (!matchedId && outside)) outcome[base + di] = IGNORED;
+        if (gIg[m] === 1 || (!matchedId && outside[di] === 1)) outcome[base + di] = IGNORED;
         else outcome[base + di] = matchedId ? TP : FP;
       }
     }
@@ -342,8 +376,8 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
   checkKeypointInputs(gtSet, results, p);
   const keypoints = p.iouType === 'keypoints';
   const numImages = p.imgIds.length;
-  const imgIndex = indexOf(p.imgIds);
-  const catIndex = indexOf(p.catIds);
+  const imgIndex = new IdIndex(p.imgIds);
+  const catIndex = new IdIndex(p.catIds);
   const gt = gtColumns(gtSet, imgIndex, catIndex, keypoints);
   const { dt, ignoredResults } = dtColumns(results, imgIndex, catIndex);
 
@@ -382,6 +416,9 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
     gSorted: new Int32Array(64),
     gIg: new Uint8Array(64),
     gMatched: new Uint8Array(64),
+    sortedIous: new Float64Array(256),
+    sortedCrowd: new Uint8Array(64),
+    outside: new Uint8Array(128),
     detOf,
     rank,
     outcome,
@@ -450,54 +487,76 @@ function accumulate(
   scores: Float64Array,
 ): void {
   const T = p.iouThrs.length, R = p.recThrs.length, A = p.areaRng.length, M = p.maxDets.length;
-  const sel = new Int32Array(kept);
-  const tpIndex = new Int32Array(kept + 1);
-  const tpPrecision = new Float64Array(kept + 1);
   for (let k = 0; k < K; k++) {
     const s = kStart[k], e = kStart[k + 1];
+    const n = e - s;
     // layout order is pycocotools' concatenation order, so (score desc, position) = its stable sort
     const sorted = stableOrderByScoreDesc(detOf, s, e, score);
-    for (let m = 0; m < M; m++) {
-      const maxDet = p.maxDets[m];
-      let nd = 0;
-      for (let i = 0; i < sorted.length; i++) if (rank[sorted[i]] < maxDet) sel[nd++] = sorted[i];
-      for (let a = 0; a < A; a++) {
-        const np = npig[k * A + a];
-        if (np === 0) continue;
-        for (let t = 0; t < T; t++) {
-          const base = (a * T + t) * kept;
-          // One pass records where the c-th true positive occurs and the false positives
-          // before it. Precision made monotone from the right, read at the first index with
-          // recall >= r, is the maximum of tp/(fp+tp+eps) over the true positives from
-          // there on (between true positives precision only falls), so the full rc/pr
-          // arrays of pycocotools are never built; every value is the same double.
-          let tp = 0, fp = 0;
-          for (let i = 0; i < nd; i++) {
-            const o = outcome[base + sel[i]];
+    const sortedScore = new Float64Array(n);
+    // the maxDets a detection counts for form a suffix of the (ascending) list: from firstM on
+    const firstM = new Uint8Array(n);
+    const nd = new Int32Array(M);
+    const firstKept = new Int32Array(M).fill(-1);
+    for (let i = 0; i < n; i++) {
+      sortedScore[i] = score[detOf[sorted[i]]];
+      const r = rank[sorted[i]];
+      let f = 0;
+      while (f < M && r >= p.maxDets[f]) f++;
+      firstM[i] = f;
+      for (let m = f; m < M; m++) {
+        if (firstKept[m] < 0) firstKept[m] = i;
+        nd[m]++;
+      }
+    }
+    // per maxDets: where the c-th true positive is (score-order position) and tp/(fp+tp+eps) there
+    const tpIndex = new Int32Array(M * (n + 1));
+    const tpPrecision = new Float64Array(M * (n + 1));
+    const tp = new Int32Array(M);
+    const fp = new Int32Array(M);
+    for (let a = 0; a < A; a++) {
+      const np = npig[k * A + a];
+      if (np === 0) continue;
+      for (let t = 0; t < T; t++) {
+        // One pass over this (area, threshold)'s outcomes in score order serves every maxDets.
+        // Precision made monotone from the right, read at the first index with recall >= r,
+        // is the maximum of tp/(fp+tp+eps) over the true positives from there on (between
+        // true positives precision only falls), so pycocotools' full rc/pr arrays are never
+        // built; every value is the same double.
+        const base = (a * T + t) * kept;
+        tp.fill(0);
+        fp.fill(0);
+        for (let i = 0; i < n; i++) {
+          const o = outcome[base + sorted[i]];
+          if (o === IGNORED) continue;
+          for (let m = firstM[i]; m < M; m++) {
             if (o === TP) {
-              tp++;
-              tpIndex[tp] = i;
-              tpPrecision[tp] = tp / (fp + tp + NP_SPACING_1);
-            } else if (o === FP) fp++;
+              const c = ++tp[m];
+              tpIndex[m * (n + 1) + c] = i;
+              tpPrecision[m * (n + 1) + c] = c / (fp[m] + c + NP_SPACING_1);
+            } else fp[m]++;
           }
-          recall[((t * K + k) * A + a) * M + m] = nd > 0 ? tp / np : 0;
-          for (let c = tp - 1; c >= 1; c--) if (tpPrecision[c + 1] > tpPrecision[c]) tpPrecision[c] = tpPrecision[c + 1];
+        }
+        for (let m = 0; m < M; m++) {
+          const off = m * (n + 1);
+          const tpm = tp[m];
+          recall[((t * K + k) * A + a) * M + m] = nd[m] > 0 ? tpm / np : 0;
+          for (let c = tpm - 1; c >= 1; c--) if (tpPrecision[off + c + 1] > tpPrecision[off + c]) tpPrecision[off + c] = tpPrecision[off + c + 1];
           // read at index 0: before the first true positive precision is 0/(fp+eps) = 0
-          const firstPr = tp > 0 ? tpPrecision[1] : 0;
+          const firstPr = tpm > 0 ? tpPrecision[off + 1] : 0;
           let need = 0; // smallest tp count whose recall tp/np reaches the threshold
           for (let r = 0; r < R; r++) {
             const rt = p.recThrs[r];
-            while (need <= tp && need / np < rt) need++;
+            while (need <= tpm && need / np < rt) need++;
             const cell = (((t * R + r) * K + k) * A + a) * M + m;
-            if (nd === 0 || need > tp) {
+            if (nd[m] === 0 || need > tpm) {
               precision[cell] = 0;
               scores[cell] = 0;
             } else if (need === 0) {
               precision[cell] = firstPr;
-              scores[cell] = score[detOf[sel[0]]];
+              scores[cell] = sortedScore[firstKept[m]];
             } else {
-              precision[cell] = tpPrecision[need];
-              scores[cell] = score[detOf[sel[tpIndex[need]]]];
+              precision[cell] = tpPrecision[off + need];
+              scores[cell] = sortedScore[tpIndex[off + need]];
             }
           }
         }
