@@ -51,8 +51,8 @@ export async function decodeRgb(file: string): Promise<{ width: number; height: 
 }
 
 /**
- * Reads a COCO file (validated by @omnidistill/coco) and decodes all its images, a few at a
- * time. `keep` filters the images (default: all).
+ * Reads a COCO file (validated by @omnidistill/coco) and decodes all its images with sharp,
+ * `concurrency` at a time (default 8). An image whose size differs from its COCO entry is an error.
  */
 export async function loadCocoSource(source: CocoSource, options: { concurrency?: number } = {}): Promise<LoadedDataset> {
   if (typeof source?.coco !== 'string') throw new OmniTypeError('source.coco', 'the path of a COCO JSON file', source?.coco);

@@ -3,7 +3,7 @@
 // export to ONNX + manifest, and COCO keypoint AP of the exported model with ground-truth RoIs.
 import { join } from 'node:path';
 import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
-import { COCO_PERSON, expectInteger, expectOneOf, flipPermutation, type KeypointSchema } from '@omnidistill/core';
+import { COCO_PERSON, OmniRangeError, expectInteger, expectOneOf, flipPermutation, type KeypointSchema } from '@omnidistill/core';
 import {
   MixedSourceSampler,
   Rng,
@@ -156,7 +156,10 @@ export interface TrainKeypointOptions {
   /** Output base name. Default 'keypoints'. */
   readonly name?: string;
   readonly model?: Partial<KeypointModelConfig>;
+  /** Keypoint schema (names, flip pairs). Default COCO person. */
   readonly schema?: KeypointSchema;
+  /** COCO category of the instances to train on. Default 1 (person). */
+  readonly categoryId?: number;
   /** Training input size; default: the largest image of the training sources, rounded up to a multiple of 4. */
   readonly inputSize?: { readonly height: number; readonly width: number };
   readonly onProgress?: (p: TrainProgress) => void;
@@ -211,8 +214,13 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   expectOneOf(engineName, 'options.engine', ['native', 'wasm', 'auto'] as const);
   const schema = options.schema ?? COCO_PERSON;
   const config = resolveKeypointConfig({ keypoints: schema.keypoints.length, seed: options.seed ?? 0, ...options.model });
+  const categoryId = expectInteger(options.categoryId ?? 1, 'options.categoryId', 0);
   const labeled = await loadCocoSource(options.train);
   const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
+  const usable = labeled.dataset.annotations.filter((a) => a.category_id === categoryId && a.keypoints?.length === 3 * config.keypoints).length;
+  if (usable === 0) {
+    throw new OmniRangeError(`options.train (${options.train.coco})`, `annotations of category ${categoryId} with ${config.keypoints} keypoints`, 'none');
+  }
   const size = options.inputSize ?? inputSizeOf(generated ? [labeled, generated] : [labeled]);
   const shape = { batch, height: size.height, width: size.width, rois: roisPerBatch };
   const define = defineKeypointModel(config, shape);
@@ -221,7 +229,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const setup = { optimizer: { type: 'adamw' as const, learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 }, schedule };
   const { g } = instantiate(define, 'eval', 'standard');
   const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
-  const builder = new KeypointBatchBuilder({ ...size, rois: roisPerBatch, heatmapSize: config.heatmapSize, schema });
+  const builder = new KeypointBatchBuilder({ ...size, rois: roisPerBatch, heatmapSize: config.heatmapSize, schema, categoryId });
   const sampler = new MixedSourceSampler({
     labeledSize: labeled.images.length,
     generatedSize: generated?.images.length ?? 0,
@@ -248,7 +256,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const seconds = (performance.now() - t0) / 1000;
   const parameters = result.state.parameters;
   const onnx = exportKeypointModel(config, parameters);
-  const out = await writeModel(join(options.outDir, `${options.name ?? 'keypoints'}.onnx`), onnx, keypointManifest(schema, config.heatmapSize, DEFAULT_PIXELS, 1));
+  const out = await writeModel(join(options.outDir, `${options.name ?? 'keypoints'}.onnx`), onnx, keypointManifest(schema, config.heatmapSize, DEFAULT_PIXELS, categoryId));
   return {
     ...out,
     history,

@@ -91,7 +91,7 @@ export function dimOf(g: GraphBuilder, x: Value, axis: number): Value {
   return g.node('Slice', [shape, g.int64s([axis]), g.int64s([axis + 1]), g.int64s([0])], [{ dtype: 'int64', shape: [1] }])[0];
 }
 
-/** float32 [n] holding 0, 1, …, n−1 where n = `Shape(x)[axis]` at run time (`nominal` = its value in this build). */
+/** float32 [n] holding 0, 1, …, n−1 where n = `Shape(x)[axis]` at run time (the static build records this build's size). */
 export function rangeOf(g: GraphBuilder, x: Value, axis: number): Value {
   const n = dimOf(g, x, axis);
   const scalarN = g.node('Squeeze', [n, g.int64s([0])], [{ dtype: 'int64', shape: [] }])[0];

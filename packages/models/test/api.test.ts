@@ -51,6 +51,11 @@ describe('high-level API', () => {
     expect(losses.every(Number.isFinite)).toBe(true);
   });
 
+  it('refuses a training split without instances of the model\'s category and keypoint count', async () => {
+    const { dir, train } = await splits('objects');
+    await expect(trainKeypointModel({ train, steps: 1, outDir: dir })).rejects.toThrow(/category 1 with 17 keypoints/);
+  });
+
   it('rejects an unknown engine by name', async () => {
     await expect(trainKeypointModel({ train: { coco: 'x', imageDir: 'y' }, steps: 1, engine: 'gpu' as never, outDir: 'z' })).rejects.toThrow(/options.engine/);
   });
