@@ -18,7 +18,7 @@ export type {
 } from './multi.js';
 export { keypointPredictor, detectionPredictor } from './predictor.js';
 export type { RoiSource, ImagePredictor } from './predictor.js';
-export { runInference, defaultConcurrency } from './runner.js';
+export { runInference, defaultConcurrency, listImages, IMAGE_EXTENSIONS } from './runner.js';
 export type { RunOptions, RunProgress, RunEvent, RunSummary } from './runner.js';
 export { readPredictions, readSkipped, readRunManifest, runFingerprint, shardFileName, hashImageList, RUN_MANIFEST } from './shards.js';
 export type { ImageEntry, SkippedImage, ShardLine, RunManifest, RunPartition } from './shards.js';

@@ -2,9 +2,10 @@
 // memory (at most `concurrency` decoded images and `concurrency` unfinished shards), a
 // progress callback, and crash-safe resume (see shards.ts).
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
 import { OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
-import type { RawImagePrediction, RawInstance } from '@omnidistill/select';
+import { validateRawImagePrediction, type RawImagePrediction, type RawInstance } from '@omnidistill/select';
 import { decodeImage, type DecodedImage, type ImageFailure } from './image.js';
 import {
   formatShard,
@@ -81,6 +82,31 @@ export interface RunSummary {
   shardCount: number;
   /** Shards found complete at start (written by an earlier, interrupted run). */
   resumedShards: number;
+}
+
+/** Image file extensions {@link listImages} picks up (lower case). */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(['.jpg', '.jpeg', '.png', '.webp']);
+
+/**
+ * The images under `root` (recursively), as run entries: paths relative to `root` with
+ * `/` separators, sorted by code point so every machine lists them in the same order,
+ * ids 1, 2, … in that order. Files are chosen by extension (case-insensitive); whether
+ * they decode is found out, and reported, by the run.
+ */
+export async function listImages(root: string, options: { firstId?: number } = {}): Promise<ImageEntry[]> {
+  const firstId = options.firstId ?? 1;
+  expectInteger(firstId, 'options.firstId', 0);
+  const found: string[] = [];
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      if (entry.isDirectory()) await walk(join(dir, entry.name), rel);
+      else if (entry.isFile() && IMAGE_EXTENSIONS.includes(extname(entry.name).toLowerCase())) found.push(rel);
+    }
+  };
+  await walk(root, '');
+  found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return found.map((fileName, i) => ({ imageId: firstId + i, fileName }));
 }
 
 /**
@@ -244,5 +270,7 @@ async function processImage(root: string, entry: ImageEntry, predict: RunOptions
     height: decoded.image.height,
     instances,
   };
-  return record;
+  // A NaN or a malformed instance is a model/predictor bug: fail here, naming the field,
+  // rather than write a shard that selection would reject later.
+  return validateRawImagePrediction(record, 'prediction');
 }

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, type RunProgress } from '@omnidistill/infer';
+import { listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, type RunProgress } from '@omnidistill/infer';
 import { selectLabels } from '@omnidistill/select';
 import { writeRunImages } from './fixtures.js';
 
@@ -189,6 +189,10 @@ describe('runInference', () => {
       }),
     ).rejects.toThrow(/image 10[01] \(img00[01]\.png\): model exploded/);
     expect(calls).toBeLessThanOrEqual(2);
+    const nan = async () => [{ bbox: [0, 0, 1, 1] as [number, number, number, number], score: Number.NaN, categoryId: 1 }];
+    await expect(runInference({ images: images().slice(0, 1), imageRoot: imagesDir, outDir: await mkdtemp(join(tmpdir(), 'omni-run-')), fingerprint: 'x', predict: nan })).rejects.toThrow(
+      'image 100 (img000.png): prediction.instances[0].score: expected a finite number, received NaN (number)',
+    );
   });
 });
 
@@ -217,6 +221,22 @@ describe('partitioned runs', () => {
     await expect(collect(readPredictions([parts[0], other]))).rejects.toThrow(`${other}: belongs to another run than ${parts[0]}`);
     await expect(runInference({ images: images(), imageRoot: imagesDir, outDir: parts[0], fingerprint: 'p', shardSize: 4, predict: fake, partition: { index: 1, count: 3 } })).rejects.toThrow('(partition 0/3 ≠ 1/3)');
     await expect(runInference({ images: images(), imageRoot: imagesDir, outDir: parts[0], fingerprint: 'p', predict: fake, partition: { index: 3, count: 3 } })).rejects.toThrow('options.partition.index: expected an integer < count = 3, received 3 (number)');
+  });
+});
+
+describe('listImages', () => {
+  it('lists images recursively by extension, in code-point order, with ids from 1', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'omni-list-'));
+    await mkdir(join(root, 'b', 'c'), { recursive: true });
+    for (const f of ['z.JPG', 'a.png', 'b/c/d.webp', 'b/e.jpeg', 'notes.txt', 'B.png']) await writeFile(join(root, f), '');
+    expect(await listImages(root)).toEqual([
+      { imageId: 1, fileName: 'B.png' },
+      { imageId: 2, fileName: 'a.png' },
+      { imageId: 3, fileName: 'b/c/d.webp' },
+      { imageId: 4, fileName: 'b/e.jpeg' },
+      { imageId: 5, fileName: 'z.JPG' },
+    ]);
+    expect((await listImages(root, { firstId: 100 }))[0].imageId).toBe(100);
   });
 });
 
