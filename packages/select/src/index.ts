@@ -8,6 +8,8 @@ export type { GenerateOptions } from './generate.js';
 export { selectLabels } from './select.js';
 export type { SelectOptions, SelectionResult } from './select.js';
 export { targetsFromDataset, targetsFromStatistics } from './targets.js';
+export { toCocoResults } from './results.js';
+export type { ResultsOptions } from './results.js';
 export { validateRawImagePrediction } from './validate.js';
 export { writeGeneratedLabels, writeCalibrationRecord } from './write.js';
 export type {

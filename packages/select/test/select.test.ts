@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
-import { readCocoDataset } from '@omnidistill/coco';
+import { createParams, evaluate, readCocoDataset, summarize } from '@omnidistill/coco';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   generateLabels,
   selectLabels,
   targetsFromDataset,
+  toCocoResults,
   writeCalibrationRecord,
   writeGeneratedLabels,
 } from '@omnidistill/select';
@@ -195,5 +196,19 @@ describe('writing', () => {
     expect(await readCocoDataset(join(dir, 'out', 'generated.json'))).toEqual(dataset);
     expect(JSON.parse(await readFile(join(dir, 'out', 'calibration.json'), 'utf8'))).toEqual(calibration);
     expect((await readdir(join(dir, 'out'))).sort()).toEqual(['calibration.json', 'generated.json']);
+  });
+});
+
+describe('toCocoResults', () => {
+  it('turns raw predictions into COCO results that COCOeval scores', async () => {
+    const results = await toCocoResults(keypointPredictions, { task: 'keypoints' });
+    expect(results).toHaveLength(6);
+    expect(results[0]).toEqual({ image_id: 1, category_id: 1, score: 0.95, bbox: [0, 0, 10, 20], keypoints: Float64Array.of(0.5, 0.5, 5, 1.5, 1.5, 1, 2.5, 2.5, -2) });
+    expect(await toCocoResults(keypointPredictions, { task: 'detection', minScore: 0.5 })).toHaveLength(4);
+    // All raw predictions scored against the labels generated from them: the kept (top
+    // scoring) instances match themselves exactly and the dropped ones rank below, so AP = 1.
+    const { dataset } = await selectLabels(() => keypointPredictions, { instancesPerImage: 1, keypointsPerInstance: 2 }, { task: 'keypoints', categories });
+    const summary = summarize(evaluate(dataset, results, createParams('bbox', dataset)));
+    expect(summary.stats[0]).toBe(1);
   });
 });
