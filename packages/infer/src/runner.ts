@@ -1,5 +1,5 @@
 // The streaming labeling runner: many images in, raw prediction shards out, with bounded
-// memory (at most `concurrency` decoded images and `concurrency` unfinished shards), a
+// memory (at most `concurrency` decoded images and `concurrency + 1` unfinished shards), a
 // progress callback, and crash-safe resume (see shards.ts).
 import { availableParallelism } from 'node:os';
 import { readdir } from 'node:fs/promises';
