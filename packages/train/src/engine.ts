@@ -54,6 +54,8 @@ export interface EngineInfo {
   readonly description: string;
   /** Whether checkpoints of this engine keep optimizer moments (exact resume). */
   readonly keepsMoments: boolean;
+  /** Whether this engine started from optimizer moments given to it (a resume that restored them). */
+  readonly momentsRestored?: boolean;
 }
 
 /**

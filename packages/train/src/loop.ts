@@ -140,7 +140,10 @@ export function printProgress(p: TrainProgress): void {
 /** What happens to the optimizer moments on resume, for the resume log line. */
 function resumeMomentsNote(ckpt: TrainingCheckpoint, engine: TrainingEngine): string {
   const wasmNote = 'the wasm engine cannot read or restore Adam moments; SGD without momentum resumes exactly';
-  if (!engine.info.keepsMoments) return `optimizer moments restart from zero (${wasmNote})`;
+  if (!engine.info.keepsMoments) {
+    if (engine.info.momentsRestored) return 'optimizer moments restored from the checkpoint (the wasm engine cannot save them: a later wasm checkpoint restarts them)';
+    return `optimizer moments restart from zero (${wasmNote})`;
+  }
   if (ckpt.engine.moments) return 'optimizer moments restored';
   if (ckpt.engineName === 'wasm') return `optimizer moments restart from zero (the checkpoint comes from the wasm engine: ${wasmNote})`;
   return 'no optimizer moments to restore (plain SGD)';

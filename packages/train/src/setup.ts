@@ -9,6 +9,7 @@ import {
   attr,
   buildTrainingArtifacts,
   buildTrainingStep,
+  writeCheckpoint,
   emitScheduleFactor,
   encodeModel,
   resolveOptimizer,
@@ -19,7 +20,7 @@ import {
   type OptimizerConfig,
 } from '@omnidistill/artifacts';
 import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
-import type { EngineName, EngineState, TrainingEngine } from './engine.js';
+import type { EngineName, EngineState, ParameterSpec, TrainingEngine } from './engine.js';
 import { evalModelWithParameterInputs } from './export.js';
 import { createNativeEngine, nativeProviderAvailability, type NativeProvider, type NativeStateSlot, type NativeStepArtifacts } from './native-engine.js';
 import { createWasmEngine, type WasmTrainingArtifacts } from './wasm-engine.js';
@@ -126,6 +127,35 @@ export function nativeStepArtifacts(define: ModelDefinition, setup: TrainingSetu
   };
 }
 
+function hasMoments(state: EngineState): boolean {
+  return state.moments !== undefined && [...state.moments.values()].some((m) => m.length > 0);
+}
+
+/** An ORT checkpoint with the state's parameters and its moments + step in optimizer group `group0`. */
+function checkpointWithMoments(parameters: readonly ParameterSpec[], state: EngineState): Uint8Array {
+  const tensor = (p: ParameterSpec) => {
+    const data = state.parameters.get(p.name);
+    if (!data) throw new OmniRangeError(`initialState.parameters.${p.name}`, 'a value for every parameter', undefined);
+    return { name: p.name, dims: p.shape, data };
+  };
+  const trainable = parameters.filter((p) => p.trainable);
+  return writeCheckpoint({
+    trainable: trainable.map(tensor),
+    frozen: parameters.filter((p) => !p.trainable).map(tensor),
+    optimizerGroups: [
+      {
+        groupName: 'group0',
+        step: state.step,
+        initialLearningRate: ORT_FED_LEARNING_RATE,
+        states: trainable.map((p) => ({
+          paramName: p.name,
+          momentums: (state.moments!.get(p.name) ?? []).map((m, i) => ({ name: `momentum${i}`, dims: p.shape, data: m })),
+        })),
+      },
+    ],
+  });
+}
+
 /** Which engine to use: one by name, or 'auto' (native first, then wasm). */
 export type EngineChoice = EngineName | 'auto';
 
@@ -187,6 +217,15 @@ export function engineFactory(
   };
   const wasm = async (initial: EngineState | undefined) => {
     const start = startState(initial);
+    if (start && hasMoments(start)) {
+      // Moments from a native checkpoint: ORT loads them and the step from its checkpoint, so
+      // the session continues that optimizer (and the schedule) without an offset.
+      const base = wasmTrainingArtifacts(define, setup, 0);
+      return createWasmEngine(
+        { ...base, checkpoint: checkpointWithMoments(base.parameters, start) },
+        { numThreads: options.wasmThreads ?? 1, initialState: start, momentsInCheckpoint: true },
+      );
+    }
     return createWasmEngine(wasmTrainingArtifacts(define, setup, start?.step ?? 0), {
       numThreads: options.wasmThreads ?? 1,
       ...(start ? { initialState: start } : {}),

@@ -43,10 +43,12 @@ export interface WasmEngineOptions {
   readonly numThreads?: number;
   /**
    * Resume state: its parameters are loaded into the session and its step becomes the engine's
-   * step count. Its moments are ignored (this runtime cannot set them). The optimizer model must
-   * continue the learning-rate schedule from this step (see the README).
+   * step count. Moments can only enter through `artifacts.checkpoint` (see `momentsInCheckpoint`);
+   * otherwise the optimizer model must continue the learning-rate schedule from this step.
    */
   readonly initialState?: EngineState;
+  /** Set when `artifacts.checkpoint` carries the resumed optimizer moments and step (reported in `info`). */
+  readonly momentsInCheckpoint?: boolean;
 }
 
 type WebTensor = OrtWeb.Tensor;
@@ -75,6 +77,7 @@ class WasmEngine implements TrainingEngine {
     private readonly artifacts: WasmTrainingArtifacts,
     startStep: number,
     numThreads: number,
+    momentsRestored: boolean,
   ) {
     this.parameters = artifacts.parameters;
     this.stepCount = startStep;
@@ -82,6 +85,7 @@ class WasmEngine implements TrainingEngine {
       name: 'wasm',
       description: `wasm (onnxruntime-web ${ort.env.versions.web}, ${numThreads} thread${numThreads === 1 ? '' : 's'})`,
       keepsMoments: false,
+      momentsRestored,
     };
   }
 
@@ -181,5 +185,5 @@ export async function createWasmEngine(artifacts: WasmTrainingArtifacts, options
     const buf = packParameters(artifacts.parameters, initial.parameters);
     await callWasm('loadParametersBuffer', () => session.loadParametersBuffer(buf, false));
   }
-  return new WasmEngine(ort, session, artifacts, initial?.step ?? 0, runtime.numThreads);
+  return new WasmEngine(ort, session, artifacts, initial?.step ?? 0, runtime.numThreads, options.momentsInCheckpoint ?? false);
 }
