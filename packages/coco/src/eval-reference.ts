@@ -12,6 +12,8 @@ import { checkKeypointInputs, checkResultImages } from './prepare.js';
 interface GtRec {
   id: number;
   ann: CocoAnnotation;
+  /** the box as a Float64Array, so the shared geometry kernels see one array type */
+  box: Float64Array;
   ignore: boolean;
   labeled: number;
 }
@@ -62,7 +64,7 @@ export function evaluateReference(gt: CocoDataset, results: readonly CocoResult[
     if (ann.keypoints) for (let j = 2; j < ann.keypoints.length; j += 3) if (ann.keypoints[j] > 0) labeled++;
     const k = key(ann.image_id, ann.category_id);
     if (!gts.has(k)) gts.set(k, []);
-    gts.get(k)!.push({ id: ann.id, ann, ignore, labeled });
+    gts.get(k)!.push({ id: ann.id, ann, box: Float64Array.from(ann.bbox), ignore, labeled });
   }
   let ignoredResults = 0;
   results.forEach((res, i) => {
@@ -93,8 +95,8 @@ export function evaluateReference(gt: CocoDataset, results: readonly CocoResult[
     if (g.length === 0 || d.length === 0) return [];
     return d.map((dt) =>
       g.map((gr) => {
-        if (!keypoints) return boxIou(dt.box, 0, gr.ann.bbox, 0, gr.ann.iscrowd === 1);
-        return oks(dt.res.keypoints!, 0, gr.ann.keypoints!, gr.labeled, gr.ann.area, gr.ann.bbox, 0, vars, scratch);
+        if (!keypoints) return boxIou(dt.box, 0, gr.box, 0, gr.ann.iscrowd === 1);
+        return oks(dt.res.keypoints!, 0, gr.ann.keypoints!, gr.labeled, gr.ann.area, gr.box, 0, vars, scratch);
       }),
     );
   };
