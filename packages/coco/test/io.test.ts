@@ -166,6 +166,20 @@ describe('files', () => {
     expect(Array.from(backRes[0].keypoints!)).toEqual(res[0].keypoints);
   });
 
+  it('keeps fields it does not model (segmentation, info, licenses, extra image fields)', async () => {
+    const raw = { info: { year: 2017 }, licenses: [{ id: 1, name: 'x' }], ...small() };
+    (raw.images as Record<string, unknown>[])[0].coco_url = 'http://example/a.jpg';
+    const ds = validateDataset(raw);
+    const file = join(tmp, 'extra.json');
+    await writeCocoDataset(file, ds);
+    const back = JSON.parse(readFileSync(file, 'utf8'));
+    expect(back.info).toEqual({ year: 2017 });
+    expect(back.licenses).toEqual([{ id: 1, name: 'x' }]);
+    expect(back.images[0].coco_url).toBe('http://example/a.jpg');
+    expect(back.annotations[0].segmentation).toEqual([[1, 2, 3, 4, 5, 6]]);
+    expect(back.annotations[0].keypoints).toEqual(Array.from(ds.annotations[0].keypoints!));
+  });
+
   it('a failed write leaves the old file untouched and no temporary file behind', async () => {
     const file = join(tmp, 'atomic.json');
     writeFileSync(file, 'old content');
