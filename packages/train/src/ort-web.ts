@@ -224,7 +224,8 @@ function findImportedMemory(imports: WasmImports | undefined): WasmMemoryLike | 
 /** The threaded bundle believes it runs in a browser: it re-imports itself and fetches by URL. */
 function installThreadShims(distDir: string): void {
   const g = globalThis as { location?: unknown; fetch: typeof fetch };
-  g.location ??= { href: pathToFileURL(distDir + '/').href, origin: 'file://' };
+  // file: URLs have the opaque origin "null"; matching it keeps the bundle from re-importing itself via a blob: URL.
+  g.location ??= { href: pathToFileURL(distDir + '/').href, origin: 'null' };
   const originalFetch = g.fetch;
   g.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
