@@ -53,7 +53,10 @@ export interface NodeDef {
   readonly name: string;
 }
 
-/** A tensor type with a fully static shape ([] = scalar). */
+/**
+ * A tensor type ([] = scalar). The builder's shapes are fully static; a hand-made model may
+ * mark dynamic axes with -1 (serialised as symbolic dimensions `<name>_dim<axis>`).
+ */
 export interface TensorType {
   readonly kind: 'tensor';
   readonly dtype: DType;
@@ -104,12 +107,13 @@ function encodeTensor(t: TensorData): ProtoWriter {
   return w;
 }
 
-function encodeType(type: TensorType | SequenceType): ProtoWriter {
+function encodeType(type: TensorType | SequenceType, valueName: string): ProtoWriter {
   const tensorType = new ProtoWriter();
   tensorType.int(1, DTYPE_CODE[type.dtype]);
   if (type.kind === 'tensor') {
     const shape = new ProtoWriter();
-    for (const d of type.shape) shape.message(1, new ProtoWriter().int(1, d));
+    // A negative dimension marks a dynamic axis: written as a named symbolic dimension.
+    type.shape.forEach((d, i) => shape.message(1, d >= 0 ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, `${valueName}_dim${i}`)));
     tensorType.message(2, shape);
     return new ProtoWriter().message(1, tensorType);
   }
@@ -118,7 +122,7 @@ function encodeType(type: TensorType | SequenceType): ProtoWriter {
 }
 
 function encodeValueInfo(v: ValueInfo): ProtoWriter {
-  return new ProtoWriter().string(1, v.name).message(2, encodeType(v.type));
+  return new ProtoWriter().string(1, v.name).message(2, encodeType(v.type, v.name));
 }
 
 function encodeAttribute(name: string, a: AttributeValue): ProtoWriter {

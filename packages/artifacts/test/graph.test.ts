@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '@omnidistill/artifacts';
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, encodeModel } from '@omnidistill/artifacts';
 import { randn, refConv2d, relError, runNode } from './helpers.js';
 
 describe('GraphBuilder → onnxruntime-node', () => {
@@ -74,5 +75,19 @@ describe('GraphBuilder → onnxruntime-node', () => {
     let s = 0;
     for (let i = 0; i < 24; i++) s += Math.exp(lsm[i]);
     expect(Math.abs(s - 1)).toBeLessThan(1e-5);
+  });
+
+  it('serialises -1 dimensions of a hand-made model as symbolic (dynamic) axes', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', [1, 2]);
+    g.output(g.relu(x), 'y');
+    const m = g.toModel();
+    const dyn = { ...m, inputs: [{ name: 'x', type: { kind: 'tensor' as const, dtype: 'float32' as const, shape: [-1, 2] } }], outputs: [{ name: 'y', type: { kind: 'tensor' as const, dtype: 'float32' as const, shape: [-1, 2] } }], valueInfo: [] };
+    const session = await ort.InferenceSession.create(encodeModel(dyn));
+    const meta = session.inputMetadata[0] as unknown as { shape: (number | string)[] };
+    expect(meta.shape).toEqual(['x_dim0', 2]);
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2, 3, -4, 5, 6), [3, 2]) });
+    expect(Array.from(out.y.data as Float32Array)).toEqual([0, 2, 3, 0, 5, 6]);
+    await session.release();
   });
 });
