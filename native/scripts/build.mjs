@@ -103,9 +103,18 @@ async function main() {
   });
   console.log(`omnidistill native: node headers ${includeDir}; cuda: ${cuda.use ? cuda.path : 'skipped'} (${cuda.why})`);
   await withBuildLock(async () => {
-    // Always configure: cheap, and it picks up a changed toolchain (e.g. nvcc appearing on PATH).
-    await build.configure();
-    await build.build();
+    try {
+      // Always configure: cheap, and it picks up a changed toolchain (e.g. nvcc appearing on PATH).
+      await build.configure();
+      await build.build();
+    } catch (err) {
+      // A CMake tree left inconsistent (an interrupted configure, a regeneration without our
+      // -D options) should not need a manual clean: retry once from an empty build directory.
+      console.warn(`omnidistill native: build failed (${err instanceof Error ? err.message : err}); retrying from a clean ${outDir}`);
+      rmSync(outDir, { recursive: true, force: true });
+      await build.configure();
+      await build.build();
+    }
   });
 
   const cmakeInfoPath = join(outDir, 'cmake-info.json');
