@@ -67,13 +67,13 @@ describe('wasm runtime', () => {
 
 describe('toy tasks on the wasm engine', () => {
   it('heatmap network trains far below its initial loss', async () => {
-    const losses = await trainWasm(defineHeatmapNet(), heatmapBatch, 50);
+    const losses = await trainWasm(defineHeatmapNet(), heatmapBatch, 40);
     expect(losses[0]).toBeGreaterThan(4);
     expect(mean(losses.slice(-5))).toBeLessThan(losses[0] / 20);
   });
 
   it('detection head trains far below its initial loss', async () => {
-    const losses = await trainWasm(defineDetectionHead(), detectionBatch, 100);
+    const losses = await trainWasm(defineDetectionHead(), detectionBatch, 60);
     expect(mean(losses.slice(-10))).toBeLessThan(mean(losses.slice(0, 5)) / 4);
   });
 });
