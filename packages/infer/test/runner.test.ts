@@ -136,6 +136,30 @@ describe('runInference', () => {
     expect(preds[0]).toEqual({ imageId: 100, fileName: 'img000.png', width: 64, height: 48, instances: [{ bbox: [0, 0, 64, 1], score: 0.1, categoryId: 1 }] });
   });
 
+  it('keeps at most `concurrency` images in flight', async () => {
+    for (const concurrency of [1, 3]) {
+      let inFlight = 0;
+      let peak = 0;
+      await runInference({
+        images: images(),
+        imageRoot: imagesDir,
+        outDir: await mkdtemp(join(tmpdir(), 'omni-run-')),
+        fingerprint: 'fake',
+        shardSize: 2,
+        concurrency,
+        predict: async (image, entry) => {
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((r) => setImmediate(r));
+          inFlight--;
+          return fake(image, entry);
+        },
+      });
+      // The bound is what keeps memory flat; how close a run gets to it depends on timing.
+      expect(peak).toBeGreaterThanOrEqual(1);
+      expect(peak).toBeLessThanOrEqual(concurrency);
+    }
+  });
+
   it('stops on abort with whole shards only, and finishes on the next call', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
     const controller = new AbortController();
