@@ -363,12 +363,24 @@ function convWeightGrad(g: GraphBuilder, input: Value, grad: Value, kernel: read
  * over the batch. Same FLOPs as the forward conv, in well-shaped GEMMs (a conv whose
  * "kernel" is the whole dY map runs far slower in ONNX Runtime's CPU Conv).
  */
-function convWeightGradMatMul(g: GraphBuilder, x: Value, dy: Value, kernel: readonly number[], strides: number[], pads: number[], dilations: number[]): Value {
-  const [n, c, h, w] = x.shape;
+function convWeightGradMatMul(
+  g: GraphBuilder,
+  x: Value,
+  dy: Value,
+  kernel: readonly number[],
+  strides: number[],
+  pads: number[],
+  dilations: number[],
+  group = 1,
+): Value {
+  const [n, c] = x.shape;
   const [, o, oh, ow] = dy.shape;
   const [kh, kw] = kernel;
+  const cg = c / group;
+  const og = o / group;
   const xp = pads.some((v) => v !== 0) ? g.pad(x, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]]) : x;
-  const dyT = g.transpose(g.reshape(dy, [n, o, oh * ow]), [0, 2, 1]); // [N, HoWo, O]
+  // dYᵀ per group: [N, G, Ho·Wo, O/G].
+  const dyT = g.transpose(g.reshape(dy, [n, group, og, oh * ow]), [0, 1, 3, 2]);
   const taps: Value[] = [];
   for (let p = 0; p < kh; p++) {
     for (let q = 0; q < kw; q++) {
@@ -376,14 +388,13 @@ function convWeightGradMatMul(g: GraphBuilder, x: Value, dy: Value, kernel: read
       const x0 = q * dilations[1];
       const whole = y0 === 0 && x0 === 0 && strides[0] === 1 && strides[1] === 1 && oh === xp.shape[2] && ow === xp.shape[3];
       const view = whole ? xp : g.slice(xp, [y0, x0], [y0 + strides[0] * (oh - 1) + 1, x0 + strides[1] * (ow - 1) + 1], [2, 3], [strides[0], strides[1]]);
-      const prod = g.matMul(g.reshape(view, [n, c, oh * ow]), dyT); // [N, C, O]
-      taps.push(n > 1 ? g.reduceSum(prod, [0], true) : prod); // [1, C, O]
+      const prod = g.matMul(g.reshape(view, [n, group, cg, oh * ow]), dyT); // [N, G, C/G, O/G]
+      taps.push(n > 1 ? g.reduceSum(prod, [0], true) : prod); // [1, G, C/G, O/G]
     }
   }
-  void h;
-  void w;
-  const stacked = taps.length > 1 ? g.concat(taps, 0) : taps[0]; // [kh·kw, C, O]
-  return g.reshape(g.transpose(stacked, [2, 1, 0]), [o, c, kh, kw]);
+  const stacked = taps.length > 1 ? g.concat(taps, 0) : taps[0]; // [kh·kw, G, C/G, O/G]
+  // → [G, O/G, C/G, kh·kw] = [O, C/G, kh, kw]
+  return g.reshape(g.transpose(stacked, [1, 3, 2, 0]), [o, cg, kh, kw]);
 }
 
 /**
@@ -404,17 +415,18 @@ function convInputGradStride1(g: GraphBuilder, dy: Value, w: Value, kernel: read
 function convGradStandard({ g, node, x, dy, need }: GradContext): (Value | undefined)[] {
   const [xs, w, b] = [x[0]!, x[1]!, x[2]];
   const a = convAttrs(node, xs, w);
-  if (a.group !== 1) throw new OmniRangeError('autodiff: Conv group (standard lowering)', '1', a.group);
+  if (a.group !== 1 && a.nsp !== 2) throw new OmniRangeError('autodiff: grouped Conv (standard lowering)', '2-D', `${a.nsp}-D`);
   const grad = dy[0]!;
   let dX: Value | undefined;
   if (need[0]) {
-    if (a.strides.every((s) => s === 1)) dX = convInputGradStride1(g, grad, w, a.kernel, a.pads, a.dilations);
+    if (a.group === 1 && a.strides.every((s) => s === 1)) dX = convInputGradStride1(g, grad, w, a.kernel, a.pads, a.dilations);
     if (!dX) {
       const outputPadding = a.kernel.map((k, i) => {
         const produced = grad.shape[2 + i];
         return xs.shape[2 + i] - (a.strides[i] * (produced - 1) + a.dilations[i] * (k - 1) + 1 - a.pads[i] - a.pads[a.nsp + i]);
       });
-      dX = g.convTranspose(grad, w, undefined, { strides: a.strides, pads: a.pads, dilations: a.dilations, outputPadding });
+      // Grouped too: ConvTranspose's weight layout [C_in, C_out/G, …] is exactly W's [O, C/G, …].
+      dX = g.convTranspose(grad, w, undefined, { strides: a.strides, pads: a.pads, dilations: a.dilations, outputPadding, group: a.group });
     }
   }
   let dW: Value | undefined;
@@ -423,7 +435,7 @@ function convGradStandard({ g, node, x, dy, need }: GradContext): (Value | undef
     // MatMul form beats the conv-of-transposed-tensors form for stride 1 (~2×) and for
     // strided convs too (a whole training step ~7 % faster than using it for stride 1 only).
     const useMatMul = a.nsp === 2;
-    dW = useMatMul ? convWeightGradMatMul(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations) : convWeightGrad(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
+    dW = useMatMul ? convWeightGradMatMul(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations, a.group) : convWeightGrad(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
   }
   const dB = b && need[2] ? g.reduceSum(grad, [0, ...a.kernel.map((_, i) => i + 2)]) : undefined;
   return [dX, dW, dB];

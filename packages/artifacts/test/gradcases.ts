@@ -62,6 +62,19 @@ export const GRAD_CASES: readonly GradCase[] = [
     feeds: { x: f32([2, 3, 9, 8], 10), target: f32([2, 3, 3, 2], 11, 0.5) },
   },
   {
+    name: 'grouped_depthwise_conv',
+    covers: ['Conv'],
+    define: (g) => {
+      const x = g.input('x', 'float32', [2, 4, 7, 6]);
+      let h = g.conv(x, p(g, 'dw.w', [4, 1, 3, 3], 100), p(g, 'dw.b', [4], 101, 0.1), { pads: [1, 1, 1, 1], group: 4 }); // depthwise
+      h = g.relu(h);
+      h = g.conv(h, p(g, 'gc.w', [6, 2, 3, 3], 102), undefined, { strides: [2, 2], pads: [1, 0, 1, 1], group: 2 }); // grouped, strided
+      if (g.phase === 'eval') return { outputs: { y: h } };
+      return { loss: mseLoss(g, h, target(g, h)) };
+    },
+    feeds: { x: f32([2, 4, 7, 6], 103), target: f32([2, 6, 4, 3], 104) },
+  },
+  {
     name: 'conv_transpose',
     covers: ['ConvTranspose', 'Conv', 'l1Loss'],
     define: (g) => {
