@@ -37,6 +37,11 @@ export interface SessionOptions {
    * runs on libuv's pool.
    */
   threads?: number;
+  /**
+   * onnxruntime execution providers in priority order (default `['cpu']`; the CUDA
+   * provider needs onnxruntime-node's CUDA binaries, which this workspace does not install).
+   */
+  executionProviders?: InferenceSession.SessionOptions['executionProviders'];
 }
 
 /** The default intra-op thread count: all cores of this machine. */
@@ -161,7 +166,7 @@ export async function createModelSession<M extends ModelManifest>(
   const sessionOptions: InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    executionProviders: ['cpu'],
+    executionProviders: options.executionProviders ?? ['cpu'],
     graphOptimizationLevel: 'all',
   };
   let session: InferenceSession;
