@@ -35,8 +35,10 @@ export interface StateTensor {
 
 export interface TrainingStepModel {
   readonly model: Uint8Array;
-  /** All parameters in declaration order (same as the ORT artifacts). */
+  /** All parameters in declaration order (same as the ORT artifacts); each is fed by name. */
   readonly params: readonly ArtifactParam[];
+  /** Initial parameter values, in `params` order (frozen ones included). */
+  readonly initialValues: readonly Float32Array[];
   /** User inputs (data and targets) with shapes. */
   readonly dataInputs: readonly { name: string; dtype: string; shape: readonly number[] }[];
   /** Every state tensor that changes between steps, with its input/output names. */
@@ -116,6 +118,7 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
   return {
     model: g.toModelBytes({ paramsAs: 'inputs' }),
     params: gg.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })),
+    initialValues: gg.params.map((p) => p.init),
     dataInputs,
     state,
     outputs,

@@ -123,6 +123,7 @@ describe('standard-ONNX training step on onnxruntime-node', () => {
     const feeds: Feeds = { ...c.feeds, step: { data: BigInt64Array.of(1n), dims: [1] } };
     for (const s of step.state) feeds[s.input] = { data: s.initial, dims: s.shape };
     const out = await runNode(step.model, feeds);
+    expect(step.initialValues.map((v) => v.length)).toEqual(step.params.map((q) => q.shape.reduce((a, b) => a * b, 1)));
     const stats = step.state.filter((s) => s.kind === 'running-stat');
     expect(stats.map((s) => s.input)).toEqual(['bn1.mean', 'bn1.var', 'bn2.mean', 'bn2.var']);
     for (const s of stats) expect(relError(out[updatedName(s.input)].data as Float32Array, ref.running[s.input]), s.input).toBeLessThan(1e-5);
