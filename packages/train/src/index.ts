@@ -39,5 +39,5 @@ export { exportInferenceModel, evalModelWithParameterInputs } from './export.js'
 export type { ExportOptions } from './export.js';
 export { profileNativeSplit } from './profile.js';
 export type { NativeSplit } from './profile.js';
-export { engineFactory, wasmTrainingArtifacts, nativeStepArtifacts } from './setup.js';
+export { engineFactory, wasmTrainingArtifacts, nativeStepArtifacts, learningRateOf } from './setup.js';
 export type { TrainingSetup, EngineChoice, EngineFactoryOptions } from './setup.js';

@@ -9,6 +9,7 @@ import {
   attr,
   buildTrainingArtifacts,
   buildTrainingStep,
+  effectiveLearningRate,
   writeCheckpoint,
   emitScheduleFactor,
   encodeModel,
@@ -154,6 +155,14 @@ function checkpointWithMoments(parameters: readonly ParameterSpec[], state: Engi
       },
     ],
   });
+}
+
+/**
+ * The learning rate the optimizer applies at a 0-based step under `setup` (the graphs compute it
+ * from the step; this mirror feeds the progress line: `trainLoop({ learningRate: learningRateOf(setup) })`).
+ */
+export function learningRateOf(setup: TrainingSetup): (step: number) => number {
+  return (step) => effectiveLearningRate(step + 1, setup.optimizer, setup.schedule);
 }
 
 /** Which engine to use: one by name, or 'auto' (native first, then wasm). */

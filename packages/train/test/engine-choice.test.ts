@@ -2,7 +2,7 @@
 // start from given (teacher) weights on request instead of the fresh initialisation.
 import { instantiate } from '@omnidistill/artifacts';
 import { describe, expect, it } from 'vitest';
-import { MixedSourceSampler, Rng, engineFactory, nativeProviderAvailability, trainLoop, type TrainingSetup } from '@omnidistill/train';
+import { MixedSourceSampler, Rng, engineFactory, learningRateOf, nativeProviderAvailability, trainLoop, type TrainingSetup } from '@omnidistill/train';
 import { defineHeatmapNet, heatmapBatch } from './toy-models.js';
 
 const define = defineHeatmapNet();
@@ -44,6 +44,18 @@ describe('engine choice', () => {
     expect(st.step).toBe(0);
     for (const [k, v] of teacher) expect(st.parameters.get(k)).toEqual(v);
     await engine.release();
+  });
+});
+
+describe('learning rate for the progress line', () => {
+  it('mirrors the in-graph schedule: warm-up, then ÷10 at 70% and 90%', () => {
+    const lr = learningRateOf({ optimizer: { type: 'adamw', learningRate: 0.01 }, schedule: { totalSteps: 100, warmupSteps: 10, warmupStartFactor: 0.5 } });
+    expect(lr(0)).toBeCloseTo(0.005, 12);
+    expect(lr(5)).toBeCloseTo(0.0075, 12);
+    expect(lr(10)).toBeCloseTo(0.01, 12);
+    expect(lr(69)).toBeCloseTo(0.01, 12);
+    expect(lr(70)).toBeCloseTo(0.001, 12);
+    expect(lr(90)).toBeCloseTo(0.0001, 12);
   });
 });
 
