@@ -31,6 +31,8 @@ interface GtColumns {
   box: Float64Array;
   labeled: Int32Array;
   keypoints: (Float64Array | undefined)[];
+  /** extent of the labeled keypoints [x0, y0, x1, y1] (keypoints only) */
+  kpBox: Float64Array;
 }
 
 /** Detections as columns; index = position among the evaluated results (file order). */
@@ -42,6 +44,25 @@ interface DtColumns {
   area: Float64Array;
   box: Float64Array;
   keypoints: (Float64Array | undefined)[];
+  /** extent of all keypoints [x0, y0, x1, y1] (keypoints only) */
+  kpBox: Float64Array;
+}
+
+/** Writes the extent of keypoints (all, or only the labeled ones) at `out[4 * j]`. */
+function keypointExtent(k: Float64Array, labeledOnly: boolean, out: Float64Array, j: number): void {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let i = 0; i < k.length; i += 3) {
+    if (labeledOnly && !(k[i + 2] > 0)) continue;
+    const x = k[i], y = k[i + 1];
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  out[4 * j] = x0;
+  out[4 * j + 1] = y0;
+  out[4 * j + 2] = x1;
+  out[4 * j + 3] = y1;
 }
 
 /**
@@ -85,6 +106,7 @@ function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoi
     box: new Float64Array(4 * n),
     labeled: new Int32Array(n),
     keypoints: new Array(n),
+    kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
   for (let j = 0; j < n; j++) {
     const a = anns[picked[j]];
@@ -104,11 +126,12 @@ function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoi
     const k = a.keypoints;
     if (k !== undefined) for (let v = 2; v < k.length; v += 3) if (k[v] > 0) labeled++;
     c.labeled[j] = labeled;
+    if (keypoints && k !== undefined) keypointExtent(k, true, c.kpBox, j);
   }
   return c;
 }
 
-function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex): { dt: DtColumns; ignoredResults: number } {
+function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): { dt: DtColumns; ignoredResults: number } {
   const geo = resultGeometry(results);
   const picked: number[] = [];
   let ignoredResults = 0;
@@ -125,6 +148,7 @@ function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: 
     area: new Float64Array(n),
     box: new Float64Array(4 * n),
     keypoints: new Array(n),
+    kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
   for (let j = 0; j < n; j++) {
     const i = picked[j];
@@ -135,6 +159,7 @@ function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: 
     d.area[j] = geo.areas[i];
     for (let q = 0; q < 4; q++) d.box[4 * j + q] = geo.boxes[4 * i + q];
     d.keypoints[j] = r.keypoints;
+    if (keypoints) keypointExtent(r.keypoints!, false, d.kpBox, j);
   }
   return { dt: d, ignoredResults };
 }
@@ -239,6 +264,8 @@ interface MatchContext {
   dOrder: Int32Array;
   keypoints: boolean;
   vars: Float64Array;
+  /** squared distance beyond which every OKS term is below e^-6, per unit of (area + eps) */
+  farPerArea: number;
   oksScratch: Float64Array;
   /** min(iouThr, 1 - 1e-10), ascending */
   thr: Float64Array;
@@ -259,6 +286,24 @@ interface MatchContext {
   rank: Int32Array;
   outcome: Uint8Array;
   npig: Float64Array;
+}
+
+/**
+ * OKS of detection `d` with ground truth `g`, or 0 when no threshold can match them.
+ * The O(1) test: every labeled keypoint pair is at least as far apart as the extents of
+ * the two keypoint sets, so when that gap gives every term an exponent above 6 the OKS
+ * is below e^-6 (far below any sensible threshold).
+ */
+function cellOks(c: MatchContext, d: number, g: number): number {
+  const { gt, dt } = c;
+  const floor = c.thr[0];
+  if (floor > 0.01 && gt.labeled[g] > 0) {
+    const gb = gt.kpBox, db = dt.kpBox;
+    const gx = Math.max(0, gb[4 * g] - db[4 * d + 2], db[4 * d] - gb[4 * g + 2]);
+    const gy = Math.max(0, gb[4 * g + 1] - db[4 * d + 3], db[4 * d + 1] - gb[4 * g + 3]);
+    if (gx * gx + gy * gy > c.farPerArea * (gt.area[g] + NP_SPACING_1)) return 0;
+  }
+  return oks(dt.keypoints[d]!, 0, gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, c.vars, c.oksScratch, floor);
 }
 
 /**
@@ -293,9 +338,7 @@ function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
     let best = -Infinity;
     for (let gi = 0; gi < G; gi++) {
       const g = gOrder[g0 + gi];
-      const v = c.keypoints
-        ? oks(dt.keypoints[d]!, 0, gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, c.vars, c.oksScratch, c.thr[0])
-        : boxIou(dt.box, 4 * d, gt.box, 4 * g, gt.crowd[g] === 1);
+      const v = c.keypoints ? cellOks(c, d, g) : boxIou(dt.box, 4 * d, gt.box, 4 * g, gt.crowd[g] === 1);
       ious[di * G + gi] = v;
       if (v > best) best = v;
     }
@@ -379,7 +422,7 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
   const imgIndex = new IdIndex(p.imgIds);
   const catIndex = new IdIndex(p.catIds);
   const gt = gtColumns(gtSet, imgIndex, catIndex, keypoints);
-  const { dt, ignoredResults } = dtColumns(results, imgIndex, catIndex);
+  const { dt, ignoredResults } = dtColumns(results, imgIndex, catIndex, keypoints);
 
   const T = p.iouThrs.length, R = p.recThrs.length, K = p.useCats ? p.catIds.length : 1;
   const A = p.areaRng.length, M = p.maxDets.length;
@@ -405,6 +448,7 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
     dOrder,
     keypoints,
     vars: oksVars(p.kptOksSigmas),
+    farPerArea: 6.2 * 2 * Math.max(...oksVars(p.kptOksSigmas)),
     oksScratch: new Float64Array(p.kptOksSigmas.length),
     thr: Float64Array.from(p.iouThrs, (t) => Math.min(t, 1 - 1e-10)),
     areaLo: Float64Array.from(p.areaRng, (r) => r[0]),

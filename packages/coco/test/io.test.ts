@@ -168,7 +168,7 @@ describe('files', () => {
 
   it('keeps fields it does not model (segmentation, info, licenses, extra image fields)', async () => {
     const raw = { info: { year: 2017 }, licenses: [{ id: 1, name: 'x' }], ...small() };
-    (raw.images as Record<string, unknown>[])[0].coco_url = 'http://example/a.jpg';
+    (raw as unknown as { images: Record<string, unknown>[] }).images[0].coco_url = 'http://example/a.jpg';
     const ds = validateDataset(raw);
     const file = join(tmp, 'extra.json');
     await writeCocoDataset(file, ds);
