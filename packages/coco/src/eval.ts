@@ -1,11 +1,14 @@
 // The fast COCOeval: same arithmetic and tie-breaking as pycocotools (and as
 // eval-reference.ts, its test oracle), restructured around flat typed arrays:
-//  - ground truths and detections are bucketed per image with counting sorts, never
-//    keyed by strings, and only non-empty image×category cells are visited;
+//  - ground truths and detections are bucketed per image with counting sorts (ids looked
+//    up in dense tables, never string keys), and only non-empty image×category cells are
+//    visited;
+//  - keypoint pairs that no OKS threshold can match are rejected by cheap bounds;
 //  - each detection's outcome (TP / FP / ignored) per area range and threshold is one byte;
 //  - per category, detections are sorted by score ONCE; every (maxDets, area, threshold)
-//    curve is a linear sweep over that order (a stable sort restricted to a subset is the
-//    subset of the sorted order, so the per-maxDets re-sorts of pycocotools are redundant).
+//    curve comes from one sweep over that order (a stable sort restricted to a subset is
+//    the subset of the sorted order, so pycocotools' per-maxDets re-sorts are redundant),
+//    and precision is read only at true positives.
 import type { CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoEvalResult } from './eval-types.js';
@@ -206,9 +209,9 @@ function sortByScoreDesc(idx: Int32Array, s: number, e: number, score: Float64Ar
     }
     return;
   }
+  // Array.prototype.sort is stable (ES2019), as the mergesort pycocotools asks numpy for
   const part = Array.from(idx.subarray(s, e));
-  const pos = new Map(part.map((v, i) => [v, i]));
-  part.sort((a, b) => score[b] - score[a] || pos.get(a)! - pos.get(b)!);
+  part.sort((a, b) => score[b] - score[a]);
   idx.set(part, s);
 }
 
