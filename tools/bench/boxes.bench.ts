@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { Detections } from '@omnidistill/core';
 import { batchedNms, mergeDetections, mergeDetectionsReference, nms } from '@omnidistill/boxes';
 import { forwardBoxes, paperPlan, resolvePlan, type TransformGeometry } from '@omnidistill/transforms';
@@ -64,17 +66,51 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function timeIt<T>(fn: () => T, reps: number): { out: T; median: number; min: number; times: number[] } {
-  let out = fn(); // warm-up (JIT)
-  for (let i = 0; i < 2; i++) out = fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    out = fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return { out, median: median(times), min: Math.min(...times), times };
+// A full collection (never timed) and a short pause before each side's block of samples, so
+// garbage left by one side is not collected on the other side's clock.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+interface Timing<T> {
+  out: T;
+  /** Per-call wall-clock ms of each sample. */
+  wall: number[];
+  /** Per-call CPU ms (user + system of this process) of each sample. */
+  cpu: number[];
 }
+
+/**
+ * Times `fn`: `samples` samples of `batch` calls each, after 1 + `warmup` untimed calls (JIT). CPU time is
+ * reported besides wall time because the benchmark machine may be shared: CPU time does not
+ * count the time the process waited for a core.
+ */
+async function timeIt<T>(fn: () => T, samples: number, batch = 1, warmup = 4): Promise<Timing<T>> {
+  let out = fn();
+  for (let i = 0; i < warmup; i++) out = fn();
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 20)); // let concurrent sweeping finish
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let b = 0; b < batch; b++) out = fn();
+    const t1 = process.hrtime.bigint();
+    const c1 = process.cpuUsage(c0);
+    wall.push(Number(t1 - t0) / 1e6 / batch);
+    cpu.push((c1.user + c1.system) / 1e3 / batch);
+  }
+  return { out, wall, cpu };
+}
+
+/** "min (median)" of per-call times. */
+function summary(xs: number[]): { min: number; med: number; text: string } {
+  const min = Math.min(...xs);
+  const med = median(xs);
+  return { min, med, text: `${fmt(min)} (${fmt(med)})` };
+}
+
+const ratio = (base: { min: number; med: number }, ours: { min: number; med: number }) => `${(base.min / ours.min).toFixed(1)}x (${(base.med / ours.med).toFixed(1)}x)`;
 
 const fmt = (ms: number) => (ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(0));
 
@@ -91,9 +127,9 @@ class TorchvisionServer {
     if (r.done) throw new Error('torchvision process ended');
     return JSON.parse(r.value);
   }
-  async request(req: object): Promise<{ times_ms: number[]; keep: number[] }> {
+  async request(req: object): Promise<{ wall_ms: number[]; cpu_ms: number[]; keep: number[] }> {
     this.child.stdin.write(`${JSON.stringify(req)}\n`);
-    return (await this.next()) as { times_ms: number[]; keep: number[] };
+    return (await this.next()) as { wall_ms: number[]; cpu_ms: number[]; keep: number[] };
   }
   close(): void {
     this.child.stdin.end();
@@ -131,47 +167,51 @@ async function benchNms(): Promise<void> {
     console.log(`torchvision baseline unavailable (${PYTHON}): ${(err as Error).message}`);
     tv = null;
   }
-  console.log(`measurements interleaved in ${rounds} rounds; min (median) ms over all repetitions of each side\n`);
-  console.log('op       n       kept   omnidistill ms        torchvision ms        speed-up min (median)   keep vs torchvision');
+  console.log(`measurements interleaved in ${rounds} rounds; per-call ms, min (median) over all samples`);
+  console.log('speed-up = torchvision time / omnidistill time, on CPU time (primary) and on wall time\n');
+  console.log('op       n       kept   omni CPU ms        torchvision CPU ms   speed-up CPU     speed-up wall    keep vs torchvision');
   for (const n of sizes) {
     const d = data.get(n)!;
-    const reps = Math.max(2, Math.min(20, Math.round((4 * 1000) / n)));
+    const samples = n >= 50000 ? 2 : 6;
+    const batch = Math.max(1, Math.round(10000 / n));
     for (const op of ['nms', 'batched'] as const) {
       const run = () => (op === 'nms' ? nms(d.boxes, d.scores, { iouThreshold: thr }) : batchedNms(d.boxes, d.scores, d.labels, { iouThreshold: thr }));
-      const ours: number[] = [];
-      const theirs: number[] = [];
+      const ours = { wall: [] as number[], cpu: [] as number[] };
+      const theirs = { wall: [] as number[], cpu: [] as number[] };
       let keep = run();
       let ref: number[] | null = null;
       for (let r = 0; r < rounds; r++) {
-        const t = timeIt(run, reps);
+        const t = await timeIt(run, samples, batch, r === 0 ? Math.max(4, 4 * batch) : 1);
         keep = t.out;
-        ours.push(...t.times);
+        ours.wall.push(...t.wall);
+        ours.cpu.push(...t.cpu);
         if (tv) {
-          const res = await tv.request({ dir, stem: `n${n}`, op, thr, reps });
-          theirs.push(...res.times_ms);
+          const res = await tv.request({ dir, stem: `n${n}`, op, thr, samples, batch });
+          theirs.wall.push(...res.wall_ms);
+          theirs.cpu.push(...res.cpu_ms);
           ref = res.keep;
         }
       }
-      const o = { min: Math.min(...ours), med: median(ours) };
-      const line = `${op.padEnd(8)} ${String(n).padStart(6)} ${String(keep.length).padStart(6)}   ${`${fmt(o.min)} (${fmt(o.med)})`.padStart(18)}`;
+      const oc = summary(ours.cpu);
+      const line = `${op.padEnd(8)} ${String(n).padStart(6)} ${String(keep.length).padStart(6)}   ${oc.text.padStart(16)}`;
       if (!tv || !ref) {
         console.log(`${line}   n/a`);
         continue;
       }
-      const t = { min: Math.min(...theirs), med: median(theirs) };
-      const ratio = `${(t.min / o.min).toFixed(1)}x (${(t.med / o.med).toFixed(1)}x)`;
-      console.log(`${line}   ${`${fmt(t.min)} (${fmt(t.med)})`.padStart(18)}   ${ratio.padStart(22)}   ${sameKeep(keep, ref, d.scores)}`);
+      const tc = summary(theirs.cpu);
+      const wallRatio = ratio(summary(theirs.wall), summary(ours.wall));
+      console.log(`${line}   ${tc.text.padStart(18)}   ${ratio(tc, oc).padStart(14)}   ${wallRatio.padStart(14)}   ${sameKeep(keep, ref, d.scores)}`);
     }
   }
   tv?.close();
   rmSync(dir, { recursive: true, force: true });
-  console.log('\nstrategies (omnidistill only, nms, min ms): pairwise sweep vs grid');
+  console.log('\nstrategies (omnidistill only, nms, CPU ms min (median)): pairwise sweep vs grid');
   for (const n of sizes) {
     const d = data.get(n)!;
-    const reps = Math.max(2, Math.min(20, Math.round((4 * 1000) / n)));
-    const pw = timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'pairwise' }), n >= 50000 ? 2 : reps);
-    const gr = timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'grid' }), reps);
-    console.log(`  n=${n}: pairwise ${fmt(Math.min(...pw.times))}, grid ${fmt(Math.min(...gr.times))}`);
+    const batch = Math.max(1, Math.round(10000 / n));
+    const pw = await timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'pairwise' }), 2, batch, n >= 50000 ? 0 : 4);
+    const gr = await timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'grid' }), 4, batch);
+    console.log(`  n=${n}: pairwise ${summary(pw.cpu).text}, grid ${summary(gr.cpu).text}`);
   }
 }
 
@@ -218,7 +258,7 @@ function simulateTransforms(image: { width: number; height: number }, objects: n
   });
 }
 
-function benchMerge(): void {
+async function benchMerge(): Promise<void> {
   const image = { width: 1000, height: 750 };
   const cases = quick ? [{ objects: 20, per: 300, classes: 5 }] : [
     { objects: 20, per: 100, classes: 5 },
@@ -226,21 +266,23 @@ function benchMerge(): void {
     { objects: 50, per: 1000, classes: 10 },
   ];
   console.log('\nmerge (18 transforms, union → per-class NMS 0.5 → voting 0.8 avg → top 100)');
-  console.log('interleaved in 3 rounds; min (median) ms');
-  console.log('per-transform  union   objects classes       omnidistill ms   reference O(n²) ms      speed-up   same output');
+  console.log('interleaved in 3 rounds; per-call ms, min (median)');
+  console.log('per-transform  union  objects classes   omni CPU ms        reference CPU ms     speed-up CPU       speed-up wall      same output');
   for (const c of cases) {
     const input = simulateTransforms(image, c.objects, c.per, c.classes, 99 + c.per);
     const opts = { convention: 'continuous' as const, scoreThreshold: 0.05, nmsThreshold: 0.5, voting: { voteThreshold: 0.8, scoring: 'avg' as const, beta: 1 }, topK: 100, clip: true };
-    const reps = c.per >= 1000 ? 2 : 5;
-    const fastTimes: number[] = [];
-    const refTimes: number[] = [];
-    let fast = timeIt(() => mergeDetections(input, opts), reps);
-    let ref = timeIt(() => mergeDetectionsReference(input, opts), 1);
+    const samples = c.per >= 1000 ? 2 : 4;
+    const fastT = { wall: [] as number[], cpu: [] as number[] };
+    const refT = { wall: [] as number[], cpu: [] as number[] };
+    let fast = await timeIt(() => mergeDetections(input, opts), 1);
+    let ref = await timeIt(() => mergeDetectionsReference(input, opts), 1, 1, 1);
     for (let r = 0; r < 3; r++) {
-      fast = timeIt(() => mergeDetections(input, opts), reps);
-      ref = timeIt(() => mergeDetectionsReference(input, opts), reps);
-      fastTimes.push(...fast.times);
-      refTimes.push(...ref.times);
+      fast = await timeIt(() => mergeDetections(input, opts), samples, c.per >= 1000 ? 1 : 5);
+      ref = await timeIt(() => mergeDetectionsReference(input, opts), samples, 1, 0);
+      fastT.wall.push(...fast.wall);
+      fastT.cpu.push(...fast.cpu);
+      refT.wall.push(...ref.wall);
+      refT.cpu.push(...ref.cpu);
     }
     let same = fast.out.scores.length === ref.out.scores.length;
     for (let i = 0; same && i < ref.out.scores.length; i++) {
@@ -248,11 +290,13 @@ function benchMerge(): void {
       for (let k = 0; k < 4; k++) if (Math.abs(fast.out.boxes[4 * i + k] - ref.out.boxes[i][k]) > 1e-6) same = false;
     }
     const union = input.reduce((a, t) => a + t.detections.scores.length, 0);
+    const fc = summary(fastT.cpu);
+    const rc = summary(refT.cpu);
     console.log(
-      `${String(c.per).padStart(14)} ${String(union).padStart(6)} ${String(c.objects).padStart(9)} ${String(c.classes).padStart(7)}   ${`${fmt(Math.min(...fastTimes))} (${fmt(median(fastTimes))})`.padStart(18)}   ${`${fmt(Math.min(...refTimes))} (${fmt(median(refTimes))})`.padStart(20)}   ${`${(Math.min(...refTimes) / Math.min(...fastTimes)).toFixed(1)}x (${(median(refTimes) / median(fastTimes)).toFixed(1)}x)`.padStart(16)}   ${same ? 'yes' : 'NO'}`,
+      `${String(c.per).padStart(14)} ${String(union).padStart(6)} ${String(c.objects).padStart(8)} ${String(c.classes).padStart(7)}   ${fc.text.padStart(16)}   ${rc.text.padStart(18)}   ${ratio(rc, fc).padStart(16)}   ${ratio(summary(refT.wall), summary(fastT.wall)).padStart(16)}   ${same ? 'yes' : 'NO'}`,
     );
   }
 }
 
 await benchNms();
-benchMerge();
+await benchMerge();

@@ -3,8 +3,10 @@ interleave its measurements with ours (the machine may be shared; interleaving e
 sides to the same load).
 
 Protocol, one JSON object per line:
-  -> {"dir": d, "stem": "n1000", "op": "nms"|"batched", "thr": 0.5, "reps": 20}
-  <- {"times_ms": [...], "keep": [...]}   (each time covers only the NMS call)
+  -> {"dir": d, "stem": "n1000", "op": "nms"|"batched", "thr": 0.5, "samples": 4, "batch": 2}
+  <- {"wall_ms": [...], "cpu_ms": [...], "keep": [...]}
+Each sample times `batch` NMS calls (and nothing else) and reports the per-call wall-clock
+and process CPU time; CPU time ignores time spent waiting for a core on a shared machine.
 Boxes are read once per stem from <dir>/<stem>.boxes.f32 / .scores.f32 / .labels.i32.
 """
 import json, os, sys, time
@@ -31,9 +33,15 @@ for line in sys.stdin:
     else:
         fn = lambda: torchvision.ops.batched_nms(boxes, scores, labels, thr)
     keep = fn()  # warm-up
-    times = []
-    for _ in range(int(req['reps'])):
+    batch = int(req['batch'])
+    wall, cpu = [], []
+    for _ in range(int(req['samples'])):
+        c0 = time.process_time()
         t0 = time.perf_counter()
-        keep = fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    print(json.dumps({'times_ms': times, 'keep': keep.tolist()}), flush=True)
+        for _ in range(batch):
+            keep = fn()
+        t1 = time.perf_counter()
+        c1 = time.process_time()
+        wall.append((t1 - t0) * 1e3 / batch)
+        cpu.append((c1 - c0) * 1e3 / batch)
+    print(json.dumps({'wall_ms': wall, 'cpu_ms': cpu, 'keep': keep.tolist()}), flush=True)
