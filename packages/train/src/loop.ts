@@ -6,8 +6,7 @@ import { OmniTypeError, expectInteger } from '@omnidistill/core';
 import type { EngineState, Feeds, TrainingEngine } from './engine.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
 import { Rng } from './rng.js';
-import type { MixedSourceSampler, SampleRef } from './sampler.js';
-import { MixedSourceSampler as Sampler } from './sampler.js';
+import { MixedSourceSampler, type SampleRef } from './sampler.js';
 
 /** One progress report. */
 export interface TrainProgress {
@@ -165,8 +164,10 @@ function restore(options: TrainLoopOptions): Restored | undefined {
  * Runs (or resumes) training to `iterations` steps.
  *
  * @example
+ * const setup = { optimizer: { type: 'adamw', learningRate: 2e-3 }, schedule: { totalSteps: 800 } } as const;
  * const result = await trainLoop({
- *   createEngine: (initial) => createNativeEngine(artifacts.native, { initialParameters, initialState: initial }),
+ *   createEngine: engineFactory(defineKeypointNet, setup), // native first, else wasm
+ *   learningRate: learningRateOf(setup),
  *   iterations: 800, batchSize: 16,
  *   sampler: new MixedSourceSampler({ labeledSize, generatedSize, seed: 1 }),
  *   makeBatch: (refs, rng) => loadAndEncode(refs, rng),
@@ -183,7 +184,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
   if (options.evaluate) expectInteger(options.evaluate.every, 'options.evaluate.every', 1);
 
   const restored = restore(options);
-  const sampler = restored?.checkpoint.sampler ? Sampler.fromState(restored.checkpoint.sampler) : options.sampler;
+  const sampler = restored?.checkpoint.sampler ? MixedSourceSampler.fromState(restored.checkpoint.sampler) : options.sampler;
   const rng = restored ? Rng.fromState(restored.checkpoint.rng) : new Rng([options.seed ?? 0, 0x100b]);
   const engine = await options.createEngine(restored?.checkpoint.engine);
   const resumedFrom = restored?.checkpoint.engine.step ?? 0;

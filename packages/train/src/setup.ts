@@ -176,6 +176,8 @@ export interface EngineFactoryOptions {
   readonly provider?: NativeProvider;
   /** Native intra-op threads (default all cores). */
   readonly threads?: number;
+  /** Native: let idle ORT threads spin (default false; see NativeEngineOptions.spinning). */
+  readonly spinning?: boolean;
   /** Wasm threads (default 1). */
   readonly wasmThreads?: number;
   /**
@@ -221,6 +223,7 @@ export function engineFactory(
       initialParameters,
       provider,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.spinning !== undefined ? { spinning: options.spinning } : {}),
       ...(startState(initial) ? { initialState: startState(initial) } : {}),
     });
   };
