@@ -92,15 +92,18 @@ def batch_norm_train(node, x, scale, bias, mean, var):
 
 
 def onnx_slice(x, starts, ends, axes, steps):
-    idx = [slice(None)] * x.dim()
     for s, e, ax, st in zip(starts.tolist(), ends.tolist(), axes.tolist(), steps.tolist()):
-        if st != 1:
-            raise NotImplementedError("slice step")
         dim = x.shape[ax]
-        s = max(0, min(dim, s + dim if s < 0 else s))
-        e = max(0, min(dim, e + dim if e < 0 else e))
-        idx[ax] = slice(s, e)
-    return x[tuple(idx)]
+        if st > 0:
+            s = max(0, min(dim, s + dim if s < 0 else s))
+            e = max(0, min(dim, e + dim if e < 0 else e))
+            x = x.index_select(ax, torch.arange(s, e, st)) if st != 1 else x.narrow(ax, s, max(0, e - s))
+        else:
+            # torch has no negative-step slicing: gather the indices ONNX's rules select.
+            s = max(0, min(dim - 1, s + dim if s < 0 else s))
+            e = max(-1, min(dim - 1, e + dim if e < 0 else e))
+            x = x.index_select(ax, torch.arange(s, e, st))
+    return x
 
 
 def onnx_pad(x, pads):

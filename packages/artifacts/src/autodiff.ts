@@ -6,7 +6,7 @@
 import { OmniRangeError } from '@omnidistill/core';
 import { type GraphBuilder, type Lowering, type Value, attr } from './graph.js';
 import type { AttributeValue, NodeDef } from './onnx.js';
-import { fmtShape, numel, shapeEquals } from './shapes.js';
+import { fmtShape, numel, resolveSlice, shapeEquals } from './shapes.js';
 
 /** What a gradient rule sees of one forward node. */
 interface GradContext {
@@ -201,7 +201,9 @@ const rules: Record<string, GradRule> = {
     const ends = constInts(g, x[2], 'Slice ends');
     const axes = constInts(g, x[3], 'Slice axes');
     const steps = constInts(g, x[4], 'Slice steps');
-    if (lowering === 'ort') {
+    // ORT's SliceGrad failed at run time in the 1.19.2 wasm for strided/reversed slices
+    // (measured), so it is used for unit steps only.
+    if (lowering === 'ort' && steps.every((st) => st === 1)) {
       const dX = g.node(
         'SliceGrad',
         [dy[0]!, g.int64s(xs.shape), x[1], x[2], x[3], x[4]],
@@ -211,20 +213,39 @@ const rules: Record<string, GradRule> = {
       )[0];
       return [dX, undefined, undefined, undefined, undefined];
     }
-    if (steps.some((s) => s !== 1)) throw new OmniRangeError('autodiff: Slice steps (standard lowering)', 'all 1', fmtShape(steps));
+    // Unit-step axes: zero-pad dY back to full length. Other steps (strided, reversed):
+    // a selection-matrix MatMul along that axis, dX = dY · S with S[k, start + k·step] = 1.
     const r = xs.shape.length;
     const pads = new Array<number>(2 * r).fill(0);
-    axes.forEach((a, i) => {
-      const dim = xs.shape[a];
-      const s = Math.min(Math.max(starts[i] < 0 ? starts[i] + dim : starts[i], 0), dim);
-      pads[a] = s;
-      pads[r + a] = dim - s - dy[0]!.shape[a];
+    let d = dy[0]!;
+    const strided: { axis: number; start: number; step: number }[] = [];
+    axes.forEach((a0, i) => {
+      const a = a0 < 0 ? a0 + r : a0;
+      const sl = resolveSlice(xs.shape[a], starts[i], ends[i], steps[i]);
+      if (steps[i] === 1) {
+        pads[a] = sl.start;
+        pads[r + a] = xs.shape[a] - sl.start - d.shape[a];
+      } else {
+        strided.push({ axis: a, start: sl.start, step: sl.step });
+      }
     });
-    return [g.pad(dy[0]!, pads), undefined, undefined, undefined, undefined];
+    if (pads.some((v) => v !== 0)) d = g.pad(d, pads);
+    for (const { axis, start, step } of strided) {
+      const len = d.shape[axis];
+      const dim = xs.shape[axis];
+      const sel = new Float32Array(len * dim);
+      for (let k = 0; k < len; k++) sel[k * dim + start + k * step] = 1;
+      const perm = d.shape.map((_, i) => i);
+      [perm[axis], perm[r - 1]] = [perm[r - 1], perm[axis]];
+      const last = axis === r - 1;
+      const moved = last ? d : g.transpose(d, perm);
+      const expanded = g.matMul(moved, g.floats(sel, [len, dim]));
+      d = last ? expanded : g.transpose(expanded, perm);
+    }
+    return [d, undefined, undefined, undefined, undefined];
   },
   Pad: ({ g, x, dy }) => {
     const pads = constInts(g, x[1], 'Pad pads');
-    const r = x[0]!.shape.length;
     const axes = x[0]!.shape.map((_, i) => i);
     return [g.slice(dy[0]!, axes.map((a) => pads[a]), axes.map((a) => pads[a] + x[0]!.shape[a]), axes), undefined];
   },

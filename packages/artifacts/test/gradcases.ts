@@ -143,11 +143,13 @@ export const GRAD_CASES: readonly GradCase[] = [
       const s = g.reduceSum(h, [1], true); // [2,1,8]
       const m = g.reduceMean(h, [2]); // [2,17]
       const e = g.expand(g.reshape(p(g, 'e', [8], 53, 0.5), [1, 1, 8]), [2, 3, 8]);
-      const y = g.concat([g.add(s, e), g.reshape(g.slice(m, [0], [16], [1]), [2, 2, 8])], 1); // [2,5,8]
+      const y0 = g.concat([g.add(s, e), g.reshape(g.slice(m, [0], [16], [1]), [2, 2, 8])], 1); // [2,5,8]
+      // Strided and reversed slices: [2,5,8] → [2,3,8] (step 2) → [2,3,4] (step −2 from the end).
+      const y = g.slice(g.slice(y0, [0], [5], [1], [2]), [-1, 0], [-100, 1000], [2, 0], [-2, 1]);
       if (g.phase === 'eval') return { outputs: { y } };
       return { loss: mseLoss(g, y, target(g, y)) };
     },
-    feeds: { x: f32([2, 3, 4, 4], 54), target: f32([2, 5, 8], 55) },
+    feeds: { x: f32([2, 3, 4, 4], 54), target: f32([2, 3, 4], 55) },
   },
   {
     name: 'roi_gather_keypoint_loss',
