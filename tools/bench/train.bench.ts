@@ -1,13 +1,19 @@
-// Training-step speed of the two engines side by side on a reference-sized keypoint model
-// (3×64×48 image → 17 heatmaps 16×12, ~98.9k parameters, batch 32, AdamW): steps/s of each,
-// the native/wasm ratio (goal ≥ 4×), and where a step's time goes — inside ORT (forward,
-// backward, optimizer) versus our own overhead (sampling, data loading + augmentation +
-// target generation, engine bookkeeping), measured through the real training loop.
+// Training-step speed of the two engines side by side, through the real training loop, on
+// (1) the speed-table network of ORT-TRAINING.md (3×64×48 image → 17 heatmaps 16×12, ~98.9k
+//     parameters, batch 32, AdamW) and
+// (2) the reference keypoint model of @omnidistill/models (backbone + RoIAlign + head, DEMO-NOTES
+//     setting Q: 96 px, batch 16, 32 RoIs) with its real minibatch builder (pixel normalisation,
+//     flips, RoI jitter, keypoint targets).
+// Prints steps/s of each engine, the native/wasm ratio (goal ≥ 4×), and where a step goes —
+// inside ORT (forward, backward, optimizer) versus our own overhead (sampling, data loading +
+// augmentation + target generation, engine bookkeeping; goal ≤ 10%).
 //
-//   cd tools/bench && node --import tsx --conditions=source train.bench.ts [steps]
+//   cd tools/bench && node --import tsx --conditions=source train.bench.ts [steps] [speed|reference]
 
 import { availableParallelism } from 'node:os';
 import { instantiate, spatialSoftmaxCrossEntropy, type GraphBuilder, type ModelDefinition, type Value } from '@omnidistill/artifacts';
+import { COCO_PERSON } from '@omnidistill/core';
+import { KeypointBatchBuilder, defineKeypointModel, type LoadedImage } from '@omnidistill/models';
 import {
   MixedSourceSampler,
   Rng,
@@ -87,10 +93,41 @@ function makeBatch(refs: readonly SampleRef[], rng: Rng): Feeds {
   };
 }
 
-const initialParameters = new Map(instantiate(defineKeypointNet, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
-const paramCount = [...initialParameters.values()].reduce((s, p) => s + p.length, 0);
 const setup: TrainingSetup = { optimizer: { type: 'adamw', learningRate: 2e-3 }, schedule: { totalSteps: 1000 } };
 const ROUNDS = 3;
+
+/** A model to benchmark: its definition, minibatch size and minibatch builder. */
+interface BenchModel {
+  readonly label: string;
+  readonly define: ModelDefinition;
+  readonly batch: number;
+  readonly makeBatch: (refs: readonly SampleRef[], rng: Rng) => Feeds;
+}
+
+// ---- (2) the reference keypoint model with its real minibatch builder -------------------------
+const QS = 96, QB = 16, QR = 32;
+const fakeRng = new Rng(1);
+function fakeImage(id: number): LoadedImage {
+  const pixels = new Uint8Array(QS * QS * 3).map(() => fakeRng.nextInt(256));
+  const annotations = [0, 1].map((i) => {
+    const [x, y, w, h] = [5 + 40 * i, 10, 40, 70];
+    const keypoints = new Float64Array(3 * K).map((_, j) => (j % 3 === 0 ? x + fakeRng.nextFloat() * w : j % 3 === 1 ? y + fakeRng.nextFloat() * h : 2));
+    return { id: 2 * id + i + 1, image_id: id, category_id: 1, bbox: [x, y, w, h] as [number, number, number, number], area: w * h, iscrowd: 0 as const, keypoints, num_keypoints: K };
+  });
+  return { id, fileName: `${id}.png`, width: QS, height: QS, pixels, annotations };
+}
+const qImages = Array.from({ length: 64 }, (_, i) => fakeImage(i));
+const qBuilder = new KeypointBatchBuilder({ height: QS, width: QS, rois: QR, heatmapSize: 28, schema: COCO_PERSON });
+
+const MODELS: BenchModel[] = [
+  { label: `speed-table net (ORT-TRAINING.md): 3×${H}×${W} → ${K}×${HH}×${HW}, batch ${BATCH}`, define: defineKeypointNet, batch: BATCH, makeBatch },
+  {
+    label: `reference keypoint model (@omnidistill/models, setting Q): ${QS} px, batch ${QB}, ${QR} RoIs, M 28`,
+    define: defineKeypointModel({ keypoints: K }, { batch: QB, height: QS, width: QS, rois: QR }),
+    batch: QB,
+    makeBatch: (refs, rng) => qBuilder.build(refs.map((r) => qImages[(r.source === 'labeled' ? 0 : 32) + (r.index % 32)]), rng),
+  },
+];
 
 interface Totals {
   engine: string;
@@ -100,11 +137,11 @@ interface Totals {
 }
 
 /** One round: a short training run through the real loop (after warm-up steps that are not counted). */
-async function round(totals: Totals, createEngine: (s: EngineState | undefined) => Promise<TrainingEngine>, steps: number): Promise<void> {
+async function round(totals: Totals, createEngine: (s: EngineState | undefined) => Promise<TrainingEngine>, steps: number, m: BenchModel): Promise<void> {
   const result = await trainLoop({
     createEngine: async (s) => {
       const engine = await createEngine(s);
-      for (let i = 0; i < WARMUP; i++) await engine.step(makeBatch(new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 9 }).nextBatch(BATCH), new Rng(i)));
+      for (let i = 0; i < WARMUP; i++) await engine.step(m.makeBatch(new MixedSourceSampler({ labeledSize: 32, generatedSize: 32, seed: 9 }).nextBatch(m.batch), new Rng(i)));
       const step = engine.step.bind(engine);
       engine.step = async (feeds) => {
         const r = await step(feeds);
@@ -114,9 +151,9 @@ async function round(totals: Totals, createEngine: (s: EngineState | undefined) 
       return engine;
     },
     iterations: steps,
-    batchSize: BATCH,
-    sampler: new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 1 }),
-    makeBatch,
+    batchSize: m.batch,
+    sampler: new MixedSourceSampler({ labeledSize: 32, generatedSize: 32, seed: 1 }),
+    makeBatch: m.makeBatch,
     onProgress: () => {},
     log: () => {},
   });
@@ -140,37 +177,40 @@ function report(t: Totals): void {
 }
 
 const threads = availableParallelism();
-console.log(
-  `train.bench: keypoint net 3×${H}×${W} → ${K}×${HH}×${HW}, ${paramCount} params, batch ${BATCH}, AdamW; ` +
-    `${ROUNDS} interleaved rounds per engine, ${STEPS} timed steps each (wasm: ${WASM_STEPS}), ${WARMUP} warm-up steps per round`,
-);
-const engines = {
-  wasm: engineFactory(defineKeypointNet, setup, { engine: 'wasm' }),
-  nativeAll: engineFactory(defineKeypointNet, setup, { engine: 'native', threads, provider: 'cpu' }),
-  native1: engineFactory(defineKeypointNet, setup, { engine: 'native', threads: 1, provider: 'cpu' }),
-};
-const totals = Object.fromEntries(Object.keys(engines).map((k) => [k, { engine: k, steps: 0, timing: {}, detail: {} } as unknown as Totals])) as Record<keyof typeof engines, Totals>;
-// Rounds interleave the engines so that load from other processes hits them alike.
-for (let r = 0; r < ROUNDS; r++) {
-  await round(totals.wasm, engines.wasm, WASM_STEPS);
-  await round(totals.nativeAll, engines.nativeAll, STEPS);
-  if (threads > 1) await round(totals.native1, engines.native1, STEPS);
-}
-const split = await profileNativeSplit(defineKeypointNet, makeBatch(new MixedSourceSampler({ labeledSize: 128, generatedSize: 128, seed: 2 }).nextBatch(BATCH), new Rng(3)), threads, STEPS);
+const only = process.argv[3];
+for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
+  const params = instantiate(m.define, 'eval', 'standard').g.params.reduce((sum, p) => sum + p.init.length, 0);
+  console.log(`\n=== ${m.label}, ${params} params, AdamW; ${ROUNDS} interleaved rounds, ${STEPS} timed steps per native round, ${WASM_STEPS} per wasm round, ${WARMUP} warm-up steps each ===`);
+  const engines = {
+    wasm: engineFactory(m.define, setup, { engine: 'wasm' }),
+    nativeAll: engineFactory(m.define, setup, { engine: 'native', threads, provider: 'cpu' }),
+    native1: engineFactory(m.define, setup, { engine: 'native', threads: 1, provider: 'cpu' }),
+  };
+  const totals = Object.fromEntries(Object.keys(engines).map((k) => [k, { engine: k, steps: 0, timing: {}, detail: {} } as unknown as Totals])) as Record<keyof typeof engines, Totals>;
+  // Rounds interleave the engines so that load from other processes hits them alike.
+  for (let r = 0; r < ROUNDS; r++) {
+    await round(totals.wasm, engines.wasm, WASM_STEPS, m);
+    await round(totals.nativeAll, engines.nativeAll, STEPS, m);
+    if (threads > 1) await round(totals.native1, engines.native1, STEPS, m);
+  }
+  const split = await profileNativeSplit(m.define, setup, m.makeBatch(new MixedSourceSampler({ labeledSize: 32, generatedSize: 32, seed: 2 }).nextBatch(m.batch), new Rng(3)), threads, STEPS);
 
-console.log('\nsteps/s (through trainLoop: sampling, batch building, engine step)');
-report(totals.wasm);
-report(totals.nativeAll);
-if (threads > 1) report(totals.native1);
-const ratio = perStep(totals.wasm, 'total') / perStep(totals.nativeAll, 'total');
-console.log(`\nratio native/wasm steps/s: ${ratio.toFixed(2)}× with ${threads} native threads${threads > 1 ? `, ${(perStep(totals.wasm, 'total') / perStep(totals.native1, 'total')).toFixed(2)}× with 1` : ''} (goal ≥ 4×)`);
-const d = totals.wasm.detail, n = totals.wasm.steps;
-console.log('\nwhere a step goes, inside ORT:');
-console.log(
-  `  wasm: runTrainStep (forward + backward) ${(d.trainStep / n).toFixed(1)} ms, runOptimizerStep ${(d.optimizerStep / n).toFixed(2)} ms, lazyResetGrad ${(d.lazyResetGrad / n).toFixed(3)} ms`,
-);
-const nStep = perStep(totals.nativeAll, 'runtime');
-console.log(
-  `  native (${threads} threads): forward ≈ ${split.forwardMs.toFixed(1)} ms, backward ≈ ${(split.forwardBackwardMs - split.forwardMs).toFixed(1)} ms, ` +
-    `optimizer + schedule ≈ ${(nStep - split.forwardBackwardMs).toFixed(1)} ms (fused step ${nStep.toFixed(1)} ms; forward and forward+backward timed as separate graphs, so the split is approximate)`,
-);
+  console.log('steps/s (through trainLoop: sampling, batch building, engine step)');
+  report(totals.wasm);
+  report(totals.nativeAll);
+  if (threads > 1) report(totals.native1);
+  const ratio = perStep(totals.wasm, 'total') / perStep(totals.nativeAll, 'total');
+  console.log(`ratio native/wasm steps/s: ${ratio.toFixed(2)}× with ${threads} native threads${threads > 1 ? `, ${(perStep(totals.wasm, 'total') / perStep(totals.native1, 'total')).toFixed(2)}× with 1` : ''} (goal ≥ 4×)`);
+  const d = totals.wasm.detail, n = totals.wasm.steps;
+  console.log('where a step goes, inside ORT:');
+  console.log(
+    `  wasm: runTrainStep (forward + backward) ${(d.trainStep / n).toFixed(1)} ms, runOptimizerStep ${(d.optimizerStep / n).toFixed(2)} ms, lazyResetGrad ${(d.lazyResetGrad / n).toFixed(3)} ms`,
+  );
+  const pct = (x: number) => `${((100 * x) / split.stepMs).toFixed(0)}%`;
+  const bwd = split.forwardBackwardMs - split.forwardMs, opt = split.stepMs - split.forwardBackwardMs;
+  console.log(
+    `  native (${threads} threads, forward-only / forward+backward / full-step graphs timed interleaved): ` +
+      `forward ${split.forwardMs.toFixed(1)} ms (${pct(split.forwardMs)}), backward ${bwd.toFixed(1)} ms (${pct(bwd)}), ` +
+      `optimizer + schedule ${opt.toFixed(1)} ms (${pct(opt)}) of a ${split.stepMs.toFixed(1)} ms step`,
+  );
+}

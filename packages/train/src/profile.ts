@@ -1,17 +1,20 @@
 // Splits a native training step into forward, backward and optimizer time: the fused step graph
-// cannot be timed per part, so the same definition's forward-only graph and forward+backward
-// graph are timed separately on the same runtime settings (the rest is the optimizer update).
+// cannot be timed per part, so the same definition's forward-only graph, forward+backward graph
+// and full step graph are timed on the same runtime settings, interleaved run by run so that
+// load from other processes affects all three alike.
 
 import { gradientModel, instantiate, type ModelDefinition } from '@omnidistill/artifacts';
 import { expectInteger } from '@omnidistill/core';
 import * as ortNode from 'onnxruntime-node';
 import type { Feeds } from './engine.js';
 import { evalModelWithParameterInputs } from './export.js';
+import { nativeStepArtifacts, type TrainingSetup } from './setup.js';
 
-/** Milliseconds per run of the forward-only and forward+backward graphs. */
+/** Milliseconds per run of the forward-only, forward+backward and full training-step graphs. */
 export interface NativeSplit {
   readonly forwardMs: number;
   readonly forwardBackwardMs: number;
+  readonly stepMs: number;
 }
 
 function toTensor(feed: Feeds[string]): ortNode.Tensor {
@@ -21,31 +24,46 @@ function toTensor(feed: Feeds[string]): ortNode.Tensor {
 }
 
 /**
- * Times the forward-only and forward+backward graphs of `define` on onnxruntime-node (CPU) with
- * `threads` intra-op threads, `repeats` runs each after two warm-up runs.
+ * Times the forward-only, forward+backward and full step graphs of `define` on onnxruntime-node
+ * (CPU, `threads` intra-op threads, no spinning), `repeats` interleaved runs each after two warm-up runs.
  */
-export async function profileNativeSplit(define: ModelDefinition, feeds: Feeds, threads: number, repeats = 10): Promise<NativeSplit> {
+export async function profileNativeSplit(define: ModelDefinition, setup: TrainingSetup, feeds: Feeds, threads: number, repeats = 10): Promise<NativeSplit> {
   expectInteger(threads, 'threads', 1);
   expectInteger(repeats, 'repeats', 1);
-  const opts: ortNode.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  const opts: ortNode.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
   const ev = evalModelWithParameterInputs(define);
   const gm = gradientModel(define, 'standard');
+  const st = nativeStepArtifacts(define, setup);
   const params: Record<string, ortNode.Tensor> = {};
-  for (const p of instantiate(define, 'eval', 'standard').g.params) params[p.name] = new ortNode.Tensor('float32', p.init, [...p.shape]);
+  const shapes = new Map<string, readonly number[]>();
+  for (const p of instantiate(define, 'eval', 'standard').g.params) {
+    params[p.name] = new ortNode.Tensor('float32', p.init, [...p.shape]);
+    shapes.set(p.name, p.shape);
+  }
   const user = (names: Iterable<string>) => Object.fromEntries([...names].map((n) => [n, toTensor(feeds[n])]));
-  const fwd = await ortNode.InferenceSession.create(ev.bytes, opts);
-  const fb = await ortNode.InferenceSession.create(gm.bytes, opts);
-  const time = async (run: () => Promise<unknown>) => {
-    for (let i = 0; i < 2; i++) await run();
-    const t0 = performance.now();
-    for (let i = 0; i < repeats; i++) await run();
-    return (performance.now() - t0) / repeats;
-  };
-  const fwdFeeds = { ...user(ev.userInputs), ...params };
-  const fbFeeds = { ...user(Object.keys(gm.inputShapes).filter((n) => !(n in params))), ...params };
-  const forwardMs = await time(() => fwd.run(fwdFeeds));
-  const forwardBackwardMs = await time(() => fb.run(fbFeeds));
-  await fwd.release();
-  await fb.release();
-  return { forwardMs, forwardBackwardMs };
+  const stepFeeds: Record<string, ortNode.Tensor> = { ...user(Object.keys(st.userInputs)), step: new ortNode.Tensor('int64', BigInt64Array.of(1n), [1]) };
+  for (const slot of st.state) {
+    const shape = shapes.get(slot.parameter)!;
+    stepFeeds[slot.input] = slot.role === 'param' ? params[slot.parameter] : new ortNode.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), [...shape]);
+  }
+  const runs = [
+    { session: await ortNode.InferenceSession.create(ev.bytes, opts), feeds: { ...user(ev.userInputs), ...params }, ms: 0 },
+    { session: await ortNode.InferenceSession.create(gm.bytes, opts), feeds: { ...user(Object.keys(gm.inputShapes)), ...params }, ms: 0 },
+    { session: await ortNode.InferenceSession.create(st.stepModel, opts), feeds: stepFeeds, ms: 0 },
+  ];
+  for (let i = 0; i < 2; i++) for (const r of runs) await r.session.run(r.feeds);
+  for (let i = 0; i < repeats; i++) {
+    for (const r of runs) {
+      const t0 = performance.now();
+      await r.session.run(r.feeds);
+      r.ms += performance.now() - t0;
+    }
+  }
+  for (const r of runs) await r.session.release();
+  return { forwardMs: runs[0].ms / repeats, forwardBackwardMs: runs[1].ms / repeats, stepMs: runs[2].ms / repeats };
 }
