@@ -123,7 +123,10 @@ __device__ float combineAt(const float* __restrict__ heat, const DeviceEnsemble&
     else acc = first ? v : (v > acc ? v : acc);
     first = false;
   }
-  return e.mode == 0 ? acc / weightSum : acc;
+  if (e.mode != 0) return acc;
+  const float mean = acc / weightSum;
+  *bad |= nonFiniteBit(mean);  // an average that overflowed is rejected too, as on the CPU
+  return mean;
 }
 
 __global__ void ensembleKernel(const float* __restrict__ heat, DeviceEnsemble e, float* __restrict__ out,
