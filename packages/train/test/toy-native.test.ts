@@ -4,7 +4,7 @@
 import { instantiate, type ModelDefinition } from '@omnidistill/artifacts';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, type Feeds } from '@omnidistill/train';
+import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, profileNativeSplit, type Feeds } from '@omnidistill/train';
 import { defineDetectionHead, defineHeatmapNet, detectionBatch, heatmapBatch } from './toy-models.js';
 
 function initialParameters(define: ModelDefinition): Map<string, Float32Array> {
@@ -66,5 +66,19 @@ describe('toy tasks on the native engine', () => {
     const short = initialParameters(define);
     short.set('c1.w', new Float32Array(3));
     expect(() => exportInferenceModel(define, short)).toThrow(/parameters\.c1\.w\.length: expected 144/);
+  });
+});
+
+describe('profileNativeSplit', () => {
+  it('runs the forward-only, forward+backward and full-step graphs of a definition', async () => {
+    const split = await profileNativeSplit(
+      defineDetectionHead(),
+      { optimizer: { type: 'adamw', learningRate: 0.01 }, schedule: { totalSteps: 10 } },
+      detectionBatch(new Rng(1)),
+      1,
+      2,
+    );
+    // Times only (no speed assertions): each graph ran and was timed.
+    for (const v of [split.forwardMs, split.forwardBackwardMs, split.stepMs]) expect(v).toBeGreaterThan(0);
   });
 });
