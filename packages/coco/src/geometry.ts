@@ -85,23 +85,6 @@ export function oksVars(sigmas: readonly number[]): Float64Array {
 const EXP_MINUS_6 = Math.exp(-6);
 
 /**
- * Cheap, conservative test that OKS < `floor`: terms whose exponent is clearly above 6
- * contribute at most e^-6 each, the rest at most 1. Only used to skip pairs that no
- * threshold can match, so a pair it lets through is computed exactly as usual.
- */
-function oksBelow(d: ArrayLike<number>, di: number, g: ArrayLike<number>, labeled: number, denom: number, vars: Float64Array, floor: number): boolean {
-  let near = 0;
-  for (let j = 0; j < vars.length; j++) {
-    if (!(g[3 * j + 2] > 0)) continue;
-    const dx = d[di + 3 * j] - g[3 * j];
-    const dy = d[di + 3 * j + 1] - g[3 * j + 1];
-    if ((dx * dx + dy * dy) < 6.1 * 2 * vars[j] * denom) near++;
-  }
-  const bound = (near + (labeled - near) * EXP_MINUS_6) / labeled;
-  return bound < floor - 1e-9;
-}
-
-/**
  * Object keypoint similarity of detection keypoints `d` (offset `di`) with one ground
  * truth (keypoints `g`, its `area` and `box`), pycocotools' `computeOks` for one pair.
  * `scratch` holds at least K doubles. With `floor > 0` a pair that certainly scores
@@ -121,16 +104,21 @@ export function oks(
 ): number {
   const k = vars.length;
   const denom = area + NP_SPACING_1;
-  if (floor > 0 && labeled > 0 && oksBelow(d, di, g, labeled, denom, vars, floor)) return 0;
   let n = 0;
   if (labeled > 0) {
+    // exponents first: they also bound the OKS (a term with e >= 6 is at most e^-6), so a
+    // pair that no threshold >= `floor` can match skips the exponentials
+    let near = 0;
     for (let j = 0; j < k; j++) {
       if (!(g[3 * j + 2] > 0)) continue;
       const dx = d[di + 3 * j] - g[3 * j];
       const dy = d[di + 3 * j + 1] - g[3 * j + 1];
       const e = (dx * dx + dy * dy) / vars[j] / denom / 2;
-      scratch[n++] = Math.exp(-e);
+      if (e < 6) near++;
+      scratch[n++] = e;
     }
+    if (floor > 0 && (near + (n - near) * EXP_MINUS_6) / n < floor - 1e-9) return 0;
+    for (let j = 0; j < n; j++) scratch[j] = Math.exp(-scratch[j]);
   } else {
     const bx = box[bi], by = box[bi + 1], bw = box[bi + 2], bh = box[bi + 3];
     const x0 = bx - bw, x1 = bx + bw * 2, y0 = by - bh, y1 = by + bh * 2;
