@@ -170,6 +170,10 @@ struct DecodeScratch {
   std::vector<uint8_t> rowReady;      // [M]: whether rows[r] holds the transposed source row
   std::vector<float> bound;           // [H]: upper bound of each output row
   int64_t tapsM = -1, tapsW = -1, tapsH = -1;  // what xTaps/yTaps were computed for
+  // Over all x: range of the positive and of the negative weight sums, max of sum |w|.
+  double posMin = 0, posMax = 0, negMin = 0, negMax = 0, absMax = 0;
+  std::vector<float> srcHi, srcLo;    // [M]: extremes of each source row of the map
+  std::vector<double> rowHi, rowLo;   // [M]: bounds of each x-resized source row
 };
 
 /** Taps depend only on (M, W) and (M, H): the K keypoints of a RoI share them, so reuse. */
@@ -178,6 +182,18 @@ void prepareTaps(DecodeScratch& sc, int64_t m, int64_t W, int64_t H) {
     sc.xTaps.resize(static_cast<size_t>(W));
     const float scale = resizeScale(m, W);
     for (int64_t x = 0; x < W; ++x) sc.xTaps[static_cast<size_t>(x)] = cubicTaps(x, m, scale);
+    sc.posMin = sc.negMin = INFINITY;
+    sc.posMax = sc.negMax = -INFINITY;
+    sc.absMax = 0;
+    for (const CubicTaps& tp : sc.xTaps) {
+      double pos = 0, neg = 0;
+      for (int j = 0; j < 4; ++j) (tp.w[j] >= 0 ? pos : neg) += tp.w[j];
+      sc.posMin = std::min(sc.posMin, pos);
+      sc.posMax = std::max(sc.posMax, pos);
+      sc.negMin = std::min(sc.negMin, neg);
+      sc.negMax = std::max(sc.negMax, neg);
+      sc.absMax = std::max(sc.absMax, pos - neg);
+    }
   }
   if (sc.tapsM != m || sc.tapsH != H) {
     sc.yTaps.resize(static_cast<size_t>(H));
@@ -344,6 +360,122 @@ OMNI_HOT Decoded decodeMap(const float* __restrict map, int64_t m, const float* 
   return d;
 }
 
+/** Minimum of `count` floats, lane-wise like rowMaximum. */
+inline float rowMinimum(const float* __restrict v, int64_t count) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes];
+  for (int j = 0; j < kLanes; ++j) lanes[j] = INFINITY;
+  int64_t x = 0;
+  for (; x + kLanes <= count; x += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] = v[x + j] < lanes[j] ? v[x + j] : lanes[j];
+  }
+  float least = INFINITY;
+  for (int j = 0; j < kLanes; ++j) least = lanes[j] < least ? lanes[j] : least;
+  for (; x < count; ++x) least = v[x] < least ? v[x] : least;
+  return least;
+}
+
+/**
+ * Argmax-only decoding (no probability), exact, touching only the rows that can matter.
+ * Bounds come from interval arithmetic: an x-resized source row r lies within
+ * [rowLo, rowHi] derived from the row's min/max and the range of the positive / negative x
+ * weight sums; an output row y within the y-weighted combination of those. Both carry a
+ * relative slack of 1e-5 (the float rounding of a 4-term sum is below 1e-6), so they are
+ * sound upper bounds of the float values PyTorch's order produces. Output rows whose bound
+ * is below the best value found are skipped (they cannot hold the maximum or a tie), and
+ * source rows are resized along x only when an evaluated output row needs them. Values that
+ * are computed are computed exactly as in the full path.
+ */
+OMNI_HOT Decoded decodeArgmax(const float* __restrict map, int64_t m, const float* roi, DecodeScratch& sc,
+                              uint32_t* bad) {
+  const RoiGeometry g = roiGeometry(roi);
+  const int64_t W = g.W, H = g.H;
+  prepareTaps(sc, m, W, H);
+
+  uint32_t badBits = 0;
+  for (int64_t i = 0; i < m * m; ++i) badBits |= nonFiniteBit(map[i]);
+  *bad |= badBits;
+
+  constexpr double kSlack = 1e-5, kTiny = 1e-30;
+  sc.srcHi.resize(static_cast<size_t>(m));
+  sc.srcLo.resize(static_cast<size_t>(m));
+  sc.rowHi.resize(static_cast<size_t>(m));
+  sc.rowLo.resize(static_cast<size_t>(m));
+  for (int64_t r = 0; r < m; ++r) {
+    const double hi = rowMaximum(map + r * m, m), lo = rowMinimum(map + r * m, m);
+    // sum_j w_j s_j over x is linear in the positive sum P and the negative sum N, so its
+    // extremes over P in [posMin, posMax], N in [negMin, negMax] sit at interval ends.
+    const double up = std::max(sc.posMin * hi, sc.posMax * hi) + std::max(sc.negMin * lo, sc.negMax * lo);
+    const double down = std::min(sc.posMin * lo, sc.posMax * lo) + std::min(sc.negMin * hi, sc.negMax * hi);
+    const double slack = kSlack * sc.absMax * std::max(std::fabs(hi), std::fabs(lo)) + kTiny;
+    sc.rowHi[static_cast<size_t>(r)] = up + slack;
+    sc.rowLo[static_cast<size_t>(r)] = down - slack;
+  }
+  sc.bound.resize(static_cast<size_t>(H));
+  int64_t seedRow = 0;
+  for (int64_t y = 0; y < H; ++y) {
+    const CubicTaps& tp = sc.yTaps[static_cast<size_t>(y)];
+    double b = 0, magnitude = 0;
+    for (int j = 0; j < 4; ++j) {
+      const size_t r = static_cast<size_t>(tp.idx[j]);
+      const double w = tp.w[j];
+      b += w >= 0 ? w * sc.rowHi[r] : w * sc.rowLo[r];
+      magnitude += std::fabs(w) * std::max(std::fabs(sc.rowHi[r]), std::fabs(sc.rowLo[r]));
+    }
+    const float upper = static_cast<float>(b + kSlack * magnitude + kTiny);  // rounding here is within the slack
+    sc.bound[static_cast<size_t>(y)] = upper;
+    if (upper > sc.bound[static_cast<size_t>(seedRow)]) seedRow = y;
+  }
+
+  sc.rows.resize(static_cast<size_t>(m * W));
+  sc.rowReady.assign(static_cast<size_t>(m), 0);
+  auto resized = [&](int32_t r) -> const float* {
+    float* row = sc.rows.data() + static_cast<int64_t>(r) * W;
+    if (!sc.rowReady[static_cast<size_t>(r)]) {
+      const float* __restrict src = map + static_cast<int64_t>(r) * m;
+      for (int64_t x = 0; x < W; ++x) {
+        const CubicTaps& tp = sc.xTaps[static_cast<size_t>(x)];
+        row[x] = cubicCombine(src[tp.idx[0]], src[tp.idx[1]], src[tp.idx[2]], src[tp.idx[3]], tp.w);
+      }
+      sc.rowReady[static_cast<size_t>(r)] = 1;
+    }
+    return row;
+  };
+  sc.line.resize(static_cast<size_t>(W));
+  float* __restrict line = sc.line.data();
+  float best = -INFINITY;
+  int64_t bestIndex = -1;
+  auto visit = [&](int64_t y) {
+    const CubicTaps& tp = sc.yTaps[static_cast<size_t>(y)];
+    const float* __restrict r0 = resized(tp.idx[0]);
+    const float* __restrict r1 = resized(tp.idx[1]);
+    const float* __restrict r2 = resized(tp.idx[2]);
+    const float* __restrict r3 = resized(tp.idx[3]);
+    const float w0 = tp.w[0], w1 = tp.w[1], w2 = tp.w[2], w3 = tp.w[3];
+    for (int64_t x = 0; x < W; ++x) line[x] = ((r0[x] * w0 + r1[x] * w1) + r2[x] * w2) + r3[x] * w3;
+    const float rowMax = rowMaximum(line, W);
+    int64_t x = 0;
+    while (x < W - 1 && !(line[x] == rowMax)) ++x;  // first maximum of the row
+    const int64_t index = y * W + x;
+    if (bestIndex < 0 || rowMax > best || (rowMax == best && index < bestIndex)) {
+      best = rowMax;
+      bestIndex = index;
+    }
+  };
+  visit(seedRow);
+  const float* bound = sc.bound.data();
+  for (int64_t y = 0; y < H; ++y) {
+    if (y != seedRow && !(bound[y] < best)) visit(y);
+  }
+  Decoded d;
+  const int64_t xi = bestIndex % W, yi = bestIndex / W;
+  d.x = cellToImage(xi, g.w, W, g.x1);
+  d.y = cellToImage(yi, g.h, H, g.y1);
+  d.logit = best;
+  d.probability = 0.0f;
+  return d;
+}
+
 void store(const Decoded& d, int64_t item, float* keypoints, float* probability) {
   keypoints[item * 3 + 0] = d.x;
   keypoints[item * 3 + 1] = d.y;
@@ -373,8 +505,10 @@ void decode(const float* maps, const Shape& s, const DecodeSpec& d, float* keypo
   parallelFor(s.n * s.k, threads, [&](int64_t item, int thread) {
     const int64_t n = item / s.k;
     uint32_t b = 0;
-    const Decoded out = decodeMap(maps + item * s.mapSize(), s.m, d.rois.data() + n * 4, d.probability,
-                                  scratch[static_cast<size_t>(thread)], &b);
+    DecodeScratch& sc = scratch[static_cast<size_t>(thread)];
+    const float* map = maps + item * s.mapSize();
+    const float* roi = d.rois.data() + n * 4;
+    const Decoded out = d.probability ? decodeMap(map, s.m, roi, true, sc, &b) : decodeArgmax(map, s.m, roi, sc, &b);
     if (b) bad.store(1);
     store(out, item, keypoints, probability);
   });
@@ -390,7 +524,8 @@ void ensembleAndDecode(const float* heatmaps, const Shape& s, const EnsembleSpec
     DecodeScratch& sc = scratch[static_cast<size_t>(thread)];
     sc.map.resize(static_cast<size_t>(s.mapSize()));
     uint32_t b = ensembleRoi(heatmaps, s, e, n, k, k + 1, sc.map.data());
-    const Decoded out = decodeMap(sc.map.data(), s.m, d.rois.data() + n * 4, d.probability, sc, &b);
+    const float* roi = d.rois.data() + n * 4;
+    const Decoded out = d.probability ? decodeMap(sc.map.data(), s.m, roi, true, sc, &b) : decodeArgmax(sc.map.data(), s.m, roi, sc, &b);
     if (b) bad.store(1);
     store(out, item, keypoints, probability);
   });
