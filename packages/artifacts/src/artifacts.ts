@@ -41,7 +41,11 @@ export interface TrainingArtifacts {
   readonly initialValues: readonly Float32Array[];
   /** User inputs of the training graph (what runTrainStep needs), with shapes. */
   readonly trainInputs: readonly { name: string; dtype: string; shape: readonly number[] }[];
-  /** Outputs runTrainStep returns: 'loss' first, then the definition's outputs. */
+  /**
+   * Outputs runTrainStep returns: first one per eval output, same name and order (the
+   * train-phase value, or a float [1] zero placeholder — see buildTrainingArtifacts), then
+   * 'loss', then any other train-phase outputs.
+   */
   readonly trainOutputs: readonly string[];
   readonly evalInputs: readonly { name: string; dtype: string; shape: readonly number[] }[];
   readonly evalOutputs: readonly string[];
@@ -59,12 +63,26 @@ export function buildTrainingArtifacts(define: ModelDefinition, options: Trainin
   resolveOptimizer(options.optimizer);
   resolveSchedule(options.schedule);
 
+  // Eval graph: same definition, eval phase, same parameters in the same order.
+  const ev = instantiate(define, 'eval', lowering, 'eval');
+  const evalOutputs = Object.entries(ev.parts.outputs!).map(([k, v]) => ev.g.output(v, k).name);
+  if (evalOutputs.includes('loss')) throw new OmniRangeError('define(g).outputs (eval phase)', 'no output named "loss" (reserved for the training loss)', 'loss');
+
   // Training graph: forward + backward + in-place gradient accumulation.
   const gg = buildGradientGraph(define, lowering);
   const g = gg.g;
   const userInputs = [...g.inputs];
-  const trainOutputs = [g.output(gg.loss, 'loss').name];
-  for (const [k, v] of Object.entries(gg.outputs)) trainOutputs.push(g.output(v, k).name);
+  // onnxruntime-web 1.19.2 keys runEvalStep's results by the *training* output names, by
+  // position. So the training graph's outputs start with the eval outputs' names, in
+  // order: the train-phase value of that name, or a placeholder (float [1] zero) when the
+  // train phase does not produce it. Then 'loss', then the remaining train outputs.
+  const trainOutputs: string[] = [];
+  for (const name of evalOutputs) {
+    const v = gg.outputs[name] ?? g.floats([0]);
+    trainOutputs.push(g.output(v, name).name);
+  }
+  trainOutputs.push(g.output(gg.loss, 'loss').name);
+  for (const [k, v] of Object.entries(gg.outputs)) if (!evalOutputs.includes(k)) trainOutputs.push(g.output(v, k).name);
   const buffers = gg.grads.map(({ param }) => g.trailingInput(`${param.name}_grad.accumulation.buffer`, 'float32', param.shape));
   const reset = g.trailingInput(LAZY_RESET_GRAD, 'bool', [1]);
   gg.grads.forEach(({ param, grad }, i) => {
@@ -79,10 +97,6 @@ export function buildTrainingArtifacts(define: ModelDefinition, options: Trainin
     g.output(flag);
     if (options.exposeGradients) g.output(named, gradientOutputName(param.name));
   });
-
-  // Eval graph: same definition, eval phase, same parameters in the same order.
-  const ev = instantiate(define, 'eval', lowering, 'eval');
-  const evalOutputs = Object.entries(ev.parts.outputs!).map(([k, v]) => ev.g.output(v, k).name);
 
   validateArtifactGraphs(g, ev.g);
 

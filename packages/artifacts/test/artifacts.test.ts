@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ModelDefinition,
+  type ModelParts,
   buildTrainingArtifacts,
   gradientOutputName,
   readCheckpoint,
@@ -58,10 +59,9 @@ describe('ORT training artifacts in onnxruntime-web 1.19.2', () => {
           expect(losses.every(Number.isFinite)).toBe(true);
           expect(losses[7]).toBeLessThan(losses[0] * 0.9);
           expect(session.evalOutputNames).toEqual(art.evalOutputs);
-          // 1.19.2 keys runEvalStep's results by the *training* output names, by position.
           const ev = await session.runEvalStep({ image: feedsFor(ort).image });
-          expect(Object.keys(ev)).toEqual(art.trainOutputs.slice(0, art.evalOutputs.length));
-          expect((Object.values(ev)[0] as { dims: number[] }).dims).toEqual([2, 2, 16, 16]);
+          expect(Object.keys(ev)).toEqual(['heatmaps']);
+          expect(ev.heatmaps.dims).toEqual([2, 2, 16, 16]);
         } finally {
           await session.release();
         }
@@ -96,6 +96,32 @@ describe('ORT training artifacts in onnxruntime-web 1.19.2', () => {
         off += n;
       }
       expect(Object.keys(ref.running)).toHaveLength(4);
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('runEvalStep returns every eval output under its own name (training outputs are aligned to them)', async () => {
+    // 1.19.2 names runEvalStep's results after the training outputs by position; eval
+    // outputs beyond the training outputs' count would all land on the key "undefined".
+    const ort = await loadOrtTraining();
+    const def: ModelDefinition = (g): ModelParts => {
+      const x = g.input('x', 'float32', [2]);
+      const a = g.mul(x, g.param('w', [2], Float32Array.of(1, 2)));
+      if (g.phase === 'eval') return { outputs: { a, b: g.add(a, 1), c: g.add(a, 2) } };
+      return { loss: g.reduceSum(a, [0]), outputs: { b: g.add(a, 1), extra: g.mul(a, 3) } };
+    };
+    const art = buildTrainingArtifacts(def, { optimizer: { type: 'sgd', learningRate: 0.1 }, schedule: { totalSteps: 10 } });
+    expect(art.trainOutputs).toEqual(['a', 'b', 'c', 'loss', 'extra']);
+    const s = await ort.TrainingSession.create({ checkpointState: art.checkpoint, trainModel: art.trainingModel, evalModel: art.evalModel, optimizerModel: art.optimizerModel });
+    try {
+      const x = new ort.Tensor('float32', Float32Array.of(3, 4), [2]);
+      const ev = await s.runEvalStep({ x });
+      expect(Object.fromEntries(Object.entries(ev).map(([k, v]) => [k, Array.from((v as { data: Float32Array }).data)]))).toEqual({ a: [3, 8], b: [4, 9], c: [5, 10] });
+      const tr = await s.runTrainStep({ x });
+      expect(Array.from(tr.loss.data as Float32Array)).toEqual([11]);
+      expect(Array.from(tr.b.data as Float32Array)).toEqual([4, 9]);
+      expect(Array.from(tr.extra.data as Float32Array)).toEqual([9, 24]);
     } finally {
       await s.release();
     }
