@@ -82,8 +82,8 @@ function optimizerModelWithOffset(optimizer: OptimizerConfig, schedule: Learning
 export function wasmTrainingArtifacts(define: ModelDefinition, setup: TrainingSetup, resumeStep = 0): WasmTrainingArtifacts {
   expectInteger(resumeStep, 'resumeStep', 0);
   const a = buildTrainingArtifacts(define, { optimizer: setup.optimizer, schedule: setup.schedule, lowering: setup.lowering ?? 'ort' });
-  const loss = a.trainOutputs[0];
-  if (loss !== 'loss') throw new OmniRangeError('artifacts.trainOutputs[0]', '"loss"', loss);
+  const loss = 'loss';
+  if (!a.trainOutputs.includes(loss)) throw new OmniRangeError('artifacts.trainOutputs', 'an output named "loss"', a.trainOutputs.join(', '));
   return {
     checkpoint: a.checkpoint,
     trainingModel: a.trainingModel,

@@ -97,7 +97,8 @@ class WasmEngine implements TrainingEngine {
 
   async step(feeds: Feeds): Promise<StepResult> {
     const a = this.artifacts;
-    const inputs = this.feeds(Object.keys(a.userInputs), feeds, a.userInputs);
+    // onnxruntime-web 1.19.2 takes the feeds by position (key order), not by name.
+    const inputs = this.feeds(this.session.trainingInputNames, feeds, a.userInputs);
     const t0 = performance.now();
     const out = await callWasm('runTrainStep', () => this.session.runTrainStep(inputs));
     const t1 = performance.now();
@@ -118,10 +119,17 @@ class WasmEngine implements TrainingEngine {
   }
 
   async evaluate(feeds: Feeds): Promise<Record<string, Float32Array>> {
-    const inputs = this.feeds(this.artifacts.evalUserInputs, feeds);
+    const inputs = this.feeds(this.session.evalInputNames, feeds);
     const out = await callWasm('runEvalStep', () => this.session.runEvalStep(inputs));
+    // onnxruntime-web 1.19.2 names runEvalStep's results with the *training* graph's output
+    // names (same positions); the values come in eval-output order, so rename them by position.
+    const names = this.session.evalOutputNames;
+    const values = Object.values(out);
+    if (values.length !== names.length) {
+      throw new OmniRangeError('runEvalStep', `${names.length} outputs (${names.join(', ')})`, values.length);
+    }
     const result: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(out)) result[k] = Float32Array.from(v.data as Float32Array);
+    values.forEach((v, i) => (result[names[i]] = Float32Array.from(v.data as Float32Array)));
     return result;
   }
 

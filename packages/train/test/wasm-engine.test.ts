@@ -78,6 +78,25 @@ describe('toy tasks on the wasm engine', () => {
   });
 });
 
+describe('wasm export', () => {
+  it('the exported model gives the wasm eval graph outputs in onnxruntime-node (≤ 1e-5)', async () => {
+    const ortNode = await import('onnxruntime-node');
+    const { exportInferenceModel } = await import('@omnidistill/train');
+    const define = defineHeatmapNet();
+    const engine = await engineFactory(define, { optimizer: { type: 'sgd', learningRate: 0.05 }, schedule: { totalSteps: 5 } }, { engine: 'wasm' })(undefined);
+    const rng = new Rng(3);
+    for (let i = 0; i < 5; i++) await engine.step(heatmapBatch(rng));
+    const feeds = heatmapBatch(new Rng(4), false);
+    const viaEval = (await engine.evaluate(feeds)).heatmaps; // ORT feeds the eval graph's parameters by position
+    const session = await ortNode.InferenceSession.create(exportInferenceModel(define, (await engine.state()).parameters), { intraOpNumThreads: 1 });
+    const out = (await session.run({ image: new ortNode.Tensor('float32', feeds.image.data as Float32Array, [...feeds.image.dims]) })).heatmaps.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - viaEval[i]) / Math.max(1, Math.abs(viaEval[i])));
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    await engine.release();
+  });
+});
+
 describe('wasm resume', () => {
   const define = defineHeatmapNet();
   const run = (setup: TrainingSetup, dir: string, extra: { stopAfter?: number; resume?: boolean; log?: (l: string) => void }) =>
