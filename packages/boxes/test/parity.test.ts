@@ -16,7 +16,7 @@ import {
   weightedBoxesFusion,
   type WbfConfidence,
 } from '@omnidistill/boxes';
-import { numpyArgsortDesc } from './support/numpy-argsort.js';
+import { numpyArgsort, numpyArgsortDesc } from './support/numpy-argsort.js';
 
 interface Fixture {
   kind: string;
@@ -101,6 +101,21 @@ describe('torchvision nms / batched_nms parity', () => {
       const keep = nms(Float32Array.from(m.boxes), Float32Array.from(m.scores), { iouThreshold: f.params.iouThreshold as number });
       expect(Array.from(keep)).toEqual(f.expected.keep);
     }
+  });
+});
+
+describe('the NumPy argsort emulation used for upstream tie order', () => {
+  it('reproduces NumPy argsort on recorded tie-heavy arrays (tools/boxes-fixtures/numpy_argsort_ties.py)', () => {
+    const recorded = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'support', 'numpy-argsort-cases.json'), 'utf8')) as {
+      cases: { values: number[]; argsort: number[] }[];
+    };
+    expect(recorded.cases.length).toBeGreaterThanOrEqual(8);
+    for (const c of recorded.cases) expect(Array.from(numpyArgsort(c.values))).toEqual(c.argsort);
+  });
+  it('a custom descending sort is validated', () => {
+    const m = [{ boxes: new Float64Array([0, 0, 1, 1, 0, 0, 2, 2]), scores: new Float64Array([0.5, 0.9]), labels: new Int32Array(2) }];
+    expect(() => weightedBoxesFusion(m, { width: 10, height: 10 }, { sortDescending: () => [0, 1] })).toThrow(/options\.sortDescending\(\.\.\.\)\[1\]: expected positions in descending score order/);
+    expect(() => weightedBoxesFusion(m, { width: 10, height: 10 }, { sortDescending: () => [1, 1] })).toThrow(/expected a permutation of the positions/);
   });
 });
 
