@@ -464,6 +464,11 @@ OMNI_HOT Decoded decodeArgmax(const float* __restrict map, int64_t m, const floa
   };
   visit(seedRow);
   const float* bound = sc.bound.data();
+  int64_t candidates = 0;
+  for (int64_t y = 0; y < H; ++y) candidates += (y != seedRow && !(bound[y] < best)) ? 1 : 0;
+  // Flat maps (noise-like) leave most rows in play; then resizing every source row with the
+  // vectorised column pass (and its exact, tighter bounds) is cheaper than row-wise gathers.
+  if (candidates * 8 > H) return decodeMap(map, m, roi, false, sc, bad);
   for (int64_t y = 0; y < H; ++y) {
     if (y != seedRow && !(bound[y] < best)) visit(y);
   }

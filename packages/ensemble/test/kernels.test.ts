@@ -14,7 +14,7 @@ import {
   referenceEnsembleAndDecode,
   type Backend,
 } from '@omnidistill/ensemble';
-import { loadKeypointFixtures, randomCase, type RandomCase } from './helpers.js';
+import { loadKeypointFixtures, randomCase, rng, type RandomCase } from './helpers.js';
 
 const fixtures = loadKeypointFixtures();
 const statuses = backends();
@@ -109,6 +109,36 @@ function runBackendSuite(backend: Backend): void {
       for (let i = 0; i < n * k; i++) expect(Math.abs(got.probability![i] - expected.probability![i])).toBeLessThanOrEqual(1e-6 * expected.probability![i]);
       const plain = await decodeHeatmaps(maps, c.rois, run);
       expect(Array.from(plain.keypoints.data)).toEqual(Array.from(expected.keypoints));
+    });
+  });
+
+  describe('peaky maps with tied peaks (the pruned argmax path)', () => {
+    it.each(Array.from({ length: 16 }, (_, i) => 900 + i))('seed %i equals the reference bit for bit', async (seed) => {
+      const r = rng(seed);
+      const n = 3, k = 4, m = 12;
+      const data = new Float32Array(n * k * m * m);
+      for (let map = 0; map < n * k; map++) {
+        const base = map * m * m;
+        for (let i = 0; i < m * m; i++) data[base + i] = Math.floor(r() * 2) - 3; // background in {-3, -2}
+        for (let p = 0; p < 3; p++) {
+          // up to three equal peaks (ties), each with a shoulder, anywhere in the map
+          const px = Math.floor(r() * m), py = Math.floor(r() * m);
+          for (let dy = -1; dy <= 1; dy++) {
+            for (let dx = -1; dx <= 1; dx++) {
+              const x = px + dx, y = py + dy;
+              if (x >= 0 && x < m && y >= 0 && y < m) data[base + y * m + x] = Math.max(data[base + y * m + x], dx === 0 && dy === 0 ? 6 : 3);
+            }
+          }
+        }
+      }
+      const rois = new Float32Array(n * 4);
+      for (let i = 0; i < n; i++) {
+        const x1 = r() * 100, y1 = r() * 100;
+        rois.set([x1, y1, x1 + 5 + r() * 120, y1 + 5 + r() * 120], 4 * i);
+      }
+      const expected = referenceDecode(data, n, k, m, checkDecode({}, n, rois));
+      const got = await decodeHeatmaps({ data, t: 1, n, k, m }, rois, run);
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
     });
   });
 
