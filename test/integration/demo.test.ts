@@ -15,6 +15,8 @@ const bin = join(repo, 'packages/cli/dist/bin.js');
 const work = mkdtempSync(join(tmpdir(), 'omnidistill-demo-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+// Each step spawns the real CLI; on a loaded 2-core machine a tiny run can take minutes.
+const SLOW = 600_000;
 const TINY = ['--quick', '--labeled', '10', '--unlabeled', '10', '--val', '8', '--teacher-steps', '4', '--student-steps', '6'];
 
 function demo(args: string[]) {
@@ -58,7 +60,7 @@ describe('omnidistill demo (tiny keypoints run)', () => {
     expect(html).not.toMatch(/(src|href)="https?:/); // opens offline
     expect(r.stderr).toMatch(/train teacher: \d+ params/);
     expect(r.stderr).toMatch(/eta/);
-  });
+  }, SLOW);
 
   it('resumes: a second run reuses every finished stage and prints the same numbers', () => {
     const r = demo([...TINY, '--out', out, '--json']);
@@ -68,7 +70,7 @@ describe('omnidistill demo (tiny keypoints run)', () => {
     }
     expect(r.stderr).not.toMatch(/train teacher \[/);
     expect(JSON.parse(r.stdout).rows).toEqual(first.rows);
-  });
+  }, SLOW);
 
   it('report rebuilds the HTML from a finished run', () => {
     rmSync(join(out, 'report.html'));
@@ -76,7 +78,7 @@ describe('omnidistill demo (tiny keypoints run)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/teacher\s+labeled\s+4/);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
-  });
+  }, SLOW);
 
   it('Ctrl-C stops at a safe point with exit 130 and the same command resumes', async () => {
     const dir = join(work, 'interrupted');
@@ -97,7 +99,7 @@ describe('omnidistill demo (tiny keypoints run)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('train-teacher: already done (resuming)');
     expect(r.stdout).toMatch(/student\s+labeled ∪ generated/);
-  });
+  }, SLOW);
 
   it('bad flags exit with code 2 and name the flag', () => {
     const r = demo(['--task', 'segmentation']);
@@ -105,5 +107,5 @@ describe('omnidistill demo (tiny keypoints run)', () => {
     expect(r.stderr).toContain('--task: expected one of "keypoints", "detection", received "segmentation"');
     const s = demo(['--teacher-steps', '-3']);
     expect(s.code).toBe(2);
-  });
+  }, SLOW);
 });

@@ -17,7 +17,7 @@ function run(cmd: string, args: string[], cwd: string): string {
 }
 
 describe('packing a package', () => {
-  it('installs @omnidistill/core from its tarball and imports it with types', () => {
+  it('installs @omnidistill/core from its tarball and imports it with types', { timeout: 300_000 }, () => {
     // The turbo `test` task depends on `build`, so dist/ exists here.
     run('pnpm', ['pack', '--pack-destination', scratch], join(repo, 'packages/core'));
     const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
