@@ -75,6 +75,15 @@ async function withBuildLock(fn) {
   }
 }
 
+/** The CUDA compiler recorded in an existing CMake cache, or null. */
+function cachedCudaCompiler() {
+  const cache = join(outDir, 'CMakeCache.txt');
+  if (!existsSync(cache)) return null;
+  const line = readFileSync(cache, 'utf8').split('\n').find((l) => l.startsWith('CMAKE_CUDA_COMPILER:'));
+  const value = line?.slice(line.indexOf('=') + 1).trim();
+  return value && !value.endsWith('NOTFOUND') ? value : null;
+}
+
 async function main() {
   const includeDir = nodeIncludeDir();
   const addonApiDir = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
@@ -87,7 +96,14 @@ async function main() {
     OMNI_ARCH_FLAGS: process.env.OMNIDISTILL_NATIVE_ARCH_FLAGS ?? '',
     OMNI_SANITIZE: process.env.OMNIDISTILL_NATIVE_SANITIZE ?? '',
   };
-  if (cuda.use) cmakeOptions.CMAKE_CUDA_COMPILER = cuda.path;
+  // Changing CMAKE_CUDA_COMPILER on an existing tree makes CMake wipe its cache and re-run
+  // without our -D options (so /usr/local/bin/nvcc vs /usr/local/cuda/bin/nvcc, e.g. pnpm's PATH
+  // vs a shell's, would fail the configure). Keep the compiler the tree already has.
+  const cachedCuda = cachedCudaCompiler();
+  if (cuda.use && !cachedCuda) cmakeOptions.CMAKE_CUDA_COMPILER = cuda.path;
+  if (cuda.use && cachedCuda && cachedCuda !== cuda.path) {
+    console.log(`omnidistill native: keeping the tree's CUDA compiler ${cachedCuda} (found ${cuda.path}; delete ${outDir} to switch)`);
+  }
   if (process.env.OMNIDISTILL_CUDA_ARCHITECTURES) cmakeOptions.CMAKE_CUDA_ARCHITECTURES = process.env.OMNIDISTILL_CUDA_ARCHITECTURES;
 
   // cmake-js skips its header download for Node-API projects ("binary.napi_versions" in
