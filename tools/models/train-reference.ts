@@ -5,7 +5,7 @@
 //
 //   cd tools/models && node --import tsx --conditions=source train-reference.ts [which] [dataDir] [runDir]
 //   which: all (default) | kp-small | kp-large | detector
-//   env: STEPS_KP_SMALL (400), STEPS_KP_LARGE (800), STEPS_DET (900), LR_DET (3e-3), SEED (0)
+//   env: STEPS_KP_SMALL (400), STEPS_KP_LARGE (800), STEPS_DET (2700), LR_DET (3e-3), SEED (0)
 import { existsSync } from 'node:fs';
 import { generateSplits } from '@omnidistill/synth';
 import { evaluateKeypointModel, trainKeypointModel, trainDetector, evaluateDetector, type TrainedModel, type EvaluationResult } from '@omnidistill/models';
@@ -46,6 +46,6 @@ if (which === 'all' || which === 'kp-large') {
   report('keypoints, 2000 labeled, 800 steps', run, await evaluateKeypointModel({ onnxPath: run.onnxPath, split: split('keypoints', 'val') }));
 }
 if (which === 'all' || which === 'detector') {
-  const run = await trainDetector({ train: split('objects', 'labeled'), steps: steps('DET', 900), lr: Number(process.env.LR_DET ?? 3e-3), batch: 16, seed, outDir: `${runDir}/detector`, onProgress });
+  const run = await trainDetector({ train: split('objects', 'labeled'), steps: steps('DET', 2700), lr: Number(process.env.LR_DET ?? 3e-3), batch: 16, seed, outDir: `${runDir}/detector`, onProgress });
   report(`detector, 1000 labeled objects, ${run.history.at(-1)?.step} steps`, run, await evaluateDetector({ onnxPath: run.onnxPath, split: split('objects', 'val') }));
 }
