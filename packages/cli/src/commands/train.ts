@@ -23,6 +23,7 @@ Options:
   --batch N               images per minibatch (default 16)
   --lr X                  AdamW learning rate (default 0.002)
   --seed N                seed (default 1)
+  --threads N             intra-op threads of the training engine (default: all cores)
   --out DIR               output folder;  --name NAME  file base name (default: the task)
   -h, --help              show this help
 `;
@@ -42,6 +43,7 @@ export const trainCommand: Command = {
       batch: { type: 'string' },
       lr: { type: 'string' },
       seed: { type: 'string' },
+      threads: { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -66,6 +68,7 @@ export const trainCommand: Command = {
       batch: positiveInt(v, 'batch', 16),
       lr: numberIn(v, 'lr', 2e-3, 0, 10),
       seed: positiveInt(v, 'seed', 1),
+      ...(v.threads !== undefined ? { threads: positiveInt(v, 'threads', 1) } : {}),
       outDir: required(v, 'out'),
       name: typeof v.name === 'string' ? v.name : task === 'keypoints' ? 'keypoints' : 'detector',
       onProgress: (e: { step: number; iterations: number; loss: number; learningRate: number; samplesPerSecond: number; engine: string }) =>
@@ -73,7 +76,17 @@ export const trainCommand: Command = {
     };
     const trained = task === 'keypoints' ? await trainKeypointModel(options) : await trainDetector(options);
     p.done(`${trained.parameterCount} params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
-    io.stdout.write(`${JSON.stringify({ onnx: trained.onnxPath, manifest: trained.manifestPath, engine: trained.engine, seconds: trained.seconds, finalLoss: trained.history.at(-1)?.loss ?? null }, null, 2)}\n`);
+    const summary = {
+      onnx: trained.onnxPath,
+      manifest: trained.manifestPath,
+      engine: trained.engine,
+      parameterCount: trained.parameterCount,
+      seconds: trained.seconds,
+      stepsPerSecond: trained.stepsPerSecond,
+      finalLoss: trained.history.at(-1)?.loss ?? null,
+      history: trained.history,
+    };
+    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return EXIT.OK;
   },
 };

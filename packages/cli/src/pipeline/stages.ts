@@ -20,6 +20,9 @@ interface StageFile {
 
 /** The stage book of one working directory. */
 export class StageBook {
+  /** Writes are chained so that stages finishing concurrently never lose each other's record. */
+  private writing: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly workDir: string,
     private readonly file: StageFile,
@@ -55,8 +58,12 @@ export class StageBook {
     }
     const result = await fn();
     this.file.stages[name] = { fingerprint, finishedAt: new Date().toISOString(), result };
-    const text = `${JSON.stringify(this.file, null, 2)}\n`;
-    await writeAtomically(join(this.workDir, "stages.json"), (push) => push(text));
+    // Serialised when its turn comes, so the last write always holds every finished stage.
+    this.writing = this.writing.then(() => {
+      const text = `${JSON.stringify(this.file, null, 2)}\n`;
+      return writeAtomically(join(this.workDir, 'stages.json'), (push) => push(text));
+    });
+    await this.writing;
     return result;
   }
 
