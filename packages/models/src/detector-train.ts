@@ -1,16 +1,11 @@
 // Training data, training run, export and evaluation of the `detector` reference model.
 import { join } from 'node:path';
-import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
 import { createParams, evaluate, summarize, type CocoResult } from '@omnidistill/coco';
 import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
 import {
-  MixedSourceSampler,
   Rng,
-  engineFactory,
-  trainLoop,
   type EngineChoice,
   type Feeds,
-  type SampleRef,
   type TrainProgress,
 } from '@omnidistill/train';
 import * as ort from 'onnxruntime-node';
@@ -18,6 +13,7 @@ import { DEFAULT_PIXELS, ImageWriter, loadCocoSource, type CocoSource, type Load
 import { DETECTOR_STRIDE, DETECTOR_TENSORS, defineDetector, detectorFeatureSize, resolveDetectorConfig, type DetectorConfig } from './detector-model.js';
 import { inputTensor, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
 import { detectorManifest, exportDynamicModel, writeModel } from './export.js';
+import { runTraining } from './run-training.js';
 import { inputSizeOf, type TrainedModel } from './keypoint-train.js';
 
 /**
@@ -172,47 +168,26 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
   const size = options.inputSize ?? inputSizeOf(generated ? [labeled, generated] : [labeled]);
   const define = defineDetector(config, { batch, ...size });
   const lr = options.lr ?? 2e-3;
-  const schedule = { totalSteps: steps };
-  const setup = { optimizer: { type: 'adamw' as const, learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 }, schedule };
-  const { g } = instantiate(define, 'eval', 'standard');
-  const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
   const builder = new DetectorBatchBuilder({ ...size, categoryIds });
-  const sampler = new MixedSourceSampler({
-    labeledSize: labeled.images.length,
-    generatedSize: generated?.images.length ?? 0,
-    labeledProbability: generated ? (options.labeledProbability ?? 0.6) : 1,
+  const run = await runTraining({
+    define,
+    steps,
+    batch,
+    lr,
+    weightDecay: options.weightDecay ?? 1e-4,
     seed: options.seed ?? 0,
-  });
-  const pick = (ref: SampleRef) => (ref.source === 'labeled' ? labeled : generated!).images[ref.index];
-  const history: { step: number; loss: number }[] = [];
-  const t0 = performance.now();
-  const result = await trainLoop({
-    createEngine: engineFactory(define, setup, { engine: engineName, initialParameters, ...(options.threads ? { threads: options.threads } : {}) }),
-    iterations: steps,
-    batchSize: batch,
-    sampler,
-    seed: options.seed ?? 0,
-    learningRate: (step) => lr * learningRateFactor(step + 1, schedule),
-    makeBatch: (refs, rng) => builder.build(refs.map(pick), rng),
+    engine: engineName,
+    ...(options.threads ? { threads: options.threads } : {}),
+    labeled,
+    ...(generated ? { generated } : {}),
+    labeledProbability: options.labeledProbability ?? 0.6,
+    makeBatch: (images, rng) => builder.build(images, rng),
     progressEvery: options.progressEvery ?? 20,
-    onProgress: (p) => {
-      history.push({ step: p.step, loss: p.loss });
-      options.onProgress?.(p);
-    },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  const seconds = (performance.now() - t0) / 1000;
-  const parameters = result.state.parameters;
+  const parameters = run.parameters;
   const out = await writeModel(join(options.outDir, `${options.name ?? 'detector'}.onnx`), exportDetector(config, parameters), detectorManifest(categoryIds, DEFAULT_PIXELS));
-  return {
-    ...out,
-    history,
-    parameters,
-    parameterCount: g.params.filter((p) => p.trainable).reduce((n, p) => n + p.init.length, 0),
-    engine: result.engine,
-    seconds,
-    batchSeconds: result.timing.batch / 1000,
-    stepsPerSecond: result.stepsRun / seconds,
-  };
+  return { ...out, ...run };
 }
 
 /**

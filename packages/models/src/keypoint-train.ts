@@ -2,20 +2,16 @@
 // jitter, the training loop of @omnidistill/train on the native (onnxruntime-node) engine,
 // export to ONNX + manifest, and COCO keypoint AP of the exported model with ground-truth RoIs.
 import { join } from 'node:path';
-import { instantiate, learningRateFactor } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, expectInteger, expectOneOf, flipPermutation, type KeypointSchema } from '@omnidistill/core';
 import {
-  MixedSourceSampler,
   Rng,
-  engineFactory,
-  trainLoop,
   type EngineChoice,
   type Feeds,
-  type SampleRef,
   type TrainProgress,
 } from '@omnidistill/train';
 import { DEFAULT_PIXELS, ImageWriter, loadCocoSource, type CocoSource, type LoadedDataset, type LoadedImage, type PixelNormalisation } from './data.js';
 import { exportDynamicModel, keypointManifest, writeModel } from './export.js';
+import { runTraining } from './run-training.js';
 import { KEYPOINT_TENSORS, defineKeypointModel, resolveKeypointConfig, type KeypointModelConfig } from './keypoint-model.js';
 import { writeKeypointTargets } from './keypoint-targets.js';
 
@@ -225,48 +221,27 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const shape = { batch, height: size.height, width: size.width, rois: roisPerBatch };
   const define = defineKeypointModel(config, shape);
   const lr = options.lr ?? 2e-3;
-  const schedule = { totalSteps: steps };
-  const setup = { optimizer: { type: 'adamw' as const, learningRate: lr, weightDecay: options.weightDecay ?? 1e-4 }, schedule };
-  const { g } = instantiate(define, 'eval', 'standard');
-  const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
   const builder = new KeypointBatchBuilder({ ...size, rois: roisPerBatch, heatmapSize: config.heatmapSize, schema, categoryId });
-  const sampler = new MixedSourceSampler({
-    labeledSize: labeled.images.length,
-    generatedSize: generated?.images.length ?? 0,
-    labeledProbability: generated ? (options.labeledProbability ?? 0.6) : 1,
+  const run = await runTraining({
+    define,
+    steps,
+    batch,
+    lr,
+    weightDecay: options.weightDecay ?? 1e-4,
     seed: options.seed ?? 0,
-  });
-  const pick = (ref: SampleRef) => (ref.source === 'labeled' ? labeled : generated!).images[ref.index];
-  const history: { step: number; loss: number }[] = [];
-  const t0 = performance.now();
-  const result = await trainLoop({
-    createEngine: engineFactory(define, setup, { engine: engineName, initialParameters, ...(options.threads ? { threads: options.threads } : {}) }),
-    iterations: steps,
-    batchSize: batch,
-    sampler,
-    seed: options.seed ?? 0,
-    learningRate: (step) => lr * learningRateFactor(step + 1, schedule),
-    makeBatch: (refs, rng) => builder.build(refs.map(pick), rng),
+    engine: engineName,
+    ...(options.threads ? { threads: options.threads } : {}),
+    labeled,
+    ...(generated ? { generated } : {}),
+    labeledProbability: options.labeledProbability ?? 0.6,
+    makeBatch: (images, rng) => builder.build(images, rng),
     progressEvery: options.progressEvery ?? 20,
-    onProgress: (p) => {
-      history.push({ step: p.step, loss: p.loss });
-      options.onProgress?.(p);
-    },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  const seconds = (performance.now() - t0) / 1000;
-  const parameters = result.state.parameters;
+  const parameters = run.parameters;
   const onnx = exportKeypointModel(config, parameters);
   const out = await writeModel(join(options.outDir, `${options.name ?? 'keypoints'}.onnx`), onnx, keypointManifest(schema, config.heatmapSize, DEFAULT_PIXELS, categoryId));
-  return {
-    ...out,
-    history,
-    parameters,
-    parameterCount: g.params.filter((p) => p.trainable).reduce((n, p) => n + p.init.length, 0),
-    engine: result.engine,
-    seconds,
-    batchSeconds: result.timing.batch / 1000,
-    stepsPerSecond: result.stepsRun / seconds,
-  };
+  return { ...out, ...run };
 }
 
 /** The inference ONNX of a keypoint model: `image` [1, 3, H, W] + `rois` [N, 4] → `heatmaps` [N, K, M, M], H, W, N dynamic. */
