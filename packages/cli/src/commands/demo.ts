@@ -18,8 +18,10 @@ student's schedule, student; single pass and multi-transform) and writes DIR/rep
 
 Options:
   --task TASK           keypoints (default; keypoint AP) or detection (box AP, per-category thresholds)
-  --quick               the small setting (96 px, 200/800/300 images, 400/800 steps; minutes)
-                        instead of the default (128 px, 200/1500/300, 1000/2000 steps)
+  --quick               the small setting (keypoints: 96 px, 200/800/300 images, 400/800 steps,
+                        about 5 minutes on 2 cores) instead of the default (128 px, 200/1500/300,
+                        1000/2000 steps). Detection uses 500 labeled / 1200 (2000) unlabeled
+                        images and twice the steps (a useful detector teacher needs them)
   --out DIR             working/output folder (default runs/demo-<task>[-quick]); a re-run resumes
   --upper-bound         also train on all labels (labeled + the unlabeled split's true labels)
   --seed N              data and training seed (default 1)
