@@ -107,5 +107,9 @@ describe('omnidistill demo (tiny keypoints run)', () => {
     expect(r.stderr).toContain('--task: expected one of "keypoints", "detection", received "segmentation"');
     const s = demo(['--teacher-steps', '-3']);
     expect(s.code).toBe(2);
+    // `pnpm demo -- --flags` hands the separator through; it must not count as an argument.
+    const t = demo(['--', '--task', 'segmentation']);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('--task: expected one of');
   }, SLOW);
 });

@@ -18,7 +18,9 @@ function version(): string {
 
 /** Runs `omnidistill <argv>` and resolves to the exit code. */
 export async function dispatch(argv: string[], io: CommandIO): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...given] = argv;
+  // `pnpm demo -- --quick` and `npm run … -- …` hand the separator through; it is never an argument.
+  const rest = given[0] === '--' ? given.slice(1) : given;
   if (name === undefined) {
     io.stderr.write(usage());
     return EXIT.USAGE;
