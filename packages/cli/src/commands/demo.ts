@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
 import { demoSettings, formatTable, Interrupted, runDemo } from '../pipeline/demo.js';
 import type { DemoTask } from '../pipeline/demo.js';
+import { stderrSink } from '../pipeline/progress.js';
 import { buildReport } from '../report/html.js';
 import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt } from './args.js';
 import { EXIT } from './types.js';
@@ -83,7 +84,7 @@ export const demoCommand: Command = {
     try {
       const result = await runDemo(settings, outDir, {
         log,
-        progress: { write: (t: string) => io.stderr.write(t), isTTY: Boolean((io.stderr as { isTTY?: boolean }).isTTY) },
+        progress: stderrSink(io),
         signal,
       });
       const json = `${JSON.stringify(result, null, 2)}\n`;

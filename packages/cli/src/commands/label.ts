@@ -2,14 +2,13 @@
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createModelSession, loadManifest } from '@omnidistill/infer';
 import type { DetectorManifest, KeypointManifest, ModelManifest } from '@omnidistill/infer';
 import { customPlan, paperPlan } from '@omnidistill/transforms';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { generateLabels } from '../pipeline/label.js';
 import type { KeypointRoiSource } from '../pipeline/label.js';
-import { Progress } from '../pipeline/progress.js';
+import { Progress, stderrSink } from '../pipeline/progress.js';
 import { interruptSignal, oneOf, parseFlags, required } from './args.js';
 import { EXIT, UsageError } from './types.js';
 import type { Command, CommandIO } from './types.js';
@@ -82,7 +81,7 @@ export const labelCommand: Command = {
     }
     const { signal, dispose } = interruptSignal(log);
     try {
-      const p = new Progress({ write: (t: string) => io.stderr.write(t), isTTY: Boolean((io.stderr as { isTTY?: boolean }).isTTY) }, `label (${plan.transforms.length} transforms)`);
+      const p = new Progress(stderrSink(io), `label (${plan.transforms.length} transforms)`);
       const session = await createModelSession(teacher.bytes, teacher.manifest);
       const r = await generateLabels({
         task,

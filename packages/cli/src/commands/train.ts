@@ -1,7 +1,7 @@
 // `omnidistill train`: trains a reference model (teacher, or a student on labeled ∪
 // generated with mixed minibatches) and exports it as an inference ONNX + manifest.
 import { trainDetector, trainKeypointModel } from '@omnidistill/models';
-import { Progress } from '../pipeline/progress.js';
+import { Progress, stderrSink } from '../pipeline/progress.js';
 import { numberIn, oneOf, parseFlags, positiveInt, required } from './args.js';
 import { EXIT, UsageError } from './types.js';
 import type { Command, CommandIO } from './types.js';
@@ -58,7 +58,7 @@ export const trainCommand: Command = {
     if ((v.generated === undefined) !== (v['generated-images'] === undefined)) {
       throw new UsageError('--generated and --generated-images go together');
     }
-    const p = new Progress({ write: (t: string) => io.stderr.write(t), isTTY: Boolean((io.stderr as { isTTY?: boolean }).isTTY) }, `train ${task}`);
+    const p = new Progress(stderrSink(io), `train ${task}`);
     const options = {
       train: { coco: required(v, 'labeled'), imageDir: required(v, 'images') },
       ...(typeof v.generated === 'string'

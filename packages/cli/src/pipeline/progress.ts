@@ -6,6 +6,11 @@ export interface ProgressSink {
   isTTY?: boolean;
 }
 
+/** The progress sink of a command: its stderr, redrawn in place only on a terminal. */
+export function stderrSink(io: { stderr: { write(text: string): unknown } }): ProgressSink {
+  return { write: (t: string) => io.stderr.write(t), isTTY: Boolean((io.stderr as { isTTY?: boolean }).isTTY) };
+}
+
 /** Formats seconds as `1m05s` / `42s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
