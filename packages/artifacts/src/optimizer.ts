@@ -2,7 +2,7 @@
 // SGDOptimizerV2 over tensor sequences), with the learning-rate scale and schedule
 // computed in-graph.
 
-import { OmniRangeError, expectOneOf } from '@omnidistill/core';
+import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
 import { GraphBuilder, attr } from './graph.js';
 import { type LearningRateSchedule, emitScheduleFactor, learningRateFactor } from './schedule.js';
 
@@ -81,9 +81,12 @@ export function effectiveLearningRate(step: number, optimizer: OptimizerConfig, 
 /**
  * The ORT optimizer model. Inputs, in order: learning_rate float[1], step int64[1],
  * params, gradients, first_order_moments (+ second_order_moments for AdamW), the last
- * four tensor sequences. lr_eff = learning_rate · (base / 0.001) · schedule(step).
+ * four tensor sequences. lr_eff = learning_rate · (base / 0.001) · schedule(step + stepOffset).
+ * `stepOffset` lets a resumed session whose optimizer restarts at step 1 (ORT-web cannot
+ * restore Adam moments) continue the learning-rate schedule where the run stopped.
  */
-export function ortOptimizerModel(optimizer: OptimizerConfig, schedule: LearningRateSchedule): GraphBuilder {
+export function ortOptimizerModel(optimizer: OptimizerConfig, schedule: LearningRateSchedule, options: { stepOffset?: number } = {}): GraphBuilder {
+  const stepOffset = expectInteger(options.stepOffset ?? 0, 'options.stepOffset', 0);
   const o = resolveOptimizer(optimizer);
   const g = new GraphBuilder({ name: 'optimizer' });
   const lr = g.input('learning_rate', 'float32', [1]);
@@ -91,7 +94,8 @@ export function ortOptimizerModel(optimizer: OptimizerConfig, schedule: Learning
   const params = g.sequenceInput('params');
   const grads = g.sequenceInput('gradients');
   const m1 = g.sequenceInput('first_order_moments');
-  const lrEff = g.mul(g.mul(lr, o.learningRate / ORT_FED_LEARNING_RATE), emitScheduleFactor(g, step, schedule));
+  const scheduleStep = stepOffset === 0 ? step : g.add(step, stepOffset);
+  const lrEff = g.mul(g.mul(lr, o.learningRate / ORT_FED_LEARNING_RATE), emitScheduleFactor(g, scheduleStep, schedule));
   if (o.type === 'adamw') {
     const m2 = g.sequenceInput('second_order_moments');
     // The updated flag is bool [1] (declaring it int64, as the op schema suggests, fails).

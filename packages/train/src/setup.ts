@@ -4,16 +4,13 @@
 // engine it could not use.
 
 import {
-  GraphBuilder,
   STEP_INPUT,
-  attr,
   buildTrainingArtifacts,
   buildTrainingStep,
   effectiveLearningRate,
   writeCheckpoint,
-  emitScheduleFactor,
   encodeModel,
-  resolveOptimizer,
+  ortOptimizerModel,
   ORT_FED_LEARNING_RATE,
   type LearningRateSchedule,
   type Lowering,
@@ -35,47 +32,6 @@ export interface TrainingSetup {
 }
 
 /**
- * ORT's optimizer model with the schedule read at `step + offset`.
- *
- * ADAPTER (until @omnidistill/artifacts' ortOptimizerModel takes a step offset): the wasm
- * runtime cannot restore Adam moments, so a resumed session starts a fresh optimizer (step 1,
- * correct bias correction for zero moments) while the learning-rate schedule must continue
- * where the run stopped. Mirrors ortOptimizerModel's graph otherwise.
- */
-function optimizerModelWithOffset(optimizer: OptimizerConfig, schedule: LearningRateSchedule, offset: number): Uint8Array {
-  const o = resolveOptimizer(optimizer);
-  const g = new GraphBuilder({ name: 'optimizer' });
-  const lr = g.input('learning_rate', 'float32', [1]);
-  const step = g.input('step', 'int64', [1]);
-  const params = g.sequenceInput('params');
-  const grads = g.sequenceInput('gradients');
-  const m1 = g.sequenceInput('first_order_moments');
-  const lrEff = g.mul(g.mul(lr, o.learningRate / ORT_FED_LEARNING_RATE), emitScheduleFactor(g, g.add(step, offset), schedule));
-  if (o.type === 'adamw') {
-    const m2 = g.sequenceInput('second_order_moments');
-    const [flag] = g.node(
-      'AdamWOptimizer',
-      [lrEff, step, params, grads, m1, m2],
-      [{ dtype: 'bool', shape: [1], name: 'updated_flag' }],
-      {
-        alpha: attr.float(o.beta1),
-        beta: attr.float(o.beta2),
-        epsilon: attr.float(o.epsilon),
-        weight_decay: attr.float(o.weightDecay),
-        correct_bias: attr.int(1),
-        adam_mode: attr.int(0),
-      },
-      'com.microsoft',
-    );
-    g.output(flag);
-  } else {
-    const [flag] = g.node('SGDOptimizerV2', [lrEff, params, grads], [{ dtype: 'bool', shape: [], name: 'update_completed' }], {}, 'com.microsoft');
-    g.output(flag);
-  }
-  return encodeModel(g.toModel());
-}
-
-/**
  * The wasm engine's artifacts for `define`. `resumeStep` > 0 makes the optimizer model continue
  * the schedule from that step (the session itself restarts its optimizer; see the README).
  */
@@ -88,7 +44,7 @@ export function wasmTrainingArtifacts(define: ModelDefinition, setup: TrainingSe
     checkpoint: a.checkpoint,
     trainingModel: a.trainingModel,
     evalModel: a.evalModel,
-    optimizerModel: resumeStep > 0 ? optimizerModelWithOffset(setup.optimizer, setup.schedule, resumeStep) : a.optimizerModel,
+    optimizerModel: resumeStep > 0 ? encodeModel(ortOptimizerModel(setup.optimizer, setup.schedule, { stepOffset: resumeStep }).toModel()) : a.optimizerModel,
     parameters: a.params,
     userInputs: Object.fromEntries(a.trainInputs.map((i) => [i.name, i.shape])),
     evalUserInputs: a.evalInputs.map((i) => i.name),
