@@ -4,7 +4,7 @@
 // score is the leader's.
 import type { Detections, ImageSize } from '@omnidistill/core';
 import { iouOf } from './iou.js';
-import { orderByScoreDesc } from './order.js';
+import { packByScoreDesc } from './order.js';
 import { orderWithin, type DescendingSort } from './tieorder.js';
 import { checkModels, checkWeights, labelsInOrder, prepareModels, type FusedDetections } from './prepare.js';
 import { checkOptions, checkThreshold } from './validate.js';
@@ -92,15 +92,5 @@ export function nonMaximumWeighted(models: readonly Detections[], image: ImageSi
       outLabels.push(label);
     });
   }
-  const scores = Float64Array.from(outScores);
-  const order = orderByScoreDesc(scores);
-  const boxes = new Float64Array(4 * order.length);
-  const labels = new Int32Array(order.length);
-  const sorted = new Float64Array(order.length);
-  order.forEach((k, i) => {
-    boxes.set(outBoxes.slice(4 * k, 4 * k + 4), 4 * i);
-    labels[i] = outLabels[k];
-    sorted[i] = scores[k];
-  });
-  return { boxes, scores: sorted, labels };
+  return packByScoreDesc(outBoxes, outScores, outLabels);
 }

@@ -27,6 +27,28 @@ export function orderByScoreDesc(scores: ArrayLike<number>, subset?: Int32Array)
   return out;
 }
 
+/**
+ * Fused boxes collected as flat lists (`[x1, y1, x2, y2]` per box), returned as typed
+ * arrays in descending score order (stable on ties) — the output order of WBF and NMW.
+ */
+export function packByScoreDesc(
+  boxList: readonly number[],
+  scoreList: readonly number[],
+  labelList: readonly number[],
+): { boxes: Float64Array; scores: Float64Array; labels: Int32Array } {
+  const unsorted = Float64Array.from(scoreList);
+  const order = orderByScoreDesc(unsorted);
+  const boxes = new Float64Array(4 * order.length);
+  const labels = new Int32Array(order.length);
+  const scores = new Float64Array(order.length);
+  order.forEach((k, i) => {
+    boxes.set(boxList.slice(4 * k, 4 * k + 4), 4 * i);
+    labels[i] = labelList[k];
+    scores[i] = unsorted[k];
+  });
+  return { boxes, scores, labels };
+}
+
 // Scratch reused across calls (JavaScript is single-threaded and nothing here re-enters).
 const scratch = { keyA: new Uint32Array(0), keyB: new Uint32Array(0), posA: new Int32Array(0), posB: new Int32Array(0) };
 const counts = new Int32Array(2048);

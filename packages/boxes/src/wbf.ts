@@ -2,7 +2,7 @@
 // `weighted_boxes_fusion`), in pixel coordinates with the image size.
 import { expectOneOf, type Detections, type ImageSize } from '@omnidistill/core';
 import { iouOf } from './iou.js';
-import { orderByScoreDesc } from './order.js';
+import { packByScoreDesc } from './order.js';
 import { orderWithin, type DescendingSort } from './tieorder.js';
 import { checkModels, checkWeights, labelsInOrder, prepareModels, type FusedDetections } from './prepare.js';
 import { checkOptions, checkThreshold } from './validate.js';
@@ -94,17 +94,7 @@ export function weightedBoxesFusion(models: readonly Detections[], image: ImageS
       outLabels.push(label);
     }
   }
-  const scores = Float64Array.from(outScores);
-  const order = orderByScoreDesc(scores);
-  const boxes = new Float64Array(4 * order.length);
-  const labels = new Int32Array(order.length);
-  const sorted = new Float64Array(order.length);
-  order.forEach((k, i) => {
-    boxes.set(outBoxes.slice(4 * k, 4 * k + 4), 4 * i);
-    labels[i] = outLabels[k];
-    sorted[i] = scores[k];
-  });
-  return { boxes, scores: sorted, labels };
+  return packByScoreDesc(outBoxes, outScores, outLabels);
 }
 
 // The cluster whose fused box overlaps most, if that IoU is > thr (first best on ties).
