@@ -3,8 +3,9 @@
 // detection count) marked dynamic, plus the JSON manifest of DESIGN.md's model contract.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { encodeModel, instantiate, type ModelDefinition, type TensorData, type ValueInfo } from '@omnidistill/artifacts';
-import { OmniRangeError, type KeypointSchema } from '@omnidistill/core';
+import type { ModelDefinition } from '@omnidistill/artifacts';
+import type { KeypointSchema } from '@omnidistill/core';
+import { exportInferenceModel } from '@omnidistill/train';
 import type { PixelNormalisation } from './data.js';
 
 /**
@@ -18,29 +19,7 @@ export function exportDynamicModel(
   parameters: ReadonlyMap<string, Float32Array>,
   dynamic: Readonly<Record<string, readonly number[]>>,
 ): Uint8Array {
-  const { g, parts } = instantiate(define, 'eval', 'standard', 'omnidistill');
-  for (const [name, value] of Object.entries(parts.outputs ?? {})) g.output(value, name);
-  const known = new Set(g.params.map((p) => p.name));
-  for (const name of parameters.keys()) {
-    if (!known.has(name)) throw new OmniRangeError(`parameters.${name}`, 'a parameter of the model', name);
-  }
-  const model = g.toModel({ paramsAs: 'initializers' });
-  const initializers: TensorData[] = model.initializers.map((init) => {
-    if (!known.has(init.name)) return init;
-    const value = parameters.get(init.name);
-    if (!value) throw new OmniRangeError(`parameters.${init.name}`, 'a trained value for every parameter', undefined);
-    if (value.length !== init.data.length) {
-      throw new OmniRangeError(`parameters.${init.name}.length`, `${init.data.length} (shape [${init.dims.join(', ')}])`, value.length);
-    }
-    return { ...init, data: Float32Array.from(value) };
-  });
-  const mark = (v: ValueInfo): ValueInfo => {
-    const axes = dynamic[v.name];
-    if (!axes || v.type.kind !== 'tensor') return v;
-    const shape = v.type.shape.map((d, i) => (axes.includes(i) ? -1 : d));
-    return { ...v, type: { ...v.type, shape } };
-  };
-  return encodeModel({ ...model, initializers, inputs: model.inputs.map(mark), outputs: model.outputs.map(mark), valueInfo: [] });
+  return exportInferenceModel(define, parameters, { dynamicAxes: dynamic });
 }
 
 /** The manifest's `pixels` block for a normalisation (RGB, /255, mean/std; sizes padded to a multiple of `sizeDivisor`). */

@@ -2,13 +2,20 @@
 // trained parameters baked in as initializers. The result is a plain ONNX model that
 // onnxruntime-node (or any ONNX runtime) loads; both engines export through this one path.
 
-import { encodeModel, instantiate, type ModelDefinition, type TensorData } from '@omnidistill/artifacts';
+import { encodeModel, instantiate, type ModelDefinition, type TensorData, type ValueInfo } from '@omnidistill/artifacts';
 import { OmniRangeError } from '@omnidistill/core';
 
 /** Options of {@link exportInferenceModel}. */
 export interface ExportOptions {
   /** Graph name written into the model (default: 'omnidistill'). */
   readonly name?: string;
+  /**
+   * Per graph input/output name, the axes to mark dynamic (dimension -1, read by ONNX
+   * Runtime as unknown), e.g. image height/width and the RoI count. Intermediate shapes are
+   * then dropped and left to the runtime, so the graph must derive every size-dependent
+   * quantity from `Shape` at run time.
+   */
+  readonly dynamicAxes?: Readonly<Record<string, readonly number[]>>;
 }
 
 /**
@@ -43,7 +50,14 @@ export function exportInferenceModel(
     }
     return { ...init, data: Float32Array.from(value) };
   });
-  return encodeModel({ ...model, initializers });
+  const dynamic = options.dynamicAxes;
+  if (dynamic === undefined) return encodeModel({ ...model, initializers });
+  const mark = (v: ValueInfo): ValueInfo => {
+    const axes = dynamic[v.name];
+    if (!axes || v.type.kind !== 'tensor') return v;
+    return { ...v, type: { ...v.type, shape: v.type.shape.map((d, i) => (axes.includes(i) ? -1 : d)) } };
+  };
+  return encodeModel({ ...model, initializers, inputs: model.inputs.map(mark), outputs: model.outputs.map(mark), valueInfo: [] });
 }
 
 /** The eval graph with the parameters as inputs after the user inputs (ORT's eval-artifact layout). */
