@@ -3,7 +3,7 @@
 // eval graph and standard training step can never drift apart.
 
 import { OmniRangeError, OmniTypeError } from '@omnidistill/core';
-import { buildGradients } from './autodiff.js';
+import { buildGradients, type GradientOptions } from './autodiff.js';
 import { GraphBuilder, type Lowering, type ParamInfo, type Phase, type Value } from './graph.js';
 
 /** What a model definition returns. */
@@ -46,12 +46,12 @@ export interface GradientGraph {
 }
 
 /** Forward (train phase) + backward of a definition, outputs not yet declared. */
-export function buildGradientGraph(define: ModelDefinition, lowering: Lowering): GradientGraph {
+export function buildGradientGraph(define: ModelDefinition, lowering: Lowering, options: GradientOptions = {}): GradientGraph {
   const { g, parts } = instantiate(define, 'train', lowering, 'training');
   const loss = parts.loss!;
   const trainable = g.params.filter((p) => p.trainable);
   if (trainable.length === 0) throw new OmniRangeError('define(g)', 'at least one trainable parameter', 0);
-  const gradMap = buildGradients(g, loss, trainable.map((p) => p.value));
+  const gradMap = buildGradients(g, loss, trainable.map((p) => p.value), options);
   return {
     g,
     loss,
@@ -75,8 +75,9 @@ export function gradientOutputName(param: string): string {
 export function gradientModel(
   define: ModelDefinition,
   lowering: Lowering,
+  options: GradientOptions = {},
 ): { bytes: Uint8Array; params: readonly ParamInfo[]; gradientOutputs: string[]; inputShapes: Record<string, readonly number[]> } {
-  const gg = buildGradientGraph(define, lowering);
+  const gg = buildGradientGraph(define, lowering, options);
   const { g } = gg;
   g.output(gg.loss, 'loss');
   for (const [k, v] of Object.entries(gg.outputs)) g.output(v, k);
