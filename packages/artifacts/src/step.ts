@@ -6,7 +6,8 @@
 import { OmniRangeError } from '@omnidistill/core';
 import type { ArtifactParam } from './artifacts.js';
 import { type ModelDefinition, buildGradientGraph, instantiate } from './gradient-graph.js';
-import type { GraphBuilder, Value } from './graph.js';
+import { type GraphBuilder, type Value, attr } from './graph.js';
+import { numel } from './shapes.js';
 import { type OptimizerConfig, type ResolvedAdamW, type ResolvedSgd, resolveOptimizer } from './optimizer.js';
 import { type LearningRateSchedule, emitScheduleFactor } from './schedule.js';
 
@@ -82,21 +83,30 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
     state.push({ input: input.name, output: out, shape: input.shape, kind, param, initial });
   };
 
-  for (const { param, grad } of gg.grads) {
-    const zeros = (): Float32Array => new Float32Array(param.init.length);
-    if (opt.type === 'adamw') {
-      const m = g.trailingInput(`${param.name}.momentum0`, 'float32', param.shape);
-      const v = g.trailingInput(`${param.name}.momentum1`, 'float32', param.shape);
-      const u = adamwUpdate(g, opt, param.value, grad, m, v, lr, t);
-      emitState('param', param.name, param.value, u.param, param.init);
-      emitState('momentum0', param.name, m, u.m, zeros());
-      emitState('momentum1', param.name, v, u.v, zeros());
-    } else {
-      const buf = opt.momentum > 0 ? g.trailingInput(`${param.name}.momentum0`, 'float32', param.shape) : undefined;
-      const u = sgdUpdate(g, opt, param.value, grad, buf, lr);
-      emitState('param', param.name, param.value, u.param, param.init);
-      if (buf && u.buf) emitState('momentum0', param.name, buf, u.buf, zeros());
-    }
+  // The update runs once over every trainable parameter concatenated into one vector
+  // (parameters, gradients and moments each Concat'ed, the results Split back): the same
+  // element-wise arithmetic as per-parameter updates, in ~20 nodes instead of ~21 per
+  // parameter (426 nodes on the reference keypoint model, ~5 ms of a 110 ms step).
+  const trainable = gg.grads;
+  const flat = (vs: readonly Value[]): Value => concatFlat(g, vs);
+  const zeros = (n: number): Float32Array => new Float32Array(n);
+  const params = trainable.map((t) => t.param.value);
+  const grads = trainable.map((t) => t.grad);
+  const emitAll = (kind: StateTensor['kind'], inputs: readonly Value[], updated: Value, initial: (i: number) => Float32Array): void => {
+    splitFlat(g, updated, inputs, inputs.map((v) => updatedName(v.name))).forEach((u, i) => emitState(kind, trainable[i].param.name, inputs[i], u, initial(i)));
+  };
+  if (opt.type === 'adamw') {
+    const ms = trainable.map(({ param }) => g.trailingInput(`${param.name}.momentum0`, 'float32', param.shape));
+    const vs = trainable.map(({ param }) => g.trailingInput(`${param.name}.momentum1`, 'float32', param.shape));
+    const u = adamwUpdate(g, opt, flat(params), flat(grads), flat(ms), flat(vs), lr, t);
+    emitAll('param', params, u.param, (i) => trainable[i].param.init);
+    emitAll('momentum0', ms, u.m, (i) => zeros(trainable[i].param.init.length));
+    emitAll('momentum1', vs, u.v, (i) => zeros(trainable[i].param.init.length));
+  } else {
+    const bufs = opt.momentum > 0 ? trainable.map(({ param }) => g.trailingInput(`${param.name}.momentum0`, 'float32', param.shape)) : undefined;
+    const u = sgdUpdate(g, opt, flat(params), flat(grads), bufs && flat(bufs), lr);
+    emitAll('param', params, u.param, (i) => trainable[i].param.init);
+    if (bufs && u.buf) emitAll('momentum0', bufs, u.buf, (i) => zeros(trainable[i].param.init.length));
   }
   for (const s of g.bnStats) {
     for (const [cur, next] of [
@@ -123,6 +133,30 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
     state,
     outputs,
   };
+}
+
+/** The tensors flattened and concatenated into one vector (a lone tensor is only reshaped). */
+function concatFlat(g: GraphBuilder, vs: readonly Value[]): Value {
+  const flat = vs.map((v) => g.reshape(v, [numel(v.shape)]));
+  return flat.length === 1 ? flat[0] : g.concat(flat, 0);
+}
+
+/**
+ * Inverse of {@link concatFlat}: `v` split into pieces shaped like `like`, each reshaped
+ * straight into the value named `names[i]` (no renaming Identity per state output).
+ */
+function splitFlat(g: GraphBuilder, v: Value, like: readonly Value[], names: readonly string[]): Value[] {
+  const sizes = like.map((x) => numel(x.shape));
+  const parts =
+    like.length === 1
+      ? [v]
+      : g.node(
+          'Split',
+          [v, g.int64s(sizes)],
+          sizes.map((n) => ({ dtype: 'float32' as const, shape: [n] })),
+          { axis: attr.int(0) },
+        );
+  return parts.map((p, i) => g.node('Reshape', [p, g.int64s(like[i].shape)], [{ dtype: 'float32', shape: like[i].shape, name: names[i] }])[0]);
 }
 
 /** torch.optim.AdamW: decoupled decay, bias-corrected moments. */
