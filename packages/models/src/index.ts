@@ -9,6 +9,7 @@ export {
   DEFAULT_KEYPOINT_BACKBONE,
   KEYPOINT_TENSORS,
   KEYPOINT_FEATURE_STRIDE,
+  unshuffledCellIndex,
 } from './keypoint-model.js';
 export type { KeypointModelConfig, KeypointGraphShape } from './keypoint-model.js';
 export { keypointTargets, writeKeypointTargets } from './keypoint-targets.js';

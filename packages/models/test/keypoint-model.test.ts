@@ -1,4 +1,4 @@
-import { instantiate } from '@omnidistill/artifacts';
+import { GraphBuilder, instantiate } from '@omnidistill/artifacts';
 import { COCO_PERSON } from '@omnidistill/core';
 import { createModelSession, parseManifest } from '@omnidistill/infer';
 import { nativeStepArtifacts, createNativeEngine, exportInferenceModel } from '@omnidistill/train';
@@ -10,6 +10,7 @@ import {
   exportKeypointModel,
   keypointManifest,
   keypointTargets,
+  unshuffledCellIndex,
 } from '@omnidistill/models';
 import { maxAbsDiff, randomFloats, runEval, runOnnx } from './helpers.js';
 
@@ -61,6 +62,22 @@ describe('keypoint model', () => {
     });
     expect(out.heatmaps.dims).toEqual([3, K, 28, 28]);
     expect((out.heatmaps.data as Float32Array).every(Number.isFinite)).toBe(true);
+  });
+
+  it('trains on the un-shuffled logits: each heatmap cell (ONNX DepthToSpace CRD) is the cell the target table names', async () => {
+    const [r, k, m] = [2, 3, 6];
+    const h = m / 2;
+    const g = new GraphBuilder();
+    g.output(g.depthToSpace(g.input('phases', 'float32', [r, 4 * k, h, h]), 2, 'CRD'), 'heatmaps');
+    const phases = randomFloats(r * 4 * k * h * h, 11);
+    const out = await runOnnx(g.toModelBytes(), { phases: { data: phases, dims: [r, 4 * k, h, h] } });
+    const heatmaps = out.heatmaps.data as Float32Array;
+    const table = unshuffledCellIndex(m);
+    expect(new Set(table).size).toBe(m * m); // a permutation of the cells
+    // The train graph views the phases as [R, K, 4·h·h]: logits of (r, k) start at (r·K + k)·m².
+    for (let rk = 0; rk < r * k; rk++) {
+      for (let cell = 0; cell < m * m; cell++) expect(phases[rk * m * m + Number(table[cell])]).toBe(heatmaps[rk * m * m + cell]);
+    }
   });
 
   it('trains: the loss on a fixed minibatch falls well below its start within 25 steps (native engine)', async () => {
