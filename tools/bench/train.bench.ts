@@ -185,6 +185,7 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
     wasm: engineFactory(m.define, setup, { engine: 'wasm' }),
     nativeAll: engineFactory(m.define, setup, { engine: 'native', threads, provider: 'cpu' }),
     native1: engineFactory(m.define, setup, { engine: 'native', threads: 1, provider: 'cpu' }),
+    nativeNoSpin: engineFactory(m.define, setup, { engine: 'native', threads, provider: 'cpu', spinning: false }),
   };
   const totals = Object.fromEntries(Object.keys(engines).map((k) => [k, { engine: k, steps: 0, timing: {}, detail: {} } as unknown as Totals])) as Record<keyof typeof engines, Totals>;
   // Rounds interleave the engines so that load from other processes hits them alike.
@@ -192,6 +193,7 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
     await round(totals.wasm, engines.wasm, WASM_STEPS, m);
     await round(totals.nativeAll, engines.nativeAll, STEPS, m);
     if (threads > 1) await round(totals.native1, engines.native1, STEPS, m);
+    if (threads > 1) await round(totals.nativeNoSpin, engines.nativeNoSpin, STEPS, m);
   }
   const split = await profileNativeSplit(m.define, setup, m.makeBatch(new MixedSourceSampler({ labeledSize: 32, generatedSize: 32, seed: 2 }).nextBatch(m.batch), new Rng(3)), threads, STEPS);
 
@@ -199,8 +201,14 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
   report(totals.wasm);
   report(totals.nativeAll);
   if (threads > 1) report(totals.native1);
+  if (threads > 1) report(totals.nativeNoSpin);
   const ratio = perStep(totals.wasm, 'total') / perStep(totals.nativeAll, 'total');
-  console.log(`ratio native/wasm steps/s: ${ratio.toFixed(2)}× with ${threads} native threads${threads > 1 ? `, ${(perStep(totals.wasm, 'total') / perStep(totals.native1, 'total')).toFixed(2)}× with 1` : ''} (goal ≥ 4×)`);
+  const vs = (t: Totals) => (perStep(totals.wasm, 'total') / perStep(t, 'total')).toFixed(2);
+  console.log(
+    `ratio native/wasm steps/s: ${ratio.toFixed(2)}× with ${threads} native threads (default settings)` +
+      (threads > 1 ? `, ${vs(totals.nativeNoSpin)}× without spinning, ${vs(totals.native1)}× with 1 thread` : '') +
+      ' (goal ≥ 4×)',
+  );
   const d = totals.wasm.detail, n = totals.wasm.steps;
   console.log('where a step goes, inside ORT:');
   console.log(

@@ -15,7 +15,7 @@ export type {
   StepResult,
   TrainingEngine,
 } from './engine.js';
-export { createNativeEngine, nativeProviderAvailability } from './native-engine.js';
+export { createNativeEngine, nativeProviderAvailability, spinningFromEnvironment } from './native-engine.js';
 export type { NativeStepArtifacts, NativeStateSlot, NativeEngineOptions, NativeProvider } from './native-engine.js';
 export {
   loadWasmTrainingRuntime,

@@ -63,14 +63,27 @@ export interface NativeEngineOptions {
   /** Intra-op threads (default: all cores). Bit-exact resume needs the same count. */
   readonly threads?: number;
   /**
-   * Let ORT's idle worker threads spin (default false). Spinning shaves a little latency on an idle
-   * machine but, on shared cores, doubled the step time here (2 threads, loaded: 662 vs 368 ms).
+   * Let ORT's idle worker threads spin between parallel sections (ORT's own default). Default:
+   * true, unless the environment sets `OMNIDISTILL_NATIVE_SPINNING=0`. On cores the training has
+   * to itself spinning saves the wake-up of a sleeping worker for each of the step's ~660 nodes
+   * (reference keypoint model, 2 threads, idle machine: 96 vs 101 ms per step in train.bench);
+   * on cores shared with other busy processes it wastes their time slices and doubled the step
+   * time here (load 5–30: 662 vs 368 ms), so turn it off there.
    */
   readonly spinning?: boolean;
   /** Starting state; default: the artifacts' initial parameters, zero moments, step 0. */
   readonly initialState?: EngineState;
   /** Initial parameter values when no `initialState` is given, by name. */
   readonly initialParameters: ReadonlyMap<string, Float32Array>;
+}
+
+/** The default of {@link NativeEngineOptions.spinning}: `OMNIDISTILL_NATIVE_SPINNING` = 0/false/off turns it off. */
+export function spinningFromEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.OMNIDISTILL_NATIVE_SPINNING;
+  if (v === undefined || v === '') return true;
+  if (/^(1|true|on|yes)$/i.test(v)) return true;
+  if (/^(0|false|off|no)$/i.test(v)) return false;
+  throw new OmniRangeError('OMNIDISTILL_NATIVE_SPINNING', '1/true/on/yes or 0/false/off/no', v);
 }
 
 /** Whether onnxruntime-node reports a usable provider, and why not. */
@@ -220,16 +233,19 @@ export async function createNativeEngine(artifacts: NativeStepArtifacts, options
   const availability = nativeProviderAvailability(provider);
   if (!availability.available) throw new Error(`native engine: provider ${provider} unavailable: ${availability.reason}`);
   const threads = expectInteger(options.threads ?? availableParallelism(), 'options.threads', 1);
+  const spinning = options.spinning ?? spinningFromEnvironment();
   const sessionOptions: ortNode.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   };
   const start = startingTensors(artifacts, options);
   const session = await ortNode.InferenceSession.create(artifacts.stepModel, sessionOptions);
   const evalSession = await ortNode.InferenceSession.create(artifacts.evalModel, sessionOptions);
-  const description = `native (onnxruntime-node ${ortNode.env.versions.node}, ${provider}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  // Spinning only concerns a pool with workers (more than one thread).
+  const pool = threads === 1 ? '1 thread' : `${threads} threads, ${spinning ? 'spinning' : 'no spinning'}`;
+  const description = `native (onnxruntime-node ${ortNode.env.versions.node}, ${provider}, ${pool})`;
   return new NativeEngine(session, evalSession, artifacts, start, description);
 }

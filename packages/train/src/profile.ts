@@ -8,6 +8,7 @@ import { expectInteger } from '@omnidistill/core';
 import * as ortNode from 'onnxruntime-node';
 import type { Feeds } from './engine.js';
 import { evalModelWithParameterInputs } from './export.js';
+import { spinningFromEnvironment } from './native-engine.js';
 import { nativeStepArtifacts, type TrainingSetup } from './setup.js';
 
 /** Milliseconds per run of the forward-only, forward+backward and full training-step graphs. */
@@ -25,16 +26,23 @@ function toTensor(feed: Feeds[string]): ortNode.Tensor {
 
 /**
  * Times the forward-only, forward+backward and full step graphs of `define` on onnxruntime-node
- * (CPU, `threads` intra-op threads, no spinning), `repeats` interleaved runs each after two warm-up runs.
+ * (CPU, `threads` intra-op threads, spinning as the native engine's default), `repeats` interleaved runs each after two warm-up runs.
  */
-export async function profileNativeSplit(define: ModelDefinition, setup: TrainingSetup, feeds: Feeds, threads: number, repeats = 10): Promise<NativeSplit> {
+export async function profileNativeSplit(
+  define: ModelDefinition,
+  setup: TrainingSetup,
+  feeds: Feeds,
+  threads: number,
+  repeats = 10,
+  spinning = spinningFromEnvironment(),
+): Promise<NativeSplit> {
   expectInteger(threads, 'threads', 1);
   expectInteger(repeats, 'repeats', 1);
   const opts: ortNode.InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   };
   const ev = evalModelWithParameterInputs(define);
   const gm = gradientModel(define, 'standard');

@@ -132,7 +132,7 @@ export interface EngineFactoryOptions {
   readonly provider?: NativeProvider;
   /** Native intra-op threads (default all cores). */
   readonly threads?: number;
-  /** Native: let idle ORT threads spin (default false; see NativeEngineOptions.spinning). */
+  /** Native: let idle ORT threads spin (default true unless OMNIDISTILL_NATIVE_SPINNING=0; see NativeEngineOptions.spinning). */
   readonly spinning?: boolean;
   /** Wasm threads (default 1). */
   readonly wasmThreads?: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createNativeEngine, nativeProviderAvailability } from '@omnidistill/train';
+import { createNativeEngine, nativeProviderAvailability, spinningFromEnvironment } from '@omnidistill/train';
 import { linearData, linearInit, linearNativeArtifacts, linearReferenceStep, type LinearSpec } from './linear-model.js';
 
 const SGD: LinearSpec = { batch: 4, inDim: 3, outDim: 2, optimizer: { kind: 'sgd', lr: 0.1 } };
@@ -84,5 +84,32 @@ describe('native providers', () => {
     const engine = await createNativeEngine(linearNativeArtifacts(SGD), { initialParameters: linearInit(SGD), threads: 1 });
     const [f] = batches(SGD, 1);
     await expect(engine.step({ ...f, x: { data: new Float32Array(3), dims: [1, 3] } })).rejects.toThrow(/feeds\.x\.dims: expected \[4, 3\]/);
+  });
+});
+
+describe('native thread-pool spinning', () => {
+  it('reads OMNIDISTILL_NATIVE_SPINNING: on unless set to 0/false/off/no, and rejects other values naming the variable', () => {
+    expect(spinningFromEnvironment({})).toBe(true);
+    expect(spinningFromEnvironment({ OMNIDISTILL_NATIVE_SPINNING: '' })).toBe(true);
+    for (const v of ['1', 'true', 'ON', 'yes']) expect(spinningFromEnvironment({ OMNIDISTILL_NATIVE_SPINNING: v })).toBe(true);
+    for (const v of ['0', 'false', 'Off', 'no']) expect(spinningFromEnvironment({ OMNIDISTILL_NATIVE_SPINNING: v })).toBe(false);
+    expect(() => spinningFromEnvironment({ OMNIDISTILL_NATIVE_SPINNING: 'sometimes' })).toThrow(/OMNIDISTILL_NATIVE_SPINNING.*sometimes/);
+  });
+
+  it('says in the engine description whether a multi-threaded pool spins, and trains the same either way', async () => {
+    const data = batches(SGD, 3);
+    const losses: number[][] = [];
+    for (const spinning of [true, false]) {
+      const engine = await createNativeEngine(linearNativeArtifacts(SGD), { initialParameters: linearInit(SGD), threads: 2, spinning });
+      expect(engine.info.description).toMatch(spinning ? /2 threads, spinning\)/ : /2 threads, no spinning\)/);
+      const run: number[] = [];
+      for (const feeds of data) run.push((await engine.step(feeds)).loss);
+      losses.push(run);
+      await engine.release();
+    }
+    expect(losses[1]).toEqual(losses[0]);
+    const single = await createNativeEngine(linearNativeArtifacts(SGD), { initialParameters: linearInit(SGD), threads: 1 });
+    expect(single.info.description).toMatch(/, 1 thread\)$/);
+    await single.release();
   });
 });
