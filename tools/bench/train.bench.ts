@@ -18,7 +18,7 @@ import {
   MixedSourceSampler,
   Rng,
   engineFactory,
-  profileNativeSplit,
+  profileNativeStep,
   trainLoop,
   type EngineState,
   type Feeds,
@@ -195,13 +195,15 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
     if (threads > 1) await round(totals.native1, engines.native1, STEPS, m);
     if (threads > 1) await round(totals.nativeNoSpin, engines.nativeNoSpin, STEPS, m);
   }
-  const split = await profileNativeSplit(m.define, setup, m.makeBatch(new MixedSourceSampler({ labeledSize: 32, generatedSize: 32, seed: 2 }).nextBatch(m.batch), new Rng(3)), threads, STEPS);
+  const sampler = new MixedSourceSampler({ labeledSize: 32, generatedSize: 32, seed: 2 });
+  const batchRng = new Rng(3);
+  const prof = await profileNativeStep(m.define, setup, () => m.makeBatch(sampler.nextBatch(m.batch), batchRng), { threads, steps: STEPS });
 
   console.log('steps/s (through trainLoop: sampling, batch building, engine step)');
   report(totals.wasm);
   report(totals.nativeAll);
-  if (threads > 1) report(totals.native1);
   if (threads > 1) report(totals.nativeNoSpin);
+  if (threads > 1) report(totals.native1);
   const ratio = perStep(totals.wasm, 'total') / perStep(totals.nativeAll, 'total');
   const vs = (t: Totals) => (perStep(totals.wasm, 'total') / perStep(t, 'total')).toFixed(2);
   console.log(
@@ -210,15 +212,21 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
       ' (goal ≥ 4×)',
   );
   const d = totals.wasm.detail, n = totals.wasm.steps;
-  console.log('where a step goes, inside ORT:');
+  console.log('where a step goes:');
   console.log(
     `  wasm: runTrainStep (forward + backward) ${(d.trainStep / n).toFixed(1)} ms, runOptimizerStep ${(d.optimizerStep / n).toFixed(2)} ms, lazyResetGrad ${(d.lazyResetGrad / n).toFixed(3)} ms`,
   );
-  const pct = (x: number) => `${((100 * x) / split.stepMs).toFixed(0)}%`;
-  const bwd = split.forwardBackwardMs - split.forwardMs, opt = split.stepMs - split.forwardBackwardMs;
+  const loopMs = perStep(totals.nativeAll, 'total');
+  const ours = perStep(totals.nativeAll, 'sampling') + perStep(totals.nativeAll, 'batch') + perStep(totals.nativeAll, 'engineOverhead');
+  const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(0)}%`;
+  const s = prof.sections;
   console.log(
-    `  native (${threads} threads, forward-only / forward+backward / full-step graphs timed interleaved): ` +
-      `forward ${split.forwardMs.toFixed(1)} ms (${pct(split.forwardMs)}), backward ${bwd.toFixed(1)} ms (${pct(bwd)}), ` +
-      `optimizer + schedule ${opt.toFixed(1)} ms (${pct(opt)}) of a ${split.stepMs.toFixed(1)} ms step`,
+    `  native (${threads} threads, ORT per-node profile of ${prof.steps} real steps, ${prof.nodes.toFixed(0)} nodes/step, ${prof.stepMs.toFixed(1)} ms/step while profiled): ` +
+      `forward ${s.forward.toFixed(1)} ms (${pct(s.forward, prof.stepMs)}), backward ${s.backward.toFixed(1)} ms (${pct(s.backward, prof.stepMs)}), ` +
+      `optimizer + schedule ${s.optimizer.toFixed(1)} ms (${pct(s.optimizer, prof.stepMs)}), ORT between nodes ${prof.betweenNodesMs.toFixed(1)} ms (${pct(prof.betweenNodesMs, prof.stepMs)})` +
+      (s.other > 0 ? `, ORT-added nodes ${s.other.toFixed(1)} ms` : '') +
+      `; our overhead in the loop ${ours.toFixed(1)} ms (${pct(ours, loopMs)} of ${loopMs.toFixed(1)} ms)`,
   );
+  console.log('  largest op types (kernel ms/step, part, nodes/step):');
+  for (const o of prof.ops.slice(0, 10)) console.log(`    ${o.ms.toFixed(2).padStart(6)} ms  ${o.op.padEnd(14)} ${o.section.padEnd(9)} ${o.nodes.toFixed(0)}`);
 }

@@ -43,6 +43,8 @@ export interface GradientGraph {
   readonly params: readonly ParamInfo[];
   /** dLoss/dParam for each trainable parameter, in parameter order. */
   readonly grads: readonly { readonly param: ParamInfo; readonly grad: Value }[];
+  /** How many of `g.nodes` (the first ones) are the forward pass and loss; the rest are gradients. */
+  readonly forwardNodeCount: number;
 }
 
 /** Forward (train phase) + backward of a definition, outputs not yet declared. */
@@ -51,6 +53,7 @@ export function buildGradientGraph(define: ModelDefinition, lowering: Lowering, 
   const loss = parts.loss!;
   const trainable = g.params.filter((p) => p.trainable);
   if (trainable.length === 0) throw new OmniRangeError('define(g)', 'at least one trainable parameter', 0);
+  const forwardNodeCount = g.nodes.length;
   const gradMap = buildGradients(g, loss, trainable.map((p) => p.value), options);
   return {
     g,
@@ -58,6 +61,7 @@ export function buildGradientGraph(define: ModelDefinition, lowering: Lowering, 
     outputs: parts.outputs ?? {},
     params: g.params,
     grads: trainable.map((param) => ({ param, grad: gradMap.get(param.name)! })),
+    forwardNodeCount,
   };
 }
 

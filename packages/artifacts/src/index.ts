@@ -32,4 +32,4 @@ export type { OptimizerConfig, AdamWConfig, SgdConfig, ResolvedAdamW, ResolvedSg
 export { buildTrainingArtifacts, validateArtifactGraphs, LAZY_RESET_GRAD } from './artifacts.js';
 export type { TrainingArtifacts, TrainingArtifactsOptions, ArtifactParam } from './artifacts.js';
 export { buildTrainingStep, updatedName, STEP_INPUT, LEARNING_RATE_OUTPUT } from './step.js';
-export type { TrainingStepModel, TrainingStepOptions, StateTensor } from './step.js';
+export type { TrainingStepModel, TrainingStepOptions, StateTensor, StepSection } from './step.js';

@@ -46,7 +46,12 @@ export interface TrainingStepModel {
   readonly state: readonly StateTensor[];
   /** Outputs: 'loss', the definition's outputs, 'learning_rate', then state outputs. */
   readonly outputs: readonly string[];
+  /** The part of the step each node belongs to, by node name (for per-op profiles). */
+  readonly nodeSections: Readonly<Record<string, StepSection>>;
 }
+
+/** Parts of a training step: forward pass and loss, gradients, optimizer update (with the schedule). */
+export type StepSection = 'forward' | 'backward' | 'optimizer';
 
 export interface TrainingStepOptions {
   readonly optimizer: OptimizerConfig;
@@ -71,6 +76,7 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
   const outputs: string[] = [g.output(gg.loss, 'loss').name];
   for (const [k, v] of Object.entries(gg.outputs)) outputs.push(g.output(v, k).name);
 
+  const gradientsEnd = g.nodes.length;
   const step = g.trailingInput(STEP_INPUT, 'int64', [1]);
   const t = g.cast(step, 'float32');
   const lr = g.mul(emitScheduleFactor(g, step, options.schedule), opt.learningRate);
@@ -125,7 +131,10 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
     throw new OmniRangeError('define(g)', 'the same parameters in train and eval phase', 'different parameter lists');
   }
 
+  const nodeSections: Record<string, StepSection> = {};
+  g.nodes.forEach((n, i) => (nodeSections[n.name] = i < gg.forwardNodeCount ? 'forward' : i < gradientsEnd ? 'backward' : 'optimizer'));
   return {
+    nodeSections,
     model: g.toModelBytes({ paramsAs: 'inputs' }),
     params: gg.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })),
     initialValues: gg.params.map((p) => p.init),
@@ -137,7 +146,7 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
 
 /** The tensors flattened and concatenated into one vector (a lone tensor is only reshaped). */
 function concatFlat(g: GraphBuilder, vs: readonly Value[]): Value {
-  const flat = vs.map((v) => g.reshape(v, [numel(v.shape)]));
+  const flat = vs.map((v) => (v.shape.length === 1 ? v : g.reshape(v, [numel(v.shape)])));
   return flat.length === 1 ? flat[0] : g.concat(flat, 0);
 }
 
@@ -147,16 +156,20 @@ function concatFlat(g: GraphBuilder, vs: readonly Value[]): Value {
  */
 function splitFlat(g: GraphBuilder, v: Value, like: readonly Value[], names: readonly string[]): Value[] {
   const sizes = like.map((x) => numel(x.shape));
+  // 1-D pieces come straight out of the Split under their names; the others through a Reshape.
+  const splitName = (i: number) => (like[i].shape.length === 1 ? { name: names[i] } : {});
   const parts =
     like.length === 1
       ? [v]
       : g.node(
           'Split',
           [v, g.int64s(sizes)],
-          sizes.map((n) => ({ dtype: 'float32' as const, shape: [n] })),
+          sizes.map((n, i) => ({ dtype: 'float32' as const, shape: [n], ...splitName(i) })),
           { axis: attr.int(0) },
         );
-  return parts.map((p, i) => g.node('Reshape', [p, g.int64s(like[i].shape)], [{ dtype: 'float32', shape: like[i].shape, name: names[i] }])[0]);
+  return parts.map((p, i) =>
+    p.name === names[i] ? p : g.node('Reshape', [p, g.int64s(like[i].shape)], [{ dtype: 'float32', shape: like[i].shape, name: names[i] }])[0],
+  );
 }
 
 /** torch.optim.AdamW: decoupled decay, bias-corrected moments. */

@@ -51,6 +51,8 @@ export interface NativeStepArtifacts {
   readonly state: readonly NativeStateSlot[];
   /** Names of the eval model's user inputs (the parameters follow them). */
   readonly evalUserInputs: readonly string[];
+  /** Part of the step (forward, backward, optimizer) each step-graph node belongs to, by name; for profiles. */
+  readonly nodeSections?: Readonly<Record<string, 'forward' | 'backward' | 'optimizer'>>;
 }
 
 /** Execution providers the native engine can ask onnxruntime-node for. */

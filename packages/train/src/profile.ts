@@ -1,77 +1,164 @@
-// Splits a native training step into forward, backward and optimizer time: the fused step graph
-// cannot be timed per part, so the same definition's forward-only graph, forward+backward graph
-// and full step graph are timed on the same runtime settings, interleaved run by run so that
-// load from other processes affects all three alike.
+// Where a native training step's time goes: the step graph runs on onnxruntime-node with ORT's
+// per-node profiler on, parameters and moments carried from step to step as in training, and
+// each node's kernel time is attributed to the part of the step that emitted it (forward pass
+// and loss, backward, optimizer update) through the node names @omnidistill/artifacts records.
+// What the kernels do not account for is ORT's own work between nodes (scheduling, allocation,
+// thread hand-offs).
 
-import { gradientModel, instantiate, type ModelDefinition } from '@omnidistill/artifacts';
-import { expectInteger } from '@omnidistill/core';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { instantiate, type ModelDefinition, type StepSection } from '@omnidistill/artifacts';
+import { OmniRangeError, expectInteger } from '@omnidistill/core';
 import * as ortNode from 'onnxruntime-node';
 import type { Feeds } from './engine.js';
-import { evalModelWithParameterInputs } from './export.js';
 import { spinningFromEnvironment } from './native-engine.js';
 import { nativeStepArtifacts, type TrainingSetup } from './setup.js';
 
-/** Milliseconds per run of the forward-only, forward+backward and full training-step graphs. */
-export interface NativeSplit {
-  readonly forwardMs: number;
-  readonly forwardBackwardMs: number;
-  readonly stepMs: number;
+/** Kernel time of one op type in one part of the step, per step. */
+export interface OpTime {
+  readonly op: string;
+  readonly section: StepSection | 'other';
+  readonly ms: number;
+  /** Nodes of this op type in this part, per step. */
+  readonly nodes: number;
 }
 
-function toTensor(feed: Feeds[string]): ortNode.Tensor {
+/** Per-step figures of a profiled native training step (means over the profiled steps). */
+export interface NativeStepProfile {
+  readonly steps: number;
+  /** Wall time of one step graph run, as ORT measured it (profiling adds a few per cent). */
+  readonly stepMs: number;
+  /** Kernel time per part; 'other' = nodes ORT added itself (e.g. layout transforms). */
+  readonly sections: Readonly<Record<StepSection | 'other', number>>;
+  /** stepMs − all kernel time: ORT's work between nodes. */
+  readonly betweenNodesMs: number;
+  /** Node executions per step. */
+  readonly nodes: number;
+  /** Op types by kernel time, largest first. */
+  readonly ops: readonly OpTime[];
+}
+
+/** Options of {@link profileNativeStep}. */
+export interface ProfileOptions {
+  /** Intra-op threads (default 1). */
+  readonly threads?: number;
+  /** Profiled steps (default 10), after `warmup` (default 2) unprofiled ones. */
+  readonly steps?: number;
+  readonly warmup?: number;
+  /** Thread-pool spinning, as the native engine's option (default: the engine's default). */
+  readonly spinning?: boolean;
+}
+
+interface ProfileEvent {
+  readonly cat: string;
+  readonly name: string;
+  readonly ts: number;
+  readonly dur: number;
+  readonly args?: { readonly op_name?: string };
+}
+
+function toTensor(name: string, feed: Feeds[string]): ortNode.Tensor {
   const d = feed.data;
-  const type = d instanceof Float32Array ? 'float32' : d instanceof BigInt64Array ? 'int64' : d instanceof Int32Array ? 'int32' : 'bool';
+  const type = d instanceof Float32Array ? 'float32' : d instanceof BigInt64Array ? 'int64' : d instanceof Int32Array ? 'int32' : d instanceof Uint8Array ? 'bool' : undefined;
+  if (!type) throw new OmniRangeError(`feeds.${name}.data`, 'a Float32Array, BigInt64Array, Int32Array or Uint8Array', d);
   return new ortNode.Tensor(type, d as never, [...feed.dims]);
 }
 
+/** The node a kernel-time event belongs to: ORT appends "/<Fusion>/" to nodes it fused. */
+function nodeNameOf(event: ProfileEvent): string {
+  return event.name.replace(/_kernel_time$/, '').split('/')[0];
+}
+
 /**
- * Times the forward-only, forward+backward and full step graphs of `define` on onnxruntime-node
- * (CPU, `threads` intra-op threads, spinning as the native engine's default), `repeats` interleaved runs each after two warm-up runs.
+ * Profiles `define`'s native training step (CPU) node by node over real steps: `feeds(step)`
+ * gives each step's minibatch (or one fixed minibatch), the updated parameters and moments feed
+ * the next step.
+ *
+ * @example
+ * const p = await profileNativeStep(define, setup, (i) => makeBatch(i), { threads: 2 });
+ * console.log(p.sections.backward, p.betweenNodesMs, p.ops[0]);
  */
-export async function profileNativeSplit(
+export async function profileNativeStep(
   define: ModelDefinition,
   setup: TrainingSetup,
-  feeds: Feeds,
-  threads: number,
-  repeats = 10,
-  spinning = spinningFromEnvironment(),
-): Promise<NativeSplit> {
-  expectInteger(threads, 'threads', 1);
-  expectInteger(repeats, 'repeats', 1);
-  const opts: ortNode.InferenceSession.SessionOptions = {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
-  };
-  const ev = evalModelWithParameterInputs(define);
-  const gm = gradientModel(define, 'standard');
-  const st = nativeStepArtifacts(define, setup);
-  const params: Record<string, ortNode.Tensor> = {};
-  const shapes = new Map<string, readonly number[]>();
-  for (const p of instantiate(define, 'eval', 'standard').g.params) {
-    params[p.name] = new ortNode.Tensor('float32', p.init, [...p.shape]);
-    shapes.set(p.name, p.shape);
-  }
-  const user = (names: Iterable<string>) => Object.fromEntries([...names].map((n) => [n, toTensor(feeds[n])]));
-  const stepFeeds: Record<string, ortNode.Tensor> = { ...user(Object.keys(st.userInputs)), step: new ortNode.Tensor('int64', BigInt64Array.of(1n), [1]) };
-  for (const slot of st.state) {
-    const shape = shapes.get(slot.parameter)!;
-    stepFeeds[slot.input] = slot.role === 'param' ? params[slot.parameter] : new ortNode.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), [...shape]);
-  }
-  const runs = [
-    { session: await ortNode.InferenceSession.create(ev.bytes, opts), feeds: { ...user(ev.userInputs), ...params }, ms: 0 },
-    { session: await ortNode.InferenceSession.create(gm.bytes, opts), feeds: { ...user(Object.keys(gm.inputShapes)), ...params }, ms: 0 },
-    { session: await ortNode.InferenceSession.create(st.stepModel, opts), feeds: stepFeeds, ms: 0 },
-  ];
-  for (let i = 0; i < 2; i++) for (const r of runs) await r.session.run(r.feeds);
-  for (let i = 0; i < repeats; i++) {
-    for (const r of runs) {
-      const t0 = performance.now();
-      await r.session.run(r.feeds);
-      r.ms += performance.now() - t0;
+  feeds: Feeds | ((step: number) => Feeds),
+  options: ProfileOptions = {},
+): Promise<NativeStepProfile> {
+  const threads = expectInteger(options.threads ?? 1, 'options.threads', 1);
+  const steps = expectInteger(options.steps ?? 10, 'options.steps', 1);
+  const warmup = expectInteger(options.warmup ?? 2, 'options.warmup', 0);
+  const spinning = options.spinning ?? spinningFromEnvironment();
+  const art = nativeStepArtifacts(define, setup);
+  const sections = art.nodeSections ?? {};
+  const initial = new Map(instantiate(define, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
+  const dir = mkdtempSync(join(tmpdir(), 'omnidistill-profile-'));
+  try {
+    const session = await ortNode.InferenceSession.create(art.stepModel, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'step'),
+      extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+    });
+    let state: ortNode.Tensor[] = art.state.map((slot) => {
+      const p = art.parameters.find((q) => q.name === slot.parameter)!;
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      const init = slot.role === 'param' ? initial.get(slot.parameter) : undefined;
+      return new ortNode.Tensor('float32', init ? Float32Array.from(init) : new Float32Array(n), [...p.shape]);
+    });
+    for (let i = 0; i < warmup + steps; i++) {
+      const batch = typeof feeds === 'function' ? feeds(i) : feeds;
+      const inputs: Record<string, ortNode.Tensor> = { [art.stepInput]: new ortNode.Tensor('int64', BigInt64Array.of(BigInt(i + 1)), [1]) };
+      for (const name of Object.keys(art.userInputs)) {
+        if (!batch[name]) throw new OmniRangeError(`feeds.${name}`, 'a tensor for every input of the step', undefined);
+        inputs[name] = toTensor(name, batch[name]);
+      }
+      art.state.forEach((slot, k) => (inputs[slot.input] = state[k]));
+      const out = await session.run(inputs);
+      state = art.state.map((slot, k) => (slot.output ? out[slot.output] : state[k]));
     }
+    session.endProfiling();
+    await session.release();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    if (!file) throw new Error(`profileNativeStep: onnxruntime-node wrote no profile under ${dir}`);
+    return summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as ProfileEvent[], sections, warmup, steps);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  for (const r of runs) await r.session.release();
-  return { forwardMs: runs[0].ms / repeats, forwardBackwardMs: runs[1].ms / repeats, stepMs: runs[2].ms / repeats };
+}
+
+/** Per-step means over the runs after the warm-up ones. */
+function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<string, StepSection>>, warmup: number, steps: number): NativeStepProfile {
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  if (runs.length < warmup + steps) throw new Error(`profileNativeStep: the profile holds ${runs.length} runs, expected ${warmup + steps}`);
+  const from = runs[warmup].ts;
+  const runUs = runs.slice(warmup).reduce((s, e) => s + e.dur, 0);
+  const totals: Record<StepSection | 'other', number> = { forward: 0, backward: 0, optimizer: 0, other: 0 };
+  const byOp = new Map<string, { op: string; section: StepSection | 'other'; us: number; count: number }>();
+  let kernelUs = 0;
+  let nodes = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
+    const section = sectionOf[nodeNameOf(e)] ?? 'other';
+    const op = e.args?.op_name ?? '?';
+    totals[section] += e.dur;
+    kernelUs += e.dur;
+    nodes++;
+    const key = `${section} ${op}`;
+    const entry = byOp.get(key) ?? { op, section, us: 0, count: 0 };
+    entry.us += e.dur;
+    entry.count++;
+    byOp.set(key, entry);
+  }
+  const perStep = (us: number) => us / steps / 1000;
+  return {
+    steps,
+    stepMs: perStep(runUs),
+    sections: { forward: perStep(totals.forward), backward: perStep(totals.backward), optimizer: perStep(totals.optimizer), other: perStep(totals.other) },
+    betweenNodesMs: perStep(runUs - kernelUs),
+    nodes: nodes / steps,
+    ops: [...byOp.values()].sort((a, b) => b.us - a.us).map((o) => ({ op: o.op, section: o.section, ms: perStep(o.us), nodes: o.count / steps })),
+  };
 }

@@ -81,6 +81,7 @@ export function nativeStepArtifacts(define: ModelDefinition, setup: TrainingSetu
     lossOutput: 'loss',
     state,
     evalUserInputs: ev.userInputs,
+    nodeSections: step.nodeSections,
   };
 }
 

@@ -4,7 +4,7 @@
 import { instantiate, type ModelDefinition } from '@omnidistill/artifacts';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, profileNativeSplit, type Feeds } from '@omnidistill/train';
+import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, profileNativeStep, type Feeds } from '@omnidistill/train';
 import { defineDetectionHead, defineHeatmapNet, detectionBatch, heatmapBatch } from './toy-models.js';
 
 function initialParameters(define: ModelDefinition): Map<string, Float32Array> {
@@ -69,16 +69,26 @@ describe('toy tasks on the native engine', () => {
   });
 });
 
-describe('profileNativeSplit', () => {
-  it('runs the forward-only, forward+backward and full-step graphs of a definition', async () => {
-    const split = await profileNativeSplit(
-      defineDetectionHead(),
-      { optimizer: { type: 'adamw', learningRate: 0.01 }, schedule: { totalSteps: 10 } },
-      detectionBatch(new Rng(1)),
-      1,
-      2,
-    );
-    // Times only (no speed assertions): each graph ran and was timed.
-    for (const v of [split.forwardMs, split.forwardBackwardMs, split.stepMs]) expect(v).toBeGreaterThan(0);
+describe('profileNativeStep', () => {
+  it('attributes every node of the step graph to forward, backward or optimizer, over real steps', async () => {
+    const define = defineDetectionHead();
+    const setup = { optimizer: { type: 'adamw' as const, learningRate: 0.01 }, schedule: { totalSteps: 10 } };
+    const p = await profileNativeStep(define, setup, (i) => detectionBatch(new Rng(i)), { threads: 1, steps: 3, warmup: 1 });
+    expect(p.steps).toBe(3);
+    // Times only (no speed assertions): every part ran, and the parts add up to the kernel time.
+    for (const part of ['forward', 'backward', 'optimizer'] as const) expect(p.sections[part], part).toBeGreaterThan(0);
+    const kernel = p.sections.forward + p.sections.backward + p.sections.optimizer + p.sections.other;
+    expect(kernel + p.betweenNodesMs).toBeCloseTo(p.stepMs, 6);
+    expect(p.ops.reduce((s, o) => s + o.ms, 0)).toBeCloseTo(kernel, 6);
+    // The optimizer runs over one concatenated vector: its Concat and Split are there, in the optimizer part.
+    expect(p.ops.some((o) => o.section === 'optimizer' && o.op === 'Split')).toBe(true);
+    // Each node of the graph ran once per step (ORT may fuse some, never add to ours without a name).
+    const graphNodes = Object.keys(nativeStepArtifacts(define, setup).nodeSections ?? {}).length;
+    expect(p.nodes).toBeGreaterThan(0.5 * graphNodes);
+    expect(p.nodes).toBeLessThanOrEqual(graphNodes + p.ops.filter((o) => o.section === 'other').reduce((s, o) => s + o.nodes, 0));
+  });
+
+  it('names a missing feed', async () => {
+    await expect(profileNativeStep(defineDetectionHead(), { optimizer: { type: 'sgd', learningRate: 0.01 }, schedule: { totalSteps: 10 } }, {}, { steps: 1 })).rejects.toThrow(/feeds\.\w+/);
   });
 });
