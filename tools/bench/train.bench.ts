@@ -30,7 +30,7 @@ import {
 
 const BATCH = 32, C = 3, H = 64, W = 48, K = 17, HH = 16, HW = 12;
 const STEPS = Number(process.argv[2] ?? 20);
-const WASM_STEPS = Math.max(3, Math.round(STEPS / 4));
+const WASM_STEPS = Math.max(3, Math.round(STEPS / 2));
 const WARMUP = 3;
 
 /** Reference-sized keypoint network: two stride-2 convs to stride 4, three 3×3 convs, 1×1 head. */
@@ -94,7 +94,7 @@ function makeBatch(refs: readonly SampleRef[], rng: Rng): Feeds {
 }
 
 const setup: TrainingSetup = { optimizer: { type: 'adamw', learningRate: 2e-3 }, schedule: { totalSteps: 1000 } };
-const ROUNDS = 3;
+const ROUNDS = 4;
 
 /** A model to benchmark: its definition, minibatch size and minibatch builder. */
 interface BenchModel {
@@ -132,6 +132,8 @@ const MODELS: BenchModel[] = [
 interface Totals {
   engine: string;
   steps: number;
+  /** ms per step of each round, for the spread of the ratio. */
+  rounds: number[];
   timing: Record<keyof TrainResult['timing'], number>;
   detail: Record<string, number>;
 }
@@ -159,6 +161,7 @@ async function round(totals: Totals, createEngine: (s: EngineState | undefined) 
   });
   totals.engine = result.engine;
   totals.steps += result.stepsRun;
+  totals.rounds.push(result.timing.total / result.stepsRun);
   for (const [k, v] of Object.entries(result.timing)) totals.timing[k as keyof TrainResult['timing']] = (totals.timing[k as keyof TrainResult['timing']] ?? 0) + v;
 }
 
@@ -187,7 +190,7 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
     native1: engineFactory(m.define, setup, { engine: 'native', threads: 1, provider: 'cpu' }),
     nativeNoSpin: engineFactory(m.define, setup, { engine: 'native', threads, provider: 'cpu', spinning: false }),
   };
-  const totals = Object.fromEntries(Object.keys(engines).map((k) => [k, { engine: k, steps: 0, timing: {}, detail: {} } as unknown as Totals])) as Record<keyof typeof engines, Totals>;
+  const totals = Object.fromEntries(Object.keys(engines).map((k) => [k, { engine: k, steps: 0, rounds: [], timing: {}, detail: {} } as unknown as Totals])) as Record<keyof typeof engines, Totals>;
   // Rounds interleave the engines so that load from other processes hits them alike.
   for (let r = 0; r < ROUNDS; r++) {
     await round(totals.wasm, engines.wasm, WASM_STEPS, m);
@@ -211,6 +214,8 @@ for (const m of MODELS.filter((x) => !only || x.label.startsWith(only))) {
       (threads > 1 ? `, ${vs(totals.nativeNoSpin)}× without spinning, ${vs(totals.native1)}× with 1 thread` : '') +
       ' (goal ≥ 4×)',
   );
+  const perRound = totals.wasm.rounds.map((w, r) => (w / totals.nativeAll.rounds[r]).toFixed(2));
+  console.log(`  per round (wasm round r vs native round r, default settings): ${perRound.join(' ')}`);
   const d = totals.wasm.detail, n = totals.wasm.steps;
   console.log('where a step goes:');
   console.log(
