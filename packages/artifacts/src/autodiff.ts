@@ -424,7 +424,7 @@ function convWeightGradMatMul(
       const whole = y0 === 0 && x0 === 0 && strides[0] === 1 && strides[1] === 1 && oh === xp.shape[2] && ow === xp.shape[3];
       const view = whole ? xp : g.slice(xp, [y0, x0], [y0 + strides[0] * (oh - 1) + 1, x0 + strides[1] * (ow - 1) + 1], [2, 3], [strides[0], strides[1]]);
       const prod = g.matMul(g.reshape(view, [n, group, cg, oh * ow]), dyT); // [N, G, C/G, O/G]
-      taps.push(n > 1 ? g.reduceSum(prod, [0], true) : prod); // [1, G, C/G, O/G]
+      taps.push(n > 1 ? g.reshape(sumLeading(g, prod), [1, ...prod.shape.slice(1)]) : prod); // [1, G, C/G, O/G]
     }
   }
   const stacked = taps.length > 1 ? g.concat(taps, 0) : taps[0]; // [kh·kw, G, C/G, O/G]
@@ -513,7 +513,7 @@ function convWeightGradFlat(g: GraphBuilder, x: Value, dy: Value, kernel: readon
       const off = p * dilations[0] * wp + q * dilations[1];
       const view = g.slice(xf, [off], [off + oh * wp], [3]);
       const prod = g.matMul(view, dyT); // [N, G, C/G, O/G]
-      taps.push(n > 1 ? g.reduceSum(prod, [0], true) : prod);
+      taps.push(n > 1 ? g.reshape(sumLeading(g, prod), [1, ...prod.shape.slice(1)]) : prod);
     }
   }
   const stacked = taps.length > 1 ? g.concat(taps, 0) : taps[0];
