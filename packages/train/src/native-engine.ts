@@ -77,6 +77,11 @@ export interface NativeEngineOptions {
   readonly initialState?: EngineState;
   /** Initial parameter values when no `initialState` is given, by name. */
   readonly initialParameters: ReadonlyMap<string, Float32Array>;
+  /**
+   * Profile the step session with ORT's per-node profiler, writing `<prefix>_<time>.json` when
+   * the engine is released (see {@link profileNativeStep}).
+   */
+  readonly profileFilePrefix?: string;
 }
 
 /** The default of {@link NativeEngineOptions.spinning}: `OMNIDISTILL_NATIVE_SPINNING` = 0/false/off turns it off. */
@@ -129,6 +134,7 @@ class NativeEngine implements TrainingEngine {
     private readonly artifacts: NativeStepArtifacts,
     start: { tensors: Float32Array[]; step: number },
     description: string,
+    private readonly profiling: boolean,
   ) {
     this.parameters = artifacts.parameters;
     this.info = { name: 'native', description, keepsMoments: true };
@@ -199,6 +205,7 @@ class NativeEngine implements TrainingEngine {
   }
 
   async release(): Promise<void> {
+    if (this.profiling) this.session.endProfiling();
     await this.session.release();
     await this.evalSession.release();
   }
@@ -244,10 +251,14 @@ export async function createNativeEngine(artifacts: NativeStepArtifacts, options
     extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   };
   const start = startingTensors(artifacts, options);
-  const session = await ortNode.InferenceSession.create(artifacts.stepModel, sessionOptions);
+  const profiling = options.profileFilePrefix !== undefined;
+  const session = await ortNode.InferenceSession.create(
+    artifacts.stepModel,
+    profiling ? { ...sessionOptions, enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : sessionOptions,
+  );
   const evalSession = await ortNode.InferenceSession.create(artifacts.evalModel, sessionOptions);
   // Spinning only concerns a pool with workers (more than one thread).
   const pool = threads === 1 ? '1 thread' : `${threads} threads, ${spinning ? 'spinning' : 'no spinning'}`;
   const description = `native (onnxruntime-node ${ortNode.env.versions.node}, ${provider}, ${pool})`;
-  return new NativeEngine(session, evalSession, artifacts, start, description);
+  return new NativeEngine(session, evalSession, artifacts, start, description, profiling);
 }

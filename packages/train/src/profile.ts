@@ -9,10 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantiate, type ModelDefinition, type StepSection } from '@omnidistill/artifacts';
-import { OmniRangeError, expectInteger } from '@omnidistill/core';
-import * as ortNode from 'onnxruntime-node';
+import { expectInteger } from '@omnidistill/core';
 import type { Feeds } from './engine.js';
-import { spinningFromEnvironment } from './native-engine.js';
+import { createNativeEngine } from './native-engine.js';
 import { nativeStepArtifacts, type TrainingSetup } from './setup.js';
 
 /** Kernel time of one op type in one part of the step, per step. */
@@ -58,13 +57,6 @@ interface ProfileEvent {
   readonly args?: { readonly op_name?: string };
 }
 
-function toTensor(name: string, feed: Feeds[string]): ortNode.Tensor {
-  const d = feed.data;
-  const type = d instanceof Float32Array ? 'float32' : d instanceof BigInt64Array ? 'int64' : d instanceof Int32Array ? 'int32' : d instanceof Uint8Array ? 'bool' : undefined;
-  if (!type) throw new OmniRangeError(`feeds.${name}.data`, 'a Float32Array, BigInt64Array, Int32Array or Uint8Array', d);
-  return new ortNode.Tensor(type, d as never, [...feed.dims]);
-}
-
 /** The node a kernel-time event belongs to: ORT appends "/<Fusion>/" to nodes it fused. */
 function nodeNameOf(event: ProfileEvent): string {
   return event.name.replace(/_kernel_time$/, '').split('/')[0];
@@ -88,42 +80,27 @@ export async function profileNativeStep(
   const threads = expectInteger(options.threads ?? 1, 'options.threads', 1);
   const steps = expectInteger(options.steps ?? 10, 'options.steps', 1);
   const warmup = expectInteger(options.warmup ?? 2, 'options.warmup', 0);
-  const spinning = options.spinning ?? spinningFromEnvironment();
   const art = nativeStepArtifacts(define, setup);
-  const sections = art.nodeSections ?? {};
-  const initial = new Map(instantiate(define, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
+  const initialParameters = new Map(instantiate(define, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
   const dir = mkdtempSync(join(tmpdir(), 'omnidistill-profile-'));
   try {
-    const session = await ortNode.InferenceSession.create(art.stepModel, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      enableProfiling: true,
+    // The engine itself runs the steps (state carried, same session settings), with ORT's
+    // profiler on for its step session; the profile is written when it is released.
+    const engine = await createNativeEngine(art, {
+      initialParameters,
+      threads,
+      provider: 'cpu',
+      ...(options.spinning !== undefined ? { spinning: options.spinning } : {}),
       profileFilePrefix: join(dir, 'step'),
-      extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
     });
-    let state: ortNode.Tensor[] = art.state.map((slot) => {
-      const p = art.parameters.find((q) => q.name === slot.parameter)!;
-      const n = p.shape.reduce((a, b) => a * b, 1);
-      const init = slot.role === 'param' ? initial.get(slot.parameter) : undefined;
-      return new ortNode.Tensor('float32', init ? Float32Array.from(init) : new Float32Array(n), [...p.shape]);
-    });
-    for (let i = 0; i < warmup + steps; i++) {
-      const batch = typeof feeds === 'function' ? feeds(i) : feeds;
-      const inputs: Record<string, ortNode.Tensor> = { [art.stepInput]: new ortNode.Tensor('int64', BigInt64Array.of(BigInt(i + 1)), [1]) };
-      for (const name of Object.keys(art.userInputs)) {
-        if (!batch[name]) throw new OmniRangeError(`feeds.${name}`, 'a tensor for every input of the step', undefined);
-        inputs[name] = toTensor(name, batch[name]);
-      }
-      art.state.forEach((slot, k) => (inputs[slot.input] = state[k]));
-      const out = await session.run(inputs);
-      state = art.state.map((slot, k) => (slot.output ? out[slot.output] : state[k]));
+    try {
+      for (let i = 0; i < warmup + steps; i++) await engine.step(typeof feeds === 'function' ? feeds(i) : feeds);
+    } finally {
+      await engine.release();
     }
-    session.endProfiling();
-    await session.release();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) throw new Error(`profileNativeStep: onnxruntime-node wrote no profile under ${dir}`);
-    return summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as ProfileEvent[], sections, warmup, steps);
+    return summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as ProfileEvent[], art.nodeSections ?? {}, warmup, steps);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
