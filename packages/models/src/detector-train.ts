@@ -1,19 +1,17 @@
 // Training data, training run, export and evaluation of the `detector` reference model.
 import { join } from 'node:path';
 import { createParams, evaluate, summarize, type CocoResult } from '@omnidistill/coco';
-import { OmniRangeError, expectInteger, expectOneOf } from '@omnidistill/core';
+import { OmniRangeError, expectInteger } from '@omnidistill/core';
 import {
   Rng,
-  type EngineChoice,
   type Feeds,
-  type TrainProgress,
 } from '@omnidistill/train';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_PIXELS, ImageWriter, loadCocoSource, type CocoSource, type LoadedImage, type PixelNormalisation } from './data.js';
 import { DETECTOR_STRIDE, DETECTOR_TENSORS, defineDetector, detectorFeatureSize, resolveDetectorConfig, type DetectorConfig } from './detector-model.js';
 import { inputTensor, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
 import { detectorManifest, exportDynamicModel, writeModel } from './export.js';
-import { runTraining } from './run-training.js';
+import { engineChoiceOf, runTraining, type SharedTrainOptions } from './run-training.js';
 import { inputSizeOf, type TrainedModel } from './keypoint-train.js';
 
 /**
@@ -123,27 +121,17 @@ export class DetectorBatchBuilder {
 }
 
 /** Options of {@link trainDetector}. */
-export interface TrainDetectorOptions {
+export interface TrainDetectorOptions extends SharedTrainOptions {
   readonly train: CocoSource;
   readonly generated?: CocoSource;
-  readonly labeledProbability?: number;
   readonly steps: number;
   /** Default 16. */
   readonly batch?: number;
-  /** AdamW learning rate. Default 2e-3. */
-  readonly lr?: number;
-  readonly weightDecay?: number;
-  readonly seed?: number;
-  /** Training engine: 'native' (default), 'wasm' or 'auto' (see {@link TrainKeypointOptions.engine}). */
-  readonly engine?: EngineChoice;
-  readonly threads?: number;
   readonly outDir: string;
   /** Default 'detector'. */
   readonly name?: string;
   readonly model?: Partial<Omit<DetectorConfig, 'classes'>>;
   readonly inputSize?: { readonly height: number; readonly width: number };
-  readonly onProgress?: (p: TrainProgress) => void;
-  readonly progressEvery?: number;
 }
 
 /** The inference ONNX of a detector: `image` [1, 3, H, W] → `boxes` [D, 4], `scores` [D], `labels` [D], H, W, D dynamic. */
@@ -159,32 +147,15 @@ export function exportDetector(config: DetectorConfig, parameters: ReadonlyMap<s
 export async function trainDetector(options: TrainDetectorOptions): Promise<TrainedModel> {
   const steps = expectInteger(options.steps, 'options.steps', 1);
   const batch = expectInteger(options.batch ?? 16, 'options.batch', 2);
-  const engineName = options.engine ?? 'native';
-  expectOneOf(engineName, 'options.engine', ['native', 'wasm', 'auto'] as const);
+  engineChoiceOf(options);
   const labeled = await loadCocoSource(options.train);
   const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
   const categoryIds = labeled.dataset.categories.map((c) => c.id).sort((a, b) => a - b);
   const config = resolveDetectorConfig({ classes: categoryIds.length, seed: options.seed ?? 0, ...options.model });
   const size = options.inputSize ?? inputSizeOf(generated ? [labeled, generated] : [labeled]);
   const define = defineDetector(config, { batch, ...size });
-  const lr = options.lr ?? 2e-3;
   const builder = new DetectorBatchBuilder({ ...size, categoryIds });
-  const run = await runTraining({
-    define,
-    steps,
-    batch,
-    lr,
-    weightDecay: options.weightDecay ?? 1e-4,
-    seed: options.seed ?? 0,
-    engine: engineName,
-    ...(options.threads ? { threads: options.threads } : {}),
-    labeled,
-    ...(generated ? { generated } : {}),
-    labeledProbability: options.labeledProbability ?? 0.6,
-    makeBatch: (images, rng) => builder.build(images, rng),
-    progressEvery: options.progressEvery ?? 20,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const run = await runTraining({ define, steps, batch, labeled, ...(generated ? { generated } : {}), makeBatch: (images, rng) => builder.build(images, rng), options });
   const parameters = run.parameters;
   const out = await writeModel(join(options.outDir, `${options.name ?? 'detector'}.onnx`), exportDetector(config, parameters), detectorManifest(categoryIds, DEFAULT_PIXELS));
   return { ...out, ...run };

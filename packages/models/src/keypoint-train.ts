@@ -2,16 +2,14 @@
 // jitter, the training loop of @omnidistill/train on the native (onnxruntime-node) engine,
 // export to ONNX + manifest, and COCO keypoint AP of the exported model with ground-truth RoIs.
 import { join } from 'node:path';
-import { COCO_PERSON, OmniRangeError, expectInteger, expectOneOf, flipPermutation, type KeypointSchema } from '@omnidistill/core';
+import { COCO_PERSON, OmniRangeError, expectInteger, flipPermutation, type KeypointSchema } from '@omnidistill/core';
 import {
   Rng,
-  type EngineChoice,
   type Feeds,
-  type TrainProgress,
 } from '@omnidistill/train';
 import { DEFAULT_PIXELS, ImageWriter, loadCocoSource, type CocoSource, type LoadedDataset, type LoadedImage, type PixelNormalisation } from './data.js';
 import { exportDynamicModel, keypointManifest, writeModel } from './export.js';
-import { runTraining } from './run-training.js';
+import { engineChoiceOf, runTraining, type SharedTrainOptions } from './run-training.js';
 import { KEYPOINT_TENSORS, defineKeypointModel, resolveKeypointConfig, type KeypointModelConfig } from './keypoint-model.js';
 import { writeKeypointTargets } from './keypoint-targets.js';
 
@@ -125,28 +123,17 @@ export class KeypointBatchBuilder {
 }
 
 /** Options of {@link trainKeypointModel}. */
-export interface TrainKeypointOptions {
+export interface TrainKeypointOptions extends SharedTrainOptions {
   /** Human-labeled training split. */
   readonly train: CocoSource;
   /** Generated (teacher-labeled) split, mixed in by the sampler (data distillation's student). */
   readonly generated?: CocoSource;
-  /** Probability of a labeled sample when `generated` is given. Default 0.6 (the paper's 6:4). */
-  readonly labeledProbability?: number;
   /** Optimizer steps. */
   readonly steps: number;
   /** Images per minibatch. Default 16. */
   readonly batch?: number;
   /** RoIs per minibatch. Default 2 × batch. */
   readonly roisPerBatch?: number;
-  /** AdamW learning rate (÷10 at 70% and 90%). Default 2e-3. */
-  readonly lr?: number;
-  /** AdamW decoupled weight decay. Default 1e-4. */
-  readonly weightDecay?: number;
-  readonly seed?: number;
-  /** Training engine: 'native' (onnxruntime-node, default), 'wasm' (onnxruntime-web training) or 'auto' (native, else wasm, saying why). */
-  readonly engine?: EngineChoice;
-  /** Intra-op threads of the native engine (default: all cores). */
-  readonly threads?: number;
   /** Where `keypoints.onnx` and `keypoints.json` are written. */
   readonly outDir: string;
   /** Output base name. Default 'keypoints'. */
@@ -158,9 +145,6 @@ export interface TrainKeypointOptions {
   readonly categoryId?: number;
   /** Training input size; default: the largest image of the training sources, rounded up to a multiple of 4. */
   readonly inputSize?: { readonly height: number; readonly width: number };
-  readonly onProgress?: (p: TrainProgress) => void;
-  /** Progress every n steps (default 20). */
-  readonly progressEvery?: number;
 }
 
 /** What a training run produced. */
@@ -206,8 +190,7 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const steps = expectInteger(options.steps, 'options.steps', 1);
   const batch = expectInteger(options.batch ?? 16, 'options.batch', 2);
   const roisPerBatch = expectInteger(options.roisPerBatch ?? 2 * batch, 'options.roisPerBatch', 1);
-  const engineName = options.engine ?? 'native';
-  expectOneOf(engineName, 'options.engine', ['native', 'wasm', 'auto'] as const);
+  engineChoiceOf(options);
   const schema = options.schema ?? COCO_PERSON;
   const config = resolveKeypointConfig({ keypoints: schema.keypoints.length, seed: options.seed ?? 0, ...options.model });
   const categoryId = expectInteger(options.categoryId ?? 1, 'options.categoryId', 0);
@@ -220,24 +203,8 @@ export async function trainKeypointModel(options: TrainKeypointOptions): Promise
   const size = options.inputSize ?? inputSizeOf(generated ? [labeled, generated] : [labeled]);
   const shape = { batch, height: size.height, width: size.width, rois: roisPerBatch };
   const define = defineKeypointModel(config, shape);
-  const lr = options.lr ?? 2e-3;
   const builder = new KeypointBatchBuilder({ ...size, rois: roisPerBatch, heatmapSize: config.heatmapSize, schema, categoryId });
-  const run = await runTraining({
-    define,
-    steps,
-    batch,
-    lr,
-    weightDecay: options.weightDecay ?? 1e-4,
-    seed: options.seed ?? 0,
-    engine: engineName,
-    ...(options.threads ? { threads: options.threads } : {}),
-    labeled,
-    ...(generated ? { generated } : {}),
-    labeledProbability: options.labeledProbability ?? 0.6,
-    makeBatch: (images, rng) => builder.build(images, rng),
-    progressEvery: options.progressEvery ?? 20,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const run = await runTraining({ define, steps, batch, labeled, ...(generated ? { generated } : {}), makeBatch: (images, rng) => builder.build(images, rng), options });
   const parameters = run.parameters;
   const onnx = exportKeypointModel(config, parameters);
   const out = await writeModel(join(options.outDir, `${options.name ?? 'keypoints'}.onnx`), onnx, keypointManifest(schema, config.heatmapSize, DEFAULT_PIXELS, categoryId));

@@ -2,26 +2,43 @@
 // the mixed labeled/generated sampler, @omnidistill/train's loop on the chosen engine, and
 // the loss history. The model-specific parts (graph, minibatches, export) come in as arguments.
 import { instantiate, learningRateFactor, type ModelDefinition } from '@omnidistill/artifacts';
+import { expectOneOf } from '@omnidistill/core';
 import { MixedSourceSampler, engineFactory, trainLoop, type EngineChoice, type Feeds, type Rng, type SampleRef, type TrainProgress } from '@omnidistill/train';
 import type { LoadedDataset, LoadedImage } from './data.js';
+
+/** Training options both reference models take; {@link runTraining} applies their defaults. */
+export interface SharedTrainOptions {
+  /** Probability of a labeled sample when a generated split is given. Default 0.6 (the paper's 6:4). */
+  readonly labeledProbability?: number;
+  /** AdamW learning rate (÷10 at 70% and 90%). Default 2e-3. */
+  readonly lr?: number;
+  /** AdamW decoupled weight decay. Default 1e-4. */
+  readonly weightDecay?: number;
+  readonly seed?: number;
+  /** Training engine: 'native' (onnxruntime-node, default), 'wasm' (onnxruntime-web training) or 'auto' (native, else wasm, saying why). */
+  readonly engine?: EngineChoice;
+  /** Intra-op threads of the native engine (default: all cores). */
+  readonly threads?: number;
+  readonly onProgress?: (p: TrainProgress) => void;
+  /** Progress every n steps (default 20). */
+  readonly progressEvery?: number;
+}
+
+/** The engine `options` ask for (default 'native'), checked before any data is loaded. */
+export function engineChoiceOf(options: SharedTrainOptions): EngineChoice {
+  return expectOneOf(options.engine ?? 'native', 'options.engine', ['native', 'wasm', 'auto'] as const);
+}
 
 export interface TrainingRun {
   readonly define: ModelDefinition;
   readonly steps: number;
   readonly batch: number;
-  readonly lr: number;
-  readonly weightDecay: number;
-  readonly seed: number;
-  readonly engine: EngineChoice;
-  readonly threads?: number;
   readonly labeled: LoadedDataset;
   readonly generated?: LoadedDataset;
-  /** Probability of a labeled sample when `generated` is given (the paper: 0.6). */
-  readonly labeledProbability: number;
   /** Builds the feeds of one minibatch from its images. */
   readonly makeBatch: (images: LoadedImage[], rng: Rng) => Feeds | Promise<Feeds>;
-  readonly progressEvery: number;
-  readonly onProgress?: (p: TrainProgress) => void;
+  /** The caller's shared options, defaults not yet applied. */
+  readonly options: SharedTrainOptions;
 }
 
 export interface TrainingOutcome {
@@ -36,32 +53,35 @@ export interface TrainingOutcome {
 
 /** Runs the training loop of one reference model from its initial weights. */
 export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
+  const o = run.options;
+  const lr = o.lr ?? 2e-3;
+  const seed = o.seed ?? 0;
   const schedule = { totalSteps: run.steps };
-  const setup = { optimizer: { type: 'adamw' as const, learningRate: run.lr, weightDecay: run.weightDecay }, schedule };
+  const setup = { optimizer: { type: 'adamw' as const, learningRate: lr, weightDecay: o.weightDecay ?? 1e-4 }, schedule };
   const { g } = instantiate(run.define, 'eval', 'standard');
   const initialParameters = new Map(g.params.map((p) => [p.name, p.init]));
   const { labeled, generated } = run;
   const sampler = new MixedSourceSampler({
     labeledSize: labeled.images.length,
     generatedSize: generated?.images.length ?? 0,
-    labeledProbability: generated ? run.labeledProbability : 1,
-    seed: run.seed,
+    labeledProbability: generated ? (o.labeledProbability ?? 0.6) : 1,
+    seed,
   });
   const pick = (ref: SampleRef) => (ref.source === 'labeled' ? labeled : generated!).images[ref.index];
   const history: { step: number; loss: number }[] = [];
   const t0 = performance.now();
   const result = await trainLoop({
-    createEngine: engineFactory(run.define, setup, { engine: run.engine, initialParameters, ...(run.threads ? { threads: run.threads } : {}) }),
+    createEngine: engineFactory(run.define, setup, { engine: engineChoiceOf(o), initialParameters, ...(o.threads ? { threads: o.threads } : {}) }),
     iterations: run.steps,
     batchSize: run.batch,
     sampler,
-    seed: run.seed,
-    learningRate: (step) => run.lr * learningRateFactor(step + 1, schedule),
+    seed,
+    learningRate: (step) => lr * learningRateFactor(step + 1, schedule),
     makeBatch: (refs, rng) => run.makeBatch(refs.map(pick), rng),
-    progressEvery: run.progressEvery,
+    progressEvery: o.progressEvery ?? 20,
     onProgress: (p) => {
       history.push({ step: p.step, loss: p.loss });
-      run.onProgress?.(p);
+      o.onProgress?.(p);
     },
   });
   const seconds = (performance.now() - t0) / 1000;
