@@ -33,3 +33,5 @@ export { buildTrainingArtifacts, validateArtifactGraphs, LAZY_RESET_GRAD } from 
 export type { TrainingArtifacts, TrainingArtifactsOptions, ArtifactParam } from './artifacts.js';
 export { buildTrainingStep, updatedName, STEP_INPUT, LEARNING_RATE_OUTPUT } from './step.js';
 export type { TrainingStepModel, TrainingStepOptions, StateTensor, StepSection } from './step.js';
+export { decodeOnnxModel, defaultOpset, feedInputs, allNodes, tensorValues, OnnxReadError, ONNX_DTYPE_NAMES } from './onnx-read.js';
+export type { ReadModel, ReadGraph, ReadNode, ReadAttribute, ReadTensor, ReadValueInfo, ReadType, ReadDim } from './onnx-read.js';
