@@ -42,7 +42,7 @@ export function expectImageSize(size: unknown, path: string): ImageSize {
 
 /**
  * The geometry of `spec` applied to an image of `size`:
- * `scale = shortSide / min(W, H)`, reduced to `maxLongSide / max(W, H)` when
+ * `scale = shortSide / min(W, H)` (absolute) or `factor` (relative), reduced to `maxLongSide / max(W, H)` when
  * `round(scale · max(W, H)) > maxLongSide` (Detectron's `prep_im_for_blob`); the resized
  * image is `round(W · scale) × round(H · scale)` (OpenCV `resize` with fx = fy = scale).
  * Coordinate maps use the actual ratios `scaleX = W' / W`, `scaleY = H' / H`, so a box
@@ -51,15 +51,15 @@ export function expectImageSize(size: unknown, path: string): ImageSize {
 export function resolveTransform(spec: TransformSpec, size: ImageSize): TransformGeometry {
   const source = expectImageSize(size, 'size');
   const { width: w, height: h } = source;
+  const original = spec.shortSide === null && spec.factor === null;
   let scale = 1;
-  if (spec.shortSide !== null) {
-    const short = Math.min(w, h);
+  if (!original) {
     const long = Math.max(w, h);
-    scale = spec.shortSide / short;
+    scale = spec.shortSide !== null ? spec.shortSide / Math.min(w, h) : spec.factor!;
     if (roundHalfEven(scale * long) > spec.maxLongSide) scale = spec.maxLongSide / long;
   }
-  const tw = spec.shortSide === null ? w : roundHalfEven(w * scale);
-  const th = spec.shortSide === null ? h : roundHalfEven(h * scale);
+  const tw = original ? w : roundHalfEven(w * scale);
+  const th = original ? h : roundHalfEven(h * scale);
   if (tw < 1 || th < 1) {
     throw new OmniRangeError('size', `an image that stays at least 1×1 px under ${spec.name}`, `${w}x${h}`);
   }

@@ -4,12 +4,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createModelSession, loadManifest } from '@omnidistill/infer';
 import type { DetectorManifest, KeypointManifest, ModelManifest } from '@omnidistill/infer';
-import { customPlan, paperPlan } from '@omnidistill/transforms';
-import type { TransformPlan } from '@omnidistill/transforms';
 import { generateLabels } from '../pipeline/label.js';
 import type { KeypointRoiSource } from '../pipeline/label.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { interruptSignal, oneOf, parseFlags, required } from './args.js';
+import { labeledImageSizes } from './labeled-sizes.js';
+import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
 import { EXIT, UsageError } from './types.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -30,8 +30,7 @@ Options:
   --images DIR          folder the unlabeled file_names are relative to
   --labeled FILE        the labeled COCO set whose statistics selection matches
   --out DIR             output folder
-  --plan PLAN           paper (shorter side 400…1200 × flip, the default), flip, or single
-  --scales LIST         instead of --plan: comma-separated shorter sides, each ± flip (+ identity ± flip)
+${PLAN_HELP}
   keypoints only:
   --detector FILE       detector ONNX whose boxes (one identity pass) are the RoIs
   --boxes FILE          or: a COCO file of the same images whose boxes are the RoIs
@@ -52,8 +51,7 @@ export const labelCommand: Command = {
       images: { type: 'string' },
       labeled: { type: 'string' },
       out: { type: 'string' },
-      plan: { type: 'string' },
-      scales: { type: 'string' },
+      ...PLAN_FLAGS,
       detector: { type: 'string' },
       boxes: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -65,8 +63,10 @@ export const labelCommand: Command = {
     const task = oneOf(v, 'task', ['keypoints', 'detection'] as const, 'keypoints');
     if (v.task === undefined) throw new UsageError('--task is required');
     const teacherPath = required(v, 'teacher');
-    const plan = planFrom(v);
     const log = (line: string) => io.stderr.write(`${line}\n`);
+    const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
+    log(description);
+    for (const w of warnings) log(`warning: ${w}`);
     const teacher = await openModel(teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined);
     if (teacher.manifest.role !== (task === 'keypoints' ? 'keypoints' : 'detector')) {
       throw new UsageError(`--teacher: expected a ${task === 'keypoints' ? 'keypoints' : 'detector'} model for --task ${task}, received a ${teacher.manifest.role} model (${teacherPath})`);
@@ -107,21 +107,6 @@ export const labelCommand: Command = {
     }
   },
 };
-
-function planFrom(v: Record<string, unknown>): TransformPlan {
-  if (typeof v.scales === 'string') {
-    const sides = v.scales.split(',').map((s, i) => {
-      const n = Number(s);
-      if (!/^\d+$/.test(s.trim()) || n < 1) throw new UsageError(`--scales[${i}]: expected a positive integer (a shorter side in pixels), received ${JSON.stringify(s)}`);
-      return n;
-    });
-    return customPlan([{ shortSide: null, flip: true }, ...sides.flatMap((s) => [{ shortSide: s }, { shortSide: s, flip: true }])]);
-  }
-  const plan = oneOf(v, 'plan', ['paper', 'flip', 'single'] as const, 'paper');
-  if (plan === 'paper') return customPlan([{ shortSide: null, flip: true }, ...paperPlan().transforms.filter((t) => t.shortSide !== null)]);
-  if (plan === 'flip') return customPlan([{ shortSide: null, flip: true }]);
-  return customPlan([]);
-}
 
 async function openModel(onnx: string, manifestPath?: string): Promise<{ bytes: Uint8Array; manifest: ModelManifest }> {
   const mpath = manifestPath ?? onnx.replace(/\.onnx$/i, '') + '.json';
