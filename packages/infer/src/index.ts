@@ -1,21 +1,29 @@
 // onnxruntime-node sessions, model manifests, image decoding and multi-transform inference.
 export { MANIFEST_FORMAT, MANIFEST_VERSION, RESIZE_KERNELS, parseManifest, loadManifest } from './manifest.js';
-export type { ModelRole, ResizeKernel, PixelSpec, KeypointSpec, DetectorManifest, KeypointManifest, ModelManifest } from './manifest.js';
+export type { ModelRole, ResizeKernel, PixelSpec, KeypointSpec, DetectorManifest, KeypointManifest, ModelManifest, TensorNames } from './manifest.js';
+export { LAYOUTS, LAYOUT_NAMES, DEFAULT_LAYOUT, layoutAdapter, layoutOf } from './layouts/index.js';
+export type { LayoutName } from './layouts/index.js';
+export type {
+  LayoutAdapter,
+  LayoutTraits,
+  LayoutOptions,
+  YoloOptions,
+  CropOptions,
+  TensorExpectation,
+  TensorRoles,
+  RegressedInstances,
+  KeypointRunner,
+} from './layouts/types.js';
 export { createModelSession, checkSession, defaultThreads } from './session.js';
 export type { Dim, TensorSignature, ModelSession, DetectorSession, KeypointSession, SessionOptions } from './session.js';
 export { SUPPORTED_FORMATS, decodeImage, resizeImage, inputSizeFor, toInputTensor } from './image.js';
 export type { DecodedImage, DecodeResult, ImageFailure, ImageFailureReason } from './image.js';
 export { prepareInput, runDetector, runKeypointModel } from './run-model.js';
 export type { RawDetections } from './run-model.js';
-export { predictKeypoints, defaultEnsemble, detectRois, detectAllTransforms, predictDetections, isSinglePass } from './multi.js';
-export type {
-  EnsembleAndDecode,
-  EnsembleRequest,
-  KeypointInferenceOptions,
-  DetectionInferenceOptions,
-  RoiOptions,
-  Rois,
-} from './multi.js';
+export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTransforms, predictDetections, isSinglePass } from './multi.js';
+export type { DetectionInferenceOptions, RoiOptions, Rois } from './multi.js';
+export { defaultEnsemble } from './keypoint-options.js';
+export type { EnsembleAndDecode, EnsembleRequest, KeypointInferenceOptions } from './keypoint-options.js';
 export { keypointPredictor, detectionPredictor } from './predictor.js';
 export type { RoiSource, ImagePredictor } from './predictor.js';
 export { runInference, defaultConcurrency, listImages, IMAGE_EXTENSIONS } from './runner.js';

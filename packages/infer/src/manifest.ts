@@ -1,6 +1,7 @@
-// The JSON manifest that sits beside a model (DESIGN.md "Model contract"): role, tensor
-// names, pixel normalisation, keypoint schema and heatmap size. Validated with errors that
-// name the field, the expectation and the received value.
+// The JSON manifest that sits beside a model (DESIGN.md "Model contract"): role, layout,
+// tensor names, pixel normalisation, keypoint schema and heatmap size. Validated with errors
+// that name the field, the expectation and the received value; what each layout adds is
+// parsed by that layout's adapter (layouts/).
 import { readFile } from 'node:fs/promises';
 import {
   COCO_PERSON,
@@ -11,6 +12,8 @@ import {
   expectOneOf,
   validateFlipPairs,
 } from '@omnidistill/core';
+import { DEFAULT_LAYOUT, LAYOUT_NAMES, layoutAdapter, type LayoutName } from './layouts/index.js';
+import type { LayoutOptions } from './layouts/types.js';
 
 /** The manifest format tag and version this package reads. */
 export const MANIFEST_FORMAT = 'omnidistill-model';
@@ -50,32 +53,43 @@ export interface KeypointSpec {
   names: string[];
   /** 0-based left/right channel pairs swapped by a horizontal flip. */
   flipPairs: [number, number][];
-  /** Heatmap side M of the `[N, K, M, M]` output. */
-  heatmapSize: number;
+  /** Heatmap side M of the `[N, K, M, M]` output (`rois` layout; null for the others). */
+  heatmapSize: number | null;
   /** COCO category id of the instances (default 1, COCO's person). */
   categoryId: number;
 }
 
+/** Tensor role (e.g. `image`, `heatmaps`) → the model's tensor name; the roles depend on the layout. */
+export type TensorNames = Readonly<Record<string, string>>;
+
 interface ManifestBase {
   format: typeof MANIFEST_FORMAT;
   version: typeof MANIFEST_VERSION;
+  /** How the exporter's graph maps onto the internal contract (default `rois`). */
+  layout: LayoutName;
+  inputs: TensorNames;
+  outputs: TensorNames;
   pixels: PixelSpec;
+  /** The layout's own settings with their defaults (`layoutOptions` in the file). */
+  layoutOptions: LayoutOptions;
 }
 
-/** `image` [1, 3, H, W] → `boxes` [D, 4] (x1, y1, x2, y2 in input pixels), `scores` [D], `labels` [D]. */
+/**
+ * A detector. With the `rois` layout: `image` [1, 3, H, W] → `boxes` [D, 4] (x1, y1, x2, y2
+ * in input pixels), `scores` [D], `labels` [D]; other layouts name other tensors.
+ */
 export interface DetectorManifest extends ManifestBase {
   role: 'detector';
-  inputs: { image: string };
-  outputs: { boxes: string; scores: string; labels: string };
   /** `categoryIds[label]` is the COCO category id of a label; absent: the label is the id. */
   categoryIds: number[] | null;
 }
 
-/** `image` [1, 3, H, W] + `rois` [N, 4] → `heatmaps` [N, K, M, M] logits in each RoI's frame. */
+/**
+ * A keypoint model. With the `rois` layout: `image` [1, 3, H, W] + `rois` [N, 4] →
+ * `heatmaps` [N, K, M, M] logits in each RoI's frame; other layouts name other tensors.
+ */
 export interface KeypointManifest extends ManifestBase {
   role: 'keypoints';
-  inputs: { image: string; rois: string };
-  outputs: { heatmaps: string };
   keypoints: KeypointSpec;
 }
 
@@ -125,7 +139,7 @@ function parsePixels(value: unknown, path: string): PixelSpec {
   };
 }
 
-function parseKeypoints(value: unknown, path: string): KeypointSpec {
+function parseKeypoints(value: unknown, path: string, needsHeatmapSize: boolean, layout: string): KeypointSpec {
   const k = expectObject(value, path);
   rejectUnknownKeys(k, path, ['schema', 'names', 'flipPairs', 'heatmapSize', 'categoryId']);
   if (typeof k.schema !== 'string' || k.schema === '') throw new OmniTypeError(`${path}.schema`, 'a non-empty schema name', k.schema);
@@ -150,9 +164,24 @@ function parseKeypoints(value: unknown, path: string): KeypointSpec {
     schema: k.schema,
     names,
     flipPairs,
-    heatmapSize: expectInteger(k.heatmapSize, `${path}.heatmapSize`, 1),
+    heatmapSize: parseHeatmapSize(k.heatmapSize, `${path}.heatmapSize`, needsHeatmapSize, layout),
     categoryId: k.categoryId === undefined ? 1 : expectInteger(k.categoryId, `${path}.categoryId`, 0),
   };
+}
+
+function parseHeatmapSize(value: unknown, path: string, needed: boolean, layout: string): number | null {
+  if (needed) return expectInteger(value, path, 1);
+  if (value !== undefined) throw new OmniRangeError(path, `no heatmapSize with layout "${layout}" (the model's output shape gives it)`, value);
+  return null;
+}
+
+/** Tensor names for the roles a layout needs: every role named, no other key. */
+function parseTensorNames(value: unknown, path: string, roles: readonly string[]): TensorNames {
+  const obj = expectObject(value, path);
+  rejectUnknownKeys(obj, path, roles);
+  const names: Record<string, string> = {};
+  for (const role of roles) names[role] = expectName(obj[role], `${path}.${role}`);
+  return names;
 }
 
 /**
@@ -168,46 +197,32 @@ export function parseManifest(value: unknown, path = 'manifest'): ModelManifest 
   if (m.format !== MANIFEST_FORMAT) throw new OmniTypeError(`${path}.format`, JSON.stringify(MANIFEST_FORMAT), m.format);
   if (m.version !== MANIFEST_VERSION) throw new OmniRangeError(`${path}.version`, String(MANIFEST_VERSION), m.version);
   const role = expectOneOf(m.role, `${path}.role`, ['detector', 'keypoints'] as const);
-  const inputs = expectObject(m.inputs, `${path}.inputs`);
-  const outputs = expectObject(m.outputs, `${path}.outputs`);
-  const pixels = parsePixels(m.pixels, `${path}.pixels`);
-  if (role === 'detector') {
-    rejectUnknownKeys(m, path, ['format', 'version', 'role', 'inputs', 'outputs', 'pixels', 'categoryIds']);
-    rejectUnknownKeys(inputs, `${path}.inputs`, ['image']);
-    rejectUnknownKeys(outputs, `${path}.outputs`, ['boxes', 'scores', 'labels']);
-    let categoryIds: number[] | null = null;
-    if (m.categoryIds !== undefined) {
-      if (!Array.isArray(m.categoryIds) || m.categoryIds.length === 0) {
-        throw new OmniTypeError(`${path}.categoryIds`, 'a non-empty array of COCO category ids (index = label)', m.categoryIds);
-      }
-      categoryIds = m.categoryIds.map((id, i) => expectInteger(id, `${path}.categoryIds[${i}]`, 0));
-    }
-    return {
-      format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
-      role,
-      inputs: { image: expectName(inputs.image, `${path}.inputs.image`) },
-      outputs: {
-        boxes: expectName(outputs.boxes, `${path}.outputs.boxes`),
-        scores: expectName(outputs.scores, `${path}.outputs.scores`),
-        labels: expectName(outputs.labels, `${path}.outputs.labels`),
-      },
-      pixels,
-      categoryIds,
-    };
+  const layout = m.layout === undefined ? DEFAULT_LAYOUT : expectOneOf(m.layout, `${path}.layout`, LAYOUT_NAMES);
+  const adapter = layoutAdapter(layout);
+  const tensors = adapter.roles[role];
+  if (!tensors) {
+    const roles = Object.keys(adapter.roles).join(', ');
+    throw new OmniRangeError(`${path}.role`, `a role the "${layout}" layout supports (${roles})`, role);
   }
-  rejectUnknownKeys(m, path, ['format', 'version', 'role', 'inputs', 'outputs', 'pixels', 'keypoints']);
-  rejectUnknownKeys(inputs, `${path}.inputs`, ['image', 'rois']);
-  rejectUnknownKeys(outputs, `${path}.outputs`, ['heatmaps']);
-  return {
+  const common = ['format', 'version', 'role', 'layout', 'layoutOptions', 'inputs', 'outputs', 'pixels'];
+  rejectUnknownKeys(m, path, role === 'detector' ? [...common, 'categoryIds'] : [...common, 'keypoints']);
+  const base = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
-    role,
-    inputs: { image: expectName(inputs.image, `${path}.inputs.image`), rois: expectName(inputs.rois, `${path}.inputs.rois`) },
-    outputs: { heatmaps: expectName(outputs.heatmaps, `${path}.outputs.heatmaps`) },
-    pixels,
-    keypoints: parseKeypoints(m.keypoints, `${path}.keypoints`),
-  };
+    layout,
+    inputs: parseTensorNames(m.inputs, `${path}.inputs`, tensors.inputs),
+    outputs: parseTensorNames(m.outputs, `${path}.outputs`, tensors.outputs),
+    pixels: parsePixels(m.pixels, `${path}.pixels`),
+    layoutOptions: adapter.parseOptions(m.layoutOptions, role, `${path}.layoutOptions`),
+  } as const;
+  if (role === 'detector') return { ...base, role, categoryIds: parseCategoryIds(m.categoryIds, `${path}.categoryIds`) };
+  return { ...base, role, keypoints: parseKeypoints(m.keypoints, `${path}.keypoints`, adapter.needsHeatmapSize, layout) };
+}
+
+function parseCategoryIds(value: unknown, path: string): number[] | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || value.length === 0) throw new OmniTypeError(path, 'a non-empty array of COCO category ids (index = label)', value);
+  return value.map((id, i) => expectInteger(id, `${path}[${i}]`, 0));
 }
 
 /** Reads and validates a manifest file; errors are prefixed with the file path. */

@@ -2,138 +2,41 @@
 // identity pass and every transform's heatmaps in each RoI's frame; detection with every
 // transform's boxes mapped back to the original image and merged.
 import { OmniRangeError, expectInteger, type Detections, type KeypointArray } from '@omnidistill/core';
-import {
-  IDENTITY,
-  forwardRois,
-  isIdentity,
-  resolvePlan,
-  resolveTransform,
-  sizeDependentMask,
-  type TransformGeometry,
-  type TransformPlan,
-} from '@omnidistill/transforms';
+import { IDENTITY, isIdentity, resolvePlan, resolveTransform, type TransformGeometry, type TransformPlan } from '@omnidistill/transforms';
 import { mergeDetections, type MergeOptions, type TransformDetections } from '@omnidistill/boxes';
-import { ensembleAndDecode, type BackendRequest } from '@omnidistill/ensemble';
 import type { DecodedImage } from './image.js';
-import { prepareInput, runDetector, runKeypointModel, type RawDetections } from './run-model.js';
+import type { KeypointInferenceOptions } from './keypoint-options.js';
+import { layoutOf } from './layouts/index.js';
+import type { RawDetections } from './run-model.js';
 import type { DetectorSession, KeypointSession } from './session.js';
 
 /**
- * Ensembles `[T, N, K, M, M]` heatmaps (un-flipping the flipped transforms) and decodes
- * keypoints `[N, K, 3]` (x, y, score) in original-image pixels. Normally
- * `@omnidistill/ensemble`'s fused kernel; injectable for tests and other backends.
- */
-export type EnsembleAndDecode = (request: EnsembleRequest) => Promise<KeypointArray>;
-
-export interface EnsembleRequest {
-  heatmaps: Float32Array;
-  t: number;
-  n: number;
-  k: number;
-  m: number;
-  /** `[N, 4]` RoIs in original-image pixels. */
-  rois: Float32Array;
-  flipped: boolean[];
-  flipPairs: [number, number][];
-  mode: 'avg' | 'max';
-  /** `[T, N]` 1 = transform t contributes to RoI n (size-dependent combination). */
-  mask?: Uint8Array;
-}
-
-/** Options of {@link predictKeypoints}. */
-export interface KeypointInferenceOptions {
-  plan: TransformPlan;
-  /** Ensemble + decode implementation (default: `@omnidistill/ensemble`'s fused kernel on `backend`). */
-  ensemble?: EnsembleAndDecode;
-  /** Backend of the default ensemble kernel (default `auto`: cuda → cpu → ts, skips reported by the kernel). */
-  backend?: BackendRequest;
-  /**
-   * Keypoint score written in the third value: the logit at the maximum (default,
-   * torchvision's) or the spatial-softmax probability of the decoded map.
-   */
-  keypointScore?: 'logit' | 'probability';
-  /** Heatmap combination across transforms (default `avg`, the paper's). */
-  mode?: 'avg' | 'max';
-  /**
-   * Detectron's size-dependent combination: per RoI, drop the down-scaled passes for
-   * small RoIs and the up-scaled ones for large RoIs (area threshold in px², default
-   * off). `true` uses 180².
-   */
-  sizeDependent?: boolean | { areaThreshold: number };
-  /** RoIs per model call when the model's RoI dimension is dynamic (default: all). */
-  roiBatch?: number;
-}
-
-/**
  * Keypoints of the `rois` (`[N, 4]` original-image pixels, fixed beforehand by one
- * identity detector pass or given) under every transform of the plan: each transform
- * resizes/flips the image, projects the RoIs into it and runs the keypoint model; the
- * `[T, N, K, M, M]` heatmaps are ensembled and decoded in one call.
- *
- * Memory per image: `T · N · K · M² · 4` bytes of heatmaps (cap N with the RoI source).
+ * identity detector pass or given) under every transform of the plan, ensembled and decoded
+ * by the model's layout (`rois`: heatmaps in each RoI's frame; `topdown-heatmap` / `simcc`:
+ * in each person crop's frame). Self-detecting layouts (keypoint R-CNN, YOLO-pose) take no
+ * RoIs: use {@link predictRegressedKeypoints}.
  */
-export async function predictKeypoints(
-  model: KeypointSession,
-  image: DecodedImage,
-  rois: Float64Array,
-  options: KeypointInferenceOptions,
-): Promise<KeypointArray> {
-  const n = rois.length / 4;
-  const { names, heatmapSize: m, flipPairs } = model.manifest.keypoints;
-  const k = names.length;
-  if (n === 0) return { data: new Float32Array(0), n: 0, k };
-  const geometries = resolvePlan(options.plan, image);
-  const t = geometries.length;
-  const perTransform = n * k * m * m;
-  const heatmaps = new Float32Array(t * perTransform);
-  const batch = options.roiBatch ?? n;
-  expectInteger(batch, 'options.roiBatch', 1);
-  for (let ti = 0; ti < t; ti++) {
-    const g = geometries[ti];
-    const input = await prepareInput(model, image, g);
-    const projected = forwardRois(rois, g, { convention: 'continuous' });
-    await runKeypointModel(model, input, projected, batch, heatmaps, ti * perTransform);
+export async function predictKeypoints(model: KeypointSession, image: DecodedImage, rois: Float64Array, options: KeypointInferenceOptions): Promise<KeypointArray> {
+  const runner = keypointRunner(model);
+  if (runner.kind !== 'rois') {
+    throw new Error(`${model.source}: layout "${model.manifest.layout}" finds the people itself and takes no RoIs; predict with predictRegressedKeypoints (no --detector/--boxes)`);
   }
-  const mask = sizeDependentMaskFor(geometries, rois, options.sizeDependent);
-  const ensemble = options.ensemble ?? defaultEnsemble(options.backend ?? 'auto', options.keypointScore ?? 'logit');
-  return ensemble({
-    heatmaps,
-    t,
-    n,
-    k,
-    m,
-    rois: Float32Array.from(rois),
-    flipped: geometries.map((g) => g.flip),
-    flipPairs,
-    mode: options.mode ?? 'avg',
-    ...(mask ? { mask } : {}),
-  });
+  return runner.predict(model, image, rois, options);
 }
 
-/** `@omnidistill/ensemble`'s fused ensemble + decode as an {@link EnsembleAndDecode}. */
-export function defaultEnsemble(backend: BackendRequest, score: 'logit' | 'probability'): EnsembleAndDecode {
-  return async (r) => {
-    const probability = score === 'probability';
-    const result = await ensembleAndDecode({ data: r.heatmaps, t: r.t, n: r.n, k: r.k, m: r.m }, r.rois, {
-      mode: r.mode,
-      flipped: r.flipped,
-      flipPairs: r.flipPairs,
-      ...(r.mask ? { mask: r.mask } : {}),
-      backend,
-      probability,
-    });
-    const keypoints = result.keypoints;
-    if (probability && result.probability) {
-      for (let i = 0; i < keypoints.n * keypoints.k; i++) keypoints.data[3 * i + 2] = result.probability[i];
-    }
-    return keypoints;
-  };
+/** The keypoint runner of a keypoint model's layout. */
+export function keypointRunner(model: KeypointSession) {
+  const runner = layoutOf(model.manifest).keypoints;
+  if (!runner) throw new Error(`${model.source}: layout "${model.manifest.layout}" has no keypoint role`);
+  return runner;
 }
 
-function sizeDependentMaskFor(geometries: TransformGeometry[], rois: Float64Array, option: KeypointInferenceOptions['sizeDependent']): Uint8Array | undefined {
-  if (!option) return undefined;
-  const areaThreshold = option === true ? undefined : option.areaThreshold;
-  return sizeDependentMask(geometries, rois, { convention: 'continuous', ...(areaThreshold === undefined ? {} : { areaThreshold }) });
+/** One detector pass under one transform through the model's layout (boxes in that transform's pixels). */
+export async function detectOnce(detector: DetectorSession, image: DecodedImage, geometry: TransformGeometry): Promise<RawDetections> {
+  const layout = layoutOf(detector.manifest);
+  if (!layout.detect) throw new Error(`${detector.source}: layout "${detector.manifest.layout}" has no detector role`);
+  return layout.detect(detector, image, geometry);
 }
 
 /** Options of {@link detectRois}. */
@@ -160,9 +63,7 @@ export interface Rois {
 export async function detectRois(detector: DetectorSession, image: DecodedImage, options: RoiOptions = {}): Promise<Rois> {
   const maxRois = options.maxRois ?? 100;
   expectInteger(maxRois, 'options.maxRois', 0);
-  const identity = resolveTransform(IDENTITY, image);
-  const input = await prepareInput(detector, image, identity);
-  const raw = await runDetector(detector, input, image);
+  const raw = await detectOnce(detector, image, resolveTransform(IDENTITY, image));
   const wanted = options.categoryIds ? new Set(options.categoryIds) : null;
   const minScore = options.minScore ?? -Infinity;
   const order = [...raw.scores.keys()]
@@ -203,8 +104,7 @@ export interface DetectionInferenceOptions {
 export async function detectAllTransforms(detector: DetectorSession, image: DecodedImage, plan: TransformPlan): Promise<TransformDetections[]> {
   const out: TransformDetections[] = [];
   for (const g of resolvePlan(plan, image)) {
-    const input = await prepareInput(detector, image, g);
-    const raw = await runDetector(detector, input, g.target);
+    const raw = await detectOnce(detector, image, g);
     out.push({ transform: g, detections: { boxes: raw.boxes, scores: raw.scores, labels: raw.categoryIds } });
   }
   return out;

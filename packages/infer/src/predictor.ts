@@ -6,10 +6,10 @@ import {
   predictDetections,
   predictKeypoints,
   type DetectionInferenceOptions,
-  type KeypointInferenceOptions,
   type RoiOptions,
   type Rois,
 } from './multi.js';
+import type { KeypointInferenceOptions } from './keypoint-options.js';
 import type { DetectorSession, KeypointSession } from './session.js';
 import type { ImageEntry } from './shards.js';
 

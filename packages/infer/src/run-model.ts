@@ -83,7 +83,8 @@ export async function runKeypointModel(
   at: number,
 ): Promise<void> {
   const n = rois.length / 4;
-  const { names, heatmapSize: m } = model.manifest.keypoints;
+  const { names } = model.manifest.keypoints;
+  const m = model.manifest.keypoints.heatmapSize!; // `rois` layout: required by the manifest
   const perRoi = names.length * m * m;
   const fixed = model.inputs.rois.dims[0];
   const step = fixed ?? Math.max(1, batch);

@@ -5,6 +5,8 @@ import { InferenceSession } from 'onnxruntime-node';
 import type { Tensor } from 'onnxruntime-node';
 import { expectInteger } from '@omnidistill/core';
 import type { DetectorManifest, KeypointManifest, ModelManifest } from './manifest.js';
+import { layoutOf } from './layouts/index.js';
+import type { TensorExpectation } from './layouts/types.js';
 
 /** A model dimension: a fixed size, or null when symbolic/unknown (dynamic). */
 export type Dim = number | null;
@@ -49,36 +51,16 @@ export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
-interface Expectation {
+interface Expectation extends TensorExpectation {
   role: string;
-  rank: number;
-  types: readonly Tensor.Type[];
-  /** Fixed sizes required where the model has a fixed dimension (null: anything). */
-  dims: Dim[];
 }
 
+/** The layout's expectations keyed by the model's tensor names. */
 function expectationsOf(manifest: ModelManifest): { inputs: Record<string, Expectation>; outputs: Record<string, Expectation> } {
-  const image: Expectation = { role: 'image', rank: 4, types: ['float32'], dims: [1, 3, null, null] };
-  if (manifest.role === 'detector') {
-    return {
-      inputs: { [manifest.inputs.image]: image },
-      outputs: {
-        [manifest.outputs.boxes]: { role: 'boxes', rank: 2, types: ['float32'], dims: [null, 4] },
-        [manifest.outputs.scores]: { role: 'scores', rank: 1, types: ['float32'], dims: [null] },
-        [manifest.outputs.labels]: { role: 'labels', rank: 1, types: ['int64', 'int32', 'float32'], dims: [null] },
-      },
-    };
-  }
-  const { names, heatmapSize: m } = manifest.keypoints;
-  return {
-    inputs: {
-      [manifest.inputs.image]: image,
-      [manifest.inputs.rois]: { role: 'rois', rank: 2, types: ['float32'], dims: [null, 4] },
-    },
-    outputs: {
-      [manifest.outputs.heatmaps]: { role: 'heatmaps', rank: 4, types: ['float32'], dims: [null, names.length, m, m] },
-    },
-  };
+  const exp = layoutOf(manifest).expectations(manifest);
+  const byName = (names: Readonly<Record<string, string>>, roles: Record<string, TensorExpectation>) =>
+    Object.fromEntries(Object.entries(roles).map(([role, e]) => [names[role], { ...e, role }]));
+  return { inputs: byName(manifest.inputs, exp.inputs), outputs: byName(manifest.outputs, exp.outputs) };
 }
 
 function describeSignature(meta: InferenceSession.ValueMetadata): string {

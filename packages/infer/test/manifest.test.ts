@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COCO_PERSON } from '@omnidistill/core';
-import { loadManifest, parseManifest } from '@omnidistill/infer';
+import { LAYOUT_NAMES, layoutAdapter, loadManifest, parseManifest } from '@omnidistill/infer';
 
 const keypoints = {
   format: 'omnidistill-model',
@@ -50,10 +50,28 @@ describe('parseManifest', () => {
     [{ ...keypoints, keypoints: { schema: 'coco-person', heatmapSize: 0 } }, 'manifest.keypoints.heatmapSize: expected a positive integer, received 0 (number)'],
     [{ ...keypoints, keypoints: { schema: 'hand', heatmapSize: 8 } }, 'manifest.keypoints.names: expected a non-empty array of keypoint names (required unless schema is "coco-person")'],
     [{ ...keypoints, keypoints: { schema: 'hand', names: ['a', 'b'], flipPairs: [[0, 2]], heatmapSize: 8 } }, 'manifest.keypoints.flipPairs[0]: expected indices in [0, 1] (K = 2), received 2 (number)'],
-    [{ ...keypoints, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' } }, 'manifest.keypoints: expected no such field (known: format, version, role, inputs, outputs, pixels, categoryIds)'],
+    [{ ...keypoints, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' } }, 'manifest.keypoints: expected no such field (known: format, version, role, layout, layoutOptions, inputs, outputs, pixels, categoryIds)'],
     [{ format: 'omnidistill-model', version: 1, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' }, categoryIds: [1, -1] }, 'manifest.categoryIds[1]: expected an integer >= 0, received -1 (number)'],
   ])('rejects a bad manifest precisely (case %#)', (value, message) => {
     expect(() => parseManifest(value)).toThrow(message);
+  });
+
+  it('defaults to the rois layout (the internal contract) without layoutOptions', () => {
+    const m = parseManifest(keypoints);
+    expect(m.layout).toBe('rois');
+    expect(m.layoutOptions).toEqual({ layout: 'rois' });
+    expect(parseManifest({ ...keypoints, layout: 'rois' })).toEqual(m);
+  });
+
+  it('refuses an unknown layout, listing the known ones', () => {
+    expect(() => parseManifest({ ...keypoints, layout: 'detectron' })).toThrow(
+      `manifest.layout: expected one of ${LAYOUT_NAMES.map((n) => JSON.stringify(n)).join(', ')}, received "detectron" (string)`,
+    );
+    expect(() => layoutAdapter('detectron')).toThrow(`one of the known layouts (${LAYOUT_NAMES.join(', ')})`);
+  });
+
+  it('refuses layoutOptions on a layout that has none', () => {
+    expect(() => parseManifest({ ...keypoints, layoutOptions: { padding: 1 } })).toThrow('manifest.layoutOptions: expected no layoutOptions for layout "rois"');
   });
 
   it('names the file in load errors', async () => {
