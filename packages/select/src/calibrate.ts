@@ -5,6 +5,7 @@ import { countMatchThreshold, passes } from './threshold.js';
 import type { CountMatchOptions } from './threshold.js';
 import type { Calibration, InstanceThreshold, LabeledTargets, RawImagePrediction, SelectionTask } from './types.js';
 import { validateRawImagePrediction } from './validate.js';
+import { calibrationWarnings } from './warnings.js';
 
 /** A stream of raw predictions: any (async) iterable, e.g. infer's shard reader. */
 export type PredictionSource = Iterable<RawImagePrediction> | AsyncIterable<RawImagePrediction>;
@@ -103,13 +104,14 @@ export async function calibrate(source: PredictionSource, targets: LabeledTarget
   const instanceThresholds = task === 'keypoints' ? [globalThreshold(table, targets, curveOptions)] : perCategoryThresholds(table, targets, curveOptions);
   const totalKept = instanceThresholds.reduce((sum, t) => sum + t.kept, 0);
   const perImage = (count: number) => (table.images === 0 ? 0 : count / table.images);
-  return {
+  const calibration = {
     task,
     images: table.images,
     instanceThresholds,
     keypointThreshold: task === 'keypoints' ? keypointThreshold(table, instanceThresholds[0], targets, curveOptions) : null,
     instancesPerImage: { target: targets.instancesPerImage, before: perImage(table.instanceScores.length), after: perImage(totalKept) },
   };
+  return { ...calibration, warnings: calibrationWarnings(calibration) };
 }
 
 function globalThreshold(table: ScoreTable, targets: LabeledTargets, options: CountMatchOptions): InstanceThreshold {

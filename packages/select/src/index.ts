@@ -11,6 +11,7 @@ export { targetsFromDataset, targetsFromStatistics } from './targets.js';
 export { toCocoResults } from './results.js';
 export type { ResultsOptions } from './results.js';
 export { validateRawImagePrediction } from './validate.js';
+export { calibrationWarnings } from './warnings.js';
 export { writeGeneratedLabels, writeCalibrationRecord } from './write.js';
 export type {
   RawInstance,

@@ -24,6 +24,8 @@ export interface CountMatchOptions {
  *   nothing is `threshold: null`.
  * - More asked than available (`target * units > scores.length`): everything is kept,
  *   status `exhausted`. No scores or no units: nothing is kept, status `no-candidates`.
+ * - Scores that cannot rank (all equal, or a top tie group that overshoots the target so
+ *   nothing is kept): status `tied`, never `matched`.
  *
  * @example
  * countMatchThreshold(new Float64Array([0.9, 0.8, 0.3, 0.2]), 2, 1) // threshold 0.8, kept 2
@@ -51,9 +53,11 @@ export function countMatchThreshold(
     return { ...base, threshold: null, status: 'no-candidates', kept: 0, after: 0, tiedAtThreshold: 0 };
   }
   const ideal = target * units;
+  const allTied = n > 1 && sorted[0] === sorted[n - 1];
   if (ideal >= n) {
     const tied = countEqual(sorted, sorted[0]);
-    return { ...base, threshold: sorted[0], status: ideal > n ? 'exhausted' : 'matched', kept: n, after: n / units, tiedAtThreshold: tied };
+    const status = allTied ? 'tied' : ideal > n ? 'exhausted' : 'matched';
+    return { ...base, threshold: sorted[0], status, kept: n, after: n / units, tiedAtThreshold: tied };
   }
 
   // Walk tie groups from the highest score down; each group end is an achievable count.
@@ -74,13 +78,16 @@ export function countMatchThreshold(
     if (kept >= ideal) break; // larger counts only move further away
   }
   if (bestKept === 0) {
-    return { ...base, threshold: null, status: 'matched', kept: 0, after: 0, tiedAtThreshold: 0 };
+    // Keeping nothing is a match only when the target asks for (almost) nothing; otherwise
+    // the top tie group overshot it and the scores could not rank the predictions.
+    const status = ideal > 0 && (allTied || countEqual(sorted, sorted[n - 1]) > 1) ? 'tied' : 'matched';
+    return { ...base, threshold: null, status, kept: 0, after: 0, tiedAtThreshold: 0 };
   }
   const threshold = sorted[n - bestKept];
   return {
     ...base,
     threshold,
-    status: 'matched',
+    status: allTied ? 'tied' : 'matched',
     kept: bestKept,
     after: bestKept / units,
     tiedAtThreshold: countEqual(sorted, threshold),

@@ -51,8 +51,11 @@ export interface LabeledTargets {
  * - `exhausted`: the target asks for more than all predictions; every prediction is kept.
  * - `no-candidates`: there is nothing to threshold (no scores, or no units to average over);
  *   nothing is kept.
+ * - `tied`: the scores cannot rank the predictions where the target falls — every score is
+ *   equal, or the top tie group alone overshoots the target so keeping nothing was closest.
+ *   What is kept is not a calibrated choice; `calibrationWarnings` says so.
  */
-export type ThresholdStatus = 'matched' | 'exhausted' | 'no-candidates';
+export type ThresholdStatus = 'matched' | 'exhausted' | 'no-candidates' | 'tied';
 
 /** Kept count (per unit) as a function of the threshold, sampled for plotting. */
 export interface ThresholdCurve {
@@ -100,4 +103,6 @@ export interface Calibration {
   keypointThreshold: ThresholdChoice | null;
   /** All categories together: instances per image before/after instance thresholding. */
   instancesPerImage: { target: number; before: number; after: number };
+  /** Thresholds that are not a real count match (no predictions, tied scores), in words. */
+  warnings: string[];
 }

@@ -100,6 +100,18 @@ describe('keypoint selection', () => {
     expect(dataset.annotations).toHaveLength(0);
   });
 
+  it('zero detections and tied scores are never reported as a match, and warn', async () => {
+    const none = await calibrate([image(1, []), image(2, [])], targets, { task: 'keypoints' });
+    expect(none.instanceThresholds[0]).toMatchObject({ status: 'no-candidates', threshold: null });
+    expect(none.warnings[0]).toMatch(/^instances: the teacher predicted nothing on 2 images although the labeled set has 1\.00 per image/);
+    const tied = [image(1, [person(0, 0, 0.5, [1, 2, 3]), person(0, 0, 0.5, [1, 2, 3])]), image(2, [person(0, 0, 0.5, [1, 2, 3]), person(0, 0, 0.5, [1, 2, 3])])];
+    const cal = await calibrate(tied, { instancesPerImage: 0.5, keypointsPerInstance: 2 }, { task: 'keypoints' });
+    expect(cal.instanceThresholds[0]).toMatchObject({ status: 'tied', threshold: null, kept: 0 });
+    expect(cal.warnings[0]).toBe(
+      "instances: all 4 scores are equal (0.5), so count matching cannot rank the predictions: nothing is kept (target 0.50 per unit); the teacher's scores carry no confidence — check its score output",
+    );
+  });
+
   it('handles an empty prediction set', async () => {
     const { dataset, calibration } = await selectLabels(() => [], targets, { task: 'keypoints', categories });
     expect(calibration.images).toBe(0);
@@ -150,6 +162,9 @@ describe('detection selection', () => {
     expect(byId[3]).toMatchObject({ threshold: null, kept: 0, target: 0, status: 'matched' }); // predicted, never labeled
     expect(byId[4]).toMatchObject({ threshold: null, kept: 0, status: 'no-candidates' }); // labeled, never predicted
     expect(cal.instancesPerImage).toEqual({ target: 1.5, before: 3.5, after: 1.5 });
+    expect(cal.warnings).toEqual([
+      'category 4: the teacher predicted nothing on 2 images although the labeled set has 1.00 per image; no labels are generated (check the model with omnidistill check-model: pixel scale, normalisation, input layout)',
+    ]);
 
     const dataset = await generateLabels(predictions, cal, { categories: detCategories });
     expect(dataset.annotations.map((a) => [a.image_id, a.category_id])).toEqual([[1, 1], [1, 1], [2, 2]]);

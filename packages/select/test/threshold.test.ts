@@ -26,8 +26,14 @@ describe('countMatchThreshold', () => {
     // Ideal 2.4 is closer to 3: the whole tie group at 0.5 is kept.
     expect(countMatchThreshold([0.9, 0.5, 0.5], 1, 2.4)).toMatchObject({ threshold: 0.5, kept: 3, tiedAtThreshold: 2 });
     // All scores tied: only 0 or all are possible.
-    expect(countMatchThreshold([0.7, 0.7, 0.7, 0.7], 4, 0.4)).toMatchObject({ threshold: null, kept: 0, status: 'matched' });
-    expect(countMatchThreshold([0.7, 0.7, 0.7, 0.7], 4, 0.6)).toMatchObject({ threshold: 0.7, kept: 4, status: 'matched' });
+    // All scores tied: only 0 or all are possible, and neither is a calibrated choice.
+    expect(countMatchThreshold([0.7, 0.7, 0.7, 0.7], 4, 0.4)).toMatchObject({ threshold: null, kept: 0, status: 'tied' });
+    expect(countMatchThreshold([0.7, 0.7, 0.7, 0.7], 4, 0.6)).toMatchObject({ threshold: 0.7, kept: 4, status: 'tied' });
+    expect(countMatchThreshold([0.7, 0.7, 0.7, 0.7], 1, 9)).toMatchObject({ threshold: 0.7, kept: 4, status: 'tied' });
+    // A top tie group that overshoots the target: nothing kept, reported as tied.
+    expect(countMatchThreshold([0.9, 0.9, 0.9, 0.1], 4, 0.25)).toMatchObject({ threshold: null, kept: 0, status: 'tied' });
+    // Keeping nothing because the target is below half a prediction is a real match.
+    expect(countMatchThreshold([0.9, 0.5], 10, 0.04)).toMatchObject({ threshold: null, kept: 0, status: 'matched' });
   });
 
   it('keeps everything and says so when the target asks for more than there is', () => {

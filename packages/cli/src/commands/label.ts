@@ -100,6 +100,7 @@ export const labelCommand: Command = {
         return 130;
       }
       p.done(`${r.summary.generatedInstances} instances on ${r.summary.generatedImages} images`);
+      for (const w of r.summary.warnings) log(`WARNING: ${w}`);
       io.stdout.write(`${JSON.stringify({ generated: r.generated, calibration: r.calibration, ...r.summary }, null, 2)}\n`);
       return EXIT.OK;
     } finally {

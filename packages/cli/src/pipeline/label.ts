@@ -53,6 +53,8 @@ export interface CalibrationSummary {
   keypointsPerInstance?: { target: number; before: number; after: number };
   generatedImages: number;
   generatedInstances: number;
+  /** Selection outcomes that are not a real count match (no predictions, tied scores). */
+  warnings: string[];
 }
 
 /** Runs inference over the unlabeled images (resuming), then selection. */
@@ -132,7 +134,7 @@ function roiFingerprint(options: LabelOptions): string {
 }
 
 function emptySummary(): CalibrationSummary {
-  return { instanceThresholds: [], keypointThreshold: null, instancesPerImage: { target: 0, before: 0, after: 0 }, generatedImages: 0, generatedInstances: 0 };
+  return { instanceThresholds: [], keypointThreshold: null, instancesPerImage: { target: 0, before: 0, after: 0 }, generatedImages: 0, generatedInstances: 0, warnings: [] };
 }
 
 function summarise(calibration: Calibration, dataset: CocoDataset): CalibrationSummary {
@@ -144,5 +146,6 @@ function summarise(calibration: Calibration, dataset: CocoDataset): CalibrationS
     ...(k ? { keypointsPerInstance: { target: k.target, before: k.before, after: k.after } } : {}),
     generatedImages: dataset.images.length,
     generatedInstances: dataset.annotations.length,
+    warnings: calibration.warnings,
   };
 }
