@@ -135,19 +135,31 @@ describe('TopLevelSplitter', () => {
 });
 
 describe('files', () => {
-  it('the streaming reader equals JSON.parse + validate on every fixture', async () => {
+  it('the streaming and the whole-text reader equal JSON.parse + validate on every fixture', async () => {
     for (const c of readdirSync(fixtures).filter((d) => d.startsWith('case'))) {
       const file = join(fixtures, c, 'gt.json');
-      const streamed = await readCocoDataset(file);
       const whole = validateDataset(JSON.parse(readFileSync(file, 'utf8')));
-      expect(streamed).toEqual(whole);
+      expect(await readCocoDataset(file, { wholeTextLimitBytes: 0 })).toEqual(whole);
+      expect(await readCocoDataset(file)).toEqual(whole);
     }
+  });
+
+  it('results read streaming and as one text are equal', async () => {
+    const c = generateCase({ seed: 5, images: 20 });
+    const gt = validateDataset(c.gt);
+    const file = join(tmp, 'res-generated.json');
+    writeFileSync(file, JSON.stringify(c.results));
+    const streamed = await readCocoResults(file, gt, { keypoints: 17 }, { wholeTextLimitBytes: 0 });
+    expect(streamed.length).toBe(c.results.length);
+    expect(await readCocoResults(file, gt, { keypoints: 17 })).toEqual(streamed);
   });
 
   it('names the record that is not valid JSON', async () => {
     const file = join(tmp, 'broken.json');
     writeFileSync(file, '{"images": [{"id": 1, "width": 2, "height": 2, "file_name": "a"}], "annotations": [{"id": 1,, }], "categories": []}');
+    // the whole-text parse fails and falls back to the streaming reader, which names the record
     await expect(readCocoDataset(file)).rejects.toThrow(/annotations\[0\]: expected valid JSON/);
+    await expect(readCocoDataset(file, { wholeTextLimitBytes: 0 })).rejects.toThrow(/annotations\[0\]: expected valid JSON/);
   });
 
   it('write then read round-trips exactly, one record per line', async () => {

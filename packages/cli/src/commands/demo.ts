@@ -7,7 +7,7 @@ import { stderrSink } from '../pipeline/progress.js';
 import { buildReport } from '../report/html.js';
 import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt } from './args.js';
 import { EXIT } from './types.js';
-import type { Command, CommandIO } from './types.js';
+import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill demo [--task keypoints|detection] [--quick] [--out DIR] [options]
 
@@ -37,9 +37,7 @@ Ctrl-C stops at a safe point; the same command resumes. Exit codes: 0 success, 1
 2 bad usage, 130 interrupted.
 `;
 
-export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'run the whole method on built-in synthetic data and print the paper-style table',
+export const demoCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     const v = parseFlags(argv, {
       task: { type: 'string' },

@@ -13,7 +13,7 @@ import {
 } from '@omnidistill/coco';
 import type { CocoDataset, IouType } from '@omnidistill/coco';
 import { EXIT, UsageError } from './types.js';
-import type { Command, CommandIO } from './types.js';
+import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill eval --gt GT.json --results RES.json --iou-type bbox|keypoints [--json]
 
@@ -156,8 +156,6 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   return EXIT.OK;
 }
 
-export const evalCommand: Command = {
-  name: 'eval',
-  summary: 'COCO AP/AR of a results file against a ground truth (pycocotools-exact, bbox or keypoints)',
+export const evalCommand: CommandModule = {
   run: runEval,
 };

@@ -11,7 +11,7 @@ import { interruptSignal, oneOf, parseFlags, required } from './args.js';
 import { labeledImageSizes } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
 import { EXIT, UsageError } from './types.js';
-import type { Command, CommandIO } from './types.js';
+import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill label --task keypoints|detection --teacher MODEL.onnx --unlabeled U.json
                          --images DIR --labeled L.json --out DIR [options]
@@ -39,9 +39,7 @@ ${PLAN_HELP}
 Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted (resumable).
 `;
 
-export const labelCommand: Command = {
-  name: 'label',
-  summary: 'generate labels for unlabeled images with a teacher (multi-transform + count matching)',
+export const labelCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     const v = parseFlags(argv, {
       task: { type: 'string' },

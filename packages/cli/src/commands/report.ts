@@ -7,7 +7,7 @@ import { formatTable } from '../pipeline/demo.js';
 import { buildReport } from '../report/html.js';
 import { parseFlags, positiveInt, required } from './args.js';
 import { EXIT, UsageError } from './types.js';
-import type { Command, CommandIO } from './types.js';
+import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill report --run DIR [--out FILE] [--grid N]
 
@@ -21,9 +21,7 @@ Options:
   -h, --help    show this help
 `;
 
-export const reportCommand: Command = {
-  name: 'report',
-  summary: 'write the HTML report (table, calibration curve, label grid, losses) of a demo run',
+export const reportCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     const v = parseFlags(argv, { run: { type: 'string' }, out: { type: 'string' }, grid: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } });
     if (v.help) {

@@ -4,7 +4,7 @@ import { trainDetector, trainKeypointModel } from '@omnidistill/models';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { numberIn, oneOf, parseFlags, positiveInt, required } from './args.js';
 import { EXIT, UsageError } from './types.js';
-import type { Command, CommandIO } from './types.js';
+import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill train --task keypoints|detection --labeled L.json --images DIR --steps N --out DIR
                          [--generated G.json --generated-images DIR] [options]
@@ -28,9 +28,7 @@ Options:
   -h, --help              show this help
 `;
 
-export const trainCommand: Command = {
-  name: 'train',
-  summary: 'train a reference model (teacher or student) and export it to ONNX',
+export const trainCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     const v = parseFlags(argv, {
       task: { type: 'string' },

@@ -16,6 +16,12 @@ export interface Command {
   run(argv: string[], io: CommandIO): Promise<number>;
 }
 
+/**
+ * What a command's module exports: its `run`. The name and summary live in the command table
+ * (index.ts), which imports the module only when the command runs.
+ */
+export type CommandModule = Pick<Command, 'run'>;
+
 /** Exit codes of every command (documented in the cli README). */
 export const EXIT = {
   /** success */
