@@ -1,9 +1,9 @@
-// Reading and writing COCO files. Reads validate (see validate.ts); writes are atomic
-// (temporary file in the target's folder, fsync, rename) and streamed in chunks, so a
-// crash never leaves a truncated file and a large dataset is never one giant string.
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+// Reading and writing COCO files. Reads validate (see validate.ts); writes go through the
+// atomic write path (atomic.ts) and are streamed in chunks, so a crash or a full disk never
+// leaves a truncated file and a large dataset is never one giant string.
+import { open, readFile, stat } from 'node:fs/promises';
+import { writeAtomically } from './atomic.js';
+import type { Push } from './atomic.js';
 import type { CocoDataset, CocoResult } from './types.js';
 import { CocoValidationError, validateDataset, validateResults } from './validate.js';
 import type { ResultsRequirements } from './validate.js';
@@ -51,6 +51,25 @@ class KeypointSlab {
 function pieceParseError(file: string, path: string, err: unknown): CocoValidationError {
   const message = `${path}: expected valid JSON, received a parse error: ${(err as Error).message}`;
   return new CocoValidationError(file, [{ path, message }], 1);
+}
+
+/** What a non-regular file is, for the error message. */
+function fileKind(s: import('node:fs').Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Refuses anything but a regular file before opening it: opening a FIFO for reading blocks
+ * until a writer appears (forever, for a user who passed the wrong path).
+ */
+async function expectRegularFile(file: string): Promise<import('node:fs').Stats> {
+  const s = await stat(file);
+  if (!s.isFile()) throw new CocoValidationError(file, [{ path: '(file)', message: `(file): expected a regular JSON file, received ${fileKind(s)}` }], 1);
+  return s;
 }
 
 /** Feeds a file to a splitter in 8 MB chunks; splitter errors become a CocoValidationError. */
@@ -136,7 +155,7 @@ async function parseResultsStreaming(file: string): Promise<unknown> {
  * `streaming`, which streams and names the record that does not parse.
  */
 async function parseFile(file: string, options: ReadOptions, streaming: (file: string) => Promise<unknown>): Promise<unknown> {
-  const { size } = await stat(file);
+  const { size } = await expectRegularFile(file);
   if (size > (options.wholeTextLimitBytes ?? WHOLE_TEXT_LIMIT_BYTES)) return streaming(file);
   const text = await readFile(file, 'utf8');
   try {
@@ -165,57 +184,7 @@ function recordJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float64Array) : v));
 }
 
-const CHUNK_CHARS = 1 << 20;
-
-/** Buffers strings and writes them to the file in ~1 MB chunks. */
-class ChunkWriter {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly fh: import('node:fs/promises').FileHandle) {}
-  async push(s: string): Promise<void> {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= CHUNK_CHARS) await this.flush();
-  }
-  async flush(): Promise<void> {
-    if (this.parts.length === 0) return;
-    const text = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    await this.fh.write(text, null, 'utf8');
-  }
-}
-
-/**
- * Writes a file atomically: `produce` streams the content into a temporary file next to
- * `file`, which is fsynced and renamed over `file` only when complete. On any failure
- * the temporary file is removed and `file` is left as it was.
- */
-export async function writeAtomically(file: string, produce: (push: (s: string) => Promise<void>) => Promise<void>): Promise<void> {
-  const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx');
-  let done = false;
-  try {
-    const w = new ChunkWriter(fh);
-    await produce((s) => w.push(s));
-    await w.flush();
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, file);
-    done = true;
-  } finally {
-    if (!done) {
-      await fh.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-    }
-  }
-  // Persist the rename itself (directory entry); not every platform allows fsync on a directory.
-  const dh = await open(dir, 'r').catch(() => undefined);
-  if (dh) await dh.sync().catch(() => undefined).finally(() => dh.close());
-}
-
-async function writeArray(push: (s: string) => Promise<void>, key: string, items: readonly unknown[], last: boolean): Promise<void> {
+async function writeArray(push: Push, key: string, items: readonly unknown[], last: boolean): Promise<void> {
   await push(`${JSON.stringify(key)}: [`);
   for (let i = 0; i < items.length; i++) await push(`${i === 0 ? '\n' : ',\n'}${recordJson(items[i])}`);
   await push(`${items.length > 0 ? '\n' : ''}]${last ? '' : ',\n'}`);

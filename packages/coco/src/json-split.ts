@@ -9,6 +9,17 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
+/** Bytes that may appear outside strings in JSON: whitespace, punctuation, numbers, true/false/null. */
+const TOKEN_BYTE = new Uint8Array(256);
+for (const c of ' \n\r\t{}[],:-+.0123456789eEtrufalsn') TOKEN_BYTE[c.charCodeAt(0)] = 1;
+/** Bytes that may start a JSON value. */
+const VALUE_START = new Uint8Array(256);
+for (const c of '{["-0123456789tfn') VALUE_START[c.charCodeAt(0)] = 1;
+
+function describeByte(b: number): string {
+  return b >= 0x21 && b <= 0x7e ? JSON.stringify(String.fromCharCode(b)) : `byte 0x${b.toString(16).padStart(2, '0')}`;
+}
+
 /** True when the quote at `at` is escaped (an odd run of backslashes before it, after `open`). */
 function escapedAt(buf: Buffer, at: number, open: number): boolean {
   let k = at - 1;
@@ -23,6 +34,8 @@ export interface SplitSink {
 }
 
 type State = 'start' | 'key' | 'colon' | 'value' | 'after-value' | 'elem' | 'after-elem' | 'end';
+/** Where a list (of members or elements) stands: just opened, after a comma, after an item. */
+type ListPhase = 'first' | 'need' | 'after';
 
 /** Thrown for a byte sequence that is not a JSON object at the top level. */
 export class JsonSplitError extends Error {}
@@ -49,6 +62,8 @@ export class TopLevelSplitter {
   private consumed = 0;
   /** the document is an array (a results file): its elements are delivered under key "" */
   private topArray = false;
+  /** commas: a list item is required after one, and only allowed after an item */
+  private phase: ListPhase = 'first';
 
   constructor(private readonly split: ReadonlySet<string>, private readonly sink: SplitSink) {}
 
@@ -69,6 +84,11 @@ export class TopLevelSplitter {
   finish(): void {
     if (this.state !== 'end') this.fail('unexpected end of JSON');
     for (; this.pos < this.buf.length; this.pos++) if (!isSpace(this.buf[this.pos])) this.fail('unexpected data after the top-level object');
+  }
+
+  /** Fails on a byte that can never appear at this point outside a string (fail fast on binary junk). */
+  private checkToken(b: number, at: number): void {
+    if (TOKEN_BYTE[b] === 0) this.fail(`unexpected ${describeByte(b)}`, at);
   }
 
   private text(from: number, to: number): string {
@@ -97,6 +117,10 @@ export class TopLevelSplitter {
         i = j + 1;
         continue;
       }
+      if (TOKEN_BYTE[c] === 0) {
+        this.depth = depth;
+        this.fail(`unexpected ${describeByte(c)}`, i);
+      }
       if (c === LBRACE || c === LBRACKET) depth++;
       else if (c === RBRACE || c === RBRACKET) {
         if (depth <= 1) break;
@@ -115,6 +139,7 @@ export class TopLevelSplitter {
     while (i < n) {
       const b = buf[i];
       if (this.inString) {
+        if (b < 0x20) this.fail(`unexpected control character ${describeByte(b)} in a string`, i);
         if (this.escape) this.escape = false;
         else if (b === BACKSLASH) this.escape = true;
         else if (b === QUOTE) {
@@ -130,20 +155,25 @@ export class TopLevelSplitter {
       }
       switch (this.state) {
         case 'start':
-          if (b === LBRACE) this.state = 'key';
-          else if (b === LBRACKET && this.split.has('')) {
+          if (b === LBRACE) {
+            this.state = 'key';
+            this.phase = 'first';
+          } else if (b === LBRACKET && this.split.has('')) {
             this.topArray = true;
             this.key = '';
             this.index = 0;
             this.state = 'elem';
+            this.phase = 'first';
           } else if (!isSpace(b)) this.fail(this.split.has('') ? 'expected a JSON object or array' : 'expected a JSON object', i);
           break;
         case 'key':
-          if (b === QUOTE) {
+          if (isSpace(b)) break;
+          if (b === QUOTE && this.phase !== 'after') {
             this.start = i;
             this.inString = true;
-          } else if (b === RBRACE) this.state = 'end';
-          else if (!isSpace(b) && b !== COMMA) this.fail('expected a member name', i);
+          } else if (b === RBRACE && this.phase !== 'need') this.state = 'end';
+          else if (b === COMMA && this.phase === 'after') this.phase = 'need';
+          else this.fail(this.phase === 'after' ? `expected "," or "}", received ${describeByte(b)}` : `expected a member name, received ${describeByte(b)}`, i);
           break;
         case 'colon':
           if (b === COLON) this.state = 'value';
@@ -154,9 +184,11 @@ export class TopLevelSplitter {
           if (b === LBRACKET && this.split.has(this.key)) {
             this.index = 0;
             this.state = 'elem';
+            this.phase = 'first';
             this.sink.member(this.key, '[]');
             break;
           }
+          if (VALUE_START[b] === 0) this.fail(`expected a JSON value, received ${describeByte(b)}`, i);
           this.start = i;
           this.depth = 0;
           this.state = 'after-value';
@@ -182,15 +214,23 @@ export class TopLevelSplitter {
             this.sink.member(this.key, this.text(this.start, i));
             this.start = -1;
             this.state = 'key';
-          }
+            this.phase = 'need';
+          } else this.checkToken(b, i);
           break;
         }
         case 'elem':
-          if (isSpace(b) || b === COMMA) break;
-          if (b === RBRACKET) {
-            this.state = this.topArray ? 'end' : 'key';
+          if (isSpace(b)) break;
+          if (b === COMMA && this.phase === 'after') {
+            this.phase = 'need';
             break;
           }
+          if (b === RBRACKET && this.phase !== 'need') {
+            this.state = this.topArray ? 'end' : 'key';
+            this.phase = 'after';
+            break;
+          }
+          if (this.phase === 'after') this.fail(`expected "," or "]", received ${describeByte(b)}`, i);
+          if (VALUE_START[b] === 0) this.fail(`expected a JSON value, received ${describeByte(b)}`, i);
           this.start = i;
           this.depth = 0;
           this.state = 'after-elem';
@@ -208,7 +248,8 @@ export class TopLevelSplitter {
               this.sink.element(this.key, this.index++, this.text(this.start, i));
               this.start = -1;
               this.state = this.topArray ? 'end' : 'key';
-                break;
+              this.phase = 'after';
+              break;
             }
             this.depth--;
             if (this.depth === 0 && b === RBRACE) {
@@ -216,12 +257,14 @@ export class TopLevelSplitter {
               this.sink.element(this.key, this.index++, this.text(this.start, i + 1));
               this.start = -1;
               this.state = 'elem';
+              this.phase = 'after';
             }
           } else if (b === COMMA && this.depth === 0) {
             this.sink.element(this.key, this.index++, this.text(this.start, i));
             this.start = -1;
             this.state = 'elem';
-          }
+            this.phase = 'need';
+          } else this.checkToken(b, i);
           break;
         }
         case 'end':

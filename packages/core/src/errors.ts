@@ -94,3 +94,44 @@ export function expectAllFinite(values: ArrayLike<number>, path: string): void {
     if (!Number.isFinite(values[i])) throw new OmniRangeError(`${path}[${i}]`, 'a finite number', values[i]);
   }
 }
+
+/**
+ * Bad input that names the file at fault: a CLI maps it to exit 2 and prints the message
+ * (one line: the file or field, what is wrong, how to fix it), never a stack trace.
+ */
+export class InputFileError extends Error {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InputFileError';
+    this.file = file;
+  }
+}
+
+/** Why a write most likely failed, by errno code, with what the user can do about it. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device; free some space or write to another folder',
+  EDQUOT: 'disk quota exceeded; free some space or write to another folder',
+  EROFS: 'the file system is read-only; write to another folder',
+  EACCES: 'permission denied; check the folder permissions or write to another folder',
+  EPERM: 'operation not permitted; check the folder permissions or write to another folder',
+};
+
+/**
+ * A file the project writes could not be written (disk full, quota, read-only file system,
+ * permissions). The partial temporary file has been removed and `file` is as it was.
+ * `code` is the errno code (`ENOSPC`, …) when there is one.
+ */
+export class FileWriteError extends Error {
+  readonly file: string;
+  readonly code: string | undefined;
+  constructor(file: string, cause: unknown) {
+    const raw = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    const code = typeof raw === 'string' ? raw : undefined;
+    const why = (code !== undefined && WRITE_FAILURES[code]) || (cause instanceof Error ? cause.message : String(cause));
+    super(`cannot write ${file}: ${why}${code !== undefined && WRITE_FAILURES[code] ? ` (${code})` : ''}`, { cause });
+    this.name = 'FileWriteError';
+    this.file = file;
+    this.code = code;
+  }
+}

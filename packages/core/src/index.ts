@@ -9,6 +9,8 @@ export {
   expectOneOf,
   expectFloatArray,
   expectAllFinite,
+  InputFileError,
+  FileWriteError,
 } from './errors.js';
 export type { NumericArray } from './errors.js';
 export { boxCount } from './layouts.js';

@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '@omnidistill/coco';
 import { OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction, type RawInstance } from '@omnidistill/select';
 import { decodeImage, type DecodedImage, type ImageFailure } from './image.js';
@@ -13,7 +14,6 @@ import {
   readRunManifest,
   removeStaleTemps,
   shardFileName,
-  writeFileAtomic,
   writeRunManifest,
   type ImageEntry,
   type RunManifest,

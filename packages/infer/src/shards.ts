@@ -3,9 +3,9 @@
 // are written atomically (temp file, fsync, rename), so a run killed at any instant leaves
 // only whole files, and a restart redoes exactly the shards the manifest does not list.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { writeAtomically } from '@omnidistill/coco';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@omnidistill/coco';
 import { OmniRangeError } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
 import type { ImageFailure } from './image.js';
@@ -74,12 +74,6 @@ export function runFingerprint(...parts: (string | Uint8Array | object | number 
     hash.update(bytes);
   }
   return hash.digest('hex');
-}
-
-/** Writes `text` so that `path` holds either its old content or all of `text` (via @omnidistill/coco). */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeAtomically(path, (push) => push(text));
 }
 
 /** Removes temp files a killed writer left behind. */

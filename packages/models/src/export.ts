@@ -1,8 +1,7 @@
 // Export of trained reference models: the eval graph with the trained parameters baked in as
 // initializers and the dimensions that may vary at inference (image height and width, RoI or
 // detection count) marked dynamic, plus the JSON manifest of DESIGN.md's model contract.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '@omnidistill/coco';
 import type { ModelDefinition } from '@omnidistill/artifacts';
 import type { KeypointSchema } from '@omnidistill/core';
 import { exportInferenceModel } from '@omnidistill/train';
@@ -59,11 +58,15 @@ export function detectorManifest(categoryIds: readonly number[], pixels: PixelNo
   };
 }
 
-/** Writes the ONNX model and its manifest (`<name>.onnx`, `<name>.json`). */
+/**
+ * Writes the ONNX model and its manifest (`<name>.onnx`, `<name>.json`) through the atomic
+ * write path: a full disk leaves the previous files (or none) and a FileWriteError naming
+ * the file, never a truncated model. The manifest goes last, so a manifest next to a model
+ * always describes a complete model.
+ */
 export async function writeModel(onnxPath: string, onnx: Uint8Array, manifest: unknown): Promise<{ onnxPath: string; manifestPath: string }> {
-  await mkdir(dirname(onnxPath), { recursive: true });
   const manifestPath = onnxPath.replace(/\.onnx$/, '') + '.json';
-  await writeFile(onnxPath, onnx);
-  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(onnxPath, onnx);
+  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { onnxPath, manifestPath };
 }

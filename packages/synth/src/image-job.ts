@@ -2,8 +2,8 @@
 // write atomically — as a plain-data function, so it runs the same on the calling thread or
 // in a worker thread.
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { threadId } from 'node:worker_threads';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@omnidistill/coco';
 import sharp from 'sharp';
 import type { KeypointState } from './figure.js';
 import type { Canvas } from './raster.js';
@@ -26,15 +26,8 @@ export interface ImageJobResult {
   readonly entry: [string, string];
 }
 
-let tmpCounter = 0;
-
-/** Writes `data` to `path` through a temporary file and a rename, so readers never see a partial file. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  // pid + thread id + counter: unique among every writer of this process, workers included.
-  const tmp = `${path}.${process.pid}.${threadId}.${tmpCounter++}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
+/** Synth writes every file through the project's one atomic write path (@omnidistill/coco). */
+export { writeFileAtomic };
 
 export function sha1(data: Uint8Array): string {
   return createHash('sha1').update(data).digest('hex');
