@@ -69,7 +69,9 @@ def max_pool(node, x):
 
 def average_pool(node, x):
     k = a(node, "kernel_shape")
-    return F.avg_pool2d(x, k, a(node, "strides", k))
+    begins, _ = pads_for(node, x.dim() - 2)
+    include = bool(a(node, "count_include_pad", 0))
+    return F.avg_pool2d(x, k, a(node, "strides", k), padding=begins, count_include_pad=include)
 
 
 def resize(node, x, sizes):

@@ -173,6 +173,7 @@ const rules: Record<string, GradRule> = {
     return [g.reshape(flat, xs.shape)];
   },
   Resize: ({ g, x, y, dy, node }) => [resizeGrad(g, x[0]!, y[0]!, dy[0]!, str(node, 'mode', 'nearest'))],
+  AveragePool: ({ g, node, x, dy }) => [averagePoolGrad(g, node, x[0]!, dy[0]!)],
 
   // ---------------------------------------------------------------- normalisation
   BatchNormInternal: ({ g, node, x, y, dy, need }) => {
@@ -626,6 +627,34 @@ function resizeGrad(g: GraphBuilder, x: Value, y: Value, dy: Value, mode: string
   for (let o = 0; o < oh; o++) for (let i = 0; i < h; i++) ahT[i * oh + o] = ah[o * h + i];
   const t = g.matMul(dy, g.floats(aw, [ow, w]));
   return g.matMul(g.floats(ahT, [h, oh]), t);
+}
+
+/**
+ * dX of a 2-D AveragePool: dY divided by each window's element count, spread back over the
+ * window by a depthwise ConvTranspose with a ones kernel (the adjoint of the window sum).
+ */
+function averagePoolGrad(g: GraphBuilder, node: NodeDef, x: Value, dy: Value): Value {
+  const kernel = ints(node, 'kernel_shape');
+  if (kernel.length !== 2) throw new OmniRangeError(`autodiff: AveragePool ${node.name} kernel`, '2-D', kernel.length);
+  const strides = ints(node, 'strides', [1, 1]);
+  const pads = ints(node, 'pads', [0, 0, 0, 0]);
+  const includePad = int(node, 'count_include_pad', 0) === 1;
+  const [, c, h, w] = x.shape;
+  const [, , oh, ow] = dy.shape;
+  const inv = new Float32Array(oh * ow);
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) {
+      const y0 = i * strides[0] - pads[0];
+      const x0 = j * strides[1] - pads[1];
+      const rows = includePad ? kernel[0] : Math.min(y0 + kernel[0], h) - Math.max(y0, 0);
+      const cols = includePad ? kernel[1] : Math.min(x0 + kernel[1], w) - Math.max(x0, 0);
+      inv[i * ow + j] = 1 / (rows * cols);
+    }
+  }
+  const scaled = g.mul(dy, g.floats(inv, [1, 1, oh, ow]));
+  const ones = g.floats(new Float32Array(c * kernel[0] * kernel[1]).fill(1), [c, 1, ...kernel]);
+  const outputPadding = [h, w].map((d, i) => d - (strides[i] * (dy.shape[2 + i] - 1) + kernel[i] - pads[i] - pads[2 + i]));
+  return g.convTranspose(scaled, ones, undefined, { strides, pads, outputPadding, group: c });
 }
 
 function resolveGradientOptions(o: GradientOptions): Required<GradientOptions> {

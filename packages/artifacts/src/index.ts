@@ -35,3 +35,11 @@ export { buildTrainingStep, updatedName, STEP_INPUT, LEARNING_RATE_OUTPUT } from
 export type { TrainingStepModel, TrainingStepOptions, StateTensor, StepSection } from './step.js';
 export { decodeOnnxModel, defaultOpset, feedInputs, allNodes, tensorValues, OnnxReadError, ONNX_DTYPE_NAMES } from './onnx-read.js';
 export type { ReadModel, ReadGraph, ReadNode, ReadAttribute, ReadTensor, ReadValueInfo, ReadType, ReadDim } from './onnx-read.js';
+export { importOnnxGraph, resolveInputShapes, checkImportable, namePattern, IMPORT_OPSETS } from './onnx-import.js';
+export type { ImportOptions, ImportedGraph } from './onnx-import.js';
+export { OnnxImportError, tensorData } from './onnx-tensor.js';
+export { SUPPORTED_OPS as IMPORTABLE_OPS } from './ops/index.js';
+export type { OpImporter, OpContext, OpOutput, Folded, BatchNormMode } from './ops/index.js';
+export { replaceInitializers } from './onnx-reweight.js';
+export { studentDefinition, HEATMAP_TARGET_INPUT, HEATMAP_WEIGHT_INPUT } from './onnx-student.js';
+export type { StudentLoss, StudentOptions } from './onnx-student.js';

@@ -47,6 +47,8 @@ export interface ReadTensor {
   doubleData: number[];
   /** True when the data lives in an external file (data_location = EXTERNAL). */
   external: boolean;
+  /** external_data entries (location, offset, length) of an external tensor. */
+  externalData: Record<string, string>;
 }
 
 export type ReadAttribute =
@@ -105,8 +107,8 @@ const WIRE_FIXED32 = 5;
 
 const textDecoder = new TextDecoder();
 
-/** Sequential reader of one protobuf message's fields. */
-class ProtoReader {
+/** Sequential reader of one protobuf message's fields (exported for onnx-reweight.ts, not part of the package API). */
+export class ProtoReader {
   pos: number;
   constructor(
     readonly bytes: Uint8Array,
@@ -212,7 +214,7 @@ class ProtoReader {
 }
 
 function decodeTensor(r: ProtoReader): ReadTensor {
-  const t: ReadTensor = { name: '', dtype: 'undefined', dims: [], raw: null, floatData: [], int32Data: [], int64Data: [], doubleData: [], external: false };
+  const t: ReadTensor = { name: '', dtype: 'undefined', dims: [], raw: null, floatData: [], int32Data: [], int64Data: [], doubleData: [], external: false, externalData: {} };
   for (let tag = r.tag(); tag !== null; tag = r.tag()) {
     const { field, wire } = tag;
     if (field === 1) r.repeated(wire, WIRE_VARINT, (x) => t.dims.push(x.int()));
@@ -223,7 +225,10 @@ function decodeTensor(r: ProtoReader): ReadTensor {
     else if (field === 8) t.name = r.string();
     else if (field === 9) t.raw = r.bytesView();
     else if (field === 10) r.repeated(wire, WIRE_FIXED64, (x) => t.doubleData.push(x.double()));
-    else if (field === 14) t.external = r.int() === 1;
+    else if (field === 13) {
+      const [k, v] = decodeStringPair(r.sub());
+      t.externalData[k] = v;
+    } else if (field === 14) t.external = r.int() === 1;
     else r.skip(wire);
   }
   return t;

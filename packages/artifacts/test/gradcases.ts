@@ -2,7 +2,7 @@
 // lowerings. tools/gradcheck replays each in torch (float64) and commits the reference
 // gradients as test/fixtures/gradcheck.json; gradcheck.test.ts compares against them.
 
-import { type GraphBuilder, type ModelDefinition, type Value, l1Loss, mseLoss, sigmoidFocalLoss, smoothL1Loss, spatialSoftmaxCrossEntropy } from '@omnidistill/artifacts';
+import { type GraphBuilder, type ModelDefinition, type Value, attr, l1Loss, mseLoss, sigmoidFocalLoss, smoothL1Loss, spatialSoftmaxCrossEntropy } from '@omnidistill/artifacts';
 import { randn, rng } from './helpers.js';
 
 export interface FeedData {
@@ -108,6 +108,28 @@ export const GRAD_CASES: readonly GradCase[] = [
       return { loss: smoothL1Loss(g, y, target(g, y), 0.5) };
     },
     feeds: { x: f32([2, 2, 8, 10], 33), target: f32([2, 2, 5, 9], 34, 0.7) },
+  },
+  {
+    // AveragePool as torch exports AvgPool2d: padded, with and without the padding in the count.
+    name: 'average_pool',
+    covers: ['AveragePool'],
+    define: (g) => {
+      const x = g.input('x', 'float32', [2, 2, 9, 8]);
+      const h = g.conv(x, p(g, 'c.w', [3, 2, 3, 3], 35), p(g, 'c.b', [3], 36, 0.1), { pads: [1, 1, 1, 1] });
+      const pool = (v: Value, kernel: number[], strides: number[], pads: number[], includePad: number) =>
+        g.node('AveragePool', [v], [{ dtype: 'float32', shape: [v.shape[0], v.shape[1], ...kernel.map((k, i) => Math.floor((v.shape[2 + i] + 2 * pads[i] - k) / strides[i]) + 1)] }], {
+          kernel_shape: attr.ints(kernel),
+          strides: attr.ints(strides),
+          pads: attr.ints([...pads, ...pads]),
+          count_include_pad: attr.int(includePad),
+        })[0];
+      const a = pool(h, [3, 3], [2, 2], [1, 1], 0); // [2,3,5,4]
+      const b = pool(h, [3, 2], [2, 2], [1, 1], 1); // [2,3,5,5]
+      const y = g.add(g.slice(a, [0], [4], [2]), pool(b, [2, 2], [1, 1], [0, 0], 0)); // [2,3,4,4]
+      if (g.phase === 'eval') return { outputs: { y } };
+      return { loss: mseLoss(g, y, target(g, y)) };
+    },
+    feeds: { x: f32([2, 2, 9, 8], 37), target: f32([2, 3, 4, 4], 38) },
   },
   {
     name: 'batch_norm',

@@ -1,0 +1,213 @@
+// Imports a user's ONNX graph (decoded by onnx-read.ts) into a GraphBuilder: graph inputs
+// with static shapes, float initializers as parameters under their original names
+// (trainable unless frozen by pattern), shape arithmetic folded at import time, and every
+// other node re-emitted through its importer in ops/ so that autodiff can differentiate it.
+
+import type { GraphBuilder, Value } from './graph.js';
+import type { DType } from './onnx.js';
+import { type ReadModel, type ReadNode, type ReadTensor, defaultOpset, feedInputs } from './onnx-read.js';
+
+export { OnnxImportError, tensorData };
+import { OP_IMPORTERS, SUPPORTED_OPS } from './ops/index.js';
+import { type BatchNormMode, type Folded, type OpContext, type OpOutput, isFolded } from './ops/types.js';
+import { LOADED_DTYPES, OnnxImportError, tensorData } from './onnx-tensor.js';
+import { fmtShape, numel } from './shapes.js';
+
+/** Opsets of the default domain the importer is written for. */
+export const IMPORT_OPSETS = { min: 13, max: 18 } as const;
+
+export interface ImportOptions {
+  /**
+   * Static shape per graph input, required for inputs with symbolic dimensions
+   * (e.g. `{ images: [16, 3, 256, 192] }`); inputs with fixed dims may be omitted.
+   */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Parameter-name patterns to freeze (`*` = any run of characters), e.g. `['backbone.*']`. */
+  readonly freeze?: readonly string[];
+  /** 'frozen' (default): running statistics in training too (Detectron's FrozenBN); 'batch': batch statistics in training. */
+  readonly batchNorm?: BatchNormMode;
+  /** Reads an external-data file named by `location`, relative to the model's folder. */
+  readonly readExternal?: (location: string) => Uint8Array;
+}
+
+export interface ImportedGraph {
+  /** Graph inputs by original name (static shapes). */
+  readonly inputs: Readonly<Record<string, Value>>;
+  /** Graph outputs by original name (not yet declared as builder outputs). */
+  readonly outputs: Readonly<Record<string, Value>>;
+}
+
+/** A glob (`*` wildcard) as a whole-name regular expression. */
+export function namePattern(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
+/** The static shape of each graph input: the model's own dims, with symbolic ones from `inputShapes`. */
+export function resolveInputShapes(model: ReadModel, given: Readonly<Record<string, readonly number[]>> = {}): Record<string, { dtype: DType; shape: number[] }> {
+  const out: Record<string, { dtype: DType; shape: number[] }> = {};
+  const inputs = feedInputs(model.graph);
+  for (const name of Object.keys(given)) {
+    if (!inputs.some((i) => i.name === name)) throw new OnnxImportError(`inputShapes.${name}: the model has no input "${name}" (inputs: ${inputs.map((i) => i.name).join(', ')})`);
+  }
+  for (const v of inputs) {
+    if (v.type.kind !== 'tensor' || v.type.shape === null) throw new OnnxImportError(`input "${v.name}": a tensor input with a known rank is needed`);
+    const dtype = LOADED_DTYPES[v.type.dtype];
+    if (!dtype) throw new OnnxImportError(`input "${v.name}": element type ${v.type.dtype} is not supported`);
+    const declared = v.type.shape;
+    const shape = given[v.name] ? [...given[v.name]] : declared.map((d) => (typeof d === 'number' && d > 0 ? d : -1));
+    if (shape.length !== declared.length || shape.some((d, i) => !Number.isInteger(d) || d < 1 || (typeof declared[i] === 'number' && (declared[i] as number) > 0 && declared[i] !== d))) {
+      throw new OnnxImportError(
+        `input "${v.name}": dims [${declared.map((d) => d ?? '?').join(', ')}] need a static shape of the same rank that agrees with the fixed dims (given: ${given[v.name] ? fmtShape(given[v.name]) : 'none'}); pass inputShapes.${v.name}, e.g. [${declared.map((d) => (typeof d === 'number' && d > 0 ? d : 8)).join(', ')}]`,
+      );
+    }
+    out[v.name] = { dtype, shape };
+  }
+  return out;
+}
+
+/** Checks that every node has an importer for the model's opset; returns the opset. */
+export function checkImportable(model: ReadModel): number {
+  const opset = defaultOpset(model);
+  if (opset < IMPORT_OPSETS.min || opset > IMPORT_OPSETS.max) {
+    throw new OnnxImportError(`model opset ${opset}: the importer supports default-domain opsets ${IMPORT_OPSETS.min}–${IMPORT_OPSETS.max}; re-export with torch.onnx.export(..., opset_version=17)`);
+  }
+  for (const n of model.graph.nodes) importerFor(n, opset);
+  return opset;
+}
+
+function importerFor(n: ReadNode, opset: number) {
+  const imp = n.domain === '' ? OP_IMPORTERS.get(n.opType) : undefined;
+  if (!imp || opset < imp.minOpset || opset > imp.maxOpset) {
+    throw new OnnxImportError(
+      `node "${n.name}" (${n.domain ? `${n.domain}::` : ''}${n.opType}, opset ${opset}): no importer for this op${imp ? ` at this opset (${imp.minOpset}–${imp.maxOpset})` : ''}; supported: ${SUPPORTED_OPS.join(', ')}`,
+    );
+  }
+  return imp;
+}
+
+/**
+ * Emits `model`'s graph into `g`. Call it inside a model definition: each phase gets the
+ * same parameters in the same order (first use), named as the model's initializers.
+ *
+ * @example
+ * const define: ModelDefinition = (g) => {
+ *   const { outputs } = importOnnxGraph(g, model, { inputShapes: { input: [8, 3, 64, 64] } });
+ *   return { outputs, loss: g.phase === 'train' ? myLoss(g, outputs.heatmaps) : undefined };
+ * };
+ */
+export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: ImportOptions = {}): ImportedGraph {
+  const opset = checkImportable(model);
+  const freeze = (options.freeze ?? []).map(namePattern);
+  const batchNorm = options.batchNorm ?? 'frozen';
+  const graph = model.graph;
+
+  const values = new Map<string, Value>();
+  const folded = new Map<string, Folded>();
+  const floatInits = new Map<string, ReadTensor>();
+  for (const t of graph.initializers) {
+    if (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16') floatInits.set(t.name, t);
+    else folded.set(t.name, tensorData(t, options.readExternal));
+  }
+  const inputs: Record<string, Value> = {};
+  for (const [name, s] of Object.entries(resolveInputShapes(model, options.inputShapes))) {
+    inputs[name] = g.input(name, s.dtype, s.shape);
+    values.set(name, inputs[name]);
+  }
+
+  // Float initializers become parameters on first use as data; read statically (Resize
+  // scales, Clip bounds) they stay constants.
+  const floatInitData = new Map<string, Folded>();
+  const initData = (name: string): Folded => {
+    let d = floatInitData.get(name);
+    if (!d) {
+      d = tensorData(floatInits.get(name)!, options.readExternal);
+      floatInitData.set(name, d);
+    }
+    return d;
+  };
+  const valueOf = (name: string, where: string, role?: 'statistic'): Value => {
+    const v = values.get(name);
+    if (v) return v;
+    let made: Value;
+    if (floatInits.has(name)) {
+      const d = initData(name);
+      made = g.param(name, d.dims, d.data as Float32Array, { trainable: role !== 'statistic' && !freeze.some((re) => re.test(name)) });
+    } else {
+      const f = folded.get(name);
+      if (!f) throw new OnnxImportError(`${where}: input "${name}" is produced by no earlier node, initializer or graph input (is the graph topologically sorted?)`);
+      made = f.dims.length === 0 && f.dtype === 'float32' ? g.scalar((f.data as Float32Array)[0]) : g.constant(f.data, f.dims, f.dtype);
+    }
+    values.set(name, made);
+    return made;
+  };
+  const foldedOf = (name: string): Folded | undefined => folded.get(name) ?? (floatInits.has(name) ? initData(name) : undefined);
+
+  for (const node of graph.nodes) {
+    const imp = importerFor(node, opset);
+    const where = `node "${node.name}" (${node.opType}, opset ${opset})`;
+    const present = (i: number) => i < node.inputs.length && node.inputs[i] !== '';
+    const ctx: OpContext = {
+      g,
+      node,
+      opset,
+      batchNorm,
+      has: present,
+      value: (i, role) => {
+        if (!present(i)) throw new OnnxImportError(`${where}: input ${i} is required`);
+        return valueOf(node.inputs[i], where, role);
+      },
+      folded: (i) => (present(i) ? foldedOf(node.inputs[i]) : undefined),
+      allFolded: () => node.inputs.every((n) => n === '' || (folded.has(n) && !floatInits.has(n))),
+      ints: (i, what) => {
+        const f = present(i) ? foldedOf(node.inputs[i]) : undefined;
+        if (!f) throw new OnnxImportError(`${where}: ${what} (input ${i}) must be known at import time (a constant or shape arithmetic on static shapes)`);
+        return Array.from(f.data as ArrayLike<number | bigint>, Number);
+      },
+      floats: (i, what) => {
+        const f = present(i) ? foldedOf(node.inputs[i]) : undefined;
+        if (!f) throw new OnnxImportError(`${where}: ${what} (input ${i}) must be known at import time`);
+        return Array.from(f.data as ArrayLike<number | bigint>, Number);
+      },
+      attrInt: (name, fallback) => {
+        const a = node.attributes[name];
+        return a?.type === 'int' ? a.value : fallback;
+      },
+      attrInts: (name, fallback = []) => {
+        const a = node.attributes[name];
+        return a?.type === 'ints' ? [...a.value] : [...fallback];
+      },
+      attrFloat: (name, fallback) => {
+        const a = node.attributes[name];
+        return a?.type === 'float' ? a.value : fallback;
+      },
+      attrString: (name, fallback) => {
+        const a = node.attributes[name];
+        return a?.type === 'string' ? a.value : fallback;
+      },
+      fail: (what, expected, received) => {
+        throw new OnnxImportError(`${where}: ${what}: expected ${expected}, received ${typeof received === 'string' ? received : JSON.stringify(received)}`);
+      },
+    };
+    let outs: OpOutput[];
+    try {
+      outs = imp.emit(ctx);
+    } catch (e) {
+      if (e instanceof OnnxImportError) throw e;
+      throw new OnnxImportError(`${where}: ${(e as Error).message}`);
+    }
+    node.outputs.forEach((name, k) => {
+      if (name === '') return;
+      const o = outs[k];
+      if (!o) {
+        if (k === 0) throw new OnnxImportError(`${where}: importer produced no value for output "${name}"`);
+        return; // optional secondary outputs (e.g. Dropout's mask) that nothing may use
+      }
+      if (isFolded(o)) folded.set(name, o);
+      else values.set(name, o);
+    });
+  }
+
+  const outputs: Record<string, Value> = {};
+  for (const o of graph.outputs) outputs[o.name] = valueOf(o.name, `graph output "${o.name}"`);
+  return { inputs, outputs };
+}

@@ -1,0 +1,87 @@
+// A user's ONNX model as a ModelDefinition: the imported graph plus a loss, so that the
+// existing machinery (gradient graphs, ORT artifacts, the standard-op training step) trains
+// it like a built-in model.
+
+import { OmniRangeError } from '@omnidistill/core';
+import type { ModelDefinition } from './gradient-graph.js';
+import type { GraphBuilder, Value } from './graph.js';
+import { spatialSoftmaxCrossEntropy } from './losses.js';
+import type { ReadModel } from './onnx-read.js';
+import { type ImportOptions, importOnnxGraph } from './onnx-import.js';
+import { numel } from './shapes.js';
+
+/** Names of the target inputs a heatmap loss adds to the training graph. */
+export const HEATMAP_TARGET_INPUT = 'heatmap_targets';
+export const HEATMAP_WEIGHT_INPUT = 'heatmap_target_weights';
+
+/** How the training loss is formed from the model's outputs. */
+export type StudentLoss =
+  /** The model computes its own scalar loss in output `output` (exported with its loss). */
+  | { readonly kind: 'output'; readonly output: string }
+  /**
+   * Spatial-softmax cross-entropy on the target cell of heatmap logits [N, K, H, W]
+   * (Mask R-CNN's keypoint loss; RoI keypoint heads and top-down heatmap models): adds
+   * inputs `heatmap_targets` int64 [N, K] (flat cell y·W + x) and `heatmap_target_weights` float [N, K].
+   */
+  | { readonly kind: 'heatmap'; readonly output: string }
+  /** Σ over the named outputs of output · weight (fixed weights): gradient checks. */
+  | { readonly kind: 'weighted-sum'; readonly weights: Readonly<Record<string, Float32Array>> };
+
+export interface StudentOptions extends ImportOptions {
+  readonly loss: StudentLoss;
+}
+
+function outputNamed(outputs: Readonly<Record<string, Value>>, name: string, what: string): Value {
+  const v = outputs[name];
+  if (!v) throw new OmniRangeError(what, `one of the model's outputs (${Object.keys(outputs).join(', ')})`, name);
+  return v;
+}
+
+function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, loss: StudentLoss): Value {
+  switch (loss.kind) {
+    case 'output': {
+      const v = outputNamed(outputs, loss.output, 'loss.output');
+      if (numel(v.shape) !== 1 || v.dtype !== 'float32') throw new OmniRangeError(`loss output "${loss.output}"`, 'a float scalar', `${v.dtype} [${v.shape.join(', ')}]`);
+      return v.shape.length === 0 ? v : g.reshape(v, []);
+    }
+    case 'heatmap': {
+      const logits = outputNamed(outputs, loss.output, 'loss.output');
+      if (logits.shape.length !== 4) throw new OmniRangeError(`heatmap output "${loss.output}"`, 'logits [N, K, H, W]', `[${logits.shape.join(', ')}]`);
+      const [n, k] = logits.shape;
+      const target = g.input(HEATMAP_TARGET_INPUT, 'int64', [n, k]);
+      const weight = g.input(HEATMAP_WEIGHT_INPUT, 'float32', [n, k]);
+      return spatialSoftmaxCrossEntropy(g, logits, target, weight);
+    }
+    case 'weighted-sum': {
+      let total: Value | undefined;
+      for (const [name, w] of Object.entries(loss.weights)) {
+        const v = outputNamed(outputs, name, 'loss.weights');
+        if (w.length !== numel(v.shape)) throw new OmniRangeError(`loss.weights.${name}.length`, `${numel(v.shape)}`, w.length);
+        const term = g.reduceSum(g.mul(v, g.floats(w, v.shape)), v.shape.map((_, i) => i));
+        total = total ? g.add(total, term) : term;
+      }
+      if (!total) throw new OmniRangeError('loss.weights', 'at least one output', 0);
+      return total;
+    }
+  }
+}
+
+/**
+ * The imported model as a definition: eval phase = the model's outputs under their
+ * original names; train phase adds the loss. Parameters are the model's float initializers
+ * under their original names.
+ *
+ * @example
+ * const define = studentDefinition(decodeOnnxModel(bytes), { inputShapes: { input: [16, 3, 64, 48] }, loss: { kind: 'heatmap', output: 'heatmaps' }, freeze: ['backbone.*'] });
+ * const step = buildTrainingStep(define, { optimizer, schedule });
+ */
+export function studentDefinition(model: ReadModel, options: StudentOptions): ModelDefinition {
+  return (g) => {
+    const { outputs } = importOnnxGraph(g, model, options);
+    if (g.phase === 'eval') return { outputs };
+    // A model exported with its loss has it among its outputs: the train graph keeps the rest.
+    const loss = studentLoss(g, outputs, options.loss);
+    const rest = options.loss.kind === 'output' ? Object.fromEntries(Object.entries(outputs).filter(([k]) => k !== (options.loss as { output: string }).output)) : outputs;
+    return { loss, outputs: rest };
+  };
+}

@@ -1,0 +1,43 @@
+// MaxPool, AveragePool (count_include_pad either way), GlobalAveragePool. Floor mode only.
+
+import { attr } from '../graph.js';
+import { convOutDim } from '../shapes.js';
+import { explicitPads } from './conv.js';
+import { type OpContext, type OpImporter, op } from './types.js';
+
+function poolGeometry(c: OpContext, spatial: readonly number[]) {
+  const kernel = c.attrInts('kernel_shape');
+  if (kernel.length !== spatial.length) c.fail('kernel_shape', `${spatial.length} values`, kernel);
+  const strides = c.attrInts('strides', kernel.map(() => 1));
+  const dilations = c.attrInts('dilations', kernel.map(() => 1));
+  if (dilations.some((d) => d !== 1)) c.fail('dilations', 'all 1', dilations);
+  if (c.attrInt('ceil_mode', 0) !== 0) c.fail('ceil_mode', '0 (floor; export with ceil_mode=False)', c.attrInt('ceil_mode', 0));
+  const pads = explicitPads(c, spatial, kernel, strides, dilations);
+  return { kernel, strides, pads };
+}
+
+export const maxPool: OpImporter = op('MaxPool', (c) => {
+  const x = c.value(0);
+  if (c.attrInt('storage_order', 0) !== 0) c.fail('storage_order', '0', c.attrInt('storage_order', 0));
+  if (c.node.outputs.length > 1 && c.node.outputs[1] !== '') c.fail('outputs', 'one output (no Indices)', c.node.outputs.length);
+  return [c.g.maxPool(x, poolGeometry(c, x.shape.slice(2)))];
+});
+
+export const averagePool: OpImporter = op('AveragePool', (c) => {
+  const x = c.value(0);
+  const { kernel, strides, pads } = poolGeometry(c, x.shape.slice(2));
+  const nsp = kernel.length;
+  const out = [x.shape[0], x.shape[1], ...kernel.map((k, i) => convOutDim(x.shape[2 + i], k, strides[i], pads[i], pads[nsp + i], 1))];
+  const includePad = c.attrInt('count_include_pad', 0);
+  return c.g.node('AveragePool', [x], [{ dtype: 'float32', shape: out }], {
+    kernel_shape: attr.ints(kernel),
+    strides: attr.ints(strides),
+    pads: attr.ints(pads),
+    count_include_pad: attr.int(includePad),
+  });
+});
+
+export const globalAveragePool: OpImporter = op('GlobalAveragePool', (c) => {
+  const x = c.value(0);
+  return [c.g.reduceMean(x, x.shape.slice(2).map((_, i) => i + 2), true)];
+});
