@@ -30,3 +30,7 @@ export { runInference, defaultConcurrency, listImages, IMAGE_EXTENSIONS } from '
 export type { RunOptions, RunProgress, RunEvent, RunSummary } from './runner.js';
 export { readPredictions, readSkipped, readRunManifest, runFingerprint, shardFileName, hashImageList, RUN_MANIFEST } from './shards.js';
 export type { ImageEntry, SkippedImage, ShardLine, RunManifest, RunPartition } from './shards.js';
+export { modelInfo, fixedInputSize } from './model-info.js';
+export type { ModelInfo, TensorInfo, RoiAlignInfo, InputResizeInfo } from './model-info.js';
+export { guessLayout, LAYOUT_RECOGNISERS } from './layout-guess.js';
+export type { LayoutGuess } from './layout-guess.js';
