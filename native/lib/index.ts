@@ -4,6 +4,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { platformKey, prebuiltPackageName, resolvePrebuilt } from './platform.js';
+
+export { linuxLibc, platformKey, prebuiltPackageName, PREBUILT_PACKAGE_PREFIX } from './platform.js';
 
 /** Backends the addon implements (the TypeScript reference lives in @omnidistill/ensemble). */
 export type NativeBackend = 'cpu' | 'cuda';
@@ -96,26 +99,62 @@ export interface NativeBinding {
 /** Environment variable naming the exact .node file to load (then nothing else is tried). */
 export const NATIVE_PATH_ENV = 'OMNIDISTILL_NATIVE_PATH';
 
+/** Set to 1 when installing to build from source even where a prebuilt binary fits (scripts/install.mjs). */
+export const BUILD_FROM_SOURCE_ENV = 'OMNIDISTILL_NATIVE_BUILD_FROM_SOURCE';
+
 const ADDON_FILE = 'omnidistill_native.node';
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const requireNative = createRequire(import.meta.url);
 
-/** Where the loader looks, in order: the env override alone when set, else Release then Debug builds. */
-export function nativeCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const override = env[NATIVE_PATH_ENV];
-  if (override !== undefined && override !== '') return [resolve(override)];
-  return [join(packageRoot, 'build', 'Release', ADDON_FILE), join(packageRoot, 'build', 'Debug', ADDON_FILE)];
+/** Where a candidate binary comes from (the loader's messages and `nativeStatus()` say which was used). */
+export type NativeOrigin = 'env' | 'local build' | 'prebuilt';
+
+/** One place the loader looks; `error` is set when the candidate could not even be located. */
+export interface NativeCandidate {
+  origin: NativeOrigin;
+  path: string;
+  /** The platform package, for `prebuilt` candidates. */
+  package?: string;
+  error?: string;
 }
 
-/** The addon could not be loaded: lists every path tried with its error, and how to build. */
+/** The addon as loaded: the binding, the file, and where it came from. */
+export interface NativeLoaded {
+  binding: NativeBinding;
+  path: string;
+  origin: NativeOrigin;
+  package?: string;
+}
+
+/**
+ * Where the loader looks, in order: the env override alone when set; else a local build
+ * (build/Release then build/Debug: a checkout's `pnpm build`, or a from-source build made at
+ * install time) before the prebuilt binary of this platform's package.
+ */
+export function nativeCandidates(env: NodeJS.ProcessEnv = process.env): NativeCandidate[] {
+  const override = env[NATIVE_PATH_ENV];
+  if (override !== undefined && override !== '') return [{ origin: 'env', path: resolve(override) }];
+  const prebuilt = resolvePrebuilt(ADDON_FILE, import.meta.url);
+  return [
+    { origin: 'local build', path: join(packageRoot, 'build', 'Release', ADDON_FILE) },
+    { origin: 'local build', path: join(packageRoot, 'build', 'Debug', ADDON_FILE) },
+    'path' in prebuilt
+      ? { origin: 'prebuilt', path: prebuilt.path, package: prebuilt.package }
+      : { origin: 'prebuilt', path: prebuilt.package, package: prebuilt.package, error: prebuilt.error },
+  ];
+}
+
+/** The addon could not be loaded: lists every path tried with its error, and how to get one. */
 export class NativeLoadError extends Error {
   readonly attempts: readonly { path: string; error: string }[];
   constructor(attempts: { path: string; error: string }[], fromEnv: boolean) {
     const lines = attempts.map((a) => `  - ${a.path}: ${a.error}`);
     const how = fromEnv
       ? `${NATIVE_PATH_ENV} is set, so only that file was tried; unset it to use the package's own build.`
-      : 'Build it with `pnpm --filter @omnidistill/native build` (needs cmake >= 3.18 and a C++17 compiler; ' +
-        'nvcc optional), or point ' + NATIVE_PATH_ENV + ' at a built omnidistill_native.node.';
+      : `Install the prebuilt binary (${prebuiltPackageName()}, an optional dependency: do not install with --no-optional), ` +
+        `or build from source: \`${BUILD_FROM_SOURCE_ENV}=1 npm rebuild @omnidistill/native\` in a project, ` +
+        '`pnpm --filter @omnidistill/native build` in a clone (needs cmake >= 3.18 and a C++17 compiler; nvcc optional), ' +
+        `or point ${NATIVE_PATH_ENV} at a built omnidistill_native.node.`;
     super(`the omnidistill native addon could not be loaded. Tried:\n${lines.join('\n')}\n${how}`);
     this.name = 'NativeLoadError';
     this.attempts = attempts;
@@ -123,21 +162,38 @@ export class NativeLoadError extends Error {
 }
 
 /** Loads the addon from the candidates (uncached); throws NativeLoadError listing each attempt. */
-export function loadNativeFrom(env: NodeJS.ProcessEnv = process.env): { binding: NativeBinding; path: string } {
+export function loadNativeFrom(env: NodeJS.ProcessEnv = process.env): NativeLoaded {
   const attempts: { path: string; error: string }[] = [];
-  for (const path of nativeCandidates(env)) {
+  for (const candidate of nativeCandidates(env)) {
+    if (candidate.error !== undefined) {
+      attempts.push({ path: candidate.path, error: candidate.error });
+      continue;
+    }
     try {
-      return { binding: requireNative(path) as NativeBinding, path };
+      const binding = requireNative(candidate.path) as NativeBinding;
+      return { binding, path: candidate.path, origin: candidate.origin, ...(candidate.package ? { package: candidate.package } : {}) };
     } catch (err) {
       const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      attempts.push({ path, error: message });
+      attempts.push({ path: candidate.path, error: message });
     }
   }
   const override = env[NATIVE_PATH_ENV];
   throw new NativeLoadError(attempts, override !== undefined && override !== '');
 }
 
-let cached: { binding: NativeBinding; path: string } | { error: NativeLoadError } | undefined;
+/** One line saying which binary was loaded and why that one, e.g. for install logs and diagnostics. */
+export function describeNativeLoad(loaded: Omit<NativeLoaded, 'binding'>): string {
+  switch (loaded.origin) {
+    case 'env':
+      return `the file ${NATIVE_PATH_ENV} names: ${loaded.path}`;
+    case 'local build':
+      return `a local build (built from source on this machine): ${loaded.path}`;
+    case 'prebuilt':
+      return `the prebuilt binary for ${platformKey()} from ${loaded.package}: ${loaded.path}`;
+  }
+}
+
+let cached: NativeLoaded | { error: NativeLoadError } | undefined;
 
 /** The addon (loaded once per process). Throws NativeLoadError when it cannot be loaded. */
 export function loadNative(): NativeBinding {
@@ -147,7 +203,7 @@ export function loadNative(): NativeBinding {
 }
 
 /** The load outcome without throwing: the binding and its path, or the error saying what was tried. */
-export function nativeStatus(): { binding: NativeBinding; path: string } | { error: NativeLoadError } {
+export function nativeStatus(): NativeLoaded | { error: NativeLoadError } {
   if (cached === undefined) {
     try {
       cached = loadNativeFrom();

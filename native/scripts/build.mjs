@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Builds the addon with cmake-js against the headers of the node that runs this script
-// (<prefix>/include/node, prefix derived from process.execPath): no header download.
+// Builds the addon with CMake against the headers of the node that runs this script
+// (<prefix>/include/node, prefix derived from process.execPath): no header download, and
+// nothing but cmake and a C++17 compiler needed (this script also runs from an installed
+// package when no prebuilt binary fits: see install.mjs).
 // CUDA is compiled when a CUDA compiler is found (CUDACXX, or nvcc on PATH); set
 // OMNIDISTILL_NATIVE_CUDA=off to skip it. Writes build/build-info.json (what was built).
 //
@@ -9,10 +11,14 @@
 //   OMNIDISTILL_NATIVE_ARCH_FLAGS="..."  extra -march style flags (default: portable baseline)
 //   OMNIDISTILL_NATIVE_SANITIZE=address  AddressSanitizer build (tests then need LD_PRELOAD=libasan)
 //   OMNIDISTILL_NATIVE_OUT=dir           build directory (default: build)
+//   OMNIDISTILL_NATIVE_JOBS=n            parallel compile jobs (default 2)
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The package's compiled loader (tsc runs first in `build`; an installed package ships dist/).
+import { platformKey } from '../dist/platform.js';
 
 const require = createRequire(import.meta.url);
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,10 +42,39 @@ function cudaCompiler() {
   const setting = (process.env.OMNIDISTILL_NATIVE_CUDA ?? 'auto').toLowerCase();
   if (['off', '0', 'false', 'no'].includes(setting)) return { use: false, why: 'OMNIDISTILL_NATIVE_CUDA=off' };
   if (process.env.CUDACXX) return { use: true, path: process.env.CUDACXX, why: 'CUDACXX' };
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'nvcc'))) return { use: true, path: join(dir, 'nvcc'), why: 'nvcc on PATH' };
-  }
+  const nvcc = onPath('nvcc');
+  if (nvcc) return { use: true, path: nvcc, why: 'nvcc on PATH' };
   return { use: false, why: 'no nvcc on PATH and CUDACXX unset' };
+}
+
+/** The first directory on PATH holding `name`, joined with it, or null. */
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/** Runs cmake with `args`, streaming its output; throws naming the step when it fails. */
+function cmake(step, args) {
+  const result = spawnSync('cmake', args, { cwd: packageRoot, stdio: 'inherit' });
+  if (result.error) throw new Error(`cmake ${step}: ${result.error.code === 'ENOENT' ? 'cmake is not on PATH' : result.error.message}`);
+  if (result.status !== 0) throw new Error(`cmake ${step} exited with ${result.status ?? result.signal}`);
+}
+
+/**
+ * Configure + build into outDir. The module lands in outDir/Release (the layout the loader
+ * reads); Ninja is used when it is on PATH (the generator must stay the same for one tree).
+ */
+function cmakeBuild(options) {
+  const defines = Object.entries({
+    CMAKE_BUILD_TYPE: 'Release',
+    CMAKE_LIBRARY_OUTPUT_DIRECTORY: join(outDir, 'Release'),
+    ...options,
+  }).map(([key, value]) => `-D${key}=${value}`);
+  const generator = onPath('ninja') ? ['-G', 'Ninja'] : [];
+  cmake('configure', ['-S', packageRoot, '-B', outDir, ...generator, ...defines]);
+  cmake('build', ['--build', outDir, '--config', 'Release', '--parallel', String(Number(process.env.OMNIDISTILL_NATIVE_JOBS ?? 2))]);
 }
 
 /**
@@ -106,30 +141,17 @@ async function main() {
   }
   if (process.env.OMNIDISTILL_CUDA_ARCHITECTURES) cmakeOptions.CMAKE_CUDA_ARCHITECTURES = process.env.OMNIDISTILL_CUDA_ARCHITECTURES;
 
-  // cmake-js skips its header download for Node-API projects ("binary.napi_versions" in
-  // package.json); our CMakeLists reads the include directories passed above instead.
-  const { BuildSystem } = require('cmake-js');
-  const build = new BuildSystem({
-    directory: packageRoot,
-    out: outDir,
-    config: 'Release',
-    cMakeOptions: cmakeOptions,
-    logLevel: process.env.OMNIDISTILL_NATIVE_VERBOSE ? 'verbose' : 'info',
-    parallel: Number(process.env.OMNIDISTILL_NATIVE_JOBS ?? 2),
-  });
   console.log(`omnidistill native: node headers ${includeDir}; cuda: ${cuda.use ? cuda.path : 'skipped'} (${cuda.why})`);
   await withBuildLock(async () => {
     try {
       // Always configure: cheap, and it picks up a changed toolchain (e.g. nvcc appearing on PATH).
-      await build.configure();
-      await build.build();
+      cmakeBuild(cmakeOptions);
     } catch (err) {
       // A CMake tree left inconsistent (an interrupted configure, a regeneration without our
       // -D options) should not need a manual clean: retry once from an empty build directory.
       console.warn(`omnidistill native: build failed (${err instanceof Error ? err.message : err}); retrying from a clean ${outDir}`);
       rmSync(outDir, { recursive: true, force: true });
-      await build.configure();
-      await build.build();
+      cmakeBuild(cmakeOptions);
     }
   });
 
@@ -141,6 +163,8 @@ async function main() {
     nodeApi: process.versions.napi,
     nodeIncludeDir: includeDir,
     platform: `${process.platform}-${process.arch}`,
+    // The platform package this build may be staged into (see stage-prebuilt.mjs).
+    platformKey: platformKey(),
     cudaDecision: cuda.why,
     sanitize: cmakeOptions.OMNI_SANITIZE || null,
     ...cmakeInfo,

@@ -1,14 +1,23 @@
 // The addon's own contract: loading, backend reporting, argument checks that throw instead of
 // crashing. Kernel results are compared against the TypeScript reference in @omnidistill/ensemble.
 import { describe, expect, it } from 'vitest';
-import { loadNative, loadNativeFrom, nativeCandidates, NATIVE_PATH_ENV, NativeLoadError } from '@omnidistill/native';
+import {
+  describeNativeLoad,
+  loadNative,
+  loadNativeFrom,
+  nativeCandidates,
+  NATIVE_PATH_ENV,
+  NativeLoadError,
+  platformKey,
+  prebuiltPackageName,
+} from '@omnidistill/native';
 
 const native = loadNative();
 
 describe('loader', () => {
   it('tries only the env override when it is set, and says what it tried', () => {
     const env = { [NATIVE_PATH_ENV]: '/nonexistent/omnidistill_native.node' };
-    expect(nativeCandidates(env)).toEqual(['/nonexistent/omnidistill_native.node']);
+    expect(nativeCandidates(env)).toEqual([{ origin: 'env', path: '/nonexistent/omnidistill_native.node' }]);
     let error: unknown;
     try {
       loadNativeFrom(env);
@@ -21,10 +30,27 @@ describe('loader', () => {
     expect(message).toContain(NATIVE_PATH_ENV);
   });
 
-  it('falls back through Release then Debug without the override', () => {
+  it('falls back through the local Release and Debug builds, then the platform package', () => {
     const candidates = nativeCandidates({});
-    expect(candidates[0]).toMatch(/build\/Release\/omnidistill_native\.node$/);
-    expect(candidates[1]).toMatch(/build\/Debug\/omnidistill_native\.node$/);
+    expect(candidates.map((c) => c.origin)).toEqual(['local build', 'local build', 'prebuilt']);
+    expect(candidates[0].path).toMatch(/build\/Release\/omnidistill_native\.node$/);
+    expect(candidates[1].path).toMatch(/build\/Debug\/omnidistill_native\.node$/);
+    expect(candidates[2].package).toBe(prebuiltPackageName());
+    expect(prebuiltPackageName()).toBe(`@omnidistill/native-${platformKey()}`);
+  });
+
+  it('names the platform key the way the platform packages are named', () => {
+    expect(platformKey('linux', 'x64', 'gnu')).toBe('linux-x64-gnu');
+    expect(platformKey('linux', 'arm64', 'musl')).toBe('linux-arm64-musl');
+    expect(platformKey('darwin', 'arm64', null)).toBe('darwin-arm64');
+  });
+
+  it('says which binary it loaded and where from', () => {
+    const loaded = loadNativeFrom({});
+    expect(loaded.origin).toBe('local build');
+    expect(describeNativeLoad(loaded)).toContain(loaded.path);
+    const prebuilt = describeNativeLoad({ origin: 'prebuilt', path: '/x/omnidistill_native.node', package: prebuiltPackageName() });
+    expect(prebuilt).toBe(`the prebuilt binary for ${platformKey()} from ${prebuiltPackageName()}: /x/omnidistill_native.node`);
   });
 });
 

@@ -1,64 +1,230 @@
-// Every package must be consumable on its own: pack @omnidistill/core exactly as it
-// would be published, install the tarball into a scratch project with npm, and use it
-// from both JavaScript (runtime exports) and TypeScript (type declarations).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Every package must be consumable on its own, as published: pack each workspace package,
+// check what the tarballs carry, and install them into scratch projects with `npm --offline`
+// under a PATH holding only node/npm/npx (no cmake, no compiler): the CLI, and separately
+// @omnidistill/core, boxes, coco and ensemble, each used from outside the monorepo.
+//
+// npm's cache must hold the third-party dependencies (sharp, onnxruntime-*, …) for the
+// offline installs: warmNpmCache fills it from the registry the first time (the only step
+// that may use the network) and is a no-op afterwards.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closure, installScratch, nodeOnlyEnv, packWorkspace, repo, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.ts';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const scratch = mkdtempSync(join(tmpdir(), 'omnidistill-pack-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const work = mkdtempSync(join(tmpdir(), 'omnidistill-pack-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const env = nodeOnlyEnv(join(work, 'node-only-bin'));
+let packed: Map<string, Packed>;
 
-function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const INSTALL = 300_000;
+
+beforeAll(() => {
+  // The turbo `test` task depends on `build`, so every dist/ and the addon exist here.
+  packed = packWorkspace(join(work, 'tarballs'));
+  warmNpmCache([...packed.values()].map((p) => p.tarball), join(work, 'warm'));
+}, INSTALL);
+
+/** Runs a node ES module in `dir` (under the node-only PATH) and returns its stdout. */
+function nodeScript(dir: string, source: string): string {
+  writeFileSync(join(dir, 'script.mjs'), source);
+  const r = sh('node', ['script.mjs'], dir, env);
+  if (r.status !== 0) throw new Error(`script failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
 }
 
-describe('packing a package', () => {
-  it('installs @omnidistill/core from its tarball and imports it with types', { timeout: 300_000 }, () => {
-    // The turbo `test` task depends on `build`, so dist/ exists here.
-    run('pnpm', ['pack', '--pack-destination', scratch], join(repo, 'packages/core'));
-    const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
-    expect(tarball).toBeDefined();
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    run('npm', ['install', '--no-audit', '--no-fund', '--offline', join(scratch, tarball!)], scratch);
+describe('the tarballs', () => {
+  it('exist for every publishable package, including the linux-x64-gnu addon', () => {
+    expect([...packed.keys()].sort()).toEqual([
+      '@omnidistill/artifacts',
+      '@omnidistill/boxes',
+      '@omnidistill/coco',
+      '@omnidistill/core',
+      '@omnidistill/ensemble',
+      '@omnidistill/infer',
+      '@omnidistill/models',
+      '@omnidistill/native',
+      '@omnidistill/native-linux-x64-gnu',
+      '@omnidistill/select',
+      '@omnidistill/synth',
+      '@omnidistill/train',
+      '@omnidistill/transforms',
+      'omnidistill',
+    ]);
+  });
 
-    const js = run(
-      process.execPath,
-      ['--input-type=module', '-e', "import { COCO_PERSON, flipPermutation } from '@omnidistill/core'; console.log(COCO_PERSON.keypoints.length, flipPermutation(COCO_PERSON.flipPairs, 17)[5]);"],
-      scratch,
-    );
+  it('carry no workspace: specifier, no TypeScript source, test, map or dev-only file', () => {
+    for (const pkg of packed.values()) {
+      const manifest = tarballFile(pkg.tarball, 'package.json');
+      expect(manifest, pkg.name).not.toContain('workspace:');
+      // The `source` export condition points into src/ (workspace-only): publishConfig drops it.
+      expect(manifest, pkg.name).not.toMatch(/"\.\/(src|lib|test)\//);
+      for (const file of pkg.files) {
+        const where = `${pkg.name}: ${file}`;
+        expect(file, where).not.toMatch(/^(test|lib|\.turbo|node_modules|build)\//);
+        expect(file, where).not.toMatch(/\.(test|bench)\.|\.map$|tsconfig.*\.json$|vitest\.config|\.tsbuildinfo$|\.ts$(?<!\.d\.ts$)/);
+        // Only the addon ships sources (C++/CUDA, for the from-source fallback build).
+        if (file.startsWith('src/')) expect(where).toMatch(/^@omnidistill\/native: src\/.*\.(cc|cu|h|hpp|cuh)$/);
+      }
+      expect(pkg.files, pkg.name).toContain('README.md');
+    }
+    expect(packed.get('@omnidistill/native')!.files).not.toContain('scripts/asan.sh');
+    expect(packed.get('@omnidistill/native')!.files.some((f) => f.endsWith('.node'))).toBe(false);
+    expect(packed.get('@omnidistill/native-linux-x64-gnu')!.files.sort()).toEqual(['README.md', 'build-info.json', 'omnidistill_native.node', 'package.json']);
+  });
+
+  it('name every file their manifest points at (main, types, exports, bin)', () => {
+    for (const pkg of packed.values()) {
+      const manifest = JSON.parse(tarballFile(pkg.tarball, 'package.json')) as {
+        main?: string;
+        types?: string;
+        bin?: Record<string, string>;
+        exports?: Record<string, string | Record<string, string>>;
+      };
+      const targets = [manifest.main, manifest.types, ...Object.values(manifest.bin ?? {})];
+      for (const entry of Object.values(manifest.exports ?? {})) targets.push(...(typeof entry === 'string' ? [entry] : Object.values(entry)));
+      for (const target of targets.filter((t): t is string => t !== undefined)) {
+        expect(pkg.files, `${pkg.name} -> ${target}`).toContain(target.replace(/^\.\//, ''));
+      }
+    }
+  });
+
+  it('the addon package says how its binary was built (CUDA compiled in or not)', () => {
+    const info = JSON.parse(tarballFile(packed.get('@omnidistill/native-linux-x64-gnu')!.tarball, 'build-info.json')) as Record<string, unknown>;
+    expect(info.platformKey).toBe('linux-x64-gnu');
+    expect(info.prebuiltPackage).toBe('@omnidistill/native-linux-x64-gnu');
+    expect(typeof info.cudaCompiled).toBe('boolean');
+    expect(info.sanitize).toBeNull();
+  });
+});
+
+describe('each package installed alone from its tarball (npm --offline, no compiler on PATH)', () => {
+  it('@omnidistill/core: runtime exports and type declarations', { timeout: INSTALL }, () => {
+    const dir = join(work, 'core');
+    installScratch(dir, closure(packed, ['@omnidistill/core']), env);
+    const js = nodeScript(dir, "import { COCO_PERSON, flipPermutation } from '@omnidistill/core';\nconsole.log(COCO_PERSON.keypoints.length, flipPermutation(COCO_PERSON.flipPairs, 17)[5]);\n");
     expect(js.trim()).toBe('17 6');
 
     // Type declarations resolve through the `exports` map and catch misuse.
-    writeFileSync(
-      join(scratch, 'use.ts'),
-      "import { COCO_PERSON, type KeypointSchema } from '@omnidistill/core';\nconst s: KeypointSchema = COCO_PERSON;\nexport const k: number = s.keypoints.length;\n",
-    );
-    writeFileSync(
-      join(scratch, 'misuse.ts'),
-      "import { COCO_PERSON } from '@omnidistill/core';\nexport const k: string = COCO_PERSON.keypoints.length;\n",
-    );
+    writeFileSync(join(dir, 'use.ts'), "import { COCO_PERSON, type KeypointSchema } from '@omnidistill/core';\nconst s: KeypointSchema = COCO_PERSON;\nexport const k: number = s.keypoints.length;\n");
+    writeFileSync(join(dir, 'misuse.ts'), "import { COCO_PERSON } from '@omnidistill/core';\nexport const k: string = COCO_PERSON.keypoints.length;\n");
     const tsc = join(repo, 'node_modules/typescript/bin/tsc');
     const flags = ['--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'false'];
-    run(process.execPath, [tsc, ...flags, 'use.ts'], scratch);
-    let diagnostics = '';
-    try {
-      run(process.execPath, [tsc, ...flags, 'misuse.ts'], scratch);
-    } catch (error) {
-      diagnostics = String((error as { stdout?: string }).stdout);
-    }
-    expect(diagnostics).toMatch(/misuse\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
+    expect(sh('node', [tsc, ...flags, 'use.ts'], dir, env).status).toBe(0);
+    const misuse = sh('node', [tsc, ...flags, 'misuse.ts'], dir, env);
+    expect(misuse.stdout).toMatch(/misuse\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
   });
 
-  it('the tarball carries dist and README, not sources or tests', () => {
-    const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'))!;
-    const listing = run('tar', ['-tzf', join(scratch, tarball)], scratch).split('\n').filter(Boolean);
-    expect(listing).toContain('package/dist/index.js');
-    expect(listing).toContain('package/dist/index.d.ts');
-    expect(listing.some((f) => f.startsWith('package/test/'))).toBe(false);
-    expect(listing.some((f) => f.startsWith('package/src/'))).toBe(false);
+  it('@omnidistill/boxes: NMS and IoU', { timeout: INSTALL }, () => {
+    const dir = join(work, 'boxes');
+    installScratch(dir, closure(packed, ['@omnidistill/boxes']), env);
+    const out = nodeScript(
+      dir,
+      `import { iouMatrix, nms } from '@omnidistill/boxes';
+const boxes = new Float64Array([0, 0, 10, 10, 1, 1, 10, 10, 20, 20, 30, 30]);
+const scores = new Float64Array([0.9, 0.8, 0.7]);
+console.log(JSON.stringify({ kept: [...nms(boxes, scores, { iouThreshold: 0.5 })], iou: iouMatrix(boxes.subarray(0, 4), boxes.subarray(4, 8))[0] }));
+`,
+    );
+    expect(JSON.parse(out)).toEqual({ kept: [0, 2], iou: 81 / 100 });
+  });
+
+  it('@omnidistill/coco: read, evaluate and summarize a fixture as pycocotools does', { timeout: INSTALL }, () => {
+    const dir = join(work, 'coco');
+    installScratch(dir, closure(packed, ['@omnidistill/coco']), env);
+    const fixture = join(repo, 'packages/coco/test/fixtures/case11_001_bbox');
+    const out = nodeScript(
+      dir,
+      `import { createParams, evaluate, readCocoDataset, readCocoResults, summarize } from '@omnidistill/coco';
+const gt = await readCocoDataset(${JSON.stringify(join(fixture, 'gt.json'))});
+const dt = await readCocoResults(${JSON.stringify(join(fixture, 'dt.json'))}, gt);
+console.log(JSON.stringify(summarize(evaluate(gt, dt, createParams('bbox', gt))).stats));
+`,
+    );
+    const expected = (JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as { bbox: number[] }).bbox;
+    const stats = JSON.parse(out) as number[];
+    expect(stats).toHaveLength(expected.length);
+    stats.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 9));
+  });
+
+  it('@omnidistill/ensemble: ensembleAndDecode on the cpu backend (prebuilt addon) equals the ts reference', { timeout: INSTALL }, () => {
+    const dir = join(work, 'ensemble');
+    const log = installScratch(dir, closure(packed, ['@omnidistill/ensemble']), env);
+    expect(log).toContain('@omnidistill/native: using the prebuilt binary for linux-x64-gnu from @omnidistill/native-linux-x64-gnu');
+    const out = nodeScript(
+      dir,
+      `import { COCO_PERSON } from '@omnidistill/core';
+import { ensembleAndDecode } from '@omnidistill/ensemble';
+const t = 2, n = 2, k = 17, m = 8;
+const data = new Float32Array(t * n * k * m * m).map((_, i) => Math.sin(i * 12.9898) * 4);
+const rois = new Float32Array([0, 0, 16, 16, 4, 2, 30, 40]);
+const options = { mode: 'avg', flipped: [false, true], flipPairs: COCO_PERSON.flipPairs };
+const cpu = await ensembleAndDecode({ data, t, n, k, m }, rois, { ...options, backend: 'cpu' });
+const ts = await ensembleAndDecode({ data, t, n, k, m }, rois, { ...options, backend: 'ts' });
+console.log(JSON.stringify({ backend: cpu.backend, same: cpu.keypoints.data.every((v, i) => Object.is(v, ts.keypoints.data[i])), n: cpu.keypoints.n }));
+`,
+    );
+    expect(JSON.parse(out)).toEqual({ backend: 'cpu', same: true, n: 2 });
+  });
+});
+
+describe('without the prebuilt binary', () => {
+  it('installs with a message saying no prebuilt fits and the source build failed (no cmake), and falls back to ts', { timeout: INSTALL }, () => {
+    const dir = join(work, 'no-prebuilt');
+    const tarballs = closure(packed, ['@omnidistill/ensemble']).filter((t) => !t.includes('native-linux-x64-gnu'));
+    const log = installScratch(dir, tarballs, env, ['--omit=optional']);
+    expect(log).toMatch(/@omnidistill\/native: building from source with CMake \(no prebuilt binary fits linux-x64-gnu:/);
+    expect(log).toMatch(/cmake is not on PATH/);
+    expect(log).toMatch(/the source build failed .*TypeScript backend still works/);
+    const out = nodeScript(
+      dir,
+      "import { selectBackend } from '@omnidistill/ensemble';\nconst s = selectBackend('auto');\nconsole.log(JSON.stringify({ backend: s.backend, why: s.skipped.map((x) => x.reason)[1] }));\n",
+    );
+    const selection = JSON.parse(out) as { backend: string; why: string };
+    expect(selection.backend).toBe('ts');
+    expect(selection.why).toContain('@omnidistill/native-linux-x64-gnu is not installed');
+  });
+
+  it('builds from source with cmake when asked (OMNIDISTILL_NATIVE_BUILD_FROM_SOURCE=1) and the loader uses that build', { timeout: INSTALL }, () => {
+    const dir = join(work, 'from-source');
+    // The real toolchain this time (cmake, c++); CUDA off keeps the compile short.
+    const withCompiler = { ...process.env, OMNIDISTILL_NATIVE_BUILD_FROM_SOURCE: '1', OMNIDISTILL_NATIVE_CUDA: 'off', ONNXRUNTIME_NODE_INSTALL: 'skip' };
+    const log = installScratch(dir, closure(packed, ['@omnidistill/native']), withCompiler);
+    expect(log).toContain('@omnidistill/native: building from source with CMake (OMNIDISTILL_NATIVE_BUILD_FROM_SOURCE=1 asks for it)');
+    expect(log).toMatch(/@omnidistill\/native: built from source into .*node_modules\/@omnidistill\/native\/build\/Release/);
+    const out = nodeScript(dir, "import { describeNativeLoad, nativeStatus } from '@omnidistill/native';\nconsole.log(describeNativeLoad(nativeStatus()));\n");
+    expect(out).toMatch(/^a local build \(built from source on this machine\): .*node_modules\/@omnidistill\/native\/build\/Release\/omnidistill_native\.node/);
+  });
+});
+
+describe('the omnidistill CLI installed from tarballs (npm --offline, no compiler on PATH)', () => {
+  const dir = join(work, 'cli');
+
+  it('installs with the prebuilt addon', { timeout: INSTALL }, () => {
+    const log = installScratch(dir, closure(packed, ['omnidistill']), env);
+    expect(log).toContain('@omnidistill/native: using the prebuilt binary for linux-x64-gnu');
+    expect(log).not.toContain('building from source');
+  });
+
+  it('npx omnidistill --help lists the commands', () => {
+    const r = sh('npx', ['omnidistill', '--help'], dir, env);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: omnidistill <command>/);
+    for (const command of ['label', 'train', 'eval']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
+  });
+
+  it('npx omnidistill eval scores a fixture as pycocotools does', () => {
+    const fixture = join(repo, 'packages/coco/test/fixtures/case11_001_bbox');
+    const r = sh('npx', ['omnidistill', 'eval', '--gt', join(fixture, 'gt.json'), '--results', join(fixture, 'dt.json'), '--iou-type', 'bbox', '--json'], dir, env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const expected = (JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as { bbox: number[] }).bbox;
+    (JSON.parse(r.stdout) as { stats: number[] }).stats.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 9));
+  });
+
+  it('a bad flag exits 2 with one line naming it', () => {
+    const r = sh('npx', ['omnidistill', 'eval', '--gt', 'missing.json', '--results', 'r.json', '--iou-type', 'segm'], dir, env);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/iou-type/);
   });
 });

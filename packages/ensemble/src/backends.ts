@@ -48,7 +48,8 @@ export function backends(): BackendStatus[] {
   const state = nativeStatus();
   const ts: BackendStatus = { backend: 'ts', usable: true, detail: 'TypeScript reference' };
   if ('error' in state) {
-    const reason = `native addon not loaded: ${firstLine(state.error.message)} (${state.error.attempts.map((a) => a.path).join(', ')})`;
+    const tried = state.error.attempts.map((a) => `${a.path}: ${a.error}`).join('; ');
+    const reason = `native addon not loaded: ${firstLine(state.error.message)} (${tried})`;
     return [
       { backend: 'cuda', usable: false, reason },
       { backend: 'cpu', usable: false, reason },
@@ -59,7 +60,9 @@ export function backends(): BackendStatus[] {
   const cuda: BackendStatus = info.cuda.usable
     ? { backend: 'cuda', usable: true, detail: info.cuda.device ?? 'cuda device' }
     : { backend: 'cuda', usable: false, reason: info.cuda.reason ?? 'unavailable' };
-  return [cuda, { backend: 'cpu', usable: true, detail: `${info.cpu.threads ?? 1} threads` }, ts];
+  // Which binary runs: a prebuilt platform package, a local (from-source) build, or the env override.
+  const binary = state.origin === 'prebuilt' ? `prebuilt ${state.package}` : state.origin;
+  return [cuda, { backend: 'cpu', usable: true, detail: `${info.cpu.threads ?? 1} threads, ${binary}` }, ts];
 }
 
 /** Resolves a request to a runnable backend, or throws BackendUnavailableError saying why. */
