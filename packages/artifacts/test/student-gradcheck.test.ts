@@ -1,0 +1,65 @@
+// Gradient parity of imported torch.onnx exports with torch autograd: reduced-width real
+// models (ResNet-18 blocks + torchvision FPN, MobileNetV3 blocks with HardSwish/SE, Keypoint
+// R-CNN's head, a top-down heatmap model, a YOLO-style head, an attention block with
+// batch-statistics BatchNorm), fixtures written by
+// tools/student/fixtures.py. Standard lowering, run in onnxruntime-node.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeOnnxModel, gradientModel, gradientOutputName, studentDefinition } from '@omnidistill/artifacts';
+import { relError, runNode } from './helpers.js';
+
+interface Fixture {
+  input: { name: string; dims: number[]; at: [number, number] };
+  weights: Record<string, [number, number]>;
+  loss: number;
+  grads: Record<string, [number, number]>;
+  batchNorm: 'frozen' | 'batch';
+  buffers: string[];
+}
+
+const FIXTURES = ['resnet18_fpn', 'mobilenetv3_blocks', 'keypoint_rcnn_head', 'topdown_heatmap', 'yolo_head', 'attention_block'];
+const TOLERANCE = 1e-4;
+const dir = new URL('./fixtures/student/', import.meta.url);
+
+function load(name: string) {
+  const meta = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as Fixture;
+  const bin = readFileSync(new URL(`${name}.bin`, dir));
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  const at = ([start, length]: [number, number]) => all.subarray(start, start + length);
+  return { meta, at, onnx: new Uint8Array(readFileSync(new URL(`${name}.onnx`, dir))) };
+}
+
+describe('imported torch.onnx models: parameter gradients match torch autograd', () => {
+  for (const name of FIXTURES) {
+    it(name, async () => {
+      const { meta, at, onnx } = load(name);
+      const weights = Object.fromEntries(Object.entries(meta.weights).map(([k, v]) => [k, at(v)]));
+      // torch buffers are initializers like the weights: frozen by name, as a user would with --freeze.
+      const define = studentDefinition(decodeOnnxModel(onnx), { loss: { kind: 'weighted-sum', weights }, freeze: meta.buffers, batchNorm: meta.batchNorm });
+      const model = gradientModel(define, 'standard');
+      const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { [meta.input.name]: { data: at(meta.input.at), dims: meta.input.dims } };
+      for (const p of model.params) feeds[p.name] = { data: p.init, dims: p.shape };
+      const out = await runNode(model.bytes, feeds);
+      const loss = (out.loss.data as Float32Array)[0];
+      expect(Math.abs(loss - meta.loss) / Math.max(Math.abs(meta.loss), 1)).toBeLessThan(TOLERANCE);
+
+      const trainable = model.params.filter((p) => p.trainable);
+      // Every torch parameter is imported under its own name, except ones the export dropped
+      // (unused by the outputs), whose torch gradient must then be zero.
+      const imported = new Set(model.params.map((p) => p.name));
+      for (const [param, span] of Object.entries(meta.grads)) {
+        if (!imported.has(param)) expect(Math.max(...at(span).map(Math.abs)), `${param} is not in the export`).toBe(0);
+      }
+      expect(trainable.length).toBeGreaterThan(0);
+      const caseScale = Math.max(...Object.values(meta.grads).map((s) => Math.max(...at(s).map(Math.abs))));
+      let worst = 0;
+      for (const p of trainable) {
+        expect(meta.grads[p.name], `torch gradient for ${p.name}`).toBeDefined();
+        const err = relError(out[gradientOutputName(p.name)].data as Float32Array, at(meta.grads[p.name]), 0.01 * caseScale);
+        worst = Math.max(worst, err);
+        expect(err, `${name}: d loss / d ${p.name}`).toBeLessThan(TOLERANCE);
+      }
+      console.log(`${name}: ${trainable.length} parameters, max relative gradient error ${worst.toExponential(2)}`);
+    });
+  }
+});

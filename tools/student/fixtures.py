@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""Gradient fixtures for the ONNX student importer (issue 14): small, reduced-width real
+models built from torchvision parts, exported with torch.onnx (opset 17), plus torch
+autograd's parameter gradients (float64) of a fixed weighted-sum loss on a fixed input.
+
+Writes, per model, into packages/artifacts/test/fixtures/student/:
+  NAME.onnx   the export (BatchNorm models exported in training mode so that BatchNorm nodes
+              and the parameter names survive; the reference is eval mode = frozen BN)
+  NAME.json   the loss, and [offset, length] (in floats) into NAME.bin of the input, of the
+              loss weights per output and of each parameter's gradient
+  NAME.bin    those float32 values, little-endian
+
+Usage: /usr/bin/python3 tools/student/fixtures.py   (Debian python3-torch 1.13, torchvision 0.14)
+"""
+import json
+import os
+import struct
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.models.detection.keypoint_rcnn import KeypointRCNNHeads, KeypointRCNNPredictor
+from torchvision.models.mobilenetv3 import InvertedResidual, InvertedResidualConfig
+from torchvision.models.resnet import BasicBlock
+from torchvision.ops import FeaturePyramidNetwork
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "packages", "artifacts", "test", "fixtures", "student")
+
+
+def conv_bn(cin, cout, k=3, s=1, act=None):
+    layers = [nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout)]
+    if act is not None:
+        layers.append(act)
+    return nn.Sequential(*layers)
+
+
+class ResNetFPN(nn.Module):
+    """ResNet-18 stem and BasicBlocks at 1/8 width, torchvision's FPN, a heatmap head."""
+
+    def __init__(self, k=3):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 7, 2, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+        down = lambda cin, cout: nn.Sequential(nn.Conv2d(cin, cout, 1, 2, bias=False), nn.BatchNorm2d(cout))
+        self.layer1 = nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 8))
+        self.layer2 = nn.Sequential(BasicBlock(8, 16, 2, down(8, 16)), BasicBlock(16, 16))
+        self.layer3 = nn.Sequential(BasicBlock(16, 32, 2, down(16, 32)), BasicBlock(32, 32))
+        self.fpn = FeaturePyramidNetwork([8, 16, 32], 16)
+        self.head = nn.Conv2d(16, k, 1)
+
+    def forward(self, x):
+        c2 = self.layer1(self.stem(x))
+        c3 = self.layer2(c2)
+        c4 = self.layer3(c3)
+        p = self.fpn(OrderedDict([("c2", c2), ("c3", c3), ("c4", c4)]))
+        return self.head(p["c2"]), p["c4"]
+
+
+class MobileNetV3Blocks(nn.Module):
+    """MobileNetV3 inverted residuals (HardSwish, squeeze-excitation with Hardsigmoid), ReLU6, a Linear classifier."""
+
+    def __init__(self):
+        super().__init__()
+        cfg = lambda *a: InvertedResidualConfig(*a, dilation=1, width_mult=1.0)
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.Hardswish())
+        self.blocks = nn.Sequential(
+            InvertedResidual(cfg(8, 3, 8, 8, True, "RE", 2), nn.BatchNorm2d),
+            InvertedResidual(cfg(8, 3, 24, 16, False, "RE", 2), nn.BatchNorm2d),
+            InvertedResidual(cfg(16, 5, 48, 16, True, "HS", 1), nn.BatchNorm2d),
+        )
+        self.neck = nn.Sequential(nn.Conv2d(16, 24, 1), nn.ReLU6())
+        self.classifier = nn.Linear(24, 5)
+
+    def forward(self, x):
+        h = self.neck(self.blocks(self.stem(x)))
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+class KeypointHead(nn.Module):
+    """Keypoint R-CNN's head and predictor (convs, ConvTranspose ×2, bilinear ×2) on pooled RoI features."""
+
+    def __init__(self, k=4):
+        super().__init__()
+        self.heads = KeypointRCNNHeads(8, (16, 16))
+        self.predictor = KeypointRCNNPredictor(16, k)
+
+    def forward(self, x):
+        return self.predictor(self.heads(x))
+
+
+class TopDownHeatmap(nn.Module):
+    """SimpleBaseline-style top-down model: strided conv backbone, two deconv+BN+ReLU, 1×1 head."""
+
+    def __init__(self, k=4):
+        super().__init__()
+        self.backbone = nn.Sequential(conv_bn(3, 8, 3, 2, nn.ReLU()), conv_bn(8, 16, 3, 2, nn.ReLU()), conv_bn(16, 24, 3, 2, nn.LeakyReLU(0.1)), nn.AvgPool2d(3, 1, 1))
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(24, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.ConvTranspose2d(16, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        )
+        self.final = nn.Conv2d(16, k, 1)
+
+    def forward(self, x):
+        return self.final(self.deconv(self.backbone(x)))
+
+
+class ConvSiLU(nn.Module):
+    def __init__(self, cin, cout, k=1, s=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        h = self.bn(self.conv(x))
+        return h * torch.sigmoid(h)
+
+
+class C2f(nn.Module):
+    def __init__(self, c, n=1):
+        super().__init__()
+        self.cv1 = ConvSiLU(c, 2 * (c // 2))
+        self.m = nn.ModuleList(nn.Sequential(ConvSiLU(c // 2, c // 2, 3), ConvSiLU(c // 2, c // 2, 3)) for _ in range(n))
+        self.cv2 = ConvSiLU((2 + n) * (c // 2), c)
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) + y[-1] for m in self.m)
+        return self.cv2(torch.cat(y, 1))
+
+
+class YoloHead(nn.Module):
+    """Ultralytics-style: Conv-BN-SiLU, C2f (Split/Concat), SPPF (MaxPool ×3), nearest ×2 upsample + Concat, a detect head with DFL softmax."""
+
+    def __init__(self, classes=3, reg=4):
+        super().__init__()
+        self.reg = reg
+        self.stem = nn.Sequential(ConvSiLU(3, 8, 3, 2), ConvSiLU(8, 16, 3, 2), C2f(16))
+        self.down = nn.Sequential(ConvSiLU(16, 16, 3, 2), C2f(16))
+        self.sppf_cv1 = ConvSiLU(16, 8)
+        self.sppf_cv2 = ConvSiLU(32, 16)
+        self.top = C2f(32)
+        self.box = nn.Conv2d(32, 4 * reg, 1)
+        self.cls = nn.Conv2d(32, classes, 1)
+        self.register_buffer("proj", torch.arange(reg, dtype=torch.float32))
+
+    def forward(self, x):
+        p3 = self.stem(x)
+        p4 = self.down(p3)
+        s = self.sppf_cv1(p4)
+        y1 = F.max_pool2d(s, 5, 1, 2)
+        y2 = F.max_pool2d(y1, 5, 1, 2)
+        y3 = F.max_pool2d(y2, 5, 1, 2)
+        p4 = self.sppf_cv2(torch.cat([s, y1, y2, y3], 1))
+        up = F.interpolate(p4, scale_factor=2.0, mode="nearest")
+        h = self.top(torch.cat([up, p3], 1))
+        n, _, hh, ww = h.shape
+        box = self.box(h).view(n, 4, self.reg, hh * ww).softmax(2)
+        dist = (box * self.proj.view(1, 1, -1, 1)).sum(2)
+        cls = self.cls(h).view(n, -1, hh * ww)
+        return torch.cat([dist, torch.sigmoid(cls)], 1)
+
+
+class AttentionBlock(nn.Module):
+    """Split, Transpose, MatMul (a bias-free Linear on 3-D input), Div, Softmax, Sub, bilinear ×2,
+    and a BatchNorm trained with batch statistics (the importer's batchNorm: 'batch')."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, 1, 1)
+        self.bn = nn.BatchNorm2d(12)
+        self.proj = nn.Linear(4, 4, bias=False)
+
+    def forward(self, x):
+        h = self.bn(self.conv(x))
+        a, b, c = torch.split(h, [4, 4, 4], dim=1)
+        n, _, hh, ww = a.shape
+        q = a.flatten(2).transpose(1, 2)
+        att = torch.softmax(q @ b.flatten(2) / 2.0, dim=-1)
+        o = self.proj(att @ c.flatten(2).transpose(1, 2))
+        out = o.transpose(1, 2).reshape(n, 4, hh, ww) - a
+        return F.interpolate(out, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+MODELS = [
+    # name, constructor, input shape, BatchNorm inside (export in training mode; "batch" = the
+    # reference uses batch statistics, else frozen running statistics), output names
+    ("resnet18_fpn", ResNetFPN, [2, 3, 64, 64], True, ["heatmaps", "p4"]),
+    ("mobilenetv3_blocks", MobileNetV3Blocks, [2, 3, 64, 64], True, ["logits"]),
+    ("keypoint_rcnn_head", KeypointHead, [3, 8, 7, 7], False, ["heatmaps"]),
+    ("topdown_heatmap", TopDownHeatmap, [2, 3, 64, 48], True, ["heatmaps"]),
+    ("yolo_head", YoloHead, [2, 3, 64, 64], True, ["preds"]),
+    ("attention_block", AttentionBlock, [2, 3, 8, 8], "batch", ["out"]),
+]
+
+
+def randomise(model, gen):
+    """Non-trivial running statistics and affine parameters, so frozen BatchNorm is not an
+    identity, and random biases: torch.onnx merges initializers with equal values (zero
+    biases) into one, tying parameters that torch keeps apart."""
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.2)
+                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, make, shape, has_bn, outputs in MODELS:
+        gen = torch.Generator().manual_seed(17)
+        torch.manual_seed(17)
+        model = make().eval()
+        randomise(model, gen)
+        x = torch.randn(*shape, generator=gen)
+        path = os.path.join(OUT, f"{name}.onnx")
+        mode = torch.onnx.TrainingMode.TRAINING if has_bn else torch.onnx.TrainingMode.EVAL
+        torch.onnx.export(model, (x,), path, input_names=["input"], output_names=outputs, opset_version=17,
+                          training=mode, do_constant_folding=not has_bn)
+        # Export in training mode leaves the model in train(); the reference is frozen BN unless "batch".
+        model.train(has_bn == "batch")
+        # Reference in float64 from the exported float32 values.
+        ref = model.double()
+        xd = x.double()
+        with torch.no_grad():
+            outs = ref(xd)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        weights = {o: torch.randn(t.shape, generator=gen, dtype=torch.float32) for o, t in zip(outputs, outs)}
+        ref.zero_grad()
+        outs = ref(xd)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        loss = sum((t * weights[o].double()).sum() for o, t in zip(outputs, outs))
+        loss.backward()
+        grads = OrderedDict((n, (p.grad if p.grad is not None else torch.zeros_like(p)).detach().float().flatten()) for n, p in ref.named_parameters())
+        blob = bytearray()
+
+        def put(t):
+            start = len(blob) // 4
+            values = t.detach().float().flatten().tolist()
+            blob.extend(struct.pack(f"<{len(values)}f", *values))
+            return [start, len(values)]
+
+        meta = {
+            "input": {"name": "input", "dims": list(shape), "at": put(x)},
+            "weights": {o: put(w) for o, w in weights.items()},
+            "loss": loss.item(),
+            "grads": {n: put(gr) for n, gr in grads.items()},
+            "batchNorm": "batch" if has_bn == "batch" else "frozen",
+            # Float buffers (not torch parameters) are initializers like the weights: freeze them.
+            "buffers": [n for n, b in model.named_buffers() if b.is_floating_point() and "running_" not in n],
+        }
+        with open(os.path.join(OUT, f"{name}.bin"), "wb") as f:
+            f.write(blob)
+        with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{name:20s} params {params:7d}  loss {loss.item():12.6f}  onnx {os.path.getsize(path)} B")
+
+
+if __name__ == "__main__":
+    main()
