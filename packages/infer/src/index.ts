@@ -34,3 +34,19 @@ export { modelInfo, fixedInputSize } from './model-info.js';
 export type { ModelInfo, TensorInfo, RoiAlignInfo, InputResizeInfo } from './model-info.js';
 export { guessLayout, LAYOUT_RECOGNISERS } from './layout-guess.js';
 export type { LayoutGuess } from './layout-guess.js';
+export {
+  IMAGE_MANIFEST,
+  SHARD_DONE,
+  SHARDS_DIR,
+  ShardPlanError,
+  freezeImageList,
+  freezeImageManifest,
+  shardDir,
+  writeShardDone,
+  readShardDone,
+  countShard,
+  checkShards,
+  mergeByImageId,
+  sha256,
+} from './shard-plan.js';
+export type { FrozenImageList, ShardDone, CheckedShards } from './shard-plan.js';

@@ -2,12 +2,16 @@
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createModelSession, loadManifest } from '@omnidistill/infer';
+import { ShardPlanError, createModelSession, loadManifest } from '@omnidistill/infer';
 import type { DetectorManifest, KeypointManifest, ModelManifest } from '@omnidistill/infer';
-import { generateLabels } from '../pipeline/label.js';
+import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
 import type { KeypointRoiSource } from '../pipeline/label.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
-import { interruptSignal, oneOf, parseFlags, required } from './args.js';
+import { ShardEnvError, resolveShard } from '../shard/resolve.js';
+import type { ShardChoice } from '../shard/resolve.js';
+import { interruptSignal, oneOf, parseFlags, positiveInt, required } from './args.js';
+import { labelMergeCommand } from './label-merge.js';
+import { labelPlanCommand } from './label-plan.js';
 import { labeledImageSizes } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
 import { EXIT, UsageError } from './types.js';
@@ -15,6 +19,8 @@ import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill label --task keypoints|detection --teacher MODEL.onnx --unlabeled U.json
                          --images DIR --labeled L.json --out DIR [options]
+       omnidistill label plan --unlabeled U.json --out DIR     (freeze the image list)
+       omnidistill label merge --out DIR                       (merge a sharded run)
 
 Runs the teacher on every unlabeled image under a transform plan, ensembles the
 predictions (keypoints: heatmap averaging in each RoI's frame; detection: union → NMS →
@@ -34,6 +40,16 @@ ${PLAN_HELP}
   keypoints only:
   --detector FILE       detector ONNX whose boxes (one identity pass) are the RoIs
   --boxes FILE          or: a COCO file of the same images whose boxes are the RoIs
+  sharded runs (one of many jobs; then 'omnidistill label merge --out DIR'):
+  --shard-index I       this job's shard, 0…N-1 (or OMNIDISTILL_SHARD_INDEX, or read from
+                        JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX,
+                        CLOUD_RUN_TASK_INDEX); flags win over variables
+  --shard-count N       number of shards (or OMNIDISTILL_SHARD_COUNT, SLURM_ARRAY_TASK_COUNT,
+                        CLOUD_RUN_TASK_COUNT, AWS_BATCH_JOB_ARRAY_SIZE)
+                        A shard predicts its share of the frozen list DIR/images.jsonl into
+                        DIR/shards/shard-I-of-N/ and writes DONE.json there (no selection).
+  --chunk-size N        images per resumable chunk of predictions (default 64); a killed run
+                        redoes at most one chunk per worker; every shard must use the same
   -h, --help            show this help
 
 Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted (resumable).
@@ -41,6 +57,8 @@ Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted (resumab
 
 export const labelCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
+    if (argv[0] === 'merge') return labelMergeCommand.run(argv.slice(1), io);
+    if (argv[0] === 'plan') return labelPlanCommand.run(argv.slice(1), io);
     const v = parseFlags(argv, {
       task: { type: 'string' },
       teacher: { type: 'string' },
@@ -52,6 +70,9 @@ export const labelCommand: CommandModule = {
       ...PLAN_FLAGS,
       detector: { type: 'string' },
       boxes: { type: 'string' },
+      'shard-index': { type: 'string' },
+      'shard-count': { type: 'string' },
+      'chunk-size': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     });
     if (v.help) {
@@ -65,6 +86,8 @@ export const labelCommand: CommandModule = {
     const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
     log(description);
     for (const w of warnings) log(`warning: ${w}`);
+    const shard = shardFrom(v, process.env);
+    if (shard) log(shard.description);
     const teacher = await openModel(teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined);
     if (teacher.manifest.role !== (task === 'keypoints' ? 'keypoints' : 'detector')) {
       throw new UsageError(`--teacher: expected a ${task === 'keypoints' ? 'keypoints' : 'detector'} model for --task ${task}, received a ${teacher.manifest.role} model (${teacherPath})`);
@@ -81,7 +104,7 @@ export const labelCommand: CommandModule = {
     try {
       const p = new Progress(stderrSink(io), `label (${plan.transforms.length} transforms)`);
       const session = await createModelSession(teacher.bytes, teacher.manifest);
-      const r = await generateLabels({
+      const r = await usageOnPlanError(generateLabels({
         task,
         ...(task === 'keypoints' ? { keypoints: { model: session as Awaited<ReturnType<typeof createModelSession<KeypointManifest>>>, rois: rois! } } : { detector: session as Awaited<ReturnType<typeof createModelSession<DetectorManifest>>> }),
         unlabeled: required(v, 'unlabeled'),
@@ -92,10 +115,17 @@ export const labelCommand: CommandModule = {
         teacherFingerprint: createHash('sha256').update(teacher.bytes).digest('hex').slice(0, 16),
         onProgress: (e) => p.update(e.done, e.total),
         signal,
-      });
+        ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
+        chunkSize: positiveInt(v, 'chunk-size', DEFAULT_CHUNK_SIZE),
+      }));
       if (!r.complete) {
         log('interrupted: finished shards are kept; run the same command again to resume');
         return 130;
+      }
+      if (r.shardDone !== undefined) {
+        p.done(`shard ${shard!.index} of ${shard!.count} done: ${r.shardDone}`);
+        io.stdout.write(`${JSON.stringify({ shard: { index: shard!.index, count: shard!.count }, done: r.shardDone, predictions: r.predictions }, null, 2)}\n`);
+        return EXIT.OK;
       }
       p.done(`${r.summary.generatedInstances} instances on ${r.summary.generatedImages} images`);
       for (const w of r.summary.warnings) log(`WARNING: ${w}`);
@@ -106,6 +136,34 @@ export const labelCommand: CommandModule = {
     }
   },
 };
+
+/** A frozen image list or shard folder that does not fit this run is bad input (exit 2). */
+async function usageOnPlanError<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ShardPlanError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The shard of a sharded run (flags, then OMNIDISTILL_SHARD_*, then the engine's variables), or null. */
+function shardFrom(v: Record<string, unknown>, env: NodeJS.ProcessEnv): ShardChoice | null {
+  const flag = (name: string): number | undefined => {
+    const raw = v[name];
+    if (raw === undefined) return undefined;
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+      throw new UsageError(`--${name}: expected a non-negative integer, received ${JSON.stringify(raw)}`);
+    }
+    return Number(raw);
+  };
+  try {
+    return resolveShard({ index: flag('shard-index'), count: flag('shard-count') }, env);
+  } catch (error) {
+    if (error instanceof ShardEnvError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 async function openModel(onnx: string, manifestPath?: string): Promise<{ bytes: Uint8Array; manifest: ModelManifest }> {
   const mpath = manifestPath ?? onnx.replace(/\.onnx$/i, '') + '.json';

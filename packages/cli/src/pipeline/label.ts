@@ -1,15 +1,22 @@
 // Label generation (DESIGN.md data flow steps 3–6): the teacher on every unlabeled image
 // under the transform plan → raw prediction shards (crash-safe, resumable) → count-matched
-// selection → the generated-labels COCO file and the calibration record.
+// selection → the generated-labels COCO file and the calibration record. With a shard
+// (DESIGN.md "Scale"), only this shard's images are predicted and a DONE record replaces
+// the selection, which `label merge` runs over all shards.
 import { join } from 'node:path';
 import { readCocoDataset } from '@omnidistill/coco';
-import type { CocoCategory, CocoDataset } from '@omnidistill/coco';
-import { detectionPredictor, keypointPredictor, readPredictions, runFingerprint, runInference } from '@omnidistill/infer';
+import type { CocoDataset } from '@omnidistill/coco';
+import { detectionPredictor, freezeImageList, freezeImageManifest, keypointPredictor, readPredictions, runFingerprint, runInference, shardDir } from '@omnidistill/infer';
 import type { DetectorSession, ImagePredictor, KeypointSession, RunProgress } from '@omnidistill/infer';
-import { selectLabels, targetsFromDataset, writeCalibrationRecord, writeGeneratedLabels } from '@omnidistill/select';
-import type { Calibration } from '@omnidistill/select';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { gtRois } from './evaluate.js';
+import { emptySummary, writeSelection, type CalibrationSummary } from './label-select.js';
+import { finishShard } from './label-shard.js';
+
+export type { CalibrationSummary } from './label-select.js';
+
+/** Images per chunk file of predictions by default. */
+export const DEFAULT_CHUNK_SIZE = 64;
 
 /** Where the RoIs of the keypoint pass come from on unlabeled images. */
 export type KeypointRoiSource =
@@ -35,6 +42,10 @@ export interface LabelOptions {
   teacherFingerprint: string;
   onProgress?: (p: RunProgress) => void;
   signal?: AbortSignal;
+  /** Predict only this shard of the frozen image list and write its DONE record (no selection). */
+  shard?: { index: number; count: number };
+  /** Images per resumable chunk file (default 64); the unit of resume and of shard assignment. */
+  chunkSize?: number;
 }
 
 export interface LabelResult {
@@ -43,48 +54,49 @@ export interface LabelResult {
   predictions: string;
   complete: boolean;
   summary: CalibrationSummary;
-}
-
-/** The figures of a calibration that the demo table and the report show. */
-export interface CalibrationSummary {
-  instanceThresholds: { categoryId: number | null; threshold: number | null; status: string }[];
-  keypointThreshold: number | null;
-  instancesPerImage: { target: number; before: number; after: number };
-  keypointsPerInstance?: { target: number; before: number; after: number };
-  generatedImages: number;
-  generatedInstances: number;
-  /** Selection outcomes that are not a real count match (no predictions, tied scores). */
-  warnings: string[];
+  /** Shard runs: the DONE record written (generated/calibration are then not written). */
+  shardDone?: string;
 }
 
 /** Runs inference over the unlabeled images (resuming), then selection. */
 export async function generateLabels(options: LabelOptions): Promise<LabelResult> {
   const unlabeled = await readCocoDataset(options.unlabeled);
-  const labeled = await readCocoDataset(options.labeled);
-  const predictionsDir = join(options.outDir, 'predictions');
+  await readCocoDataset(options.labeled); // a bad labeled set fails now, not after inference
+  // The image list is frozen (sorted by id, hashed) so that every shard, and a single run,
+  // predict the same images in the same order whatever the order of the COCO file.
+  const frozen = freezeImageList(unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name })));
+  await freezeImageManifest(options.outDir, frozen);
+  const predictionsDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : join(options.outDir, 'predictions');
   const predict = await predictorFor(options);
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const fingerprint = runFingerprint(options.task, options.teacherFingerprint, JSON.stringify(options.plan), roiFingerprint(options));
   const run = await runInference({
-    images: unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name })),
+    images: frozen.images,
     imageRoot: options.imageDir,
     outDir: predictionsDir,
     predict,
-    fingerprint: runFingerprint(options.task, options.teacherFingerprint, JSON.stringify(options.plan), roiFingerprint(options)),
+    fingerprint,
     onProgress: options.onProgress,
     signal: options.signal,
+    shardSize: chunkSize,
+    ...(options.shard ? { partition: options.shard } : {}),
   });
   const generated = join(options.outDir, 'generated.json');
   const calibrationPath = join(options.outDir, 'calibration.json');
-  if (!run.complete) return { generated, calibration: calibrationPath, predictions: predictionsDir, complete: false, summary: emptySummary() };
+  const base = { generated, calibration: calibrationPath, predictions: predictionsDir };
+  if (!run.complete) return { ...base, complete: false, summary: emptySummary() };
+  const selection = { task: options.task, labeled: options.labeled, ...numKeypointsOf(options) };
 
-  const categories: CocoCategory[] = labeled.categories;
-  const { dataset, calibration } = await selectLabels(() => readPredictions(predictionsDir), targetsFromDataset(labeled), {
-    task: options.task,
-    categories,
-    ...(options.task === 'keypoints' ? { numKeypoints: options.keypoints!.model.manifest.keypoints.names.length } : {}),
-  });
-  await writeGeneratedLabels(generated, dataset);
-  await writeCalibrationRecord(calibrationPath, calibration);
-  return { generated, calibration: calibrationPath, predictions: predictionsDir, complete: true, summary: summarise(calibration, dataset) };
+  if (options.shard) {
+    const shardDone = await finishShard(predictionsDir, { shard: options.shard, manifestHash: frozen.hash, teacherFingerprint: options.teacherFingerprint, runFingerprint: fingerprint, plan: options.plan, chunkSize, selection, run });
+    return { ...base, complete: true, summary: emptySummary(), shardDone };
+  }
+  const written = await writeSelection(() => readPredictions(predictionsDir), selection, options.outDir);
+  return { ...base, complete: true, summary: written.summary };
+}
+
+function numKeypointsOf(options: LabelOptions): { numKeypoints?: number } {
+  return options.task === 'keypoints' ? { numKeypoints: options.keypoints!.model.manifest.keypoints.names.length } : {};
 }
 
 async function predictorFor(options: LabelOptions): Promise<ImagePredictor> {
@@ -131,21 +143,4 @@ async function predictorFor(options: LabelOptions): Promise<ImagePredictor> {
 function roiFingerprint(options: LabelOptions): string {
   const r = options.keypoints?.rois;
   return r === undefined ? 'none' : r.kind === 'boxes' ? `boxes:${r.annotations}` : 'detector';
-}
-
-function emptySummary(): CalibrationSummary {
-  return { instanceThresholds: [], keypointThreshold: null, instancesPerImage: { target: 0, before: 0, after: 0 }, generatedImages: 0, generatedInstances: 0, warnings: [] };
-}
-
-function summarise(calibration: Calibration, dataset: CocoDataset): CalibrationSummary {
-  const k = calibration.keypointThreshold;
-  return {
-    instanceThresholds: calibration.instanceThresholds.map((t) => ({ categoryId: t.categoryId, threshold: t.threshold, status: t.status })),
-    keypointThreshold: k?.threshold ?? null,
-    instancesPerImage: calibration.instancesPerImage,
-    ...(k ? { keypointsPerInstance: { target: k.target, before: k.before, after: k.after } } : {}),
-    generatedImages: dataset.images.length,
-    generatedInstances: dataset.annotations.length,
-    warnings: calibration.warnings,
-  };
 }
