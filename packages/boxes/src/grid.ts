@@ -15,10 +15,10 @@ export interface BoxColumns {
  * and collecting its typed arrays than suppressing). Owned by one caller at a time.
  */
 export class GridBuffers {
-  head = new Int32Array(0);
-  next = new Int32Array(0);
-  value = new Int32Array(0);
-  stamp = new Int32Array(0);
+  head: Int32Array = new Int32Array(0);
+  next: Int32Array = new Int32Array(0);
+  value: Int32Array = new Int32Array(0);
+  stamp: Int32Array = new Int32Array(0);
 }
 
 /** `a` when it holds at least `n` values, else a new array of 2x (amortised growth). */
