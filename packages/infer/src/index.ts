@@ -24,6 +24,14 @@ export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTran
 export type { DetectionInferenceOptions, RoiOptions, Rois } from './multi.js';
 export { defaultEnsemble } from './keypoint-options.js';
 export type { EnsembleAndDecode, EnsembleRequest, KeypointInferenceOptions } from './keypoint-options.js';
+export { predictRegressedKeypoints, fuseInstances } from './regressed.js';
+export type { RegressedInferenceOptions, KeypointInstances } from './regressed.js';
+export { InputCanvas } from './sampling.js';
+export type { AxisMap, OutputWindow, Border } from './sampling.js';
+export { cropFrame, cropMap } from './person-crop.js';
+export type { CropFrame } from './person-crop.js';
+export { letterbox } from './layouts/yolo.js';
+export type { Letterbox } from './layouts/yolo.js';
 export { keypointPredictor, detectionPredictor } from './predictor.js';
 export type { RoiSource, ImagePredictor } from './predictor.js';
 export { runInference, defaultConcurrency, listImages, IMAGE_EXTENSIONS } from './runner.js';

@@ -3,6 +3,7 @@ import type { RawInstance } from '@omnidistill/select';
 import type { DecodedImage } from './image.js';
 import {
   detectRois,
+  keypointRunner,
   predictDetections,
   predictKeypoints,
   type DetectionInferenceOptions,
@@ -10,6 +11,7 @@ import {
   type Rois,
 } from './multi.js';
 import type { KeypointInferenceOptions } from './keypoint-options.js';
+import { predictRegressedKeypoints, type RegressedInferenceOptions } from './regressed.js';
 import type { DetectorSession, KeypointSession } from './session.js';
 import type { ImageEntry } from './shards.js';
 
@@ -24,10 +26,26 @@ export type ImagePredictor = (image: DecodedImage, entry: ImageEntry) => Promise
 /**
  * Keypoint predictor: RoIs from one identity detector pass (default restricted to the
  * keypoint model's category) or given, then multi-transform keypoints. Each instance is
- * the RoI as `bbox`, its box score, and `(x, y, score)` per keypoint.
+ * the RoI as `bbox`, its box score, and `(x, y, score)` per keypoint. Self-detecting layouts
+ * (keypoint R-CNN, YOLO-pose: `layoutOf(manifest).traits.selfDetecting`) take `null` as the
+ * RoI source: their instances are fused across transforms by matching (regressed.ts).
  */
-export function keypointPredictor(model: KeypointSession, roiSource: RoiSource, options: KeypointInferenceOptions): ImagePredictor {
+export function keypointPredictor(model: KeypointSession, roiSource: RoiSource | null, options: KeypointInferenceOptions & Omit<RegressedInferenceOptions, 'plan'>): ImagePredictor {
   const categoryId = model.manifest.keypoints.categoryId;
+  const runner = keypointRunner(model);
+  if (runner.kind === 'regressed') {
+    if (roiSource !== null) throw new Error(`${model.source}: layout "${model.manifest.layout}" finds the people itself; give no RoI source (no --detector / --boxes)`);
+    return async (image) => {
+      const found = await predictRegressedKeypoints(model, image, options);
+      return Array.from({ length: found.scores.length }, (_, i) => ({
+        bbox: box(found.boxes, i),
+        score: found.scores[i],
+        categoryId,
+        keypoints: Array.from(found.keypoints.data.subarray(i * found.keypoints.k * 3, (i + 1) * found.keypoints.k * 3)),
+      }));
+    };
+  }
+  if (roiSource === null) throw new Error(`${model.source}: layout "${model.manifest.layout}" needs RoIs: give a detector or boxes`);
   return async (image, entry) => {
     const rois =
       roiSource.kind === 'detector'

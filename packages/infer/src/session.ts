@@ -121,13 +121,15 @@ function checkSide(
  */
 export function checkSession<M extends ModelManifest>(session: InferenceSession, manifest: M, source: string): ModelSession<M> {
   const exp = expectationsOf(manifest);
-  return {
+  const checked: ModelSession<M> = {
     session,
     manifest,
     source,
     inputs: checkSide(source, 'input', session.inputMetadata, exp.inputs),
     outputs: checkSide(source, 'output', session.outputMetadata, exp.outputs),
   };
+  layoutOf(manifest).check?.(checked);
+  return checked;
 }
 
 /**

@@ -26,8 +26,11 @@ export type KeypointRoiSource =
 
 export interface LabelOptions {
   task: 'keypoints' | 'detection';
-  /** keypoints task: the keypoint teacher and where its RoIs come from. */
-  keypoints?: { model: KeypointSession; rois: KeypointRoiSource };
+  /**
+   * keypoints task: the keypoint teacher and where its RoIs come from; `null` for layouts
+   * that find the people themselves (keypoint R-CNN, YOLO-pose).
+   */
+  keypoints?: { model: KeypointSession; rois: KeypointRoiSource | null };
   /** detection task: the detector teacher. */
   detector?: DetectorSession;
   /** COCO file listing the unlabeled images (annotations, if any, are ignored). */
@@ -99,8 +102,7 @@ function numKeypointsOf(options: LabelOptions): { numKeypoints?: number } {
   return options.task === 'keypoints' ? { numKeypoints: options.keypoints!.model.manifest.keypoints.names.length } : {};
 }
 
-/** The per-image predictor of a teacher (and its RoI source) under a plan; shared by label and predict. */
-export async function predictorFor(options: Pick<LabelOptions, 'task' | 'detector' | 'keypoints' | 'plan'>): Promise<ImagePredictor> {
+async function predictorFor(options: LabelOptions): Promise<ImagePredictor> {
   if (options.task === 'detection') {
     if (!options.detector) throw new TypeError('options.detector: expected a detector session for the detection task, received undefined');
     return detectionPredictor(options.detector, { plan: options.plan });
@@ -109,6 +111,7 @@ export async function predictorFor(options: Pick<LabelOptions, 'task' | 'detecto
   if (!kp) throw new TypeError('options.keypoints: expected a keypoint model and RoI source for the keypoints task, received undefined');
   const categoryId = kp.model.manifest.keypoints.categoryId;
   let base: ImagePredictor;
+  if (kp.rois === null) return keypointPredictor(kp.model, null, { plan: options.plan });
   if (kp.rois.kind === 'detector') {
     base = keypointPredictor(kp.model, { kind: 'detector', detector: kp.rois.detector }, { plan: options.plan, keypointScore: 'probability' });
   } else {
@@ -143,5 +146,5 @@ export async function predictorFor(options: Pick<LabelOptions, 'task' | 'detecto
 
 function roiFingerprint(options: LabelOptions): string {
   const r = options.keypoints?.rois;
-  return r === undefined ? 'none' : r.kind === 'boxes' ? `boxes:${r.annotations}` : 'detector';
+  return r === undefined ? 'none' : r === null ? 'self-detecting' : r.kind === 'boxes' ? `boxes:${r.annotations}` : 'detector';
 }

@@ -3,10 +3,18 @@
 import { OmniRangeError } from '@omnidistill/core';
 import type { ModelManifest } from '../manifest.js';
 import { roisLayout } from './rois.js';
+import { simccLayout } from './simcc.js';
+import { topdownHeatmapLayout } from './topdown-heatmap.js';
+import { torchvisionDetectionLayout } from './torchvision-detection.js';
+import { yoloLayout } from './yolo.js';
 import type { LayoutAdapter } from './types.js';
 
 export const LAYOUTS = {
   rois: roisLayout,
+  'torchvision-detection': torchvisionDetectionLayout,
+  yolo: yoloLayout,
+  'topdown-heatmap': topdownHeatmapLayout,
+  simcc: simccLayout,
 } as const satisfies Record<string, LayoutAdapter>;
 
 /** A layout name a manifest may give. */

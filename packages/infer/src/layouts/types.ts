@@ -8,7 +8,7 @@ import type { DecodedImage } from '../image.js';
 import type { ModelManifest, ModelRole } from '../manifest.js';
 import type { KeypointInferenceOptions } from '../keypoint-options.js';
 import type { RawDetections } from '../run-model.js';
-import type { DetectorSession, Dim, KeypointSession } from '../session.js';
+import type { DetectorSession, Dim, KeypointSession, ModelSession } from '../session.js';
 
 /** What a model must declare for one tensor role (checked when the session opens). */
 export interface TensorExpectation {
@@ -38,6 +38,11 @@ export interface RegressedInstances {
   boxes: Float64Array;
   scores: Float64Array;
   keypoints: KeypointArray;
+  /**
+   * What the keypoints' third value is: a probability (YOLO-pose visibility) or a logit
+   * (keypoint R-CNN's heatmap maximum); the ensemble weights coordinates by its sigmoid then.
+   */
+  keypointScore: 'probability' | 'logit';
 }
 
 /**
@@ -69,6 +74,8 @@ export interface LayoutAdapter {
   parseOptions(value: unknown, role: ModelRole, path: string): LayoutOptions;
   /** What the model must declare, given its validated manifest. */
   expectations(manifest: ModelManifest): LayoutExpectations;
+  /** Checks beyond the tensor expectations, once the session is open (throws naming the fix). */
+  check?(model: ModelSession): void;
   /** Detector role: one pass on `image` under `geometry`; boxes in `geometry.target` pixels. */
   detect?(model: DetectorSession, image: DecodedImage, geometry: TransformGeometry): Promise<RawDetections>;
   /** Keypoints role. */

@@ -1,0 +1,217 @@
+// The `yolo` layout: Ultralytics-style exported heads. detect: `image` [1, 3, H, W] →
+// `predictions` [1, 4 + C, A] (cx, cy, w, h in input pixels + C class scores); pose:
+// [1, 4 + 1 + 3K, A] (box, person score, then x, y, visibility per keypoint). Preprocessing is
+// the letterbox (aspect-keeping resize to a fixed input, centred padding of 114), postprocessing
+// a score filter, class-wise NMS (@omnidistill/boxes) and the map back to the image's pixels.
+import { Tensor } from 'onnxruntime-node';
+import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectInRange, expectInteger, type ImageSize } from '@omnidistill/core';
+import { batchedNms } from '@omnidistill/boxes';
+import { roundHalfEven, type TransformGeometry } from '@omnidistill/transforms';
+import { resizeImage, type DecodedImage } from '../image.js';
+import type { ModelManifest, ModelRole } from '../manifest.js';
+import type { RawDetections } from '../run-model.js';
+import { InputCanvas } from '../sampling.js';
+import type { DetectorSession, KeypointSession, ModelSession } from '../session.js';
+import type { LayoutAdapter, LayoutExpectations, RegressedInstances, YoloOptions } from './types.js';
+
+const OPTION_FIELDS = ['scoreThreshold', 'nmsThreshold', 'maxDetections', 'padValue', 'stride'] as const;
+
+function parseYoloOptions(value: unknown, _role: ModelRole, path: string): YoloOptions {
+  const o = value === undefined ? {} : value;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new OmniTypeError(path, 'an object', value);
+  const rec = o as Record<string, unknown>;
+  for (const key of Object.keys(rec)) {
+    if (!(OPTION_FIELDS as readonly string[]).includes(key)) throw new OmniRangeError(`${path}.${key}`, `no such field (known for layout "yolo": ${OPTION_FIELDS.join(', ')})`, rec[key]);
+  }
+  return {
+    layout: 'yolo',
+    scoreThreshold: rec.scoreThreshold === undefined ? 0.001 : expectFiniteNumber(rec.scoreThreshold, `${path}.scoreThreshold`),
+    nmsThreshold: rec.nmsThreshold === undefined ? 0.7 : expectInRange(rec.nmsThreshold, `${path}.nmsThreshold`, 0, 1),
+    maxDetections: rec.maxDetections === undefined ? 300 : expectInteger(rec.maxDetections, `${path}.maxDetections`, 1),
+    padValue: rec.padValue === undefined ? 114 : expectInRange(rec.padValue, `${path}.padValue`, 0, 255),
+    stride: rec.stride === undefined ? 32 : expectInteger(rec.stride, `${path}.stride`, 1),
+  };
+}
+
+function optionsOf(model: ModelSession): YoloOptions {
+  const o = model.manifest.layoutOptions;
+  if (o.layout !== 'yolo') throw new Error(`${model.source}: not a yolo-layout model`);
+  return o;
+}
+
+/** Channels per anchor the manifest implies (null: any, a detector without categoryIds). */
+function channelsOf(manifest: ModelManifest): number | null {
+  if (manifest.role === 'keypoints') return 5 + 3 * manifest.keypoints.names.length;
+  return manifest.categoryIds === null ? null : 4 + manifest.categoryIds.length;
+}
+
+function expectations(manifest: ModelManifest): LayoutExpectations {
+  return {
+    inputs: { image: { rank: 4, types: ['float32'], dims: [1, 3, null, null] } },
+    outputs: { predictions: { rank: 3, types: ['float32'], dims: [1, channelsOf(manifest), null] } },
+  };
+}
+
+/** Where the transformed image lands in the model input: `x_in = x · r + left`. */
+export interface Letterbox {
+  input: ImageSize;
+  r: number;
+  left: number;
+  top: number;
+  resized: ImageSize;
+}
+
+/**
+ * Ultralytics' letterbox: a fixed input gets the image scaled by r = min(H/h, W/w) (up or
+ * down), centred (left = round(dw − 0.1)); a dynamic input keeps the size, padded to a
+ * multiple of `stride`. Rounding is half-to-even, as Python's `round`.
+ */
+export function letterbox(size: ImageSize, dims: readonly (number | null)[], stride: number): Letterbox {
+  const fixedH = dims[2];
+  const fixedW = dims[3];
+  const r = fixedH != null && fixedW != null ? Math.min(fixedH / size.height, fixedW / size.width) : 1;
+  const resized = { width: roundHalfEven(size.width * r), height: roundHalfEven(size.height * r) };
+  const input = {
+    width: fixedW ?? Math.ceil(resized.width / stride) * stride,
+    height: fixedH ?? Math.ceil(resized.height / stride) * stride,
+  };
+  if (resized.width > input.width || resized.height > input.height) {
+    throw new OmniRangeError('image', `a size whose letterbox fits the input ${input.width}×${input.height}`, `${size.width}×${size.height}`);
+  }
+  return {
+    input,
+    r,
+    left: roundHalfEven((input.width - resized.width) / 2 - 0.1),
+    top: roundHalfEven((input.height - resized.height) / 2 - 0.1),
+    resized,
+  };
+}
+
+/** The letterboxed input of the transformed image (resized by the plan, flipped if asked). */
+async function letterboxInput(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<{ input: Tensor; box: Letterbox }> {
+  const o = optionsOf(model);
+  const transformed = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
+  const box = letterbox(g.target, model.inputs.image.dims, o.stride);
+  const canvas = new InputCanvas(box.input.width, box.input.height, model.manifest.pixels, o.padValue);
+  const sx = g.target.width / box.resized.width;
+  const sy = g.target.height / box.resized.height;
+  const map = g.flip
+    ? { x0: g.target.width + box.left * sx, sx: -sx, y0: -box.top * sy, sy }
+    : { x0: -box.left * sx, sx, y0: -box.top * sy, sy };
+  canvas.sample(transformed, map, { left: box.left, top: box.top, width: box.resized.width, height: box.resized.height }, 'clamp');
+  return { input: new Tensor('float32', canvas.data, [1, 3, box.input.height, box.input.width]), box };
+}
+
+/** The raw head `[1, no, A]` of one pass, checked against the manifest. */
+async function runHead(model: ModelSession, input: Tensor): Promise<{ data: Float32Array; no: number; a: number }> {
+  const out = (await model.session.run({ [model.inputs.image.name]: input })) as Record<string, Tensor>;
+  const name = model.outputs.predictions.name;
+  const t = out[name];
+  const want = channelsOf(model.manifest);
+  if (!t || t.dims.length !== 3 || t.dims[0] !== 1 || (want !== null && t.dims[1] !== want) || t.dims[1] < 5) {
+    throw new Error(`${model.source}: output "${name}" (predictions) has shape [${t?.dims.join(', ')}], expected [1, ${want ?? '4 + C'}, A]`);
+  }
+  return { data: t.data as Float32Array, no: t.dims[1], a: t.dims[2] };
+}
+
+interface Candidates {
+  anchors: number[];
+  boxes: Float64Array;
+  scores: Float64Array;
+  labels: Int32Array;
+}
+
+/** Anchors whose best class score passes the threshold, boxes as x1y1x2y2 in input pixels. */
+function candidates(head: { data: Float32Array; no: number; a: number }, classes: number, threshold: number): Candidates {
+  const { data, a } = head;
+  const anchors: number[] = [];
+  const labels: number[] = [];
+  const scores: number[] = [];
+  for (let i = 0; i < a; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (data[(4 + c) * a + i] > data[(4 + best) * a + i]) best = c;
+    const s = data[(4 + best) * a + i];
+    if (s > threshold) {
+      anchors.push(i);
+      labels.push(best);
+      scores.push(s);
+    }
+  }
+  const boxes = new Float64Array(4 * anchors.length);
+  anchors.forEach((i, n) => {
+    const [cx, cy, w, h] = [data[i], data[a + i], data[2 * a + i], data[3 * a + i]];
+    boxes.set([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 4 * n);
+  });
+  return { anchors, boxes, scores: Float64Array.from(scores), labels: Int32Array.from(labels) };
+}
+
+/** Class-wise NMS, best first, at most maxDetections. */
+function suppress(c: Candidates, o: YoloOptions): Int32Array {
+  return batchedNms(c.boxes, c.scores, c.labels, { iouThreshold: o.nmsThreshold }).subarray(0, o.maxDetections);
+}
+
+const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v) + 0;
+
+async function detectYolo(model: DetectorSession, image: DecodedImage, g: TransformGeometry): Promise<RawDetections> {
+  const o = optionsOf(model);
+  const { input, box } = await letterboxInput(model, image, g);
+  const head = await runHead(model, input);
+  const c = candidates(head, head.no - 4, o.scoreThreshold);
+  const kept = suppress(c, o);
+  const ids = model.manifest.categoryIds;
+  const boxes = new Float32Array(4 * kept.length);
+  const scores = new Float32Array(kept.length);
+  const categoryIds = new Int32Array(kept.length);
+  kept.forEach((src, i) => {
+    for (let j = 0; j < 4; j++) {
+      const even = j % 2 === 0;
+      boxes[4 * i + j] = clamp((c.boxes[4 * src + j] - (even ? box.left : box.top)) / box.r, even ? g.target.width : g.target.height);
+    }
+    scores[i] = c.scores[src];
+    categoryIds[i] = ids === null ? c.labels[src] : ids[c.labels[src]];
+  });
+  return { boxes, scores, categoryIds };
+}
+
+async function runYoloPose(model: KeypointSession, image: DecodedImage, g: TransformGeometry): Promise<RegressedInstances> {
+  const o = optionsOf(model);
+  const { input, box } = await letterboxInput(model, image, g);
+  const head = await runHead(model, input);
+  const c = candidates(head, 1, o.scoreThreshold);
+  const kept = suppress(c, o);
+  const k = model.manifest.keypoints.names.length;
+  const { data, a } = head;
+  const boxes = new Float64Array(4 * kept.length);
+  const scores = new Float64Array(kept.length);
+  const keypoints = new Float32Array(kept.length * k * 3);
+  kept.forEach((src, i) => {
+    for (let j = 0; j < 4; j++) {
+      const even = j % 2 === 0;
+      boxes[4 * i + j] = clamp((c.boxes[4 * src + j] - (even ? box.left : box.top)) / box.r, even ? g.target.width : g.target.height);
+    }
+    scores[i] = c.scores[src];
+    const anchor = c.anchors[src];
+    for (let j = 0; j < k; j++) {
+      const at = (q: number) => data[(5 + 3 * j + q) * a + anchor];
+      keypoints.set([(at(0) - box.left) / box.r, (at(1) - box.top) / box.r, at(2)], 3 * (i * k + j));
+    }
+  });
+  return { boxes, scores, keypoints: { data: keypoints, n: kept.length, k }, keypointScore: 'probability' };
+}
+
+export const yoloLayout: LayoutAdapter = {
+  name: 'yolo',
+  description:
+    'Ultralytics-style raw heads: detect [1, 4 + C, A] (cx, cy, w, h + class scores), pose [1, 4 + 1 + 3K, A]; letterbox to the fixed input (aspect kept, padded with layoutOptions.padValue, default 114) or, for a dynamic input, padding to a multiple of layoutOptions.stride; score filter, class-wise NMS, boxes mapped back to image pixels. With a fixed input the letterbox rescales every transformed image to the same size: scale transforms only resample (flip still counts). Pose keypoints are regressed (ensembled by instance matching).',
+  traits: { resizesInGraph: false, selfDetecting: true },
+  roles: {
+    detector: { inputs: ['image'], outputs: ['predictions'] },
+    keypoints: { inputs: ['image'], outputs: ['predictions'] },
+  },
+  needsHeatmapSize: false,
+  parseOptions: parseYoloOptions,
+  expectations,
+  detect: detectYolo,
+  keypoints: { kind: 'regressed', run: runYoloPose },
+};
+

@@ -1,0 +1,139 @@
+// Parity of every layout adapter with torch: real torch.onnx exports (reduced widths, seeded
+// random weights) made by tools/layouts/export.py, run here through the adapters on the same
+// images, must match torch's own pre/post-processing (golden.json) to float tolerance.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { IDENTITY, customPlan, resolveTransform } from '@omnidistill/transforms';
+import {
+  createModelSession,
+  decodeImage,
+  detectOnce,
+  loadManifest,
+  predictKeypoints,
+  predictRegressedKeypoints,
+  type DecodedImage,
+  type DetectorManifest,
+  type KeypointManifest,
+} from '@omnidistill/infer';
+
+const DIR = join(import.meta.dirname, 'layouts');
+const golden = JSON.parse(await readFile(join(DIR, 'golden.json'), 'utf8'));
+const IMAGES: string[] = golden.images;
+const SINGLE = customPlan([]);
+const FLIP = customPlan([{ flip: true }]);
+
+async function image(name: string): Promise<DecodedImage> {
+  const d = await decodeImage(join(DIR, 'images', name));
+  if (!d.ok) throw new Error(d.failure.message);
+  return d.image;
+}
+
+async function open<M extends DetectorManifest | KeypointManifest>(name: string) {
+  const manifest = (await loadManifest(join(DIR, `${name}.json`))) as M;
+  return createModelSession<M>(join(DIR, `${name}.onnx`), manifest, { threads: 1 });
+}
+
+/** Largest absolute difference; the arrays must have the same length. */
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Tolerances: coordinates in pixels (a small fraction of one), scores absolute. */
+const PX = 2e-3;
+const SCORE = 1e-4;
+
+/**
+ * The torchvision exports resize inside the graph (min_size 96, max_size 160). On 81×81 and
+ * 64×120 onnxruntime reproduces torch exactly; on 97×75 (scale 1.28, 124.16 px wide) the
+ * graph's own Resize gives slightly different pixels in onnxruntime than in torch (the
+ * adapter's input is the same: the other images match to 1e-6), so detections near tied
+ * scores change rank. There only the best detection is compared, within 0.5 px / 1e-2.
+ */
+const IN_GRAPH_RESIZE_DIFFERS = new Set(['odd-97x75.png']);
+
+function expectTopMatches(boxes: ArrayLike<number>, scores: ArrayLike<number>, want: { boxes: number[]; scores: number[] }): void {
+  expect(maxDiff(Array.from(boxes).slice(0, 4), want.boxes.slice(0, 4))).toBeLessThan(0.5);
+  expect(Math.abs(scores[0] - want.scores[0])).toBeLessThan(1e-2);
+}
+
+describe('torchvision-detection: fasterrcnn (opset 11)', () => {
+  it.each(IMAGES)('matches torch on %s', async (file) => {
+    const model = await open<DetectorManifest>('fasterrcnn');
+    const img = await image(file);
+    const raw = await detectOnce(model, img, resolveTransform(IDENTITY, img));
+    const want = golden.fasterrcnn[file];
+    if (IN_GRAPH_RESIZE_DIFFERS.has(file)) expectTopMatches(raw.boxes, raw.scores, want);
+    else {
+      expect(Array.from(raw.categoryIds)).toEqual(want.labels);
+      expect(maxDiff(raw.boxes, want.boxes)).toBeLessThan(PX);
+      expect(maxDiff(raw.scores, want.scores)).toBeLessThan(SCORE);
+    }
+    await model.session.release();
+  });
+});
+
+describe('torchvision-detection: keypointrcnn (opset 11, regressed keypoints)', () => {
+  it.each(IMAGES)('matches torch on %s', async (file) => {
+    const model = await open<KeypointManifest>('keypointrcnn');
+    const img = await image(file);
+    const found = await predictRegressedKeypoints(model, img, { plan: SINGLE });
+    const want = golden.keypointrcnn[file];
+    if (IN_GRAPH_RESIZE_DIFFERS.has(file)) expectTopMatches(found.boxes, found.scores, want);
+    else {
+      expect(maxDiff(found.boxes, want.boxes)).toBeLessThan(PX);
+      expect(maxDiff(found.scores, want.scores)).toBeLessThan(SCORE);
+      const xy = Array.from(found.keypoints.data).filter((_, i) => i % 3 !== 2);
+      const wantXy = (want.keypoints as number[]).filter((_, i) => i % 3 !== 2);
+      expect(maxDiff(xy, wantXy)).toBeLessThan(PX);
+      expect(maxDiff(Array.from(found.keypoints.data).filter((_, i) => i % 3 === 2), want.keypointScores)).toBeLessThan(1e-3);
+    }
+    await model.session.release();
+  });
+});
+
+describe('yolo: detect head', () => {
+  it.each(IMAGES)('letterbox + decode + class-wise NMS match torch on %s', async (file) => {
+    const model = await open<DetectorManifest>('yolo-detect');
+    const img = await image(file);
+    const raw = await detectOnce(model, img, resolveTransform(IDENTITY, img));
+    const want = golden['yolo-detect'][file] as { box: number[]; score: number; label: number }[];
+    expect(Array.from(raw.categoryIds)).toEqual(want.map((w) => model.manifest.categoryIds![w.label]));
+    expect(maxDiff(raw.boxes, want.flatMap((w) => w.box))).toBeLessThan(PX);
+    expect(maxDiff(raw.scores, want.map((w) => w.score))).toBeLessThan(SCORE);
+    await model.session.release();
+  });
+});
+
+describe('yolo: pose head (regressed keypoints)', () => {
+  it.each(IMAGES)('matches torch on %s', async (file) => {
+    const model = await open<KeypointManifest>('yolo-pose');
+    const img = await image(file);
+    const found = await predictRegressedKeypoints(model, img, { plan: SINGLE });
+    const want = golden['yolo-pose'][file] as { box: number[]; score: number; keypoints: number[] }[];
+    expect(maxDiff(found.boxes, want.flatMap((w) => w.box))).toBeLessThan(PX);
+    expect(maxDiff(found.scores, want.map((w) => w.score))).toBeLessThan(SCORE);
+    expect(maxDiff(found.keypoints.data, want.flatMap((w) => w.keypoints))).toBeLessThan(PX);
+    await model.session.release();
+  });
+});
+
+describe.each([
+  ['topdown', 'topdown-heatmap'],
+  ['simcc', 'simcc'],
+])('%s (%s layout)', (name) => {
+  it.each(IMAGES)('crop + decode match torch on %s, single pass and flip-averaged', async (file) => {
+    const model = await open<KeypointManifest>(name);
+    const img = await image(file);
+    const want = golden[name][file];
+    const rois = Float64Array.from(want.boxes.flat());
+    for (const [plan, key] of [[SINGLE, 'single'], [FLIP, 'flip']] as const) {
+      const kp = await predictKeypoints(model, img, rois, { plan });
+      expect(maxDiff(kp.data, want[key].flat())).toBeLessThan(PX);
+    }
+    await model.session.release();
+  });
+});

@@ -1,0 +1,83 @@
+// `omnidistill label` with teachers of every model layout (the torch.onnx exports made by
+// tools/layouts/export.py, committed under packages/infer/test/layouts), as users run it:
+// the built CLI in a child process, a multi-transform plan, manifest-driven — no flag names
+// the layout. Each run must finish and write COCO labels of the right shape.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { COCO_PERSON } from '@omnidistill/core';
+import { cleanEnv } from './label-fixture.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = join(repo, 'packages/cli/dist/bin.js');
+const fixtures = join(repo, 'packages/infer/test/layouts');
+const images = join(fixtures, 'images');
+const work = mkdtempSync(join(tmpdir(), 'omnidistill-layouts-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const SIZES: Record<string, [number, number]> = { 'odd-97x75.png': [97, 75], 'tall-64x120.png': [64, 120], 'grey-81x81.png': [81, 81] };
+
+/** A labeled set on the fixture images: one person with keypoints and two objects each. */
+function writeCoco(): { labeled: string; unlabeled: string } {
+  const imgs = Object.entries(SIZES).map(([file_name, [width, height]], i) => ({ id: i + 1, file_name, width, height }));
+  let id = 0;
+  const annotations = imgs.flatMap((im) => {
+    const [w, h] = [im.width, im.height];
+    const person = [0.15 * w, 0.1 * h, 0.5 * w, 0.8 * h];
+    const keypoints = COCO_PERSON.keypoints.flatMap((_, k) => (k % 2 === 0 ? [person[0] + (k / 17) * person[2], person[1] + (k / 17) * person[3], 2] : [0, 0, 0]));
+    const box = (x: number, y: number, bw: number, bh: number, category_id: number) => ({ id: ++id, image_id: im.id, category_id, bbox: [x, y, bw, bh], area: bw * bh, iscrowd: 0 });
+    return [
+      { ...box(person[0], person[1], person[2], person[3], 1), keypoints, num_keypoints: 9 },
+      box(0.6 * w, 0.1 * h, 0.3 * w, 0.3 * h, 2),
+      box(0.5 * w, 0.6 * h, 0.4 * w, 0.3 * h, 3),
+    ];
+  });
+  const categories = [
+    { id: 1, name: 'person', supercategory: 'person', keypoints: [...COCO_PERSON.keypoints], skeleton: [] },
+    { id: 2, name: 'b', supercategory: 'thing' },
+    { id: 3, name: 'c', supercategory: 'thing' },
+  ];
+  const labeled = join(work, 'labeled.json');
+  const unlabeled = join(work, 'unlabeled.json');
+  writeFileSync(labeled, JSON.stringify({ images: imgs, annotations, categories }));
+  writeFileSync(unlabeled, JSON.stringify({ images: imgs, annotations: [], categories }));
+  return { labeled, unlabeled };
+}
+
+const coco = writeCoco();
+
+function label(name: string, task: 'keypoints' | 'detection', extra: string[] = []) {
+  const out = join(work, `${name}-${extra.length}`);
+  const args = ['label', '--task', task, '--teacher', join(fixtures, `${name}.onnx`), '--unlabeled', coco.unlabeled, '--images', images, '--labeled', coco.labeled, '--scales', '0.75x,1.25x', '--out', out, ...extra];
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: cleanEnv(), timeout: 300_000 });
+  return { code: r.status, stderr: r.stderr, out };
+}
+
+describe('omnidistill label with every model layout (scales 0.75x, 1.25x ± flip)', () => {
+  it.each([
+    ['fasterrcnn', 'detection', []],
+    ['yolo-detect', 'detection', []],
+    ['keypointrcnn', 'keypoints', []],
+    ['yolo-pose', 'keypoints', []],
+    ['topdown', 'keypoints', ['--boxes']],
+    ['simcc', 'keypoints', ['--boxes']],
+  ] as const)('%s (%s) writes generated labels', (name, task, flags) => {
+    const r = label(name, task, flags.length > 0 ? [...flags, coco.labeled] : []);
+    expect(r.code, r.stderr).toBe(0);
+    const generated = JSON.parse(readFileSync(join(r.out, 'generated.json'), 'utf8'));
+    expect(generated.images.length).toBeGreaterThan(0);
+    for (const a of generated.annotations) {
+      expect(a.bbox.every(Number.isFinite)).toBe(true);
+      if (task === 'keypoints') expect(a.keypoints).toHaveLength(3 * 17);
+    }
+  }, 300_000);
+
+  it('refuses --detector/--boxes for a teacher that finds the people itself (exit 2)', () => {
+    const r = label('yolo-pose', 'keypoints', ['--boxes', coco.labeled]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('layout "yolo" finds the people itself; drop --detector/--boxes');
+  });
+});
