@@ -5,8 +5,6 @@
 //  2. the detection-distillation merge of an 18-transform union: mergeDetections vs the plain
 //     O(n²) reference (mergeDetectionsReference); outputs are checked to agree.
 // Run: cd tools/bench && node --import tsx --conditions=source boxes.bench.ts [--quick]
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,10 +14,10 @@ import vm from 'node:vm';
 import type { Detections } from '@omnidistill/core';
 import { batchedNms, mergeDetections, mergeDetectionsReference, nms } from '@omnidistill/boxes';
 import { forwardBoxes, paperPlan, resolvePlan, type TransformGeometry } from '@omnidistill/transforms';
+import { PYTHON, PeerServer, loadLine } from './peers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
-const PYTHON = process.env.OMNI_PYTHON ?? '/usr/bin/python3';
 
 /** Small deterministic PRNG (mulberry32) so both sides see the same boxes every run. */
 function rng(seed: number): () => number {
@@ -114,28 +112,6 @@ const ratio = (base: { min: number; med: number }, ours: { min: number; med: num
 
 const fmt = (ms: number) => (ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(0));
 
-/** The torchvision side: a Python child process answering timing requests line by line. */
-class TorchvisionServer {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-  constructor() {
-    this.child = spawn(PYTHON, [join(here, 'torchvision_nms.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-  async next(): Promise<unknown> {
-    const r = await this.lines.next();
-    if (r.done) throw new Error('torchvision process ended');
-    return JSON.parse(r.value);
-  }
-  async request(req: object): Promise<{ wall_ms: number[]; cpu_ms: number[]; keep: number[] }> {
-    this.child.stdin.write(`${JSON.stringify(req)}\n`);
-    return (await this.next()) as { wall_ms: number[]; cpu_ms: number[]; keep: number[] };
-  }
-  close(): void {
-    this.child.stdin.end();
-  }
-}
-
 /** Same kept set, and at every rank the same score (order may differ only among equal scores). */
 function sameKeep(ours: Int32Array, theirs: number[], scores: Float32Array): 'identical' | 'same up to ties' | 'DIFFERENT' {
   if (ours.length !== theirs.length) return 'DIFFERENT';
@@ -158,10 +134,11 @@ async function benchNms(): Promise<void> {
     writeFileSync(join(dir, `n${n}.scores.f32`), Buffer.from(d.scores.buffer));
     writeFileSync(join(dir, `n${n}.labels.i32`), Buffer.from(d.labels.buffer));
   }
-  let tv: TorchvisionServer | null = null;
+  type NmsReply = { wall_ms: number[]; cpu_ms: number[]; keep: number[] };
+  let tv: PeerServer | null = null;
   try {
-    tv = new TorchvisionServer();
-    const info = (await tv.next()) as { torch: string; torchvision: string; threads: number };
+    tv = new PeerServer(join(here, 'torchvision_nms.py'));
+    const info = await tv.next<{ torch: string; torchvision: string; threads: number }>();
     console.log(`baseline: torch ${info.torch}, torchvision ${info.torchvision}, CPU, ${info.threads} intra-op thread(s); IoU threshold ${thr}`);
   } catch (err) {
     console.log(`torchvision baseline unavailable (${PYTHON}): ${(err as Error).message}`);
@@ -186,7 +163,7 @@ async function benchNms(): Promise<void> {
         ours.wall.push(...t.wall);
         ours.cpu.push(...t.cpu);
         if (tv) {
-          const res = await tv.request({ dir, stem: `n${n}`, op, thr, samples, batch });
+          const res = await tv.request<NmsReply>({ dir, stem: `n${n}`, op, thr, samples, batch });
           theirs.wall.push(...res.wall_ms);
           theirs.cpu.push(...res.cpu_ms);
           ref = res.keep;
@@ -200,7 +177,7 @@ async function benchNms(): Promise<void> {
       }
       const tc = summary(theirs.cpu);
       const wallRatio = ratio(summary(theirs.wall), summary(ours.wall));
-      console.log(`${line}   ${tc.text.padStart(18)}   ${ratio(tc, oc).padStart(14)}   ${wallRatio.padStart(14)}   ${sameKeep(keep, ref, d.scores)}`);
+      console.log(`${line}   ${tc.text.padStart(18)}   ${ratio(tc, oc).padStart(14)}   ${wallRatio.padStart(14)}   ${sameKeep(keep, ref, d.scores)}   [${loadLine()}]`);
     }
   }
   tv?.close();

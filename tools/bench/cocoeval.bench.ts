@@ -1,58 +1,152 @@
-// COCOeval evaluate + accumulate: the fast evaluator next to the straightforward
-// pycocotools-structured port (its test oracle), on a generated workload of
-// 5 000 images / ~15 000 instances with 17 keypoints and ~30 000 results.
+// COCOeval against the peer a user would run instead, pycocotools (built by
+// tools/peers/setup-pycocotools.sh; without it the quoted figure of issue 4 is printed, labelled):
+//  1. in process: evaluate + accumulate on 5 000 images / ~15 000 instances with 17 keypoints /
+//     ~30 000 results, ours vs pycocotools' (a Python child timing only those calls), bbox and
+//     keypoints, interleaved rounds; also the pycocotools-structured TS port (the test oracle);
+//  2. whole process: `omnidistill eval` (the built CLI) vs a python process doing
+//     COCO() + loadRes + evaluate + accumulate + summarize, at 1k / 5k / 20k images.
+// Stats are checked equal to pycocotools' on every row. Run: node --import tsx --conditions=source cocoeval.bench.ts [--quick]
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createParams, evaluate, evaluateReference, summarize, validateDataset, validateResults } from '@omnidistill/coco';
 import type { CocoDataset, CocoResult, IouType } from '@omnidistill/coco';
 import { generateCase } from '../../packages/coco/test/generate.js';
+import { PEER_SCRIPTS, PYTHON, PeerServer, ROOT, loadLine, median, pycocotoolsPath, pythonMissing, ratioText, timeProcess } from './peers.js';
 
-/** pycocotools evaluate()+accumulate() on this workload and machine class, as quoted in issue 4 (not measured here). */
+/** pycocotools evaluate()+accumulate() on this workload and machine class, as quoted in issue 4: printed only when the peer is absent. */
 const PYCOCOTOOLS_QUOTED_S: Record<IouType, number> = { bbox: 3.0, keypoints: 3.2 };
+const quick = process.argv.includes('--quick');
+const ROUNDS = 3;
+const IOU_TYPES: IouType[] = ['bbox', 'keypoints'];
 
-interface Timing {
-  /** fastest wall time (s): the least disturbed run on a shared machine */
-  min: number;
-  median: number;
-  /** median CPU time of this process (s), less sensitive to other load than wall time */
-  cpu: number;
+interface Samples {
+  wall: number[];
+  cpu: number[];
 }
 
-function timeIt(fn: () => void, repeats: number): Timing {
-  const wall: number[] = [];
-  const cpu: number[] = [];
+function timeIt(fn: () => void, repeats: number, into: Samples): void {
   for (let i = 0; i < repeats; i++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     fn();
-    wall.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    into.wall.push(Number(process.hrtime.bigint() - t0) / 1e9);
     const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1e6);
+    into.cpu.push((c.user + c.system) / 1e6);
   }
-  const mid = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  return { min: Math.min(...wall), median: mid(wall), cpu: mid(cpu) };
 }
 
-const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
+const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
+const empty = (): Samples => ({ wall: [], cpu: [] });
 
-const c = generateCase({ seed: 2024, images: 5000, instancesPerImage: 3, detectionsPerInstance: 1.8, falsePositives: 0.2, scoreDecimals: 3 });
-const gt: CocoDataset = validateDataset(c.gt);
-const results: CocoResult[] = validateResults(c.results, gt);
-console.log(`workload: ${gt.images.length} images, ${gt.annotations.length} instances (17 keypoints), ${results.length} results`);
-
-for (const iouType of ['bbox', 'keypoints'] as IouType[]) {
-  const p = createParams(iouType, gt);
-  const fastStats = summarize(evaluate(gt, results, p)).stats;
-  const refStats = summarize(evaluateReference(gt, results, p)).stats;
-  const same = fastStats.every((v, i) => v === refStats[i]);
-  for (let i = 0; i < 3; i++) evaluate(gt, results, p); // warm-up
-  const fast = timeIt(() => evaluate(gt, results, p), 15);
-  const ref = timeIt(() => evaluateReference(gt, results, p), 3);
-  const quoted = PYCOCOTOOLS_QUOTED_S[iouType];
-  console.log(`${iouType}: stats of fast and baseline identical: ${same}; AP ${fastStats[0].toFixed(4)}`);
-  console.log(`  fast      wall min ${ms(fast.min)}  median ${ms(fast.median)}  cpu ${ms(fast.cpu)}`);
-  console.log(`  baseline  wall min ${ms(ref.min)}  median ${ms(ref.median)}  cpu ${ms(ref.cpu)}`);
-  console.log(`  ratio baseline/fast: ${(ref.min / fast.min).toFixed(1)}x (wall min), ${(ref.cpu / fast.cpu).toFixed(1)}x (cpu)`);
-  console.log(
-    `  vs pycocotools ${quoted.toFixed(1)} s (QUOTED figure from issue 4 for this workload and machine class, not measured here): ` +
-      `${(quoted / fast.min).toFixed(1)}x (wall min), ${(quoted / fast.median).toFixed(1)}x (wall median)`,
-  );
+/** "identical" or the largest absolute difference between two stats vectors. */
+function compareStats(ours: readonly number[], theirs: readonly number[]): string {
+  if (ours.length !== theirs.length) return `DIFFERENT (${ours.length} vs ${theirs.length} stats)`;
+  const d = Math.max(...ours.map((v, i) => Math.abs(v - theirs[i])));
+  return d === 0 ? 'identical' : d < 1e-12 ? `equal within ${d.toExponential(1)}` : `DIFFERENT (max |diff| ${d.toExponential(2)})`;
 }
+
+function writeCase(dir: string, images: number): { gt: string; results: string; data: CocoDataset; res: CocoResult[] } {
+  const c = generateCase({ seed: 2024, images, instancesPerImage: 3, detectionsPerInstance: 1.8, falsePositives: 0.2, scoreDecimals: 3 });
+  const gt = join(dir, `gt${images}.json`);
+  const results = join(dir, `res${images}.json`);
+  writeFileSync(gt, JSON.stringify(c.gt));
+  writeFileSync(results, JSON.stringify(c.results));
+  const data = validateDataset(c.gt);
+  return { gt, results, data, res: validateResults(c.results, data) };
+}
+
+async function inProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Promise<void> {
+  const c = writeCase(dir, 5000);
+  console.log(`\n1. evaluate + accumulate in process: ${c.data.images.length} images, ${c.data.annotations.length} instances (17 keypoints), ${c.res.length} results`);
+  const peer = peerEnv ? new PeerServer(join(PEER_SCRIPTS, 'pycocotools_eval.py'), ['serve'], peerEnv) : null;
+  if (peer) await peer.next();
+  for (const iouType of IOU_TYPES) {
+    const p = createParams(iouType, c.data);
+    const fastStats = summarize(evaluate(c.data, c.res, p)).stats;
+    const refStats = summarize(evaluateReference(c.data, c.res, p)).stats;
+    for (let i = 0; i < 3; i++) evaluate(c.data, c.res, p); // warm-up
+    const fast = empty(), ref = empty(), py = empty();
+    let pyStats: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      timeIt(() => evaluate(c.data, c.res, p), 5, fast);
+      timeIt(() => evaluateReference(c.data, c.res, p), 1, ref);
+      if (peer) {
+        const res = await peer.request<{ wall_s: number[]; cpu_s: number[]; stats: number[] }>({ gt: c.gt, results: c.results, iouType, samples: 1 });
+        py.wall.push(...res.wall_s);
+        py.cpu.push(...res.cpu_s);
+        pyStats = res.stats;
+      }
+    }
+    console.log(`${iouType}: AP ${fastStats[0].toFixed(4)}; stats of fast vs TS port: ${compareStats(fastStats, refStats)}`);
+    console.log(`  omnidistill evaluate  wall ${ms(median(fast.wall))}  cpu ${ms(median(fast.cpu))}  (medians of ${fast.wall.length})`);
+    console.log(`  TS pycocotools port   wall ${ms(median(ref.wall))}  cpu ${ms(median(ref.cpu))}  -> ${ratioText(ref, fast)}`);
+    if (peer) {
+      console.log(`  pycocotools           wall ${ms(median(py.wall))}  cpu ${ms(median(py.cpu))}  stats vs ours: ${compareStats(fastStats, pyStats)}`);
+      console.log(`  RATIO pycocotools/omnidistill in process (${iouType}): ${ratioText(py, fast)}  [${loadLine()}]`);
+    } else {
+      const quoted = PYCOCOTOOLS_QUOTED_S[iouType];
+      console.log(`  FALLBACK, NOT MEASURED: pycocotools ${quoted.toFixed(1)} s is the figure quoted in issue 4 -> ${(quoted / median(fast.wall)).toFixed(1)}x wall`);
+    }
+  }
+  peer?.close();
+}
+
+async function wholeProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Promise<void> {
+  const cli = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
+  console.log('\n2. whole process: `omnidistill eval --json` (built CLI) vs python COCO() + loadRes + evaluate + accumulate + summarize');
+  if (!existsSync(cli)) {
+    console.log(`  skipped: ${cli} is not built (run pnpm build)`);
+    return;
+  }
+  if (!peerEnv) console.log('  pycocotools absent: our times only');
+  for (const images of quick ? [1000, 5000] : [1000, 5000, 20000]) {
+    const c = writeCase(dir, images);
+    for (const iouType of IOU_TYPES) {
+      const ours = empty(), py = empty();
+      let oursStats: number[] = [], pyStats: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const o = timeProcess(process.execPath, [cli, 'eval', '--gt', c.gt, '--results', c.results, '--iou-type', iouType, '--json']);
+        ours.wall.push(o.wallS);
+        ours.cpu.push(o.cpuS);
+        oursStats = (JSON.parse(o.stdout) as { stats: number[] }).stats;
+        if (peerEnv) {
+          const t = timeProcess(PYTHON, [join(PEER_SCRIPTS, 'pycocotools_eval.py'), 'process', c.gt, c.results, iouType], peerEnv);
+          py.wall.push(t.wallS);
+          py.cpu.push(t.cpuS);
+          pyStats = (JSON.parse(t.stdout.trim().split('\n').pop()!) as { stats: number[] }).stats;
+        }
+      }
+      const head = `  ${String(images).padStart(5)} images ${iouType.padEnd(9)} omnidistill wall ${ms(median(ours.wall))} cpu ${ms(median(ours.cpu))}`;
+      if (!peerEnv) {
+        console.log(head);
+        continue;
+      }
+      console.log(`${head} | pycocotools wall ${ms(median(py.wall))} cpu ${ms(median(py.cpu))} | stats ${compareStats(oursStats, pyStats)}`);
+      console.log(`  RATIO pycocotools/omnidistill whole process (${images} images, ${iouType}): ${ratioText(py, ours)}  [${loadLine()}]`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const cocoapi = pycocotoolsPath();
+  let peerEnv: NodeJS.ProcessEnv | null = null;
+  if (cocoapi === null) {
+    console.log('pycocotools: not built; run `bash tools/peers/setup-pycocotools.sh <cocoapi checkout>` (ppwwyyxx/cocoapi) to measure the real peer');
+  } else {
+    const env = { ...process.env, PYTHONPATH: cocoapi };
+    const missing = pythonMissing(['numpy', 'pycocotools.cocoeval'], env);
+    if (missing) console.log(`pycocotools: unavailable (${missing})`);
+    else peerEnv = env;
+  }
+  console.log(`peer: ${peerEnv ? `pycocotools from ${cocoapi} via ${PYTHON}` : 'none (fallback figures)'}; ${ROUNDS} interleaved rounds, medians; ${loadLine()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'omni-cocoeval-bench-'));
+  try {
+    await inProcess(dir, peerEnv);
+    await wholeProcess(dir, peerEnv);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

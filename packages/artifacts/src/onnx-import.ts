@@ -28,6 +28,8 @@ export interface ImportOptions {
   readonly batchNorm?: BatchNormMode;
   /** Reads an external-data file named by `location`, relative to the model's folder. */
   readonly readExternal?: (location: string) => Uint8Array;
+  /** Values that replace the model's own for these parameters (re-initialised or resumed weights). */
+  readonly initialValues?: ReadonlyMap<string, Float32Array>;
 }
 
 export interface ImportedGraph {
@@ -131,7 +133,8 @@ export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: Impo
     let made: Value;
     if (floatInits.has(name)) {
       const d = initData(name);
-      made = g.param(name, d.dims, d.data as Float32Array, { trainable: role !== 'statistic' && !freeze.some((re) => re.test(name)) });
+      const init = options.initialValues?.get(name) ?? (d.data as Float32Array);
+      made = g.param(name, d.dims, init, { trainable: role !== 'statistic' && !freeze.some((re) => re.test(name)) });
     } else {
       const f = folded.get(name);
       if (!f) throw new OnnxImportError(`${where}: input "${name}" is produced by no earlier node, initializer or graph input (is the graph topologically sorted?)`);

@@ -4,8 +4,7 @@
 // boxes (large n), which only compares boxes that can overlap.
 import { OmniTypeError, expectOneOf, type BoxArray } from '@omnidistill/core';
 import type { PixelConvention } from '@omnidistill/transforms';
-import { BoxGrid, type BoxColumns } from './grid.js';
-import { toColumns } from './iou.js';
+import { BoxGrid, GridBuffers, type BoxColumns } from './grid.js';
 import { orderByScoreDesc } from './order.js';
 import { checkBoxes, checkConvention, checkLabels, checkOptions, checkScores, checkThreshold } from './validate.js';
 
@@ -42,6 +41,58 @@ function readNmsOptions(options: NmsOptions): NmsParams {
 }
 
 /**
+ * Scratch arrays of nms / batchedNms, reused across calls and grown on demand: at ~1k boxes
+ * allocating (and later collecting) a dozen typed arrays per call cost more CPU than the
+ * suppression itself. JavaScript runs one call at a time and nothing here re-enters.
+ */
+class NmsScratch {
+  x1 = new Float64Array(0);
+  y1 = new Float64Array(0);
+  x2 = new Float64Array(0);
+  y2 = new Float64Array(0);
+  areas = new Float64Array(0);
+  near = new Int32Array(0);
+  keep = new Uint8Array(0);
+  sub = new Int32Array(0);
+  readonly grid = new GridBuffers();
+
+  ensure(n: number): void {
+    if (this.x1.length >= n) return;
+    const cap = Math.max(n, 2 * this.x1.length);
+    this.x1 = new Float64Array(cap);
+    this.y1 = new Float64Array(cap);
+    this.x2 = new Float64Array(cap);
+    this.y2 = new Float64Array(cap);
+    this.areas = new Float64Array(cap);
+    this.near = new Int32Array(cap);
+    this.keep = new Uint8Array(cap);
+    this.sub = new Int32Array(cap);
+  }
+
+  /** Columns of `boxes` taken in `order` (views of the scratch, valid until the next call). */
+  columns(boxes: BoxArray, order: ArrayLike<number>, n: number): BoxColumns {
+    const { x1, y1, x2, y2 } = this;
+    for (let i = 0; i < n; i++) {
+      const o = 4 * order[i];
+      x1[i] = boxes[o];
+      y1[i] = boxes[o + 1];
+      x2[i] = boxes[o + 2];
+      y2[i] = boxes[o + 3];
+    }
+    return { x1, y1, x2, y2 };
+  }
+
+  /** Cleared keep flags for n boxes. */
+  keepFlags(n: number): Uint8Array {
+    const keep = this.keep.subarray(0, n);
+    keep.fill(0);
+    return keep;
+  }
+}
+
+const scratch = new NmsScratch();
+
+/**
  * Greedy suppression over boxes already in visiting order (columns index = rank).
  * Writes 1 into `keep[rank]` for every kept box. Exact for any strategy.
  */
@@ -51,8 +102,9 @@ export function greedySuppress(cols: BoxColumns, n: number, threshold: number, e
   else pairwiseSuppress(cols, n, threshold, e, keep);
 }
 
-function areasOf(cols: BoxColumns, n: number, e: number): Float64Array {
-  const areas = new Float64Array(n);
+/** Areas of the first n boxes, in a scratch array when `into` is given (it must hold n). */
+function areasOf(cols: BoxColumns, n: number, e: number, into?: Float64Array): Float64Array {
+  const areas = into ?? new Float64Array(n);
   for (let i = 0; i < n; i++) areas[i] = (cols.x2[i] - cols.x1[i] + e) * (cols.y2[i] - cols.y1[i] + e);
   return areas;
 }
@@ -60,7 +112,8 @@ function areasOf(cols: BoxColumns, n: number, e: number): Float64Array {
 // torchvision's loop: each kept box suppresses the later boxes it overlaps.
 function pairwiseSuppress(cols: BoxColumns, n: number, thr: number, e: number, keep: Uint8Array): void {
   const { x1, y1, x2, y2 } = cols;
-  const areas = areasOf(cols, n, e);
+  scratch.ensure(n);
+  const areas = areasOf(cols, n, e, scratch.areas);
   const suppressed = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     if (suppressed[i]) continue;
@@ -89,9 +142,11 @@ function pairwiseSuppress(cols: BoxColumns, n: number, thr: number, e: number, k
 // in the cells it touches; boxes that do not intersect have IoU 0 and never suppress.
 function gridSuppress(cols: BoxColumns, n: number, thr: number, e: number, keep: Uint8Array): void {
   const { x1, y1, x2, y2 } = cols;
-  const areas = areasOf(cols, n, e);
-  const grid = new BoxGrid(cols, n, e);
-  const near = new Int32Array(n);
+  // Columns may be the scratch's own arrays (nms) or a caller's (merge): areas/near/grid only borrow.
+  scratch.ensure(n);
+  const areas = areasOf(cols, n, e, scratch.areas);
+  const grid = new BoxGrid(cols, n, e, scratch.grid);
+  const near = scratch.near;
   for (let i = 0; i < n; i++) {
     const count = grid.near(i, near);
     const ix1 = x1[i];
@@ -130,17 +185,18 @@ export function nms(boxes: BoxArray, scores: Float32Array | Float64Array, option
   const n = checkBoxes(boxes, 'boxes');
   checkScores(scores, 'scores', n);
   const order = orderByScoreDesc(scores);
-  const cols = toColumns(boxes, order);
-  const keep = new Uint8Array(n);
+  scratch.ensure(n);
+  const cols = scratch.columns(boxes, order, n);
+  const keep = scratch.keepFlags(n);
   greedySuppress(cols, n, p.threshold, p.e, p.strategy, keep);
-  return collectKept(order, keep);
+  return collectKept(order, keep, n);
 }
 
-function collectKept(order: Int32Array, keep: Uint8Array): Int32Array {
+function collectKept(order: Int32Array, keep: Uint8Array, n: number): Int32Array {
   let count = 0;
-  for (let i = 0; i < keep.length; i++) count += keep[i];
+  for (let i = 0; i < n; i++) count += keep[i];
   const out = new Int32Array(count);
-  for (let i = 0, k = 0; i < keep.length; i++) if (keep[i]) out[k++] = order[i];
+  for (let i = 0, k = 0; i < n; i++) if (keep[i]) out[k++] = order[i];
   return out;
 }
 
@@ -189,7 +245,7 @@ export function batchedNms(boxes: BoxArray, scores: Float32Array | Float64Array,
   checkLabels(labels, 'labels', n);
   const order = orderByScoreDesc(scores);
   const keepByRank = batchedKeep(boxes, order, labels, p.threshold, p.e, p.strategy);
-  return collectKept(order, keepByRank);
+  return collectKept(order, keepByRank, n);
 }
 
 /** Runs greedy suppression per label over a global score order; returns keep flags by rank. */
@@ -197,13 +253,14 @@ export function batchedKeep(boxes: BoxArray, order: Int32Array, labels: Int32Arr
   const n = order.length;
   const { grouped, starts, ends } = groupByLabel(order, labels);
   const keepByRank = new Uint8Array(n);
+  scratch.ensure(n);
   for (let g = 0; g < starts.length; g++) {
     const ranks = grouped.subarray(starts[g], ends[g]);
     const m = ranks.length;
-    const sub = new Int32Array(m);
+    const sub = scratch.sub;
     for (let i = 0; i < m; i++) sub[i] = order[ranks[i]];
-    const cols = toColumns(boxes, sub);
-    const keep = new Uint8Array(m);
+    const cols = scratch.columns(boxes, sub, m);
+    const keep = scratch.keepFlags(m);
     greedySuppress(cols, m, threshold, e, strategy, keep);
     for (let i = 0; i < m; i++) if (keep[i]) keepByRank[ranks[i]] = 1;
   }

@@ -12,7 +12,7 @@ export {
   unshuffledCellIndex,
 } from './keypoint-model.js';
 export type { KeypointModelConfig, KeypointGraphShape } from './keypoint-model.js';
-export { keypointTargets, writeKeypointTargets } from './keypoint-targets.js';
+export { keypointTargets, writeKeypointTargets, writeKeypointTargetsRect } from './keypoint-targets.js';
 export type { KeypointTargets } from './keypoint-targets.js';
 export { loadCocoSource, decodeRgb, ImageWriter, DEFAULT_PIXELS } from './data.js';
 export type { CocoSource, LoadedImage, LoadedDataset, PixelNormalisation } from './data.js';
@@ -26,3 +26,5 @@ export { defineDetector, resolveDetectorConfig, detectorFeatureSize, DETECTOR_TE
 export type { DetectorConfig, DetectorGraphShape } from './detector-model.js';
 export { trainDetector, evaluateDetector, exportDetector, DetectorBatchBuilder, gaussianRadius, writeDetectorTargets } from './detector-train.js';
 export type { TrainDetectorOptions } from './detector-train.js';
+export { trainOnnxStudent, TopDownBatchBuilder, loadOnnxModel, cropSizeOf, reinitialised } from './onnx-student.js';
+export type { TrainOnnxStudentOptions, TopDownStudentSpec, StudentPixels } from './onnx-student.js';

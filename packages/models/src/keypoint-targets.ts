@@ -22,10 +22,26 @@ export function writeKeypointTargets(
   weight: Float32Array,
   at: number,
 ): void {
-  const m = heatmapSize;
+  writeKeypointTargetsRect(keypoints, roi, heatmapSize, heatmapSize, target, weight, at);
+}
+
+/**
+ * {@link writeKeypointTargets} for H × W heatmaps (top-down models: e.g. 64 × 48 for a
+ * 256 × 192 crop): the flat index is cy · W + cx.
+ */
+export function writeKeypointTargetsRect(
+  keypoints: ArrayLike<number>,
+  roi: ArrayLike<number>,
+  heatmapHeight: number,
+  heatmapWidth: number,
+  target: BigInt64Array,
+  weight: Float32Array,
+  at: number,
+): void {
+  const [mh, mw] = [heatmapHeight, heatmapWidth];
   const [x1, y1, x2, y2] = [roi[0], roi[1], roi[2], roi[3]];
-  const sx = m / (x2 - x1);
-  const sy = m / (y2 - y1);
+  const sx = mw / (x2 - x1);
+  const sy = mh / (y2 - y1);
   const k = keypoints.length / 3;
   for (let j = 0; j < k; j++) {
     const x = keypoints[3 * j];
@@ -33,10 +49,10 @@ export function writeKeypointTargets(
     const v = keypoints[3 * j + 2];
     let cx = Math.floor((x - x1) * sx);
     let cy = Math.floor((y - y1) * sy);
-    if (x === x2) cx = m - 1;
-    if (y === y2) cy = m - 1;
-    const ok = v > 0 && cx >= 0 && cy >= 0 && cx < m && cy < m && sx > 0 && sy > 0 && Number.isFinite(sx) && Number.isFinite(sy);
-    target[at + j] = ok ? BigInt(cy * m + cx) : 0n;
+    if (x === x2) cx = mw - 1;
+    if (y === y2) cy = mh - 1;
+    const ok = v > 0 && cx >= 0 && cy >= 0 && cx < mw && cy < mh && sx > 0 && sy > 0 && Number.isFinite(sx) && Number.isFinite(sy);
+    target[at + j] = ok ? BigInt(cy * mw + cx) : 0n;
     weight[at + j] = ok ? 1 : 0;
   }
 }

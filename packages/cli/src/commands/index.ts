@@ -21,5 +21,6 @@ export const commands: readonly Command[] = [
   lazy('train', 'train a reference model (teacher or student) and export it to ONNX', async () => (await import('./train.js')).trainCommand),
   lazy('eval', 'COCO AP/AR of a results file against a ground truth (pycocotools-exact, bbox or keypoints)', async () => (await import('./eval.js')).evalCommand),
   lazy('report', 'write the HTML report (table, calibration curve, label grid, losses) of a demo run', async () => (await import('./report.js')).reportCommand),
+  lazy('predict', 'run a model on images (single pass or multi-transform) and write COCO results for eval/report', async () => (await import('./predict.js')).predictCommand),
   lazy('inspect', "show an ONNX model's opset, inputs/outputs, risky ops (RoiAlign, in-graph Resize), guessed layout and manifest", async () => (await import('./inspect.js')).inspectCommand),
 ];

@@ -1,11 +1,7 @@
 // `omnidistill label`: a teacher on unlabeled images under a transform plan → raw
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { ShardPlanError, createModelSession, layoutAdapter, loadManifest } from '@omnidistill/infer';
-import type { DetectorManifest, KeypointManifest, ModelManifest } from '@omnidistill/infer';
+import { ShardPlanError } from '@omnidistill/infer';
 import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
-import type { KeypointRoiSource } from '../pipeline/label.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { ShardEnvError, resolveShard } from '../shard/resolve.js';
 import type { ShardChoice } from '../shard/resolve.js';
@@ -14,6 +10,7 @@ import { labelMergeCommand } from './label-merge.js';
 import { labelPlanCommand } from './label-plan.js';
 import { labeledImageSizes } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
+import { openTeacher } from './teacher-models.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
@@ -90,37 +87,18 @@ export const labelCommand: CommandModule = {
     for (const w of warnings) log(`warning: ${w}`);
     const shard = shardFrom(v, process.env);
     if (shard) log(shard.description);
-    const teacher = await openModel(teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined);
-    if (teacher.manifest.role !== (task === 'keypoints' ? 'keypoints' : 'detector')) {
-      throw new UsageError(`--teacher: expected a ${task === 'keypoints' ? 'keypoints' : 'detector'} model for --task ${task}, received a ${teacher.manifest.role} model (${teacherPath})`);
-    }
-    let rois: KeypointRoiSource | null | undefined;
-    if (task === 'keypoints' && layoutAdapter(teacher.manifest.layout).traits.selfDetecting) {
-      // keypoint R-CNN / YOLO-pose find the people themselves (their own boxes are the instances)
-      if (typeof v.detector === 'string' || typeof v.boxes === 'string') {
-        throw new UsageError(`--teacher ${teacherPath}: layout "${teacher.manifest.layout}" finds the people itself; drop --detector/--boxes`);
-      }
-      rois = null;
-    } else if (task === 'keypoints') {
-      if (typeof v.detector === 'string') {
-        const det = await openModel(v.detector);
-        rois = { kind: 'detector', detector: await createModelSession(det.bytes, det.manifest as DetectorManifest) };
-      } else if (typeof v.boxes === 'string') rois = { kind: 'boxes', annotations: v.boxes };
-      else throw new UsageError('keypoints need RoIs: pass --detector FILE or --boxes FILE (or a teacher whose layout finds the people itself: torchvision-detection, yolo)');
-    }
+    const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v);
     const { signal, dispose } = interruptSignal(log);
     try {
       const p = new Progress(stderrSink(io), `label (${plan.transforms.length} transforms)`);
-      const session = await createModelSession(teacher.bytes, teacher.manifest);
       const r = await usageOnPlanError(generateLabels({
-        task,
-        ...(task === 'keypoints' ? { keypoints: { model: session as Awaited<ReturnType<typeof createModelSession<KeypointManifest>>>, rois: rois as KeypointRoiSource | null } } : { detector: session as Awaited<ReturnType<typeof createModelSession<DetectorManifest>>> }),
+        ...sessions,
         unlabeled: required(v, 'unlabeled'),
         imageDir: required(v, 'images'),
         labeled: required(v, 'labeled'),
         plan,
         outDir: required(v, 'out'),
-        teacherFingerprint: createHash('sha256').update(teacher.bytes).digest('hex').slice(0, 16),
+        teacherFingerprint: teacher.fingerprint,
         onProgress: (e) => p.update(e.done, e.total),
         signal,
         ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
@@ -172,21 +150,3 @@ function shardFrom(v: Record<string, unknown>, env: NodeJS.ProcessEnv): ShardCho
     throw error;
   }
 }
-
-async function openModel(onnx: string, manifestPath?: string): Promise<{ bytes: Uint8Array; manifest: ModelManifest }> {
-  const mpath = manifestPath ?? onnx.replace(/\.onnx$/i, '') + '.json';
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(onnx));
-  } catch (err) {
-    throw new UsageError(`cannot read model ${onnx}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  let manifest: ModelManifest;
-  try {
-    manifest = await loadManifest(mpath);
-  } catch (err) {
-    throw new UsageError(`model manifest ${mpath}: ${(err as Error).message}`);
-  }
-  return { bytes, manifest };
-}
-

@@ -102,7 +102,8 @@ function numKeypointsOf(options: LabelOptions): { numKeypoints?: number } {
   return options.task === 'keypoints' ? { numKeypoints: options.keypoints!.model.manifest.keypoints.names.length } : {};
 }
 
-async function predictorFor(options: LabelOptions): Promise<ImagePredictor> {
+/** The per-image predictor of a teacher (and its RoI source) under a plan; shared by label and predict. */
+export async function predictorFor(options: Pick<LabelOptions, 'task' | 'detector' | 'keypoints' | 'plan'>): Promise<ImagePredictor> {
   if (options.task === 'detection') {
     if (!options.detector) throw new TypeError('options.detector: expected a detector session for the detection task, received undefined');
     return detectionPredictor(options.detector, { plan: options.plan });

@@ -1,0 +1,93 @@
+// Bring-your-own-student: a top-down ONNX keypoint model (symbolic batch, written like an
+// exporter would) is fine-tuned by trainOnnxStudent and written back with the same graph.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder, decodeOnnxModel, encodeModel, tensorValues } from '@omnidistill/artifacts';
+import { COCO_PERSON } from '@omnidistill/core';
+import { generateSplits } from '@omnidistill/synth';
+import { Rng } from '@omnidistill/train';
+import { TopDownBatchBuilder, trainOnnxStudent, type TopDownStudentSpec } from '@omnidistill/models';
+import { randomFloats, runOnnx } from './helpers.js';
+
+const K = COCO_PERSON.keypoints.length;
+
+/** A small top-down model [N, 3, 32, 24] → heatmaps [N, 17, 16, 12], batch axis symbolic. */
+function topDownOnnx(): Uint8Array {
+  const g = new GraphBuilder({ phase: 'eval' });
+  const x = g.input('input', 'float32', [1, 3, 32, 24]);
+  let s = 1;
+  const p = (name: string, shape: number[], lo = -0.3, hi = 0.3) => g.param(name, shape, randomFloats(shape.reduce((a, b) => a * b, 1), s++, lo, hi));
+  let h = g.conv(x, p('backbone.conv.weight', [8, 3, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 1, 1] });
+  h = g.relu(g.batchNorm(h, p('backbone.bn.weight', [8], 0.8, 1.2), p('backbone.bn.bias', [8]), p('backbone.bn.running_mean', [8], -0.1, 0.1), p('backbone.bn.running_var', [8], 0.5, 1.5)));
+  h = g.relu(g.conv(h, p('head.conv.weight', [8, 8, 3, 3]), p('head.conv.bias', [8]), { pads: [1, 1, 1, 1] }));
+  g.output(g.conv(h, p('head.final.weight', [K, 8, 1, 1]), p('head.final.bias', [K])), 'heatmaps');
+  const m = g.toModel();
+  const batchFree = (v: (typeof m.inputs)[number]) => (v.type.kind === 'tensor' ? { ...v, type: { ...v.type, shape: [-1, ...v.type.shape.slice(1)] } } : v);
+  return encodeModel({ ...m, inputs: m.inputs.map(batchFree), outputs: m.outputs.map(batchFree) });
+}
+
+const spec: TopDownStudentSpec = { image: 'input', heatmaps: 'heatmaps', pixels: { channelOrder: 'rgb', scale: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, schema: COCO_PERSON };
+
+describe('trainOnnxStudent (top-down heatmap model)', () => {
+  it('fine-tunes the model from its own weights and writes it back with the same graph and names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'onnx-student-'));
+    const r = await generateSplits({ outDir: dir, style: 'keypoints', imageSize: 48, seed: 5, counts: { labeled: 6 }, concurrency: 2 });
+    const modelPath = join(dir, 'user.onnx');
+    const original = topDownOnnx();
+    await writeFile(modelPath, original);
+    const manifest = { format: 'omnidistill-model', version: 1, role: 'keypoints', layout: 'topdown-heatmap' };
+    const run = await trainOnnxStudent({
+      modelPath,
+      spec,
+      manifest,
+      train: { coco: r.splits.labeled!.annotations, imageDir: r.splits.labeled!.imagesDir },
+      steps: 4,
+      batch: 4,
+      freeze: ['backbone.conv.*'],
+      outDir: dir,
+      threads: 1,
+      progressEvery: 1,
+    });
+    expect(run.history.map((h) => h.step)).toEqual([1, 2, 3, 4]);
+    expect(run.history.every((h) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
+    expect(JSON.parse(await readFile(run.manifestPath, 'utf8'))).toEqual(manifest);
+
+    const before = decodeOnnxModel(original);
+    const after = decodeOnnxModel(new Uint8Array(await readFile(run.onnxPath)));
+    expect(after.graph.nodes).toEqual(before.graph.nodes);
+    expect(after.graph.inputs).toEqual(before.graph.inputs);
+    expect(after.graph.outputs).toEqual(before.graph.outputs);
+    const values = (m: typeof before, name: string) => Array.from(tensorValues(m.graph.initializers.find((t) => t.name === name)!));
+    expect(values(after, 'backbone.conv.weight')).toEqual(values(before, 'backbone.conv.weight')); // frozen by pattern
+    expect(values(after, 'backbone.bn.running_var')).toEqual(values(before, 'backbone.bn.running_var')); // statistics never trained
+    expect(values(after, 'head.final.weight')).not.toEqual(values(before, 'head.final.weight'));
+    // Still the user's model: batch 1 (the symbolic axis) runs in onnxruntime-node.
+    const out = await runOnnx(new Uint8Array(await readFile(run.onnxPath)), { input: { data: randomFloats(3 * 32 * 24, 9), dims: [1, 3, 32, 24] } });
+    expect(out.heatmaps.dims).toEqual([1, K, 16, 12]);
+  });
+
+  it('crops each person to the input aspect ratio and targets the keypoint cells (mirrored with channel swap)', () => {
+    // One 40×40 image, one person box 10..20 × 5..25 (aspect 1:2 = the 12×24 input), padding 1.
+    const kps = new Array<number>(3 * K).fill(0);
+    kps.splice(0, 3, 15, 15, 2); // nose at the box centre
+    kps.splice(3 * 1, 3, 11, 6, 2); // left eye near the top-left corner
+    const image = { id: 1, fileName: 'a.png', width: 40, height: 40, pixels: new Uint8Array(40 * 40 * 3).fill(128), annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 5, 10, 20], area: 200, iscrowd: 0, keypoints: kps, num_keypoints: 2 }] };
+    const make = (flipProbability: number) =>
+      new TopDownBatchBuilder({ batch: 2, height: 24, width: 12, heatmapHeight: 12, heatmapWidth: 6, spec: { ...spec, padding: 1 }, flipProbability, jitter: 0 }).build([image as never], new Rng(1));
+    const plain = make(0);
+    const t = plain.heatmap_targets.data as BigInt64Array;
+    const w = plain.heatmap_target_weights.data as Float32Array;
+    expect(plain.input.dims).toEqual([2, 3, 24, 12]);
+    expect([Number(t[0]), w[0]]).toEqual([6 * 6 + 3, 1]); // (15, 15) → cell (3, 6)
+    expect([Number(t[1]), w[1]]).toEqual([0 * 6 + 0, 1]); // (11, 6) → cell (0, 0)
+    expect(Array.from(w.subarray(K))).toEqual(new Array(K).fill(0)); // second slot: padding, no loss
+    expect((plain.input.data as Float32Array)[0]).toBeCloseTo((128 / 255 - 0.5) / 0.25, 5);
+    const mirrored = make(1);
+    const tm = mirrored.heatmap_targets.data as BigInt64Array;
+    // Flipped: the nose stays in the centre cell; the left eye becomes the right eye (channel 2) at the mirrored cell (0, 5).
+    expect(Number(tm[0])).toBe(6 * 6 + 3);
+    expect([Number(tm[2]), (mirrored.heatmap_target_weights.data as Float32Array)[2]]).toEqual([5, 1]);
+  });
+});
