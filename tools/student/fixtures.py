@@ -262,5 +262,23 @@ def main():
         print(f"{name:20s} params {params:7d}  loss {loss.item():12.6f}  onnx {os.path.getsize(path)} B")
 
 
+def export_cli_student():
+    """A COCO-person (17 keypoints) top-down model for the CLI's end-to-end test: the
+    topdown_heatmap architecture on 32×24 crops, exported with a dynamic batch axis."""
+    out = os.path.join(os.path.dirname(__file__), "..", "..", "packages", "cli", "test", "fixtures", "models")
+    torch.manual_seed(3)
+    model = TopDownHeatmap(k=17).eval()
+    randomise(model, torch.Generator().manual_seed(3))
+    torch.onnx.export(model, (torch.randn(1, 3, 32, 24),), os.path.join(out, "topdown-student.onnx"), input_names=["input"],
+                      output_names=["heatmaps"], opset_version=17, dynamic_axes={"input": {0: "batch"}, "heatmaps": {0: "batch"}},
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    manifest = {"format": "omnidistill-model", "version": 1, "role": "keypoints", "layout": "topdown-heatmap",
+                "inputs": {"image": "input"}, "outputs": {"heatmaps": "heatmaps"},
+                "pixels": {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}, "keypoints": {"schema": "coco-person"}}
+    with open(os.path.join(out, "topdown-student.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+
+
 if __name__ == "__main__":
     main()
+    export_cli_student()

@@ -19,7 +19,8 @@ export const IMPORT_OPSETS = { min: 13, max: 18 } as const;
 export interface ImportOptions {
   /**
    * Static shape per graph input, required for inputs with symbolic dimensions
-   * (e.g. `{ images: [16, 3, 256, 192] }`); inputs with fixed dims may be omitted.
+   * (e.g. `{ images: [16, 3, 256, 192] }`); inputs with fixed dims may be omitted. The batch
+   * axis may differ from a fixed one in the model; every other fixed dim must agree.
    */
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
   /** Parameter-name patterns to freeze (`*` = any run of characters), e.g. `['backbone.*']`. */
@@ -57,7 +58,9 @@ export function resolveInputShapes(model: ReadModel, given: Readonly<Record<stri
     if (!dtype) throw new OnnxImportError(`input "${v.name}": element type ${v.type.dtype} is not supported`);
     const declared = v.type.shape;
     const shape = given[v.name] ? [...given[v.name]] : declared.map((d) => (typeof d === 'number' && d > 0 ? d : -1));
-    if (shape.length !== declared.length || shape.some((d, i) => !Number.isInteger(d) || d < 1 || (typeof declared[i] === 'number' && (declared[i] as number) > 0 && declared[i] !== d))) {
+    // The batch axis (0) may be resized even where the export fixed it (torch.onnx fixes it to
+    // the example's batch unless dynamic_axes says otherwise); other fixed dims must agree.
+    if (shape.length !== declared.length || shape.some((d, i) => !Number.isInteger(d) || d < 1 || (i > 0 && typeof declared[i] === 'number' && (declared[i] as number) > 0 && declared[i] !== d))) {
       throw new OnnxImportError(
         `input "${v.name}": dims [${declared.map((d) => d ?? '?').join(', ')}] need a static shape of the same rank that agrees with the fixed dims (given: ${given[v.name] ? fmtShape(given[v.name]) : 'none'}); pass inputShapes.${v.name}, e.g. [${declared.map((d) => (typeof d === 'number' && d > 0 ? d : 8)).join(', ')}]`,
       );

@@ -2,7 +2,8 @@
 // generated with mixed minibatches) and exports it as an inference ONNX + manifest.
 import { trainDetector, trainKeypointModel } from '@omnidistill/models';
 import { Progress, stderrSink } from '../pipeline/progress.js';
-import { numberIn, oneOf, parseFlags, positiveInt, required } from './args.js';
+import { oneOf, parseFlags } from './args.js';
+import { TRAIN_DATA_FLAGS, trainDataOptions, trainSummary } from './train-flags.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
@@ -13,6 +14,9 @@ Trains the reference keypoint model or detector (@omnidistill/models) from fresh
 and writes DIR/NAME.onnx + DIR/NAME.json (the model manifest). With --generated, every
 minibatch sample comes from the labeled set with probability --labeled-fraction (the
 paper's expected 6:4) and from the generated labels otherwise.
+
+With --model M.onnx --manifest M.json it fine-tunes your own top-down keypoint model
+instead (omnidistill train --model --help).
 
 Options:
   --task TASK             keypoints or detection
@@ -30,61 +34,24 @@ Options:
 
 export const trainCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const v = parseFlags(argv, {
-      task: { type: 'string' },
-      labeled: { type: 'string' },
-      images: { type: 'string' },
-      generated: { type: 'string' },
-      'generated-images': { type: 'string' },
-      'labeled-fraction': { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      lr: { type: 'string' },
-      seed: { type: 'string' },
-      threads: { type: 'string' },
-      out: { type: 'string' },
-      name: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    });
+    if (argv.some((a) => a === '--model' || a.startsWith('--model='))) return (await import('./train-student.js')).trainStudentCommand.run(argv, io);
+    const v = parseFlags(argv, { task: { type: 'string' }, ...TRAIN_DATA_FLAGS });
     if (v.help) {
       io.stdout.write(HELP);
       return EXIT.OK;
     }
     if (v.task === undefined) throw new UsageError('--task is required');
     const task = oneOf(v, 'task', ['keypoints', 'detection'] as const, 'keypoints');
-    if (v.steps === undefined) throw new UsageError('--steps is required');
-    if ((v.generated === undefined) !== (v['generated-images'] === undefined)) {
-      throw new UsageError('--generated and --generated-images go together');
-    }
     const p = new Progress(stderrSink(io), `train ${task}`);
     const options = {
-      train: { coco: required(v, 'labeled'), imageDir: required(v, 'images') },
-      ...(typeof v.generated === 'string'
-        ? { generated: { coco: v.generated, imageDir: String(v['generated-images']) }, labeledProbability: numberIn(v, 'labeled-fraction', 0.6, 0, 1) }
-        : {}),
-      steps: positiveInt(v, 'steps', 1),
-      batch: positiveInt(v, 'batch', 16),
-      lr: numberIn(v, 'lr', 2e-3, 0, 10),
-      seed: positiveInt(v, 'seed', 1),
-      ...(v.threads !== undefined ? { threads: positiveInt(v, 'threads', 1) } : {}),
-      outDir: required(v, 'out'),
+      ...trainDataOptions(v),
       name: typeof v.name === 'string' ? v.name : task === 'keypoints' ? 'keypoints' : 'detector',
       onProgress: (e: { step: number; iterations: number; loss: number; learningRate: number; samplesPerSecond: number; engine: string }) =>
         p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} img/s [${e.engine}]`),
     };
     const trained = task === 'keypoints' ? await trainKeypointModel(options) : await trainDetector(options);
     p.done(`${trained.parameterCount} params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
-    const summary = {
-      onnx: trained.onnxPath,
-      manifest: trained.manifestPath,
-      engine: trained.engine,
-      parameterCount: trained.parameterCount,
-      seconds: trained.seconds,
-      stepsPerSecond: trained.stepsPerSecond,
-      finalLoss: trained.history.at(-1)?.loss ?? null,
-      history: trained.history,
-    };
-    io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    io.stdout.write(trainSummary(trained));
     return EXIT.OK;
   },
 };

@@ -1,0 +1,149 @@
+// `omnidistill train --model student.onnx --manifest student.json`: fine-tunes the user's own
+// top-down keypoint model (any torch.onnx export the importer handles) on labeled ∪ generated
+// data and writes it back with the same graph, inputs, outputs and names.
+import { readFile } from 'node:fs/promises';
+import { OnnxImportError, OnnxReadError } from '@omnidistill/artifacts';
+import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
+import { trainOnnxStudent, type StudentPixels, type TopDownStudentSpec } from '@omnidistill/models';
+import { Progress, stderrSink } from '../pipeline/progress.js';
+import { oneOf, parseFlags, required } from './args.js';
+import { TRAIN_DATA_FLAGS, trainDataOptions, trainSummary } from './train-flags.js';
+import { EXIT, UsageError } from './types.js';
+import type { CommandIO, CommandModule } from './types.js';
+
+export const STUDENT_HELP = `Usage: omnidistill train --model M.onnx --manifest M.json --labeled L.json --images DIR --steps N --out DIR
+                         [--generated G.json --generated-images DIR] [--freeze PATTERN] [--reinit] [options]
+
+Fine-tunes your own top-down keypoint model (manifest layout "topdown-heatmap": person crop
+[N, 3, H, W] → heatmaps [N, K, h, w], e.g. a torch.onnx export of an HRNet/SimpleBaseline)
+from its own weights, with the spatial-softmax cross-entropy on each keypoint's heatmap
+cell, and writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained
+weights, plus your manifest beside it.
+
+Options (besides train's --labeled, --images, --generated, --generated-images,
+--labeled-fraction, --steps, --lr, --seed, --threads, --out):
+  --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
+  --manifest FILE         its model manifest (inputs.image, outputs.heatmaps, pixels, keypoints,
+                          layoutOptions.padding)
+  --batch N               person crops per minibatch (default 16)
+  --freeze PATTERN        freeze parameters whose name matches (* = any run), e.g. 'backbone.*';
+                          comma-separated for several
+  --reinit                re-initialise the trainable weights (the paper's student) instead of fine-tuning
+  --batch-norm MODE       frozen (default: running statistics, γ/β trained) or batch
+  --name NAME             output base name (default: student)
+`;
+
+function field(obj: Record<string, unknown>, key: string, path: string): Record<string, unknown> {
+  const v = obj[key];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new OmniTypeError(`${path}.${key}`, 'an object', v);
+  return v as Record<string, unknown>;
+}
+
+function nameIn(obj: Record<string, unknown>, key: string, path: string): string {
+  const v = obj[key];
+  if (typeof v !== 'string' || v === '') throw new OmniTypeError(`${path}.${key}`, 'a tensor name', v);
+  return v;
+}
+
+function triple(v: unknown, path: string, fallback: [number, number, number]): [number, number, number] {
+  if (v === undefined) return fallback;
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new OmniTypeError(path, 'an array of 3 numbers', v);
+  return [v[0], v[1], v[2]];
+}
+
+/**
+ * The parts of a model manifest (infer's format) the student trainer needs, checked with the
+ * field named in every error: layout topdown-heatmap, tensor names, pixels, keypoint schema.
+ */
+export function studentSpecFromManifest(value: unknown, path: string): TopDownStudentSpec {
+  if (typeof value !== 'object' || value === null) throw new OmniTypeError(path, 'a model manifest object', value);
+  const m = value as Record<string, unknown>;
+  if (m.layout !== 'topdown-heatmap') {
+    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap" (student training takes top-down crop → heatmap models)', m.layout ?? 'none (rois)');
+  }
+  if (m.role !== 'keypoints') throw new OmniRangeError(`${path}.role`, '"keypoints"', m.role);
+  const p = m.pixels === undefined ? {} : field(m, 'pixels', path);
+  const scale = p.scale === undefined ? 255 : Number(p.scale);
+  if (!(scale > 0)) throw new OmniRangeError(`${path}.pixels.scale`, 'a positive number', p.scale);
+  const std = triple(p.std, `${path}.pixels.std`, [1, 1, 1]);
+  if (std.some((s) => s <= 0)) throw new OmniRangeError(`${path}.pixels.std`, 'positive numbers', std);
+  const order = p.channelOrder ?? 'rgb';
+  if (order !== 'rgb' && order !== 'bgr') throw new OmniRangeError(`${path}.pixels.channelOrder`, '"rgb" or "bgr"', order);
+  const pixels: StudentPixels = { channelOrder: order, scale, mean: triple(p.mean, `${path}.pixels.mean`, [0, 0, 0]), std };
+  const k = field(m, 'keypoints', path);
+  const isCoco = k.schema === COCO_PERSON.name;
+  const names = k.names === undefined && isCoco ? [...COCO_PERSON.keypoints] : (k.names as string[]);
+  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) {
+    throw new OmniTypeError(`${path}.keypoints.names`, `keypoint names (required unless schema is "${COCO_PERSON.name}")`, k.names);
+  }
+  const flipPairs = (k.flipPairs === undefined && isCoco ? COCO_PERSON.flipPairs : k.flipPairs) as [number, number][];
+  validateFlipPairs(flipPairs, names.length, `${path}.keypoints.flipPairs`);
+  const schema: KeypointSchema = { ...COCO_PERSON, name: String(k.schema ?? 'custom'), keypoints: names, flipPairs };
+  const lo = m.layoutOptions === undefined ? {} : field(m, 'layoutOptions', path);
+  const padding = lo.padding === undefined ? 1.25 : Number(lo.padding);
+  if (!(padding > 0)) throw new OmniRangeError(`${path}.layoutOptions.padding`, 'a positive number', lo.padding);
+  return {
+    image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`),
+    heatmaps: nameIn(field(m, 'outputs', path), 'heatmaps', `${path}.outputs`),
+    pixels,
+    schema,
+    categoryId: k.categoryId === undefined ? 1 : Number(k.categoryId),
+    padding,
+  };
+}
+
+export const trainStudentCommand: CommandModule = {
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const v = parseFlags(argv, {
+      ...TRAIN_DATA_FLAGS,
+      model: { type: 'string' },
+      manifest: { type: 'string' },
+      freeze: { type: 'string', multiple: true },
+      reinit: { type: 'boolean', default: false },
+      'batch-norm': { type: 'string' },
+    });
+    if (v.help) {
+      io.stdout.write(STUDENT_HELP);
+      return EXIT.OK;
+    }
+    const modelPath = required(v, 'model');
+    const manifestPath = required(v, 'manifest');
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`${manifestPath}: ${(err as Error).message}`);
+    }
+    let spec: TopDownStudentSpec;
+    try {
+      spec = studentSpecFromManifest(manifest, manifestPath);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const freeze = ((v.freeze as unknown as string[] | undefined) ?? []).flatMap((f) => f.split(',')).filter((f) => f !== '');
+    const p = new Progress(stderrSink(io), 'train student');
+    try {
+      const trained = await trainOnnxStudent({
+        modelPath,
+        spec,
+        manifest,
+        ...trainDataOptions(v),
+        freeze,
+        reinit: v.reinit === true,
+        batchNorm: oneOf(v, 'batch-norm', ['frozen', 'batch'] as const, 'frozen'),
+        outDir: required(v, 'out'),
+        name: typeof v.name === 'string' ? v.name : 'student',
+        onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} crops/s [${e.engine}]`),
+      });
+      p.done(`${trained.parameterCount} trainable params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
+      io.stdout.write(trainSummary(trained));
+      return EXIT.OK;
+    } catch (err) {
+      // A model the importer cannot take, or inputs that do not fit it, is bad input (exit 2).
+      if (err instanceof OnnxImportError || err instanceof OnnxReadError || err instanceof OmniRangeError || err instanceof OmniTypeError) {
+        throw new UsageError(`${modelPath}: ${err.message}`);
+      }
+      throw err;
+    }
+  },
+};

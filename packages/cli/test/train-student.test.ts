@@ -1,0 +1,59 @@
+// `omnidistill train --model`: a torch.onnx top-down export (tools/student/fixtures.py) is
+// fine-tuned on synthetic people and written back with its own graph and names; bad input
+// exits 2 with one line naming the file/field.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeOnnxModel, encodeModel } from '@omnidistill/artifacts';
+import { generateSplits } from '@omnidistill/synth';
+import { runCli } from './helpers.js';
+
+const fixture = (name: string) => new URL(`./fixtures/models/${name}`, import.meta.url).pathname;
+
+async function labeledSplit() {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-student-'));
+  const r = await generateSplits({ outDir: dir, style: 'keypoints', imageSize: 48, seed: 4, counts: { labeled: 4, unlabeled: 0 }, concurrency: 2 });
+  return { dir, coco: r.splits.labeled!.annotations, images: r.splits.labeled!.imagesDir };
+}
+
+describe('omnidistill train --model (bring your own student)', () => {
+  it('fine-tunes a torch-exported top-down model and keeps its graph, inputs, outputs and names', async () => {
+    const { dir, coco, images } = await labeledSplit();
+    const ran = await runCli('train', '--model', fixture('topdown-student.onnx'), '--manifest', fixture('topdown-student.json'), '--labeled', coco, '--images', images,
+      '--steps', '3', '--batch', '4', '--threads', '1', '--freeze', 'backbone.0.*', '--out', dir);
+    expect(ran.stderr).not.toMatch(/failed/);
+    expect(ran.code).toBe(0);
+    const summary = JSON.parse(ran.stdout) as { onnx: string; history: { step: number; loss: number }[] };
+    expect(summary.history.at(-1)!.step).toBe(3);
+    const before = decodeOnnxModel(new Uint8Array(await readFile(fixture('topdown-student.onnx'))));
+    const after = decodeOnnxModel(new Uint8Array(await readFile(summary.onnx)));
+    expect(after.graph.nodes).toEqual(before.graph.nodes);
+    expect(after.graph.inputs).toEqual(before.graph.inputs);
+    expect(after.graph.outputs).toEqual(before.graph.outputs);
+    expect(after.graph.initializers.map((t) => t.name)).toEqual(before.graph.initializers.map((t) => t.name));
+    const raw = (m: typeof before, name: string) => Array.from(m.graph.initializers.find((t) => t.name === name)!.raw!);
+    expect(raw(after, 'backbone.0.0.weight')).toEqual(raw(before, 'backbone.0.0.weight'));
+    expect(raw(after, 'final.weight')).not.toEqual(raw(before, 'final.weight'));
+  });
+
+  it('exits 2 naming the node, op and opset for a model with an op it cannot differentiate', async () => {
+    const { dir, coco, images } = await labeledSplit();
+    const model = join(dir, 'erf.onnx');
+    const io = (name: string) => ({ name, type: { kind: 'tensor' as const, dtype: 'float32' as const, shape: [1, 3, 32, 24] } });
+    await writeFile(model, encodeModel({ graphName: 'g', irVersion: 8, producerName: 't', opsets: [{ domain: '', version: 17 }], inputs: [io('input')], outputs: [io('heatmaps')], valueInfo: [], initializers: [],
+      nodes: [{ opType: 'Erf', domain: '', name: 'gelu', inputs: ['input'], outputs: ['heatmaps'], attributes: {} }] }));
+    const ran = await runCli('train', '--model', model, '--manifest', fixture('topdown-student.json'), '--labeled', coco, '--images', images, '--steps', '1', '--out', dir);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toMatch(/erf\.onnx: node "gelu" \(Erf, opset 17\): no importer for this op; supported: .*Conv/);
+  });
+
+  it('exits 2 for a manifest whose layout it cannot train', async () => {
+    const { dir, coco, images } = await labeledSplit();
+    const manifest = join(dir, 'rois.json');
+    await writeFile(manifest, JSON.stringify({ format: 'omnidistill-model', version: 1, role: 'keypoints', inputs: { image: 'image', rois: 'rois' }, outputs: { heatmaps: 'heatmaps' } }));
+    const ran = await runCli('train', '--model', fixture('topdown-student.onnx'), '--manifest', manifest, '--labeled', coco, '--images', images, '--steps', '1', '--out', dir);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toMatch(/rois\.json\.layout: expected "topdown-heatmap"/);
+  });
+});
