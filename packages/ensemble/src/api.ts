@@ -3,7 +3,7 @@
 import { OmniRangeError, OmniTypeError, type HeatmapBatch, type KeypointArray } from '@omnidistill/core';
 import type { NativeEnsembleOptions, NativeTiming } from '@omnidistill/native';
 import { nativeBinding, selectBackend, type Backend, type BackendRequest, type BackendSelection } from './backends.js';
-import { referenceDecode, referenceEnsemble, referenceEnsembleAndDecode } from './reference.js';
+import { fastDecode, fastEnsemble, fastEnsembleAndDecode } from './fast.js';
 import {
   checkBatch,
   checkDecode,
@@ -92,7 +92,7 @@ export async function ensembleHeatmaps(
   const shape = { t: job.t, n: job.n, k: job.k, m: job.m };
   const out = (data: Float32Array): HeatmapBatch => ({ data, t: 1, n: job.n, k: job.k, m: job.m });
   if (selection.backend === 'ts') {
-    const result = referenceEnsemble(job);
+    const result = fastEnsemble(job);
     if (output !== undefined) output.set(result);
     return { heatmaps: out(output ?? result), backend: 'ts', selection };
   }
@@ -118,7 +118,7 @@ export async function decodeHeatmaps(
   const selection = selectBackend(options.backend);
   const keypointsOf = (data: Float32Array): KeypointArray => ({ data, n: b.n, k: b.k });
   if (selection.backend === 'ts') {
-    const r = referenceDecode(b.data, b.n, b.k, b.m, decode);
+    const r = fastDecode(b.data, b.n, b.k, b.m, decode);
     return { keypoints: keypointsOf(r.keypoints), ...(r.probability ? { probability: r.probability } : {}), backend: 'ts', selection };
   }
   const r = await nativeBinding().decodeHeatmaps(b.data, { n: b.n, k: b.k, m: b.m }, decode.rois, {
@@ -151,7 +151,7 @@ export async function ensembleAndDecode(
   const selection = selectBackend(options.backend);
   const keypointsOf = (data: Float32Array): KeypointArray => ({ data, n: job.n, k: job.k });
   if (selection.backend === 'ts') {
-    const r = referenceEnsembleAndDecode(job, decode);
+    const r = fastEnsembleAndDecode(job, decode);
     return { keypoints: keypointsOf(r.keypoints), ...(r.probability ? { probability: r.probability } : {}), backend: 'ts', selection };
   }
   const r = await nativeBinding().ensembleAndDecode(job.heatmaps, { t: job.t, n: job.n, k: job.k, m: job.m }, decode.rois, {

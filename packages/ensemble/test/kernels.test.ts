@@ -81,6 +81,34 @@ function runBackendSuite(backend: Backend): void {
       }
     });
 
+    it.each(seeds)('seed %i: fused ensemble+decode without probability (the pruned argmax) equals the reference', async (seed) => {
+      const c = randomCase(seed);
+      const expected = referenceEnsembleAndDecode(checkEnsemble(batchOf(c), optionsOf(c)), checkDecode({}, c.n, c.rois));
+      const got = await ensembleAndDecode(batchOf(c), c.rois, { ...optionsOf(c), ...run });
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+    });
+
+    // Known difference: the native kernels reject an average that overflows float32; the reference
+    // (and so the ts backend) carries the infinity on and decodes it.
+    it('averages that overflow float32 (finite inputs): ts decodes like the reference, native backends reject them', async () => {
+      const n = 2, k = 2, m = 5;
+      const data = new Float32Array(2 * n * k * m * m).fill(-1);
+      data[3] = 3e38; // transform 0, RoI 0, keypoint 0
+      data[n * k * m * m + 3] = 3e38; // transform 1, same place: the sum overflows to Infinity
+      const rois = Float32Array.from([0, 0, 9, 7, 2, 2, 14, 11]);
+      const options = { mode: 'avg' as const, flipped: [false, false], flipPairs: [] as [number, number][] };
+      const job = checkEnsemble({ data, t: 2, n, k, m }, options);
+      if (backend !== 'ts') {
+        await expect(ensembleAndDecode({ data, t: 2, n, k, m }, rois, { ...options, ...run })).rejects.toThrow(/a combined value overflowed float32/);
+        return;
+      }
+      const expected = referenceEnsembleAndDecode(job, checkDecode({}, n, rois));
+      const got = await ensembleAndDecode({ data, t: 2, n, k, m }, rois, { ...options, ...run });
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+      const combined = await ensembleHeatmaps({ data, t: 2, n, k, m }, { ...options, ...run });
+      expect(Array.from(combined.heatmaps.data)).toEqual(Array.from(referenceEnsemble(job)));
+    });
+
     it.each(seeds.slice(0, 12))('seed %i: ensemble then decode equals the fused kernel and the reference', async (seed) => {
       const c = randomCase(seed);
       const combined = await ensembleHeatmaps(batchOf(c), { ...optionsOf(c), ...run });

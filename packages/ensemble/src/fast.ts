@@ -1,0 +1,243 @@
+// The `ts` backend's kernels: what runs when the native addon cannot load. Same float32
+// arithmetic as the reference (reference.ts, the oracle: every test body runs on both), so
+// results are identical bit for bit; faster by
+//  - combining transforms with the mode, flip and weight tests hoisted out of the pixel loops
+//    (Float32Array stores round like Math.fround; a product with weight 1 is the value itself);
+//  - checking finiteness on the combined maps (a non-finite input makes its channel's average
+//    non-finite) and only then scanning the inputs for the reference's exact error;
+//  - decoding the argmax with the native cpu kernel's row pruning: an exact upper bound of every
+//    output row of the bicubic resize, so rows that cannot hold the first maximum are never
+//    computed; flat maps, where most rows stay in play, take the reference's full path.
+// Probabilities (softmax over the whole resized map) take the reference path.
+import { assertFiniteHeatmaps, cubicAxis, decodeMap, referenceDecode, referenceEnsembleAndDecode, type DecodedKeypoints } from './reference.js';
+import type { DecodeJob, EnsembleJob } from './validate.js';
+
+const f = Math.fround;
+
+/**
+ * ensembleChannel of the reference, with the per-pixel branches hoisted: combines the T maps of
+ * RoI n, keypoint k into out[0, M*M). Returns false when a combined value is not finite.
+ */
+function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Array): boolean {
+  const { m, heatmaps: h, mask } = job;
+  const mm = m * m;
+  const avg = job.mode === 'avg';
+  let first = true;
+  let weightSum = 0;
+  for (let t = 0; t < job.t; t++) {
+    if (mask !== undefined && mask[t * job.n + n] === 0) continue;
+    const flip = job.flipped[t] === 1;
+    const src = ((t * job.n + n) * job.k + (flip ? job.perm[k] : k)) * mm;
+    const w = job.weights[t];
+    weightSum = f(weightSum + w);
+    if (!flip) {
+      if (first && (w === 1 || !avg)) out.set(h.subarray(src, src + mm));
+      else if (!avg) for (let i = 0; i < mm; i++) out[i] = h[src + i] > out[i] ? h[src + i] : out[i];
+      else if (first) for (let i = 0; i < mm; i++) out[i] = w * h[src + i];
+      else if (w === 1) for (let i = 0; i < mm; i++) out[i] += h[src + i];
+      else for (let i = 0; i < mm; i++) out[i] += f(w * h[src + i]);
+    } else {
+      for (let y = 0; y < m; y++) {
+        const row = y * m, from = src + row + m - 1;
+        if (!avg) for (let x = 0; x < m; x++) out[row + x] = first || h[from - x] > out[row + x] ? h[from - x] : out[row + x];
+        else if (first) for (let x = 0; x < m; x++) out[row + x] = w * h[from - x];
+        else if (w === 1) for (let x = 0; x < m; x++) out[row + x] += h[from - x];
+        else for (let x = 0; x < m; x++) out[row + x] += f(w * h[from - x]);
+      }
+    }
+    first = false;
+  }
+  let finite = true;
+  if (avg) {
+    for (let i = 0; i < mm; i++) {
+      const v = (out[i] /= weightSum);
+      if (v - v !== 0) finite = false;
+    }
+  }
+  return finite;
+}
+
+/** Per-RoI bicubic taps and the interval bounds of the x pass (native cpu's DecodeScratch). */
+interface Taps {
+  xIndex: Int32Array;
+  xWeight: Float32Array;
+  yIndex: Int32Array;
+  yWeight: Float32Array;
+  /** Over all x: range of the positive and of the negative weight sums, max of sum |w|. */
+  posMin: number;
+  posMax: number;
+  negMin: number;
+  negMax: number;
+  absMax: number;
+}
+
+function tapsFor(m: number, W: number, H: number): Taps {
+  const xs = cubicAxis(m, W), ys = cubicAxis(m, H);
+  let posMin = Infinity, posMax = -Infinity, negMin = Infinity, negMax = -Infinity, absMax = 0;
+  for (let x = 0; x < W; x++) {
+    let pos = 0, neg = 0;
+    for (let j = 0; j < 4; j++) {
+      const w = xs.weight[4 * x + j];
+      if (w >= 0) pos += w;
+      else neg += w;
+    }
+    posMin = Math.min(posMin, pos);
+    posMax = Math.max(posMax, pos);
+    negMin = Math.min(negMin, neg);
+    negMax = Math.max(negMax, neg);
+    absMax = Math.max(absMax, pos - neg);
+  }
+  return { xIndex: xs.index, xWeight: xs.weight, yIndex: ys.index, yWeight: ys.weight, posMin, posMax, negMin, negMax, absMax };
+}
+
+/** Scratch of the pruned decode, grown on demand. */
+class DecodeScratch {
+  rows = new Float32Array(0);
+  ready = new Uint8Array(0);
+  bound = new Float32Array(0);
+  rowHi = new Float64Array(0);
+  rowLo = new Float64Array(0);
+  size(m: number, W: number, H: number): void {
+    if (this.rows.length < m * W) this.rows = new Float32Array(m * W);
+    if (this.ready.length < m) {
+      this.ready = new Uint8Array(m);
+      this.rowHi = new Float64Array(m);
+      this.rowLo = new Float64Array(m);
+    }
+    if (this.bound.length < H) this.bound = new Float32Array(H);
+    this.ready.fill(0, 0, m);
+  }
+}
+
+const SLACK = 1e-5, TINY = 1e-30;
+
+/**
+ * First maximum of the bicubic-resized map at `offset` (values exactly as the reference computes
+ * them), visiting only rows whose bound reaches the best value found; writes x, y, logit of
+ * keypoint `item`. Returns false when most rows stay in play (the caller then decodes in full).
+ */
+function decodePruned(map: Float32Array, offset: number, m: number, rois: Float32Array, n: number, tp: Taps, sc: DecodeScratch, keypoints: Float32Array, item: number): boolean {
+  const x1 = rois[4 * n], y1 = rois[4 * n + 1];
+  const w = Math.max(f(rois[4 * n + 2] - x1), 1);
+  const h = Math.max(f(rois[4 * n + 3] - y1), 1);
+  const W = Math.ceil(w), H = Math.ceil(h);
+  sc.size(m, W, H);
+  const { rowHi, rowLo, bound, rows, ready } = sc;
+  // Bounds of each x-resized source row: sum_j w_j s_j is linear in the positive and negative
+  // weight sums, so its extremes sit at the ends of their ranges; a relative slack covers rounding.
+  for (let r = 0; r < m; r++) {
+    let hi = -Infinity, lo = Infinity;
+    for (let c = offset + r * m, end = c + m; c < end; c++) {
+      const v = map[c];
+      if (v > hi) hi = v;
+      if (v < lo) lo = v;
+    }
+    const up = Math.max(tp.posMin * hi, tp.posMax * hi) + Math.max(tp.negMin * lo, tp.negMax * lo);
+    const down = Math.min(tp.posMin * lo, tp.posMax * lo) + Math.min(tp.negMin * hi, tp.negMax * hi);
+    if (hi - lo !== hi - lo || hi === Infinity || lo === -Infinity) return false; // an overflowed average: no sound bound
+    const slack = SLACK * tp.absMax * Math.max(Math.abs(hi), Math.abs(lo)) + TINY;
+    rowHi[r] = up + slack;
+    rowLo[r] = down - slack;
+  }
+  const { yIndex, yWeight, xIndex, xWeight } = tp;
+  let seedRow = 0;
+  for (let y = 0; y < H; y++) {
+    let b = 0, magnitude = 0;
+    for (let j = 0; j < 4; j++) {
+      const r = yIndex[4 * y + j], wy = yWeight[4 * y + j];
+      b += wy >= 0 ? wy * rowHi[r] : wy * rowLo[r];
+      magnitude += Math.abs(wy) * Math.max(Math.abs(rowHi[r]), Math.abs(rowLo[r]));
+    }
+    bound[y] = b + SLACK * magnitude + TINY;
+    if (bound[y] > bound[seedRow]) seedRow = y;
+  }
+  const resized = (r: number): number => {
+    const at = r * W;
+    if (ready[r] === 0) {
+      const src = offset + r * m;
+      for (let x = 0; x < W; x++) {
+        const a = 4 * x;
+        rows[at + x] = f(f(f(f(map[src + xIndex[a]] * xWeight[a]) + f(map[src + xIndex[a + 1]] * xWeight[a + 1])) + f(map[src + xIndex[a + 2]] * xWeight[a + 2])) + f(map[src + xIndex[a + 3]] * xWeight[a + 3]));
+      }
+      ready[r] = 1;
+    }
+    return at;
+  };
+  let best = -Infinity, bestIndex = -1;
+  const visit = (y: number): void => {
+    const a = 4 * y;
+    const r0 = resized(yIndex[a]), r1 = resized(yIndex[a + 1]), r2 = resized(yIndex[a + 2]), r3 = resized(yIndex[a + 3]);
+    const w0 = yWeight[a], w1 = yWeight[a + 1], w2 = yWeight[a + 2], w3 = yWeight[a + 3];
+    let rowBest = -Infinity, rowX = -1;
+    for (let x = 0; x < W; x++) {
+      const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
+      if (v > rowBest || rowX < 0) {
+        rowBest = v;
+        rowX = x;
+      }
+    }
+    const index = y * W + rowX;
+    if (bestIndex < 0 || rowBest > best || (rowBest === best && index < bestIndex)) {
+      best = rowBest;
+      bestIndex = index;
+    }
+  };
+  visit(seedRow);
+  let candidates = 0;
+  for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) candidates++;
+  if (candidates * 8 > H) return false;
+  // A row whose bound is below the best value cannot hold the maximum, nor a value equal to it.
+  for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) visit(y);
+  const xi = bestIndex % W, yi = (bestIndex - xi) / W;
+  keypoints[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
+  keypoints[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
+  keypoints[3 * item + 2] = best;
+  return true;
+}
+
+/** Argmax decoding of maps [N, K, M, M]: pruned where it pays, the reference's full path otherwise. */
+function decodeAll(maps: Float32Array, n: number, k: number, m: number, rois: Float32Array, keypoints: Float32Array, mapOf: (n: number, k: number) => number): void {
+  const sc = new DecodeScratch();
+  for (let r = 0; r < n; r++) {
+    const x1 = rois[4 * r], y1 = rois[4 * r + 1];
+    const W = Math.ceil(Math.max(f(rois[4 * r + 2] - x1), 1)), H = Math.ceil(Math.max(f(rois[4 * r + 3] - y1), 1));
+    const taps = tapsFor(m, W, H); // shared by the RoI's K keypoints
+    for (let kk = 0; kk < k; kk++) {
+      const offset = mapOf(r, kk);
+      if (!decodePruned(maps, offset, m, rois, r, taps, sc, keypoints, r * k + kk)) decodeMap(maps, offset, m, rois, r, keypoints, undefined, r * k + kk);
+    }
+  }
+}
+
+/** `ts` backend of `ensembleHeatmaps`: [T, N, K, M, M] -> [N, K, M, M], equal to referenceEnsemble. */
+export function fastEnsemble(job: EnsembleJob): Float32Array {
+  if (job.mode === 'max') assertFiniteHeatmaps(job);
+  const mm = job.m * job.m;
+  const out = new Float32Array(job.n * job.k * mm);
+  let finite = true;
+  for (let n = 0; n < job.n; n++) {
+    for (let k = 0; k < job.k; k++) finite = combineChannel(job, n, k, out.subarray((n * job.k + k) * mm, (n * job.k + k + 1) * mm)) && finite;
+  }
+  if (!finite) assertFiniteHeatmaps(job); // throws the reference's error; an overflow alone passes
+  return out;
+}
+
+/** `ts` backend of `decodeHeatmaps`, equal to referenceDecode. */
+export function fastDecode(maps: Float32Array, n: number, k: number, m: number, job: DecodeJob): DecodedKeypoints {
+  if (job.probability) return referenceDecode(maps, n, k, m, job);
+  for (let i = 0; i < maps.length; i++) {
+    if (maps[i] - maps[i] !== 0) return referenceDecode(maps, n, k, m, job); // throws the reference's error
+  }
+  const keypoints = new Float32Array(n * k * 3);
+  decodeAll(maps, n, k, m, job.rois, keypoints, (r, kk) => (r * k + kk) * m * m);
+  return { keypoints };
+}
+
+/** `ts` backend of `ensembleAndDecode`, equal to referenceEnsembleAndDecode. */
+export function fastEnsembleAndDecode(job: EnsembleJob, decode: DecodeJob): DecodedKeypoints {
+  if (decode.probability) return referenceEnsembleAndDecode(job, decode);
+  const maps = fastEnsemble(job);
+  const keypoints = new Float32Array(job.n * job.k * 3);
+  decodeAll(maps, job.n, job.k, job.m, decode.rois, keypoints, (r, kk) => (r * job.k + kk) * job.m * job.m);
+  return { keypoints };
+}
