@@ -81,8 +81,8 @@ export function letterbox(size: ImageSize, dims: readonly (number | null)[], str
   return {
     input,
     r,
-    left: roundHalfEven((input.width - resized.width) / 2 - 0.1),
-    top: roundHalfEven((input.height - resized.height) / 2 - 0.1),
+    left: roundHalfEven((input.width - resized.width) / 2 - 0.1) + 0, // + 0: no -0 for no padding
+    top: roundHalfEven((input.height - resized.height) / 2 - 0.1) + 0,
     resized,
   };
 }
