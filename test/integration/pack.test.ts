@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closure, installScratch, nodeOnlyEnv, packWorkspace, repo, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.ts';
+import { closure, installScratch, nodeOnlyEnv, packWorkspace, repo, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'omnidistill-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -120,13 +120,14 @@ describe('each package installed alone from its tarball (npm --offline, no compi
     installScratch(dir, closure(packed, ['@omnidistill/boxes']), env);
     const out = nodeScript(
       dir,
-      `import { iouMatrix, nms } from '@omnidistill/boxes';
-const boxes = new Float64Array([0, 0, 10, 10, 1, 1, 10, 10, 20, 20, 30, 30]);
-const scores = new Float64Array([0.9, 0.8, 0.7]);
-console.log(JSON.stringify({ kept: [...nms(boxes, scores, { iouThreshold: 0.5 })], iou: iouMatrix(boxes.subarray(0, 4), boxes.subarray(4, 8))[0] }));
+      `import { iouMatrix, nms, weightedBoxesFusion } from '@omnidistill/boxes';
+const boxes = [[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]];
+const scores = [0.9, 0.8, 0.7];
+const fused = weightedBoxesFusion([{ boxes, scores, labels: [0, 0, 0] }], { image: { width: 40, height: 40 }, iouThreshold: 0.5 });
+console.log(JSON.stringify({ kept: [...nms({ boxes, scores }, { iouThreshold: 0.5 })], iou: iouMatrix([boxes[0]], [boxes[1]])[0], fused: fused.scores.length }));
 `,
     );
-    expect(JSON.parse(out)).toEqual({ kept: [0, 2], iou: 81 / 100 });
+    expect(JSON.parse(out)).toEqual({ kept: [0, 2], iou: 81 / 100, fused: 2 });
   });
 
   it('@omnidistill/coco: read, evaluate and summarize a fixture as pycocotools does', { timeout: INSTALL }, () => {

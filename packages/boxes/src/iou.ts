@@ -1,15 +1,16 @@
 // Intersection over union in both pixel conventions.
 import type { BoxArray } from '@omnidistill/core';
-import type { PixelConvention } from '@omnidistill/transforms';
 import type { BoxColumns } from './grid.js';
-import { checkBoxes, checkConvention, checkOptions } from './validate.js';
+import { toBoxArray, type BoxesInput } from './inputs.js';
+import { checkBoxes, checkConvention, checkOptions, type PixelConventionInput } from './validate.js';
 
 export interface IouOptions {
   /**
    * `continuous` (default; COCO, torchvision): w = x2 − x1. `pixelIndex` (Detectron's
-   * `bbox_overlaps`): corners are inclusive pixel indices, w = x2 − x1 + 1.
+   * `bbox_overlaps`, there called `plusOne`, accepted as an alias): corners are inclusive
+   * pixel indices, w = x2 − x1 + 1.
    */
-  convention?: PixelConvention;
+  convention?: PixelConventionInput;
 }
 
 /**
@@ -40,8 +41,11 @@ export function iouCols(c: BoxColumns, i: number, j: number, e: number): number 
  *
  * @example
  * iouMatrix(new Float64Array([0, 0, 10, 10]), new Float64Array([5, 0, 15, 10])); // [1/3]
+ * iouMatrix([[0, 0, 10, 10]], [[5, 0, 15, 10]]); // the same
  */
-export function iouMatrix(a: BoxArray, b: BoxArray, options?: IouOptions): Float64Array {
+export function iouMatrix(boxesA: BoxesInput, boxesB: BoxesInput, options?: IouOptions): Float64Array {
+  const a = toBoxArray(boxesA, 'a');
+  const b = toBoxArray(boxesB, 'b');
   const opts = checkOptions(options);
   const e = checkConvention(opts.convention, 'options.convention') === 'pixelIndex' ? 1 : 0;
   const na = checkBoxes(a, 'a');

@@ -2,11 +2,12 @@
 // augmentation): per-transform detections → original image coordinates → union →
 // per-class NMS → box voting against the whole union → top-k for the image. One call.
 import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectInteger, expectOneOf, type Detections, type ImageSize } from '@omnidistill/core';
-import { PIXEL_CONVENTIONS, type PixelConvention, type TransformGeometry } from '@omnidistill/transforms';
+import type { TransformGeometry } from '@omnidistill/transforms';
+import { toDetections, type DetectionsInput } from './inputs.js';
 import { toColumns } from './iou.js';
 import { greedySuppress, groupByLabel, type NmsStrategy } from './nms.js';
 import { orderByScoreDesc } from './order.js';
-import { checkDetections, checkOptions, checkThreshold } from './validate.js';
+import { checkConvention, checkDetections, checkOptions, checkThreshold, type PixelConventionInput } from './validate.js';
 import { VOTE_SCORINGS, voteByIndex, type VotingOptions } from './voting.js';
 
 /** The detections of one transformed copy of the image, in that copy's pixel coordinates. */
@@ -16,9 +17,15 @@ export interface TransformDetections {
   transform: TransformGeometry;
 }
 
+/** What `mergeDetections` accepts per transform: the detections may use plain arrays. */
+export interface TransformDetectionsInput {
+  detections: DetectionsInput;
+  transform: TransformGeometry;
+}
+
 export interface MergeOptions {
-  /** Required: pixel convention of the boxes, for the inverse maps, clipping and IoU. */
-  convention: PixelConvention;
+  /** Required: pixel convention of the boxes, for the inverse maps, clipping and IoU (`plusOne` = `pixelIndex`). */
+  convention: PixelConventionInput;
   /** Keep candidates with score > this (default 0.05, Detectron's `TEST.SCORE_THRESH`). */
   scoreThreshold?: number;
   /** Per-class NMS IoU threshold (default 0.5). */
@@ -56,10 +63,10 @@ interface Union {
  * const merged = mergeDetections(plan.map((t, i) => ({ transform: t, detections: outputs[i] })),
  *   { convention: 'continuous', voting: { scoring: 'avg' } });
  */
-export function mergeDetections(perTransform: readonly TransformDetections[], options: MergeOptions): MergedDetections {
+export function mergeDetections(perTransform: readonly TransformDetectionsInput[], options: MergeOptions): MergedDetections {
   if (options === null || typeof options !== 'object') throw new OmniTypeError('options', 'an object with a `convention` field', options);
   const o = checkOptions(options);
-  const convention = expectOneOf(o.convention, 'options.convention', PIXEL_CONVENTIONS);
+  const convention = checkConvention(o.convention, 'options.convention', null);
   const e = convention === 'pixelIndex' ? 1 : 0;
   const scoreThreshold = checkThreshold(o.scoreThreshold ?? 0.05, 'options.scoreThreshold');
   const nmsThreshold = checkThreshold(o.nmsThreshold ?? 0.5, 'options.nmsThreshold');
@@ -68,9 +75,9 @@ export function mergeDetections(perTransform: readonly TransformDetections[], op
   if (typeof clip !== 'boolean') throw new OmniTypeError('options.clip', 'a boolean', clip);
   const strategy = o.strategy ?? 'auto';
   const voting = readMergeVoting(o.voting, e);
-  const image = checkTransforms(perTransform);
+  const { image, items } = checkTransforms(perTransform);
 
-  const union = buildUnion(perTransform, image, scoreThreshold, e, clip);
+  const union = buildUnion(items, image, scoreThreshold, e, clip);
   const order = orderByScoreDesc(union.scores);
   const { grouped, starts, ends } = groupByLabel(order, union.labels);
 
@@ -151,11 +158,13 @@ function readMergeVoting(v: VotingOptions | false | undefined, e: number) {
   return { threshold: checkThreshold(o.voteThreshold ?? 0.8, 'options.voting.voteThreshold'), scoring, beta, e };
 }
 
-function checkTransforms(perTransform: readonly TransformDetections[]): ImageSize {
+/** Validates the per-transform list; returns the original image size and the detections as typed arrays. */
+function checkTransforms(perTransform: readonly TransformDetectionsInput[]): { image: ImageSize; items: TransformDetections[] } {
   if (!Array.isArray(perTransform) || perTransform.length === 0) {
     throw new OmniTypeError('perTransform', 'a non-empty array of { detections, transform }', perTransform);
   }
   let image: ImageSize | null = null;
+  const items: TransformDetections[] = [];
   perTransform.forEach((item, t) => {
     if (item === null || typeof item !== 'object') throw new OmniTypeError(`perTransform[${t}]`, '{ detections, transform }', item);
     const g = item.transform;
@@ -166,9 +175,11 @@ function checkTransforms(perTransform: readonly TransformDetections[]): ImageSiz
     else if (g.source.width !== image.width || g.source.height !== image.height) {
       throw new OmniRangeError(`perTransform[${t}].transform.source`, `the same original image size as perTransform[0] (${image.width}x${image.height})`, `${g.source.width}x${g.source.height}`);
     }
-    checkDetections(item.detections, `perTransform[${t}].detections`, [0, 1]);
+    const detections = toDetections(item.detections, `perTransform[${t}].detections`);
+    checkDetections(detections, `perTransform[${t}].detections`, [0, 1]);
+    items.push({ detections, transform: g });
   });
-  return image as unknown as ImageSize;
+  return { image: image as unknown as ImageSize, items };
 }
 
 // Maps every candidate above the score threshold back to the original image, in one pass.

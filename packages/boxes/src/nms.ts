@@ -3,10 +3,10 @@
 // Two exact strategies: the classic pairwise sweep (small n) and a spatial grid of the kept
 // boxes (large n), which only compares boxes that can overlap.
 import { OmniTypeError, expectOneOf, type BoxArray } from '@omnidistill/core';
-import type { PixelConvention } from '@omnidistill/transforms';
 import { BoxGrid, GridBuffers, type BoxColumns } from './grid.js';
 import { orderByScoreDesc } from './order.js';
-import { checkBoxes, checkConvention, checkLabels, checkOptions, checkScores, checkThreshold } from './validate.js';
+import { isBoxData, toBoxArray, toLabelArray, toScoreArray, type BoxesInput, type DetectionsInput, type LabelsInput, type ScoredBoxesInput, type ScoresInput } from './inputs.js';
+import { checkBoxes, checkConvention, checkLabels, checkOptions, checkScores, checkThreshold, type PixelConventionInput } from './validate.js';
 
 /** `pairwise` sweeps every later box per kept box; `grid` queries nearby kept boxes; `auto` picks by n. */
 export type NmsStrategy = 'auto' | 'pairwise' | 'grid';
@@ -18,8 +18,8 @@ export const GRID_MIN_BOXES = 128;
 export interface NmsOptions {
   /** Suppress a box whose IoU with a kept box is > this (in [0, 1]). Required. */
   iouThreshold: number;
-  /** IoU convention (default `continuous`, torchvision's). */
-  convention?: PixelConvention;
+  /** IoU convention (default `continuous`, torchvision's; `pixelIndex`/`plusOne`: Detectron's +1). */
+  convention?: PixelConventionInput;
   /** Algorithm choice; every strategy returns the same result (default `auto`). */
   strategy?: NmsStrategy;
 }
@@ -178,10 +178,16 @@ function gridSuppress(cols: BoxColumns, n: number, thr: number, e: number, keep:
  * Hard NMS (torchvision `ops.nms`): indices of the kept boxes, in descending score order.
  *
  * @example
- * const keep = nms(boxes, scores, { iouThreshold: 0.5 }); // Int32Array of box indices
+ * const keep = nms({ boxes, scores }, { iouThreshold: 0.5 }); // Int32Array of box indices
+ * nms({ boxes: [[0, 0, 10, 10], [1, 1, 10, 10]], scores: [0.9, 0.8] }, { iouThreshold: 0.5 }); // [0]
  */
-export function nms(boxes: BoxArray, scores: Float32Array | Float64Array, options: NmsOptions): Int32Array {
-  const p = readNmsOptions(options);
+export function nms(detections: ScoredBoxesInput, options: NmsOptions): Int32Array;
+/** @deprecated the positional form; use `nms({ boxes, scores }, options)`. */
+export function nms(boxes: BoxesInput, scores: ScoresInput, options: NmsOptions): Int32Array;
+export function nms(first: ScoredBoxesInput | BoxesInput, second: NmsOptions | ScoresInput, third?: NmsOptions): Int32Array {
+  const [set, options] = isBoxData(first) ? [{ boxes: first, scores: second }, third] : [first, second];
+  const { boxes, scores } = readSet(set, false);
+  const p = readNmsOptions(options as NmsOptions);
   const n = checkBoxes(boxes, 'boxes');
   checkScores(scores, 'scores', n);
   const order = orderByScoreDesc(scores);
@@ -190,6 +196,18 @@ export function nms(boxes: BoxArray, scores: Float32Array | Float64Array, option
   const keep = scratch.keepFlags(n);
   greedySuppress(cols, n, p.threshold, p.e, p.strategy, keep);
   return collectKept(order, keep, n);
+}
+
+/** The set's arrays as typed arrays (errors name `boxes`, `scores`, `labels` as the caller wrote them). */
+function readSet(set: unknown, withLabels: boolean): { boxes: BoxArray; scores: Float32Array | Float64Array; labels: Int32Array } {
+  const expected = withLabels ? 'detections { boxes, scores, labels }' : 'scored boxes { boxes, scores }';
+  if (set === null || typeof set !== 'object') throw new OmniTypeError('detections', expected, set);
+  const s = set as DetectionsInput;
+  return {
+    boxes: toBoxArray(s.boxes, 'boxes'),
+    scores: toScoreArray(s.scores, 'scores'),
+    labels: withLabels ? toLabelArray(s.labels, 'labels') : new Int32Array(0),
+  };
 }
 
 function collectKept(order: Int32Array, keep: Uint8Array, n: number): Int32Array {
@@ -237,9 +255,22 @@ export function groupByLabel(order: Int32Array, labels: Int32Array): { grouped: 
 /**
  * Per-class NMS (torchvision `ops.batched_nms`): boxes of different labels never suppress
  * each other. Returns kept indices in descending score order (stable on ties).
+ *
+ * @example
+ * const keep = batchedNms({ boxes, scores, labels }, { iouThreshold: 0.5 });
  */
-export function batchedNms(boxes: BoxArray, scores: Float32Array | Float64Array, labels: Int32Array, options: NmsOptions): Int32Array {
-  const p = readNmsOptions(options);
+export function batchedNms(detections: DetectionsInput, options: NmsOptions): Int32Array;
+/** @deprecated the positional form; use `batchedNms({ boxes, scores, labels }, options)`. */
+export function batchedNms(boxes: BoxesInput, scores: ScoresInput, labels: LabelsInput, options: NmsOptions): Int32Array;
+export function batchedNms(
+  first: DetectionsInput | BoxesInput,
+  second: NmsOptions | ScoresInput,
+  third?: LabelsInput,
+  fourth?: NmsOptions,
+): Int32Array {
+  const [set, options] = isBoxData(first) ? [{ boxes: first, scores: second, labels: third }, fourth] : [first, second];
+  const { boxes, scores, labels } = readSet(set, true);
+  const p = readNmsOptions(options as NmsOptions);
   const n = checkBoxes(boxes, 'boxes');
   checkScores(scores, 'scores', n);
   checkLabels(labels, 'labels', n);

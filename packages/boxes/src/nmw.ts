@@ -2,22 +2,23 @@
 // `non_maximum_weighted`): clusters form around their highest-scoring box (the leader); the
 // fused box is the mean of the members weighted by score × IoU with the leader; the fused
 // score is the leader's.
-import type { Detections, ImageSize } from '@omnidistill/core';
+import type { ImageSize } from '@omnidistill/core';
+import type { DetectionsInput } from './inputs.js';
 import { iouOf } from './iou.js';
 import { packByScoreDesc } from './order.js';
-import { orderWithin, type DescendingSort } from './tieorder.js';
-import { checkModels, checkWeights, labelsInOrder, prepareModels, type FusedDetections } from './prepare.js';
-import { checkOptions, checkThreshold } from './validate.js';
+import { orderWithin, type TieOrder } from './tieorder.js';
+import { checkModels, checkWeights, labelsInOrder, prepareModels, readFusionArgs, type FusedDetections, type FusionOptions } from './prepare.js';
+import { checkThreshold } from './validate.js';
 
-export interface NmwOptions {
+export interface NmwOptions extends FusionOptions {
   /** One positive weight per model (default all 1). A box's score counts as s · w / max(w). */
   weights?: readonly number[];
   /** A box joins the leader with the highest IoU if that IoU is > this (default 0.55). */
   iouThreshold?: number;
   /** Boxes with score < this are ignored (default 0). */
   skipBoxThreshold?: number;
-  /** Order of one label's boxes before clustering; see {@link DescendingSort}. */
-  sortDescending?: DescendingSort;
+  /** Order of one label's boxes before clustering (default `stable`; `numpy`: ensemble_boxes' exact order); see {@link TieOrder}. */
+  sortDescending?: TieOrder;
 }
 
 /**
@@ -33,13 +34,16 @@ export interface NmwOptions {
  * - swapped corners and boxes outside the image are errors (ensemble_boxes' NMW does not
  *   repair them either, it silently computes with them).
  */
-export function nonMaximumWeighted(models: readonly Detections[], image: ImageSize, options?: NmwOptions): FusedDetections {
+export function nonMaximumWeighted(models: readonly DetectionsInput[], options: NmwOptions): FusedDetections;
+/** @deprecated the positional form; use `nonMaximumWeighted(models, { image, ...options })`. */
+export function nonMaximumWeighted(models: readonly DetectionsInput[], image: ImageSize, options?: Omit<NmwOptions, 'image'>): FusedDetections;
+export function nonMaximumWeighted(models: readonly DetectionsInput[], second: NmwOptions | ImageSize, third?: Omit<NmwOptions, 'image'>): FusedDetections {
+  const { options: o, image, imagePath } = readFusionArgs<NmwOptions>(second, third);
   const list = checkModels(models, 'models');
-  const o = checkOptions(options);
   const weights = checkWeights(o.weights, list.length, 'options.weights');
   const thr = checkThreshold(o.iouThreshold ?? 0.55, 'options.iouThreshold');
   const skip = checkThreshold(o.skipBoxThreshold ?? 0, 'options.skipBoxThreshold');
-  const p = prepareModels(list, image, 'models', { repairSwapped: false, clip: false, dropEmpty: false, skipBelow: skip, requireInside: true });
+  const p = prepareModels(list, image, 'models', { repairSwapped: false, clip: false, dropEmpty: false, skipBelow: skip, requireInside: true }, imagePath);
   let maxWeight = 0;
   for (const w of weights) maxWeight = Math.max(maxWeight, w);
   const ws = new Float64Array(p.n);

@@ -10,7 +10,8 @@ import {
   type Detections,
   type ImageSize,
 } from '@omnidistill/core';
-import { checkImage, checkLabels, checkScores } from './validate.js';
+import { isImageSize, toDetections } from './inputs.js';
+import { checkImage, checkLabels, checkOptions, checkScores } from './validate.js';
 
 /** Union of all models' boxes after preparation. */
 export interface PreparedBoxes {
@@ -40,12 +41,29 @@ export interface PrepareRules {
   requireInside?: boolean;
 }
 
-/** Validates the list of models' detections; returns the total box count. */
+/** Validates the list of models' detections; returns them with typed arrays (number[][] converted once). */
 export function checkModels(models: unknown, path: string): Detections[] {
   if (!Array.isArray(models) || models.length === 0) {
     throw new OmniTypeError(path, 'a non-empty array of detections { boxes, scores, labels } (one per model)', models);
   }
-  return models as Detections[];
+  return models.map((m: unknown, t) => toDetections(m, `${path}[${t}]`));
+}
+
+/** Options of the fusion functions: the image size travels in them (`options.image`). */
+export interface FusionOptions {
+  /** The image the boxes belong to, in pixels (ensemble_boxes' normalisation). Required. */
+  image: ImageSize;
+}
+
+/**
+ * The options of `f(models, options)`, or of the deprecated `f(models, image, options)`,
+ * as one object with `image` (its error path says which form named it).
+ */
+export function readFusionArgs<O extends FusionOptions>(second: unknown, third: unknown): { options: Partial<O>; image: ImageSize; imagePath: string } {
+  if (isImageSize(second)) return { options: checkOptions(third as O | undefined), image: second, imagePath: 'image' };
+  if (second === undefined) throw new OmniTypeError('options', 'an object { image: { width, height }, ... }', second);
+  const options = checkOptions(second as O);
+  return { options, image: options.image as ImageSize, imagePath: 'options.image' };
 }
 
 /** Validates per-model weights (positive finite numbers, one per model); default all 1. */
@@ -65,8 +83,8 @@ export function checkWeights(weights: unknown, count: number, path: string): Flo
   return out;
 }
 
-export function prepareModels(models: Detections[], image: ImageSize, path: string, rules: PrepareRules): PreparedBoxes {
-  const { width, height } = checkImage(image, 'image');
+export function prepareModels(models: Detections[], image: ImageSize, path: string, rules: PrepareRules, imagePath = 'image'): PreparedBoxes {
+  const { width, height } = checkImage(image, imagePath);
   let total = 0;
   models.forEach((m, t) => {
     const p = `${path}[${t}]`;

@@ -1,11 +1,12 @@
 // Soft-NMS (Bodla et al. 2017; parity target ensemble_boxes `soft_nms`): instead of
 // deleting overlapping boxes, decay their scores; keep what stays above a threshold.
-import { expectOneOf, type Detections, type ImageSize } from '@omnidistill/core';
+import { OmniTypeError, expectOneOf, type ImageSize } from '@omnidistill/core';
+import type { DetectionsInput } from './inputs.js';
 import { orderByScoreDesc } from './order.js';
-import { checkModels, checkWeights, prepareModels, type FusedDetections } from './prepare.js';
-import { checkOptions, checkPositive, checkThreshold } from './validate.js';
+import { checkModels, checkWeights, prepareModels, readFusionArgs, type FusedDetections, type FusionOptions } from './prepare.js';
+import { checkPositive, checkThreshold } from './validate.js';
 
-export interface SoftNmsOptions {
+export interface SoftNmsOptions extends FusionOptions {
   /** `linear`: s · (1 − IoU) when IoU > iouThreshold; `gaussian` (default): s · exp(−IoU² / σ). */
   method?: 'linear' | 'gaussian';
   /** Linear method only (default 0.5). */
@@ -21,6 +22,8 @@ export interface SoftNmsOptions {
    * one it thresholded; `original` — the input score, as ensemble_boxes returns (its kept
    * boxes are chosen by decayed score but reported with their undecayed score).
    */
+  returnedScores?: 'decayed' | 'original';
+  /** @deprecated the old name of `returnedScores` (easily confused with a scores array). */
   scores?: 'decayed' | 'original';
 }
 
@@ -35,15 +38,18 @@ export interface SoftNmsResult extends FusedDetections {
  * dropped, as ensemble_boxes does). Output sorted by descending returned score (stable: labels
  * ascending, then selection order).
  */
-export function softNms(models: readonly Detections[], image: ImageSize, options?: SoftNmsOptions): SoftNmsResult {
+export function softNms(models: readonly DetectionsInput[], options: SoftNmsOptions): SoftNmsResult;
+/** @deprecated the positional form; use `softNms(models, { image, ...options })`. */
+export function softNms(models: readonly DetectionsInput[], image: ImageSize, options?: Omit<SoftNmsOptions, 'image'>): SoftNmsResult;
+export function softNms(models: readonly DetectionsInput[], second: SoftNmsOptions | ImageSize, third?: Omit<SoftNmsOptions, 'image'>): SoftNmsResult {
+  const { options: o, image, imagePath } = readFusionArgs<SoftNmsOptions>(second, third);
   const list = checkModels(models, 'models');
-  const o = checkOptions(options);
   const method = expectOneOf(o.method ?? 'gaussian', 'options.method', ['linear', 'gaussian'] as const);
   const nt = checkThreshold(o.iouThreshold ?? 0.5, 'options.iouThreshold');
   const sigma = checkPositive(o.sigma ?? 0.5, 'options.sigma');
   const thresh = checkThreshold(o.scoreThreshold ?? 0.001, 'options.scoreThreshold');
-  const which = expectOneOf(o.scores ?? 'decayed', 'options.scores', ['decayed', 'original'] as const);
-  const p = prepareModels(list, image, 'models', { repairSwapped: true, clip: true, dropEmpty: true, skipBelow: -Infinity });
+  const which = readReturnedScores(o);
+  const p = prepareModels(list, image, 'models', { repairSwapped: true, clip: true, dropEmpty: true, skipBelow: -Infinity }, imagePath);
   if (o.weights !== undefined) {
     const w = checkWeights(o.weights, list.length, 'options.weights');
     const sum = w.reduce((a, b) => a + b, 0);
@@ -71,6 +77,15 @@ export function softNms(models: readonly Detections[], image: ImageSize, options
     out.indices[r] = p.source[b];
   });
   return out;
+}
+
+/** `returnedScores`, or its deprecated name `scores` (not both). */
+function readReturnedScores(o: Partial<SoftNmsOptions>): 'decayed' | 'original' {
+  if (o.scores !== undefined && o.returnedScores !== undefined) {
+    throw new OmniTypeError('options.scores', 'nothing when options.returnedScores is set (scores is its deprecated name)', o.scores);
+  }
+  const path = o.scores !== undefined ? 'options.scores' : 'options.returnedScores';
+  return expectOneOf(o.returnedScores ?? o.scores ?? 'decayed', path, ['decayed', 'original'] as const);
 }
 
 /**

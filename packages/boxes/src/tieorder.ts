@@ -1,6 +1,7 @@
 // Order of boxes inside one label before clustering (WBF, NMW). Only exact score ties are
 // affected, but on ties the clusters can differ, so the choice is explicit.
 import { OmniRangeError, OmniTypeError } from '@omnidistill/core';
+import { numpyArgsortDesc } from './numpy-argsort.js';
 import { orderByScoreDesc } from './order.js';
 
 /**
@@ -12,9 +13,18 @@ import { orderByScoreDesc } from './order.js';
  */
 export type DescendingSort = (scores: Float64Array) => ArrayLike<number>;
 
-export function orderWithin(ws: Float64Array, subset: number[], sort: DescendingSort | undefined): Int32Array {
-  if (sort === undefined) return orderByScoreDesc(ws, Int32Array.from(subset));
-  if (typeof sort !== 'function') throw new OmniTypeError('options.sortDescending', 'a function (scores) => positions', sort);
+/**
+ * How boxes with equal scores are ordered before clustering: `stable` (default: input order,
+ * model by model), `numpy` (ensemble_boxes' exact order: NumPy's `argsort()[::-1]`, see
+ * {@link numpyArgsortDesc}), or any {@link DescendingSort}.
+ */
+export type TieOrder = 'stable' | 'numpy' | DescendingSort;
+export const TIE_ORDERS: readonly ('stable' | 'numpy')[] = Object.freeze(['stable', 'numpy']);
+
+export function orderWithin(ws: Float64Array, subset: number[], order: TieOrder | undefined): Int32Array {
+  if (order === undefined || order === 'stable') return orderByScoreDesc(ws, Int32Array.from(subset));
+  const sort = order === 'numpy' ? numpyArgsortDesc : order;
+  if (typeof sort !== 'function') throw new OmniTypeError('options.sortDescending', '"stable", "numpy" or a function (scores) => positions', sort);
   const values = new Float64Array(subset.length);
   subset.forEach((b, i) => (values[i] = ws[b]));
   const positions = sort(values);

@@ -79,8 +79,18 @@ export function checkPositive(value: unknown, path: string): number {
   return v;
 }
 
-export function checkConvention(value: unknown, path: string): PixelConvention {
-  return expectOneOf(value ?? 'continuous', path, PIXEL_CONVENTIONS);
+/**
+ * A pixel convention as the options accept it: `continuous` (pixel i spans [i, i + 1),
+ * torchvision), `pixelIndex` (inclusive corners, widths +1, Detectron), or `plusOne`,
+ * Detectron's own name for `pixelIndex` (an alias).
+ */
+export type PixelConventionInput = PixelConvention | 'plusOne';
+const CONVENTION_NAMES: readonly PixelConventionInput[] = Object.freeze([...PIXEL_CONVENTIONS, 'plusOne']);
+
+/** The convention an option names (`plusOne` → `pixelIndex`); `fallback` when undefined (null: required). */
+export function checkConvention(value: unknown, path: string, fallback: PixelConvention | null = 'continuous'): PixelConvention {
+  const name = expectOneOf(value ?? fallback, path, CONVENTION_NAMES);
+  return name === 'plusOne' ? 'pixelIndex' : name;
 }
 
 export function checkImage(value: unknown, path: string): ImageSize {

@@ -2,10 +2,10 @@
 // survived NMS is replaced by the score-weighted mean of every candidate overlapping it by
 // at least the vote threshold, and rescored by one of six methods.
 import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectOneOf, type BoxArray } from '@omnidistill/core';
-import type { PixelConvention } from '@omnidistill/transforms';
 import type { BoxColumns } from './grid.js';
 import { iouCols, toColumns } from './iou.js';
-import { checkBoxes, checkConvention, checkOptions, checkScores, checkThreshold } from './validate.js';
+import { toLabelArray, toScoredBoxes, type ScoredBoxesInput } from './inputs.js';
+import { checkBoxes, checkConvention, checkOptions, checkScores, checkThreshold, type PixelConventionInput } from './validate.js';
 
 /** Detectron's `TEST.BBOX_VOTE.SCORING_METHOD` values, lower case. */
 export type VoteScoring = 'id' | 'avg' | 'iou_avg' | 'generalized_avg' | 'quasi_sum' | 'temp_avg';
@@ -18,8 +18,8 @@ export interface VotingOptions {
   scoring?: VoteScoring;
   /** β of `generalized_avg`, `quasi_sum`, `temp_avg` (default 1). */
   beta?: number;
-  /** IoU convention (default `continuous`; Detectron uses `pixelIndex`, i.e. +1). */
-  convention?: PixelConvention;
+  /** IoU convention (default `continuous`; Detectron uses `pixelIndex`, i.e. +1, which it calls `plusOne`). */
+  convention?: PixelConventionInput;
 }
 
 /** Scored boxes: `[N, 4]` boxes and `[N]` scores in [0, 1]. */
@@ -55,32 +55,52 @@ function readVoteOptions(options: VotingOptions | undefined): VoteParams {
   };
 }
 
+/** Box voting options plus which boxes to refine. */
+export interface BoxVotingOptions extends VotingOptions {
+  /**
+   * The boxes to refine: indices into `all` (typically what NMS kept; each then always votes
+   * for itself), or separate scored boxes `{ boxes, scores }`. Required.
+   */
+  top: Int32Array | readonly number[] | ScoredBoxesInput;
+}
+
 /**
- * Box voting. `all` are every candidate (e.g. the union over transforms, one class); `top` are
- * the boxes to refine — either indices into `all` (typically what NMS kept; each top box then
- * always votes for itself) or separate scored boxes. Returns the refined boxes and scores in
- * `top` order.
+ * Box voting. `all` are every candidate (e.g. the union over transforms, one class);
+ * `options.top` are the boxes to refine. Returns the refined boxes and scores in `top` order.
  *
  * Never NaN: if the voters' scores sum to 0 the box is their unweighted mean; a top box given
  * as coordinates with no voter at all (only possible for an empty box) is returned unchanged.
  *
  * @example
- * const keep = nms(all.boxes, all.scores, { iouThreshold: 0.5 });
- * const voted = boxVoting(all, keep, { scoring: 'avg' });
+ * const keep = nms(all, { iouThreshold: 0.5 });
+ * const voted = boxVoting(all, { top: keep, scoring: 'avg' });
  */
-export function boxVoting(all: ScoredBoxes, top: Int32Array | ScoredBoxes, options?: VotingOptions): VotedBoxes {
+export function boxVoting(all: ScoredBoxesInput, options: BoxVotingOptions): VotedBoxes;
+/** @deprecated the positional form; use `boxVoting(all, { top, ...options })`. */
+export function boxVoting(all: ScoredBoxesInput, top: Int32Array | readonly number[] | ScoredBoxesInput, options?: VotingOptions): VotedBoxes;
+export function boxVoting(
+  allInput: ScoredBoxesInput,
+  second: BoxVotingOptions | Int32Array | readonly number[] | ScoredBoxesInput,
+  third?: VotingOptions,
+): VotedBoxes {
+  const legacy = third !== undefined || second instanceof Int32Array || Array.isArray(second) || (second !== null && typeof second === 'object' && 'boxes' in second);
+  const [topInput, options] = legacy ? [second as BoxVotingOptions['top'], third] : [(second as BoxVotingOptions)?.top, second as BoxVotingOptions];
   const p = readVoteOptions(options);
-  if (all === null || typeof all !== 'object') throw new OmniTypeError('all', 'scored boxes { boxes, scores }', all);
+  const all = toScoredBoxes(allInput, 'all');
   const n = checkBoxes(all.boxes, 'all.boxes');
   checkScores(all.scores, 'all.scores', n, [0, 1]);
   const allCols = toColumns(all.boxes);
-  if (top instanceof Int32Array) {
+  if (topInput instanceof Int32Array || Array.isArray(topInput)) {
+    const top = topInput instanceof Int32Array ? topInput : toLabelArray(topInput, 'top');
     top.forEach((k, i) => {
       if (k < 0 || k >= n) throw new OmniRangeError(`top[${i}]`, `an index into all (0..${n - 1})`, k);
     });
     return voteByIndex(allCols, all.scores, n, top, p);
   }
-  if (top === null || typeof top !== 'object') throw new OmniTypeError('top', 'an Int32Array of indices into all, or scored boxes { boxes, scores }', top);
+  if (topInput === null || typeof topInput !== 'object') {
+    throw new OmniTypeError(legacy ? 'top' : 'options.top', 'an Int32Array or number[] of indices into all, or scored boxes { boxes, scores }', topInput);
+  }
+  const top = toScoredBoxes(topInput, 'top');
   const m = checkBoxes(top.boxes, 'top.boxes');
   checkScores(top.scores, 'top.scores', m, [0, 1]);
   return voteByBoxes(allCols, all.scores, n, toColumns(top.boxes), top.scores, m, p);

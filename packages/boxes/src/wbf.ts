@@ -1,24 +1,25 @@
 // Weighted boxes fusion (Solovyev et al.; parity target ensemble_boxes
 // `weighted_boxes_fusion`), in pixel coordinates with the image size.
-import { expectOneOf, type Detections, type ImageSize } from '@omnidistill/core';
+import { expectOneOf, type ImageSize } from '@omnidistill/core';
+import type { DetectionsInput } from './inputs.js';
 import { iouOf } from './iou.js';
 import { packByScoreDesc } from './order.js';
-import { orderWithin, type DescendingSort } from './tieorder.js';
-import { checkModels, checkWeights, labelsInOrder, prepareModels, type FusedDetections } from './prepare.js';
-import { checkOptions, checkThreshold } from './validate.js';
+import { orderWithin, type TieOrder } from './tieorder.js';
+import { checkModels, checkWeights, labelsInOrder, prepareModels, readFusionArgs, type FusedDetections, type FusionOptions } from './prepare.js';
+import { checkThreshold } from './validate.js';
 
 export type WbfConfidence = 'avg' | 'max' | 'box_and_model_avg' | 'absent_model_aware_avg';
 export const WBF_CONFIDENCE_TYPES: readonly WbfConfidence[] = Object.freeze(['avg', 'max', 'box_and_model_avg', 'absent_model_aware_avg']);
 
-export interface WbfOptions {
+export interface WbfOptions extends FusionOptions {
   /** One positive weight per model (default all 1). */
   weights?: readonly number[];
   /** A box joins a cluster whose fused box has IoU > this (default 0.55). */
   iouThreshold?: number;
   /** Boxes with score < this are ignored (default 0). */
   skipBoxThreshold?: number;
-  /** Order of one label's boxes before clustering; see {@link DescendingSort}. */
-  sortDescending?: DescendingSort;
+  /** Order of one label's boxes before clustering (default `stable`; `numpy`: ensemble_boxes' exact order); see {@link TieOrder}. */
+  sortDescending?: TieOrder;
   /** How the fused confidence is computed (default `avg`). */
   confType?: WbfConfidence;
   /**
@@ -52,17 +53,20 @@ interface Cluster {
  * image size plays that role). Output sorted by descending fused score.
  *
  * @example
- * const fused = weightedBoxesFusion([modelA, modelB], { width: 640, height: 480 }, { weights: [2, 1] });
+ * const fused = weightedBoxesFusion([modelA, modelB], { image: { width: 640, height: 480 }, weights: [2, 1] });
  */
-export function weightedBoxesFusion(models: readonly Detections[], image: ImageSize, options?: WbfOptions): FusedDetections {
+export function weightedBoxesFusion(models: readonly DetectionsInput[], options: WbfOptions): FusedDetections;
+/** @deprecated the positional form; use `weightedBoxesFusion(models, { image, ...options })`. */
+export function weightedBoxesFusion(models: readonly DetectionsInput[], image: ImageSize, options?: Omit<WbfOptions, 'image'>): FusedDetections;
+export function weightedBoxesFusion(models: readonly DetectionsInput[], second: WbfOptions | ImageSize, third?: Omit<WbfOptions, 'image'>): FusedDetections {
+  const { options: o, image, imagePath } = readFusionArgs<WbfOptions>(second, third);
   const list = checkModels(models, 'models');
-  const o = checkOptions(options);
   const weights = checkWeights(o.weights, list.length, 'options.weights');
   const thr = checkThreshold(o.iouThreshold ?? 0.55, 'options.iouThreshold');
   const skip = checkThreshold(o.skipBoxThreshold ?? 0, 'options.skipBoxThreshold');
   const confType = expectOneOf(o.confType ?? 'avg', 'options.confType', WBF_CONFIDENCE_TYPES);
   const overflow = expectOneOf(o.overflow ?? 'bounded', 'options.overflow', ['bounded', 'upstream'] as const);
-  const p = prepareModels(list, image, 'models', { repairSwapped: true, clip: true, dropEmpty: true, skipBelow: skip });
+  const p = prepareModels(list, image, 'models', { repairSwapped: true, clip: true, dropEmpty: true, skipBelow: skip }, imagePath);
 
   // ensemble_boxes works with weighted scores s·w throughout.
   const ws = new Float64Array(p.n);

@@ -45,7 +45,7 @@ describe('hard NMS against the plain reference', () => {
       fc.property(boxesArb, fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom('continuous' as const, 'pixelIndex' as const), ({ boxes, scores }, thr, convention) => {
         const ref = nmsReference(boxes, scores, thr, convention);
         for (const strategy of NMS_STRATEGIES) {
-          expect(Array.from(nms(boxes, scores, { iouThreshold: thr, convention, strategy }))).toEqual(ref);
+          expect(Array.from(nms({ boxes, scores }, { iouThreshold: thr, convention, strategy }))).toEqual(ref);
         }
       }),
       { numRuns: 60 },
@@ -57,15 +57,15 @@ describe('hard NMS against the plain reference', () => {
       fc.property(boxesArb, fc.double({ min: 0, max: 1, noNaN: true }), ({ boxes, scores, labels }, thr) => {
         const ref = batchedNmsReference(boxes, scores, labels, thr);
         for (const strategy of NMS_STRATEGIES) {
-          expect(Array.from(batchedNms(boxes, scores, labels, { iouThreshold: thr, strategy }))).toEqual(ref);
+          expect(Array.from(batchedNms({ boxes, scores, labels }, { iouThreshold: thr, strategy }))).toEqual(ref);
         }
       }),
       { numRuns: 60 },
     );
     const twin = new Float64Array([0, 0, 10, 10, 0, 0, 10, 10]);
     const s = new Float64Array([0.9, 0.8]);
-    expect(Array.from(batchedNms(twin, s, new Int32Array([1, 2]), { iouThreshold: 0.5 }))).toEqual([0, 1]);
-    expect(Array.from(batchedNms(twin, s, new Int32Array([1, 1]), { iouThreshold: 0.5 }))).toEqual([0]);
+    expect(Array.from(batchedNms({ boxes: twin, scores: s, labels: new Int32Array([1, 2]) }, { iouThreshold: 0.5 }))).toEqual([0, 1]);
+    expect(Array.from(batchedNms({ boxes: twin, scores: s, labels: new Int32Array([1, 1]) }, { iouThreshold: 0.5 }))).toEqual([0]);
   });
 
   it('large inputs: the grid strategy equals the pairwise sweep', () => {
@@ -81,26 +81,26 @@ describe('hard NMS against the plain reference', () => {
       boxes.set([cx + rnd() * 10, cy + rnd() * 10, cx + s, cy + s], 4 * i);
       scores[i] = Math.round(rnd() * 100) / 100;
     }
-    const a = nms(boxes, scores, { iouThreshold: 0.5, strategy: 'pairwise' });
-    const b = nms(boxes, scores, { iouThreshold: 0.5, strategy: 'grid' });
+    const a = nms({ boxes, scores }, { iouThreshold: 0.5, strategy: 'pairwise' });
+    const b = nms({ boxes, scores }, { iouThreshold: 0.5, strategy: 'grid' });
     expect(Array.from(b)).toEqual(Array.from(a));
     expect(Array.from(a)).toEqual(nmsReference(boxes, scores, 0.5));
   });
 
   it('keeps score order and is stable on ties (lower index first)', () => {
     const boxes = new Float64Array([0, 0, 10, 10, 100, 100, 110, 110, 200, 200, 210, 210]);
-    expect(Array.from(nms(boxes, new Float64Array([0.5, 0.5, 0.9]), { iouThreshold: 0.5 }))).toEqual([2, 0, 1]);
+    expect(Array.from(nms({ boxes, scores: new Float64Array([0.5, 0.5, 0.9]) }, { iouThreshold: 0.5 }))).toEqual([2, 0, 1]);
     // Identical boxes with equal scores: the first one survives.
     const same = new Float64Array([0, 0, 10, 10, 0, 0, 10, 10]);
-    expect(Array.from(nms(same, new Float64Array([0.7, 0.7]), { iouThreshold: 0.5 }))).toEqual([0]);
+    expect(Array.from(nms({ boxes: same, scores: new Float64Array([0.7, 0.7]) }, { iouThreshold: 0.5 }))).toEqual([0]);
   });
 
   it('suppresses only when IoU is strictly above the threshold', () => {
     // IoU([0,0,10,10], [5,0,15,10]) = 50 / 150 = 1/3 exactly representable? use 0.5: [0,0,10,10] vs [0,0,10,20] -> 100/200
     const boxes = new Float64Array([0, 0, 10, 10, 0, 0, 10, 20]);
     const scores = new Float64Array([0.9, 0.8]);
-    expect(Array.from(nms(boxes, scores, { iouThreshold: 0.5 }))).toEqual([0, 1]);
-    expect(Array.from(nms(boxes, scores, { iouThreshold: 0.49 }))).toEqual([0]);
+    expect(Array.from(nms({ boxes, scores }, { iouThreshold: 0.5 }))).toEqual([0, 1]);
+    expect(Array.from(nms({ boxes, scores }, { iouThreshold: 0.49 }))).toEqual([0]);
   });
 });
 
@@ -128,16 +128,16 @@ describe('soft-NMS decayed scores', () => {
   const boxes = new Float64Array([0, 0, 10, 10, 0, 0, 10, 20]); // IoU 0.5
   const det = { boxes, scores: new Float64Array([0.9, 0.8]), labels: new Int32Array([0, 0]) };
   it('linear: s · (1 − IoU) above the threshold', () => {
-    const out = softNms([det], image, { method: 'linear', iouThreshold: 0.3 });
+    const out = softNms([det], { image, method: 'linear', iouThreshold: 0.3 });
     expect(Array.from(out.scores)).toEqual([0.9, 0.8 * 0.5]);
-    expect(Array.from(softNms([det], image, { method: 'linear', iouThreshold: 0.3, scores: 'original' }).scores)).toEqual([0.9, 0.8]);
+    expect(Array.from(softNms([det], { image, method: 'linear', iouThreshold: 0.3, returnedScores: 'original' }).scores)).toEqual([0.9, 0.8]);
     // Below the linear threshold nothing decays.
-    expect(Array.from(softNms([det], image, { method: 'linear', iouThreshold: 0.6 }).scores)).toEqual([0.9, 0.8]);
+    expect(Array.from(softNms([det], { image, method: 'linear', iouThreshold: 0.6 }).scores)).toEqual([0.9, 0.8]);
   });
   it('gaussian: s · exp(−IoU² / σ), and a box decayed below the threshold is dropped', () => {
-    const out = softNms([det], image, { method: 'gaussian', sigma: 0.5 });
+    const out = softNms([det], { image, method: 'gaussian', sigma: 0.5 });
     expect(out.scores[1]).toBeCloseTo(0.8 * Math.exp(-0.25 / 0.5), 15);
-    const strict = softNms([det], image, { method: 'gaussian', sigma: 0.5, scoreThreshold: 0.5 });
+    const strict = softNms([det], { image, method: 'gaussian', sigma: 0.5, scoreThreshold: 0.5 });
     expect(Array.from(strict.indices)).toEqual([0]);
   });
 });
@@ -146,24 +146,36 @@ describe('input validation names the field', () => {
   const boxes = new Float64Array([0, 0, 10, 10, 5, 5, 15, 15]);
   const scores = new Float64Array([0.9, 0.8]);
   it('NaN / Inf coordinates and scores', () => {
-    expect(() => nms(new Float64Array([0, 0, 10, 10, 5, NaN, 15, 15]), scores, { iouThreshold: 0.5 })).toThrow('boxes[1].y1: expected a finite number, received NaN (number)');
-    expect(() => nms(boxes, new Float64Array([0.9, Infinity]), { iouThreshold: 0.5 })).toThrow('scores[1]: expected a finite number, received Infinity (number)');
+    expect(() => nms({ boxes: new Float64Array([0, 0, 10, 10, 5, NaN, 15, 15]), scores }, { iouThreshold: 0.5 })).toThrow('boxes[1].y1: expected a finite number, received NaN (number)');
+    expect(() => nms({ boxes, scores: new Float64Array([0.9, Infinity]) }, { iouThreshold: 0.5 })).toThrow('scores[1]: expected a finite number, received Infinity (number)');
   });
   it('inverted corners', () => {
-    expect(() => nms(new Float64Array([10, 0, 0, 10]), new Float64Array([1]), { iouThreshold: 0.5 })).toThrow('boxes[0].x2: expected a number >= x1 (10), received 0 (number)');
+    expect(() => nms({ boxes: new Float64Array([10, 0, 0, 10]), scores: new Float64Array([1]) }, { iouThreshold: 0.5 })).toThrow('boxes[0].x2: expected a number >= x1 (10), received 0 (number)');
     expect(() => iouMatrix(new Float64Array([0, 10, 10, 0]), boxes)).toThrow(/a\[0\]\.y2/);
   });
   it('mismatched lengths and types', () => {
-    expect(() => nms(boxes, new Float64Array([0.9]), { iouThreshold: 0.5 })).toThrow('scores: expected 2 elements, received Float64Array of length 1');
-    expect(() => batchedNms(boxes, scores, new Int32Array(3), { iouThreshold: 0.5 })).toThrow(/labels: expected 2 elements/);
-    expect(() => batchedNms(boxes, scores, [0, 1] as never, { iouThreshold: 0.5 })).toThrow(/labels: expected an Int32Array/);
-    expect(() => nms(new Float64Array(5), new Float64Array(1), { iouThreshold: 0.5 })).toThrow(/multiple of 4/);
-    expect(() => nms([0, 0, 1, 1] as never, scores, { iouThreshold: 0.5 })).toThrow(/boxes: expected a Float32Array or Float64Array/);
+    expect(() => nms({ boxes, scores: new Float64Array([0.9]) }, { iouThreshold: 0.5 })).toThrow('scores: expected 2 elements, received Float64Array of length 1');
+    expect(() => batchedNms({ boxes, scores, labels: new Int32Array(3) }, { iouThreshold: 0.5 })).toThrow(/labels: expected 2 elements/);
+    expect(() => batchedNms({ boxes, scores, labels: new Uint8Array(2) as never }, { iouThreshold: 0.5 })).toThrow(
+      'labels: expected an Int32Array or number[] of integer labels, received Uint8Array of length 2',
+    );
+    expect(() => batchedNms({ boxes, scores, labels: [0, 1.5] }, { iouThreshold: 0.5 })).toThrow('labels[1]: expected a 32-bit integer label, received 1.5 (number)');
+    expect(() => nms({ boxes: new Float64Array(5), scores: new Float64Array(1) }, { iouThreshold: 0.5 })).toThrow(/multiple of 4/);
+    expect(() => nms({ boxes: [0, 0, 1, 1] as never, scores }, { iouThreshold: 0.5 })).toThrow(
+      'boxes[0]: expected an [x1, y1, x2, y2] array of 4 numbers (a flat number[] is ambiguous: pass rows, or a Float64Array), received 0 (number)',
+    );
+    expect(() => nms({ boxes: new Int32Array(8) as never, scores }, { iouThreshold: 0.5 })).toThrow(
+      'boxes: expected a Float32Array, Float64Array or number[][] ([x1, y1, x2, y2] rows), received Int32Array of length 8',
+    );
+    expect(() => nms({ boxes: [[0, 0, 1]], scores: [1] }, { iouThreshold: 0.5 })).toThrow('boxes[0]: expected an [x1, y1, x2, y2] array of 4 numbers, received an array of length 3');
+    expect(() => nms({ boxes: [[0, 0, 1, '1']] as never, scores: [1] }, { iouThreshold: 0.5 })).toThrow('boxes[0][3]: expected a number, received "1" (string)');
+    expect(() => nms({ boxes, scores: 'high' as never }, { iouThreshold: 0.5 })).toThrow('scores: expected a Float32Array, Float64Array or number[], received "high" (string)');
+    expect(() => nms(null as never, { iouThreshold: 0.5 })).toThrow('detections: expected scored boxes { boxes, scores }, received null');
   });
   it('thresholds out of range', () => {
-    expect(() => nms(boxes, scores, { iouThreshold: 1.5 })).toThrow('options.iouThreshold: expected a number in [0, 1], received 1.5 (number)');
-    expect(() => nms(boxes, scores, {} as never)).toThrow(/options\.iouThreshold: expected a finite number/);
-    expect(() => nms(boxes, scores, { iouThreshold: 0.5, strategy: 'fast' as never })).toThrow(/options\.strategy/);
-    expect(() => softNms([{ boxes, scores, labels: new Int32Array(2) }], { width: 20, height: 20 }, { sigma: 0 })).toThrow(/options\.sigma: expected a positive number/);
+    expect(() => nms({ boxes, scores }, { iouThreshold: 1.5 })).toThrow('options.iouThreshold: expected a number in [0, 1], received 1.5 (number)');
+    expect(() => nms({ boxes, scores }, {} as never)).toThrow(/options\.iouThreshold: expected a finite number/);
+    expect(() => nms({ boxes, scores }, { iouThreshold: 0.5, strategy: 'fast' as never })).toThrow(/options\.strategy/);
+    expect(() => softNms([{ boxes, scores, labels: new Int32Array(2) }], { image: { width: 20, height: 20 }, sigma: 0 })).toThrow(/options\.sigma: expected a positive number/);
   });
 });

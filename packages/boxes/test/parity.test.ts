@@ -12,11 +12,11 @@ import {
   boxVoting,
   nms,
   nonMaximumWeighted,
+  numpyArgsort,
   softNms,
   weightedBoxesFusion,
   type WbfConfidence,
 } from '@omnidistill/boxes';
-import { numpyArgsort, numpyArgsortDesc } from './support/numpy-argsort.js';
 
 interface Fixture {
   kind: string;
@@ -81,7 +81,7 @@ describe('torchvision nms / batched_nms parity', () => {
     for (const strategy of NMS_STRATEGIES) {
       it(`${name} (${strategy})`, () => {
         const [m] = models(f);
-        const keep = nms(m.boxes, m.scores, { iouThreshold: f.params.iouThreshold as number, strategy });
+        const keep = nms(m, { iouThreshold: f.params.iouThreshold as number, strategy });
         expect(Array.from(keep)).toEqual(f.expected.keep);
       });
     }
@@ -90,7 +90,7 @@ describe('torchvision nms / batched_nms parity', () => {
     for (const strategy of NMS_STRATEGIES) {
       it(`${name} (${strategy})`, () => {
         const [m] = models(f);
-        const keep = batchedNms(m.boxes, m.scores, m.labels, { iouThreshold: f.params.iouThreshold as number, strategy });
+        const keep = batchedNms(m, { iouThreshold: f.params.iouThreshold as number, strategy });
         expect(Array.from(keep)).toEqual(f.expected.keep);
       });
     }
@@ -98,7 +98,7 @@ describe('torchvision nms / batched_nms parity', () => {
   it('float32 inputs give the same keep lists as float64 on these fixtures', () => {
     for (const { f } of ofKind('nms')) {
       const [m] = models(f);
-      const keep = nms(Float32Array.from(m.boxes), Float32Array.from(m.scores), { iouThreshold: f.params.iouThreshold as number });
+      const keep = nms({ boxes: Float32Array.from(m.boxes), scores: Float32Array.from(m.scores) }, { iouThreshold: f.params.iouThreshold as number });
       expect(Array.from(keep)).toEqual(f.expected.keep);
     }
   });
@@ -114,8 +114,8 @@ describe('the NumPy argsort emulation used for upstream tie order', () => {
   });
   it('a custom descending sort is validated', () => {
     const m = [{ boxes: new Float64Array([0, 0, 1, 1, 0, 0, 2, 2]), scores: new Float64Array([0.5, 0.9]), labels: new Int32Array(2) }];
-    expect(() => weightedBoxesFusion(m, { width: 10, height: 10 }, { sortDescending: () => [0, 1] })).toThrow(/options\.sortDescending\(\.\.\.\)\[1\]: expected positions in descending score order/);
-    expect(() => weightedBoxesFusion(m, { width: 10, height: 10 }, { sortDescending: () => [1, 1] })).toThrow(/expected a permutation of the positions/);
+    expect(() => weightedBoxesFusion(m, { image: { width: 10, height: 10 }, sortDescending: () => [0, 1] })).toThrow(/options\.sortDescending\(\.\.\.\)\[1\]: expected positions in descending score order/);
+    expect(() => weightedBoxesFusion(m, { image: { width: 10, height: 10 }, sortDescending: () => [1, 1] })).toThrow(/expected a permutation of the positions/);
   });
 });
 
@@ -125,12 +125,13 @@ describe('ensemble_boxes weighted_boxes_fusion parity', () => {
   });
   for (const { name, f } of ofKind('wbf')) {
     it(`${name} (${f.params.confType as string})`, () => {
-      const fused = weightedBoxesFusion(models(f), f.image, {
+      const fused = weightedBoxesFusion(models(f), {
+        image: f.image,
         weights: f.params.weights as number[],
         iouThreshold: f.params.iouThreshold as number,
         skipBoxThreshold: f.params.skipBoxThreshold as number,
         confType: f.params.confType as WbfConfidence,
-        sortDescending: numpyArgsortDesc,
+        sortDescending: 'numpy',
       });
       expectSameRows(fused, f.expected as never, f32Box(f), F32_SCORE);
     });
@@ -139,7 +140,7 @@ describe('ensemble_boxes weighted_boxes_fusion parity', () => {
     let identical = 0;
     for (const { f } of ofKind('wbf')) {
       const p = { weights: f.params.weights as number[], iouThreshold: f.params.iouThreshold as number, skipBoxThreshold: f.params.skipBoxThreshold as number, confType: f.params.confType as WbfConfidence };
-      const fused = weightedBoxesFusion(models(f), f.image, p);
+      const fused = weightedBoxesFusion(models(f), { image: f.image, ...p });
       for (const s of fused.scores) expect(s).toBeGreaterThanOrEqual(0), expect(s).toBeLessThanOrEqual(1);
       try {
         expectSameRows(fused, f.expected as never, f32Box(f), F32_SCORE);
@@ -155,10 +156,11 @@ describe('ensemble_boxes weighted_boxes_fusion parity', () => {
 describe('ensemble_boxes non_maximum_weighted parity', () => {
   for (const { name, f } of ofKind('nmw')) {
     it(name, () => {
-      const fused = nonMaximumWeighted(models(f), f.image, {
+      const fused = nonMaximumWeighted(models(f), {
+        image: f.image,
         iouThreshold: f.params.iouThreshold as number,
         skipBoxThreshold: f.params.skipBoxThreshold as number,
-        sortDescending: numpyArgsortDesc,
+        sortDescending: 'numpy',
       });
       expectSameRows(fused, f.expected as never, f32Box(f), F32_SCORE);
     });
@@ -174,13 +176,13 @@ describe('ensemble_boxes soft_nms parity', () => {
       scoreThreshold: f.params.scoreThreshold as number,
     };
     it(`${name} (${params.method}), original scores as ensemble_boxes returns them`, () => {
-      const out = softNms(models(f), f.image, { ...params, scores: 'original' });
+      const out = softNms(models(f), { image: f.image, ...params, returnedScores: 'original' });
       // ensemble_boxes concatenates labels; we sort by score: compare as matched rows.
       expectSameRows(out, f.expected as never, 1e-9 * Math.max(f.image.width, f.image.height), 1e-12, false);
     });
     it(`${name} (${params.method}), decayed scores by default: same boxes, scores never above the originals`, () => {
-      const orig = softNms(models(f), f.image, { ...params, scores: 'original' });
-      const dec = softNms(models(f), f.image, params);
+      const orig = softNms(models(f), { image: f.image, ...params, returnedScores: 'original' });
+      const dec = softNms(models(f), { image: f.image, ...params });
       expect(new Set(dec.indices)).toEqual(new Set(orig.indices));
       const origByIndex = new Map(Array.from(orig.indices).map((k, i) => [k, orig.scores[i]]));
       let decayedSomewhere = false;
@@ -202,11 +204,13 @@ describe('Detectron box_voting parity', () => {
   for (const { name, f } of ofKind('box_voting')) {
     it(`${name} (${f.params.scoring as string}, β=${f.params.beta as number}, ${f.params.pixelConvention as string})`, () => {
       const [m] = models(f);
-      const voted = boxVoting(m, Int32Array.from(f.params.top as number[]), {
+      // The fixtures name Detectron's convention as Detectron does: `plusOne` is accepted as is.
+      const voted = boxVoting(m, {
+        top: f.params.top as number[],
         voteThreshold: f.params.voteThreshold as number,
         scoring: f.params.scoring as never,
         beta: f.params.beta as number,
-        convention: f.params.pixelConvention === 'plusOne' ? 'pixelIndex' : 'continuous',
+        convention: f.params.pixelConvention as 'plusOne' | 'continuous',
       });
       const exp = f.expected as { boxes: number[][]; scores: number[] };
       exp.boxes.forEach((b, i) => b.forEach((v, c) => expect(voted.boxes[4 * i + c]).toBeCloseTo(v, 9)));

@@ -1,8 +1,9 @@
 // NumPy's generic (non-SIMD) introsort `argsort(kind='quicksort')` for float64, written from
 // its description (median-of-3 quicksort, insertion sort for small segments, heapsort past
-// the depth limit) and checked against NumPy itself. ensemble_boxes orders boxes with
+// the depth limit) and checked against NumPy itself (test/support/numpy-argsort-cases.json,
+// recorded by tools/boxes-fixtures/numpy_argsort_ties.py). ensemble_boxes orders boxes with
 // `argsort()[::-1]`, an UNSTABLE sort, so the order of equal scores is whatever this
-// algorithm produces; the parity tests need it to reproduce upstream clusters exactly.
+// algorithm produces: `sortDescending: 'numpy'` uses it to reproduce upstream exactly.
 
 function less(a: number, b: number): boolean {
   return a < b || (b !== b && a === a);
@@ -11,13 +12,11 @@ function less(a: number, b: number): boolean {
 function heapsort(v: ArrayLike<number>, a: Int32Array, lo: number, n: number): void {
   // 1-based heap on a[lo .. lo + n - 1]
   const at = (i: number) => lo + i - 1;
-  let tmp: number;
-  for (let l = n >> 1; l > 0; --l) {
-    tmp = a[at(l)];
-    let i = l;
-    let j = l << 1;
-    while (j <= n) {
-      if (j < n && less(v[a[at(j)]], v[a[at(j + 1)]])) j += 1;
+  /** Moves `tmp` down from heap position i within a heap of size `size`. */
+  const siftDown = (tmp: number, i: number, size: number): void => {
+    let j = i << 1;
+    while (j <= size) {
+      if (j < size && less(v[a[at(j)]], v[a[at(j + 1)]])) j += 1;
       if (less(v[tmp], v[a[at(j)]])) {
         a[at(i)] = a[at(j)];
         i = j;
@@ -25,22 +24,13 @@ function heapsort(v: ArrayLike<number>, a: Int32Array, lo: number, n: number): v
       } else break;
     }
     a[at(i)] = tmp;
-  }
+  };
+  for (let l = n >> 1; l > 0; --l) siftDown(a[at(l)], l, n);
   for (; n > 1; ) {
-    tmp = a[at(n)];
+    const tmp = a[at(n)];
     a[at(n)] = a[at(1)];
     n -= 1;
-    let i = 1;
-    let j = 2;
-    while (j <= n) {
-      if (j < n && less(v[a[at(j)]], v[a[at(j + 1)]])) j++;
-      if (less(v[tmp], v[a[at(j)]])) {
-        a[at(i)] = a[at(j)];
-        i = j;
-        j += j;
-      } else break;
-    }
-    a[at(i)] = tmp;
+    siftDown(tmp, 1, n);
   }
 }
 
