@@ -5,7 +5,8 @@
 // tools/student/fixtures.py. Standard lowering, run in onnxruntime-node.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeOnnxModel, gradientModel, gradientOutputName, studentDefinition } from '@omnidistill/artifacts';
+import { buildTrainingArtifacts, decodeOnnxModel, gradientModel, gradientOutputName, studentDefinition, type ModelDefinition } from '@omnidistill/artifacts';
+import { loadOrtTraining, withReadableErrors } from './ortweb.js';
 import { relError, runNode } from './helpers.js';
 
 interface Fixture {
@@ -29,13 +30,22 @@ function load(name: string) {
   return { meta, at, onnx: new Uint8Array(readFileSync(new URL(`${name}.onnx`, dir))) };
 }
 
+/** The fixture's model with its weighted-sum loss; torch buffers frozen by name, as a user would with --freeze. */
+function fixtureDefinition(meta: Fixture, at: (span: [number, number]) => Float32Array, onnx: Uint8Array): ModelDefinition {
+  const weights = Object.fromEntries(Object.entries(meta.weights).map(([k, v]) => [k, at(v)]));
+  return studentDefinition(decodeOnnxModel(onnx), { loss: { kind: 'weighted-sum', weights }, freeze: meta.buffers, batchNorm: meta.batchNorm });
+}
+
+/** Largest |gradient| of the fixture: relative errors are floored at 1% of it (exact zeros have no relative error). */
+function caseScaleOf(meta: Fixture, at: (span: [number, number]) => Float32Array): number {
+  return Math.max(...Object.values(meta.grads).map((s) => Math.max(...at(s).map(Math.abs))));
+}
+
 describe('imported torch.onnx models: parameter gradients match torch autograd', () => {
   for (const name of FIXTURES) {
     it(name, async () => {
       const { meta, at, onnx } = load(name);
-      const weights = Object.fromEntries(Object.entries(meta.weights).map(([k, v]) => [k, at(v)]));
-      // torch buffers are initializers like the weights: frozen by name, as a user would with --freeze.
-      const define = studentDefinition(decodeOnnxModel(onnx), { loss: { kind: 'weighted-sum', weights }, freeze: meta.buffers, batchNorm: meta.batchNorm });
+      const define = fixtureDefinition(meta, at, onnx);
       const model = gradientModel(define, 'standard');
       const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { [meta.input.name]: { data: at(meta.input.at), dims: meta.input.dims } };
       for (const p of model.params) feeds[p.name] = { data: p.init, dims: p.shape };
@@ -51,7 +61,7 @@ describe('imported torch.onnx models: parameter gradients match torch autograd',
         if (!imported.has(param)) expect(Math.max(...at(span).map(Math.abs)), `${param} is not in the export`).toBe(0);
       }
       expect(trainable.length).toBeGreaterThan(0);
-      const caseScale = Math.max(...Object.values(meta.grads).map((s) => Math.max(...at(s).map(Math.abs))));
+      const caseScale = caseScaleOf(meta, at);
       let worst = 0;
       for (const p of trainable) {
         expect(meta.grads[p.name], `torch gradient for ${p.name}`).toBeDefined();
@@ -60,6 +70,36 @@ describe('imported torch.onnx models: parameter gradients match torch autograd',
         expect(err, `${name}: d loss / d ${p.name}`).toBeLessThan(TOLERANCE);
       }
       console.log(`${name}: ${trainable.length} parameters, max relative gradient error ${worst.toExponential(2)}`);
+    });
+  }
+});
+
+describe('imported torch.onnx models: ORT training artifacts (ort lowering, onnxruntime-web) match torch autograd', () => {
+  for (const name of FIXTURES) {
+    it(name, async () => {
+      const { meta, at, onnx } = load(name);
+      const ort = await loadOrtTraining();
+      const art = buildTrainingArtifacts(fixtureDefinition(meta, at, onnx), {
+        lowering: 'ort',
+        exposeGradients: true,
+        optimizer: { type: 'sgd', learningRate: 1e-3 },
+        schedule: { totalSteps: 10, warmupSteps: 0 },
+      });
+      const session = await withReadableErrors(`${name}: create`, () =>
+        ort.TrainingSession.create({ checkpointState: art.checkpoint, trainModel: art.trainingModel, optimizerModel: art.optimizerModel }),
+      );
+      try {
+        const feeds = { [meta.input.name]: new ort.Tensor('float32', at(meta.input.at), meta.input.dims) };
+        const out = await withReadableErrors(`${name}: runTrainStep`, () => session.runTrainStep(feeds));
+        expect(Math.abs(out.loss.data[0] - meta.loss) / Math.max(Math.abs(meta.loss), 1)).toBeLessThan(TOLERANCE);
+        const caseScale = caseScaleOf(meta, at);
+        for (const p of art.params.filter((q) => q.trainable)) {
+          const got = out[gradientOutputName(p.name)].data as Float32Array;
+          expect(relError(got, at(meta.grads[p.name]), 0.01 * caseScale), `${name}: d loss / d ${p.name}`).toBeLessThan(TOLERANCE);
+        }
+      } finally {
+        await session.release();
+      }
     });
   }
 });

@@ -1,6 +1,6 @@
 // MaxPool, AveragePool (count_include_pad either way), GlobalAveragePool. Floor mode only.
 
-import { attr } from '../graph.js';
+import { type GraphBuilder, type Value, attr } from '../graph.js';
 import { convOutDim } from '../shapes.js';
 import { explicitPads } from './conv.js';
 import { type OpContext, type OpImporter, op } from './types.js';
@@ -23,12 +23,36 @@ export const maxPool: OpImporter = op('MaxPool', (c) => {
   return [c.g.maxPool(x, poolGeometry(c, x.shape.slice(2)))];
 });
 
+/**
+ * The zero Pad feeding `x`, if `x` is the output of a builder Pad that pads only spatial axes:
+ * its input and spatial pads. torch exports AvgPool2d(padding=p, count_include_pad=True) as
+ * Pad + AveragePool; the training runtime's Pad fusion folds that Pad into the pool without
+ * counting the padding (measured: 2 % off in onnxruntime-web 1.19.2), so it is re-expressed
+ * as one AveragePool with count_include_pad = 1, which is what it means.
+ */
+function zeroPadBefore(g: GraphBuilder, x: Value): { source: Value; pads: number[] } | undefined {
+  const pad = g.producer(x.name);
+  if (!pad || pad.opType !== 'Pad' || pad.inputs.length > 2) return undefined;
+  const spec = g.constantData(pad.inputs[1]);
+  if (!spec) return undefined;
+  const pads = Array.from(spec.data as BigInt64Array, Number);
+  const r = x.shape.length;
+  if (pads[0] || pads[1] || pads[r] || pads[r + 1] || pads.some((p) => p < 0)) return undefined;
+  return { source: g.value(pad.inputs[0]), pads: [...pads.slice(2, r), ...pads.slice(r + 2)] };
+}
+
 export const averagePool: OpImporter = op('AveragePool', (c) => {
-  const x = c.value(0);
-  const { kernel, strides, pads } = poolGeometry(c, x.shape.slice(2));
+  let x = c.value(0);
+  let { kernel, strides, pads } = poolGeometry(c, x.shape.slice(2));
+  let includePad = c.attrInt('count_include_pad', 0);
+  const padded = pads.every((p) => p === 0) ? zeroPadBefore(c.g, x) : undefined;
+  if (padded) {
+    x = padded.source;
+    pads = padded.pads;
+    includePad = 1;
+  }
   const nsp = kernel.length;
   const out = [x.shape[0], x.shape[1], ...kernel.map((k, i) => convOutDim(x.shape[2 + i], k, strides[i], pads[i], pads[nsp + i], 1))];
-  const includePad = c.attrInt('count_include_pad', 0);
   return c.g.node('AveragePool', [x], [{ dtype: 'float32', shape: out }], {
     kernel_shape: attr.ints(kernel),
     strides: attr.ints(strides),
