@@ -2,6 +2,7 @@
 // Entry point of the `omnidistill` command: picks the subcommand from commands/index.ts,
 // maps errors to exit codes (0 ok, 1 runtime failure, 2 usage / bad input).
 import { readFileSync } from 'node:fs';
+import { FileWriteError, InputFileError } from '@omnidistill/core';
 import { commands, EXIT, UsageError } from './commands/index.js';
 import type { CommandIO } from './commands/index.js';
 
@@ -41,9 +42,14 @@ export async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof InputFileError) {
       io.stderr.write(`omnidistill ${command.name}: ${err.message}\n`);
       return EXIT.USAGE;
+    }
+    if (err instanceof FileWriteError) {
+      // a full disk or a read-only folder: the message names the file and the fix; no stack
+      io.stderr.write(`omnidistill ${command.name}: failed: ${err.message}\n`);
+      return EXIT.FAILURE;
     }
     io.stderr.write(`omnidistill ${command.name}: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return EXIT.FAILURE;

@@ -3,6 +3,7 @@
 // never an exception: one bad image must not stop a labeling run.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import type { Metadata } from 'sharp';
 import { OmniRangeError, type ImageSize } from '@omnidistill/core';
 import type { PixelSpec, ResizeKernel } from './manifest.js';
 import type { Dim } from './session.js';
@@ -14,13 +15,52 @@ export interface DecodedImage {
   height: number;
 }
 
-/** Why an image was skipped. */
-export type ImageFailureReason = 'unreadable' | 'unsupported-format' | 'corrupt';
+/**
+ * Why an image was skipped: `missing` (no such file), `empty` (zero bytes), `unreadable`
+ * (a read error), `not-an-image` (no known image signature), `unsupported-format` (an image
+ * format the decoder does not take), `corrupt` (truncated or damaged), `too-large` (more
+ * pixels than the limit), `inference-failed` (the model failed on it, e.g. an allocation).
+ */
+export type ImageFailureReason = 'missing' | 'empty' | 'unreadable' | 'not-an-image' | 'unsupported-format' | 'corrupt' | 'too-large' | 'inference-failed';
 
-/** An image that could not be used, with a message for the log. */
+/** Every reason, in report order. */
+export const IMAGE_FAILURE_REASONS: readonly ImageFailureReason[] = Object.freeze([
+  'missing', 'empty', 'unreadable', 'not-an-image', 'unsupported-format', 'corrupt', 'too-large', 'inference-failed',
+]);
+
+/**
+ * An image that could not be used, with a message for the log. A `transient` failure (a file
+ * missing after a folder change, an I/O error, too many open files) is not a property of the
+ * image: a resumed run tries the image again instead of trusting the failure.
+ */
 export interface ImageFailure {
   reason: ImageFailureReason;
   message: string;
+  transient?: boolean;
+}
+
+/** Default pixel limit per image (50 MP: well above real photos; ~65 bytes per pixel are needed downstream). */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** Read errors that depend on the moment or the folder, not on the image: retried on the next run. */
+const TRANSIENT_READ_ERRORS: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EIO', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'ETIMEDOUT', 'ESTALE']);
+
+/** Options of {@link decodeImage}. */
+export interface DecodeOptions {
+  /** Images with more pixels are skipped (`too-large`) from their header, before decoding. Default {@link DEFAULT_MAX_PIXELS}. */
+  maxPixels?: number;
+}
+
+function readFailure(error: unknown): ImageFailure {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'missing', message, transient: true };
+  return { reason: 'unreadable', message, ...(code !== undefined && TRANSIENT_READ_ERRORS.has(code) ? { transient: true } : {}) };
+}
+
+/** sharp's words for "no known image signature" (as opposed to a damaged image). */
+function isUnknownFormat(error: unknown): boolean {
+  return /unsupported image format/i.test((error as Error).message);
 }
 
 export type DecodeResult = { ok: true; image: DecodedImage } | { ok: false; failure: ImageFailure };
@@ -30,22 +70,37 @@ export const SUPPORTED_FORMATS: readonly string[] = Object.freeze(['jpeg', 'png'
 
 /**
  * Decodes an image file (or its bytes) to upright RGB: EXIF orientation is applied, alpha
- * dropped, greyscale and CMYK converted to sRGB. Never throws for a bad file.
+ * dropped, greyscale and CMYK converted to sRGB. Never throws for a bad file: the failure
+ * says why (see {@link ImageFailureReason}). The pixel count is checked from the header
+ * before anything is decoded, so a small file that claims a huge image costs nothing.
  */
-export async function decodeImage(input: string | Uint8Array): Promise<DecodeResult> {
+export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<DecodeResult> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   let bytes: Uint8Array;
   if (typeof input === 'string') {
     try {
       bytes = await readFile(input);
     } catch (error) {
-      return { ok: false, failure: { reason: 'unreadable', message: (error as Error).message } };
+      return { ok: false, failure: readFailure(error) };
     }
   } else bytes = input;
+  if (bytes.byteLength === 0) return { ok: false, failure: { reason: 'empty', message: 'the file is empty (0 bytes)' } };
   try {
-    const pipeline = sharp(bytes, { failOn: 'warning' });
-    const meta = await pipeline.metadata();
+    // sharp's own pixel limit is off: the header check below applies ours (any size) before decoding.
+    const pipeline = sharp(bytes, { failOn: 'warning', limitInputPixels: false });
+    let meta: Metadata;
+    try {
+      meta = await pipeline.metadata();
+    } catch (error) {
+      if (isUnknownFormat(error)) return { ok: false, failure: { reason: 'not-an-image', message: `not an image (no JPEG, PNG or WebP signature; ${bytes.byteLength} bytes)` } };
+      throw error;
+    }
     if (!meta.format || !SUPPORTED_FORMATS.includes(meta.format)) {
       return { ok: false, failure: { reason: 'unsupported-format', message: `format ${meta.format ?? 'unknown'} (supported: ${SUPPORTED_FORMATS.join(', ')})` } };
+    }
+    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    if (pixels > maxPixels) {
+      return { ok: false, failure: { reason: 'too-large', message: `${meta.width}×${meta.height} = ${pixels} pixels, more than the limit of ${maxPixels} (--max-pixels)` } };
     }
     const { data, info } = await pipeline.rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) return { ok: false, failure: { reason: 'corrupt', message: `decoded to ${info.channels} channels, expected 3` } };

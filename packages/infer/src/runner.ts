@@ -2,13 +2,15 @@
 // memory (at most `concurrency` decoded images and `concurrency + 1` unfinished shards), a
 // progress callback, and crash-safe resume (see shards.ts).
 import { availableParallelism } from 'node:os';
-import { readdir } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@omnidistill/coco';
-import { OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
+import { InputFileError, OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction, type RawInstance } from '@omnidistill/select';
-import { decodeImage, type DecodedImage, type ImageFailure } from './image.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type ImageFailure } from './image.js';
+import { containedPath, digestText, imageIdentity, shardDamage } from './integrity.js';
 import {
+  DamagedRunFileError,
   formatShard,
   hashImageList,
   readRunManifest,
@@ -35,7 +37,11 @@ export interface RunProgress {
 export type RunEvent =
   | { type: 'resumed'; completedShards: number; shardCount: number }
   | { type: 'image-skipped'; imageId: number; fileName: string; failure: ImageFailure }
-  | { type: 'shard-written'; shard: number; file: string };
+  | { type: 'shard-written'; shard: number; file: string }
+  /** A shard an earlier run finished is redone: damaged file, changed images, or transient failures to retry. */
+  | { type: 'shard-redone'; shard: number; why: string }
+  /** `run.json` was damaged (not JSON): the run starts over in the same folder. */
+  | { type: 'manifest-damaged'; file: string; message: string };
 
 /** Options of {@link runInference}. */
 export interface RunOptions {
@@ -52,6 +58,13 @@ export interface RunOptions {
    * `run.json`; resuming with another fingerprint is refused instead of mixing outputs.
    */
   fingerprint: string;
+  /**
+   * Named digests of the inputs behind `fingerprint` (e.g. `{ teacher: sha256, boxes: sha256 }`),
+   * stored in `run.json` so that a refused resume says which input changed.
+   */
+  inputs?: Readonly<Record<string, string>>;
+  /** Images with more pixels are skipped as `too-large` from their header (default {@link DEFAULT_MAX_PIXELS}). */
+  maxPixels?: number;
   /** Images per shard (default 64). */
   shardSize?: number;
   /** Images in flight at once (default {@link defaultConcurrency}). */
@@ -79,6 +92,8 @@ export interface RunSummary {
   predicted: number;
   /** Images skipped by this process. */
   skipped: number;
+  /** Of those, the ones with a transient failure (missing file, I/O error, model failure): retried by the next run. */
+  transientSkipped: number;
   shardCount: number;
   /** Shards found complete at start (written by an earlier, interrupted run). */
   resumedShards: number;
@@ -118,36 +133,84 @@ export function defaultConcurrency(cores = availableParallelism()): number {
   return Math.max(2, Math.min(4, Math.floor(cores / 8)));
 }
 
-function validateImages(images: readonly ImageEntry[]): void {
+function validateImages(images: readonly ImageEntry[], root: string): void {
   if (!Array.isArray(images)) throw new OmniTypeError('options.images', 'an array of { imageId, fileName }', images);
   const ids = new Set<number>();
   images.forEach((im, i) => {
     expectInteger(im?.imageId, `options.images[${i}].imageId`, 0);
     if (typeof im.fileName !== 'string' || im.fileName === '') throw new OmniTypeError(`options.images[${i}].fileName`, 'a non-empty string', im.fileName);
+    if (containedPath(root, im.fileName) === null) throw new OmniRangeError(`options.images[${i}].fileName (image ${im.imageId})`, `a relative path inside the image folder ${root}`, im.fileName);
     if (ids.has(im.imageId)) throw new OmniRangeError(`options.images[${i}].imageId`, 'an id not used by an earlier image', im.imageId);
     ids.add(im.imageId);
   });
+}
+
+/**
+ * A resume refused because the folder holds a run made with other inputs; `changed` names
+ * them (from {@link RunOptions.inputs}) when the run recorded its inputs.
+ */
+export class RunMismatchError extends InputFileError {
+  readonly changed: readonly string[];
+  constructor(file: string, changed: readonly string[], detail: string) {
+    const dir = dirname(file);
+    const what = changed.length > 0 ? `made with other inputs: ${changed.join(', ')} changed since it started` : `of another configuration (${detail})`;
+    super(file, `${dir} holds a run ${what}; rerun with the original inputs to resume it, or start over with a new --out folder (or delete ${dir})`);
+    this.name = 'RunMismatchError';
+    this.changed = changed;
+  }
+}
+
+/** Names of the recorded inputs whose digest differs (or that appear or disappear). */
+function changedInputs(before: Readonly<Record<string, string>> | undefined, now: Readonly<Record<string, string>> | undefined): string[] {
+  if (!before || !now) return [];
+  const names = [...new Set([...Object.keys(before), ...Object.keys(now)])];
+  return names.filter((n) => before[n] !== now[n]);
+}
+
+/** Reads `run.json`; a damaged one is reported and replaced (its shards are redone), never trusted. */
+async function readOrReplaceManifest(options: RunOptions): Promise<RunManifest | null> {
+  try {
+    return await readRunManifest(options.outDir);
+  } catch (error) {
+    if (!(error instanceof DamagedRunFileError)) throw error;
+    options.onEvent?.({ type: 'manifest-damaged', file: error.file, message: error.message });
+    return null;
+  }
 }
 
 /** Loads `run.json` and checks it belongs to this run, or starts a fresh one. */
 async function openRun(options: RunOptions, shardSize: number, partition: RunPartition): Promise<RunManifest> {
   const imagesHash = hashImageList(options.images);
   const shardCount = Math.ceil(options.images.length / shardSize);
-  const existing = await readRunManifest(options.outDir);
+  const existing = await readOrReplaceManifest(options);
   if (existing) {
     const mismatch =
-      existing.fingerprint !== options.fingerprint ? `fingerprint ${JSON.stringify(existing.fingerprint)} ≠ ${JSON.stringify(options.fingerprint)}`
+      existing.fingerprint !== options.fingerprint ? `fingerprint ${existing.fingerprint.slice(0, 12)}… ≠ ${options.fingerprint.slice(0, 12)}…`
       : existing.imagesHash !== imagesHash ? 'the image list differs'
       : existing.shardSize !== shardSize ? `shardSize ${existing.shardSize} ≠ ${shardSize}`
       : existing.partition.index !== partition.index || existing.partition.count !== partition.count
         ? `partition ${existing.partition.index}/${existing.partition.count} ≠ ${partition.index}/${partition.count}`
       : null;
     if (mismatch) {
-      throw new Error(`${join(options.outDir, 'run.json')}: this directory holds another run (${mismatch}); use a new output directory or the original arguments`);
+      const changed = existing.imagesHash !== imagesHash ? ['the image list', ...changedInputs(existing.inputs, options.inputs)] : changedInputs(existing.inputs, options.inputs);
+      throw new RunMismatchError(join(options.outDir, 'run.json'), changed, mismatch);
     }
     return existing;
   }
-  const fresh: RunManifest = { format: 'omnidistill-predictions', version: 1, fingerprint: options.fingerprint, imagesHash, total: options.images.length, shardSize, shardCount, partition, completed: [] };
+  const fresh: RunManifest = {
+    format: 'omnidistill-predictions',
+    version: 1,
+    fingerprint: options.fingerprint,
+    imagesHash,
+    total: options.images.length,
+    shardSize,
+    shardCount,
+    partition,
+    completed: [],
+    shards: {},
+    retry: [],
+    ...(options.inputs ? { inputs: { ...options.inputs } } : {}),
+  };
   await writeRunManifest(options.outDir, fresh);
   return fresh;
 }
@@ -156,8 +219,12 @@ async function openRun(options: RunOptions, shardSize: number, partition: RunPar
  * Predicts every image and appends the raw predictions to atomically written shards.
  * Killed at any point (even SIGKILL) and started again with the same options, it redoes
  * only unfinished shards and ends with the same files as an uninterrupted run: no image
- * lost or duplicated. Unreadable or corrupt images are reported (`image-skipped`), recorded
- * in their shard, and never retried.
+ * lost or duplicated. A finished shard is trusted only when its length, checksum and the
+ * identity of its images (name, size, mtime) still match `run.json`; otherwise it is redone
+ * (`shard-redone`). Per-image failures (unreadable, corrupt, too large, model errors) are
+ * reported (`image-skipped`) and recorded in their shard: permanent ones are kept, transient
+ * ones (missing file, I/O error, model failure) are retried by the next run. A write failure
+ * (full disk) stops the run with a FileWriteError naming the file; what was written stays valid.
  *
  * @example
  * await runInference({ images, imageRoot: 'data/unlabeled', outDir: 'run/predictions',
@@ -165,7 +232,7 @@ async function openRun(options: RunOptions, shardSize: number, partition: RunPar
  *   onProgress: (p) => bar.update(p.done / p.total) });
  */
 export async function runInference(options: RunOptions): Promise<RunSummary> {
-  validateImages(options.images);
+  validateImages(options.images, resolve(options.imageRoot));
   const shardSize = options.shardSize ?? 64;
   expectInteger(shardSize, 'options.shardSize', 1);
   const concurrency = options.concurrency ?? defaultConcurrency();
@@ -179,7 +246,15 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
 
   await removeStaleTemps(options.outDir);
   const manifest = await openRun(options, shardSize, partition);
+  const root = resolve(options.imageRoot);
+  const shardImages = (s: number): ImageEntry[] => options.images.slice(s * shardSize, Math.min((s + 1) * shardSize, options.images.length));
   const completed = new Set(manifest.completed);
+  for (const s of [...completed].filter(mine)) {
+    const why = await whyRedo(options.outDir, s, manifest, root, shardImages(s));
+    if (why === null) continue;
+    completed.delete(s);
+    options.onEvent?.({ type: 'shard-redone', shard: s, why });
+  }
   const resumedShards = completed.size;
   if (resumedShards > 0) options.onEvent?.({ type: 'resumed', completedShards: resumedShards, shardCount: manifest.shardCount });
 
@@ -194,6 +269,7 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   let done = total - queue.length;
   let doneHere = 0;
   let skipped = 0;
+  let transientSkipped = 0;
   const report = () => {
     const elapsedMs = Date.now() - start;
     const etaMs = doneHere === 0 ? null : (elapsedMs / doneHere) * (total - done);
@@ -203,12 +279,21 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
 
   // Manifest updates are serialised: each shard write appends its index after its file is in place.
   let manifestChain: Promise<void> = Promise.resolve();
+  const retry = new Set((manifest.retry ?? []).filter((s) => completed.has(s)));
+  const records = manifest.shards ?? {};
   const finishShard = (s: number, lines: ShardLine[]) => {
     manifestChain = manifestChain.then(async () => {
       const file = join(options.outDir, shardFileName(s));
-      await writeFileAtomic(file, formatShard(lines));
+      const text = formatShard(lines);
+      const identity = await imageIdentity(root, shardImages(s));
+      await writeFileAtomic(file, text);
       completed.add(s);
+      records[String(s)] = { ...digestText(text), images: identity };
+      if (lines.some((l) => 'skipped' in l && l.skipped.transient)) retry.add(s);
+      else retry.delete(s);
       manifest.completed = [...completed].sort((a, b) => a - b);
+      manifest.shards = Object.fromEntries(manifest.completed.map((c) => [String(c), records[String(c)]]).filter(([, r]) => r !== undefined));
+      manifest.retry = [...retry].sort((a, b) => a - b);
       await writeRunManifest(options.outDir, manifest);
       options.onEvent?.({ type: 'shard-written', shard: s, file });
     });
@@ -216,21 +301,16 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   };
 
   let next = 0;
-  let failed = false; // a model error stops every worker, not only the one that hit it
-  const root = resolve(options.imageRoot);
+  let failed = false; // a write failure stops every worker, not only the one that hit it
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const worker = async () => {
     while (next < queue.length && !options.signal?.aborted && !failed) {
       const index = queue[next++];
       const entry = options.images[index];
-      let line: ShardLine;
-      try {
-        line = await processImage(root, entry, options.predict);
-      } catch (error) {
-        failed = true;
-        throw new Error(`image ${entry.imageId} (${entry.fileName}): ${(error as Error).message}`, { cause: error });
-      }
+      const line = await processImage(root, entry, options.predict, maxPixels);
       if ('skipped' in line) {
         skipped++;
+        if (line.skipped.transient) transientSkipped++;
         options.onEvent?.({ type: 'image-skipped', imageId: entry.imageId, fileName: entry.fileName, failure: line.skipped });
       }
       const s = Math.floor(index / shardSize);
@@ -242,7 +322,12 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
       doneHere++;
       if (buffer.filled === buffer.lines.length) {
         buffers.delete(s);
-        await finishShard(s, buffer.lines as ShardLine[]);
+        try {
+          await finishShard(s, buffer.lines as ShardLine[]);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
       }
       report();
     }
@@ -254,23 +339,70 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
     total,
     predicted: doneHere - skipped,
     skipped,
+    transientSkipped,
     shardCount: manifest.shardCount,
     resumedShards,
   };
 }
 
-async function processImage(root: string, entry: ImageEntry, predict: RunOptions['predict']): Promise<ShardLine> {
-  const decoded = await decodeImage(join(root, entry.fileName));
+/**
+ * Why a shard an earlier run finished must be redone, or null when it can be trusted: its
+ * file is missing or damaged (length/checksum), its images changed since (name, size,
+ * mtime), or it holds transient failures to retry.
+ */
+async function whyRedo(dir: string, s: number, manifest: RunManifest, root: string, images: readonly ImageEntry[]): Promise<string | null> {
+  if (manifest.retry?.includes(s)) return 'retrying images that failed transiently';
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, shardFileName(s)));
+  } catch {
+    return 'shard file missing';
+  }
+  const record = manifest.shards?.[String(s)];
+  if (!record) return lineDamage(bytes.toString('utf8'), images.length);
+  const damage = shardDamage(bytes, record);
+  if (damage) return `shard file damaged (${damage})`;
+  if ((await imageIdentity(root, images)) !== record.images) return 'images changed since it was written';
+  return null;
+}
+
+/** For a shard without a recorded checksum (older runs): every line must be JSON, one per image. */
+function lineDamage(text: string, expected: number): string | null {
+  const lines = text.split('\n').filter((l) => l !== '');
+  if (lines.length !== expected) return `shard file has ${lines.length} lines, expected ${expected}`;
+  for (const l of lines) {
+    try {
+      JSON.parse(l);
+    } catch {
+      return 'shard file damaged (a line is not JSON)';
+    }
+  }
+  return null;
+}
+
+/**
+ * One image → its shard line. Every per-image failure (unreadable file, too many pixels, a
+ * model error such as a failed allocation, a malformed prediction) becomes a skipped line for
+ * that image: the run goes on with the others. Model failures are marked transient, so the
+ * next run tries the image again rather than trusting a failure that may have been momentary.
+ */
+async function processImage(root: string, entry: ImageEntry, predict: RunOptions['predict'], maxPixels: number): Promise<ShardLine> {
+  const path = containedPath(root, entry.fileName)!; // checked for every image before the run
+  const decoded = await decodeImage(path, { maxPixels });
   if (!decoded.ok) return { imageId: entry.imageId, fileName: entry.fileName, skipped: decoded.failure };
-  const instances = await predict(decoded.image, entry);
-  const record: RawImagePrediction = {
-    imageId: entry.imageId,
-    fileName: entry.fileName,
-    width: decoded.image.width,
-    height: decoded.image.height,
-    instances,
-  };
-  // A NaN or a malformed instance is a model/predictor bug: fail here, naming the field,
-  // rather than write a shard that selection would reject later.
-  return validateRawImagePrediction(record, 'prediction');
+  try {
+    const instances = await predict(decoded.image, entry);
+    const record: RawImagePrediction = {
+      imageId: entry.imageId,
+      fileName: entry.fileName,
+      width: decoded.image.width,
+      height: decoded.image.height,
+      instances,
+    };
+    // A NaN or a malformed instance must not reach a shard that selection would reject later.
+    return validateRawImagePrediction(record, 'prediction');
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    return { imageId: entry.imageId, fileName: entry.fileName, skipped: { reason: 'inference-failed', message, transient: true } };
+  }
 }

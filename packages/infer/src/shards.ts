@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@omnidistill/coco';
-import { OmniRangeError } from '@omnidistill/core';
+import { InputFileError, OmniRangeError } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
-import type { ImageFailure } from './image.js';
+import type { ImageFailure, ImageFailureReason } from './image.js';
+import { shardDamage, type ShardRecord } from './integrity.js';
 
 /** An image of a run: its COCO id and its path relative to the image root. */
 export interface ImageEntry {
@@ -16,7 +17,7 @@ export interface ImageEntry {
   fileName: string;
 }
 
-/** A shard line for an image that was reported and skipped (never retried on resume). */
+/** A shard line for an image that was reported and skipped (retried on resume only when `skipped.transient`). */
 export interface SkippedImage extends ImageEntry {
   skipped: ImageFailure;
 }
@@ -47,6 +48,15 @@ export interface RunManifest {
   partition: RunPartition;
   /** Completed shard indices, ascending. */
   completed: number[];
+  /**
+   * Per completed shard (key: its index): byte length, SHA-256 and the identity of its images
+   * when written. A shard that no longer matches is redone by a resumed run, never trusted.
+   */
+  shards?: Record<string, ShardRecord>;
+  /** Completed shards that hold transient image failures: a resumed run redoes them. */
+  retry?: number[];
+  /** Named digests of the run's inputs (teacher, boxes, …): a refused resume names those that changed. */
+  inputs?: Record<string, string>;
 }
 
 /** File name of shard `index`. */
@@ -87,17 +97,32 @@ export async function removeStaleTemps(dir: string): Promise<void> {
   await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => rm(join(dir, n), { force: true })));
 }
 
-/** Reads `run.json`, or null when the directory has none. */
+/** A run record (`run.json`) or a shard that is damaged (truncated, edited, not JSON): redo it, never trust it. */
+export class DamagedRunFileError extends InputFileError {
+  constructor(file: string, what: string) {
+    super(file, `${file}: damaged (${what}); rerun the same label command to redo it`);
+    this.name = 'DamagedRunFileError';
+  }
+}
+
+/** Reads `run.json`, or null when the directory has none; a damaged one throws {@link DamagedRunFileError}. */
 export async function readRunManifest(dir: string): Promise<RunManifest | null> {
+  const file = join(dir, RUN_MANIFEST);
   let text: string;
   try {
-    text = await readFile(join(dir, RUN_MANIFEST), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const m = JSON.parse(text) as RunManifest;
-  if (m.format !== RUN_FORMAT || m.version !== 1) throw new Error(`${join(dir, RUN_MANIFEST)}: not an omnidistill predictions manifest`);
+  let m: RunManifest;
+  try {
+    m = JSON.parse(text) as RunManifest;
+  } catch (error) {
+    throw new DamagedRunFileError(file, `not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof m !== 'object' || m === null || m.format !== RUN_FORMAT || m.version !== 1) throw new Error(`${file}: not an omnidistill predictions manifest`);
+  if (!Array.isArray(m.completed) || !Number.isInteger(m.shardCount) || !Number.isInteger(m.shardSize)) throw new DamagedRunFileError(file, 'fields missing');
   return m;
 }
 
@@ -114,21 +139,27 @@ function isSkipped(line: ShardLine): line is SkippedImage {
   return (line as SkippedImage).skipped !== undefined;
 }
 
+/** A completed shard's folder and, when the run recorded it, its length and checksum. */
+interface LocatedShard {
+  dir: string;
+  record: ShardRecord | undefined;
+}
+
 /** Where each shard of a (possibly partitioned) run lives, checked for consistency. */
-async function locateShards(dirs: readonly string[], allowIncomplete: boolean): Promise<(string | null)[]> {
+async function locateShards(dirs: readonly string[], allowIncomplete: boolean): Promise<(LocatedShard | null)[]> {
   if (dirs.length === 0) throw new OmniRangeError('dirs', 'at least one predictions directory', dirs);
   let first: RunManifest | null = null;
-  let located: (string | null)[] = [];
+  let located: (LocatedShard | null)[] = [];
   for (const dir of dirs) {
     const m = await readRunManifest(dir);
     if (!m) throw new Error(`${dir}: no ${RUN_MANIFEST}; not a predictions directory`);
     if (first === null) {
       first = m;
-      located = new Array<string | null>(m.shardCount).fill(null);
+      located = new Array<LocatedShard | null>(m.shardCount).fill(null);
     } else if (m.fingerprint !== first.fingerprint || m.imagesHash !== first.imagesHash || m.shardSize !== first.shardSize) {
       throw new Error(`${dir}: belongs to another run than ${dirs[0]} (fingerprint, image list or shard size differ)`);
     }
-    for (const sIndex of m.completed) located[sIndex] ??= dir;
+    for (const sIndex of m.completed) located[sIndex] ??= { dir, record: m.shards?.[String(sIndex)] };
   }
   const done = located.filter((d) => d !== null).length;
   if (done < first!.shardCount && !allowIncomplete) {
@@ -144,10 +175,16 @@ async function* readShardLines(dirOrDirs: string | readonly string[], options: {
   const dirs = typeof dirOrDirs === 'string' ? [dirOrDirs] : dirOrDirs;
   const located = await locateShards(dirs, options.allowIncomplete ?? false);
   for (let sIndex = 0; sIndex < located.length; sIndex++) {
-    const dir = located[sIndex];
-    if (dir === null) continue;
-    const file = join(dir, shardFileName(sIndex));
-    const text = await readFile(file, 'utf8');
+    const shard = located[sIndex];
+    if (shard === null) continue;
+    const file = join(shard.dir, shardFileName(sIndex));
+    const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') throw new DamagedRunFileError(file, 'listed as done in run.json but missing');
+      throw error;
+    });
+    const damage = shard.record ? shardDamage(bytes, shard.record) : null;
+    if (damage) throw new DamagedRunFileError(file, damage);
+    const text = bytes.toString('utf8');
     let lineNo = 0;
     for (const line of text.split('\n')) {
       lineNo++;
@@ -155,7 +192,7 @@ async function* readShardLines(dirOrDirs: string | readonly string[], options: {
       try {
         yield JSON.parse(line) as ShardLine;
       } catch (error) {
-        throw new Error(`${file}:${lineNo}: not valid JSON (${(error as Error).message})`, { cause: error });
+        throw new DamagedRunFileError(`${file}:${lineNo}`, `not valid JSON: ${(error as Error).message}`);
       }
     }
   }
@@ -173,6 +210,31 @@ export async function* readPredictions(dir: string | readonly string[], options:
     if (isSkipped(line)) continue;
     yield validateRawImagePrediction(line, `prediction ${index++}`);
   }
+}
+
+/** Skipped images of a run counted by reason (see {@link summariseSkipped}). */
+export interface SkippedSummary {
+  /** Images skipped, all reasons together. */
+  total: number;
+  /** Of those, the ones a rerun tries again (missing files, I/O errors, model failures). */
+  transient: number;
+  byReason: Partial<Record<ImageFailureReason, number>>;
+  /** Up to 3 examples per reason (`file: message`). */
+  examples: Partial<Record<ImageFailureReason, string[]>>;
+}
+
+/** Counts a run's skipped images by reason, with a few examples each, for the end-of-run report. */
+export async function summariseSkipped(dir: string | readonly string[], options: { allowIncomplete?: boolean } = {}): Promise<SkippedSummary> {
+  const out: SkippedSummary = { total: 0, transient: 0, byReason: {}, examples: {} };
+  for (const s of await readSkipped(dir, options)) {
+    const reason = s.skipped.reason;
+    out.total++;
+    if (s.skipped.transient) out.transient++;
+    out.byReason[reason] = (out.byReason[reason] ?? 0) + 1;
+    const ex = (out.examples[reason] ??= []);
+    if (ex.length < 3) ex.push(`${s.fileName}: ${s.skipped.message}`);
+  }
+  return out;
 }
 
 /** The images a run reported and skipped, in image order. */

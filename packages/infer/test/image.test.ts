@@ -24,6 +24,7 @@ beforeAll(async () => {
   await sharp(new Uint8Array(16 * 8).fill(200), { raw: { width: 16, height: 8, channels: 1 } }).png().toFile(join(dir, 'grey.png'));
   await halves().gif().toFile(join(dir, 'a.gif'));
   await writeFile(join(dir, 'corrupt.jpg'), Buffer.from('definitely not a jpeg'));
+  await writeFile(join(dir, 'empty.png'), Buffer.alloc(0));
   const jpeg = await halves().jpeg().toBuffer();
   await writeFile(join(dir, 'truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
 });
@@ -62,11 +63,19 @@ describe('decodeImage', () => {
     expect(pixel(g.image, 3, 3)).toEqual([200, 200, 200]);
   });
 
-  it('reports unreadable, unsupported and corrupt files instead of throwing', async () => {
-    expect(await decodeImage(join(dir, 'missing.png'))).toMatchObject({ ok: false, failure: { reason: 'unreadable' } });
+  it('reports missing, empty, non-image, unsupported and corrupt files by reason instead of throwing', async () => {
+    expect(await decodeImage(join(dir, 'missing.png'))).toMatchObject({ ok: false, failure: { reason: 'missing', transient: true } });
+    expect(await decodeImage(join(dir, 'empty.png'))).toMatchObject({ ok: false, failure: { reason: 'empty', message: 'the file is empty (0 bytes)' } });
     expect(await decodeImage(join(dir, 'a.gif'))).toMatchObject({ ok: false, failure: { reason: 'unsupported-format', message: 'format gif (supported: jpeg, png, webp)' } });
-    expect(await decodeImage(join(dir, 'corrupt.jpg'))).toMatchObject({ ok: false, failure: { reason: 'corrupt' } });
-    expect(await decodeImage(join(dir, 'truncated.jpg'))).toMatchObject({ ok: false, failure: { reason: 'corrupt' } });
+    expect(await decodeImage(join(dir, 'corrupt.jpg'))).toMatchObject({ ok: false, failure: { reason: 'not-an-image' } });
+    const truncated = await decodeImage(join(dir, 'truncated.jpg'));
+    expect(truncated).toMatchObject({ ok: false, failure: { reason: 'corrupt' } });
+    expect(truncated.ok || truncated.failure.transient).toBeFalsy();
+  });
+
+  it('skips an image over the pixel limit from its header (too-large), and decodes it under a higher limit', async () => {
+    expect(await decodeImage(join(dir, 'a.png'), { maxPixels: 127 })).toMatchObject({ ok: false, failure: { reason: 'too-large', message: '16×8 = 128 pixels, more than the limit of 127 (--max-pixels)' } });
+    expect(await decodeImage(join(dir, 'a.png'), { maxPixels: 128 })).toMatchObject({ ok: true });
   });
 });
 

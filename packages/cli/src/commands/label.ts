@@ -49,7 +49,21 @@ ${PLAN_HELP}
                         DIR/shards/shard-I-of-N/ and writes DONE.json there (no selection).
   --chunk-size N        images per resumable chunk of predictions (default 64); a killed run
                         redoes at most one chunk per worker; every shard must use the same
+  robustness:
+  --max-pixels N        skip images with more than N pixels, checked from the header before
+                        decoding (default 50000000 = 50 MP; memory is ~65 bytes per pixel)
+  --max-failed-fraction F
+                        fail (exit 2, no labels written) when more than this share of the
+                        images cannot be used: missing, empty, corrupt, not an image, too
+                        large, model failure (default 0.1). Skips are listed by reason at
+                        the end and in the summary JSON ("skipped"); missing files, read
+                        errors and model failures are retried when the command is rerun.
   -h, --help            show this help
+
+A second label run on the same --out is refused while the first holds its lock
+(DIR/.omnidistill.lock, pid + host); a lock left by a killed run is taken over.
+Resuming is refused, naming the input, when the teacher, detector, --boxes, --unlabeled,
+plan or --max-pixels changed; predictions of images changed since are redone.
 
 Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted (resumable).
 `;
@@ -72,6 +86,8 @@ export const labelCommand: CommandModule = {
       'shard-index': { type: 'string' },
       'shard-count': { type: 'string' },
       'chunk-size': { type: 'string' },
+      'max-pixels': { type: 'string' },
+      'max-failed-fraction': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     });
     if (v.help) {
@@ -81,6 +97,7 @@ export const labelCommand: CommandModule = {
     const task = oneOf(v, 'task', ['keypoints', 'detection'] as const, 'keypoints');
     if (v.task === undefined) throw new UsageError('--task is required');
     const teacherPath = required(v, 'teacher');
+    const limits = limitFlags(v);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
     log(description);
@@ -100,9 +117,11 @@ export const labelCommand: CommandModule = {
         outDir: required(v, 'out'),
         teacherFingerprint: teacher.fingerprint,
         onProgress: (e) => p.update(e.done, e.total),
+        log,
         signal,
         ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
         chunkSize: positiveInt(v, 'chunk-size', DEFAULT_CHUNK_SIZE),
+        ...limits,
       }));
       if (!r.complete) {
         log('interrupted: finished shards are kept; run the same command again to resume');
@@ -110,12 +129,12 @@ export const labelCommand: CommandModule = {
       }
       if (r.shardDone !== undefined) {
         p.done(`shard ${shard!.index} of ${shard!.count} done: ${r.shardDone}`);
-        io.stdout.write(`${JSON.stringify({ shard: { index: shard!.index, count: shard!.count }, done: r.shardDone, predictions: r.predictions }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify({ shard: { index: shard!.index, count: shard!.count }, done: r.shardDone, predictions: r.predictions, skipped: r.skipped }, null, 2)}\n`);
         return EXIT.OK;
       }
       p.done(`${r.summary.generatedInstances} instances on ${r.summary.generatedImages} images`);
       for (const w of r.summary.warnings) log(`WARNING: ${w}`);
-      io.stdout.write(`${JSON.stringify({ generated: r.generated, calibration: r.calibration, ...r.summary }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ generated: r.generated, calibration: r.calibration, ...r.summary, skipped: r.skipped }, null, 2)}\n`);
       return EXIT.OK;
     } finally {
       dispose();
@@ -149,4 +168,22 @@ function shardFrom(v: Record<string, unknown>, env: NodeJS.ProcessEnv): ShardCho
     if (error instanceof ShardEnvError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** --max-pixels and --max-failed-fraction, checked. */
+function limitFlags(v: Record<string, unknown>): { maxPixels?: number; maxFailedFraction?: number } {
+  const out: { maxPixels?: number; maxFailedFraction?: number } = {};
+  if (typeof v['max-pixels'] === 'string') {
+    const n = Number(v['max-pixels']);
+    if (!/^\d+$/.test(v['max-pixels'].trim()) || n < 1) throw new UsageError(`--max-pixels: expected a positive integer (pixels per image), received ${JSON.stringify(v['max-pixels'])}`);
+    out.maxPixels = n;
+  }
+  if (typeof v['max-failed-fraction'] === 'string') {
+    const f = Number(v['max-failed-fraction']);
+    if (v['max-failed-fraction'].trim() === '' || !Number.isFinite(f) || f < 0 || f > 1) {
+      throw new UsageError(`--max-failed-fraction: expected a number in [0, 1], received ${JSON.stringify(v['max-failed-fraction'])}`);
+    }
+    out.maxFailedFraction = f;
+  }
+  return out;
 }

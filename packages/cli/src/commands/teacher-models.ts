@@ -61,7 +61,7 @@ export async function roiSourceFromFlags(v: Record<string, unknown>): Promise<Ke
   if (typeof v.detector === 'string' && typeof v.boxes === 'string') throw new UsageError('--detector and --boxes are alternatives; pass one');
   if (typeof v.detector === 'string') {
     const det = await openRoleModel('detector', v.detector, 'detector');
-    return { kind: 'detector', detector: (await openSession(det)) as DetectorSession };
+    return { kind: 'detector', detector: (await openSession(det)) as DetectorSession, fingerprint: det.fingerprint };
   }
   if (typeof v.boxes === 'string') return { kind: 'boxes', annotations: v.boxes };
   throw new UsageError('keypoints need RoIs: pass --detector FILE (a person detector) or --boxes FILE (a COCO file with boxes of the same images); teachers whose layout finds the people itself (torchvision-detection keypointrcnn, yolo pose) need neither');

@@ -6,12 +6,29 @@
 import { join } from 'node:path';
 import { readCocoDataset } from '@omnidistill/coco';
 import type { CocoDataset } from '@omnidistill/coco';
-import { detectionPredictor, freezeImageList, freezeImageManifest, keypointPredictor, readPredictions, runFingerprint, runInference, shardDir } from '@omnidistill/infer';
-import type { DetectorSession, ImagePredictor, KeypointSession, RunProgress } from '@omnidistill/infer';
+import { InputFileError } from '@omnidistill/core';
+import {
+  DEFAULT_MAX_PIXELS,
+  detectionPredictor,
+  findEscapingImage,
+  freezeImageList,
+  freezeImageManifest,
+  hashFile,
+  keypointPredictor,
+  lockDirectory,
+  readPredictions,
+  runFingerprint,
+  runInference,
+  shardDir,
+  summariseSkipped,
+} from '@omnidistill/infer';
+import type { DetectorSession, ImageEntry, ImagePredictor, KeypointSession, RunEvent, RunProgress, RunSummary } from '@omnidistill/infer';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { gtRois } from './evaluate.js';
 import { emptySummary, writeSelection, type CalibrationSummary } from './label-select.js';
 import { finishShard } from './label-shard.js';
+import { checkFailedFraction, DEFAULT_MAX_FAILED_FRACTION, skipLogLines, skipReport } from './skip-report.js';
+import type { SkipReport } from './skip-report.js';
 
 export type { CalibrationSummary } from './label-select.js';
 
@@ -20,7 +37,8 @@ export const DEFAULT_CHUNK_SIZE = 64;
 
 /** Where the RoIs of the keypoint pass come from on unlabeled images. */
 export type KeypointRoiSource =
-  | { kind: 'detector'; detector: DetectorSession }
+  /** `fingerprint`: a digest of the detector's bytes, so a resume with another detector is refused. */
+  | { kind: 'detector'; detector: DetectorSession; fingerprint: string }
   /** Given person boxes (a COCO file of the same images; only its boxes are read). */
   | { kind: 'boxes'; annotations: string };
 
@@ -44,7 +62,13 @@ export interface LabelOptions {
   /** Identifies the teacher (e.g. a hash of its ONNX bytes), so a resume never mixes teachers. */
   teacherFingerprint: string;
   onProgress?: (p: RunProgress) => void;
+  /** Lines worth a user's attention (lock taken over, shards redone, images skipped). */
+  log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Images with more pixels are skipped as too-large (default 50 MP, infer's DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+  /** The run fails (no labels written) when a larger share of the images cannot be used (default 0.1). */
+  maxFailedFraction?: number;
   /** Predict only this shard of the frozen image list and write its DONE record (no selection). */
   shard?: { index: number; count: number };
   /** Images per resumable chunk file (default 64); the unit of resume and of shard assignment. */
@@ -59,27 +83,55 @@ export interface LabelResult {
   summary: CalibrationSummary;
   /** Shard runs: the DONE record written (generated/calibration are then not written). */
   shardDone?: string;
+  /** Images that could not be used, by reason (once the run is complete). */
+  skipped?: SkipReport;
 }
 
-/** Runs inference over the unlabeled images (resuming), then selection. */
+/**
+ * Runs inference over the unlabeled images (resuming), then selection. The folder a run
+ * writes to is locked for the whole run (a second run on it is refused, naming the holder);
+ * a resume is refused when an input changed (naming it); images that cannot be used are
+ * reported by reason, and more than `maxFailedFraction` of them fails the run (exit 2)
+ * before selection.
+ */
 export async function generateLabels(options: LabelOptions): Promise<LabelResult> {
+  const log = options.log ?? (() => undefined);
   const unlabeled = await readCocoDataset(options.unlabeled);
   await readCocoDataset(options.labeled); // a bad labeled set fails now, not after inference
+  const images: ImageEntry[] = unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name }));
+  refuseEscapingPaths(options, images);
+  // Shard jobs share --out (each writes its own shard folder): they lock their folder only.
+  const lockedDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : options.outDir;
+  const lock = await lockDirectory(lockedDir, {
+    onTakeover: (h) => log(`${lockedDir}: taking over the lock of ${h ? `pid ${h.pid} on ${h.host}` : 'an unknown run'}, which is no longer running`),
+  });
+  try {
+    return await labelLocked(options, images, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (line: string) => void): Promise<LabelResult> {
   // The image list is frozen (sorted by id, hashed) so that every shard, and a single run,
   // predict the same images in the same order whatever the order of the COCO file.
-  const frozen = freezeImageList(unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name })));
+  const frozen = freezeImageList(images);
   await freezeImageManifest(options.outDir, frozen);
   const predictionsDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : join(options.outDir, 'predictions');
   const predict = await predictorFor(options);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const fingerprint = runFingerprint(options.task, options.teacherFingerprint, JSON.stringify(options.plan), roiFingerprint(options));
+  const inputs = await inputDigests(options);
+  const fingerprint = runFingerprint(inputs);
   const run = await runInference({
     images: frozen.images,
     imageRoot: options.imageDir,
     outDir: predictionsDir,
     predict,
     fingerprint,
+    inputs,
+    ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}),
     onProgress: options.onProgress,
+    onEvent: (e) => logEvent(e, log),
     signal: options.signal,
     shardSize: chunkSize,
     ...(options.shard ? { partition: options.shard } : {}),
@@ -88,14 +140,58 @@ export async function generateLabels(options: LabelOptions): Promise<LabelResult
   const calibrationPath = join(options.outDir, 'calibration.json');
   const base = { generated, calibration: calibrationPath, predictions: predictionsDir };
   if (!run.complete) return { ...base, complete: false, summary: emptySummary() };
+  const skipped = await reportSkipped(options, predictionsDir, run, log);
   const selection = { task: options.task, labeled: options.labeled, ...numKeypointsOf(options) };
 
   if (options.shard) {
     const shardDone = await finishShard(predictionsDir, { shard: options.shard, manifestHash: frozen.hash, teacherFingerprint: options.teacherFingerprint, runFingerprint: fingerprint, plan: options.plan, chunkSize, selection, run });
-    return { ...base, complete: true, summary: emptySummary(), shardDone };
+    return { ...base, complete: true, summary: emptySummary(), shardDone, skipped };
   }
   const written = await writeSelection(() => readPredictions(predictionsDir), selection, options.outDir);
-  return { ...base, complete: true, summary: written.summary };
+  return { ...base, complete: true, summary: written.summary, skipped };
+}
+
+/** `../` or absolute file names would read outside --images: refused before anything runs. */
+function refuseEscapingPaths(options: LabelOptions, images: readonly ImageEntry[]): void {
+  const escaping = findEscapingImage(options.imageDir, images);
+  if (!escaping) return;
+  throw new InputFileError(
+    options.unlabeled,
+    `${options.unlabeled}: image ${escaping.imageId} has file_name ${JSON.stringify(escaping.fileName)}, which leads outside the image folder ${options.imageDir}; file names must be relative paths inside it`,
+  );
+}
+
+/** Logs the skipped images by reason and fails the run when too many of them failed. */
+async function reportSkipped(options: LabelOptions, predictionsDir: string, run: RunSummary, log: (line: string) => void): Promise<SkipReport> {
+  const summary = await summariseSkipped(predictionsDir, { allowIncomplete: options.shard !== undefined });
+  for (const line of skipLogLines(summary, run.total)) log(line);
+  const report = skipReport(summary, run.total);
+  checkFailedFraction(report, options.maxFailedFraction ?? DEFAULT_MAX_FAILED_FRACTION, options.imageDir);
+  return report;
+}
+
+/**
+ * Digests of everything that shapes the raw predictions, by name, so that a refused resume
+ * says which changed: files by content (streaming SHA-256), settings by value.
+ */
+async function inputDigests(options: LabelOptions): Promise<Record<string, string>> {
+  const r = options.keypoints?.rois;
+  return {
+    task: options.task,
+    teacher: options.teacherFingerprint,
+    plan: runFingerprint(JSON.stringify(options.plan)),
+    unlabeled: await hashFile(options.unlabeled),
+    rois: r === undefined ? 'none' : r === null ? 'self-detecting' : r.kind,
+    ...(r?.kind === 'boxes' ? { boxes: await hashFile(r.annotations) } : {}),
+    ...(r?.kind === 'detector' ? { detector: r.fingerprint } : {}),
+    'max-pixels': String(options.maxPixels ?? DEFAULT_MAX_PIXELS),
+  };
+}
+
+/** The run events a user should see (skips are summed up at the end instead). */
+function logEvent(e: RunEvent, log: (line: string) => void): void {
+  if (e.type === 'shard-redone') log(`predictions shard ${e.shard}: redoing it (${e.why})`);
+  else if (e.type === 'manifest-damaged') log(`${e.message.replace(/; rerun .*$/, '')}: starting the predictions over`);
 }
 
 function numKeypointsOf(options: LabelOptions): { numKeypoints?: number } {
@@ -143,9 +239,4 @@ export async function predictorFor(options: Pick<LabelOptions, 'task' | 'detecto
     }
     return instances;
   };
-}
-
-function roiFingerprint(options: LabelOptions): string {
-  const r = options.keypoints?.rois;
-  return r === undefined ? 'none' : r === null ? 'self-detecting' : r.kind === 'boxes' ? `boxes:${r.annotations}` : 'detector';
 }
