@@ -22,5 +22,6 @@ export const commands: readonly Command[] = [
   lazy('eval', 'COCO AP/AR of a results file against a ground truth (pycocotools-exact, bbox or keypoints)', async () => (await import('./eval.js')).evalCommand),
   lazy('report', 'write the HTML report (table, calibration curve, label grid, losses) of a demo run', async () => (await import('./report.js')).reportCommand),
   lazy('predict', 'run a model on images (single pass or multi-transform) and write COCO results for eval/report', async () => (await import('./predict.js')).predictCommand),
+  lazy('check-model', 'try a teacher on a few labeled images (AP, flip and 2x agreement, ONNX traps) before a long run', async () => (await import('./check-model.js')).checkModelCommand),
   lazy('inspect', "show an ONNX model's opset, inputs/outputs, risky ops (RoiAlign, in-graph Resize), guessed layout and manifest", async () => (await import('./inspect.js')).inspectCommand),
 ];

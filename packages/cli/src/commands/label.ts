@@ -10,6 +10,7 @@ import { labelMergeCommand } from './label-merge.js';
 import { labelPlanCommand } from './label-plan.js';
 import { labeledImageSizes } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
+import { CHECK_FLAGS, CHECK_HELP, checkBeforeLabel } from './teacher-check.js';
 import { openTeacher } from './teacher-models.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
@@ -39,6 +40,8 @@ ${PLAN_HELP}
   --boxes FILE          or: a COCO file of the same images whose boxes are the RoIs
                         (neither for teachers that find the people themselves: layouts
                         torchvision-detection (keypointrcnn) and yolo (pose))
+  the check before the run (see omnidistill check-model):
+${CHECK_HELP}
   sharded runs (one of many jobs; then 'omnidistill label merge --out DIR'):
   --shard-index I       this job's shard, 0…N-1 (or OMNIDISTILL_SHARD_INDEX, or read from
                         JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX,
@@ -88,6 +91,7 @@ export const labelCommand: CommandModule = {
       'chunk-size': { type: 'string' },
       'max-pixels': { type: 'string' },
       'max-failed-fraction': { type: 'string' },
+      ...CHECK_FLAGS,
       help: { type: 'boolean', short: 'h', default: false },
     });
     if (v.help) {
@@ -105,6 +109,16 @@ export const labelCommand: CommandModule = {
     const shard = shardFrom(v, process.env);
     if (shard) log(shard.description);
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v);
+    await checkBeforeLabel(v, {
+      model: teacher,
+      sessions,
+      plan,
+      log,
+      labeledPath: required(v, 'labeled'),
+      unlabeledPath: required(v, 'unlabeled'),
+      imageDir: required(v, 'images'),
+      sample: positiveInt(v, 'check-sample', 8),
+    });
     const { signal, dispose } = interruptSignal(log);
     try {
       const p = new Progress(stderrSink(io), `label (${plan.transforms.length} transforms)`);
