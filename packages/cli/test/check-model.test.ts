@@ -117,5 +117,9 @@ describe('omnidistill label runs the check first', () => {
     expect(r.stderr).toMatch(/check .*keypoints\.onnx: keypoints, 4 labeled images/);
     expect(r.stderr).toMatch(/WARNING: near-zero keypoint AP/);
     expect(existsSync(join(out, 'generated.json'))).toBe(true);
+    // report draws a label run's generated.json (a COCO dataset) on its images
+    const rep = await runCli('report', '--labels', join(out, 'generated.json'), '--images', fx.labeledImages, '--out', join(out, 'labels.html'));
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(readFileSync(join(out, 'labels.html'), 'utf8')).toMatch(/COCO dataset: \d+ annotations on \d+ images/);
   });
 });

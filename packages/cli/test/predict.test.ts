@@ -40,6 +40,20 @@ describe('omnidistill predict → eval', () => {
     }
   });
 
+  it('report draws the results file on its images', async () => {
+    const out = join(tmp, 'results-report.json');
+    expect((await runCli('predict', '--model', fx.model, '--images', fx.labeledImages, '--boxes', fx.labeled, '--out', out)).code).toBe(0);
+    const html = join(tmp, 'results.html');
+    const r = await runCli('report', '--labels', out, '--images', fx.labeledImages, '--image-list', fx.labeled, '--out', html, '--min-score', '0', '--grid', '4');
+    expect(r.code, r.stderr).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    expect(page.match(/<svg xmlns/g)).toHaveLength(4);
+    expect(page).toMatch(/COCO results: \d+ predictions with score ≥ 0 drawn/);
+    expect(page).toContain('data:image/png;base64,');
+    const bad = await runCli('report', '--labels', out, '--images', join(tmp, 'no-such-dir'), '--out', html);
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/--images: cannot list .*no-such-dir \(ENOENT\)/) });
+  });
+
   it('bad inputs exit 2 with one line naming the flag or file', async () => {
     const missing = await runCli('predict', '--model', join(tmp, 'nope.onnx'), '--images', fx.labeledImages, '--boxes', fx.labeled, '--out', join(tmp, 'x.json'));
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/^omnidistill predict: cannot read model .*nope\.onnx: ENOENT\n$/) });

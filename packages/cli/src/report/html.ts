@@ -1,7 +1,7 @@
 // The demo's HTML report: one self-contained file (images inlined as data URIs, charts as
 // inline SVG), so it opens offline and can be mailed around.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { readCocoDataset } from '@omnidistill/coco';
 import type { CocoDataset } from '@omnidistill/coco';
 import type { Calibration, ThresholdCurve } from '@omnidistill/select';
@@ -9,7 +9,7 @@ import { COCO_PERSON } from '@omnidistill/core';
 import type { DemoResult } from '../pipeline/demo.js';
 import { demoPlan, formatTable } from '../pipeline/demo.js';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324'];
 
 /** A line chart as inline SVG: several named series of (x, y) points. */
@@ -50,13 +50,16 @@ function fmt(v: number): string {
   return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(1) : v.toFixed(2);
 }
 
-/** One image with its generated labels drawn on top (boxes; keypoints + skeleton when present). */
-async function labeledImage(dataset: CocoDataset, imageDir: string, imageId: number, scale: number): Promise<string> {
+const MIME: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
+
+/** One image with its labels drawn on top (boxes; keypoints + skeleton when present). */
+export async function labeledImage(dataset: CocoDataset, imageDir: string, imageId: number, scale: number): Promise<string> {
   const img = dataset.images.find((i) => i.id === imageId)!;
-  const png = await readFile(join(imageDir, img.file_name));
+  const bytes = await readFile(join(imageDir, img.file_name));
+  const mime = MIME[extname(img.file_name).toLowerCase()] ?? 'image/png';
   const w = img.width * scale, h = img.height * scale;
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${img.width} ${img.height}">`];
-  parts.push(`<image width="${img.width}" height="${img.height}" href="data:image/png;base64,${png.toString('base64')}" style="image-rendering:pixelated"/>`);
+  parts.push(`<image width="${img.width}" height="${img.height}" href="data:${mime};base64,${bytes.toString('base64')}" style="image-rendering:pixelated"/>`);
   dataset.annotations
     .filter((a) => a.image_id === imageId)
     .forEach((a, n) => {
