@@ -6,11 +6,11 @@
 // npm's cache must hold the third-party dependencies (sharp, onnxruntime-*, …) for the
 // offline installs: warmNpmCache fills it from the registry the first time (the only step
 // that may use the network) and is a no-op afterwards.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closure, installScratch, nodeOnlyEnv, packWorkspace, repo, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.js';
+import { closure, installScratch, nodeOnlyEnv, packWorkspace, readmeWorkflow, repo, runLine, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'omnidistill-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -227,5 +227,59 @@ describe('the omnidistill CLI installed from tarballs (npm --offline, no compile
     const r = sh('npx', ['omnidistill', 'eval', '--gt', 'missing.json', '--results', 'r.json', '--iou-type', 'segm'], dir, env);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/iou-type/);
+  });
+});
+
+/** Runs a README workflow line by line; returns each line's stdout. */
+function runWorkflow(lines: string[], cwd: string, runEnv: NodeJS.ProcessEnv): string[] {
+  return lines.map((line) => {
+    const r = runLine(line, cwd, runEnv);
+    if (r.status !== 0) throw new Error(`README line failed (exit ${r.status}): ${line}\n${r.stderr}`);
+    return r.stdout;
+  });
+}
+
+/** What the README workflow must leave behind: models, generated labels, results, AP table. */
+function expectWorkflowOutputs(cwd: string, stdout: string[]): void {
+  for (const file of ['teacher/detector.onnx', 'teacher/detector.json', 'labels/calibration.json', 'student/detector.onnx', 'student/detector.json']) {
+    expect(existsSync(join(cwd, file)), file).toBe(true);
+  }
+  const generated = JSON.parse(readFileSync(join(cwd, 'labels/generated.json'), 'utf8')) as { images: unknown[]; annotations: unknown[] };
+  expect(generated.images).toHaveLength(40);
+  expect(generated.annotations.length).toBeGreaterThan(0);
+  const results = JSON.parse(readFileSync(join(cwd, 'student/val-results.json'), 'utf8')) as { image_id: number; bbox: number[] }[];
+  expect(results.length).toBeGreaterThan(0);
+  const table = stdout[stdout.length - 1].trimEnd().split('\n');
+  expect(table).toHaveLength(12);
+  for (const line of table) expect(line).toMatch(/^ Average (Precision|Recall) {1,5}\((AP|AR)\) @\[ .* \] = -?\d\.\d{3}$/);
+}
+
+describe('README "Use it on your data", run verbatim', () => {
+  const install = readmeWorkflow('install');
+  const clone = readmeWorkflow('clone');
+
+  it('the clone block is the install block with `pnpm omnidistill` for `npx omnidistill`', () => {
+    expect(install.length).toBeGreaterThanOrEqual(5);
+    for (const line of install) expect(line).toMatch(/^npx omnidistill /);
+    expect(clone).toEqual(install.map((l) => l.replace(/^npx omnidistill /, 'pnpm omnidistill ')));
+    expect(install.join('\n')).toMatch(/ label .*\n.* train .*--generated .*--steps 20 .*\n(.*\n)*.* eval /);
+  });
+
+  it('from the CLI installed from tarballs, with no compiler on PATH: synth → train → label → train --steps 20 → predict → eval', { timeout: INSTALL }, () => {
+    const dir = join(work, 'cli');
+    if (!existsSync(join(dir, 'node_modules/.bin/omnidistill'))) installScratch(dir, closure(packed, ['omnidistill']), env);
+    expectWorkflowOutputs(dir, runWorkflow(install, dir, env));
+  });
+
+  it('from the clone (pnpm omnidistill in a folder of the checkout)', { timeout: INSTALL }, () => {
+    // A gitignored folder inside the checkout, so pnpm finds the workspace's omnidistill bin.
+    const base = join(repo, '.omnidistill');
+    mkdirSync(base, { recursive: true });
+    const dir = mkdtempSync(join(base, 'readme-'));
+    try {
+      expectWorkflowOutputs(dir, runWorkflow(clone, dir, { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -145,3 +145,22 @@ export function installScratch(dir: string, tarballs: string[], env: NodeJS.Proc
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
   return npm(['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', ...extra, ...tarballs], dir, env);
 }
+
+/**
+ * The commands of a README code block marked `<!-- readme-workflow: NAME -->` (the first
+ * fenced block after the marker), one per line, blank lines and comments dropped.
+ */
+export function readmeWorkflow(name: string): string[] {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const marker = `<!-- readme-workflow: ${name} -->`;
+  const at = readme.indexOf(marker);
+  if (at < 0) throw new Error(`README.md has no ${marker}`);
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
+  if (!block) throw new Error(`README.md: no \`\`\`sh block after ${marker}`);
+  return block[1].split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** Runs one README line as a user would paste it: through /bin/sh, in `cwd`, with `env`. */
+export function runLine(line: string, cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  return spawnSync('/bin/sh', ['-c', line], { cwd, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
+}
