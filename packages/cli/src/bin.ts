@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Entry point of the `omnidistill` command: picks the subcommand from commands/index.ts,
-// maps errors to exit codes (0 ok, 1 runtime failure, 2 usage / bad input).
+// Entry point of the `omnidistill` command: picks the subcommand from commands/index.ts;
+// failures go through the one error boundary (failures.ts): exit 2 and one line for known
+// bad input, exit 1 for anything else, stack traces only with --debug.
 import { readFileSync } from 'node:fs';
-import { FileWriteError, InputFileError } from '@omnidistill/core';
-import { commands, EXIT, UsageError } from './commands/index.js';
+import { commands, EXIT } from './commands/index.js';
 import type { CommandIO } from './commands/index.js';
+import { describeFailure } from './failures.js';
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
-  return `Usage: omnidistill <command> [options]\n\nCommands:\n${list}\n\nRun 'omnidistill <command> --help' for a command's options.\nExit codes: 0 success, 1 runtime failure, 2 bad usage or invalid input.\n`;
+  return `Usage: omnidistill <command> [options]\n\nCommands:\n${list}\n\nRun 'omnidistill <command> --help' for a command's options.\nGlobal option: --debug (or OMNIDISTILL_DEBUG=1) prints stack traces of failures.\nExit codes: 0 success, 1 unexpected failure, 2 bad usage or invalid input, 130 interrupted (resumable).\n`;
 }
 
 function version(): string {
@@ -17,8 +18,16 @@ function version(): string {
   return pkg.version;
 }
 
+/** `--debug` anywhere on the command line (taken out of argv), or OMNIDISTILL_DEBUG=1. */
+function takeDebugFlag(argv: string[]): { argv: string[]; debug: boolean } {
+  const env = process.env.OMNIDISTILL_DEBUG;
+  const debug = argv.includes('--debug') || (env !== undefined && env !== '' && env !== '0');
+  return { argv: argv.filter((a) => a !== '--debug'), debug };
+}
+
 /** Runs `omnidistill <argv>` and resolves to the exit code. */
-export async function dispatch(argv: string[], io: CommandIO): Promise<number> {
+export async function dispatch(allArgs: string[], io: CommandIO): Promise<number> {
+  const { argv, debug } = takeDebugFlag(allArgs);
   const [name, ...given] = argv;
   // `pnpm demo -- --quick` and `npm run … -- …` hand the separator through; it is never an argument.
   const rest = given[0] === '--' ? given.slice(1) : given;
@@ -42,17 +51,10 @@ export async function dispatch(argv: string[], io: CommandIO): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof InputFileError) {
-      io.stderr.write(`omnidistill ${command.name}: ${err.message}\n`);
-      return EXIT.USAGE;
-    }
-    if (err instanceof FileWriteError) {
-      // a full disk or a read-only folder: the message names the file and the fix; no stack
-      io.stderr.write(`omnidistill ${command.name}: failed: ${err.message}\n`);
-      return EXIT.FAILURE;
-    }
-    io.stderr.write(`omnidistill ${command.name}: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT.FAILURE;
+    const failure = describeFailure(err);
+    io.stderr.write(`omnidistill ${command.name}: ${failure.message}\n`);
+    if (debug) io.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return failure.exit;
   }
 }
 

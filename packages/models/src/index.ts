@@ -18,6 +18,7 @@ export { loadCocoSource, decodeRgb, ImageWriter, DEFAULT_PIXELS } from './data.j
 export type { CocoSource, LoadedImage, LoadedDataset, PixelNormalisation } from './data.js';
 export { exportDynamicModel, keypointManifest, detectorManifest, manifestPixels, writeModel } from './export.js';
 export { KeypointBatchBuilder, trainKeypointModel, exportKeypointModel, inputSizeOf } from './keypoint-train.js';
+export { DEFAULT_CHECKPOINT_SECONDS } from './run-training.js';
 export type { SharedTrainOptions } from './run-training.js';
 export type { KeypointBatchOptions, TrainKeypointOptions, TrainedModel } from './keypoint-train.js';
 export { evaluateKeypointModel, inputTensor } from './evaluate.js';

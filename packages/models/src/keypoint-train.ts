@@ -161,6 +161,8 @@ export interface TrainedModel {
   readonly seconds: number;
   readonly batchSeconds: number;
   readonly stepsPerSecond: number;
+  /** The step this run resumed from (`options.checkpoint`), 0 for a fresh start. */
+  readonly resumedFrom: number;
 }
 
 const roundUp4 = (v: number) => Math.ceil(v / 4) * 4;

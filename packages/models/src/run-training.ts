@@ -3,7 +3,18 @@
 // the loss history. The model-specific parts (graph, minibatches, export) come in as arguments.
 import { instantiate, learningRateFactor, type ModelDefinition } from '@omnidistill/artifacts';
 import { expectOneOf } from '@omnidistill/core';
-import { MixedSourceSampler, engineFactory, trainLoop, type EngineChoice, type Feeds, type Rng, type SampleRef, type TrainProgress } from '@omnidistill/train';
+import {
+  MixedSourceSampler,
+  TrainingInterruptedError,
+  engineFactory,
+  trainLoop,
+  type CheckpointIdentity,
+  type EngineChoice,
+  type Feeds,
+  type Rng,
+  type SampleRef,
+  type TrainProgress,
+} from '@omnidistill/train';
 import type { LoadedDataset, LoadedImage } from './data.js';
 
 /** Training options both reference models take; {@link runTraining} applies their defaults. */
@@ -22,7 +33,20 @@ export interface SharedTrainOptions {
   readonly onProgress?: (p: TrainProgress) => void;
   /** Progress every n steps (default 20). */
   readonly progressEvery?: number;
+  /**
+   * Periodic checkpoints in `dir` (every `every` steps and/or `everySeconds`; default every 30 s),
+   * and resume from the latest one there. `identity` names what the run is made from (content
+   * hashes, settings): a checkpoint with another identity is refused, never silently reused.
+   */
+  readonly checkpoint?: { readonly dir: string; readonly every?: number; readonly everySeconds?: number; readonly identity?: CheckpointIdentity };
+  /** Aborting stops after the step in progress, checkpoints it and throws a TrainingInterruptedError. */
+  readonly signal?: AbortSignal;
+  /** Log lines (the resume notice); default stderr. */
+  readonly log?: (line: string) => void;
 }
+
+/** Default checkpoint interval: at most this much work is lost to a crash. */
+export const DEFAULT_CHECKPOINT_SECONDS = 30;
 
 /** The engine `options` ask for (default 'native'), checked before any data is loaded. */
 export function engineChoiceOf(options: SharedTrainOptions): EngineChoice {
@@ -49,6 +73,18 @@ export interface TrainingOutcome {
   readonly seconds: number;
   readonly batchSeconds: number;
   readonly stepsPerSecond: number;
+  /** The step this run resumed from (0: a fresh start). */
+  readonly resumedFrom: number;
+}
+
+/** What a checkpoint carries besides the training state: the loss history so far. */
+interface CheckpointExtra {
+  readonly history: { step: number; loss: number }[];
+}
+
+function historyOf(extra: unknown): { step: number; loss: number }[] {
+  const h = (extra as Partial<CheckpointExtra> | undefined)?.history;
+  return Array.isArray(h) ? h : [];
 }
 
 /** Runs the training loop of one reference model from its initial weights. */
@@ -69,6 +105,7 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
   });
   const pick = (ref: SampleRef) => (ref.source === 'labeled' ? labeled : generated!).images[ref.index];
   const history: { step: number; loss: number }[] = [];
+  const ckpt = o.checkpoint;
   const t0 = performance.now();
   const result = await trainLoop({
     createEngine: engineFactory(run.define, setup, { engine: engineChoiceOf(o), initialParameters, ...(o.threads ? { threads: o.threads } : {}) }),
@@ -83,11 +120,29 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
       history.push({ step: p.step, loss: p.loss });
       o.onProgress?.(p);
     },
+    ...(ckpt
+      ? {
+          checkpoint: {
+            dir: ckpt.dir,
+            ...(ckpt.every === undefined && ckpt.everySeconds === undefined ? { everySeconds: DEFAULT_CHECKPOINT_SECONDS } : {}),
+            ...(ckpt.every !== undefined ? { every: ckpt.every } : {}),
+            ...(ckpt.everySeconds !== undefined ? { everySeconds: ckpt.everySeconds } : {}),
+            ...(ckpt.identity ? { identity: ckpt.identity } : {}),
+            // The history up to the checkpoint, so a resumed run reports the whole curve.
+            extra: (resumed: unknown): CheckpointExtra => ({ history: [...historyOf(resumed), ...history] }),
+          },
+          resume: true,
+        }
+      : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.log ? { log: o.log } : {}),
   });
+  if (result.interrupted) throw new TrainingInterruptedError(result.step, run.steps, result.lastCheckpoint);
   const seconds = (performance.now() - t0) / 1000;
   return {
     parameters: result.state.parameters,
-    history,
+    history: [...historyOf(result.resumedExtra), ...history],
+    resumedFrom: result.resumedFrom,
     parameterCount: g.params.filter((p) => p.trainable).reduce((n, p) => n + p.init.length, 0),
     engine: result.engine,
     seconds,

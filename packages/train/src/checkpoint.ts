@@ -31,6 +31,45 @@ export interface TrainingCheckpoint {
   readonly loss: number;
   /** Free-form JSON the caller wants back on resume (e.g. the run configuration). */
   readonly extra?: unknown;
+  /** What the run was made from (see {@link CheckpointIdentity}). */
+  readonly identity?: CheckpointIdentity;
+}
+
+/**
+ * What a run is made from, as named values: content hashes of its data, its settings. A
+ * checkpoint records it; resuming with a different identity is refused (see {@link checkIdentity}).
+ */
+export type CheckpointIdentity = Readonly<Record<string, string>>;
+
+/** One difference between a checkpoint's identity and the run's. */
+export interface IdentityChange {
+  readonly key: string;
+  /** The checkpoint's value (undefined: it did not record this key). */
+  readonly before: string | undefined;
+  /** The run's value (undefined: the run does not have this key). */
+  readonly after: string | undefined;
+}
+
+/** A checkpoint folder holds a run made from other inputs than the one asked to resume. */
+export class CheckpointMismatchError extends Error {
+  readonly dir: string;
+  readonly changes: readonly IdentityChange[];
+  constructor(dir: string, changes: readonly IdentityChange[]) {
+    const shown = (v: string | undefined) => (v === undefined ? 'unset' : v.length > 16 ? `${v.slice(0, 12)}…` : v);
+    const what = changes.map((c) => `${c.key} ${shown(c.before)} → ${shown(c.after)}`).join(', ');
+    super(`${dir}: the checkpoints there come from a run with other inputs (changed: ${what}); rerun with the original inputs, or delete ${dir} to start over`);
+    this.name = 'CheckpointMismatchError';
+    this.dir = dir;
+    this.changes = changes;
+  }
+}
+
+/** Throws a {@link CheckpointMismatchError} unless `recorded` (from a checkpoint in `dir`) equals `current`. */
+export function checkIdentity(dir: string, recorded: CheckpointIdentity | undefined, current: CheckpointIdentity): void {
+  const before = recorded ?? {};
+  const keys = [...new Set([...Object.keys(current), ...Object.keys(before)])];
+  const changes = keys.filter((k) => before[k] !== current[k]).map((key) => ({ key, before: before[key], after: current[key] }));
+  if (changes.length > 0) throw new CheckpointMismatchError(dir, changes);
 }
 
 interface StateFile {
@@ -45,6 +84,7 @@ interface StateFile {
   sampler?: MixedSamplerState;
   rng: RngState;
   extra?: unknown;
+  identity?: CheckpointIdentity;
 }
 
 /** ORT's fed learning rate; the checkpoint's value is ignored by ORT (the schedule lives in the graph). */
@@ -134,6 +174,7 @@ export function saveCheckpoint(dir: string, ckpt: TrainingCheckpoint, keep = 2):
     ...(ckpt.sampler ? { sampler: ckpt.sampler } : {}),
     rng: ckpt.rng,
     ...(ckpt.extra !== undefined ? { extra: ckpt.extra } : {}),
+    ...(ckpt.identity !== undefined ? { identity: ckpt.identity } : {}),
   };
   const final = join(dir, stepFolder(engine.step));
   const tmp = join(dir, `.tmp-${stepFolder(engine.step)}-${process.pid}`);
@@ -198,5 +239,6 @@ export function loadCheckpoint(folder: string): TrainingCheckpoint {
     rng: state.rng,
     loss: state.loss,
     ...(state.extra !== undefined ? { extra: state.extra } : {}),
+    ...(state.identity !== undefined ? { identity: state.identity } : {}),
   };
 }

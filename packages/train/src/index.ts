@@ -29,10 +29,10 @@ export {
   ORT_WEB_TRAINING_VERSION,
 } from './ort-web.js';
 export type { WasmTrainingRuntime, WasmRuntimeOptions, OrtWebModule } from './ort-web.js';
-export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
-export type { TrainingCheckpoint } from './checkpoint.js';
-export { trainLoop, formatProgress, printProgress, TrainingDivergedError } from './loop.js';
-export type { TrainLoopOptions, TrainProgress, TrainResult, TrainTiming } from './loop.js';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint, checkIdentity, CheckpointMismatchError } from './checkpoint.js';
+export type { TrainingCheckpoint, CheckpointIdentity, IdentityChange } from './checkpoint.js';
+export { trainLoop, formatProgress, printProgress, TrainingDivergedError, TrainingInterruptedError } from './loop.js';
+export type { TrainLoopOptions, TrainProgress, TrainResult, TrainTiming, CheckpointOptions } from './loop.js';
 export { createWasmEngine } from './wasm-engine.js';
 export type { WasmTrainingArtifacts, WasmEngineOptions } from './wasm-engine.js';
 export { exportInferenceModel, evalModelWithParameterInputs } from './export.js';

@@ -1,10 +1,11 @@
 // The one training loop both engines share: draw a minibatch from the sampler, build its
 // tensors, run one engine step, report progress, evaluate, checkpoint; resume from the latest
-// checkpoint; stop on a non-finite loss without touching the last good checkpoint.
+// checkpoint (refusing one made from other inputs); stop on a non-finite loss without touching
+// the last good checkpoint; stop at a step boundary, checkpointed, when the caller aborts.
 
 import { OmniTypeError, expectInteger } from '@omnidistill/core';
 import type { EngineState, Feeds, TrainingEngine } from './engine.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainingCheckpoint } from './checkpoint.js';
+import { checkIdentity, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointIdentity, type TrainingCheckpoint } from './checkpoint.js';
 import { Rng } from './rng.js';
 import { MixedSourceSampler, type SampleRef } from './sampler.js';
 
@@ -53,6 +54,10 @@ export interface TrainResult {
   readonly timing: TrainTiming;
   /** The step this call resumed from (0 for a fresh start). */
   readonly resumedFrom: number;
+  /** The `extra` of the checkpoint this call resumed from (undefined for a fresh start). */
+  readonly resumedExtra: unknown;
+  /** True when `signal` stopped the run before `iterations` (a checkpoint holds the last step). */
+  readonly interrupted: boolean;
   /** Final parameters (and moments where the engine has them), e.g. for export. */
   readonly state: EngineState;
   /** The engine's self-description (also in every progress line). */
@@ -77,6 +82,26 @@ export class TrainingDivergedError extends Error {
   }
 }
 
+/**
+ * A run stopped by its abort signal. Thrown by callers that cannot return a partial result
+ * (the loop itself returns `interrupted: true`); `checkpoint` is where the same run resumes.
+ */
+export class TrainingInterruptedError extends Error {
+  readonly step: number;
+  readonly iterations: number;
+  readonly checkpoint: string | undefined;
+  constructor(step: number, iterations: number, checkpoint: string | undefined) {
+    super(
+      `interrupted at step ${step}/${iterations}; ` +
+        (checkpoint ? `checkpoint ${checkpoint} written: run the same command again to resume` : 'no checkpoint was written (checkpointing is off)'),
+    );
+    this.name = 'TrainingInterruptedError';
+    this.step = step;
+    this.iterations = iterations;
+    this.checkpoint = checkpoint;
+  }
+}
+
 /** Options of {@link trainLoop}. */
 export interface TrainLoopOptions {
   /**
@@ -95,10 +120,18 @@ export interface TrainLoopOptions {
   readonly seed?: number;
   /** Learning rate at a 0-based step, for the progress line (the graph computes the real one). */
   readonly learningRate?: (step: number) => number;
-  /** Checkpointing: every `every` steps and at the end, keeping the newest `keep` (default 2). */
-  readonly checkpoint?: { readonly dir: string; readonly every: number; readonly keep?: number; readonly extra?: unknown };
-  /** Continue from the latest checkpoint in `checkpoint.dir` when there is one. */
+  /** Checkpointing: see {@link CheckpointOptions}. */
+  readonly checkpoint?: CheckpointOptions;
+  /**
+   * Continue from the latest checkpoint in `checkpoint.dir` when there is one (refused with a
+   * {@link CheckpointMismatchError} when its `identity` differs from `checkpoint.identity`).
+   */
   readonly resume?: boolean;
+  /**
+   * Aborting stops the run after the step in progress; that step is checkpointed (when
+   * `checkpoint` is set) and the result says `interrupted`. A later call with `resume` continues.
+   */
+  readonly signal?: AbortSignal;
   /** Evaluation hook, every `every` steps and at the end. */
   readonly evaluate?: { readonly every: number; readonly run: (engine: TrainingEngine, step: number) => Promise<void> | void };
   /** Progress callback, every `progressEvery` steps (default 10) and at the end; default: {@link printProgress}. */
@@ -111,6 +144,25 @@ export interface TrainLoopOptions {
    * `iterations`; a later call with `resume` continues. Default: `iterations`.
    */
   readonly stopAfter?: number;
+}
+
+/**
+ * When checkpoints are written: every `every` steps and/or whenever `everySeconds` of wall time
+ * have passed since the last one (at least one of the two), at the end, and on interruption.
+ * The newest `keep` (default 2) are kept. Checkpoint timing never changes the trained values.
+ */
+export interface CheckpointOptions {
+  readonly dir: string;
+  readonly every?: number;
+  readonly everySeconds?: number;
+  readonly keep?: number;
+  /**
+   * JSON the caller gets back on resume (`TrainResult.resumedExtra`). A function is called at
+   * each save with the `extra` of the checkpoint this run resumed from (undefined on a fresh start).
+   */
+  readonly extra?: unknown;
+  /** What the run is made from (content hashes of the data, settings); a resume with another identity is refused. */
+  readonly identity?: CheckpointIdentity;
 }
 
 function formatDuration(seconds: number): string {
@@ -157,7 +209,10 @@ function restore(options: TrainLoopOptions): Restored | undefined {
   if (!options.resume) return undefined;
   if (!options.checkpoint) throw new OmniTypeError('options.checkpoint', 'a checkpoint folder to resume from (options.resume is true)', undefined);
   const folder = latestCheckpoint(options.checkpoint.dir);
-  return folder ? { checkpoint: loadCheckpoint(folder), folder } : undefined;
+  if (!folder) return undefined;
+  const checkpoint = loadCheckpoint(folder);
+  if (options.checkpoint.identity) checkIdentity(options.checkpoint.dir, checkpoint.identity, options.checkpoint.identity);
+  return { checkpoint, folder };
 }
 
 /**
@@ -180,7 +235,12 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
   const progressEvery = expectInteger(options.progressEvery ?? 10, 'options.progressEvery', 1);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const onProgress = options.onProgress ?? printProgress;
-  if (options.checkpoint) expectInteger(options.checkpoint.every, 'options.checkpoint.every', 1);
+  if (options.checkpoint) {
+    const { every, everySeconds } = options.checkpoint;
+    if (every === undefined && everySeconds === undefined) throw new OmniTypeError('options.checkpoint', 'every (steps) or everySeconds', options.checkpoint);
+    if (every !== undefined) expectInteger(every, 'options.checkpoint.every', 1);
+    if (everySeconds !== undefined && !(everySeconds > 0)) throw new OmniTypeError('options.checkpoint.everySeconds', 'a positive number', everySeconds);
+  }
   if (options.evaluate) expectInteger(options.evaluate.every, 'options.evaluate.every', 1);
 
   const restored = restore(options);
@@ -201,10 +261,20 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
   let windowLoss = 0, windowSteps = 0, windowStart = performance.now();
   const stopAt = Math.min(iterations, options.stopAfter ?? iterations);
 
+  let savedStep = resumedFrom;
+  let lastSaveTime = performance.now();
+  const saveDue = (atEnd: boolean) => {
+    const c = options.checkpoint;
+    if (!c) return false;
+    if (atEnd || (c.every !== undefined && step % c.every === 0)) return true;
+    return c.everySeconds !== undefined && performance.now() - lastSaveTime >= c.everySeconds * 1000;
+  };
   const save = async () => {
     if (!options.checkpoint) return;
     const c0 = performance.now();
     const state = await engine.state();
+    const given = options.checkpoint.extra;
+    const extra = typeof given === 'function' ? (given as (resumed: unknown) => unknown)(restored?.checkpoint.extra) : given;
     lastCheckpoint = saveCheckpoint(
       options.checkpoint.dir,
       {
@@ -214,16 +284,24 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
         sampler: sampler.state(),
         rng: rng.state(),
         loss: lastLoss,
-        ...(options.checkpoint.extra !== undefined ? { extra: options.checkpoint.extra } : {}),
+        ...(extra !== undefined ? { extra } : {}),
+        ...(options.checkpoint.identity ? { identity: options.checkpoint.identity } : {}),
       },
       options.checkpoint.keep ?? 2,
     );
+    savedStep = step;
+    lastSaveTime = performance.now();
     t.checkpoint += performance.now() - c0;
   };
 
   let finalState: EngineState;
+  let interrupted = false;
   try {
     while (step < stopAt) {
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       const s0 = performance.now();
       const refs = sampler.nextBatch(batchSize);
       const s1 = performance.now();
@@ -247,7 +325,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
         await options.evaluate.run(engine, step);
         t.evaluation += performance.now() - e0;
       }
-      if (options.checkpoint && (step % options.checkpoint.every === 0 || atEnd)) await save();
+      if (saveDue(atEnd)) await save();
       if (step % progressEvery === 0 || atEnd) {
         const now = performance.now();
         const seconds = (now - windowStart) / 1000;
@@ -266,6 +344,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
         windowStart = now;
       }
     }
+    if (interrupted && step !== savedStep) await save();
     finalState = await engine.state();
   } finally {
     await engine.release();
@@ -276,6 +355,8 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
     stepsRun: step - resumedFrom,
     lastCheckpoint,
     resumedFrom,
+    resumedExtra: restored?.checkpoint.extra,
+    interrupted,
     timing: { ...t, total: performance.now() - tStart },
     state: finalState,
     engine: engine.info.description,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CheckpointMismatchError,
   MixedSourceSampler,
   TrainingDivergedError,
   createNativeEngine,
@@ -112,6 +113,53 @@ describe('trainLoop (native engine, linear fixture)', () => {
     const dir = tempDir();
     await trainLoop(options(dir, { checkpoint: { dir, every: 4, keep: 3 } }));
     expect(readdirSync(dir).filter((f) => f.startsWith('step-')).sort()).toEqual(['step-00000032', 'step-00000036', 'step-00000040']);
+  });
+
+  it('an abort stops after the step in progress, checkpoints it, and a resume equals the uninterrupted run', async () => {
+    const straight = await trainLoop(options(tempDir()));
+    const dir = tempDir();
+    const controller = new AbortController();
+    // Aborted from inside step 13's batch (as a signal handler would, mid-step): step 13 finishes.
+    let batches = 0;
+    const first = await trainLoop(
+      options(dir, {
+        signal: controller.signal,
+        makeBatch: (refs, rng) => {
+          if (++batches === 13) controller.abort();
+          return makeBatch(refs, rng);
+        },
+      }),
+    );
+    expect(first.interrupted).toBe(true);
+    expect(first.step).toBe(13);
+    expect(latestCheckpoint(dir)).toMatch(/step-00000013$/);
+    const resumed = await trainLoop(options(dir, { resume: true }));
+    expect(resumed.resumedFrom).toBe(13);
+    expect(resumed.interrupted).toBe(false);
+    for (const [name, value] of straight.state.parameters) expect(resumed.state.parameters.get(name)).toEqual(value);
+  });
+
+  it('checkpoints by wall time with everySeconds, and hands the latest extra back on resume', async () => {
+    const dir = tempDir();
+    let saves = 0;
+    const first = await trainLoop(options(dir, { stopAfter: 6, checkpoint: { dir, everySeconds: 1e-6, keep: 10, extra: () => ({ saves: ++saves }) } }));
+    expect(first.step).toBe(6);
+    // A microsecond budget is spent by every step: one checkpoint per step.
+    expect(readdirSync(dir).filter((f) => f.startsWith('step-'))).toHaveLength(6);
+    const resumed = await trainLoop(options(dir, { resume: true, stopAfter: 7 }));
+    expect(resumed.resumedExtra).toEqual({ saves: 6 });
+  });
+
+  it('refuses to resume a checkpoint made from other inputs and says what changed', async () => {
+    const dir = tempDir();
+    const identity = { 'labeled data': 'a'.repeat(64), steps: '40' };
+    await trainLoop(options(dir, { stopAfter: 8, checkpoint: { dir, every: 8, identity } }));
+    const changed = { 'labeled data': 'b'.repeat(64), steps: '40' };
+    const run = trainLoop(options(dir, { resume: true, checkpoint: { dir, every: 8, identity: changed } }));
+    await expect(run).rejects.toThrow(CheckpointMismatchError);
+    await expect(run).rejects.toThrow(/changed: labeled data aaaaaaaaaaaa… → bbbbbbbbbbbb…\); rerun with the original inputs, or delete/);
+    const same = await trainLoop(options(dir, { resume: true, checkpoint: { dir, every: 8, identity } }));
+    expect(same.resumedFrom).toBe(8);
   });
 
   it('asks for a checkpoint folder when told to resume without one', async () => {

@@ -33,6 +33,18 @@ export function positiveInt(values: Record<string, unknown>, flag: string, fallb
   return n;
 }
 
+/** An optional checkpoint interval flag: `N` optimizer steps or `Ns` seconds (e.g. `30s`). */
+export function checkpointInterval(values: Record<string, unknown>, flag: string, fallback: { steps: number } | { seconds: number }): { steps: number } | { seconds: number } {
+  const v = values[flag];
+  if (v === undefined) return fallback;
+  const m = typeof v === 'string' ? /^(\d+)(s?)$/.exec(v) : null;
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--${flag}: expected a positive number of steps (e.g. 200) or seconds (e.g. 30s), received ${JSON.stringify(v)}`);
+  }
+  return m[2] === 's' ? { seconds: n } : { steps: n };
+}
+
 /** An optional number flag within [lo, hi]. */
 export function numberIn(values: Record<string, unknown>, flag: string, fallback: number, lo: number, hi: number): number {
   const v = values[flag];
@@ -54,14 +66,23 @@ export function oneOf<T extends string>(values: Record<string, unknown>, flag: s
   return v as T;
 }
 
+/** Set by the demo in the environment of the `omnidistill train` processes it runs. */
+export const SUPERVISED_ENV = 'OMNIDISTILL_SUPERVISED';
+
 /**
  * An AbortSignal fired by the first Ctrl-C (SIGINT/SIGTERM): long steps stop at a safe
- * point and keep what they finished. A second Ctrl-C exits at once (exit code 130).
+ * point and keep what they finished. A second Ctrl-C exits at once (exit code 130), except
+ * in a process the demo supervises (OMNIDISTILL_SUPERVISED=1): the terminal's signal and the
+ * demo's forwarded copy arrive together, and the child must still reach its checkpoint.
  */
 export function interruptSignal(log: (line: string) => void): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
+  const supervised = process.env[SUPERVISED_ENV] === '1';
   const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      if (!supervised) process.exit(130);
+      return;
+    }
     log('\ninterrupt: stopping at the next safe point (press Ctrl-C again to quit at once)');
     controller.abort();
   };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
 import { demoSettings, formatTable, Interrupted, runDemo } from '../pipeline/demo.js';
 import type { DemoTask } from '../pipeline/demo.js';
+import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { stderrSink } from '../pipeline/progress.js';
 import { buildReport } from '../report/html.js';
 import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt } from './args.js';
@@ -76,7 +77,7 @@ export const demoCommand: CommandModule = {
         labeledLarge: positiveInt(v, 'labeled', base.counts.labeled) + positiveInt(v, 'unlabeled', base.counts.unlabeled),
       },
     });
-    const outDir = typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${quick ? '-quick' : ''}`);
+    const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${quick ? '-quick' : ''}`));
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const { signal, dispose } = interruptSignal(log);
     try {
@@ -95,7 +96,7 @@ export const demoCommand: CommandModule = {
     } catch (err) {
       if (err instanceof Interrupted) {
         log(err.message);
-        return 130;
+        return EXIT.INTERRUPTED;
       }
       throw err;
     } finally {

@@ -38,11 +38,12 @@ export function trainDataOptions(v: Record<string, unknown>) {
   };
 }
 
-/** The JSON summary `train` prints on stdout. */
-export function trainSummary(trained: TrainedModel): string {
+/** The JSON summary `train` prints on stdout (`checkpoints`: where the run's checkpoints are). */
+export function trainSummary(trained: TrainedModel, resume?: { checkpoints: string; resumedFrom: number }): string {
   const summary = {
     onnx: trained.onnxPath,
     manifest: trained.manifestPath,
+    ...resume,
     engine: trained.engine,
     parameterCount: trained.parameterCount,
     seconds: trained.seconds,

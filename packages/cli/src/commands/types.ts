@@ -30,6 +30,8 @@ export const EXIT = {
   FAILURE: 1,
   /** wrong flags, unreadable or invalid input files */
   USAGE: 2,
+  /** stopped by Ctrl-C (SIGINT/SIGTERM) at a safe point: the same command resumes */
+  INTERRUPTED: 130,
 } as const;
 
 /** Thrown by a command for bad flags or bad input: reported without a stack, exit code 2. */

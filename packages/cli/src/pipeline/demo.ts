@@ -10,10 +10,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModelSession, loadManifest } from '@omnidistill/infer';
 import type { DetectorManifest, KeypointManifest } from '@omnidistill/infer';
-import { trainDetector, trainKeypointModel } from '@omnidistill/models';
-import type { TrainedModel } from '@omnidistill/models';
 import { DEMO_SETTINGS, generateSplits } from '@omnidistill/synth';
 import type { SplitName } from '@omnidistill/synth';
+import { TrainingInterruptedError } from '@omnidistill/train';
 import type { TrainProgress } from '@omnidistill/train';
 import { customPlan } from '@omnidistill/transforms';
 import type { TransformPlan } from '@omnidistill/transforms';
@@ -23,7 +22,11 @@ import { generateLabels } from './label.js';
 import type { CalibrationSummary } from './label.js';
 import { formatDuration, Progress } from './progress.js';
 import type { ProgressSink } from './progress.js';
+import { SUPERVISED_ENV } from '../commands/args.js';
+import { UsageError } from '../commands/types.js';
 import { StageBook } from './stages.js';
+import { trainWithCheckpoints } from './train-run.js';
+
 
 export type DemoTask = 'keypoints' | 'detection';
 
@@ -185,7 +188,8 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
         engine = e.engine;
         p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} img/s [${e.engine}]`);
       };
-      const common = {
+      const settingsOfRun = {
+        task: settings.task,
         train: { coco: trainSplit.annotations, imageDir: trainSplit.imageDir },
         ...(generated ? { generated: { coco: generated, imageDir: data.unlabeled.imageDir }, labeledProbability: settings.labeledProbability } : {}),
         steps,
@@ -194,10 +198,16 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
         seed: settings.seed,
         outDir: join(outDir, 'models'),
         name,
-        onProgress,
+        checkpointEvery: { seconds: 30 },
         ...(run.threads !== undefined ? { threads: run.threads } : {}),
       };
-      const trained: TrainedModel = settings.task === 'keypoints' ? await trainKeypointModel(common) : await trainDetector(common);
+      let trained;
+      try {
+        trained = await trainWithCheckpoints(settingsOfRun, { log: (line) => io.log(`[${name}] ${line}`), onProgress, ...(io.signal ? { signal: io.signal } : {}) });
+      } catch (err) {
+        if (err instanceof TrainingInterruptedError) throw new Interrupted();
+        throw err;
+      }
       p.done(`${trained.parameterCount} params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
       return { onnxPath: trained.onnxPath, manifestPath: trained.manifestPath, history: [...trained.history], seconds: trained.seconds, engine: trained.engine };
     }, skip);
@@ -228,7 +238,8 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
       ...['--out', join(outDir, 'models'), '--name', name],
       ...(generated ? ['--generated', generated, '--generated-images', data.unlabeled.imageDir, '--labeled-fraction', String(settings.labeledProbability)] : []),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Supervised: the child ignores a repeated Ctrl-C (the terminal's and the forwarded one).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [SUPERVISED_ENV]: '1' } });
     const onAbort = () => child.kill('SIGINT');
     io.signal?.addEventListener('abort', onAbort, { once: true });
     let stdout = '';
@@ -247,6 +258,8 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     const code = await new Promise<number | null>((resolveExit) => child.on('close', (c) => resolveExit(c)));
     io.signal?.removeEventListener('abort', onAbort);
     if (io.signal?.aborted) throw new Interrupted();
+    // Exit 2: the child's one-line message says which input to fix; pass it on as such.
+    if (code === 2) throw new UsageError(`training ${name}: ${tail.at(-1) ?? 'bad input'}`);
     if (code !== 0) throw new Error(`training ${name} in a child process failed (exit code ${code}):\n${tail.join('\n')}`);
     const out = JSON.parse(stdout) as { onnx: string; manifest: string; history: { step: number; loss: number }[]; seconds: number; engine: string };
     engine = engine || out.engine;
@@ -261,7 +274,10 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
       for (const [label, p] of [['single pass', SINGLE_PASS], [`${plan.transforms.length} transforms`, plan]] as const) {
         check();
         const progress = new Progress(io.progress, `evaluate ${name} (${label})`);
-        const tick = (d: number, t: number) => progress.update(d, t);
+        const tick = (d: number, t: number) => {
+          check();
+          progress.update(d, t);
+        };
         const r =
           settings.task === 'keypoints'
             ? await keypointAp(await createModelSession(bytes, manifest as KeypointManifest), data.val, p, tick)
@@ -307,10 +323,12 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   // 7. Student (re-initialised) on labeled ∪ generated, the longer schedule; the supervised
   // baseline with the same schedule; the upper bound on request.
   // The two long trainings are independent: one core each, at the same time.
-  const [student, supervised] = await Promise.all([
+  // Both are awaited before a failure or Ctrl-C is reported, so the child has written its
+  // checkpoint and exited by the time the demo exits.
+  const [student, supervised] = await allSettledOrThrow([
     train('student', data.labeled, settings.studentSteps, labels.generated, { threads: 1, lines: true }),
     train('supervised-long', data.labeled, settings.studentSteps, undefined, { threads: 1, child: true }),
-  ]);
+  ] as const);
   const rows = [teacher, supervised, student];
   if (settings.upperBound && data.labeledLarge) rows.push(await train('upper-bound', data.labeledLarge, settings.studentSteps));
 
@@ -326,6 +344,14 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     engine,
   };
   return result;
+}
+
+/** Like Promise.all, but waits for every promise to settle before throwing the first failure. */
+async function allSettledOrThrow<T extends readonly Promise<unknown>[]>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 async function fileHash(path: string): Promise<string> {
