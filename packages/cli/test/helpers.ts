@@ -1,6 +1,8 @@
-// Runs an omnidistill command in-process with captured streams and bin.ts's exit-code
-// mapping (UsageError → 2 with one line, anything else → 1), so tests assert what a user sees.
-import { commands, EXIT, UsageError } from '../src/commands/index.js';
+// Runs an omnidistill command in-process with captured streams and bin.ts's error boundary
+// (failures.ts: known failures → 2 with one line, anything else → 1), so tests assert what a
+// user sees.
+import { commands } from '../src/commands/index.js';
+import { describeFailure } from '../src/failures.js';
 
 export interface Ran {
   code: number;
@@ -18,7 +20,7 @@ export async function runCli(name: string, ...argv: string[]): Promise<Ran> {
     const code = await command.run(argv, io);
     return { code, stdout, stderr };
   } catch (err) {
-    if (err instanceof UsageError) return { code: EXIT.USAGE, stdout, stderr: `${stderr}omnidistill ${name}: ${err.message}\n` };
-    return { code: EXIT.FAILURE, stdout, stderr: `${stderr}omnidistill ${name}: failed: ${(err as Error).stack}\n` };
+    const failure = describeFailure(err);
+    return { code: failure.exit, stdout, stderr: `${stderr}omnidistill ${name}: ${failure.message}\n` };
   }
 }
