@@ -167,7 +167,7 @@ const topdownHeatmap: LayoutRecogniser = {
     return {
       role: 'keypoints',
       reason: `one image input${fixed ? ` of fixed size ${fixed.width}×${fixed.height}` : ''} and one [1, K, h, w] output ${out.name}: a top-down heatmap model on person crops`,
-      manifest: skeleton('topdown-heatmap', 'keypoints', { image: info.inputs[0].name }, { heatmaps: out.name }, kp.fields, { scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
+      manifest: skeleton('topdown-heatmap', 'keypoints', { image: info.inputs[0].name }, { heatmaps: out.name }, { ...kp.fields, layoutOptions: { padding: 1.25, padValue: 0 } }, { scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
       edit: ['pixels: MMPose/HRNet models use ImageNet mean/std on [0, 1] RGB (as written); check yours', ...kp.edit],
     };
   },
@@ -183,7 +183,7 @@ const simcc: LayoutRecogniser = {
     return {
       role: 'keypoints',
       reason: `two [1, K, L] outputs (${x.name}, ${y.name}): SimCC x/y 1-D logits (RTMPose)`,
-      manifest: skeleton('simcc', 'keypoints', { image: info.inputs[0].name }, { simccX: x.name, simccY: y.name }, kp.fields, { scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
+      manifest: skeleton('simcc', 'keypoints', { image: info.inputs[0].name }, { x: x.name, y: y.name }, { ...kp.fields, layoutOptions: { padding: 1.25, splitRatio: 2 } }, { scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
       edit: ['outputs: check which output is x and which is y (the x one has the longer axis for portrait crops)', ...kp.edit],
     };
   },

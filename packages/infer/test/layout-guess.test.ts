@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guessLayout, type ModelInfo, type TensorInfo } from '@omnidistill/infer';
+import { guessLayout, parseManifest, type ModelInfo, type TensorInfo } from '@omnidistill/infer';
 
 const t = (name: string, shape: (number | string)[], dtype = 'float32'): TensorInfo => ({ name, dtype, shape });
 const info = (inputs: TensorInfo[], outputs: TensorInfo[]): ModelInfo => ({
@@ -23,7 +23,7 @@ const cases: [string, TensorInfo[], TensorInfo[], string, string, Record<string,
   ['YOLO detect, 80 classes', [t('images', [1, 3, 640, 640])], [t('output0', [1, 84, 8400])], 'yolo', 'detector', { outputs: { predictions: 'output0' } }],
   ['YOLO pose, 17 keypoints', [t('images', [1, 3, 640, 640])], [t('output0', [1, 56, 8400])], 'yolo', 'keypoints', { keypoints: { schema: 'coco-person' } }],
   ['top-down heatmaps 256×192', [t('input', [1, 3, 256, 192])], [t('heatmaps', [1, 17, 64, 48])], 'topdown-heatmap', 'keypoints', { outputs: { heatmaps: 'heatmaps' } }],
-  ['SimCC', [t('input', [1, 3, 256, 192])], [t('simcc_x', [1, 17, 384]), t('simcc_y', [1, 17, 512])], 'simcc', 'keypoints', { outputs: { simccX: 'simcc_x', simccY: 'simcc_y' } }],
+  ['SimCC', [t('input', [1, 3, 256, 192])], [t('simcc_x', [1, 17, 384]), t('simcc_y', [1, 17, 512])], 'simcc', 'keypoints', { outputs: { x: 'simcc_x', y: 'simcc_y' } }],
 ];
 
 describe('guessLayout', () => {
@@ -33,6 +33,8 @@ describe('guessLayout', () => {
     expect(g!.layout).toBe(layout);
     expect(g!.role).toBe(role);
     expect(g!.manifest).toMatchObject({ format: 'omnidistill-model', version: 1, role, ...fields });
+    // The skeleton is a manifest the layout table accepts as it stands.
+    expect(parseManifest(g!.manifest)).toMatchObject({ role, layout });
   });
 
   it('a signature no layout matches gives null', () => {

@@ -43,8 +43,14 @@ export interface CheckReport {
   warnings: string[];
 }
 
+/** Layouts whose image input receives the transformed image unscaled (padded to a fixed input). */
+const WHOLE_IMAGE_LAYOUTS: ReadonlySet<string> = new Set(['rois', 'torchvision-detection']);
+
 /** A plan transform that makes some image larger than a fixed model input, in words; null when all fit. */
 export function planFitProblem(model: ModelSession, path: string, plan: TransformPlan, sizes: readonly ImageSize[]): string | null {
+  // Crop layouts resample each person to their fixed input and yolo letterboxes the whole
+  // image into it: only layouts that feed the transformed image as it is can overflow.
+  if (!WHOLE_IMAGE_LAYOUTS.has(model.manifest.layout)) return null;
   const dims = model.inputs.image?.dims ?? [];
   const fixedH = dims.at(-2);
   const fixedW = dims.at(-1);
