@@ -7,7 +7,7 @@
 // keypoint_peers.py, single-threaded): the Detectron-style numpy + OpenCV ensemble, torch +
 // torchvision's heatmaps_to_keypoints, and torchvision's decode alone, interleaved with ours.
 // Run: node --import tsx --conditions=source heatmaps.bench.ts [--no-peers]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COCO_PERSON } from '@omnidistill/core';
@@ -159,7 +159,9 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
   const options = { mode: 'avg' as const, flipped, flipPairs: COCO_PERSON.flipPairs, threads: 1 };
   const batch = { data: heatmaps, t: T, n: N, k: K, m: M };
   const maps = (await ensembleHeatmaps(batch, { ...options, backend: 'cpu' })).heatmaps;
-  const { dir } = peers;
+  // One folder per workload: the peer caches what it loaded by folder.
+  const dir = join(peers.dir, kind);
+  mkdirSync(dir);
   writeFileSync(join(dir, 'heatmaps.f32'), Buffer.from(heatmaps.buffer, heatmaps.byteOffset, heatmaps.byteLength));
   writeFileSync(join(dir, 'maps.f32'), Buffer.from(maps.data.buffer, maps.data.byteOffset, maps.data.byteLength));
   writeFileSync(join(dir, 'rois.f32'), Buffer.from(rois.buffer, rois.byteOffset, rois.byteLength));

@@ -81,6 +81,8 @@ loaded = {}
 def load(req):
     d, t, n, k, m = req['dir'], req['t'], req['n'], req['k'], req['m']
     key = (d, req['op'] == 'tv_decode')
+    if any(k[0] != d for k in loaded):
+        loaded.clear()  # a new workload: drop the previous one's arrays
     if key not in loaded:
         rois = np.fromfile(os.path.join(d, 'rois.f32'), dtype=np.float32).reshape(n, 4)
         if req['op'] == 'tv_decode':
