@@ -97,6 +97,8 @@ class DecodeScratch {
   bound = new Float32Array(0);
   rowHi = new Float64Array(0);
   rowLo = new Float64Array(0);
+  /** The maximum of the row evaluateRow last computed. */
+  rowBest = -Infinity;
   size(m: number, W: number, H: number): void {
     if (this.rows.length < m * W) this.rows = new Float32Array(m * W);
     if (this.ready.length < m) {
@@ -111,6 +113,41 @@ class DecodeScratch {
 
 const SLACK = 1e-5, TINY = 1e-30;
 
+/** Offset in sc.rows of source row r resized along x (computed on first use, as the reference does). */
+function resizedRow(map: Float32Array, offset: number, m: number, W: number, r: number, tp: Taps, sc: DecodeScratch): number {
+  const at = r * W;
+  if (sc.ready[r] === 0) {
+    const rows = sc.rows, xIndex = tp.xIndex, xWeight = tp.xWeight;
+    const src = offset + r * m;
+    for (let x = 0; x < W; x++) {
+      const a = 4 * x;
+      rows[at + x] = f(f(f(f(map[src + xIndex[a]] * xWeight[a]) + f(map[src + xIndex[a + 1]] * xWeight[a + 1])) + f(map[src + xIndex[a + 2]] * xWeight[a + 2])) + f(map[src + xIndex[a + 3]] * xWeight[a + 3]));
+    }
+    sc.ready[r] = 1;
+  }
+  return at;
+}
+
+/** Output row y of the resize: returns the x of its first maximum and leaves the maximum in sc.rowBest. */
+function evaluateRow(map: Float32Array, offset: number, m: number, W: number, y: number, tp: Taps, sc: DecodeScratch): number {
+  const a = 4 * y, yIndex = tp.yIndex, yWeight = tp.yWeight;
+  const r0 = resizedRow(map, offset, m, W, yIndex[a], tp, sc), r1 = resizedRow(map, offset, m, W, yIndex[a + 1], tp, sc);
+  const r2 = resizedRow(map, offset, m, W, yIndex[a + 2], tp, sc), r3 = resizedRow(map, offset, m, W, yIndex[a + 3], tp, sc);
+  const w0 = yWeight[a], w1 = yWeight[a + 1], w2 = yWeight[a + 2], w3 = yWeight[a + 3];
+  const rows = sc.rows;
+  let rowBest = f(f(f(f(rows[r0] * w0) + f(rows[r1] * w1)) + f(rows[r2] * w2)) + f(rows[r3] * w3));
+  let rowX = 0;
+  for (let x = 1; x < W; x++) {
+    const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
+    if (v > rowBest) {
+      rowBest = v;
+      rowX = x;
+    }
+  }
+  sc.rowBest = rowBest;
+  return rowX;
+}
+
 /**
  * First maximum of the bicubic-resized map at `offset` (values exactly as the reference computes
  * them), visiting only rows whose bound reaches the best value found; writes x, y, logit of
@@ -122,7 +159,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   const h = Math.max(f(rois[4 * n + 3] - y1), 1);
   const W = Math.ceil(w), H = Math.ceil(h);
   sc.size(m, W, H);
-  const { rowHi, rowLo, bound, rows, ready } = sc;
+  const { rowHi, rowLo, bound } = sc;
   // Bounds of each x-resized source row: sum_j w_j s_j is linear in the positive and negative
   // weight sums, so its extremes sit at the ends of their ranges; a relative slack covers rounding.
   for (let r = 0; r < m; r++) {
@@ -139,7 +176,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
     rowHi[r] = up + slack;
     rowLo[r] = down - slack;
   }
-  const { yIndex, yWeight, xIndex, xWeight } = tp;
+  const { yIndex, yWeight } = tp;
   let seedRow = 0;
   for (let y = 0; y < H; y++) {
     let b = 0, magnitude = 0;
@@ -151,31 +188,10 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
     bound[y] = b + SLACK * magnitude + TINY;
     if (bound[y] > bound[seedRow]) seedRow = y;
   }
-  const resized = (r: number): number => {
-    const at = r * W;
-    if (ready[r] === 0) {
-      const src = offset + r * m;
-      for (let x = 0; x < W; x++) {
-        const a = 4 * x;
-        rows[at + x] = f(f(f(f(map[src + xIndex[a]] * xWeight[a]) + f(map[src + xIndex[a + 1]] * xWeight[a + 1])) + f(map[src + xIndex[a + 2]] * xWeight[a + 2])) + f(map[src + xIndex[a + 3]] * xWeight[a + 3]));
-      }
-      ready[r] = 1;
-    }
-    return at;
-  };
   let best = -Infinity, bestIndex = -1;
   const visit = (y: number): void => {
-    const a = 4 * y;
-    const r0 = resized(yIndex[a]), r1 = resized(yIndex[a + 1]), r2 = resized(yIndex[a + 2]), r3 = resized(yIndex[a + 3]);
-    const w0 = yWeight[a], w1 = yWeight[a + 1], w2 = yWeight[a + 2], w3 = yWeight[a + 3];
-    let rowBest = -Infinity, rowX = -1;
-    for (let x = 0; x < W; x++) {
-      const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
-      if (v > rowBest || rowX < 0) {
-        rowBest = v;
-        rowX = x;
-      }
-    }
+    const rowX = evaluateRow(map, offset, m, W, y, tp, sc);
+    const rowBest = sc.rowBest;
     const index = y * W + rowX;
     if (bestIndex < 0 || rowBest > best || (rowBest === best && index < bestIndex)) {
       best = rowBest;
