@@ -20,6 +20,8 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import onnx
+import torchvision
 from torchvision.models.detection.keypoint_rcnn import KeypointRCNNHeads, KeypointRCNNPredictor
 from torchvision.models.mobilenetv3 import InvertedResidual, InvertedResidualConfig
 from torchvision.models.resnet import BasicBlock
@@ -181,6 +183,24 @@ class AttentionBlock(nn.Module):
         return F.interpolate(out, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
+class RoiKeypointHead(nn.Module):
+    """Conv features → torchvision.ops.roi_align (fixed RoIs of two images, sampling ratio 2) →
+    Keypoint R-CNN-style convs: RoiAlign lowered to the separable gathers, aligned or not."""
+
+    def __init__(self, aligned=True):
+        super().__init__()
+        self.aligned = aligned
+        self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, 1, 1))
+        self.head = nn.Sequential(nn.Conv2d(8, 8, 3, 1, 1), nn.ReLU(), nn.Conv2d(8, 4, 1))
+        # (batch index, x1, y1, x2, y2) in input pixels: inside, across the border, tiny, large.
+        self.register_buffer("boxes", torch.tensor([[0, 2.0, 3.0, 20.0, 28.0], [1, -3.0, 10.0, 12.5, 33.0], [1, 7.2, 7.9, 8.1, 8.4], [0, 0.0, 0.0, 31.0, 31.0]]))
+
+    def forward(self, x):
+        f = self.backbone(x)
+        pooled = torchvision.ops.roi_align(f, self.boxes, output_size=7, spatial_scale=0.5, sampling_ratio=2, aligned=self.aligned)
+        return self.head(pooled)
+
+
 MODELS = [
     # name, constructor, input shape, BatchNorm inside (export in training mode; "batch" = the
     # reference uses batch statistics, else frozen running statistics), output names
@@ -190,6 +210,8 @@ MODELS = [
     ("topdown_heatmap", TopDownHeatmap, [2, 3, 64, 48], True, ["heatmaps"]),
     ("yolo_head", YoloHead, [2, 3, 64, 64], True, ["preds"]),
     ("attention_block", AttentionBlock, [2, 3, 8, 8], "batch", ["out"]),
+    ("roi_align_aligned", RoiKeypointHead, [2, 3, 32, 32], False, ["heatmaps"]),
+    ("roi_align_legacy", lambda: RoiKeypointHead(aligned=False), [2, 3, 32, 32], False, ["heatmaps"]),
 ]
 
 
@@ -224,6 +246,15 @@ def main():
                           training=mode, do_constant_folding=not has_bn)
         # Export in training mode leaves the model in train(); the reference is frozen BN unless "batch".
         model.train(has_bn == "batch")
+        if getattr(model, "aligned", True) is False:
+            # torchvision 0.14 writes RoiAlign without coordinate_transformation_mode, which at
+            # opset >= 16 means half_pixel (aligned=True) even for aligned=False: patch in what a
+            # correct exporter writes, so that the fixture states torch's semantics.
+            m = onnx.load(path)
+            for node in m.graph.node:
+                if node.op_type == "RoiAlign":
+                    node.attribute.append(onnx.helper.make_attribute("coordinate_transformation_mode", "output_half_pixel"))
+            onnx.save(m, path)
         # Reference in float64 from the exported float32 values.
         ref = model.double()
         xd = x.double()

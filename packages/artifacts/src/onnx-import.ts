@@ -9,7 +9,7 @@ import { type ReadModel, type ReadNode, type ReadTensor, defaultOpset, feedInput
 
 export { OnnxImportError, tensorData };
 import { OP_IMPORTERS, SUPPORTED_OPS } from './ops/index.js';
-import { type BatchNormMode, type Folded, type OpContext, type OpOutput, isFolded } from './ops/types.js';
+import { type BatchNormMode, type Folded, type OpContext, type OpOutput, type ValueRole, isFolded } from './ops/types.js';
 import { LOADED_DTYPES, OnnxImportError, tensorData } from './onnx-tensor.js';
 import { fmtShape, numel } from './shapes.js';
 
@@ -130,16 +130,16 @@ export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: Impo
     }
     return d;
   };
-  const valueOf = (name: string, where: string, role?: 'statistic'): Value => {
+  const valueOf = (name: string, where: string, role?: ValueRole): Value => {
     const v = values.get(name);
     if (v) return v;
     let made: Value;
-    if (floatInits.has(name)) {
+    if (floatInits.has(name) && role !== 'data') {
       const d = initData(name);
       const init = options.initialValues?.get(name) ?? (d.data as Float32Array);
       made = g.param(name, d.dims, init, { trainable: role !== 'statistic' && !freeze.some((re) => re.test(name)) });
     } else {
-      const f = folded.get(name);
+      const f = folded.get(name) ?? (floatInits.has(name) ? initData(name) : undefined);
       if (!f) throw new OnnxImportError(`${where}: input "${name}" is produced by no earlier node, initializer or graph input (is the graph topologically sorted?)`);
       made = f.dims.length === 0 && f.dtype === 'float32' ? g.scalar((f.data as Float32Array)[0]) : g.constant(f.data, f.dims, f.dtype);
     }

@@ -1,7 +1,7 @@
 // Gradient parity of imported torch.onnx exports with torch autograd: reduced-width real
 // models (ResNet-18 blocks + torchvision FPN, MobileNetV3 blocks with HardSwish/SE, Keypoint
 // R-CNN's head, a top-down heatmap model, a YOLO-style head, an attention block with
-// batch-statistics BatchNorm), fixtures written by
+// batch-statistics BatchNorm, torchvision roi_align aligned and not), fixtures written by
 // tools/student/fixtures.py. Standard lowering, run in onnxruntime-node.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ interface Fixture {
   buffers: string[];
 }
 
-const FIXTURES = ['resnet18_fpn', 'mobilenetv3_blocks', 'keypoint_rcnn_head', 'topdown_heatmap', 'yolo_head', 'attention_block'];
+const FIXTURES = ['resnet18_fpn', 'mobilenetv3_blocks', 'keypoint_rcnn_head', 'topdown_heatmap', 'yolo_head', 'attention_block', 'roi_align_aligned', 'roi_align_legacy'];
 const TOLERANCE = 1e-4;
 const dir = new URL('./fixtures/student/', import.meta.url);
 

@@ -12,6 +12,7 @@ import * as layout from './layout.js';
 import { averagePool, globalAveragePool, maxPool } from './pool.js';
 import { flatten, reshape, squeeze, unsqueeze } from './reshape.js';
 import { resize } from './resize.js';
+import { roiAlign } from './roi-align.js';
 import * as shape from './shape.js';
 import { gather, slice } from './slice.js';
 import type { OpImporter } from './types.js';
@@ -66,6 +67,7 @@ const IMPORTERS: readonly OpImporter[] = [
   averagePool,
   globalAveragePool,
   resize,
+  roiAlign,
   activations.softmax,
   activations.logSoftmax,
   shape.shape,

@@ -20,6 +20,9 @@ export function isFolded(o: OpOutput): o is Folded {
   return 'dims' in o;
 }
 
+/** What a node's input is, where that decides whether a float initializer becomes a parameter. */
+export type ValueRole = 'statistic' | 'data';
+
 /** How BatchNormalization is imported: running statistics kept fixed (default) or batch statistics in training. */
 export type BatchNormMode = 'frozen' | 'batch';
 
@@ -33,9 +36,10 @@ export interface OpContext {
   has(i: number): boolean;
   /**
    * Input `i` as a graph value (constants and parameters are materialised on first use).
-   * `'statistic'`: a parameter made from it is frozen (BatchNorm running statistics).
+   * `'statistic'`: a parameter made from it is frozen (BatchNorm running statistics);
+   * `'data'`: a float initializer here is a constant, never a parameter (RoiAlign's boxes).
    */
-  value(i: number, role?: 'statistic'): Value;
+  value(i: number, role?: ValueRole): Value;
   /** Input `i` if it is known at import time (Constant, initializer, folded), else undefined. */
   folded(i: number): Folded | undefined;
   /** Whether every given input is known at import time and none is a float initializer. */
