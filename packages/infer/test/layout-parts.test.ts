@@ -3,8 +3,9 @@
 // rules of every layout.
 import { describe, expect, it } from 'vitest';
 import { COCO_PERSON } from '@omnidistill/core';
+import { GraphBuilder, encodeModel, type ValueInfo } from '@omnidistill/artifacts';
 import { CropFrameEnsemble } from '../src/person-crop.js';
-import { LAYOUTS, LAYOUT_NAMES, cropFrame, fuseInstances, letterbox, parseManifest, type RegressedInstances } from '@omnidistill/infer';
+import { LAYOUTS, LAYOUT_NAMES, createModelSession, cropFrame, fuseInstances, letterbox, parseManifest, type RegressedInstances } from '@omnidistill/infer';
 
 describe('letterbox (Ultralytics geometry)', () => {
   it('scales by min(H/h, W/w), centres with round(d − 0.1), half-to-even', () => {
@@ -123,5 +124,25 @@ describe('manifests of every layout', () => {
     [{ ...base, role: 'detector', layout: 'torchvision-detection', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' }, layoutOptions: { minSize: 800 } }, 'manifest.layoutOptions: expected no layoutOptions for layout "torchvision-detection"'],
   ])('refuses a bad manifest precisely (case %#)', (value, message) => {
     expect(() => parseManifest(value)).toThrow(message);
+  });
+});
+
+describe('sessions of crop layouts', () => {
+  /** A "top-down model" with a dynamic input size: heatmaps = the channel mean, 17 times. */
+  function dynamicCropModel(): Uint8Array {
+    const g = new GraphBuilder({ name: 'dynamic_crop' });
+    const x = g.input('input', 'float32', [1, 3, 64, 48]);
+    const mean = g.reduceMean(x, [1], true);
+    g.output(g.concat(new Array(17).fill(mean), 1), 'heatmaps');
+    const mark = (v: ValueInfo): ValueInfo => (v.type.kind === 'tensor' ? { ...v, type: { ...v.type, shape: v.type.shape.map((d, i) => (i >= 2 ? -1 : d)) } } : v);
+    const model = g.toModel();
+    return encodeModel({ ...model, inputs: model.inputs.map(mark), outputs: model.outputs.map(mark), valueInfo: [] });
+  }
+
+  it('refuses a dynamic input size when the session opens, saying what to export', async () => {
+    const manifest = parseManifest({ format: 'omnidistill-model', version: 1, role: 'keypoints', layout: 'topdown-heatmap', inputs: { image: 'input' }, outputs: { heatmaps: 'heatmaps' }, keypoints: { schema: 'coco-person' } });
+    await expect(createModelSession(dynamicCropModel(), manifest, { threads: 1 })).rejects.toThrow(
+      'layout "topdown-heatmap" needs a fixed input size [1, 3, H, W], but input "input" has [1, 3, ?, ?]; export with a fixed crop size (e.g. 256×192)',
+    );
   });
 });
