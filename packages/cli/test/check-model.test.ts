@@ -96,6 +96,16 @@ describe('omnidistill check-model', () => {
     // 5 keypoints against 17-keypoint labels: no AP, said in the table rather than a crash.
     expect(r.stdout).toMatch(/identity +- +\d+ +100% +\(AP not computed: /);
   });
+
+  it("a torchvision detector's in-graph Resize is reported by the check (real torch export)", async () => {
+    const model = join(tmp, 'tv.onnx');
+    writeFileSync(model, readFileSync(join(models, 'tv-frcnn-opset11.onnx')));
+    expect((await runCli('inspect', model, '--manifest-out', join(tmp, 'tv.json'))).code).toBe(0);
+    const r = await runCli('check-model', '--model', model, '--labeled', fx.labeled, '--images', fx.labeledImages, '--plan', 'flip', '--sample', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/check .*tv\.onnx: detection, 2 labeled images/);
+    expect(r.stdout).toMatch(/WARNING: Resize "\/transform\/Resize" resamples the input image inside the graph .*Use --plan flip/);
+  });
 });
 
 describe('omnidistill label runs the check first', () => {
@@ -117,6 +127,8 @@ describe('omnidistill label runs the check first', () => {
     expect(r.stderr).toMatch(/check .*keypoints\.onnx: keypoints, 4 labeled images/);
     expect(r.stderr).toMatch(/WARNING: near-zero keypoint AP/);
     expect(existsSync(join(out, 'generated.json'))).toBe(true);
+    expect(r.stderr).toMatch(/WARNING \(teacher check before the run\): near-zero keypoint AP/);
+    expect(JSON.parse(r.stdout).checkWarnings[0]).toMatch(/^near-zero keypoint AP/);
     // report draws a label run's generated.json (a COCO dataset) on its images
     const rep = await runCli('report', '--labels', join(out, 'generated.json'), '--images', fx.labeledImages, '--out', join(out, 'labels.html'));
     expect(rep.code, rep.stderr).toBe(0);

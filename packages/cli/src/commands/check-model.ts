@@ -5,7 +5,7 @@ import { parseFlags, positiveInt, required } from './args.js';
 import { imageSizes, readCocoFlag } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
 import { runTeacherCheck } from './teacher-check.js';
-import { openModel, openTeacher } from './teacher-models.js';
+import { openModel, teacherSessions } from './teacher-models.js';
 import { EXIT } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
@@ -64,7 +64,8 @@ export const checkModelCommand: CommandModule = {
     // The check runs on the labeled boxes; a --detector is checked beside the model.
     const selfDetecting = layoutAdapter(peek.manifest.layout).traits.selfDetecting;
     const roiFlags = task === 'keypoints' && !selfDetecting ? { detector: v.detector, boxes: v.detector === undefined ? labeledPath : undefined } : {};
-    const { model, sessions } = await openTeacher(task, 'model', modelPath, manifestPath, roiFlags);
+    const model = peek;
+    const sessions = await teacherSessions(model, roiFlags);
     const labeled = await readCocoFlag('labeled', labeledPath);
     const sizes = imageSizes(labeled);
     const lines: string[] = [];

@@ -109,7 +109,7 @@ export const labelCommand: CommandModule = {
     const shard = shardFrom(v, process.env);
     if (shard) log(shard.description);
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v);
-    await checkBeforeLabel(v, {
+    const check = await checkBeforeLabel(v, {
       model: teacher,
       sessions,
       plan,
@@ -148,7 +148,10 @@ export const labelCommand: CommandModule = {
       }
       p.done(`${r.summary.generatedInstances} instances on ${r.summary.generatedImages} images`);
       for (const w of r.summary.warnings) log(`WARNING: ${w}`);
-      io.stdout.write(`${JSON.stringify({ generated: r.generated, calibration: r.calibration, ...r.summary, skipped: r.skipped }, null, 2)}\n`);
+      // The check's warnings again after the long run, where they are read.
+      const checkWarnings = (check ?? []).flatMap((c) => c.warnings);
+      for (const w of checkWarnings) log(`WARNING (teacher check before the run): ${w}`);
+      io.stdout.write(`${JSON.stringify({ generated: r.generated, calibration: r.calibration, ...r.summary, skipped: r.skipped, checkWarnings }, null, 2)}\n`);
       return EXIT.OK;
     } finally {
       dispose();

@@ -9,7 +9,7 @@ import { Progress, stderrSink } from '../pipeline/progress.js';
 import { interruptSignal, parseFlags, required } from './args.js';
 import { imageSizes, readCocoFlag } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
-import { openModel, openTeacher } from './teacher-models.js';
+import { openModel, teacherSessions } from './teacher-models.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
@@ -88,7 +88,9 @@ export const predictCommand: CommandModule = {
     const dir = required(v, 'images');
     const out = required(v, 'out');
     const log = (line: string) => io.stderr.write(`${line}\n`);
-    const { model, sessions } = await openTeacherForPredict(modelPath, typeof v.manifest === 'string' ? v.manifest : undefined, v);
+    // The model's role (from its manifest) decides the task.
+    const model = await openModel(modelPath, typeof v.manifest === 'string' ? v.manifest : undefined);
+    const sessions = await teacherSessions(model, v);
     const { images, sizes } = await imageList(v, dir);
     const planFlags = v.plan === undefined && v.scales === undefined ? { plan: 'single' } : v;
     const needsSizes = planFlags.plan === 'auto' && sizes.length === 0;
@@ -126,9 +128,3 @@ export const predictCommand: CommandModule = {
     }
   },
 };
-
-/** The model's role (from its manifest) decides the task. */
-async function openTeacherForPredict(path: string, manifest: string | undefined, v: Record<string, unknown>) {
-  const peek = await openModel(path, manifest);
-  return openTeacher(peek.manifest.role === 'keypoints' ? 'keypoints' : 'detection', 'model', path, manifest, v);
-}

@@ -102,12 +102,12 @@ export const CHECK_HELP = `  --labeled-images DIR  folder of the labeled images 
 export async function checkBeforeLabel(
   v: Record<string, unknown>,
   input: Pick<TeacherCheckInput, 'model' | 'sessions' | 'plan' | 'log'> & { labeledPath: string; unlabeledPath: string; imageDir: string; sample: number },
-): Promise<void> {
+): Promise<CheckReport[] | null> {
   const labeled = await readCocoFlag('labeled', input.labeledPath);
   const unlabeled = await readCocoFlag('unlabeled', input.unlabeledPath);
   const sizes = [...imageSizes(labeled), ...imageSizes(unlabeled)];
   refuseUnfittingPlan({ ...input, sizes });
-  if (v['no-check'] === true) return;
+  if (v['no-check'] === true) return null;
   const labeledImages = typeof v['labeled-images'] === 'string' ? v['labeled-images'] : input.imageDir;
-  await runTeacherCheck({ ...input, sizes, labeled, labeledPath: input.labeledPath, labeledImages, sample: input.sample });
+  return runTeacherCheck({ ...input, sizes, labeled, labeledPath: input.labeledPath, labeledImages, sample: input.sample });
 }

@@ -81,9 +81,14 @@ export type TeacherSessions = { task: 'keypoints'; keypoints: { model: KeypointS
 /** Opens the teacher for `task` (and, for keypoints, its RoI source). */
 export async function openTeacher(task: 'keypoints' | 'detection', flag: string, path: string, manifestPath: string | undefined, v: Record<string, unknown>): Promise<{ model: OpenedModel; sessions: TeacherSessions }> {
   const model = await openRoleModel(flag, path, task === 'keypoints' ? 'keypoints' : 'detector', manifestPath);
-  if (task === 'keypoints') {
+  return { model, sessions: await teacherSessions(model, v) };
+}
+
+/** The sessions of an opened model, its manifest's role deciding the task (predict, check-model). */
+export async function teacherSessions(model: OpenedModel, v: Record<string, unknown>): Promise<TeacherSessions> {
+  if (model.manifest.role === 'keypoints') {
     const rois = layoutAdapter(model.manifest.layout).traits.selfDetecting ? noRoiFlags(v, model) : await roiSourceFromFlags(v);
-    return { model, sessions: { task, keypoints: { model: (await openSession(model)) as KeypointSession, rois } } };
+    return { task: 'keypoints', keypoints: { model: (await openSession(model)) as KeypointSession, rois } };
   }
-  return { model, sessions: { task, detector: (await openSession(model)) as DetectorSession } };
+  return { task: 'detection', detector: (await openSession(model)) as DetectorSession };
 }
