@@ -1,5 +1,5 @@
 // Training checkpoints: one folder per saved step, written under a temporary name and renamed
-// into place, then published through `latest.json` (also written by rename), so a crash or a
+// into place, then published through `latest.json` (written atomically), so a crash or a
 // diverging run never leaves a half-written checkpoint where resume would find it.
 //
 // A checkpoint folder holds `checkpoint.ckpt` — an ONNX Runtime training checkpoint (flatbuffer
@@ -7,9 +7,10 @@
 // optimizer moments and step in optimizer group `group0` — and `state.json`: the loop's own
 // state (step, engine, sampler and RNG state, parameter order, last loss).
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
+import { writeFileAtomic } from '@omnidistill/coco';
+import { InputFileError, OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
 import { readCheckpoint, writeCheckpoint, type CheckpointState, type CheckpointTensor } from '@omnidistill/artifacts';
 import type { EngineName, EngineState, ParameterSpec } from './engine.js';
 import type { RngState } from './rng.js';
@@ -128,39 +129,15 @@ function stepFolder(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-function writeFileSynced(path: string, chunks: readonly Uint8Array[]): void {
-  const fd = openSync(path, 'w');
-  try {
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.byteLength) off += writeSync(fd, c, off);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(path: string): void {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some file systems refuse fsync on directories; the renames are still atomic.
-  }
-}
-
 /**
- * Writes a checkpoint of `ckpt` into `dir` atomically and publishes it as the latest; keeps the
- * newest `keep` checkpoints. Returns the checkpoint folder.
+ * Writes a checkpoint of `ckpt` into `dir` and publishes it as the latest; keeps the newest
+ * `keep` checkpoints. Returns the checkpoint folder. Every file goes through the project's
+ * atomic write path (@omnidistill/coco writeFileAtomic: every byte, fsync, rename, a
+ * FileWriteError naming the file on a full disk); the folder is filled under a temporary name
+ * and renamed into place before `latest.json` names it, so resume never sees half a checkpoint.
  */
-export function saveCheckpoint(dir: string, ckpt: TrainingCheckpoint, keep = 2): string {
+export async function saveCheckpoint(dir: string, ckpt: TrainingCheckpoint, keep = 2): Promise<string> {
   expectInteger(keep, 'keep', 1);
-  mkdirSync(dir, { recursive: true });
   const { engine } = ckpt;
   const { bytes, hasMoments } = ortCheckpoint(ckpt);
   const state: StateFile = {
@@ -179,18 +156,23 @@ export function saveCheckpoint(dir: string, ckpt: TrainingCheckpoint, keep = 2):
   const final = join(dir, stepFolder(engine.step));
   const tmp = join(dir, `.tmp-${stepFolder(engine.step)}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  writeFileSynced(join(tmp, 'checkpoint.ckpt'), [bytes]);
-  writeFileSynced(join(tmp, 'state.json'), [new TextEncoder().encode(JSON.stringify(state, null, 1))]);
-  fsyncDir(tmp);
+  await writeFileAtomic(join(tmp, 'checkpoint.ckpt'), bytes);
+  await writeFileAtomic(join(tmp, 'state.json'), JSON.stringify(state, null, 1));
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
-  const latestTmp = join(dir, `.${LATEST}.${process.pid}`);
-  writeFileSynced(latestTmp, [new TextEncoder().encode(JSON.stringify({ checkpoint: stepFolder(engine.step), step: engine.step }))]);
-  renameSync(latestTmp, join(dir, LATEST));
-  fsyncDir(dir);
+  await writeFileAtomic(join(dir, LATEST), JSON.stringify({ checkpoint: stepFolder(engine.step), step: engine.step }));
   pruneCheckpoints(dir, keep);
   return final;
+}
+
+/** Parses a checkpoint's JSON file; a damaged one is an InputFileError saying how to start over. */
+function readJson(path: string, dir: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InputFileError(path, `${path}: not valid JSON (${(err as Error).message}); delete ${dir} to start the training over`, { cause: err });
+  }
 }
 
 function pruneCheckpoints(dir: string, keep: number): void {
@@ -204,7 +186,7 @@ function pruneCheckpoints(dir: string, keep: number): void {
 export function latestCheckpoint(dir: string): string | undefined {
   const path = join(dir, LATEST);
   if (!existsSync(path)) return undefined;
-  const latest = JSON.parse(readFileSync(path, 'utf8')) as { checkpoint?: unknown };
+  const latest = readJson(path, dir) as { checkpoint?: unknown };
   if (typeof latest.checkpoint !== 'string' || !/^step-\d{8}$/.test(latest.checkpoint)) {
     throw new OmniTypeError(`${path}: checkpoint`, 'a step-######## folder name', latest.checkpoint);
   }
@@ -214,7 +196,7 @@ export function latestCheckpoint(dir: string): string | undefined {
 /** Reads a checkpoint folder written by {@link saveCheckpoint}. */
 export function loadCheckpoint(folder: string): TrainingCheckpoint {
   const statePath = join(folder, 'state.json');
-  const state = JSON.parse(readFileSync(statePath, 'utf8')) as StateFile;
+  const state = readJson(statePath, folder) as StateFile;
   if (state.format !== 'omnidistill-train-checkpoint') throw new OmniTypeError(`${statePath}: format`, '"omnidistill-train-checkpoint"', state.format);
   if (state.version !== 2) throw new OmniTypeError(`${statePath}: version`, '2', state.version);
   const ort = readCheckpoint(new Uint8Array(readFileSync(join(folder, 'checkpoint.ckpt'))));

@@ -275,7 +275,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
     const state = await engine.state();
     const given = options.checkpoint.extra;
     const extra = typeof given === 'function' ? (given as (resumed: unknown) => unknown)(restored?.checkpoint.extra) : given;
-    lastCheckpoint = saveCheckpoint(
+    lastCheckpoint = await saveCheckpoint(
       options.checkpoint.dir,
       {
         engine: state,

@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InputFileError } from '@omnidistill/core';
 import {
   CheckpointMismatchError,
   MixedSourceSampler,
@@ -160,6 +161,15 @@ describe('trainLoop (native engine, linear fixture)', () => {
     await expect(run).rejects.toThrow(/changed: labeled data aaaaaaaaaaaa… → bbbbbbbbbbbb…\); rerun with the original inputs, or delete/);
     const same = await trainLoop(options(dir, { resume: true, checkpoint: { dir, every: 8, identity } }));
     expect(same.resumedFrom).toBe(8);
+  });
+
+  it('a damaged latest.json is an InputFileError naming the file and how to start over', async () => {
+    const dir = tempDir();
+    await trainLoop(options(dir, { stopAfter: 8 }));
+    writeFileSync(join(dir, 'latest.json'), '{"checkpoint": "step-0000');
+    const run = trainLoop(options(dir, { resume: true }));
+    await expect(run).rejects.toThrow(InputFileError);
+    await expect(run).rejects.toThrow(/latest\.json: not valid JSON \(.*\); delete .* to start the training over/);
   });
 
   it('asks for a checkpoint folder when told to resume without one', async () => {
