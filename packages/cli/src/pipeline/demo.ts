@@ -269,7 +269,6 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   const evaluateModel = async (name: string, onnxPath: string, manifestPath: string): Promise<[ApResult, ApResult]> => {
     return book.run(`eval-${name}`, fp('eval', name, await fileHash(onnxPath)), async () => {
       const manifest = await loadManifest(manifestPath);
-      const bytes = new Uint8Array(await readFile(onnxPath));
       const results: ApResult[] = [];
       for (const [label, p] of [['single pass', SINGLE_PASS], [`${plan.transforms.length} transforms`, plan]] as const) {
         check();
@@ -280,8 +279,8 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
         };
         const r =
           settings.task === 'keypoints'
-            ? await keypointAp(await createModelSession(bytes, manifest as KeypointManifest), data.val, p, tick)
-            : await boxAp(await createModelSession(bytes, manifest as DetectorManifest), data.val, p, tick);
+            ? await keypointAp(await createModelSession(onnxPath, manifest as KeypointManifest), data.val, p, tick)
+            : await boxAp(await createModelSession(onnxPath, manifest as DetectorManifest), data.val, p, tick);
         progress.done(`AP ${(100 * r.stats[0]).toFixed(1)}`);
         results.push(r);
       }
@@ -299,13 +298,12 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   const labels = await book.run('label', fp('label', await fileHash(teacherOnnx)), async () => {
     check();
     const manifest = await loadManifest(join(outDir, 'models', 'teacher.json'));
-    const bytes = new Uint8Array(await readFile(teacherOnnx));
     const p = new Progress(io.progress, `label ${settings.counts.unlabeled} unlabeled images (${plan.transforms.length} transforms)`);
     const r = await generateLabels({
       task: settings.task,
       ...(settings.task === 'keypoints'
-        ? { keypoints: { model: await createModelSession(bytes, manifest as KeypointManifest), rois: { kind: 'boxes' as const, annotations: data.unlabeled.hidden! } } }
-        : { detector: await createModelSession(bytes, manifest as DetectorManifest) }),
+        ? { keypoints: { model: await createModelSession(teacherOnnx, manifest as KeypointManifest), rois: { kind: 'boxes' as const, annotations: data.unlabeled.hidden! } } }
+        : { detector: await createModelSession(teacherOnnx, manifest as DetectorManifest) }),
       unlabeled: data.unlabeled.annotations,
       imageDir: data.unlabeled.imageDir,
       labeled: data.labeled.annotations,

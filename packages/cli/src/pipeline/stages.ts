@@ -5,6 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
+import { InputFileError } from '@omnidistill/core';
 
 export interface StageRecord<T = unknown> {
   fingerprint: string;
@@ -16,6 +17,19 @@ interface StageFile {
   format: 'omnidistill-stages';
   version: 1;
   stages: Record<string, StageRecord>;
+}
+
+/** Parses stages.json; a damaged one is an InputFileError that says how to go on. */
+function parseStageFile(path: string, text: string): StageFile {
+  try {
+    return JSON.parse(text) as StageFile;
+  } catch (err) {
+    throw new InputFileError(
+      path,
+      `${path}: not valid JSON (${(err as Error).message}); delete it and run the same command again: finished steps are redone or resumed from their own records`,
+      { cause: err },
+    );
+  }
 }
 
 /** The stage book of one working directory. */
@@ -31,11 +45,16 @@ export class StageBook {
   static async open(workDir: string): Promise<StageBook> {
     await mkdir(workDir, { recursive: true });
     let file: StageFile = { format: 'omnidistill-stages', version: 1, stages: {} };
+    const path = join(workDir, 'stages.json');
+    let text: string | undefined;
     try {
-      const parsed = JSON.parse(await readFile(join(workDir, 'stages.json'), 'utf8')) as StageFile;
-      if (parsed.format === 'omnidistill-stages' && parsed.version === 1) file = parsed;
+      text = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text !== undefined) {
+      const parsed = parseStageFile(path, text);
+      if (parsed.format === 'omnidistill-stages' && parsed.version === 1) file = parsed;
     }
     return new StageBook(workDir, file);
   }
