@@ -7,7 +7,8 @@
 //    non-finite) and only then scanning the inputs for the reference's exact error;
 //  - decoding the argmax with the native cpu kernel's row pruning: an exact upper bound of every
 //    output row of the bicubic resize, so rows that cannot hold the first maximum are never
-//    computed (on flat maps most rows stay in play and are visited the same way).
+//    computed; on flat maps, where most rows stay in play, the same exact bounds per block of
+//    16 columns of each row skip almost every block.
 // Probabilities (softmax over the whole resized map) take the reference path.
 import { assertFiniteHeatmaps, cubicAxis, decodeMap, referenceDecode, referenceEnsembleAndDecode, type DecodedKeypoints } from './reference.js';
 import type { DecodeJob, EnsembleJob } from './validate.js';
@@ -97,6 +98,8 @@ class DecodeScratch {
   bound = new Float32Array(0);
   rowHi = new Float64Array(0);
   rowLo = new Float64Array(0);
+  blockMax = new Float32Array(0);
+  blockMin = new Float32Array(0);
   /** The maximum of the row evaluateRow last computed. */
   rowBest = -Infinity;
   size(m: number, W: number, H: number): void {
@@ -146,6 +149,60 @@ function evaluateRow(map: Float32Array, offset: number, m: number, W: number, y:
   }
   sc.rowBest = rowBest;
   return rowX;
+}
+
+const BLOCK = 16;
+
+/**
+ * First maximum over the output rows other than `seedRow` (whose best value and flat index
+ * are given), by blocks of BLOCK columns. Each block's bound is its sum in the reference's
+ * float order with every term at its extreme over the block (the block's max of an x-resized
+ * row for a weight >= 0, its min otherwise): rounding is monotone, so no value in the block
+ * exceeds it, and a block whose bound is below the best value cannot hold the first maximum.
+ */
+function blockSearch(map: Float32Array, offset: number, m: number, W: number, H: number, seedRow: number, tp: Taps, sc: DecodeScratch, best: number, bestIndex: number): { best: number; index: number } {
+  const blocks = Math.ceil(W / BLOCK);
+  if (sc.blockMax.length < m * blocks) {
+    sc.blockMax = new Float32Array(m * blocks);
+    sc.blockMin = new Float32Array(m * blocks);
+  }
+  const { blockMax, blockMin, rows } = sc;
+  for (let r = 0; r < m; r++) {
+    const at = resizedRow(map, offset, m, W, r, tp, sc);
+    for (let b = 0; b < blocks; b++) {
+      let hi = -Infinity, lo = Infinity;
+      for (let x = at + b * BLOCK, end = at + Math.min(W, (b + 1) * BLOCK); x < end; x++) {
+        const v = rows[x];
+        if (v > hi) hi = v;
+        if (v < lo) lo = v;
+      }
+      blockMax[r * blocks + b] = hi;
+      blockMin[r * blocks + b] = lo;
+    }
+  }
+  const { yIndex, yWeight } = tp;
+  for (let y = 0; y < H; y++) {
+    if (y === seedRow) continue;
+    const a = 4 * y;
+    const i0 = yIndex[a] * blocks, i1 = yIndex[a + 1] * blocks, i2 = yIndex[a + 2] * blocks, i3 = yIndex[a + 3] * blocks;
+    const w0 = yWeight[a], w1 = yWeight[a + 1], w2 = yWeight[a + 2], w3 = yWeight[a + 3];
+    const r0 = yIndex[a] * W, r1 = yIndex[a + 1] * W, r2 = yIndex[a + 2] * W, r3 = yIndex[a + 3] * W;
+    const e0 = w0 >= 0 ? blockMax : blockMin, e1 = w1 >= 0 ? blockMax : blockMin;
+    const e2 = w2 >= 0 ? blockMax : blockMin, e3 = w3 >= 0 ? blockMax : blockMin;
+    for (let b = 0; b < blocks; b++) {
+      const bound = f(f(f(f(e0[i0 + b] * w0) + f(e1[i1 + b] * w1)) + f(e2[i2 + b] * w2)) + f(e3[i3 + b] * w3));
+      if (bound < best) continue;
+      for (let x = b * BLOCK, end = Math.min(W, x + BLOCK); x < end; x++) {
+        const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
+        const index = y * W + x;
+        if (v > best || (v === best && index < bestIndex)) {
+          best = v;
+          bestIndex = index;
+        }
+      }
+    }
+  }
+  return { best, index: bestIndex };
 }
 
 /**
@@ -199,10 +256,18 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
     }
   };
   visit(seedRow);
-  // A row whose bound is below the best value cannot hold the maximum, nor a value equal to it.
-  // Flat maps leave most rows in play; visiting them here is still cheaper than the reference's
-  // full path (no per-map taps or buffers), unlike native cpu, whose full path vectorises.
-  for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) visit(y);
+  let candidates = 0;
+  for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) candidates++;
+  if (candidates * 8 <= H) {
+    // A row whose bound is below the best value cannot hold the maximum, nor a value equal to it.
+    for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) visit(y);
+  } else {
+    // Flat maps leave most rows in play: bound blocks of columns instead (exact bounds from the
+    // x-resized rows, which are all needed then), and evaluate only the blocks that can win.
+    const found = blockSearch(map, offset, m, W, H, seedRow, tp, sc, best, bestIndex);
+    best = found.best;
+    bestIndex = found.index;
+  }
   const xi = bestIndex % W, yi = (bestIndex - xi) / W;
   keypoints[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
   keypoints[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
