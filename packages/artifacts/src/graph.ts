@@ -161,13 +161,23 @@ export class GraphBuilder {
 
   // ---------------------------------------------------------------- bookkeeping
 
+  private readonly reserved = new Set<string>();
+
   /** A fresh value name starting with `prefix`. */
   uniqueName(prefix: string): string {
     let name: string;
     do {
       name = `${prefix}_${this.counter++}`;
-    } while (this.values.has(name));
+    } while (this.values.has(name) || this.reserved.has(name));
     return name;
+  }
+
+  /**
+   * Keeps generated names clear of `names` (an imported model's own tensor names, which may
+   * be registered later under exactly those names).
+   */
+  reserveNames(names: Iterable<string>): void {
+    for (const n of names) this.reserved.add(n);
   }
 
   private register(name: string, dtype: DType, shape: Shape): Value {

@@ -40,6 +40,19 @@ export interface ImportedGraph {
   readonly outputs: Readonly<Record<string, Value>>;
 }
 
+/**
+ * Names exporters give to constants they fold into initializers (torch's `onnx::Mul_12`, our
+ * builder's `const_7`, bare numbers): literals, not parameters, unless a node reads them as weights.
+ */
+const GENERATED_NAME = /^(onnx::|const_|_v_|\d+$)/;
+
+/** Whether the float initializer `name`, read in `role`, is a parameter (else a constant). */
+function isParameter(name: string, role: ValueRole | undefined): boolean {
+  if (role === 'data') return false;
+  if (role === 'weight' || role === 'statistic') return true;
+  return !GENERATED_NAME.test(name);
+}
+
 /** A glob (`*` wildcard) as a whole-name regular expression. */
 export function namePattern(glob: string): RegExp {
   return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
@@ -106,6 +119,9 @@ export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: Impo
   const batchNorm = options.batchNorm ?? 'frozen';
   const graph = model.graph;
 
+  // The model's own names (inputs, initializers, outputs) are registered later under those
+  // names; generated names must not take them first.
+  g.reserveNames([...graph.initializers.map((t) => t.name), ...graph.inputs.map((v) => v.name), ...graph.outputs.map((v) => v.name), ...graph.nodes.flatMap((n) => n.outputs)]);
   const values = new Map<string, Value>();
   const folded = new Map<string, Folded>();
   const floatInits = new Map<string, ReadTensor>();
@@ -134,7 +150,7 @@ export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: Impo
     const v = values.get(name);
     if (v) return v;
     let made: Value;
-    if (floatInits.has(name) && role !== 'data') {
+    if (floatInits.has(name) && isParameter(name, role)) {
       const d = initData(name);
       const init = options.initialValues?.get(name) ?? (d.data as Float32Array);
       made = g.param(name, d.dims, init, { trainable: role !== 'statistic' && !freeze.some((re) => re.test(name)) });

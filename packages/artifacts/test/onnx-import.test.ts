@@ -77,6 +77,17 @@ describe('importOnnxGraph', () => {
     expect(trainable.sort()).toEqual(['fc.bias', 'fc.weight', 'head.bias', 'head.weight']);
   });
 
+  it('makes weights and named initializers parameters, exporter-folded literals constants', () => {
+    const g = new GraphBuilder({ phase: 'eval' });
+    const x = g.input('x', 'float32', [2, 4]);
+    const h = g.mul(g.matMul(x, g.param('onnx::MatMul_5', [4, 4], randn(16, 1))), g.param('onnx::Mul_7', [1], Float32Array.of(0.5)));
+    g.output(g.add(g.mul(h, g.param('layer_scale', [4], randn(4, 2))), g.param('const_3', [4], randn(4, 3))), 'y');
+    const define = studentDefinition(decodeOnnxModel(g.toModelBytes()), { loss: { kind: 'output', output: 'y' } });
+    const { g: imported } = instantiate(define, 'eval', 'standard');
+    // A MatMul operand is a weight whatever its name; a generated name elsewhere is a literal.
+    expect(imported.params.map((q) => q.name).sort()).toEqual(['layer_scale', 'onnx::MatMul_5']);
+  });
+
   it('needs static shapes for symbolic input dims, and says how to give them', () => {
     const bytes = oneNodeModel('Relu', 'r', [-1, 4]);
     const define = studentDefinition(decodeOnnxModel(bytes), { loss: { kind: 'output', output: 'y' } });

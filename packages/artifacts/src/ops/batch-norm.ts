@@ -7,7 +7,8 @@ import { type OpImporter, op } from './types.js';
 
 export const batchNormalization: OpImporter = op('BatchNormalization', (c) => {
   const { g } = c;
-  const [x, scale, bias] = [0, 1, 2].map((i) => c.value(i));
+  const x = c.value(0);
+  const [scale, bias] = [1, 2].map((i) => c.value(i, 'weight'));
   const [mean, variance] = [3, 4].map((i) => c.value(i, 'statistic'));
   const epsilon = c.attrFloat('epsilon', 1e-5);
   if (c.batchNorm === 'batch') {

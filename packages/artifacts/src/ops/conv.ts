@@ -33,16 +33,16 @@ function geometry(c: OpContext, x: Value, w: Value) {
 
 export const conv: OpImporter = op('Conv', (c) => {
   const x = c.value(0);
-  const w = c.value(1);
-  const b = c.has(2) ? c.value(2) : undefined;
+  const w = c.value(1, 'weight');
+  const b = c.has(2) ? c.value(2, 'weight') : undefined;
   const { strides, pads, dilations, group } = geometry(c, x, w);
   return [c.g.conv(x, w, b, { strides, pads, dilations, group })];
 });
 
 export const convTranspose: OpImporter = op('ConvTranspose', (c) => {
   const x = c.value(0);
-  const w = c.value(1);
-  const b = c.has(2) ? c.value(2) : undefined;
+  const w = c.value(1, 'weight');
+  const b = c.has(2) ? c.value(2, 'weight') : undefined;
   const { nsp, kernel, strides, dilations, group } = geometry(c, x, w);
   if (c.attrString('auto_pad', 'NOTSET') !== 'NOTSET') c.fail('auto_pad', 'NOTSET (explicit pads)', c.attrString('auto_pad', ''));
   const pads = c.attrInts('pads', new Array<number>(2 * nsp).fill(0));

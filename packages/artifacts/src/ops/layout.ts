@@ -48,3 +48,11 @@ export const reduceSum: OpImporter = op('ReduceSum', (c) => {
   const axes = reduceAxes(c, x.shape.length)!;
   return [axes.length === 0 ? x : c.g.reduceSum(x, axes, c.attrInt('keepdims', 1) === 1)];
 });
+
+export const depthToSpace: OpImporter = op('DepthToSpace', (c) => {
+  const mode = c.attrString('mode', 'DCR');
+  if (mode !== 'DCR' && mode !== 'CRD') c.fail('mode', "'DCR' or 'CRD'", mode);
+  return [c.g.depthToSpace(c.value(0), c.attrInt('blocksize', 1), mode as 'DCR' | 'CRD')];
+});
+
+export const spaceToDepth: OpImporter = op('SpaceToDepth', (c) => [c.g.spaceToDepth(c.value(0), c.attrInt('blocksize', 1))]);

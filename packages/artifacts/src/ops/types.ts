@@ -21,7 +21,7 @@ export function isFolded(o: OpOutput): o is Folded {
 }
 
 /** What a node's input is, where that decides whether a float initializer becomes a parameter. */
-export type ValueRole = 'statistic' | 'data';
+export type ValueRole = 'weight' | 'statistic' | 'data';
 
 /** How BatchNormalization is imported: running statistics kept fixed (default) or batch statistics in training. */
 export type BatchNormMode = 'frozen' | 'batch';
@@ -36,8 +36,10 @@ export interface OpContext {
   has(i: number): boolean;
   /**
    * Input `i` as a graph value (constants and parameters are materialised on first use).
-   * `'statistic'`: a parameter made from it is frozen (BatchNorm running statistics);
-   * `'data'`: a float initializer here is a constant, never a parameter (RoiAlign's boxes).
+   * A float initializer becomes a parameter when read as `'weight'` (Conv, Gemm, MatMul,
+   * BatchNorm γ/β) or, without a role, when its name is not an exporter-generated one;
+   * `'statistic'`: a frozen parameter (BatchNorm running statistics); `'data'`: always a
+   * constant (RoiAlign's boxes).
    */
   value(i: number, role?: ValueRole): Value;
   /** Input `i` if it is known at import time (Constant, initializer, folded), else undefined. */
