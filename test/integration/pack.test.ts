@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closure, installScratch, nodeOnlyEnv, packWorkspace, readmeWorkflow, repo, runLine, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.js';
+import { closure, installScratch, installWithPnpm, nodeOnlyEnv, packWorkspace, readmeWorkflow, repo, runLine, sh, tarballFile, warmNpmCache, type Packed } from './tarballs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'omnidistill-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -253,6 +253,26 @@ function expectWorkflowOutputs(cwd: string, stdout: string[]): void {
   expect(table).toHaveLength(12);
   for (const line of table) expect(line).toMatch(/^ Average (Precision|Recall) {1,5}\((AP|AR)\) @\[ .* \] = -?\d\.\d{3}$/);
 }
+
+describe('the omnidistill CLI installed from tarballs with pnpm (no compiler on PATH)', () => {
+  it('installs, runs, and its ensemble backends use the prebuilt addon without any install script', { timeout: INSTALL }, () => {
+    const dir = join(work, 'cli-pnpm');
+    installWithPnpm(dir, packed, ['omnidistill'], env);
+    const help = sh('pnpm', ['exec', 'omnidistill', '--help'], dir, env);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: omnidistill <command>/);
+    // pnpm installs only direct dependencies at the top: reach ensemble through the CLI's own resolution.
+    const out = nodeScript(
+      dir,
+      `import { createRequire } from 'node:module';
+const fromCli = createRequire(import.meta.resolve('omnidistill'));
+const { backends } = await import(fromCli.resolve('@omnidistill/ensemble'));
+console.log(JSON.stringify(backends().find((b) => b.backend === 'cpu')));
+`,
+    );
+    expect(JSON.parse(out)).toEqual({ backend: 'cpu', usable: true, detail: expect.stringMatching(/threads, prebuilt @omnidistill\/native-linux-x64-gnu$/) });
+  });
+});
 
 describe('README "Use it on your data", run verbatim', () => {
   const install = readmeWorkflow('install');

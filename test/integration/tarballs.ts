@@ -99,13 +99,13 @@ export function warmNpmCache(tarballs: string[], scratch: string): { packages: n
 }
 
 /**
- * An environment whose PATH holds only node, npm and npx (symlinks in `bin`): no cmake, no
+ * An environment whose PATH holds only node, npm, npx and pnpm (symlinks in `bin`): no cmake, no
  * C++ compiler, no nvcc, not even a shell, so lifecycle scripts get /bin/sh by absolute path.
  * onnxruntime-node's postinstall would download CUDA libraries from outside the registry.
  */
 export function nodeOnlyEnv(bin: string): NodeJS.ProcessEnv {
   mkdirSync(bin, { recursive: true });
-  for (const tool of ['node', 'npm', 'npx']) {
+  for (const tool of ['node', 'npm', 'npx', 'pnpm']) {
     const target = which(tool);
     if (!existsSync(join(bin, tool))) symlinkSync(target, join(bin, tool));
   }
@@ -163,4 +163,23 @@ export function readmeWorkflow(name: string): string[] {
 /** Runs one README line as a user would paste it: through /bin/sh, in `cwd`, with `env`. */
 export function runLine(line: string, cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
   return spawnSync('/bin/sh', ['-c', line], { cwd, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
+}
+
+/**
+ * A scratch project that depends on `names` from their tarballs, installed with pnpm: every
+ * workspace package is overridden to its tarball (they are not on the registry), and
+ * dependency build scripts are left unrun as pnpm does by default (the addon's loader finds
+ * the prebuilt binary without its install script). pnpm's store (filled by the workspace's
+ * own install) serves the third-party packages; `--prefer-offline` fetches only what it lacks.
+ */
+export function installWithPnpm(dir: string, packed: Map<string, Packed>, names: string[], env: NodeJS.ProcessEnv): string {
+  mkdirSync(dir, { recursive: true });
+  const spec = (name: string) => `file:${packed.get(name)!.tarball}`;
+  const dependencies = Object.fromEntries(names.map((name) => [name, spec(name)]));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch-pnpm', private: true, type: 'module', dependencies }));
+  const overrides = [...packed.keys()].map((name) => `  "${name}": "${spec(name)}"`).join('\n');
+  writeFileSync(join(dir, 'pnpm-workspace.yaml'), `overrides:\n${overrides}\nstrictDepBuilds: false\n`);
+  const r = sh('pnpm', ['install', '--prefer-offline', '--reporter=append-only'], dir, env);
+  if (r.status !== 0) throw new Error(`pnpm install failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout + r.stderr;
 }
