@@ -75,6 +75,22 @@ describe('omnidistill label with every model layout (scales 0.75x, 1.25x ± flip
     }
   }, 300_000);
 
+  it.each([
+    ['yolo-pose', []],
+    ['keypointrcnn', []],
+    ['simcc', ['--boxes']],
+    ['yolo-detect', []],
+  ] as const)('omnidistill predict with %s writes COCO results under a multi-transform plan', (name, flags) => {
+    const out = join(work, `${name}-results.json`);
+    const args = ['predict', '--model', join(fixtures, `${name}.onnx`), '--images', images, '--out', out, '--scales', '0.75x,1.25x', ...(flags.length > 0 ? [...flags, coco.labeled] : ['--image-list', coco.unlabeled])];
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: cleanEnv(), timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as { image_id: number; score: number; keypoints?: number[]; bbox?: number[] }[];
+    expect(results.length).toBeGreaterThan(0);
+    expect(new Set(results.map((x) => x.image_id))).toEqual(new Set([1, 2, 3]));
+    for (const x of results) expect(Number.isFinite(x.score)).toBe(true);
+  }, 300_000);
+
   it('refuses --detector/--boxes for a teacher that finds the people itself (exit 2)', () => {
     const r = label('yolo-pose', 'keypoints', ['--boxes', coco.labeled]);
     expect(r.code).toBe(2);
