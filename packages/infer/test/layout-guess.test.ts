@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { guessLayout, parseManifest, type ModelInfo, type TensorInfo } from '@omnidistill/infer';
+import { readFileSync, readdirSync } from 'node:fs';
+import { guessLayout, modelInfo, parseManifest, type ModelInfo, type TensorInfo } from '@omnidistill/infer';
 
 const t = (name: string, shape: (number | string)[], dtype = 'float32'): TensorInfo => ({ name, dtype, shape });
 const info = (inputs: TensorInfo[], outputs: TensorInfo[]): ModelInfo => ({
@@ -39,5 +40,26 @@ describe('guessLayout', () => {
 
   it('a signature no layout matches gives null', () => {
     expect(guessLayout(info([t('a', [4]), t('b', [4]), t('c', [4])], [t('y', [4])]))).toBeNull();
+  });
+});
+
+describe('inspect on the real torch.onnx exports of tools/layouts/export.py', () => {
+  const dir = new URL('./layouts/', import.meta.url);
+  const names = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+  it.each(names)('%s: the guessed layout, role and tensor names are those of its committed manifest', (file) => {
+    const info = modelInfo(new Uint8Array(readFileSync(new URL(file, dir))));
+    const manifest = JSON.parse(readFileSync(new URL(file.replace(/\.onnx$/, '.json'), dir), 'utf8'));
+    const g = guessLayout(info)!;
+    expect(g.layout).toBe(manifest.layout ?? 'rois');
+    expect(g.role).toBe(manifest.role);
+    expect(g.manifest.inputs).toEqual(manifest.inputs);
+    expect(g.manifest.outputs).toEqual(manifest.outputs);
+  });
+
+  it('flags the opset-17 Faster R-CNN (aligned=False heads get half_pixel) and every torchvision input Resize', () => {
+    const warnings = (f: string) => modelInfo(new Uint8Array(readFileSync(new URL(f, dir)))).warnings;
+    expect(warnings('fasterrcnn-opset17.onnx')[0]).toMatch(/at opset 17 computes aligned=True .* export at opset 11/);
+    expect(warnings('fasterrcnn.onnx')).toEqual([expect.stringMatching(/^Resize "\/transform\/Resize" resamples the input image/)]);
+    expect(warnings('yolo-detect.onnx')).toEqual([]);
   });
 });
