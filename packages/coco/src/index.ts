@@ -10,6 +10,7 @@ export { evaluate } from './eval.js';
 export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';
 export { readCocoDataset, readCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES } from './io.js';
+export type { CocoDatasetStream } from './io.js';
 export type { ReadOptions } from './io.js';
 export { writeAtomically, writeFileAtomic, writeFully } from './atomic.js';
 export type { Push, WriteTarget } from './atomic.js';

@@ -4,7 +4,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { writeAtomically } from './atomic.js';
 import type { Push } from './atomic.js';
-import type { CocoDataset, CocoResult } from './types.js';
+import type { CocoAnnotation, CocoDataset, CocoImage, CocoResult } from './types.js';
 import { CocoValidationError, validateDataset, validateResults } from './validate.js';
 import type { ResultsRequirements } from './validate.js';
 import { JsonSplitError, TopLevelSplitter } from './json-split.js';
@@ -184,14 +184,28 @@ function recordJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float64Array) : v));
 }
 
-async function writeArray(push: Push, key: string, items: readonly unknown[], last: boolean): Promise<void> {
+async function writeArray(push: Push, key: string, items: Iterable<unknown> | AsyncIterable<unknown>, last: boolean): Promise<void> {
   await push(`${JSON.stringify(key)}: [`);
-  for (let i = 0; i < items.length; i++) await push(`${i === 0 ? '\n' : ',\n'}${recordJson(items[i])}`);
-  await push(`${items.length > 0 ? '\n' : ''}]${last ? '' : ',\n'}`);
+  let i = 0;
+  for await (const item of items) await push(`${i++ === 0 ? '\n' : ',\n'}${recordJson(item)}`);
+  await push(`${i > 0 ? '\n' : ''}]${last ? '' : ',\n'}`);
 }
 
-/** Writes a COCO dataset atomically, one record per line (diff-friendly, streamed). */
-export async function writeCocoDataset(file: string, dataset: CocoDataset): Promise<void> {
+/**
+ * A COCO dataset whose images and annotations are produced while the file is written (e.g.
+ * from a stream of predictions), so that no array of them is ever held: each is iterated once.
+ */
+export interface CocoDatasetStream extends Omit<CocoDataset, 'images' | 'annotations'> {
+  images: Iterable<CocoImage> | AsyncIterable<CocoImage>;
+  annotations: Iterable<CocoAnnotation> | AsyncIterable<CocoAnnotation>;
+}
+
+/**
+ * Writes a COCO dataset atomically, one record per line (diff-friendly, streamed). `images`
+ * and `annotations` may be (async) iterables, read once in that order: the same bytes as
+ * the arrays they yield.
+ */
+export async function writeCocoDataset(file: string, dataset: CocoDataset | CocoDatasetStream): Promise<void> {
   await writeAtomically(file, async (push) => {
     await push('{\n');
     if (dataset.info !== undefined) await push(`"info": ${recordJson(dataset.info)},\n`);

@@ -6,11 +6,12 @@
 // c = floor(p / chunkSize) and chunk c to shard c mod N (the runner's `partition`). Directory
 // order never matters, and a shard's predictions come out in increasing image id.
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OmniRangeError } from '@omnidistill/core';
 import type { RawImagePrediction } from '@omnidistill/select';
-import { writeFileAtomic } from '@omnidistill/coco';
+import { writeAtomically, writeFileAtomic } from '@omnidistill/coco';
 import { readPredictions, type ImageEntry } from './shards.js';
 
 /** File name of the frozen image list in a labeling output folder. */
@@ -25,7 +26,6 @@ export interface FrozenImageList {
   images: ImageEntry[];
   /** SHA-256 (hex) of the `images.jsonl` bytes. */
   hash: string;
-  text: string;
 }
 
 /** A shard folder or merge input that does not fit the contract (the CLI exits 2). */
@@ -36,17 +36,24 @@ export class ShardPlanError extends Error {
   }
 }
 
+/** One line of `images.jsonl`. */
+function manifestLine(im: ImageEntry): string {
+  return `${JSON.stringify({ id: im.imageId, file_name: im.fileName })}\n`;
+}
+
 /**
  * Freezes an image list: sorted by image id (so the file order of the COCO input does not
- * matter), one `{"id","file_name"}` line per image. Throws on a repeated id.
+ * matter), one `{"id","file_name"}` line per image. Throws on a repeated id. The manifest
+ * text is hashed line by line and never held whole.
  */
 export function freezeImageList(images: Iterable<ImageEntry>): FrozenImageList {
   const sorted = [...images].map((im) => ({ imageId: im.imageId, fileName: im.fileName })).sort((a, b) => a.imageId - b.imageId);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].imageId === sorted[i - 1].imageId) throw new OmniRangeError('images', 'unique image ids', `id ${sorted[i].imageId} twice`);
+  const hash = createHash('sha256');
+  for (let i = 0; i < sorted.length; i++) {
+    if (i > 0 && sorted[i].imageId === sorted[i - 1].imageId) throw new OmniRangeError('images', 'unique image ids', `id ${sorted[i].imageId} twice`);
+    hash.update(manifestLine(sorted[i]));
   }
-  const text = sorted.map((im) => `${JSON.stringify({ id: im.imageId, file_name: im.fileName })}\n`).join('');
-  return { images: sorted, hash: sha256(text), text };
+  return { images: sorted, hash: hash.digest('hex') };
 }
 
 /**
@@ -56,14 +63,17 @@ export function freezeImageList(images: Iterable<ImageEntry>): FrozenImageList {
  */
 export async function freezeImageManifest(dir: string, frozen: FrozenImageList): Promise<'written' | 'matched'> {
   const path = join(dir, IMAGE_MANIFEST);
-  const existing = await readTextOrNull(path);
+  const existing = await hashFileOrNull(path);
   if (existing === null) {
-    await writeFileAtomic(path, frozen.text);
+    await mkdir(dir, { recursive: true });
+    await writeAtomically(path, async (push) => {
+      for (const im of frozen.images) await push(manifestLine(im));
+    });
     return 'written';
   }
-  if (sha256(existing) !== frozen.hash) {
+  if (existing.hash !== frozen.hash) {
     throw new ShardPlanError(
-      `${path}: the frozen image list differs from this run's images (${existing.split('\n').length - 1} frozen vs ${frozen.images.length} given); label the same unlabeled file or use a new --out`,
+      `${path}: the frozen image list differs from this run's images (${existing.lines} frozen vs ${frozen.images.length} given); label the same unlabeled file or use a new --out`,
     );
   }
   return 'matched';
@@ -132,9 +142,9 @@ export interface CheckedShards {
  */
 export async function checkShards(outDir: string): Promise<CheckedShards> {
   const root = join(outDir, SHARDS_DIR);
-  const manifestText = await readTextOrNull(join(outDir, IMAGE_MANIFEST));
-  if (manifestText === null) throw new ShardPlanError(`${join(outDir, IMAGE_MANIFEST)}: missing; run \`omnidistill label plan\` or the shards with --out ${outDir} first`);
-  const manifestHash = sha256(manifestText);
+  const manifest = await hashFileOrNull(join(outDir, IMAGE_MANIFEST));
+  if (manifest === null) throw new ShardPlanError(`${join(outDir, IMAGE_MANIFEST)}: missing; run \`omnidistill label plan\` or the shards with --out ${outDir} first`);
+  const manifestHash = manifest.hash;
   let names: string[];
   try {
     names = (await readdir(root)).filter((n) => /^shard-\d+-of-\d+$/.test(n));
@@ -236,6 +246,22 @@ function heapPop(heap: Head[]): Head {
 /** SHA-256 (hex) of a text or bytes. */
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** SHA-256 and line count of a file, streamed; null when it does not exist. */
+async function hashFileOrNull(path: string): Promise<{ hash: string; lines: number } | null> {
+  const hash = createHash('sha256');
+  let lines = 0;
+  try {
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+      for (const b of chunk as Buffer) if (b === 0x0a) lines++;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return { hash: hash.digest('hex'), lines };
 }
 
 async function readTextOrNull(path: string): Promise<string | null> {

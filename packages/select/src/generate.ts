@@ -7,6 +7,7 @@ import type { GeneratedAnnotation, GeneratedDataset } from './coco-shape.js';
 import { passes } from './threshold.js';
 import type { Calibration, RawImagePrediction, RawInstance } from './types.js';
 import { validateRawImagePrediction } from './validate.js';
+import { writeDatasetStream } from './write.js';
 
 /** Options of {@link generateLabels}. */
 export interface GenerateOptions {
@@ -44,35 +45,86 @@ export interface GenerateOptions {
  *   predictions give the same file.
  */
 export async function generateLabels(source: PredictionSource, calibration: Calibration, options: GenerateOptions): Promise<GeneratedDataset> {
+  const dataset: GeneratedDataset = { info: infoOf(options), images: [], annotations: [], categories: options.categories };
+  for await (const { image, annotations } of selectedRecords(source, calibration, options)) {
+    dataset.images.push(image);
+    for (const a of annotations) dataset.annotations.push(a);
+  }
+  return dataset;
+}
+
+/** Counts of a generated-labels file written by {@link writeGeneratedLabelsStreaming}. */
+export interface GeneratedCounts {
+  images: number;
+  annotations: number;
+}
+
+/**
+ * Writes the same file as `writeGeneratedLabels(path, await generateLabels(openSource(), …))`,
+ * byte for byte, without holding the dataset: `openSource` is read twice (images, then
+ * annotations) and each record is written as it is selected, so memory does not grow with
+ * the number of images.
+ */
+export async function writeGeneratedLabelsStreaming(
+  path: string,
+  openSource: () => PredictionSource,
+  calibration: Calibration,
+  options: GenerateOptions,
+): Promise<GeneratedCounts> {
+  const counts: GeneratedCounts = { images: 0, annotations: 0 };
+  async function* images() {
+    for await (const r of selectedRecords(openSource(), calibration, options)) {
+      counts.images++;
+      yield r.image;
+    }
+  }
+  async function* annotations() {
+    for await (const r of selectedRecords(openSource(), calibration, options)) {
+      counts.annotations += r.annotations.length;
+      yield* r.annotations;
+    }
+  }
+  await writeDatasetStream(path, { info: infoOf(options), images: images(), annotations: annotations(), categories: options.categories });
+  return counts;
+}
+
+function infoOf(options: GenerateOptions): Record<string, unknown> {
+  return options.info ?? { description: 'omnidistill generated labels (data distillation)' };
+}
+
+/**
+ * The selection of every record of `source`, in source order: its image entry and kept
+ * annotations (ids from 1 across the stream). Images left out by `dropEmptyImages` are not
+ * yielded. Throws at the end when the source has another number of records than the
+ * calibration was made on.
+ */
+async function* selectedRecords(
+  source: PredictionSource,
+  calibration: Calibration,
+  options: GenerateOptions,
+): AsyncGenerator<{ image: GeneratedDataset['images'][number]; annotations: GeneratedAnnotation[] }> {
   if (!Array.isArray(options?.categories)) throw new OmniTypeError('options.categories', 'an array of COCO categories', options?.categories);
   const areaFactor = options.keypointAreaFactor ?? 1;
   expectFiniteNumber(areaFactor, 'options.keypointAreaFactor');
   if (areaFactor <= 0) throw new OmniRangeError('options.keypointAreaFactor', 'a positive number', areaFactor);
-
   const thresholdOf = instanceThresholdLookup(calibration);
   const keypointThreshold = calibration.keypointThreshold?.threshold ?? null;
-  const dataset: GeneratedDataset = {
-    info: options.info ?? { description: 'omnidistill generated labels (data distillation)' },
-    images: [],
-    annotations: [],
-    categories: options.categories,
-  };
   let index = 0;
+  let nextId = 1;
   for await (const record of source) {
     const pred = validateRawImagePrediction(record, `predictions[${index++}]`);
     const kept = pred.instances.filter((inst) => passes(inst.score, thresholdOf(inst.categoryId)));
     if (kept.length === 0 && options.dropEmptyImages) continue;
-    dataset.images.push({ id: pred.imageId, file_name: pred.fileName, width: pred.width, height: pred.height });
-    for (const inst of kept) {
-      const annotation = toAnnotation(inst, pred, dataset.annotations.length + 1, calibration.task === 'keypoints', keypointThreshold, areaFactor);
+    const annotations = kept.map((inst) => {
+      const annotation = toAnnotation(inst, pred, nextId++, calibration.task === 'keypoints', keypointThreshold, areaFactor);
       if (options.includeScores) annotation.score = inst.score;
-      dataset.annotations.push(annotation);
-    }
+      return annotation;
+    });
+    yield { image: { id: pred.imageId, file_name: pred.fileName, width: pred.width, height: pred.height }, annotations };
   }
   if (index !== calibration.images) {
     throw new OmniRangeError('source', `the ${calibration.images} records the calibration was made on`, index);
   }
-  return dataset;
 }
 
 /** Maps a category id to its instance threshold (`null`: keep nothing). */

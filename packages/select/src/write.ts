@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeAtomically, writeCocoDataset } from '@omnidistill/coco';
+import type { CocoDatasetStream } from '@omnidistill/coco';
 import type { GeneratedDataset } from './coco-shape.js';
 import type { Calibration } from './types.js';
 
@@ -16,4 +17,10 @@ export async function writeGeneratedLabels(path: string, dataset: GeneratedDatas
 export async function writeCalibrationRecord(path: string, calibration: Calibration): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeAtomically(path, (push) => push(`${JSON.stringify(calibration, null, 2)}\n`));
+}
+
+/** Writes a generated-labels file whose images and annotations are produced while writing. */
+export async function writeDatasetStream(path: string, dataset: CocoDatasetStream): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeCocoDataset(path, dataset);
 }

@@ -11,6 +11,7 @@ import {
   toCocoResults,
   writeCalibrationRecord,
   writeGeneratedLabels,
+  writeGeneratedLabelsStreaming,
 } from '@omnidistill/select';
 import type { RawImagePrediction, RawInstance } from '@omnidistill/select';
 
@@ -211,6 +212,36 @@ describe('writing', () => {
     expect(await readCocoDataset(join(dir, 'out', 'generated.json'))).toEqual(dataset);
     expect(JSON.parse(await readFile(join(dir, 'out', 'calibration.json'), 'utf8'))).toEqual(calibration);
     expect((await readdir(join(dir, 'out'))).sort()).toEqual(['calibration.json', 'generated.json']);
+  });
+});
+
+describe('writeGeneratedLabelsStreaming', () => {
+  it.each([
+    ['keypoints, empty images kept', { task: 'keypoints' as const, categories }],
+    ['keypoints, empty images dropped, scores included', { task: 'keypoints' as const, categories, dropEmptyImages: true, includeScores: true }],
+  ])('writes the same bytes as generateLabels + writeGeneratedLabels (%s), reading the source twice', async (_name, options) => {
+    const dir = await mkdtemp(join(tmpdir(), 'omni-select-stream-'));
+    const targets = { instancesPerImage: 1, keypointsPerInstance: 2 };
+    const calibration = await calibrate(keypointPredictions, targets, options);
+    const dataset = await generateLabels(keypointPredictions, calibration, options);
+    await writeGeneratedLabels(join(dir, 'arrays.json'), dataset);
+    let opened = 0;
+    async function* source() {
+      opened++;
+      yield* keypointPredictions;
+    }
+    const counts = await writeGeneratedLabelsStreaming(join(dir, 'stream.json'), source, calibration, options);
+    expect(opened).toBe(2);
+    expect(counts).toEqual({ images: dataset.images.length, annotations: dataset.annotations.length });
+    expect(dataset.annotations.length).toBeGreaterThan(0);
+    expect(await readFile(join(dir, 'stream.json'), 'utf8')).toBe(await readFile(join(dir, 'arrays.json'), 'utf8'));
+  });
+
+  it('refuses a source with another number of records than the calibration, leaving no file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'omni-select-stream-'));
+    const calibration = await calibrate(keypointPredictions, { instancesPerImage: 1, keypointsPerInstance: 2 }, { task: 'keypoints' });
+    await expect(writeGeneratedLabelsStreaming(join(dir, 'g.json'), () => keypointPredictions.slice(1), calibration, { categories })).rejects.toThrow('the 4 records the calibration was made on');
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

@@ -2,9 +2,8 @@
 // the two files it writes. One code path for a single-process run and for `label merge`, so
 // both write the same bytes from the same predictions.
 import { readCocoDataset } from '@omnidistill/coco';
-import type { CocoDataset } from '@omnidistill/coco';
-import { selectLabels, targetsFromDataset, writeCalibrationRecord, writeGeneratedLabels } from '@omnidistill/select';
-import type { Calibration, PredictionSource } from '@omnidistill/select';
+import { calibrate, targetsFromDataset, writeCalibrationRecord, writeGeneratedLabelsStreaming } from '@omnidistill/select';
+import type { Calibration, GeneratedCounts, PredictionSource } from '@omnidistill/select';
 import { join } from 'node:path';
 
 /** The figures of a calibration that the demo table and the report show. */
@@ -40,31 +39,33 @@ export interface SelectionOutput {
  */
 export async function writeSelection(openSource: () => PredictionSource, inputs: SelectionInputs, outDir: string): Promise<SelectionOutput> {
   const labeled = await readCocoDataset(inputs.labeled);
-  const { dataset, calibration } = await selectLabels(openSource, targetsFromDataset(labeled), {
+  const options = {
     task: inputs.task,
     categories: labeled.categories,
     ...(inputs.numKeypoints !== undefined ? { numKeypoints: inputs.numKeypoints } : {}),
-  });
+  };
+  const calibration = await calibrate(openSource(), targetsFromDataset(labeled), options);
   const generated = join(outDir, 'generated.json');
   const calibrationPath = join(outDir, 'calibration.json');
-  await writeGeneratedLabels(generated, dataset);
+  // Streamed: the generated dataset is written while it is selected, never held whole.
+  const counts = await writeGeneratedLabelsStreaming(generated, openSource, calibration, options);
   await writeCalibrationRecord(calibrationPath, calibration);
-  return { generated, calibration: calibrationPath, summary: summarise(calibration, dataset) };
+  return { generated, calibration: calibrationPath, summary: summarise(calibration, counts) };
 }
 
 export function emptySummary(): CalibrationSummary {
   return { instanceThresholds: [], keypointThreshold: null, instancesPerImage: { target: 0, before: 0, after: 0 }, generatedImages: 0, generatedInstances: 0, warnings: [] };
 }
 
-function summarise(calibration: Calibration, dataset: CocoDataset | { images: unknown[]; annotations: unknown[] }): CalibrationSummary {
+function summarise(calibration: Calibration, counts: GeneratedCounts): CalibrationSummary {
   const k = calibration.keypointThreshold;
   return {
     instanceThresholds: calibration.instanceThresholds.map((t) => ({ categoryId: t.categoryId, threshold: t.threshold, status: t.status })),
     keypointThreshold: k?.threshold ?? null,
     instancesPerImage: calibration.instancesPerImage,
     ...(k ? { keypointsPerInstance: { target: k.target, before: k.before, after: k.after } } : {}),
-    generatedImages: dataset.images.length,
-    generatedInstances: dataset.annotations.length,
+    generatedImages: counts.images,
+    generatedInstances: counts.annotations,
     warnings: calibration.warnings,
   };
 }

@@ -96,9 +96,8 @@ export interface LabelResult {
  */
 export async function generateLabels(options: LabelOptions): Promise<LabelResult> {
   const log = options.log ?? (() => undefined);
-  const unlabeled = await readCocoDataset(options.unlabeled);
+  const images = await readImageEntries(options.unlabeled);
   await readCocoDataset(options.labeled); // a bad labeled set fails now, not after inference
-  const images: ImageEntry[] = unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name }));
   refuseEscapingPaths(options, images);
   // Shard jobs share --out (each writes its own shard folder): they lock their folder only.
   const lockedDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : options.outDir;
@@ -149,6 +148,15 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
   }
   const written = await writeSelection(() => readPredictions(predictionsDir), selection, options.outDir);
   return { ...base, complete: true, summary: written.summary, skipped };
+}
+
+/**
+ * The images of the unlabeled COCO file as run entries: only `{ imageId, fileName }`
+ * outlives this call, so during the run the list costs its entries, not the parsed file.
+ */
+async function readImageEntries(file: string): Promise<ImageEntry[]> {
+  const unlabeled = await readCocoDataset(file);
+  return unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name }));
 }
 
 /** `../` or absolute file names would read outside --images: refused before anything runs. */

@@ -1,0 +1,103 @@
+// Labeling at scale: peak RSS and images/s of `omnidistill label` (the built CLI, one child
+// process per measurement) at two dataset sizes, single-process and as 2 shards + merge.
+// Tiny 8×8 PNGs (16 distinct contents, hard-linked N times, so setup is instant and decode
+// is cheap) and a tiny detector whose two boxes' scores depend on the image, so the figures
+// are the pipeline's own cost and memory, not a model's. Prints peak RSS per step and the
+// ratio large/small (flat memory = a ratio near 1).
+// Env: BENCH_SIZES (default "1000,100000"), BENCH_KEEP=1 keeps the work folder.
+import { spawnSync } from 'node:child_process';
+import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { GraphBuilder } from '@omnidistill/artifacts';
+
+const SIZES = (process.env.BENCH_SIZES ?? '1000,100000').split(',').map(Number);
+const DISTINCT = 16;
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/dist/bin.js');
+// Printed by the child at exit: its peak resident set (KiB on Linux).
+const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))`;
+
+/** Two fixed boxes; scores = mean red and mean green of the (padded) input; labels 0 and 1. */
+function tinyDetector(): Uint8Array {
+  const g = new GraphBuilder({ name: 'tiny_det' });
+  const image = g.input('image', 'float32', [1, 3, 8, 8]);
+  const channelMean = (c: number) => g.reshape(g.mul(g.reduceSum(g.slice(image, [c], [c + 1], [1]), [0, 1, 2, 3], false), 1 / 64), [1]);
+  const zero = g.mul(g.reduceSum(image, [0, 1, 2, 3], false), 0);
+  g.output(g.add(g.floats([0, 0, 4, 4, 2, 2, 8, 8], [2, 4]), zero), 'boxes');
+  g.output(g.concat([channelMean(0), channelMean(1)], 0), 'scores');
+  g.output(g.int64s([0, 1]), 'labels');
+  return g.toModelBytes();
+}
+
+async function writeProblem(dir: string, n: number): Promise<Record<string, string>> {
+  const images = join(dir, 'images');
+  await mkdir(images, { recursive: true });
+  const bases: string[] = [];
+  for (let k = 0; k < DISTINCT; k++) {
+    const px = new Uint8Array(8 * 8 * 3).map((_, i) => ((i % 3) * 37 + k * 13 + (i >> 4) * 5) % 256);
+    const base = join(dir, `base-${k}.png`);
+    await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(base);
+    bases.push(base);
+  }
+  const entries: string[] = [];
+  for (let i = 1; i <= n; i++) {
+    const name = `img-${String(i).padStart(7, '0')}.png`;
+    await link(bases[i % DISTINCT], join(images, name));
+    entries.push(`{"id":${i},"file_name":"${name}","width":8,"height":8}`);
+  }
+  const categories = '[{"id":1,"name":"a"},{"id":2,"name":"b"}]';
+  await writeFile(join(dir, 'unlabeled.json'), `{"images":[${entries.join(',\n')}],"annotations":[],"categories":${categories}}`);
+  const labeled = {
+    images: [1, 2, 3, 4].map((id) => ({ id, file_name: 'x.png', width: 8, height: 8 })),
+    annotations: [1, 2, 3, 4, 5].map((id) => ({ id, image_id: 1 + (id % 4), category_id: 1 + (id % 2), bbox: [0, 0, 4, 4], area: 16, iscrowd: 0 })),
+    categories: JSON.parse(categories),
+  };
+  await writeFile(join(dir, 'labeled.json'), JSON.stringify(labeled));
+  await writeFile(join(dir, 'teacher.onnx'), tinyDetector());
+  const manifest = { format: 'omnidistill-model', version: 1, role: 'detector', inputs: { image: 'image' }, outputs: { boxes: 'boxes', scores: 'scores', labels: 'labels' }, pixels: { scale: 255, resizeKernel: 'nearest' }, categoryIds: [1, 2] };
+  await writeFile(join(dir, 'teacher.json'), JSON.stringify(manifest));
+  return { teacher: join(dir, 'teacher.onnx'), unlabeled: join(dir, 'unlabeled.json'), images, labeled: join(dir, 'labeled.json') };
+}
+
+interface Step {
+  rssMiB: number;
+  seconds: number;
+}
+
+function run(args: string[]): Step {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', RSS_HOOK, bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`omnidistill ${args.slice(0, 2).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const m = /MAXRSS (\d+)/.exec(r.stderr);
+  return { rssMiB: Number(m![1]) / 1024, seconds };
+}
+
+const work = await mkdtemp(join(tmpdir(), 'omnidistill-label-scale-'));
+const rows: { n: number; single: Step; shard: Step; merge: Step }[] = [];
+try {
+  for (const n of SIZES) {
+    const p = await writeProblem(join(work, `n${n}`), n);
+    const base = ['label', '--task', 'detection', '--teacher', p.teacher, '--unlabeled', p.unlabeled, '--images', p.images, '--labeled', p.labeled, '--plan', 'single'];
+    const single = run([...base, '--out', join(work, `n${n}`, 'single')]);
+    const shardOut = join(work, `n${n}`, 'sharded');
+    const shard = run([...base, '--out', shardOut, '--shard-index', '0', '--shard-count', '2']);
+    run([...base, '--out', shardOut, '--shard-index', '1', '--shard-count', '2']);
+    const merge = run(['label', 'merge', '--out', shardOut]);
+    rows.push({ n, single, shard, merge });
+    console.log(
+      `${String(n).padStart(7)} images: single run ${single.rssMiB.toFixed(1)} MiB peak, ${(n / single.seconds).toFixed(0)} images/s (incl. start-up); ` +
+        `shard 0 of 2 ${shard.rssMiB.toFixed(1)} MiB; merge ${merge.rssMiB.toFixed(1)} MiB (${merge.seconds.toFixed(1)} s)`,
+    );
+  }
+  if (rows.length >= 2) {
+    const [a, b] = [rows[0], rows[rows.length - 1]];
+    const ratio = (k: 'single' | 'shard' | 'merge') => (b[k].rssMiB / a[k].rssMiB).toFixed(3);
+    console.log(`peak RSS ratio ${b.n}/${a.n} images: single run ${ratio('single')}, shard ${ratio('shard')}, merge ${ratio('merge')} (1.000 = flat)`);
+  }
+} finally {
+  if (process.env.BENCH_KEEP !== '1') await rm(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
+}
