@@ -244,6 +244,10 @@ function expectWorkflowOutputs(cwd: string, stdout: string[]): void {
   for (const file of ['teacher/detector.onnx', 'teacher/detector.json', 'labels/calibration.json', 'student/detector.onnx', 'student/detector.json']) {
     expect(existsSync(join(cwd, file)), file).toBe(true);
   }
+  // The inspection report draws the generated labels on the unlabeled images, offline.
+  const report = readFileSync(join(cwd, 'labels/report.html'), 'utf8');
+  expect(report).toContain('data:image/png;base64,');
+  expect(report).not.toMatch(/(src|href)="https?:/);
   const generated = JSON.parse(readFileSync(join(cwd, 'labels/generated.json'), 'utf8')) as { images: unknown[]; annotations: unknown[] };
   expect(generated.images).toHaveLength(40);
   expect(generated.annotations.length).toBeGreaterThan(0);
@@ -282,10 +286,10 @@ describe('README "Use it on your data", run verbatim', () => {
     expect(install.length).toBeGreaterThanOrEqual(5);
     for (const line of install) expect(line).toMatch(/^npx omnidistill /);
     expect(clone).toEqual(install.map((l) => l.replace(/^npx omnidistill /, 'pnpm omnidistill ')));
-    expect(install.join('\n')).toMatch(/ label .*\n.* train .*--generated .*--steps 20 .*\n(.*\n)*.* eval /);
+    expect(install.join('\n')).toMatch(/ label .*\n.* report --labels .*\n.* train .*--generated .*--steps 20 .*\n(.*\n)*.* eval /);
   });
 
-  it('from the CLI installed from tarballs, with no compiler on PATH: synth → train → label → train --steps 20 → predict → eval', { timeout: INSTALL }, () => {
+  it('from the CLI installed from tarballs, with no compiler on PATH: synth → train → label → report → train --steps 20 → predict → eval', { timeout: INSTALL }, () => {
     const dir = join(work, 'cli');
     if (!existsSync(join(dir, 'node_modules/.bin/omnidistill'))) installScratch(dir, closure(packed, ['omnidistill']), env);
     expectWorkflowOutputs(dir, runWorkflow(install, dir, env));
