@@ -28,4 +28,4 @@ export type { DetectorConfig, DetectorGraphShape } from './detector-model.js';
 export { trainDetector, evaluateDetector, exportDetector, DetectorBatchBuilder, gaussianRadius, writeDetectorTargets } from './detector-train.js';
 export type { TrainDetectorOptions } from './detector-train.js';
 export { trainOnnxStudent, TopDownBatchBuilder, loadOnnxModel, cropSizeOf, reinitialised } from './onnx-student.js';
-export type { TrainOnnxStudentOptions, TopDownStudentSpec, StudentPixels } from './onnx-student.js';
+export type { TrainOnnxStudentOptions, TopDownStudentSpec, RoisStudentSpec, StudentSpec, StudentPixels } from './onnx-student.js';

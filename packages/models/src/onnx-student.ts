@@ -24,7 +24,8 @@ import { loadCocoSource, type CocoSource, type LoadedImage } from './data.js';
 import { writeModel } from './export.js';
 import { writeKeypointTargetsRect } from './keypoint-targets.js';
 import { engineChoiceOf, runTraining, type SharedTrainOptions } from './run-training.js';
-import type { TrainedModel } from './keypoint-train.js';
+import { KeypointBatchBuilder, inputSizeOf, type TrainedModel } from './keypoint-train.js';
+import { KEYPOINT_TENSORS } from './keypoint-model.js';
 
 /** How 8-bit RGB pixels become the model's input (the manifest's `pixels`). */
 export interface StudentPixels {
@@ -37,6 +38,7 @@ export interface StudentPixels {
 
 /** What the trainer needs to know about a top-down student (its manifest, reduced). */
 export interface TopDownStudentSpec {
+  readonly layout?: 'topdown-heatmap';
   /** Name of the crop input [1 or B, 3, H, W] (H, W fixed in the model). */
   readonly image: string;
   /** Name of the heatmap output [B, K, h, w] (logits). */
@@ -49,14 +51,32 @@ export interface TopDownStudentSpec {
   readonly padding?: number;
 }
 
+/**
+ * A student of the `rois` contract (the reference keypoint model's): image [1, 3, H, W] + RoIs
+ * [R, 4] → heatmap logits [R, K, M, M] in each RoI's frame. One image per step (the contract has
+ * no per-RoI image index), its persons' RoIs as Mask R-CNN keypoint targets.
+ */
+export interface RoisStudentSpec {
+  readonly layout: 'rois';
+  readonly image: string;
+  readonly rois: string;
+  readonly heatmaps: string;
+  /** RGB, /255 (the reference models' convention; other pixel specs are refused). */
+  readonly pixels: StudentPixels;
+  readonly schema: KeypointSchema;
+  readonly categoryId?: number;
+}
+
+export type StudentSpec = TopDownStudentSpec | RoisStudentSpec;
+
 export interface TrainOnnxStudentOptions extends SharedTrainOptions {
   /** The user's model file (external-data files are read from its folder). */
   readonly modelPath: string;
-  readonly spec: TopDownStudentSpec;
+  readonly spec: StudentSpec;
   readonly train: CocoSource;
   readonly generated?: CocoSource;
   readonly steps: number;
-  /** Crops per minibatch (the graph's batch size). Default 16. */
+  /** Top-down: crops per minibatch (the graph's batch size), default 16. `rois`: RoIs per step, default 8. */
   readonly batch?: number;
   /** Parameter-name patterns to freeze (`*` wildcard). */
   readonly freeze?: readonly string[];
@@ -117,7 +137,6 @@ interface Crop {
 export class TopDownBatchBuilder {
   private readonly perm: Int32Array;
   private readonly k: number;
-  private readonly tables: Float32Array[];
   constructor(
     private readonly o: {
       readonly batch: number;
@@ -132,13 +151,6 @@ export class TopDownBatchBuilder {
   ) {
     this.k = o.spec.schema.keypoints.length;
     this.perm = flipPermutation(o.spec.schema.flipPairs, this.k);
-    const p = o.spec.pixels;
-    // Per output channel: byte → normalised float, reading RGB channel `src`.
-    this.tables = [0, 1, 2].map((c) => {
-      const t = new Float32Array(256);
-      for (let v = 0; v < 256; v++) t[v] = (v / p.scale - p.mean[c]) / p.std[c];
-      return t;
-    });
   }
 
   private cropsOf(image: LoadedImage, rng: Rng): Crop[] {
@@ -255,8 +267,9 @@ export function reinitialised(params: readonly { name: string; shape: readonly n
 }
 
 /**
- * Fine-tunes (or re-initialises and trains) a user's top-down ONNX keypoint model and writes
- * it back with the trained weights: the same graph, inputs, outputs and names.
+ * Fine-tunes (or re-initialises and trains) a user's ONNX keypoint model — top-down crops or
+ * the `rois` contract — and writes it back with the trained weights: the same graph, inputs,
+ * outputs and names.
  *
  * @example
  * const run = await trainOnnxStudent({
@@ -266,36 +279,67 @@ export function reinitialised(params: readonly { name: string; shape: readonly n
  */
 export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promise<TrainedModel> {
   const steps = expectInteger(options.steps, 'options.steps', 1);
-  const batch = expectInteger(options.batch ?? 16, 'options.batch', 1);
-  engineChoiceOf(options);
   const spec = options.spec;
+  const batch = expectInteger(options.batch ?? (spec.layout === 'rois' ? 8 : 16), 'options.batch', 1);
+  engineChoiceOf(options);
   const { bytes, model, readExternal } = await loadOnnxModel(options.modelPath);
-  const size = cropSizeOf(model, spec.image);
-  const importOptions = { inputShapes: { [spec.image]: [batch, 3, size.height, size.width] }, freeze: options.freeze ?? [], batchNorm: options.batchNorm ?? 'frozen', readExternal };
+  const labeled = await loadCocoSource(options.train);
+  const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
+  const plan = spec.layout === 'rois' ? roisPlan(spec, inputSizeOf(generated ? [labeled, generated] : [labeled]), batch) : topDownPlan(spec, model, batch, options);
+  const importOptions = { inputShapes: plan.inputShapes, freeze: options.freeze ?? [], batchNorm: options.batchNorm ?? 'frozen', readExternal };
   const loss = { kind: 'heatmap' as const, output: spec.heatmaps };
   let define: ModelDefinition = studentDefinition(model, { ...importOptions, loss });
   const { g, parts } = instantiate(define, 'eval', 'standard');
   const heat = parts.outputs?.[spec.heatmaps];
   if (!heat || heat.shape.length !== 4 || heat.shape[1] !== spec.schema.keypoints.length) {
-    throw new OmniRangeError(`output "${spec.heatmaps}"`, `heatmaps [${batch}, ${spec.schema.keypoints.length}, h, w] (one channel per keypoint of ${spec.schema.name})`, heat ? `[${heat.shape.join(', ')}]` : 'absent');
+    throw new OmniRangeError(`output "${spec.heatmaps}"`, `heatmaps [N, ${spec.schema.keypoints.length}, h, w] (one channel per keypoint of ${spec.schema.name})`, heat ? `[${heat.shape.join(', ')}]` : 'absent');
   }
   if (options.reinit) define = studentDefinition(model, { ...importOptions, loss, initialValues: reinitialised(g.params, options.seed ?? 0) });
-  const labeled = await loadCocoSource(options.train);
-  const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
-  const builder = new TopDownBatchBuilder({
-    batch,
-    height: size.height,
-    width: size.width,
-    heatmapHeight: heat.shape[2],
-    heatmapWidth: heat.shape[3],
-    spec,
-    flipProbability: options.flipProbability ?? 0.5,
-    jitter: options.jitter ?? 0.05,
-  });
-  // The sampler draws images; their instances fill the `batch` crops (extra ones dropped at random).
-  const run = await runTraining({ define, steps, batch, labeled, ...(generated ? { generated } : {}), makeBatch: (images, rng) => builder.build(images, rng), options });
+  const makeBatch = plan.batches(heat.shape[2], heat.shape[3]);
+  const run = await runTraining({ define, steps, batch: plan.imagesPerStep, labeled, ...(generated ? { generated } : {}), makeBatch, options });
   const trained = replaceInitializers(bytes, run.parameters);
   const onnxPath = join(options.outDir, `${options.name ?? 'student'}.onnx`);
   const out = await writeModel(onnxPath, trained, options.manifest);
   return { ...out, ...run };
+}
+
+/** How a layout feeds the imported graph: its static input shapes and its minibatches. */
+interface LayoutPlan {
+  readonly inputShapes: Record<string, readonly number[]>;
+  /** Images the sampler draws per step. */
+  readonly imagesPerStep: number;
+  readonly batches: (heatmapHeight: number, heatmapWidth: number) => (images: LoadedImage[], rng: Rng) => Feeds;
+}
+
+function topDownPlan(spec: TopDownStudentSpec, model: ReadModel, batch: number, options: TrainOnnxStudentOptions): LayoutPlan {
+  const size = cropSizeOf(model, spec.image);
+  return {
+    inputShapes: { [spec.image]: [batch, 3, size.height, size.width] },
+    // The sampler draws `batch` images; their instances fill the crops (extra ones dropped at random).
+    imagesPerStep: batch,
+    batches: (heatmapHeight, heatmapWidth) => {
+      const builder = new TopDownBatchBuilder({ batch, ...size, heatmapHeight, heatmapWidth, spec, flipProbability: options.flipProbability ?? 0.5, jitter: options.jitter ?? 0.05 });
+      return (images, rng) => builder.build(images, rng);
+    },
+  };
+}
+
+function roisPlan(spec: RoisStudentSpec, size: { height: number; width: number }, rois: number): LayoutPlan {
+  const p = spec.pixels;
+  if (p.channelOrder !== 'rgb' || p.scale !== 255) {
+    throw new OmniRangeError('manifest pixels', 'channelOrder "rgb" and scale 255 for a rois-layout student', `${p.channelOrder}, scale ${p.scale}`);
+  }
+  return {
+    inputShapes: { [spec.image]: [1, 3, size.height, size.width], [spec.rois]: [rois, 4] },
+    imagesPerStep: 1,
+    batches: (heatmapHeight, heatmapWidth) => {
+      if (heatmapHeight !== heatmapWidth) throw new OmniRangeError(`output "${spec.heatmaps}"`, 'square RoI heatmaps [R, K, M, M]', `${heatmapHeight}×${heatmapWidth}`);
+      const builder = new KeypointBatchBuilder({ ...size, rois, heatmapSize: heatmapHeight, schema: spec.schema, categoryId: spec.categoryId ?? 1, pixels: { mean: p.mean, std: p.std } });
+      const T = KEYPOINT_TENSORS;
+      return (images, rng) => {
+        const f = builder.build(images, rng);
+        return { [spec.image]: f[T.image], [spec.rois]: f[T.rois], [HEATMAP_TARGET_INPUT]: f[T.target], [HEATMAP_WEIGHT_INPUT]: f[T.weight] };
+      };
+    },
+  };
 }

@@ -8,7 +8,8 @@ import { GraphBuilder, decodeOnnxModel, encodeModel, tensorValues } from '@omnid
 import { COCO_PERSON } from '@omnidistill/core';
 import { generateSplits } from '@omnidistill/synth';
 import { Rng } from '@omnidistill/train';
-import { TopDownBatchBuilder, trainOnnxStudent, type TopDownStudentSpec } from '@omnidistill/models';
+import { DEFAULT_PIXELS, TopDownBatchBuilder, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type TopDownStudentSpec } from '@omnidistill/models';
+import { instantiate } from '@omnidistill/artifacts';
 import { randomFloats, runOnnx } from './helpers.js';
 
 const K = COCO_PERSON.keypoints.length;
@@ -66,6 +67,35 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     // Still the user's model: batch 1 (the symbolic axis) runs in onnxruntime-node.
     const out = await runOnnx(new Uint8Array(await readFile(run.onnxPath)), { input: { data: randomFloats(3 * 32 * 24, 9), dims: [1, 3, 32, 24] } });
     expect(out.heatmaps.dims).toEqual([1, K, 16, 12]);
+  });
+
+  it('trains a rois-layout model (the reference keypoint model exported to ONNX) one image per step', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'onnx-student-rois-'));
+    const r = await generateSplits({ outDir: dir, style: 'keypoints', imageSize: 48, seed: 6, counts: { labeled: 4 }, concurrency: 2 });
+    const config = resolveKeypointConfig({ keypoints: K, seed: 2 });
+    const { g } = instantiate(defineKeypointModel(config, { batch: 1, height: 48, width: 48, rois: 2 }), 'eval', 'standard');
+    const modelPath = join(dir, 'keypoints.onnx');
+    const original = exportKeypointModel(config, new Map(g.params.map((p) => [p.name, p.init])));
+    await writeFile(modelPath, original);
+    const run = await trainOnnxStudent({
+      modelPath,
+      spec: { layout: 'rois', image: 'image', rois: 'rois', heatmaps: 'heatmaps', pixels: { channelOrder: 'rgb', scale: 255, ...DEFAULT_PIXELS }, schema: COCO_PERSON },
+      manifest: { layout: 'rois' },
+      train: { coco: r.splits.labeled!.annotations, imageDir: r.splits.labeled!.imagesDir },
+      steps: 3,
+      batch: 4,
+      outDir: dir,
+      threads: 1,
+      progressEvery: 1,
+    });
+    expect(run.history.map((h) => h.step)).toEqual([1, 2, 3]);
+    expect(run.history.every((h) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
+    const before = decodeOnnxModel(original);
+    const after = decodeOnnxModel(new Uint8Array(await readFile(run.onnxPath)));
+    expect(after.graph.nodes).toEqual(before.graph.nodes);
+    expect(after.graph.inputs).toEqual(before.graph.inputs); // still dynamic H, W and RoI count
+    const changed = after.graph.initializers.filter((t, i) => Array.from(tensorValues(t)).some((v, j) => v !== tensorValues(before.graph.initializers[i])[j]));
+    expect(changed.length).toBeGreaterThan(0);
   });
 
   it('crops each person to the input aspect ratio and targets the keypoint cells (mirrored with channel swap)', () => {

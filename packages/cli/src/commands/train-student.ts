@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { OnnxImportError, OnnxReadError } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
-import { trainOnnxStudent, type StudentPixels, type TopDownStudentSpec } from '@omnidistill/models';
+import { trainOnnxStudent, type StudentPixels, type StudentSpec } from '@omnidistill/models';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { oneOf, parseFlags, required } from './args.js';
 import { TRAIN_DATA_FLAGS, trainDataOptions, trainSummary } from './train-flags.js';
@@ -14,18 +14,19 @@ import type { CommandIO, CommandModule } from './types.js';
 export const STUDENT_HELP = `Usage: omnidistill train --model M.onnx --manifest M.json --labeled L.json --images DIR --steps N --out DIR
                          [--generated G.json --generated-images DIR] [--freeze PATTERN] [--reinit] [options]
 
-Fine-tunes your own top-down keypoint model (manifest layout "topdown-heatmap": person crop
+Fine-tunes your own keypoint model from its own weights, with the spatial-softmax
+cross-entropy on each keypoint's heatmap cell: manifest layout "topdown-heatmap" (person crop
 [N, 3, H, W] → heatmaps [N, K, h, w], e.g. a torch.onnx export of an HRNet/SimpleBaseline)
-from its own weights, with the spatial-softmax cross-entropy on each keypoint's heatmap
-cell, and writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained
-weights, plus your manifest beside it.
+or "rois" (image [1, 3, H, W] + RoIs [R, 4] → heatmaps [R, K, M, M]; one image per step).
+Writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained weights, plus
+your manifest beside it.
 
 Options (besides train's --labeled, --images, --generated, --generated-images,
 --labeled-fraction, --steps, --lr, --seed, --threads, --out):
   --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
-  --manifest FILE         its model manifest (inputs.image, outputs.heatmaps, pixels, keypoints,
-                          layoutOptions.padding)
-  --batch N               person crops per minibatch (default 16)
+  --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps,
+                          pixels, keypoints, layoutOptions.padding)
+  --batch N               person crops per minibatch (default 16); rois layout: RoIs per step (default 8)
   --freeze PATTERN        freeze parameters whose name matches (* = any run), e.g. 'backbone.*';
                           comma-separated for several
   --reinit                re-initialise the trainable weights (the paper's student) instead of fine-tuning
@@ -53,13 +54,14 @@ function triple(v: unknown, path: string, fallback: [number, number, number]): [
 
 /**
  * The parts of a model manifest (infer's format) the student trainer needs, checked with the
- * field named in every error: layout topdown-heatmap, tensor names, pixels, keypoint schema.
+ * field named in every error: layout (topdown-heatmap or rois), tensor names, pixels, keypoint schema.
  */
-export function studentSpecFromManifest(value: unknown, path: string): TopDownStudentSpec {
+export function studentSpecFromManifest(value: unknown, path: string): StudentSpec {
   if (typeof value !== 'object' || value === null) throw new OmniTypeError(path, 'a model manifest object', value);
   const m = value as Record<string, unknown>;
-  if (m.layout !== 'topdown-heatmap') {
-    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap" (student training takes top-down crop → heatmap models)', m.layout ?? 'none (rois)');
+  const layout = m.layout ?? 'rois';
+  if (layout !== 'topdown-heatmap' && layout !== 'rois') {
+    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap" or "rois" (student training takes heatmap keypoint models)', layout);
   }
   if (m.role !== 'keypoints') throw new OmniRangeError(`${path}.role`, '"keypoints"', m.role);
   const p = m.pixels === undefined ? {} : field(m, 'pixels', path);
@@ -79,17 +81,12 @@ export function studentSpecFromManifest(value: unknown, path: string): TopDownSt
   const flipPairs = (k.flipPairs === undefined && isCoco ? COCO_PERSON.flipPairs : k.flipPairs) as [number, number][];
   validateFlipPairs(flipPairs, names.length, `${path}.keypoints.flipPairs`);
   const schema: KeypointSchema = { ...COCO_PERSON, name: String(k.schema ?? 'custom'), keypoints: names, flipPairs };
+  const common = { image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`), heatmaps: nameIn(field(m, 'outputs', path), 'heatmaps', `${path}.outputs`), pixels, schema, categoryId: k.categoryId === undefined ? 1 : Number(k.categoryId) };
+  if (layout === 'rois') return { ...common, layout, rois: nameIn(field(m, 'inputs', path), 'rois', `${path}.inputs`) };
   const lo = m.layoutOptions === undefined ? {} : field(m, 'layoutOptions', path);
   const padding = lo.padding === undefined ? 1.25 : Number(lo.padding);
   if (!(padding > 0)) throw new OmniRangeError(`${path}.layoutOptions.padding`, 'a positive number', lo.padding);
-  return {
-    image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`),
-    heatmaps: nameIn(field(m, 'outputs', path), 'heatmaps', `${path}.outputs`),
-    pixels,
-    schema,
-    categoryId: k.categoryId === undefined ? 1 : Number(k.categoryId),
-    padding,
-  };
+  return { ...common, layout, padding };
 }
 
 export const trainStudentCommand: CommandModule = {
@@ -114,7 +111,7 @@ export const trainStudentCommand: CommandModule = {
     } catch (err) {
       throw new UsageError(`${manifestPath}: ${(err as Error).message}`);
     }
-    let spec: TopDownStudentSpec;
+    let spec: StudentSpec;
     try {
       spec = studentSpecFromManifest(manifest, manifestPath);
     } catch (err) {
