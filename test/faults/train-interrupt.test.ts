@@ -36,7 +36,7 @@ describe('omnidistill train: interruption and resume', () => {
     // Interrupt once the first periodic checkpoint exists, i.e. mid-run.
     const stopped = await cliInterrupted(trainArgs(data, out, STEPS), 'SIGINT', () => latestStep(folder) >= 10);
     expect(stopped.code).toBe(130);
-    const m = /interrupted at step (\d+)\/60; checkpoint \S+ written: run the same command again to resume/.exec(stopped.stderr);
+    const m = /interrupted at step (\d+)\/60; latest checkpoint \S+: run the same command again to resume/.exec(stopped.stderr);
     expect(m).not.toBeNull();
     const at = Number(m![1]);
     expect(at).toBeGreaterThanOrEqual(10);

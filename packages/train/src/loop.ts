@@ -93,7 +93,7 @@ export class TrainingInterruptedError extends Error {
   constructor(step: number, iterations: number, checkpoint: string | undefined) {
     super(
       `interrupted at step ${step}/${iterations}; ` +
-        (checkpoint ? `checkpoint ${checkpoint} written: run the same command again to resume` : 'no checkpoint was written (checkpointing is off)'),
+        (checkpoint ? `latest checkpoint ${checkpoint}: run the same command again to resume` : 'no step was checkpointed: run the same command again to start'),
     );
     this.name = 'TrainingInterruptedError';
     this.step = step;
