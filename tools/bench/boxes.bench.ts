@@ -152,7 +152,7 @@ async function benchNms(): Promise<void> {
     const samples = n >= 50000 ? 2 : 6;
     const batch = Math.max(1, Math.round(10000 / n));
     for (const op of ['nms', 'batched'] as const) {
-      const run = () => (op === 'nms' ? nms(d.boxes, d.scores, { iouThreshold: thr }) : batchedNms(d.boxes, d.scores, d.labels, { iouThreshold: thr }));
+      const run = () => (op === 'nms' ? nms(d, { iouThreshold: thr }) : batchedNms(d, { iouThreshold: thr }));
       const ours = { wall: [] as number[], cpu: [] as number[] };
       const theirs = { wall: [] as number[], cpu: [] as number[] };
       let keep = run();
@@ -186,8 +186,8 @@ async function benchNms(): Promise<void> {
   for (const n of sizes) {
     const d = data.get(n)!;
     const batch = Math.max(1, Math.round(10000 / n));
-    const pw = await timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'pairwise' }), 2, batch, n >= 50000 ? 0 : 4);
-    const gr = await timeIt(() => nms(d.boxes, d.scores, { iouThreshold: thr, strategy: 'grid' }), 4, batch);
+    const pw = await timeIt(() => nms(d, { iouThreshold: thr, strategy: 'pairwise' }), 2, batch, n >= 50000 ? 0 : 4);
+    const gr = await timeIt(() => nms(d, { iouThreshold: thr, strategy: 'grid' }), 4, batch);
     console.log(`  n=${n}: pairwise ${summary(pw.cpu).text}, grid ${summary(gr.cpu).text}`);
   }
 }

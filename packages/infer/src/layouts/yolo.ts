@@ -147,7 +147,7 @@ function candidates(head: { data: Float32Array; no: number; a: number }, classes
 
 /** Class-wise NMS, best first, at most maxDetections. */
 function suppress(c: Candidates, o: YoloOptions): Int32Array {
-  return batchedNms(c.boxes, c.scores, c.labels, { iouThreshold: o.nmsThreshold }).subarray(0, o.maxDetections);
+  return batchedNms(c, { iouThreshold: o.nmsThreshold }).subarray(0, o.maxDetections);
 }
 
 const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v) + 0;
