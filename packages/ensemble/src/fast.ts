@@ -275,16 +275,19 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   return true;
 }
 
-/** Argmax decoding of maps [N, K, M, M]: pruned; the reference's full path for maps with infinities. */
-function decodeAll(maps: Float32Array, n: number, k: number, m: number, rois: Float32Array, keypoints: Float32Array, mapOf: (n: number, k: number) => number): void {
+/**
+ * Argmax decoding of N x K maps, each M*M values at offset 0 of what `mapOf(n, k)` returns:
+ * pruned; the reference's full path for maps with infinities.
+ */
+function decodeAll(n: number, k: number, m: number, rois: Float32Array, keypoints: Float32Array, mapOf: (n: number, k: number) => Float32Array): void {
   const sc = new DecodeScratch();
   for (let r = 0; r < n; r++) {
     const x1 = rois[4 * r], y1 = rois[4 * r + 1];
     const W = Math.ceil(Math.max(f(rois[4 * r + 2] - x1), 1)), H = Math.ceil(Math.max(f(rois[4 * r + 3] - y1), 1));
     const taps = tapsFor(m, W, H); // shared by the RoI's K keypoints
     for (let kk = 0; kk < k; kk++) {
-      const offset = mapOf(r, kk);
-      if (!decodePruned(maps, offset, m, rois, r, taps, sc, keypoints, r * k + kk)) decodeMap(maps, offset, m, rois, r, keypoints, undefined, r * k + kk);
+      const map = mapOf(r, kk);
+      if (!decodePruned(map, 0, m, rois, r, taps, sc, keypoints, r * k + kk)) decodeMap(map, 0, m, rois, r, keypoints, undefined, r * k + kk);
     }
   }
 }
@@ -309,15 +312,21 @@ export function fastDecode(maps: Float32Array, n: number, k: number, m: number, 
     if (maps[i] - maps[i] !== 0) return referenceDecode(maps, n, k, m, job); // throws the reference's error
   }
   const keypoints = new Float32Array(n * k * 3);
-  decodeAll(maps, n, k, m, job.rois, keypoints, (r, kk) => (r * k + kk) * m * m);
+  decodeAll(n, k, m, job.rois, keypoints, (r, kk) => maps.subarray((r * k + kk) * m * m, (r * k + kk + 1) * m * m));
   return { keypoints };
 }
 
 /** `ts` backend of `ensembleAndDecode`, equal to referenceEnsembleAndDecode. */
 export function fastEnsembleAndDecode(job: EnsembleJob, decode: DecodeJob): DecodedKeypoints {
   if (decode.probability) return referenceEnsembleAndDecode(job, decode);
-  const maps = fastEnsemble(job);
+  if (job.mode === 'max') assertFiniteHeatmaps(job);
+  // One combined map at a time, in a buffer that stays in the L1 cache while the T maps are
+  // added into it and while it is decoded (the combined [N, K, M, M] is never written out).
+  const scratch = new Float32Array(job.m * job.m);
   const keypoints = new Float32Array(job.n * job.k * 3);
-  decodeAll(maps, job.n, job.k, job.m, decode.rois, keypoints, (r, kk) => (r * job.k + kk) * job.m * job.m);
+  decodeAll(job.n, job.k, job.m, decode.rois, keypoints, (r, kk) => {
+    if (!combineChannel(job, r, kk, scratch)) assertFiniteHeatmaps(job); // throws the reference's error; an overflow alone passes
+    return scratch;
+  });
   return { keypoints };
 }
