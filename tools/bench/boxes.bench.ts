@@ -14,7 +14,7 @@ import vm from 'node:vm';
 import type { Detections } from '@omnidistill/core';
 import { batchedNms, mergeDetections, mergeDetectionsReference, nms } from '@omnidistill/boxes';
 import { forwardBoxes, paperPlan, resolvePlan, type TransformGeometry } from '@omnidistill/transforms';
-import { PYTHON, PeerServer, loadLine } from './peers.js';
+import { PYTHON, PeerServer, loadLine, ratioText } from './peers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -147,6 +147,7 @@ async function benchNms(): Promise<void> {
   console.log(`measurements interleaved in ${rounds} rounds; per-call ms, min (median) over all samples`);
   console.log('speed-up = torchvision time / omnidistill time, on CPU time (primary) and on wall time\n');
   console.log('op       n       kept   omni CPU ms        torchvision CPU ms   speed-up CPU     speed-up wall    keep vs torchvision');
+  const ratioLines: string[] = [];
   for (const n of sizes) {
     const d = data.get(n)!;
     const samples = n >= 50000 ? 2 : 6;
@@ -178,10 +179,12 @@ async function benchNms(): Promise<void> {
       const tc = summary(theirs.cpu);
       const wallRatio = ratio(summary(theirs.wall), summary(ours.wall));
       console.log(`${line}   ${tc.text.padStart(18)}   ${ratio(tc, oc).padStart(14)}   ${wallRatio.padStart(14)}   ${sameKeep(keep, ref, d.scores)}   [${loadLine()}]`);
+      ratioLines.push(`RATIO torchvision/omnidistill ${op === 'nms' ? 'nms' : 'batched_nms'} ${n} boxes: ${ratioText(theirs, ours)} (min: ${ratio(tc, oc).split(' ')[0]} cpu)  [${loadLine()}]`);
     }
   }
   tv?.close();
   rmSync(dir, { recursive: true, force: true });
+  for (const l of ratioLines) console.log(l);
   console.log('\nstrategies (omnidistill only, nms, CPU ms min (median)): pairwise sweep vs grid');
   for (const n of sizes) {
     const d = data.get(n)!;

@@ -247,6 +247,7 @@ async function main(): Promise<void> {
       `average (cpu, ${runThreads} threads): kernel ${fmt(avgKernelMs, 2)} ms (wall ${fmt(avgWallMs, 2)} ms), ${fmt(avgBytes / 2 ** 20)} MiB with write-allocate -> ${fmt(avgGBs, 2)} GB/s` +
         ` = ${fmt((100 * avgGBs) / triadGBs)}% of triad (goal >= 80% at 2 threads)  [${loadLine()}]`,
     );
+    console.log(`RATIO (bandwidth, not time) averaging phase / triad, cpu ${runThreads} threads (${kind}): ${fmt((100 * avgGBs) / triadGBs)}% (goal >= 80% at 2 threads)  [${loadLine()}]`);
 
     // Fused ensemble + decode: native cpu vs the TypeScript reference.
     const cpu = await best(5, () => ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }));

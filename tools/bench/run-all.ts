@@ -1,7 +1,9 @@
 // Runs every `*.bench.ts` in this folder in turn (each prints its own ratios against
-// its baseline). `pnpm bench -- <substring>` runs only the matching ones.
+// its baseline). `pnpm bench -- <substring>` runs only the matching ones. At the end, one
+// table collects every line a bench marked `RATIO` (peer time ÷ ours: > 1 means we are faster).
 import { readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,10 +17,31 @@ if (benches.length === 0) {
   console.error(`no benchmark matches ${JSON.stringify(filter)}`);
   process.exit(2);
 }
+
+/** Runs one bench, echoing its output as it comes; resolves to its exit code and RATIO lines. */
+function run(bench: string): Promise<{ code: number; ratios: string[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(here, bench)], { stdio: ['inherit', 'pipe', 'inherit'] });
+    const ratios: string[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      console.log(line);
+      const at = line.indexOf('RATIO ');
+      if (at >= 0) ratios.push(line.slice(at + 'RATIO '.length));
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, ratios }));
+  });
+}
+
 let failed = 0;
+const table: string[] = [];
 for (const bench of benches) {
   console.log(`\n=== ${bench} ===`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', join(here, bench)], { stdio: 'inherit' });
-  if (r.status !== 0) failed++;
+  const r = await run(bench);
+  if (r.code !== 0) failed++;
+  for (const line of r.ratios) table.push(`${bench.replace('.bench.ts', '').padEnd(10)} ${line}`);
+}
+if (table.length > 0) {
+  console.log('\n=== ratios against the peers (peer time / ours, medians of interleaved rounds; > 1: omnidistill is faster) ===');
+  for (const line of table) console.log(line);
 }
 process.exit(failed === 0 ? 0 : 1);
