@@ -2,6 +2,7 @@
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
 import { ShardPlanError } from '@omnidistill/infer';
 import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
+import { LabelTimings } from '../pipeline/label-timing.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { ShardEnvError, resolveShard } from '../shard/resolve.js';
 import type { ShardChoice } from '../shard/resolve.js';
@@ -122,6 +123,7 @@ export const labelCommand: CommandModule = {
     const { signal, dispose } = interruptSignal(log);
     try {
       const p = new Progress(stderrSink(io), `label (${plan.transforms.length} transforms)`);
+      const timings = new LabelTimings();
       const r = await usageOnPlanError(generateLabels({
         ...sessions,
         unlabeled: required(v, 'unlabeled'),
@@ -130,7 +132,8 @@ export const labelCommand: CommandModule = {
         plan,
         outDir: required(v, 'out'),
         teacherFingerprint: teacher.fingerprint,
-        onProgress: (e) => p.update(e.done, e.total),
+        onProgress: (e) => p.update(e.done, e.total, timings.progressDetail(e)),
+        timings,
         log,
         signal,
         ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
@@ -143,10 +146,12 @@ export const labelCommand: CommandModule = {
       }
       if (r.shardDone !== undefined) {
         p.done(`shard ${shard!.index} of ${shard!.count} done: ${r.shardDone}`);
+        log(timings.summary());
         io.stdout.write(`${JSON.stringify({ shard: { index: shard!.index, count: shard!.count }, done: r.shardDone, predictions: r.predictions, skipped: r.skipped }, null, 2)}\n`);
         return EXIT.OK;
       }
       p.done(`${r.summary.generatedInstances} instances on ${r.summary.generatedImages} images`);
+      log(timings.summary());
       for (const w of r.summary.warnings) log(`WARNING: ${w}`);
       // The check's warnings again after the long run, where they are read.
       const checkWarnings = (check ?? []).flatMap((c) => c.warnings);

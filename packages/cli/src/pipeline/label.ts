@@ -27,6 +27,7 @@ import type { TransformPlan } from '@omnidistill/transforms';
 import { gtRois } from './evaluate.js';
 import { emptySummary, writeSelection, type CalibrationSummary } from './label-select.js';
 import { finishShard } from './label-shard.js';
+import type { LabelTimings } from './label-timing.js';
 import { checkFailedFraction, DEFAULT_MAX_FAILED_FRACTION, skipLogLines, skipReport } from './skip-report.js';
 import type { SkipReport } from './skip-report.js';
 
@@ -62,6 +63,8 @@ export interface LabelOptions {
   /** Identifies the teacher (e.g. a hash of its ONNX bytes), so a resume never mixes teachers. */
   teacherFingerprint: string;
   onProgress?: (p: RunProgress) => void;
+  /** Records where the time goes (set-up, prediction loop, model share, selection). */
+  timings?: LabelTimings;
   /** Lines worth a user's attention (lock taken over, shards redone, images skipped). */
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -117,10 +120,12 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
   const frozen = freezeImageList(images);
   await freezeImageManifest(options.outDir, frozen);
   const predictionsDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : join(options.outDir, 'predictions');
-  const predict = await predictorFor(options);
+  const predictor = await predictorFor(options);
+  const predict = options.timings ? options.timings.timed(predictor) : predictor;
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const inputs = await inputDigests(options);
   const fingerprint = runFingerprint(inputs);
+  options.timings?.loopStart();
   const run = await runInference({
     images: frozen.images,
     imageRoot: options.imageDir,
@@ -135,6 +140,7 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
     shardSize: chunkSize,
     ...(options.shard ? { partition: options.shard } : {}),
   });
+  options.timings?.loopEnd();
   const generated = join(options.outDir, 'generated.json');
   const calibrationPath = join(options.outDir, 'calibration.json');
   const base = { generated, calibration: calibrationPath, predictions: predictionsDir };
@@ -146,7 +152,8 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
     const shardDone = await finishShard(predictionsDir, { shard: options.shard, manifestHash: frozen.hash, teacherFingerprint: options.teacherFingerprint, runFingerprint: fingerprint, plan: options.plan, chunkSize, selection, run });
     return { ...base, complete: true, summary: emptySummary(), shardDone, skipped };
   }
-  const written = await writeSelection(() => readPredictions(predictionsDir), selection, options.outDir);
+  const select = () => writeSelection(() => readPredictions(predictionsDir), selection, options.outDir);
+  const written = options.timings ? await options.timings.selection(select) : await select();
   return { ...base, complete: true, summary: written.summary, skipped };
 }
 

@@ -1,0 +1,39 @@
+// LabelTimings: the predictor wrapper counts and times every call (failures included), the
+// rate leaves out images resumed from an earlier run, and the summary names every stage.
+import { describe, expect, it } from 'vitest';
+import { LabelTimings } from '../src/pipeline/label-timing.js';
+import type { DecodedImage, ImageEntry } from '@omnidistill/infer';
+
+const image = {} as DecodedImage;
+const entry: ImageEntry = { imageId: 1, fileName: 'a.png' };
+
+describe('LabelTimings', () => {
+  it('times the predictor and reports the stages', async () => {
+    const t = new LabelTimings();
+    let calls = 0;
+    const predict = t.timed(async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (calls === 3) throw new Error('model failed');
+      return [];
+    });
+    t.loopStart();
+    await predict(image, entry);
+    await predict(image, entry);
+    await expect(predict(image, entry)).rejects.toThrow('model failed');
+    t.loopEnd();
+    await t.selection(async () => undefined);
+    const line = t.summary();
+    expect(calls).toBe(3);
+    expect(line).toMatch(/^time: set-up \d+\.\ds \(\d+%\) · prediction \d+\.\ds \(\d+%; 3 images, [\d.]+ img\/s; model \+ ensembling busy \d+% of it/);
+    expect(line).toMatch(/ · selection \d+\.\ds \(\d+%\)$/);
+  });
+
+  it('counts only the images this process predicted in the rate', () => {
+    const t = new LabelTimings();
+    const progress = (done: number, elapsedMs: number) => ({ done, total: 100, skipped: 0, elapsedMs, etaMs: null });
+    expect(t.rate(progress(40, 0))).toBe(0); // 40 resumed from an earlier run
+    expect(t.rate(progress(60, 2000))).toBe(10);
+    expect(t.progressDetail(progress(80, 2000))).toBe('20 img/s');
+  });
+});
