@@ -35,6 +35,20 @@ export function spatialSoftmaxCrossEntropy(g: GraphBuilder, logits: Value, targe
   return g.neg(g.div(total, count));
 }
 
+/**
+ * Cross-entropy against soft labels along the last axis, per (N, K) row: −Σ_i t_i·log softmax(x)_i,
+ * weighted by `weight` [N, K] and divided by max(Σ weight, 1). With normalised Gaussian labels this
+ * is SimCC's KL loss up to the labels' constant entropy.
+ */
+export function softLabelCrossEntropy(g: GraphBuilder, logits: Value, target: Value, weight: Value): Value {
+  if (logits.shape.length !== 3) throw new OmniRangeError('softLabelCrossEntropy: logits.shape', '[N, K, L]', fmtShape(logits.shape));
+  sameShape('softLabelCrossEntropy', logits, target);
+  if (!shapeEquals(weight.shape, logits.shape.slice(0, 2))) throw new OmniRangeError('softLabelCrossEntropy: weight.shape', fmtShape(logits.shape.slice(0, 2)), fmtShape(weight.shape));
+  const perRow = g.reduceSum(g.mul(g.logSoftmax(logits, -1), target), [2]); // [N, K]
+  const total = g.reduceSum(g.mul(perRow, weight), [0, 1]);
+  return g.neg(g.div(total, g.max(g.reduceSum(weight, [0, 1]), 1)));
+}
+
 /** Mean squared error, optionally weighted elementwise (weight broadcast to pred). */
 export function mseLoss(g: GraphBuilder, pred: Value, target: Value, weight?: Value): Value {
   sameShape('mseLoss', pred, target);

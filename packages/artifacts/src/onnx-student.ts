@@ -5,7 +5,7 @@
 import { OmniRangeError } from '@omnidistill/core';
 import type { ModelDefinition } from './gradient-graph.js';
 import type { GraphBuilder, Value } from './graph.js';
-import { spatialSoftmaxCrossEntropy } from './losses.js';
+import { softLabelCrossEntropy, spatialSoftmaxCrossEntropy } from './losses.js';
 import type { ReadModel } from './onnx-read.js';
 import { type ImportOptions, importOnnxGraph } from './onnx-import.js';
 import { numel } from './shapes.js';
@@ -13,6 +13,10 @@ import { numel } from './shapes.js';
 /** Names of the target inputs a heatmap loss adds to the training graph. */
 export const HEATMAP_TARGET_INPUT = 'heatmap_targets';
 export const HEATMAP_WEIGHT_INPUT = 'heatmap_target_weights';
+/** Target inputs of the SimCC loss: soft labels per axis and a weight per keypoint. */
+export const SIMCC_TARGET_X_INPUT = 'simcc_target_x';
+export const SIMCC_TARGET_Y_INPUT = 'simcc_target_y';
+export const SIMCC_WEIGHT_INPUT = 'simcc_target_weights';
 
 /** How the training loss is formed from the model's outputs. */
 export type StudentLoss =
@@ -24,6 +28,12 @@ export type StudentLoss =
    * inputs `heatmap_targets` int64 [N, K] (flat cell y·W + x) and `heatmap_target_weights` float [N, K].
    */
   | { readonly kind: 'heatmap'; readonly output: string }
+  /**
+   * SimCC (RTMPose): 1-D logits `x` [N, K, Wx] and `y` [N, K, Wy]; soft-label cross-entropy
+   * per axis, summed; adds inputs `simcc_target_x`, `simcc_target_y` (normalised labels) and
+   * `simcc_target_weights` [N, K].
+   */
+  | { readonly kind: 'simcc'; readonly x: string; readonly y: string }
   /** Σ over the named outputs of output · weight (fixed weights): gradient checks. */
   | { readonly kind: 'weighted-sum'; readonly weights: Readonly<Record<string, Float32Array>> };
 
@@ -51,6 +61,17 @@ function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, 
       const target = g.input(HEATMAP_TARGET_INPUT, 'int64', [n, k]);
       const weight = g.input(HEATMAP_WEIGHT_INPUT, 'float32', [n, k]);
       return spatialSoftmaxCrossEntropy(g, logits, target, weight);
+    }
+    case 'simcc': {
+      const x = outputNamed(outputs, loss.x, 'loss.x');
+      const y = outputNamed(outputs, loss.y, 'loss.y');
+      for (const [name, v] of [[loss.x, x], [loss.y, y]] as const) {
+        if (v.shape.length !== 3) throw new OmniRangeError(`SimCC output "${name}"`, 'logits [N, K, L]', `[${v.shape.join(', ')}]`);
+      }
+      const tx = g.input(SIMCC_TARGET_X_INPUT, 'float32', x.shape);
+      const ty = g.input(SIMCC_TARGET_Y_INPUT, 'float32', y.shape);
+      const w = g.input(SIMCC_WEIGHT_INPUT, 'float32', x.shape.slice(0, 2));
+      return g.add(softLabelCrossEntropy(g, x, tx, w), softLabelCrossEntropy(g, y, ty, w));
     }
     case 'weighted-sum': {
       let total: Value | undefined;

@@ -2,7 +2,7 @@
 // lowerings. tools/gradcheck replays each in torch (float64) and commits the reference
 // gradients as test/fixtures/gradcheck.json; gradcheck.test.ts compares against them.
 
-import { type GraphBuilder, type ModelDefinition, type Value, attr, l1Loss, mseLoss, sigmoidFocalLoss, smoothL1Loss, spatialSoftmaxCrossEntropy } from '@omnidistill/artifacts';
+import { type GraphBuilder, type ModelDefinition, type Value, attr, l1Loss, mseLoss, sigmoidFocalLoss, smoothL1Loss, softLabelCrossEntropy, spatialSoftmaxCrossEntropy } from '@omnidistill/artifacts';
 import { randn, rng } from './helpers.js';
 
 export interface FeedData {
@@ -130,6 +130,24 @@ export const GRAD_CASES: readonly GradCase[] = [
       return { loss: mseLoss(g, y, target(g, y)) };
     },
     feeds: { x: f32([2, 2, 9, 8], 37), target: f32([2, 3, 4, 4], 38) },
+  },
+  {
+    // SimCC's loss: soft-label cross-entropy per (N, K) row, weighted, over 1-D logits from a MatMul head.
+    name: 'soft_label_ce_simcc',
+    covers: ['softLabelCrossEntropy', 'LogSoftmax', 'MatMul'],
+    define: (g) => {
+      const x = g.input('x', 'float32', [2, 3, 5]);
+      const logits = g.matMul(x, p(g, 'head.w', [5, 7], 39));
+      if (g.phase === 'eval') return { outputs: { logits } };
+      const t = g.input('t', 'float32', [2, 3, 7]);
+      const w = g.input('w', 'float32', [2, 3]);
+      return { loss: softLabelCrossEntropy(g, logits, t, w) };
+    },
+    feeds: {
+      x: f32([2, 3, 5], 40),
+      t: { data: Float32Array.from({ length: 42 }, (_, i) => ((i * 7) % 5) / 14), dims: [2, 3, 7] },
+      w: { data: Float32Array.of(1, 0, 1, 1, 1, 0), dims: [2, 3] },
+    },
   },
   {
     name: 'batch_norm',

@@ -27,5 +27,5 @@ export { defineDetector, resolveDetectorConfig, detectorFeatureSize, DETECTOR_TE
 export type { DetectorConfig, DetectorGraphShape } from './detector-model.js';
 export { trainDetector, evaluateDetector, exportDetector, DetectorBatchBuilder, gaussianRadius, writeDetectorTargets } from './detector-train.js';
 export type { TrainDetectorOptions } from './detector-train.js';
-export { trainOnnxStudent, TopDownBatchBuilder, loadOnnxModel, cropSizeOf, reinitialised } from './onnx-student.js';
-export type { TrainOnnxStudentOptions, TopDownStudentSpec, RoisStudentSpec, StudentSpec, StudentPixels } from './onnx-student.js';
+export { trainOnnxStudent, TopDownBatchBuilder, heatmapTargets, simccTargets, loadOnnxModel, cropSizeOf, reinitialised } from './onnx-student.js';
+export type { TrainOnnxStudentOptions, TopDownStudentSpec, RoisStudentSpec, SimccStudentSpec, StudentSpec, StudentPixels, CropTargets } from './onnx-student.js';

@@ -9,6 +9,11 @@ import { readFileSync } from 'node:fs';
 import {
   HEATMAP_TARGET_INPUT,
   HEATMAP_WEIGHT_INPUT,
+  SIMCC_TARGET_X_INPUT,
+  SIMCC_TARGET_Y_INPUT,
+  SIMCC_WEIGHT_INPUT,
+  type StudentLoss,
+  type Value,
   type BatchNormMode,
   type ModelDefinition,
   type ReadModel,
@@ -19,6 +24,7 @@ import {
   studentDefinition,
 } from '@omnidistill/artifacts';
 import { OmniRangeError, expectInteger, flipPermutation, type KeypointSchema } from '@omnidistill/core';
+import { cropFrame } from '@omnidistill/infer';
 import { Rng, type Feeds } from '@omnidistill/train';
 import { loadCocoSource, type CocoSource, type LoadedImage } from './data.js';
 import { writeModel } from './export.js';
@@ -67,7 +73,23 @@ export interface RoisStudentSpec {
   readonly categoryId?: number;
 }
 
-export type StudentSpec = TopDownStudentSpec | RoisStudentSpec;
+/** A SimCC / RTMPose student: person crop → 1-D logits x [N, K, W·r] and y [N, K, H·r]. */
+export interface SimccStudentSpec {
+  readonly layout: 'simcc';
+  readonly image: string;
+  readonly x: string;
+  readonly y: string;
+  readonly pixels: StudentPixels;
+  readonly schema: KeypointSchema;
+  readonly categoryId?: number;
+  readonly padding?: number;
+  /** Bins per input pixel (default 2). */
+  readonly splitRatio?: number;
+  /** Label σ in bins (default 6, MMPose's for 192 × 256 at ratio 2). */
+  readonly sigma?: number;
+}
+
+export type StudentSpec = TopDownStudentSpec | RoisStudentSpec | SimccStudentSpec;
 
 export interface TrainOnnxStudentOptions extends SharedTrainOptions {
   /** The user's model file (external-data files are read from its folder). */
@@ -129,10 +151,71 @@ interface Crop {
   readonly keypoints: ArrayLike<number>;
 }
 
+/** How the keypoints of a minibatch's crops become the loss's target inputs (one kind per model output). */
+export interface CropTargets {
+  /** Buffers for `batch` crops of `k` keypoints; `write` fills one crop's slot (keypoints in image pixels, crop box x1 y1 x2 y2). */
+  start(batch: number, k: number): { write(keypoints: ArrayLike<number>, box: readonly number[], slot: number): void; feeds(): Feeds };
+}
+
+/** Heatmap logits [B, K, h, w]: the flat cell of each labeled keypoint (spatial-softmax CE). */
+export function heatmapTargets(heatmapHeight: number, heatmapWidth: number): CropTargets {
+  return {
+    start(batch, k) {
+      const target = new BigInt64Array(batch * k);
+      const weight = new Float32Array(batch * k);
+      return {
+        write: (kps, box, slot) => writeKeypointTargetsRect(kps, box, heatmapHeight, heatmapWidth, target, weight, slot * k),
+        feeds: () => ({ [HEATMAP_TARGET_INPUT]: { data: target, dims: [batch, k] }, [HEATMAP_WEIGHT_INPUT]: { data: weight, dims: [batch, k] } }),
+      };
+    },
+  };
+}
+
+/**
+ * SimCC logits x [B, K, W·r], y [B, K, H·r]: per axis a normalised Gaussian over the bins
+ * centred on the keypoint's bin position (bin i covers crop pixels [i/r, (i+1)/r), as the
+ * simcc layout decodes), σ = `sigma` bins; weight 1 for labeled keypoints inside the crop.
+ */
+export function simccTargets(input: { height: number; width: number }, splitRatio: number, sigma: number): CropTargets {
+  const lx = Math.round(input.width * splitRatio);
+  const ly = Math.round(input.height * splitRatio);
+  const gaussian = (out: Float32Array, at: number, length: number, centre: number) => {
+    let sum = 0;
+    for (let i = 0; i < length; i++) sum += out[at + i] = Math.exp(-((i - centre) ** 2) / (2 * sigma * sigma));
+    for (let i = 0; i < length; i++) out[at + i] /= sum;
+  };
+  return {
+    start(batch, k) {
+      const tx = new Float32Array(batch * k * lx);
+      const ty = new Float32Array(batch * k * ly);
+      const weight = new Float32Array(batch * k);
+      return {
+        write: (kps, box, slot) => {
+          const [x1, y1, x2, y2] = box;
+          for (let j = 0; j < k; j++) {
+            const u = ((kps[3 * j] - x1) / (x2 - x1)) * input.width;
+            const v = ((kps[3 * j + 1] - y1) / (y2 - y1)) * input.height;
+            if (!(kps[3 * j + 2] > 0 && u >= 0 && v >= 0 && u < input.width && v < input.height)) continue;
+            const row = slot * k + j;
+            weight[row] = 1;
+            gaussian(tx, row * lx, lx, u * splitRatio - 0.5);
+            gaussian(ty, row * ly, ly, v * splitRatio - 0.5);
+          }
+        },
+        feeds: () => ({
+          [SIMCC_TARGET_X_INPUT]: { data: tx, dims: [batch, k, lx] },
+          [SIMCC_TARGET_Y_INPUT]: { data: ty, dims: [batch, k, ly] },
+          [SIMCC_WEIGHT_INPUT]: { data: weight, dims: [batch, k] },
+        }),
+      };
+    },
+  };
+}
+
 /**
  * Builds top-down minibatches: each instance's box, jittered, enlarged to the input's aspect
  * ratio and by `padding`, bilinearly resampled to H × W (outside the image: pixel value 0),
- * optionally mirrored; targets = the heatmap cell of each labeled keypoint in that crop.
+ * optionally mirrored; targets written by `targets` from the keypoints in that crop.
  */
 export class TopDownBatchBuilder {
   private readonly perm: Int32Array;
@@ -142,9 +225,8 @@ export class TopDownBatchBuilder {
       readonly batch: number;
       readonly height: number;
       readonly width: number;
-      readonly heatmapHeight: number;
-      readonly heatmapWidth: number;
-      readonly spec: TopDownStudentSpec;
+      readonly targets: CropTargets;
+      readonly spec: TopDownStudentSpec | SimccStudentSpec;
       readonly flipProbability: number;
       readonly jitter: number;
     },
@@ -157,7 +239,6 @@ export class TopDownBatchBuilder {
     const out: Crop[] = [];
     const category = this.o.spec.categoryId ?? 1;
     const j = this.o.jitter;
-    const aspect = this.o.width / this.o.height;
     const padding = this.o.spec.padding ?? 1.25;
     for (const a of image.annotations) {
       if (a.iscrowd || a.category_id !== category || !a.keypoints || a.keypoints.length !== 3 * this.k) continue;
@@ -165,18 +246,9 @@ export class TopDownBatchBuilder {
       const [bx, by, bw, bh] = a.bbox;
       if (!(bw >= 1 && bh >= 1)) continue;
       const d = () => (2 * rng.nextFloat() - 1) * j;
-      const x1 = bx + d() * bw;
-      const x2 = bx + bw + d() * bw;
-      const y1 = by + d() * bh;
-      const y2 = by + bh + d() * bh;
-      let w = Math.max(x2 - x1, 1);
-      let h = Math.max(y2 - y1, 1);
-      if (w > aspect * h) h = w / aspect;
-      else w = h * aspect;
-      w *= padding;
-      h *= padding;
-      const cx = (x1 + x2) / 2;
-      const cy = (y1 + y2) / 2;
+      const jittered = [bx + d() * bw, by + d() * bh, bx + bw + d() * bw, by + bh + d() * bh];
+      // The inference side's crop (infer's cropFrame): aspect-fixed, times padding, same centre.
+      const { cx, cy, w, h } = cropFrame(jittered, { width: this.o.width, height: this.o.height }, padding);
       out.push({ image, box: [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], keypoints: a.keypoints });
     }
     return out;
@@ -211,15 +283,14 @@ export class TopDownBatchBuilder {
     }
   }
 
-  /** Feeds of one minibatch: `image` crops plus the heatmap targets and weights. */
+  /** Feeds of one minibatch: `image` crops plus the targets' inputs. */
   build(images: readonly LoadedImage[], rng: Rng): Feeds {
-    const { batch: B, height: H, width: W, heatmapHeight: mh, heatmapWidth: mw } = this.o;
+    const { batch: B, height: H, width: W } = this.o;
     const K = this.k;
+    const targets = this.o.targets.start(B, K);
     let crops = images.flatMap((im) => this.cropsOf(im, rng));
     if (crops.length > B) crops = Array.from(rng.permutation(crops.length).subarray(0, B), (i) => crops[i]);
     const input = new Float32Array(B * 3 * H * W);
-    const target = new BigInt64Array(B * K);
-    const weight = new Float32Array(B * K);
     crops.forEach((crop, b) => {
       const flip = rng.nextFloat() < this.o.flipProbability;
       this.writeCrop(crop, flip, input, b);
@@ -232,13 +303,12 @@ export class TopDownBatchBuilder {
           return i % 3 === 0 ? x0 + x1 - crop.keypoints[src] : crop.keypoints[src];
         });
       }
-      writeKeypointTargetsRect(kps, crop.box, mh, mw, target, weight, b * K);
+      targets.write(kps, crop.box, b);
     });
     // Missing crops stay zero images with weight 0 (no loss).
     return {
       [this.o.spec.image]: { data: input, dims: [B, 3, H, W] },
-      [HEATMAP_TARGET_INPUT]: { data: target, dims: [B, K] },
-      [HEATMAP_WEIGHT_INPUT]: { data: weight, dims: [B, K] },
+      ...targets.feeds(),
     };
   }
 }
@@ -285,17 +355,12 @@ export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promis
   const { bytes, model, readExternal } = await loadOnnxModel(options.modelPath);
   const labeled = await loadCocoSource(options.train);
   const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
-  const plan = spec.layout === 'rois' ? roisPlan(spec, inputSizeOf(generated ? [labeled, generated] : [labeled]), batch) : topDownPlan(spec, model, batch, options);
+  const plan = spec.layout === 'rois' ? roisPlan(spec, inputSizeOf(generated ? [labeled, generated] : [labeled]), batch) : cropPlan(spec, model, batch, options);
   const importOptions = { inputShapes: plan.inputShapes, freeze: options.freeze ?? [], batchNorm: options.batchNorm ?? 'frozen', readExternal };
-  const loss = { kind: 'heatmap' as const, output: spec.heatmaps };
-  let define: ModelDefinition = studentDefinition(model, { ...importOptions, loss });
+  let define: ModelDefinition = studentDefinition(model, { ...importOptions, loss: plan.loss });
   const { g, parts } = instantiate(define, 'eval', 'standard');
-  const heat = parts.outputs?.[spec.heatmaps];
-  if (!heat || heat.shape.length !== 4 || heat.shape[1] !== spec.schema.keypoints.length) {
-    throw new OmniRangeError(`output "${spec.heatmaps}"`, `heatmaps [N, ${spec.schema.keypoints.length}, h, w] (one channel per keypoint of ${spec.schema.name})`, heat ? `[${heat.shape.join(', ')}]` : 'absent');
-  }
-  if (options.reinit) define = studentDefinition(model, { ...importOptions, loss, initialValues: reinitialised(g.params, options.seed ?? 0) });
-  const makeBatch = plan.batches(heat.shape[2], heat.shape[3]);
+  const makeBatch = plan.batches(parts.outputs ?? {});
+  if (options.reinit) define = studentDefinition(model, { ...importOptions, loss: plan.loss, initialValues: reinitialised(g.params, options.seed ?? 0) });
   const run = await runTraining({ define, steps, batch: plan.imagesPerStep, labeled, ...(generated ? { generated } : {}), makeBatch, options });
   const trained = replaceInitializers(bytes, run.parameters);
   const onnxPath = join(options.outDir, `${options.name ?? 'student'}.onnx`);
@@ -303,27 +368,63 @@ export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promis
   return { ...out, ...run };
 }
 
-/** How a layout feeds the imported graph: its static input shapes and its minibatches. */
+/** How a layout feeds the imported graph: static input shapes, the loss and the minibatches. */
 interface LayoutPlan {
   readonly inputShapes: Record<string, readonly number[]>;
+  readonly loss: StudentLoss;
   /** Images the sampler draws per step. */
   readonly imagesPerStep: number;
-  readonly batches: (heatmapHeight: number, heatmapWidth: number) => (images: LoadedImage[], rng: Rng) => Feeds;
+  /** The minibatch builder, given the imported model's outputs (checked against the layout). */
+  readonly batches: (outputs: Readonly<Record<string, Value>>) => (images: LoadedImage[], rng: Rng) => Feeds;
 }
 
-function topDownPlan(spec: TopDownStudentSpec, model: ReadModel, batch: number, options: TrainOnnxStudentOptions): LayoutPlan {
+/** The imported output `name`, checked to be [N, K, …rest] logits. */
+function outputOf(outputs: Readonly<Record<string, Value>>, name: string, k: number, rank: number, what: string): Value {
+  const v = outputs[name];
+  if (!v || v.shape.length !== rank || v.shape[1] !== k) {
+    throw new OmniRangeError(`output "${name}"`, `${what} (rank ${rank}, ${k} keypoint channels)`, v ? `[${v.shape.join(', ')}]` : 'absent');
+  }
+  return v;
+}
+
+/** Top-down crops (heatmap or SimCC outputs): `batch` crops per step from `batch` sampled images. */
+function cropPlan(spec: TopDownStudentSpec | SimccStudentSpec, model: ReadModel, batch: number, options: TrainOnnxStudentOptions): LayoutPlan {
   const size = cropSizeOf(model, spec.image);
+  const k = spec.schema.keypoints.length;
+  const builder = (targets: CropTargets) => {
+    const b = new TopDownBatchBuilder({ batch, ...size, targets, spec, flipProbability: options.flipProbability ?? 0.5, jitter: options.jitter ?? 0.05 });
+    return (images: LoadedImage[], rng: Rng) => b.build(images, rng);
+  };
+  const inputShapes = { [spec.image]: [batch, 3, size.height, size.width] };
+  if (spec.layout === 'simcc') {
+    const ratio = spec.splitRatio ?? 2;
+    return {
+      inputShapes,
+      loss: { kind: 'simcc', x: spec.x, y: spec.y },
+      imagesPerStep: batch,
+      batches: (outputs) => {
+        const x = outputOf(outputs, spec.x, k, 3, 'SimCC x logits [N, K, W·splitRatio]');
+        const y = outputOf(outputs, spec.y, k, 3, 'SimCC y logits [N, K, H·splitRatio]');
+        if (x.shape[2] !== Math.round(size.width * ratio) || y.shape[2] !== Math.round(size.height * ratio)) {
+          throw new OmniRangeError('layoutOptions.splitRatio', `the ratio of the outputs to the ${size.width}×${size.height} input`, `${ratio} (outputs ${x.shape[2]}, ${y.shape[2]} bins)`);
+        }
+        return builder(simccTargets(size, ratio, spec.sigma ?? 6));
+      },
+    };
+  }
   return {
-    inputShapes: { [spec.image]: [batch, 3, size.height, size.width] },
+    inputShapes,
+    loss: { kind: 'heatmap', output: spec.heatmaps },
     // The sampler draws `batch` images; their instances fill the crops (extra ones dropped at random).
     imagesPerStep: batch,
-    batches: (heatmapHeight, heatmapWidth) => {
-      const builder = new TopDownBatchBuilder({ batch, ...size, heatmapHeight, heatmapWidth, spec, flipProbability: options.flipProbability ?? 0.5, jitter: options.jitter ?? 0.05 });
-      return (images, rng) => builder.build(images, rng);
+    batches: (outputs) => {
+      const heat = outputOf(outputs, spec.heatmaps, k, 4, 'heatmap logits [N, K, h, w]');
+      return builder(heatmapTargets(heat.shape[2], heat.shape[3]));
     },
   };
 }
 
+/** The `rois` contract: one image per step, `rois` RoIs with Mask R-CNN targets. */
 function roisPlan(spec: RoisStudentSpec, size: { height: number; width: number }, rois: number): LayoutPlan {
   const p = spec.pixels;
   if (p.channelOrder !== 'rgb' || p.scale !== 255) {
@@ -331,10 +432,12 @@ function roisPlan(spec: RoisStudentSpec, size: { height: number; width: number }
   }
   return {
     inputShapes: { [spec.image]: [1, 3, size.height, size.width], [spec.rois]: [rois, 4] },
+    loss: { kind: 'heatmap', output: spec.heatmaps },
     imagesPerStep: 1,
-    batches: (heatmapHeight, heatmapWidth) => {
-      if (heatmapHeight !== heatmapWidth) throw new OmniRangeError(`output "${spec.heatmaps}"`, 'square RoI heatmaps [R, K, M, M]', `${heatmapHeight}×${heatmapWidth}`);
-      const builder = new KeypointBatchBuilder({ ...size, rois, heatmapSize: heatmapHeight, schema: spec.schema, categoryId: spec.categoryId ?? 1, pixels: { mean: p.mean, std: p.std } });
+    batches: (outputs) => {
+      const heat = outputOf(outputs, spec.heatmaps, spec.schema.keypoints.length, 4, 'RoI heatmap logits [R, K, M, M]');
+      if (heat.shape[2] !== heat.shape[3]) throw new OmniRangeError(`output "${spec.heatmaps}"`, 'square RoI heatmaps [R, K, M, M]', `[${heat.shape.join(', ')}]`);
+      const builder = new KeypointBatchBuilder({ ...size, rois, heatmapSize: heat.shape[2], schema: spec.schema, categoryId: spec.categoryId ?? 1, pixels: { mean: p.mean, std: p.std } });
       const T = KEYPOINT_TENSORS;
       return (images, rng) => {
         const f = builder.build(images, rng);

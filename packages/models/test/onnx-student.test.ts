@@ -8,7 +8,7 @@ import { GraphBuilder, decodeOnnxModel, encodeModel, tensorValues } from '@omnid
 import { COCO_PERSON } from '@omnidistill/core';
 import { generateSplits } from '@omnidistill/synth';
 import { Rng } from '@omnidistill/train';
-import { DEFAULT_PIXELS, TopDownBatchBuilder, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type TopDownStudentSpec } from '@omnidistill/models';
+import { DEFAULT_PIXELS, TopDownBatchBuilder, heatmapTargets, simccTargets, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type StudentSpec, type TopDownStudentSpec } from '@omnidistill/models';
 import { instantiate } from '@omnidistill/artifacts';
 import { randomFloats, runOnnx } from './helpers.js';
 
@@ -30,6 +30,21 @@ function topDownOnnx(): Uint8Array {
 }
 
 const spec: TopDownStudentSpec = { image: 'input', heatmaps: 'heatmaps', pixels: { channelOrder: 'rgb', scale: 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, schema: COCO_PERSON };
+
+/** Three steps of 4 (crops or RoIs) on a generated labeled split, written to `dir`. */
+function trainBriefly(modelPath: string, studentSpec: StudentSpec, r: Awaited<ReturnType<typeof generateSplits>>, dir: string) {
+  return trainOnnxStudent({
+    modelPath,
+    spec: studentSpec,
+    manifest: { layout: studentSpec.layout },
+    train: { coco: r.splits.labeled!.annotations, imageDir: r.splits.labeled!.imagesDir },
+    steps: 3,
+    batch: 4,
+    outDir: dir,
+    threads: 1,
+    progressEvery: 1,
+  });
+}
 
 describe('trainOnnxStudent (top-down heatmap model)', () => {
   it('fine-tunes the model from its own weights and writes it back with the same graph and names', async () => {
@@ -77,17 +92,7 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     const modelPath = join(dir, 'keypoints.onnx');
     const original = exportKeypointModel(config, new Map(g.params.map((p) => [p.name, p.init])));
     await writeFile(modelPath, original);
-    const run = await trainOnnxStudent({
-      modelPath,
-      spec: { layout: 'rois', image: 'image', rois: 'rois', heatmaps: 'heatmaps', pixels: { channelOrder: 'rgb', scale: 255, ...DEFAULT_PIXELS }, schema: COCO_PERSON },
-      manifest: { layout: 'rois' },
-      train: { coco: r.splits.labeled!.annotations, imageDir: r.splits.labeled!.imagesDir },
-      steps: 3,
-      batch: 4,
-      outDir: dir,
-      threads: 1,
-      progressEvery: 1,
-    });
+    const run = await trainBriefly(modelPath, { layout: 'rois', image: 'image', rois: 'rois', heatmaps: 'heatmaps', pixels: { channelOrder: 'rgb', scale: 255, ...DEFAULT_PIXELS }, schema: COCO_PERSON }, r, dir);
     expect(run.history.map((h) => h.step)).toEqual([1, 2, 3]);
     expect(run.history.every((h) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
     const before = decodeOnnxModel(original);
@@ -98,6 +103,39 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     expect(changed.length).toBeGreaterThan(0);
   });
 
+  it('trains a SimCC model (1-D x / y logits) with Gaussian soft labels', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'onnx-student-simcc-'));
+    const r = await generateSplits({ outDir: dir, style: 'keypoints', imageSize: 48, seed: 7, counts: { labeled: 4 }, concurrency: 2 });
+    // [N, 3, 32, 24] → features [N, 17, 8, 6] → x [N, 17, 48], y [N, 17, 64] (split ratio 2).
+    const g = new GraphBuilder({ phase: 'eval' });
+    const x = g.input('input', 'float32', [1, 3, 32, 24]);
+    const f = g.conv(x, g.param('backbone.weight', [K, 3, 4, 4], randomFloats(K * 48, 1, -0.2, 0.2)), undefined, { strides: [4, 4] });
+    // As torch exports flatten: batch copied (0), the rest inferred (-1), so any batch size works.
+    const flat = g.node('Reshape', [f, g.int64s([0, K, -1])], [{ dtype: 'float32', shape: [1, K, 48] }])[0];
+    g.output(g.matMul(flat, g.param('head.x', [48, 48], randomFloats(48 * 48, 2, -0.2, 0.2))), 'simcc_x');
+    g.output(g.matMul(flat, g.param('head.y', [48, 64], randomFloats(48 * 64, 3, -0.2, 0.2))), 'simcc_y');
+    const modelPath = join(dir, 'simcc.onnx');
+    await writeFile(modelPath, g.toModelBytes());
+    const run = await trainBriefly(modelPath, { layout: 'simcc', image: 'input', x: 'simcc_x', y: 'simcc_y', pixels: spec.pixels, schema: COCO_PERSON, splitRatio: 2, sigma: 2 }, r, dir);
+    expect(run.history.every((h) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
+    expect(decodeOnnxModel(new Uint8Array(await readFile(run.onnxPath))).graph.outputs.map((o) => o.name)).toEqual(['simcc_x', 'simcc_y']);
+  });
+
+  it('SimCC labels: a normalised Gaussian per axis centred on the keypoint bin', () => {
+    const t = simccTargets({ height: 32, width: 24 }, 2, 1.5).start(1, 2);
+    t.write([12, 8, 2, 5, 5, 0], [0, 0, 24, 32], 0); // keypoint 0 at crop pixel (12, 8); keypoint 1 unlabeled
+    const f = t.feeds();
+    const tx = f.simcc_target_x.data as Float32Array;
+    const ty = f.simcc_target_y.data as Float32Array;
+    expect(f.simcc_target_x.dims).toEqual([1, 2, 48]);
+    expect(Array.from(f.simcc_target_weights.data as Float32Array)).toEqual([1, 0]);
+    expect(tx.subarray(0, 48).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    // Centre 12·2 − 0.5 = 23.5: bins 23 and 24 share the peak.
+    expect(tx[23]).toBeCloseTo(tx[24], 6);
+    expect(tx[23]).toBeGreaterThan(tx[22]);
+    expect(ty[15]).toBeCloseTo(ty[16], 6); // 8·2 − 0.5 = 15.5
+  });
+
   it('crops each person to the input aspect ratio and targets the keypoint cells (mirrored with channel swap)', () => {
     // One 40×40 image, one person box 10..20 × 5..25 (aspect 1:2 = the 12×24 input), padding 1.
     const kps = new Array<number>(3 * K).fill(0);
@@ -105,7 +143,7 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     kps.splice(3 * 1, 3, 11, 6, 2); // left eye near the top-left corner
     const image = { id: 1, fileName: 'a.png', width: 40, height: 40, pixels: new Uint8Array(40 * 40 * 3).fill(128), annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 5, 10, 20], area: 200, iscrowd: 0, keypoints: kps, num_keypoints: 2 }] };
     const make = (flipProbability: number) =>
-      new TopDownBatchBuilder({ batch: 2, height: 24, width: 12, heatmapHeight: 12, heatmapWidth: 6, spec: { ...spec, padding: 1 }, flipProbability, jitter: 0 }).build([image as never], new Rng(1));
+      new TopDownBatchBuilder({ batch: 2, height: 24, width: 12, targets: heatmapTargets(12, 6), spec: { ...spec, padding: 1 }, flipProbability, jitter: 0 }).build([image as never], new Rng(1));
     const plain = make(0);
     const t = plain.heatmap_targets.data as BigInt64Array;
     const w = plain.heatmap_target_weights.data as Float32Array;

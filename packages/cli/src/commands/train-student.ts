@@ -14,18 +14,19 @@ import type { CommandIO, CommandModule } from './types.js';
 export const STUDENT_HELP = `Usage: omnidistill train --model M.onnx --manifest M.json --labeled L.json --images DIR --steps N --out DIR
                          [--generated G.json --generated-images DIR] [--freeze PATTERN] [--reinit] [options]
 
-Fine-tunes your own keypoint model from its own weights, with the spatial-softmax
-cross-entropy on each keypoint's heatmap cell: manifest layout "topdown-heatmap" (person crop
-[N, 3, H, W] → heatmaps [N, K, h, w], e.g. a torch.onnx export of an HRNet/SimpleBaseline)
-or "rois" (image [1, 3, H, W] + RoIs [R, 4] → heatmaps [R, K, M, M]; one image per step).
+Fine-tunes your own keypoint model from its own weights: manifest layout "topdown-heatmap"
+(person crop [N, 3, H, W] → heatmaps [N, K, h, w], e.g. a torch.onnx export of an
+HRNet/SimpleBaseline), "rois" (image [1, 3, H, W] + RoIs [R, 4] → heatmaps [R, K, M, M]; one
+image per step), both with the spatial-softmax cross-entropy on each keypoint's heatmap cell,
+or "simcc" (crop → 1-D x/y logits; cross-entropy against Gaussian labels per axis).
 Writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained weights, plus
 your manifest beside it.
 
 Options (besides train's --labeled, --images, --generated, --generated-images,
 --labeled-fraction, --steps, --lr, --seed, --threads, --out):
   --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
-  --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps,
-                          pixels, keypoints, layoutOptions.padding)
+  --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps
+                          or outputs.x/y, pixels, keypoints, layoutOptions.padding/splitRatio)
   --batch N               person crops per minibatch (default 16); rois layout: RoIs per step (default 8)
   --freeze PATTERN        freeze parameters whose name matches (* = any run), e.g. 'backbone.*';
                           comma-separated for several
@@ -60,8 +61,8 @@ export function studentSpecFromManifest(value: unknown, path: string): StudentSp
   if (typeof value !== 'object' || value === null) throw new OmniTypeError(path, 'a model manifest object', value);
   const m = value as Record<string, unknown>;
   const layout = m.layout ?? 'rois';
-  if (layout !== 'topdown-heatmap' && layout !== 'rois') {
-    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap" or "rois" (student training takes heatmap keypoint models)', layout);
+  if (layout !== 'topdown-heatmap' && layout !== 'rois' && layout !== 'simcc') {
+    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap", "simcc" or "rois" (student training takes keypoint models)', layout);
   }
   if (m.role !== 'keypoints') throw new OmniRangeError(`${path}.role`, '"keypoints"', m.role);
   const p = m.pixels === undefined ? {} : field(m, 'pixels', path);
@@ -81,12 +82,18 @@ export function studentSpecFromManifest(value: unknown, path: string): StudentSp
   const flipPairs = (k.flipPairs === undefined && isCoco ? COCO_PERSON.flipPairs : k.flipPairs) as [number, number][];
   validateFlipPairs(flipPairs, names.length, `${path}.keypoints.flipPairs`);
   const schema: KeypointSchema = { ...COCO_PERSON, name: String(k.schema ?? 'custom'), keypoints: names, flipPairs };
-  const common = { image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`), heatmaps: nameIn(field(m, 'outputs', path), 'heatmaps', `${path}.outputs`), pixels, schema, categoryId: k.categoryId === undefined ? 1 : Number(k.categoryId) };
-  if (layout === 'rois') return { ...common, layout, rois: nameIn(field(m, 'inputs', path), 'rois', `${path}.inputs`) };
+  const base = { image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`), pixels, schema, categoryId: k.categoryId === undefined ? 1 : Number(k.categoryId) };
+  const outputs = field(m, 'outputs', path);
+  if (layout === 'rois') return { ...base, layout, rois: nameIn(field(m, 'inputs', path), 'rois', `${path}.inputs`), heatmaps: nameIn(outputs, 'heatmaps', `${path}.outputs`) };
   const lo = m.layoutOptions === undefined ? {} : field(m, 'layoutOptions', path);
-  const padding = lo.padding === undefined ? 1.25 : Number(lo.padding);
-  if (!(padding > 0)) throw new OmniRangeError(`${path}.layoutOptions.padding`, 'a positive number', lo.padding);
-  return { ...common, layout, padding };
+  const positive = (key: string, fallback: number) => {
+    const v = lo[key] === undefined ? fallback : Number(lo[key]);
+    if (!(v > 0)) throw new OmniRangeError(`${path}.layoutOptions.${key}`, 'a positive number', lo[key]);
+    return v;
+  };
+  const padding = positive('padding', 1.25);
+  if (layout === 'simcc') return { ...base, layout, x: nameIn(outputs, 'x', `${path}.outputs`), y: nameIn(outputs, 'y', `${path}.outputs`), padding, splitRatio: positive('splitRatio', 2) };
+  return { ...base, layout, heatmaps: nameIn(outputs, 'heatmaps', `${path}.outputs`), padding };
 }
 
 export const trainStudentCommand: CommandModule = {
