@@ -8,12 +8,16 @@ import { dirname, join } from 'node:path';
 /** Scope + prefix of the platform packages. */
 export const PREBUILT_PACKAGE_PREFIX = '@omnidistill/native-';
 
-/** The C library a Linux node runs on ('gnu' for glibc, else 'musl'); null elsewhere. */
+let libc: 'gnu' | 'musl' | null | undefined;
+
+/** The C library a Linux node runs on ('gnu' for glibc, else 'musl'); null elsewhere. Computed once. */
 export function linuxLibc(): 'gnu' | 'musl' | null {
-  if (process.platform !== 'linux') return null;
-  // process.report's header names the glibc version only when node runs on glibc.
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ? 'gnu' : 'musl';
+  if (libc === undefined) {
+    // process.report's header names the glibc version only when node runs on glibc (a report takes ~10 ms).
+    const header = process.platform === 'linux' ? (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header : undefined;
+    libc = process.platform !== 'linux' ? null : header?.glibcVersionRuntime ? 'gnu' : 'musl';
+  }
+  return libc;
 }
 
 /** This machine's platform key, e.g. `linux-x64-gnu`, `darwin-arm64`, `win32-x64`. */
