@@ -1,7 +1,7 @@
 // The one write path of the project: every file omnidistill writes (COCO files, prediction
 // shards, run records, models, reports) goes through writeAtomically, so that a crash or a
 // full disk leaves either the old file or the complete new one, never a truncated file.
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -88,7 +88,7 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 export async function writeAtomically(file: string, produce: (push: Push) => Promise<void>): Promise<void> {
   const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`); // see TEMP_NAME
   let fh: FileHandle | undefined;
   let done = false;
   try {
@@ -112,6 +112,23 @@ export async function writeAtomically(file: string, produce: (push: Push) => Pro
     }
   }
   await syncDirectory(dir);
+}
+
+/** Names of the temporary files writeAtomically makes: `.<name>.<pid>.<8 hex>.tmp`. */
+const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files a killed writer left in `dir` (not recursive). Call it only
+ * where no other process writes at the same time (e.g. in a folder this process has locked).
+ */
+export async function removeAtomicTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((n) => TEMP_NAME.test(n)).map((n) => rm(join(dir, n), { force: true })));
 }
 
 /**

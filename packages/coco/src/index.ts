@@ -12,7 +12,7 @@ export type { CocoSummary, CategoryAP } from './summarize.js';
 export { readCocoDataset, readCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES } from './io.js';
 export type { CocoDatasetStream } from './io.js';
 export type { ReadOptions } from './io.js';
-export { writeAtomically, writeFileAtomic, writeFully } from './atomic.js';
+export { writeAtomically, writeFileAtomic, writeFully, removeAtomicTemps } from './atomic.js';
 export type { Push, WriteTarget } from './atomic.js';
 export { datasetStatistics } from './stats.js';
 export type { DatasetStatistics, CategoryStatistics, CountDistribution } from './stats.js';

@@ -85,7 +85,7 @@ async function splitFile(file: string, splitter: TopLevelSplitter, expected: str
     splitter.finish();
   } catch (err) {
     if (err instanceof JsonSplitError) {
-      throw new CocoValidationError(file, [{ path: '(file)', message: `(file): expected ${expected}, received ${err.message}` }], 1);
+      throw new CocoValidationError(file, [{ path: '(file)', message: `(file): expected ${expected}, received invalid JSON (${err.message})` }], 1);
     }
     throw err;
   } finally {

@@ -105,9 +105,27 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     const { data, info } = await pipeline.rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) return { ok: false, failure: { reason: 'corrupt', message: `decoded to ${info.channels} channels, expected 3` } };
     return { ok: true, image: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height } };
-  } catch (error) {
-    return { ok: false, failure: { reason: 'corrupt', message: (error as Error).message } };
+  } catch {
+    return { ok: false, failure: corruptFailure(bytes) };
   }
+}
+
+/**
+ * A damaged or truncated image. The message is made of the file's facts only: libvips words
+ * the same damage differently from run to run ("libpng read error" or "Warning treated as
+ * error"), and the message is stored in the run's shard, which must be byte-identical on a rerun.
+ */
+function corruptFailure(bytes: Uint8Array): ImageFailure {
+  const format = detectFormat(bytes);
+  return { reason: 'corrupt', message: `damaged or truncated ${format ?? 'image'} (${bytes.byteLength} bytes): it does not decode` };
+}
+
+/** The format from the file's signature (for messages). */
+function detectFormat(bytes: Uint8Array): string | null {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'JPEG';
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'PNG';
+  if (bytes[8] === 0x57 && bytes[9] === 0x45 && bytes[10] === 0x42 && bytes[11] === 0x50) return 'WebP';
+  return null;
 }
 
 /** Resizes an RGB image to exactly `size` with the given sharp kernel (a copy; no-op sizes return the input). */

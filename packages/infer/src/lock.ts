@@ -1,10 +1,10 @@
 // One run per output folder: a lock file holding the pid and host of the run that owns the
 // folder. A second run is refused with who holds it; a lock left by a killed run (its pid is
 // no longer alive on this host) is taken over.
-import { link, mkdir, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@omnidistill/coco';
+import { removeAtomicTemps, writeFileAtomic } from '@omnidistill/coco';
 import { FileWriteError, InputFileError } from '@omnidistill/core';
 
 /** File name of the lock inside the locked folder. */
@@ -69,9 +69,25 @@ function isStale(holder: LockHolder | null): boolean {
 }
 
 /**
+ * Once the folder is ours: removes what killed runs left in it — temporaries of the atomic
+ * write path and the lock files they were about to link — so a rerun ends with exactly the
+ * files of an uninterrupted run.
+ */
+async function removeLeftovers(dir: string): Promise<void> {
+  await removeAtomicTemps(dir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const pending = new RegExp(`^${LOCK_FILE.replace(/\./g, '\\.')}\\.(\\d+)\\.new$`);
+  for (const n of names) {
+    const m = pending.exec(n);
+    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) await rm(join(dir, n), { force: true });
+  }
+}
+
+/**
  * Locks `dir` (created if needed) for this process. The lock file is written completely
  * through the atomic write path and then hard-linked into place, which fails if a lock
- * exists: two runs can never both believe they hold it.
+ * exists: two runs can never both believe they hold it. Once held, the temporary files killed
+ * runs left in `dir` are removed.
  *
  * @example
  * const lock = await lockDirectory('runs/labels', { onTakeover: (h) => log(`took over the lock of pid ${h.pid}`) });
@@ -106,6 +122,7 @@ export async function lockDirectory(dir: string, options: { onTakeover?: (holder
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+  await removeLeftovers(dir);
   return {
     file,
     tookOver,

@@ -3,9 +3,9 @@
 // are written atomically (temp file, fsync, rename), so a run killed at any instant leaves
 // only whole files, and a restart redoes exactly the shards the manifest does not list.
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@omnidistill/coco';
+import { removeAtomicTemps, writeFileAtomic } from '@omnidistill/coco';
 import { InputFileError, OmniRangeError } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
 import type { ImageFailure, ImageFailureReason } from './image.js';
@@ -86,16 +86,8 @@ export function runFingerprint(...parts: (string | Uint8Array | object | number 
   return hash.digest('hex');
 }
 
-/** Removes temp files a killed writer left behind. */
-export async function removeStaleTemps(dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => rm(join(dir, n), { force: true })));
-}
+/** Removes temp files a killed writer left behind (the run's folder is its own: see lock.ts). */
+export const removeStaleTemps = removeAtomicTemps;
 
 /** A run record (`run.json`) or a shard that is damaged (truncated, edited, not JSON): redo it, never trust it. */
 export class DamagedRunFileError extends InputFileError {

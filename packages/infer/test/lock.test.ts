@@ -40,6 +40,18 @@ describe('lockDirectory', () => {
     await lock.release();
   });
 
+  it('once held, removes the temporaries killed runs left, and nothing else', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'omni-lock-'));
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => child.on('exit', r));
+    const left = ['.generated.json.4242.0a1b2c3d.tmp', `${LOCK_FILE}.${child.pid}.new`];
+    const kept = ['generated.json', 'notes.tmp', `${LOCK_FILE}.${process.ppid}.new`];
+    for (const n of [...left, ...kept]) await writeFile(join(dir, n), 'x');
+    const lock = await lockDirectory(dir);
+    expect((await readdir(dir)).sort()).toEqual([...kept, LOCK_FILE].sort());
+    await lock.release();
+  });
+
   it('does not guess about a lock from another host', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'omni-lock-'));
     await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere', started: 'x' }));
