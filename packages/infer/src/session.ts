@@ -44,6 +44,11 @@ export interface SessionOptions {
    * provider needs onnxruntime-node's CUDA binaries, which this workspace does not install).
    */
   executionProviders?: InferenceSession.SessionOptions['executionProviders'];
+  /**
+   * The model's name in error messages when `model` is bytes (e.g. the file they were read
+   * from). Default `<N-byte model>`; a path given as `model` names itself.
+   */
+  source?: string;
 }
 
 /** The default intra-op thread count: all cores of this machine. */
@@ -146,7 +151,7 @@ export async function createModelSession<M extends ModelManifest>(
 ): Promise<ModelSession<M>> {
   const threads = options.threads ?? defaultThreads();
   expectInteger(threads, 'options.threads', 1);
-  const source = typeof model === 'string' ? model : `<${model.byteLength}-byte model>`;
+  const source = typeof model === 'string' ? model : (options.source ?? `<${model.byteLength}-byte model>`);
   const sessionOptions: InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

@@ -62,6 +62,10 @@ describe('createModelSession', () => {
 
   it('wraps onnxruntime load failures with the model source', async () => {
     await expect(createModelSession('/nonexistent/model.onnx', keypointManifest)).rejects.toThrow('/nonexistent/model.onnx: onnxruntime could not load the model');
+    // Bytes are named by options.source (the file they came from), not by their length.
+    const garbage = new TextEncoder().encode('not an onnx model');
+    await expect(createModelSession(garbage, keypointManifest, { source: 'teacher.onnx' })).rejects.toThrow(/^teacher\.onnx: onnxruntime could not load the model/);
+    await expect(createModelSession(garbage, keypointManifest)).rejects.toThrow(/^<17-byte model>: onnxruntime could not load/);
     expect(() => parseManifest({})).toThrow('manifest.format');
   });
 });
