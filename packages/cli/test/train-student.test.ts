@@ -1,6 +1,7 @@
 // `omnidistill train --model`: a torch.onnx top-down export (tools/student/fixtures.py) is
 // fine-tuned on synthetic people and written back with its own graph and names; bad input
 // exits 2 with one line naming the file/field.
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,38 @@ describe('omnidistill train --model (bring your own student)', () => {
     const raw = (m: typeof before, name: string) => Array.from(m.graph.initializers.find((t) => t.name === name)!.raw!);
     expect(raw(after, 'backbone.0.0.weight')).toEqual(raw(before, 'backbone.0.0.weight'));
     expect(raw(after, 'final.weight')).not.toEqual(raw(before, 'final.weight'));
+  });
+
+  it('Ctrl-C checkpoints and exits 130; the same command resumes to the uninterrupted weights; other flags are refused', async () => {
+    const { dir, coco, images } = await labeledSplit();
+    const args = (out: string, ...extra: string[]) => ['--model', fixture('topdown-student.onnx'), '--manifest', fixture('topdown-student.json'), '--labeled', coco, '--images', images,
+      '--steps', '8', '--batch', '4', '--threads', '1', '--checkpoint-every', '1', '--out', join(dir, out), ...extra];
+    const straight = await runCli('train', ...args('straight'));
+    expect(straight.code).toBe(0);
+    // In-process: the command's Ctrl-C handler gets the SIGINT event once the first checkpoint exists.
+    const running = runCli('train', ...args('stopped'));
+    const latest = join(dir, 'stopped', 'student.checkpoints', 'latest.json');
+    await new Promise<void>((resolveWait) => {
+      const timer = setInterval(() => {
+        if (existsSync(latest)) {
+          clearInterval(timer);
+          process.emit('SIGINT');
+          resolveWait();
+        }
+      }, 5);
+    });
+    const stopped = await running;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/interrupted at step [1-7]\/8; latest checkpoint/);
+    const refused = await runCli('train', ...args('stopped', '--freeze', 'backbone.0.*'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('changed: --freeze (none) → backbone.0.*');
+    const resumed = await runCli('train', ...args('stopped'));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming from \S+ at step [1-7]\/8/);
+    expect(JSON.parse(resumed.stdout).resumedFrom).toBeGreaterThan(0);
+    const bytes = async (r: typeof straight) => readFile(JSON.parse(r.stdout).onnx as string);
+    expect((await bytes(resumed)).equals(await bytes(straight))).toBe(true);
   });
 
   it('exits 2 naming the node, op and opset for a model with an op it cannot differentiate', async () => {

@@ -56,7 +56,7 @@ export class CheckpointMismatchError extends Error {
   readonly dir: string;
   readonly changes: readonly IdentityChange[];
   constructor(dir: string, changes: readonly IdentityChange[]) {
-    const shown = (v: string | undefined) => (v === undefined ? 'unset' : v.length > 16 ? `${v.slice(0, 12)}…` : v);
+    const shown = (v: string | undefined) => (v === undefined ? 'unset' : v === '' ? '(none)' : v.length > 16 ? `${v.slice(0, 12)}…` : v);
     const what = changes.map((c) => `${c.key} ${shown(c.before)} → ${shown(c.after)}`).join(', ');
     super(`${dir}: the checkpoints there come from a run with other inputs (changed: ${what}); rerun with the original inputs, or delete ${dir} to start over`);
     this.name = 'CheckpointMismatchError';

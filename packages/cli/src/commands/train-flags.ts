@@ -17,6 +17,7 @@ export const TRAIN_DATA_FLAGS = {
   threads: { type: 'string' },
   out: { type: 'string' },
   name: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

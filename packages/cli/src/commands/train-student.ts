@@ -5,8 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { OnnxImportError, OnnxReadError } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
 import { trainOnnxStudent, type StudentPixels, type StudentSpec } from '@omnidistill/models';
+import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
-import { oneOf, parseFlags, required } from './args.js';
+import { checkpointEvery, checkpointFolder, dataIdentity, fileIdentity, runInterruptible } from '../pipeline/train-run.js';
+import { checkpointInterval, oneOf, parseFlags, required } from './args.js';
 import { TRAIN_DATA_FLAGS, trainDataOptions, trainSummary } from './train-flags.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
@@ -23,7 +25,7 @@ Writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained wei
 your manifest beside it.
 
 Options (besides train's --labeled, --images, --generated, --generated-images,
---labeled-fraction, --steps, --lr, --seed, --threads, --out):
+--labeled-fraction, --steps, --lr, --seed, --threads, --out, --checkpoint-every):
   --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
   --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps
                           or outputs.x/y, pixels, keypoints, layoutOptions.padding/splitRatio)
@@ -125,23 +127,45 @@ export const trainStudentCommand: CommandModule = {
       throw new UsageError((err as Error).message);
     }
     const freeze = ((v.freeze as unknown as string[] | undefined) ?? []).flatMap((f) => f.split(',')).filter((f) => f !== '');
+    const data = trainDataOptions(v);
+    const outDir = await prepareOutputFolder('--out', data.outDir);
+    const name = typeof v.name === 'string' ? v.name : 'student';
+    const reinit = v.reinit === true;
+    const batchNorm = oneOf(v, 'batch-norm', ['frozen', 'batch'] as const, 'frozen');
+    const every = checkpointEvery(checkpointInterval(v, 'checkpoint-every', { seconds: 30 }));
+    const log = (line: string) => io.stderr.write(`${line}\n`);
     const p = new Progress(stderrSink(io), 'train student');
     try {
-      const trained = await trainOnnxStudent({
-        modelPath,
-        spec,
-        manifest,
-        ...trainDataOptions(v),
-        freeze,
-        reinit: v.reinit === true,
-        batchNorm: oneOf(v, 'batch-norm', ['frozen', 'batch'] as const, 'frozen'),
-        outDir: required(v, 'out'),
-        name: typeof v.name === 'string' ? v.name : 'student',
-        onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} crops/s [${e.engine}]`),
+      return await runInterruptible(log, async (signal) => {
+        // What the checkpoints are made of: the data, the schedule, and the model and how it trains.
+        const identity = {
+          ...(await dataIdentity(data)),
+          '--model (content)': await fileIdentity(modelPath),
+          '--manifest (content)': await fileIdentity(manifestPath),
+          '--freeze': freeze.join(','),
+          '--reinit': String(reinit),
+          '--batch-norm': batchNorm,
+        };
+        const checkpoints = checkpointFolder(outDir, name);
+        const trained = await trainOnnxStudent({
+          modelPath,
+          spec,
+          manifest,
+          ...data,
+          freeze,
+          reinit,
+          batchNorm,
+          outDir,
+          name,
+          onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} crops/s [${e.engine}]`),
+          checkpoint: { dir: checkpoints, identity, ...every },
+          signal,
+          log,
+        });
+        p.done(`${trained.parameterCount} trainable params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
+        io.stdout.write(trainSummary(trained, { checkpoints, resumedFrom: trained.resumedFrom }));
+        return EXIT.OK;
       });
-      p.done(`${trained.parameterCount} trainable params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
-      io.stdout.write(trainSummary(trained));
-      return EXIT.OK;
     } catch (err) {
       // A model the importer cannot take, or inputs that do not fit it, is bad input (exit 2).
       if (err instanceof OnnxImportError || err instanceof OnnxReadError || err instanceof OmniRangeError || err instanceof OmniTypeError) {

@@ -2,12 +2,11 @@
 // generated with mixed minibatches) and exports it as an inference ONNX + manifest.
 // Checkpoints every 30 s (or --checkpoint-every); Ctrl-C checkpoints and exits 130; the same
 // command resumes bit-for-bit.
-import { TrainingInterruptedError } from '@omnidistill/train';
 import type { TrainProgress } from '@omnidistill/train';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
-import { checkpointFolder, trainWithCheckpoints } from '../pipeline/train-run.js';
-import { checkpointInterval, interruptSignal, oneOf, parseFlags } from './args.js';
+import { checkpointFolder, runInterruptible, trainWithCheckpoints } from '../pipeline/train-run.js';
+import { checkpointInterval, oneOf, parseFlags } from './args.js';
 import { TRAIN_DATA_FLAGS, trainDataOptions, trainSummary } from './train-flags.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
@@ -52,7 +51,7 @@ const MIN_BATCH = 2;
 export const trainCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     if (argv.some((a) => a === '--model' || a.startsWith('--model='))) return (await import('./train-student.js')).trainStudentCommand.run(argv, io);
-    const v = parseFlags(argv, { task: { type: 'string' }, ...TRAIN_DATA_FLAGS, 'checkpoint-every': { type: 'string' } });
+    const v = parseFlags(argv, { task: { type: 'string' }, ...TRAIN_DATA_FLAGS });
     if (v.help) {
       io.stdout.write(HELP);
       return EXIT.OK;
@@ -75,20 +74,11 @@ export const trainCommand: CommandModule = {
     const p = new Progress(stderrSink(io), `train ${task}`);
     const onProgress = (e: TrainProgress) =>
       p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} img/s [${e.engine}]`);
-    const { signal, dispose } = interruptSignal(log);
-    try {
+    return runInterruptible(log, async (signal) => {
       const trained = await trainWithCheckpoints(settings, { log, onProgress, signal });
       p.done(`${trained.parameterCount} params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
       io.stdout.write(trainSummary(trained, { checkpoints: checkpointFolder(settings.outDir, name), resumedFrom: trained.resumedFrom }));
       return EXIT.OK;
-    } catch (err) {
-      if (err instanceof TrainingInterruptedError || signal.aborted) {
-        log(err instanceof TrainingInterruptedError ? err.message : 'interrupted before training started; run the same command again to start');
-        return EXIT.INTERRUPTED;
-      }
-      throw err;
-    } finally {
-      dispose();
-    }
+    });
   },
 };
