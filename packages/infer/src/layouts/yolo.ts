@@ -152,6 +152,18 @@ function suppress(c: Candidates, o: YoloOptions): Int32Array {
 
 const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v) + 0;
 
+/** The kept boxes, from letterboxed input pixels back to the transformed image's, clipped to it. */
+function boxesBack(c: Candidates, kept: Int32Array, box: Letterbox, g: TransformGeometry): Float64Array {
+  const out = new Float64Array(4 * kept.length);
+  kept.forEach((src, i) => {
+    for (let j = 0; j < 4; j++) {
+      const x = j % 2 === 0;
+      out[4 * i + j] = clamp((c.boxes[4 * src + j] - (x ? box.left : box.top)) / box.r, x ? g.target.width : g.target.height);
+    }
+  });
+  return out;
+}
+
 async function detectYolo(model: DetectorSession, image: DecodedImage, g: TransformGeometry): Promise<RawDetections> {
   const o = optionsOf(model);
   const { input, box } = await letterboxInput(model, image, g);
@@ -159,18 +171,11 @@ async function detectYolo(model: DetectorSession, image: DecodedImage, g: Transf
   const c = candidates(head, head.no - 4, o.scoreThreshold);
   const kept = suppress(c, o);
   const ids = model.manifest.categoryIds;
-  const boxes = new Float32Array(4 * kept.length);
-  const scores = new Float32Array(kept.length);
-  const categoryIds = new Int32Array(kept.length);
-  kept.forEach((src, i) => {
-    for (let j = 0; j < 4; j++) {
-      const even = j % 2 === 0;
-      boxes[4 * i + j] = clamp((c.boxes[4 * src + j] - (even ? box.left : box.top)) / box.r, even ? g.target.width : g.target.height);
-    }
-    scores[i] = c.scores[src];
-    categoryIds[i] = ids === null ? c.labels[src] : ids[c.labels[src]];
-  });
-  return { boxes, scores, categoryIds };
+  return {
+    boxes: Float32Array.from(boxesBack(c, kept, box, g)),
+    scores: Float32Array.from(kept, (src) => c.scores[src]),
+    categoryIds: Int32Array.from(kept, (src) => (ids === null ? c.labels[src] : ids[c.labels[src]])),
+  };
 }
 
 async function runYoloPose(model: KeypointSession, image: DecodedImage, g: TransformGeometry): Promise<RegressedInstances> {
@@ -181,22 +186,20 @@ async function runYoloPose(model: KeypointSession, image: DecodedImage, g: Trans
   const kept = suppress(c, o);
   const k = model.manifest.keypoints.names.length;
   const { data, a } = head;
-  const boxes = new Float64Array(4 * kept.length);
-  const scores = new Float64Array(kept.length);
   const keypoints = new Float32Array(kept.length * k * 3);
   kept.forEach((src, i) => {
-    for (let j = 0; j < 4; j++) {
-      const even = j % 2 === 0;
-      boxes[4 * i + j] = clamp((c.boxes[4 * src + j] - (even ? box.left : box.top)) / box.r, even ? g.target.width : g.target.height);
-    }
-    scores[i] = c.scores[src];
     const anchor = c.anchors[src];
     for (let j = 0; j < k; j++) {
       const at = (q: number) => data[(5 + 3 * j + q) * a + anchor];
       keypoints.set([(at(0) - box.left) / box.r, (at(1) - box.top) / box.r, at(2)], 3 * (i * k + j));
     }
   });
-  return { boxes, scores, keypoints: { data: keypoints, n: kept.length, k }, keypointScore: 'probability' };
+  return {
+    boxes: boxesBack(c, kept, box, g),
+    scores: Float64Array.from(kept, (src) => c.scores[src]),
+    keypoints: { data: keypoints, n: kept.length, k },
+    keypointScore: 'probability',
+  };
 }
 
 export const yoloLayout: LayoutAdapter = {
