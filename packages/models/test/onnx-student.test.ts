@@ -8,7 +8,7 @@ import { GraphBuilder, decodeOnnxModel, encodeModel, tensorValues } from '@omnid
 import { COCO_PERSON } from '@omnidistill/core';
 import { generateSplits } from '@omnidistill/synth';
 import { Rng } from '@omnidistill/train';
-import { DEFAULT_PIXELS, TopDownBatchBuilder, heatmapTargets, simccTargets, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type StudentSpec, type TopDownStudentSpec } from '@omnidistill/models';
+import { DEFAULT_PIXELS, TopDownBatchBuilder, reinitialised, heatmapTargets, simccTargets, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type StudentSpec, type TopDownStudentSpec } from '@omnidistill/models';
 import { instantiate } from '@omnidistill/artifacts';
 import { randomFloats, runOnnx } from './helpers.js';
 
@@ -82,6 +82,33 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     // Still the user's model: batch 1 (the symbolic axis) runs in onnxruntime-node.
     const out = await runOnnx(new Uint8Array(await readFile(run.onnxPath)), { input: { data: randomFloats(3 * 32 * 24, 9), dims: [1, 3, 32, 24] } });
     expect(out.heatmaps.dims).toEqual([1, K, 16, 12]);
+  });
+
+  it('--reinit: He-normal weights, norm scales 1, biases 0; frozen parameters keep their values', () => {
+    const params = [
+      { name: 'conv.weight', shape: [64, 8, 3, 3], trainable: true, init: new Float32Array(64 * 72).fill(5) },
+      { name: 'bn.weight', shape: [8], trainable: true, init: new Float32Array(8).fill(5) },
+      { name: 'conv.bias', shape: [8], trainable: true, init: new Float32Array(8).fill(5) },
+      { name: 'bn.running_var', shape: [8], trainable: false, init: new Float32Array(8).fill(5) },
+    ];
+    const fresh = reinitialised(params, 3);
+    const w = fresh.get('conv.weight')!;
+    const std = Math.sqrt(w.reduce((a, v) => a + v * v, 0) / w.length);
+    expect(std).toBeGreaterThan(0.9 * Math.sqrt(2 / 72));
+    expect(std).toBeLessThan(1.1 * Math.sqrt(2 / 72));
+    expect(Array.from(fresh.get('bn.weight')!)).toEqual(new Array(8).fill(1));
+    expect(Array.from(fresh.get('conv.bias')!)).toEqual(new Array(8).fill(0));
+    expect(Array.from(fresh.get('bn.running_var')!)).toEqual(new Array(8).fill(5));
+  });
+
+  it('trains on the wasm engine too (ORT training artifacts with ORT gradient kernels)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'onnx-student-wasm-'));
+    const r = await generateSplits({ outDir: dir, style: 'keypoints', imageSize: 48, seed: 8, counts: { labeled: 4 }, concurrency: 2 });
+    const modelPath = join(dir, 'user.onnx');
+    await writeFile(modelPath, topDownOnnx());
+    const run = await trainOnnxStudent({ modelPath, spec, manifest: {}, train: { coco: r.splits.labeled!.annotations, imageDir: r.splits.labeled!.imagesDir }, steps: 2, batch: 2, outDir: dir, engine: 'wasm', progressEvery: 1 });
+    expect(run.engine).toMatch(/^wasm/);
+    expect(run.history.every((h) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
   });
 
   it('trains a rois-layout model (the reference keypoint model exported to ONNX) one image per step', async () => {
