@@ -80,6 +80,15 @@ describe('omnidistill label: shards + merge', () => {
     expect(unfinished.stderr).toContain('shard 1 of 3: not finished');
   });
 
+  it('a shard setting that cannot be used exits 2 before any work, naming where it came from', () => {
+    const bad = cli([...labelArgs(f, join(work, 'bad')), '--shard-index', '3', '--shard-count', '2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('shard index 3 from --shard-index is not below the shard count 2 from --shard-count');
+    const noCount = cli(labelArgs(f, join(work, 'bad')), { JOB_COMPLETION_INDEX: '1' });
+    expect(noCount.code).toBe(2);
+    expect(noCount.stderr).toContain('shard index 1 from Kubernetes Indexed Job (JOB_COMPLETION_INDEX=1) but no shard count');
+  });
+
   it('a shard refuses an image list that differs from the frozen one', () => {
     const other = join(work, 'other-unlabeled.json');
     const coco = JSON.parse(readFileSync(f.unlabeled, 'utf8'));

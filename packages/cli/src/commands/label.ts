@@ -104,11 +104,11 @@ export const labelCommand: CommandModule = {
     const teacherPath = required(v, 'teacher');
     const limits = limitFlags(v);
     const log = (line: string) => io.stderr.write(`${line}\n`);
+    const shard = shardFrom(v, process.env);
+    if (shard) log(shard.description);
     const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
     log(description);
     for (const w of warnings) log(`warning: ${w}`);
-    const shard = shardFrom(v, process.env);
-    if (shard) log(shard.description);
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v);
     const check = await checkBeforeLabel(v, {
       model: teacher,
