@@ -87,6 +87,29 @@ describe('train: bad input exits 2 with one line naming the file and the fix', (
     }
   });
 
+  it('a full disk while checkpointing: exit 2 naming the file, nothing partial left; with space the same command finishes identically', (ctx) => {
+    if (userInfo().uid !== 0) return ctx.skip('mounting a small tmpfs needs root');
+    const disk = join(work, 'small-disk');
+    mkdirSync(disk);
+    const mount = (size: string) => spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', disk]).status === 0;
+    if (!mount('300k')) return ctx.skip('running as root without permission to mount a tmpfs');
+    try {
+      // A checkpoint of the reference keypoint model (~1 MB) does not fit in 300 kB.
+      const full = cli(trainArgs(data, join(disk, 'out'), 20));
+      expectOneLineFailure('train --out on a full disk', full, 2, 'cannot write', 'no space left on the device', 'ENOSPC');
+      const leftovers = spawnSync('find', [disk, '-type', 'f', '-name', '*.tmp'], { encoding: 'utf8' }).stdout.trim();
+      expect(leftovers).toBe('');
+      spawnSync('mount', ['-o', 'remount,size=16m', disk]);
+      const again = cli(trainArgs(data, join(disk, 'out'), 20));
+      expect(again.code, again.stderr).toBe(0);
+      const reference = cli(trainArgs(data, join(work, 'o-reference'), 20));
+      expect(reference.code).toBe(0);
+      expect(sha256(join(disk, 'out', 'keypoints.onnx'))).toBe(sha256(join(work, 'o-reference', 'keypoints.onnx')));
+    } finally {
+      spawnSync('umount', [disk]);
+    }
+  });
+
   it('a symbolic link loop as --labeled and inside --out', () => {
     const a = join(work, 'loop-a');
     const b = join(work, 'loop-b');

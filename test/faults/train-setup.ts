@@ -2,15 +2,15 @@
 // step takes ~0.1 s on one thread), the built CLI run as a user runs it, and a runner that
 // sends a signal when a condition on the output folder or stderr becomes true — so a test can
 // interrupt at "the first checkpoint exists" or "half the steps are checkpointed".
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { generateSplits } from '@omnidistill/synth';
+import { bin, cli as runCli } from './fixtures.js';
+import type { CliResult } from './fixtures.js';
 
-export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const bin = join(repo, 'packages/cli/dist/bin.js');
+export type { CliResult };
 
 export interface TrainData {
   annotations: string;
@@ -32,17 +32,9 @@ export function trainArgs(data: TrainData, out: string, steps: number, extra: st
   ];
 }
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI to completion. */
+/** The suite's runner of the built CLI (fixtures.ts), with the train cases' default timeout. */
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { timeoutMs: 300_000, env });
 }
 
 export interface Interrupted extends CliResult {
