@@ -70,6 +70,23 @@ describe('importOnnxGraph', () => {
     }
   });
 
+  it('MaxPool in ceil mode (extra end padding) gives onnxruntime\'s shapes and values', async () => {
+    const g = new GraphBuilder({ phase: 'eval' });
+    const x = g.input('x', 'float32', [1, 2, 9, 8]);
+    const w = g.param('w', [2, 2, 1, 1], randn(4, 5));
+    const pool = (v: typeof x, k: number, s: number, p: number, out: number[]) =>
+      g.node('MaxPool', [v], [{ dtype: 'float32', shape: out }], { kernel_shape: attr.ints([k, k]), strides: attr.ints([s, s]), pads: attr.ints([p, p, p, p]), ceil_mode: attr.int(1) })[0];
+    // 9×8, k3 s2 p0 → ceil: 4×4 (floor would give 4×3); k2 s2 p1 on that → 3×3.
+    g.output(pool(pool(g.conv(x, w, undefined), 3, 2, 0, [1, 2, 4, 4]), 2, 2, 1, [1, 2, 3, 3]), 'y');
+    const bytes = g.toModelBytes();
+    const { g: imported, parts } = instantiate(studentDefinition(decodeOnnxModel(bytes), { loss: { kind: 'output', output: 'y' } }), 'eval', 'standard');
+    imported.output(parts.outputs!.y, 'y');
+    const feeds = { x: { data: randn(144, 6), dims: [1, 2, 9, 8] } };
+    const [a, b] = [await runNode(bytes, feeds), await runNode(imported.toModelBytes(), feeds)];
+    expect(b.y.dims).toEqual([1, 2, 3, 3]);
+    expect(Array.from(b.y.data as Float32Array)).toEqual(Array.from(a.y.data as Float32Array));
+  });
+
   it('freezes parameters by name pattern', () => {
     const define = studentDefinition(decodeOnnxModel(referenceModel()), { loss: { kind: 'output', output: 'logits' }, freeze: ['backbone.*'] });
     const { g } = instantiate(define, 'eval', 'standard');

@@ -1,18 +1,30 @@
-// MaxPool, AveragePool (count_include_pad either way), GlobalAveragePool. Floor mode only.
+// MaxPool (floor or ceil mode), AveragePool (floor mode; count_include_pad either way), GlobalAveragePool.
 
 import { type GraphBuilder, type Value, attr } from '../graph.js';
 import { convOutDim } from '../shapes.js';
 import { explicitPads } from './conv.js';
 import { type OpContext, type OpImporter, op } from './types.js';
 
-function poolGeometry(c: OpContext, spatial: readonly number[]) {
+function poolGeometry(c: OpContext, spatial: readonly number[], allowCeil = false) {
   const kernel = c.attrInts('kernel_shape');
   if (kernel.length !== spatial.length) c.fail('kernel_shape', `${spatial.length} values`, kernel);
   const strides = c.attrInts('strides', kernel.map(() => 1));
   const dilations = c.attrInts('dilations', kernel.map(() => 1));
   if (dilations.some((d) => d !== 1)) c.fail('dilations', 'all 1', dilations);
-  if (c.attrInt('ceil_mode', 0) !== 0) c.fail('ceil_mode', '0 (floor; export with ceil_mode=False)', c.attrInt('ceil_mode', 0));
+  const ceil = c.attrInt('ceil_mode', 0) !== 0;
+  if (ceil && !allowCeil) c.fail('ceil_mode', '0 (floor; export with ceil_mode=False)', 1);
   const pads = explicitPads(c, spatial, kernel, strides, dilations);
+  if (ceil) {
+    // Ceil mode = floor mode with extra end padding (−∞ for MaxPool) covering the last,
+    // partial window; a window starting inside the end padding is dropped (ONNX/torch rule).
+    const nsp = spatial.length;
+    spatial.forEach((d, i) => {
+      const span = d + pads[i] + pads[nsp + i] - kernel[i];
+      let out = Math.ceil(span / strides[i]) + 1;
+      if ((out - 1) * strides[i] >= d + pads[i]) out--;
+      pads[nsp + i] += Math.max(0, (out - 1) * strides[i] + kernel[i] - (d + pads[i] + pads[nsp + i]));
+    });
+  }
   return { kernel, strides, pads };
 }
 
@@ -20,7 +32,7 @@ export const maxPool: OpImporter = op('MaxPool', (c) => {
   const x = c.value(0);
   if (c.attrInt('storage_order', 0) !== 0) c.fail('storage_order', '0', c.attrInt('storage_order', 0));
   if (c.node.outputs.length > 1 && c.node.outputs[1] !== '') c.fail('outputs', 'one output (no Indices)', c.node.outputs.length);
-  return [c.g.maxPool(x, poolGeometry(c, x.shape.slice(2)))];
+  return [c.g.maxPool(x, poolGeometry(c, x.shape.slice(2), true))];
 });
 
 /**
