@@ -89,6 +89,15 @@ describe('the tarballs', () => {
     }
   });
 
+  it('the addon is selected by optionalDependencies with os/cpu/libc, and @omnidistill/native installs through its install script', () => {
+    const native = JSON.parse(tarballFile(packed.get('@omnidistill/native')!.tarball, 'package.json')) as Record<string, Record<string, string>>;
+    expect(native.optionalDependencies).toEqual({ '@omnidistill/native-linux-x64-gnu': '0.1.0' });
+    expect(native.scripts.install).toBe('node scripts/install.mjs');
+    expect(native.devDependencies).toBeUndefined();
+    const platform = JSON.parse(tarballFile(packed.get('@omnidistill/native-linux-x64-gnu')!.tarball, 'package.json')) as Record<string, string[]>;
+    expect([platform.os, platform.cpu, platform.libc]).toEqual([['linux'], ['x64'], ['glibc']]);
+  });
+
   it('the addon package says how its binary was built (CUDA compiled in or not)', () => {
     const info = JSON.parse(tarballFile(packed.get('@omnidistill/native-linux-x64-gnu')!.tarball, 'build-info.json')) as Record<string, unknown>;
     expect(info.platformKey).toBe('linux-x64-gnu');
