@@ -13,7 +13,7 @@ import { encodePng } from '@omnidistill/synth';
 import type { Canvas } from '@omnidistill/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rng } from '../../packages/coco/test/generate.js';
-import { IMAGE_COUNT, bin, cli, cliKilledAfter, fixedRoiDetector, labelArgs, snapshot, writeSetup } from './fixtures.js';
+import { IMAGE_COUNT, bin, cli, cliKilledAfter, fixedRoiDetector, labelArgs, snapshot, writeKeypointSetup, writeSetup } from './fixtures.js';
 import type { CliResult, Setup } from './fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -332,6 +332,26 @@ describe('label: bad images and bad input', () => {
     expect(edited.code).toBe(2);
     expect(edited.stderr).toContain('holds a run made with other inputs: unlabeled changed since it started');
     record('--unlabeled edited in place, rerun', edited);
+  }, SLOW);
+});
+
+describe('label: keypoints with --boxes', () => {
+  it('a --boxes file edited in place is refused on resume, naming it (it used to be trusted by path)', async () => {
+    const kp = await writeKeypointSetup(setup);
+    const dir = out('kp-boxes');
+    const args = ['label', '--task', 'keypoints', '--teacher', kp.teacher, '--boxes', kp.boxes, '--unlabeled', setup.unlabeled, '--images', setup.images, '--labeled', kp.labeled, '--out', dir, '--plan', 'single', '--chunk-size', '4'];
+    const first = cli(args);
+    expect(first.stderr).not.toMatch(/unexpected failure/);
+    expect(first.code).toBe(0);
+    const coco = JSON.parse(readFileSync(kp.boxes, 'utf8'));
+    coco.annotations[0].bbox = [1, 8, 31, 32]; // same path, other content
+    writeFileSync(kp.boxes, JSON.stringify(coco));
+    const r = cli(args);
+    expect(r.code).toBe(2);
+    expect(lastLine(r)).toBe(
+      `omnidistill label: ${join(dir, 'predictions')} holds a run made with other inputs: boxes changed since it started; rerun with the original inputs to resume it, or start over with a new --out folder (or delete ${join(dir, 'predictions')})`,
+    );
+    record('keypoints: --boxes edited in place, rerun', r);
   }, SLOW);
 });
 

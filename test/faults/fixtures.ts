@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { detectorManifest, fixedRoiDetector, redBoxDetector, writeRunImages } from '../../packages/infer/test/fixtures.js';
+import { ROIS, detectorManifest, fixedRoiDetector, keypointManifest, redBoxDetector, roiAlignKeypointModel, writeRunImages } from '../../packages/infer/test/fixtures.js';
 
 export { fixedRoiDetector };
 
@@ -44,9 +44,29 @@ export async function writeSetup(root: string): Promise<Setup> {
   return { root, teacher, images, unlabeled, labeled };
 }
 
+/**
+ * A keypoint teacher (infer's RoI-align test model: K = 3, one keypoint per colour block)
+ * with `--boxes` files, beside the detection setup: the RoIs come from `boxes.json`.
+ */
+export async function writeKeypointSetup(s: Setup): Promise<{ teacher: string; boxes: string; labeled: string }> {
+  const teacher = join(s.root, 'kp-teacher.onnx');
+  await writeFile(teacher, roiAlignKeypointModel(2, { dynamic: true }));
+  const { layoutOptions: _parsedOnly, ...manifest } = keypointManifest as typeof keypointManifest & { layoutOptions?: unknown };
+  await writeFile(join(s.root, 'kp-teacher.json'), JSON.stringify(manifest));
+  const ids = Array.from({ length: IMAGE_COUNT }, (_, i) => i + 1);
+  const box = ([x1, y1, x2, y2]: number[]) => [x1, y1, x2 - x1, y2 - y1];
+  const boxes = join(s.root, 'boxes.json');
+  await writeCoco(boxes, ids.map((id) => ({ id, file_name: `img${String(id - 1).padStart(3, '0')}.png` })), ids.flatMap((id) => ROIS.map((r, k) => ({ id: 2 * id + k, image_id: id, category_id: 1, bbox: box(r), area: 1024, iscrowd: 0 }))), true);
+  const labeled = join(s.root, 'kp-labeled.json');
+  const kps = [4, 4, 2, 8, 8, 2, 0, 0, 0];
+  await writeCoco(labeled, [1, 2].map((id) => ({ id, file_name: `l${id}.png` })), [1, 2].map((id) => ({ id, image_id: id, category_id: 1, bbox: [0, 8, 32, 32], area: 1024, iscrowd: 0, keypoints: kps, num_keypoints: 2 })), true);
+  return { teacher, boxes, labeled };
+}
+
 /** Writes a COCO file of 64×48 images with category 1 ("red"). */
-export async function writeCoco(file: string, images: { id: number; file_name: string }[], annotations: object[]): Promise<void> {
-  await writeFile(file, JSON.stringify({ images: images.map((im) => ({ ...im, width: 64, height: 48 })), annotations, categories: [{ id: 1, name: 'red' }] }));
+export async function writeCoco(file: string, images: { id: number; file_name: string }[], annotations: object[], keypoints = false): Promise<void> {
+  const category = keypoints ? { id: 1, name: 'blocks', keypoints: ['red', 'green', 'blue'], skeleton: [] } : { id: 1, name: 'red' };
+  await writeFile(file, JSON.stringify({ images: images.map((im) => ({ ...im, width: 64, height: 48 })), annotations, categories: [category] }));
 }
 
 /** The `label` arguments for `setup` writing to `out` (single pass: the fastest plan; 4 images per chunk, so a kill lands between chunks). */
