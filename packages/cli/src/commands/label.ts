@@ -108,7 +108,7 @@ export const labelCommand: CommandModule = {
     if (shard) log(shard.description);
     const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
     log(description);
-    for (const w of warnings) log(`warning: ${w}`);
+    for (const w of warnings) log(`WARNING: ${w}`);
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v);
     const check = await checkBeforeLabel(v, {
       model: teacher,

@@ -96,7 +96,7 @@ export const predictCommand: CommandModule = {
     const needsSizes = planFlags.plan === 'auto' && sizes.length === 0;
     const { plan, description, warnings } = planFromFlags(planFlags, needsSizes ? await sampleSizes(dir, images) : sizes);
     log(description);
-    for (const w of warnings) log(`warning: ${w}`);
+    for (const w of warnings) log(`WARNING: ${w}`);
     const { signal, dispose } = interruptSignal(log);
     try {
       const p = new Progress(stderrSink(io), `predict (${plan.transforms.length} transforms)`);

@@ -82,6 +82,10 @@ export interface CheckOptions extends Pick<LabelOptions, 'task' | 'detector'> {
   info?: ModelInfo;
 }
 
+/**
+ * The three passes, each run alone: a one-transform "plan" without the identity (plans built
+ * by customPlan always lead with it), so a pass measures that transform only.
+ */
 const SINGLE_PASSES = (): TransformSpec[] => [customPlan([]).transforms[0], customPlan([{ flip: true }]).transforms[1], customPlan([{ factor: 2 }]).transforms[1]];
 
 /** Runs the check; never throws for a bad model, it reports. */
