@@ -117,6 +117,9 @@ describe('omnidistill label runs the check first', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/has a fixed input of 128×96, but transform x1\.563 makes a 64×64 image 100×100/);
     expect(existsSync(join(out, 'predictions'))).toBe(false);
+    const p = await runCli('predict', '--model', model, '--images', fx.labeledImages, '--image-list', fx.labeled, '--out', join(tmp, 'fixed.json'), '--scales', '1.8x');
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/has a fixed input of 128×96, but transform x1\.8 makes a 64×64 image 115×115: use scales that fit \(at most 1\.5x/);
   });
 
   it('prints the check and its warnings, then labels', async () => {

@@ -9,6 +9,7 @@ import { Progress, stderrSink } from '../pipeline/progress.js';
 import { interruptSignal, parseFlags, required } from './args.js';
 import { imageSizes, readCocoFlag } from './labeled-sizes.js';
 import { PLAN_FLAGS, PLAN_HELP, planFromFlags } from './plan-flags.js';
+import { refuseUnfittingPlan } from './teacher-check.js';
 import { openModel, teacherSessions } from './teacher-models.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
@@ -57,7 +58,7 @@ async function imageList(v: Record<string, unknown>, dir: string): Promise<{ ima
   return { images, sizes: [] };
 }
 
-/** Sizes of the first few images, decoded, for a data-sized plan when no list gives sizes. */
+/** Sizes of the first few images, decoded, when no list gives sizes (data-sized plan, fixed-input check). */
 async function sampleSizes(dir: string, images: readonly ImageEntry[], count = 16): Promise<ImageSize[]> {
   const out: ImageSize[] = [];
   for (const e of images.slice(0, count)) {
@@ -93,10 +94,12 @@ export const predictCommand: CommandModule = {
     const sessions = await teacherSessions(model, v);
     const { images, sizes } = await imageList(v, dir);
     const planFlags = v.plan === undefined && v.scales === undefined ? { plan: 'single' } : v;
-    const needsSizes = planFlags.plan === 'auto' && sizes.length === 0;
-    const { plan, description, warnings } = planFromFlags(planFlags, needsSizes ? await sampleSizes(dir, images) : sizes);
+    const known = sizes.length > 0 ? sizes : await sampleSizes(dir, images);
+    const { plan, description, warnings } = planFromFlags(planFlags, known);
     log(description);
     for (const w of warnings) log(`WARNING: ${w}`);
+    // A fixed-input model that the plan cannot fit fails here, not image after image.
+    refuseUnfittingPlan({ model, sessions, plan, sizes: known });
     const { signal, dispose } = interruptSignal(log);
     try {
       const p = new Progress(stderrSink(io), `predict (${plan.transforms.length} transforms)`);
