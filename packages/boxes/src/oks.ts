@@ -9,6 +9,7 @@ import {
   type KeypointSchema,
 } from '@omnidistill/core';
 import { orderByScoreDesc } from './order.js';
+import { toBoxArray, toScoreArray, type BoxesInput, type ScoresInput } from './inputs.js';
 import { checkBoxes, checkOptions, checkScores, checkThreshold } from './validate.js';
 
 const EPS = 2.220446049250313e-16; // np.spacing(1), added to the area as pycocotools does
@@ -62,11 +63,11 @@ export interface KeypointInstances {
   /** `[N, K, 3]` (x, y, v-or-score). */
   keypoints: KeypointArray;
   /** `[N]` instance scores (any finite numbers). */
-  scores: Float32Array | Float64Array;
+  scores: ScoresInput;
   /** `[N, 4]` boxes: give the areas (w · h) when `areas` is absent, and the no-keypoint fallback. */
-  boxes?: BoxArray;
+  boxes?: BoxesInput;
   /** `[N]` areas (COCO `area`); default: box areas. */
-  areas?: Float32Array | Float64Array;
+  areas?: ScoresInput;
 }
 
 export interface OksNmsOptions {
@@ -110,21 +111,22 @@ export function oksNms(instances: KeypointInstances, options: OksNmsOptions): In
   if (!Number.isInteger(k) || k < 1) throw new OmniTypeError('instances.keypoints.k', 'a positive integer', k);
   expectFloatArray(kp.data, 'instances.keypoints.data', n * k * 3);
   expectAllFinite(kp.data, 'instances.keypoints.data');
-  checkScores(instances.scores, 'instances.scores', n);
+  const scores = toScoreArray(instances.scores, 'instances.scores');
+  checkScores(scores, 'instances.scores', n);
   const vars = readSigmas(o, k);
   const thr = checkThreshold(o.threshold ?? 0.3, 'options.threshold');
   const vis = o.visibilityThreshold ?? 0;
   if (typeof vis !== 'number' || Number.isNaN(vis)) throw new OmniTypeError('options.visibilityThreshold', 'a number', vis);
   let boxes: BoxArray | null = null;
   if (instances.boxes !== undefined) {
-    const nb = checkBoxes(instances.boxes, 'instances.boxes');
+    boxes = toBoxArray(instances.boxes, 'instances.boxes');
+    const nb = checkBoxes(boxes, 'instances.boxes');
     if (nb !== n) throw new OmniRangeError('instances.boxes', `${n} boxes (one per instance)`, instances.boxes);
-    boxes = instances.boxes;
   }
   let areas: ArrayLike<number>;
   if (instances.areas !== undefined) {
-    checkScores(instances.areas, 'instances.areas', n, [0, Infinity]);
-    areas = instances.areas;
+    areas = toScoreArray(instances.areas, 'instances.areas');
+    checkScores(areas, 'instances.areas', n, [0, Infinity]);
   } else if (boxes !== null) {
     const a = new Float64Array(n);
     for (let i = 0; i < n; i++) a[i] = (boxes[4 * i + 2] - boxes[4 * i]) * (boxes[4 * i + 3] - boxes[4 * i + 1]);
@@ -133,7 +135,7 @@ export function oksNms(instances: KeypointInstances, options: OksNmsOptions): In
     throw new OmniTypeError('instances.areas', 'instance areas (or instances.boxes to derive them)', undefined);
   }
 
-  const order = orderByScoreDesc(instances.scores);
+  const order = orderByScoreDesc(scores);
   const kept: number[] = [];
   for (const d of order) {
     let suppressed = false;

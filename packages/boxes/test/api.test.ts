@@ -13,6 +13,7 @@ import {
   nms,
   nonMaximumWeighted,
   numpyArgsortDesc,
+  oksNms,
   softNms,
   weightedBoxesFusion,
   type PixelConvention,
@@ -51,6 +52,18 @@ describe('plain arrays are accepted wherever typed arrays are', () => {
     expect(mergeDetections([{ detections: plain, transform: identity }], { convention: 'continuous' })).toEqual(
       mergeDetections([{ detections: typed, transform: identity }], { convention: 'continuous' }),
     );
+  });
+
+  it('oksNms takes plain scores, boxes and areas', () => {
+    const k = 2;
+    const data = new Float32Array([10, 10, 2, 20, 20, 2, 10.5, 10, 2, 20, 20.5, 2, 60, 60, 2, 70, 70, 2]);
+    const sigmas = [0.5, 0.5];
+    const typedInstances = { keypoints: { data, n: 3, k }, scores: new Float64Array([0.9, 0.8, 0.7]), areas: new Float64Array([400, 400, 400]) };
+    const plainInstances = { keypoints: { data, n: 3, k }, scores: [0.9, 0.8, 0.7], areas: [400, 400, 400] };
+    expect(oksNms(plainInstances, { sigmas })).toEqual(oksNms(typedInstances, { sigmas }));
+    expect(Array.from(oksNms(plainInstances, { sigmas }))).toEqual([0, 2]);
+    const withBoxes = { keypoints: { data, n: 3, k }, scores: [0.9, 0.8, 0.7], boxes: [[0, 0, 20, 20], [0, 0, 20, 20], [50, 50, 70, 70]] };
+    expect(Array.from(oksNms(withBoxes, { sigmas }))).toEqual([0, 2]);
   });
 
   it('a typed array given for boxes is used as is (no copy), a wrong type is named', () => {
