@@ -153,7 +153,7 @@ def run_node(node, env):
     if op == "BatchNormalization":
         return [F.batch_norm(ins[0], ins[3], ins[4], ins[1], ins[2], training=False, eps=a(node, "epsilon", 1e-5))]
     unary = {"Relu": torch.relu, "Sigmoid": torch.sigmoid, "Tanh": torch.tanh, "Exp": torch.exp, "Log": torch.log, "Neg": torch.neg,
-             "Abs": torch.abs, "Sqrt": torch.sqrt, "Sign": torch.sign, "Reciprocal": torch.reciprocal, "Identity": lambda t: t, "Not": torch.logical_not}
+             "Abs": torch.abs, "Sqrt": torch.sqrt, "Sign": torch.sign, "Reciprocal": torch.reciprocal, "Erf": torch.erf, "Identity": lambda t: t, "Not": torch.logical_not}
     if op in unary:
         return [unary[op](ins[0])]
     binary = {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div, "Pow": torch.pow, "Max": torch.maximum,

@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import onnx
+import onnx.numpy_helper
 import torchvision
 from torchvision.models.detection.keypoint_rcnn import KeypointRCNNHeads, KeypointRCNNPredictor
 from torchvision.models.mobilenetv3 import InvertedResidual, InvertedResidualConfig
@@ -201,6 +202,31 @@ class RoiKeypointHead(nn.Module):
         return self.head(pooled)
 
 
+class TransformerBlock(nn.Module):
+    """A pre-norm transformer block on tokens: LayerNorm (LayerNormalization at opset 17),
+    multi-head attention written out (MatMul, Softmax, Transpose, Reshape), GELU (Erf), residuals."""
+
+    def __init__(self, d=8, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.norm2 = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, 2 * d)
+        self.fc2 = nn.Linear(2 * d, d)
+        with torch.no_grad():  # distinct LayerNorm scales (torch.onnx merges equal initializers)
+            self.norm1.weight.uniform_(0.5, 1.5)
+            self.norm2.weight.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).reshape(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, dim=-1)
+        x = x + self.proj((att @ v).transpose(1, 2).reshape(n, t, d))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
 MODELS = [
     # name, constructor, input shape, BatchNorm inside (export in training mode; "batch" = the
     # reference uses batch statistics, else frozen running statistics), output names
@@ -210,6 +236,7 @@ MODELS = [
     ("topdown_heatmap", TopDownHeatmap, [2, 3, 64, 48], True, ["heatmaps"]),
     ("yolo_head", YoloHead, [2, 3, 64, 64], True, ["preds"]),
     ("attention_block", AttentionBlock, [2, 3, 8, 8], "batch", ["out"]),
+    ("transformer_block", TransformerBlock, [2, 6, 8], False, ["tokens"]),
     ("roi_align_aligned", RoiKeypointHead, [2, 3, 32, 32], False, ["heatmaps"]),
     ("roi_align_legacy", lambda: RoiKeypointHead(aligned=False), [2, 3, 32, 32], False, ["heatmaps"]),
 ]
@@ -268,6 +295,18 @@ def main():
         loss = sum((t * weights[o].double()).sum() for o, t in zip(outputs, outs))
         loss.backward()
         grads = OrderedDict((n, (p.grad if p.grad is not None else torch.zeros_like(p)).detach().float().flatten()) for n, p in ref.named_parameters())
+        # torch.onnx stores a Linear's weight used by MatMul transposed, under a generated name
+        # (onnx::MatMul_N): its gradient is the transpose of the torch parameter's.
+        torch_params = dict(ref.named_parameters())
+        renamed = {}
+        for init in onnx.load(path).graph.initializer:
+            if init.name in grads:
+                continue
+            value = torch.from_numpy(onnx.numpy_helper.to_array(init).copy()).double()
+            for n, p in torch_params.items():
+                if p.dim() == 2 and tuple(p.shape[::-1]) == tuple(value.shape) and torch.equal(p.detach().t(), value):
+                    grads[init.name] = grads[n].view(p.shape).t().flatten()
+                    renamed[n] = init.name
         blob = bytearray()
 
         def put(t):
@@ -281,6 +320,8 @@ def main():
             "weights": {o: put(w) for o, w in weights.items()},
             "loss": loss.item(),
             "grads": {n: put(gr) for n, gr in grads.items()},
+            # torch parameter -> the (transposed) initializer the export holds instead
+            "renamed": renamed,
             "batchNorm": "batch" if has_bn == "batch" else "frozen",
             # Float buffers (not torch parameters) are initializers like the weights: freeze them.
             "buffers": [n for n, b in model.named_buffers() if b.is_floating_point() and "running_" not in n],

@@ -118,6 +118,8 @@ const rules: Record<string, GradRule> = {
     need[2] ? unbroadcast(g, g.where(x[0]!, 0, dy[0]!), x[2]!.shape) : undefined,
   ],
   Neg: ({ g, dy }) => [g.neg(dy[0]!)],
+  // d erf(x)/dx = 2/√π · e^(−x²) (GELU's exact form in torch exports).
+  Erf: ({ g, x, dy }) => [g.mul(dy[0]!, g.mul(g.exp(g.neg(g.mul(x[0]!, x[0]!))), 2 / Math.sqrt(Math.PI)))],
   Exp: ({ g, y, dy }) => [g.mul(dy[0]!, y[0]!)],
   Log: ({ g, x, dy }) => [g.div(dy[0]!, x[0]!)],
   Abs: ({ g, x, dy }) => [g.mul(dy[0]!, g.sign(x[0]!))],

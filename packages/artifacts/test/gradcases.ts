@@ -150,6 +150,20 @@ export const GRAD_CASES: readonly GradCase[] = [
     },
   },
   {
+    // GELU as torch exports it (opset < 20): x · 0.5 · (1 + erf(x / √2)).
+    name: 'erf_gelu',
+    covers: ['Erf'],
+    define: (g) => {
+      const x = g.input('x', 'float32', [3, 6]);
+      const h = g.matMul(x, p(g, 'fc.w', [6, 5], 41));
+      const erf = g.node('Erf', [g.mul(h, Math.SQRT1_2)], [{ dtype: 'float32', shape: h.shape }])[0];
+      const y = g.mul(g.mul(h, 0.5), g.add(erf, 1));
+      if (g.phase === 'eval') return { outputs: { y } };
+      return { loss: mseLoss(g, y, target(g, y)) };
+    },
+    feeds: { x: f32([3, 6], 42), target: f32([3, 5], 43) },
+  },
+  {
     name: 'batch_norm',
     covers: ['BatchNormalization'],
     define: (g) => {

@@ -72,13 +72,13 @@ describe('omnidistill train --model (bring your own student)', () => {
 
   it('exits 2 naming the node, op and opset for a model with an op it cannot differentiate', async () => {
     const { dir, coco, images } = await labeledSplit();
-    const model = join(dir, 'erf.onnx');
+    const model = join(dir, 'celu.onnx');
     const io = (name: string) => ({ name, type: { kind: 'tensor' as const, dtype: 'float32' as const, shape: [1, 3, 32, 24] } });
     await writeFile(model, encodeModel({ graphName: 'g', irVersion: 8, producerName: 't', opsets: [{ domain: '', version: 17 }], inputs: [io('input')], outputs: [io('heatmaps')], valueInfo: [], initializers: [],
-      nodes: [{ opType: 'Erf', domain: '', name: 'gelu', inputs: ['input'], outputs: ['heatmaps'], attributes: {} }] }));
+      nodes: [{ opType: 'Celu', domain: '', name: 'celu', inputs: ['input'], outputs: ['heatmaps'], attributes: {} }] }));
     const ran = await runCli('train', '--model', model, '--manifest', fixture('topdown-student.json'), '--labeled', coco, '--images', images, '--steps', '1', '--out', dir);
     expect(ran.code).toBe(2);
-    expect(ran.stderr).toMatch(/erf\.onnx: node "gelu" \(Erf, opset 17\): no importer for this op; supported: .*Conv/);
+    expect(ran.stderr).toMatch(/celu\.onnx: node "celu" \(Celu, opset 17\): no importer for this op; supported: .*Conv/);
   });
 
   it('exits 2 for a manifest whose layout it cannot train', async () => {

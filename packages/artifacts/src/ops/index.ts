@@ -5,6 +5,7 @@
 import * as activations from './activations.js';
 import * as arithmetic from './arithmetic.js';
 import { batchNormalization } from './batch-norm.js';
+import { layerNormalization } from './layer-norm.js';
 import { concat, split } from './concat.js';
 import { conv, convTranspose } from './conv.js';
 import { gemm, matMul } from './gemm.js';
@@ -22,6 +23,7 @@ const IMPORTERS: readonly OpImporter[] = [
   conv,
   convTranspose,
   batchNormalization,
+  layerNormalization,
   unary.relu,
   activations.leakyRelu,
   unary.sigmoid,
@@ -35,6 +37,7 @@ const IMPORTERS: readonly OpImporter[] = [
   unary.neg,
   unary.abs,
   unary.reciprocal,
+  unary.erf,
   unary.identity,
   unary.dropout,
   unary.floor,

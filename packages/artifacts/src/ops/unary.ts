@@ -21,6 +21,8 @@ export const sqrt = unary('Sqrt', (g, x) => g.sqrt(x), Math.sqrt);
 export const neg = unary('Neg', (g, x) => g.neg(x), (v) => -v);
 export const abs = unary('Abs', (g, x) => g.abs(x), Math.abs);
 export const reciprocal = unary('Reciprocal', (g, x) => g.reciprocal(x));
+/** Erf (GELU's exact form in torch exports); its gradient rule is in autodiff.ts. */
+export const erf = unary('Erf', (g, x) => g.node('Erf', [x], [{ dtype: 'float32', shape: x.shape }])[0]);
 
 /** Identity and inference-mode Dropout pass their input through (no node). */
 function passThrough(opType: string): OpImporter {
