@@ -4,10 +4,11 @@
 import { readFile } from 'node:fs/promises';
 import { OnnxImportError, OnnxReadError } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
+import { hashFile } from '@omnidistill/infer';
 import { trainOnnxStudent, type StudentPixels, type StudentSpec } from '@omnidistill/models';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
-import { checkpointEvery, checkpointFolder, dataIdentity, fileIdentity, runInterruptible } from '../pipeline/train-run.js';
+import { checkpointEvery, checkpointFolder, dataIdentity, runInterruptible } from '../pipeline/train-run.js';
 import { checkpointInterval, oneOf, parseFlags, required } from './args.js';
 import { TRAIN_DATA_FLAGS, trainDataOptions, trainSummary } from './train-flags.js';
 import { EXIT, UsageError } from './types.js';
@@ -140,8 +141,8 @@ export const trainStudentCommand: CommandModule = {
         // What the checkpoints are made of: the data, the schedule, and the model and how it trains.
         const identity = {
           ...(await dataIdentity(data)),
-          '--model (content)': await fileIdentity(modelPath),
-          '--manifest (content)': await fileIdentity(manifestPath),
+          '--model (content)': await hashFile(modelPath),
+          '--manifest (content)': await hashFile(manifestPath),
           '--freeze': freeze.join(','),
           '--reinit': String(reinit),
           '--batch-norm': batchNorm,

@@ -1,11 +1,12 @@
 // One checkpointed training run, as `omnidistill train` (both forms) and the demo's
-// in-process trainings run it: periodic checkpoints in OUT/<name>.checkpoints, resume from the latest one when the
-// same run is started again (bit-for-bit: the same final parameters as an uninterrupted run),
-// refusal when the inputs changed, and a stop at the next step boundary on Ctrl-C.
+// in-process trainings run it: periodic checkpoints in OUT/<name>.checkpoints, resume from
+// the latest one when the same run is started again (bit-for-bit: the same final parameters
+// as an uninterrupted run), refusal when the inputs changed, and a stop at the next step
+// boundary on Ctrl-C.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readCocoDataset } from '@omnidistill/coco';
+import { hashFile } from '@omnidistill/infer';
 import { trainDetector, trainKeypointModel } from '@omnidistill/models';
 import type { CocoSource, TrainedModel } from '@omnidistill/models';
 import { TrainingInterruptedError } from '@omnidistill/train';
@@ -47,26 +48,12 @@ export function checkpointFolder(outDir: string, name: string): string {
   return join(outDir, `${name}.checkpoints`);
 }
 
-async function hashInto(hash: ReturnType<typeof createHash>, file: string): Promise<void> {
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-}
-
-/** SHA-256 (hex) of a file's bytes, streamed. */
-export async function fileIdentity(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await hashInto(hash, file);
-  return hash.digest('hex');
-}
-
 /** SHA-256 of a COCO file's bytes and of the bytes of every image it lists (in its order). */
 async function sourceIdentity(source: CocoSource): Promise<{ annotations: string; images: string }> {
-  const annotations = await fileIdentity(source.coco);
+  const annotations = await hashFile(source.coco);
   const dataset = await readCocoDataset(source.coco);
   const images = createHash('sha256');
-  for (const image of dataset.images) {
-    images.update(`${image.id}\t${image.file_name}\n`);
-    await hashInto(images, resolve(source.imageDir, image.file_name));
-  }
+  for (const image of dataset.images) images.update(`${image.id}\t${image.file_name}\t${await hashFile(resolve(source.imageDir, image.file_name))}\n`);
   return { annotations, images: images.digest('hex') };
 }
 
