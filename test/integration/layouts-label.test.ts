@@ -97,3 +97,48 @@ describe('omnidistill label with every model layout (scales 0.75x, 1.25x ± flip
     expect(r.stderr).toContain('layout "yolo" finds the people itself; drop --detector/--boxes');
   });
 });
+
+/** Runs the built CLI in a child process. */
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: cleanEnv(), timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The labeled set restricted to people: a keypoints evaluation needs keypoints on every category it scores. */
+function personOnly(): string {
+  const d = JSON.parse(readFileSync(coco.labeled, 'utf8'));
+  const file = join(work, 'people.json');
+  writeFileSync(file, JSON.stringify({ ...d, annotations: d.annotations.filter((a: { category_id: number }) => a.category_id === 1), categories: d.categories.slice(0, 1) }));
+  return file;
+}
+
+describe('omnidistill predict → eval and check-model with every model layout', () => {
+  const people = personOnly();
+  it.each([
+    ['fasterrcnn', 'bbox', []],
+    ['yolo-detect', 'bbox', []],
+    ['keypointrcnn', 'keypoints', []],
+    ['yolo-pose', 'keypoints', []],
+    ['topdown', 'keypoints', ['--boxes', coco.labeled]],
+    ['simcc', 'keypoints', ['--boxes', coco.labeled]],
+  ] as const)('%s: single pass and 0.75x/1.25x ± flip give COCO results eval scores; check-model reports', (name, iouType, flags) => {
+    const model = join(fixtures, `${name}.onnx`);
+    for (const plan of [[], ['--scales', '0.75x,1.25x']]) {
+      const out = join(work, `predict-${name}-${plan.length}.json`);
+      const p = cli(['predict', '--model', model, '--images', images, '--image-list', coco.labeled, '--out', out, ...flags, ...plan]);
+      expect(p.code, p.stderr).toBe(0);
+      const results = JSON.parse(readFileSync(out, 'utf8')) as { image_id: number; bbox: number[]; keypoints?: number[] }[];
+      expect(results.every((r) => r.bbox.length === 4 && r.bbox.every(Number.isFinite))).toBe(true);
+      if (iouType === 'keypoints') expect(results.every((r) => r.keypoints?.length === 51)).toBe(true);
+      const e = cli(['eval', '--gt', iouType === 'keypoints' ? people : coco.labeled, '--results', out, '--iou-type', iouType, '--json']);
+      expect(e.code, e.stderr).toBe(0);
+      expect(JSON.parse(e.stdout).results).toBe(results.length);
+    }
+    const c = cli(['check-model', '--model', model, '--labeled', coco.labeled, '--images', images, '--sample', '3', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    const report = JSON.parse(c.stdout).reports[0];
+    expect(report.passes.map((p: { transform: string }) => p.transform)).toEqual(['identity', 'orig-flip', 'x2']);
+    // Random-weight exports: the check must say the teacher is useless, never pass it silently.
+    expect(report.warnings.join('\n')).toMatch(/near-zero|zero (detections|keypoint instances)/);
+  }, 300_000);
+});
