@@ -47,6 +47,12 @@ export interface RoiOptions {
   maxRois?: number;
   /** Drop boxes scoring below this (default: keep every score; selection thresholds later). */
   minScore?: number;
+  /**
+   * Run the detector under this plan and merge its boxes (NMS + box voting, as
+   * {@link predictDetections}) instead of one identity pass: the paper's teacher finds the
+   * people with the same test-time transforms as the keypoint pass.
+   */
+  plan?: TransformPlan;
 }
 
 /** RoIs in original-image pixels, best score first, with their scores and categories. */
@@ -57,16 +63,17 @@ export interface Rois {
 }
 
 /**
- * The RoIs of the keypoint pass: ONE identity (original size, unflipped) detector pass,
- * filtered by category and score, best first, at most `maxRois`.
+ * The RoIs of the keypoint pass: ONE identity (original size, unflipped) detector pass, or
+ * with `options.plan` the plan's merged detections, filtered by category and score, best
+ * first, at most `maxRois`.
  */
 export async function detectRois(detector: DetectorSession, image: DecodedImage, options: RoiOptions = {}): Promise<Rois> {
   const maxRois = options.maxRois ?? 100;
   expectInteger(maxRois, 'options.maxRois', 0);
-  const raw = await detectOnce(detector, image, resolveTransform(IDENTITY, image));
+  const raw = options.plan ? await votedDetections(detector, image, options.plan) : await detectOnce(detector, image, resolveTransform(IDENTITY, image));
   const wanted = options.categoryIds ? new Set(options.categoryIds) : null;
   const minScore = options.minScore ?? -Infinity;
-  const order = [...raw.scores.keys()]
+  const order = Array.from({ length: raw.scores.length }, (_, i) => i)
     .filter((i) => raw.scores[i] >= minScore && (wanted === null || wanted.has(raw.categoryIds[i])))
     // Stable order: score descending, then detector order, so reruns give the same RoIs.
     .sort((a, b) => raw.scores[b] - raw.scores[a] || a - b)
@@ -74,7 +81,16 @@ export async function detectRois(detector: DetectorSession, image: DecodedImage,
   return pick(raw, order);
 }
 
-function pick(raw: RawDetections, order: number[]): Rois {
+/** Boxes, scores and COCO category ids: one raw pass or a plan's merged detections. */
+type DetectionList = { [K in keyof RawDetections]: ArrayLike<number> };
+
+/** The plan's merged detections (labels are already COCO category ids). */
+async function votedDetections(detector: DetectorSession, image: DecodedImage, plan: TransformPlan): Promise<DetectionList> {
+  const d = await predictDetections(detector, image, { plan });
+  return { boxes: d.boxes, scores: d.scores, categoryIds: d.labels };
+}
+
+function pick(raw: DetectionList, order: number[]): Rois {
   const boxes = new Float64Array(4 * order.length);
   const scores = new Float64Array(order.length);
   const categoryIds = new Int32Array(order.length);

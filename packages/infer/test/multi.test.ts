@@ -139,6 +139,19 @@ describe('detectRois', () => {
     expect((await detectRois(det, image, { minScore: 0.85 })).scores.length).toBe(1);
     expect((await detectRois(det, image, { categoryIds: [2] })).scores.length).toBe(0);
   });
+
+  it('with a plan, takes the RoIs from the merged (box-voted) detections of every transform', async () => {
+    // Fixed boxes in each transformed image's pixels map back to different original boxes.
+    const det = await createModelSession(fixedRoiDetector(), detectorManifest, { threads: 1 });
+    const merged = await predictDetections(det, image, { plan });
+    const r = await detectRois(det, image, { plan });
+    expect(merged.scores.length).toBeGreaterThan(0);
+    expect(Array.from(r.boxes)).toEqual(Array.from(merged.boxes));
+    expect(Array.from(r.scores)).toEqual(Array.from(merged.scores));
+    // Not the identity pass alone.
+    const once = await detectRois(det, image);
+    expect(Array.from(r.boxes)).not.toEqual(Array.from(once.boxes));
+  });
 });
 
 describe('multi-transform detection', () => {

@@ -2,21 +2,23 @@
 import { join } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
 import { demoSettings, formatTable, Interrupted, runDemo } from '../pipeline/demo.js';
-import type { DemoTask } from '../pipeline/demo.js';
+import type { DemoRois, DemoTask } from '../pipeline/demo.js';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { stderrSink } from '../pipeline/progress.js';
 import { buildReport } from '../report/html.js';
 import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt } from './args.js';
-import { EXIT } from './types.js';
+import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
 const HELP = `Usage: omnidistill demo [--task keypoints|detection] [--quick] [--out DIR] [options]
 
 Runs data distillation end to end on built-in synthetic data: generate → train the teacher
-on the small labeled split → label the unlabeled split with multi-transform inference →
+(keypoints: and a person detector teacher) on the small labeled split → label the unlabeled
+split with multi-transform inference (keypoints: RoIs from the detector under the same plan) →
 count-matched selection → train the student (re-initialised) on labeled ∪ generated with
 the longer schedule → evaluate. Prints one table (teacher, supervised baseline with the
-student's schedule, student; single pass and multi-transform) and writes DIR/report.html.
+student's schedule, student; single pass and multi-transform; keypoints: with ground-truth
+boxes and end to end with the detector's boxes) and writes DIR/report.html.
 
 Options:
   --task TASK           keypoints (default; keypoint AP) or detection (box AP, per-category thresholds)
@@ -24,7 +26,13 @@ Options:
                         about 5 minutes on 2 cores) instead of the default (128 px, 200/1500/300,
                         1000/2000 steps). Detection uses 500 labeled / 1200 (2000) unlabeled
                         images and twice the steps (a useful detector teacher needs them)
-  --out DIR             working/output folder (default runs/demo-<task>[-quick]); a re-run resumes
+  --rois SOURCE         keypoints: where the RoIs on unlabeled images come from: detector (default;
+                        the paper's pipeline: a person detector teacher trained on the labeled split,
+                        run under the plan; generated labels carry its boxes) or gt (the hidden
+                        ground-truth boxes: isolates the keypoint model, but labels leak)
+  --detector-steps N    keypoints with --rois detector: the detector teacher's steps
+                        (default twice the teacher's: 800 quick, 2000)
+  --out DIR             working/output folder (default runs/demo-<task>[-gt][-quick]); a re-run resumes
   --upper-bound         also train on all labels (labeled + the unlabeled split's true labels)
   --seed N              data and training seed (default 1)
   --teacher-steps N     override the teacher's steps
@@ -47,6 +55,8 @@ export const demoCommand: CommandModule = {
       'upper-bound': { type: 'boolean', default: false },
       seed: { type: 'string' },
       'teacher-steps': { type: 'string' },
+      rois: { type: 'string' },
+      'detector-steps': { type: 'string' },
       'student-steps': { type: 'string' },
       labeled: { type: 'string' },
       unlabeled: { type: 'string' },
@@ -62,10 +72,15 @@ export const demoCommand: CommandModule = {
     }
     const task = oneOf<DemoTask>(v, 'task', ['keypoints', 'detection'], 'keypoints');
     const quick = v.quick === true;
+    if (task === 'detection' && (v.rois !== undefined || v['detector-steps'] !== undefined)) {
+      throw new UsageError('--rois and --detector-steps apply to --task keypoints only (the detection demo\'s teacher is itself the detector); drop them');
+    }
     const base = demoSettings(task, quick);
     const settings = demoSettings(task, quick, {
       seed: positiveInt(v, 'seed', base.seed),
       teacherSteps: positiveInt(v, 'teacher-steps', base.teacherSteps),
+      rois: oneOf<DemoRois>(v, 'rois', ['detector', 'gt'], base.rois),
+      detectorSteps: positiveInt(v, 'detector-steps', base.detectorSteps),
       studentSteps: positiveInt(v, 'student-steps', base.studentSteps),
       imageSize: positiveInt(v, 'image-size', base.imageSize),
       upperBound: v['upper-bound'] === true,
@@ -77,7 +92,7 @@ export const demoCommand: CommandModule = {
         labeledLarge: positiveInt(v, 'labeled', base.counts.labeled) + positiveInt(v, 'unlabeled', base.counts.unlabeled),
       },
     });
-    const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${quick ? '-quick' : ''}`));
+    const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${settings.rois === 'gt' && task === 'keypoints' ? '-gt' : ''}${quick ? '-quick' : ''}`));
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const { signal, dispose } = interruptSignal(log);
     try {

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelSession, loadManifest } from '@omnidistill/infer';
-import type { DetectorManifest, KeypointManifest } from '@omnidistill/infer';
+import { createModelSession, detectRois, loadManifest } from '@omnidistill/infer';
+import type { DetectorManifest, DetectorSession, KeypointManifest, Rois } from '@omnidistill/infer';
 import { DEMO_SETTINGS, generateSplits } from '@omnidistill/synth';
 import type { SplitName } from '@omnidistill/synth';
 import { TrainingInterruptedError } from '@omnidistill/train';
@@ -17,7 +17,7 @@ import type { TrainProgress } from '@omnidistill/train';
 import { customPlan } from '@omnidistill/transforms';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { boxAp, keypointAp } from './evaluate.js';
-import type { ApResult, SplitPaths } from './evaluate.js';
+import type { ApResult, EvalRois, SplitPaths } from './evaluate.js';
 import { generateLabels } from './label.js';
 import type { CalibrationSummary } from './label.js';
 import { formatDuration, Progress } from './progress.js';
@@ -29,6 +29,14 @@ import { trainWithCheckpoints } from './train-run.js';
 
 
 export type DemoTask = 'keypoints' | 'detection';
+
+/**
+ * Keypoints: where the teacher's RoIs on unlabeled images come from. `detector` (the
+ * paper's pipeline, DESIGN.md "Faithful pipeline"): a person detector teacher trained on
+ * the same labeled split, run under the same plan. `gt`: the hidden ground-truth boxes
+ * (a measurement device: labels leak into the unlabeled split).
+ */
+export type DemoRois = 'detector' | 'gt';
 
 /** Everything that shapes a demo run; a re-run with the same settings resumes. */
 export interface DemoSettings {
@@ -47,6 +55,11 @@ export interface DemoSettings {
   upperBound: boolean;
   /** Probability of a labeled sample in a student minibatch (the paper: 0.6). */
   labeledProbability: number;
+  /** Keypoints only: the RoI source on unlabeled images (and the end-to-end AP columns). */
+  rois: DemoRois;
+  /** Keypoints with `rois: 'detector'`: the person detector teacher's steps and learning rate. */
+  detectorSteps: number;
+  detectorLr: number;
 }
 
 /**
@@ -71,6 +84,10 @@ export function demoSettings(task: DemoTask, quick: boolean, overrides: Partial<
     planScales: [0.75, 1.25, 1.5],
     upperBound: false,
     labeledProbability: 0.6,
+    rois: 'detector',
+    // The detector needs twice the keypoint teacher's steps (as the detection demo).
+    detectorSteps: 2 * (quick ? 400 : 1000),
+    detectorLr: 3e-3,
     ...overrides,
   };
   return settings;
@@ -97,6 +114,8 @@ export interface DemoRow {
   multi: number;
   singleStats: number[];
   multiStats: number[];
+  /** Keypoints with the detector: AP with the detector teacher's boxes as RoIs (single pass / plan). */
+  endToEnd?: { single: number; multi: number };
   trainSeconds: number;
   history: { step: number; loss: number }[];
 }
@@ -109,8 +128,18 @@ export interface DemoResult {
   generated: string;
   calibrationFile: string;
   unlabeled: SplitPaths;
+  /** Keypoints with `rois: 'detector'`: the person detector teacher and its box AP. */
+  detector?: DetectorSummary;
   seconds: number;
   engine: string;
+}
+
+export interface DetectorSummary {
+  steps: number;
+  /** Box AP on the validation split (single pass / plan). */
+  single: number;
+  multi: number;
+  trainSeconds: number;
 }
 
 export interface DemoIO {
@@ -168,6 +197,10 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   }, skip);
 
   let engine = '';
+  /** The model a training produces: the demo task's, or the person detector teacher. */
+  const mainModel: ModelKind = { task: settings.task, lr: settings.lr };
+  const detectorModel: ModelKind = { task: 'detection', lr: settings.detectorLr };
+  const faithful = settings.task === 'keypoints' && settings.rois === 'detector';
   /**
    * Trains one model (or reuses a finished stage) and evaluates it. `threads` caps the
    * engine's intra-op threads; `child` runs the training in a child `omnidistill train`
@@ -178,23 +211,24 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     trainSplit: SplitPaths,
     steps: number,
     generated?: string,
-    run: { threads?: number; child?: boolean; lines?: boolean } = {},
-  ): Promise<DemoRow> => {
-    const record = await book.run(`train-${name}`, fp('train', name, generated ?? null), async () => {
+    run: { threads?: number; child?: boolean; lines?: boolean; model?: ModelKind } = {},
+  ): Promise<TrainRecord> => {
+    const model = run.model ?? mainModel;
+    return book.run(`train-${name}`, fp('train', name, generated ?? null), async () => {
       check();
-      if (run.child) return trainInChild(name, trainSplit, steps, generated, run.threads ?? 1);
+      if (run.child) return trainInChild(name, trainSplit, steps, generated, run.threads ?? 1, model);
       const p = new Progress(run.lines ? { write: io.progress.write.bind(io.progress), isTTY: false } : io.progress, `train ${name}`);
       const onProgress = (e: TrainProgress) => {
         engine = e.engine;
         p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} img/s [${e.engine}]`);
       };
       const settingsOfRun = {
-        task: settings.task,
+        task: model.task,
         train: { coco: trainSplit.annotations, imageDir: trainSplit.imageDir },
         ...(generated ? { generated: { coco: generated, imageDir: data.unlabeled.imageDir }, labeledProbability: settings.labeledProbability } : {}),
         steps,
         batch: settings.batch,
-        lr: settings.lr,
+        lr: model.lr,
         seed: settings.seed,
         outDir: join(outDir, 'models'),
         name,
@@ -211,9 +245,20 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
       p.done(`${trained.parameterCount} params, ${trained.stepsPerSecond.toFixed(2)} steps/s on ${trained.engine}`);
       return { onnxPath: trained.onnxPath, manifestPath: trained.manifestPath, history: [...trained.history], seconds: trained.seconds, engine: trained.engine };
     }, skip);
+  };
+
+  /** Trains (or reuses) one keypoint/demo-task model and evaluates it into a table row. */
+  const trainRow = async (
+    name: string,
+    trainSplit: SplitPaths,
+    steps: number,
+    generated?: string,
+    run: { threads?: number; child?: boolean; lines?: boolean } = {},
+  ): Promise<DemoRow> => {
+    const record = await train(name, trainSplit, steps, generated, run);
     engine = engine || record.engine;
     check();
-    const [single, multi] = await evaluateModel(name, record.onnxPath, record.manifestPath);
+    const [single, multi, e2eSingle, e2eMulti] = await evaluateModel(name, record.onnxPath, record.manifestPath);
     return {
       name,
       trainedOn: generated ? 'labeled ∪ generated' : trainSplit === data.labeled ? 'labeled' : 'all labels',
@@ -222,19 +267,20 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
       multi: multi.stats[0],
       singleStats: single.stats,
       multiStats: multi.stats,
+      ...(e2eSingle && e2eMulti ? { endToEnd: { single: e2eSingle.stats[0], multi: e2eMulti.stats[0] } } : {}),
       trainSeconds: record.seconds,
       history: record.history,
     };
   };
 
-  const trainInChild = async (name: string, trainSplit: SplitPaths, steps: number, generated: string | undefined, threads: number) => {
+  const trainInChild = async (name: string, trainSplit: SplitPaths, steps: number, generated: string | undefined, threads: number, model: ModelKind): Promise<TrainRecord> => {
     const entry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../bin.ts' : '../bin.js', import.meta.url));
     const args = [
       ...process.execArgv,
       entry,
       'train',
-      ...['--task', settings.task, '--labeled', trainSplit.annotations, '--images', trainSplit.imageDir],
-      ...['--steps', String(steps), '--batch', String(settings.batch), '--lr', String(settings.lr), '--seed', String(settings.seed), '--threads', String(threads)],
+      ...['--task', model.task, '--labeled', trainSplit.annotations, '--images', trainSplit.imageDir],
+      ...['--steps', String(steps), '--batch', String(settings.batch), '--lr', String(model.lr), '--seed', String(settings.seed), '--threads', String(threads)],
       ...['--out', join(outDir, 'models'), '--name', name],
       ...(generated ? ['--generated', generated, '--generated-images', data.unlabeled.imageDir, '--labeled-fraction', String(settings.labeledProbability)] : []),
     ];
@@ -266,11 +312,35 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     return { onnxPath: out.onnx, manifestPath: out.manifest, history: out.history, seconds: out.seconds, engine: out.engine };
   };
 
-  const evaluateModel = async (name: string, onnxPath: string, manifestPath: string): Promise<[ApResult, ApResult]> => {
-    return book.run(`eval-${name}`, fp('eval', name, await fileHash(onnxPath)), async () => {
+  /**
+   * The detector teacher's person boxes on each validation image, per plan, computed once
+   * and shared by every row's end-to-end evaluation.
+   */
+  const valRois = (detectorSession: DetectorSession, categoryId: number, p: TransformPlan): EvalRois => {
+    const cache = new Map<number, Promise<Rois>>();
+    return (imageId, image) => {
+      let r = cache.get(imageId);
+      if (!r) {
+        r = detectRois(detectorSession, image, { categoryIds: [categoryId], plan: p });
+        cache.set(imageId, r);
+      }
+      return r;
+    };
+  };
+  let endToEnd: { single: EvalRois; multi: EvalRois; fingerprint: string } | null = null;
+
+  /** Single pass and plan AP (keypoints with a detector: also end to end with its boxes). */
+  const evaluateModel = async (name: string, onnxPath: string, manifestPath: string, task: DemoTask = settings.task): Promise<ApResult[]> => {
+    const e2e = task === 'keypoints' ? endToEnd : null;
+    return book.run(`eval-${name}`, fp('eval', name, await fileHash(onnxPath), e2e?.fingerprint ?? null), async () => {
       const manifest = await loadManifest(manifestPath);
+      const passes: [string, TransformPlan, EvalRois | undefined][] = [
+        ['single pass', SINGLE_PASS, undefined],
+        [`${plan.transforms.length} transforms`, plan, undefined],
+      ];
+      if (e2e) passes.push(['single pass, detector boxes', SINGLE_PASS, e2e.single], [`${plan.transforms.length} transforms, detector boxes`, plan, e2e.multi]);
       const results: ApResult[] = [];
-      for (const [label, p] of [['single pass', SINGLE_PASS], [`${plan.transforms.length} transforms`, plan]] as const) {
+      for (const [label, p, rois] of passes) {
         check();
         const progress = new Progress(io.progress, `evaluate ${name} (${label})`);
         const tick = (d: number, t: number) => {
@@ -278,31 +348,47 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
           progress.update(d, t);
         };
         const r =
-          settings.task === 'keypoints'
-            ? await keypointAp(await createModelSession(onnxPath, manifest as KeypointManifest), data.val, p, tick)
+          task === 'keypoints'
+            ? await keypointAp(await createModelSession(onnxPath, manifest as KeypointManifest), data.val, p, tick, rois)
             : await boxAp(await createModelSession(onnxPath, manifest as DetectorManifest), data.val, p, tick);
         progress.done(`AP ${(100 * r.stats[0]).toFixed(1)}`);
         results.push(r);
       }
-      return [results[0], results[1]] as [ApResult, ApResult];
+      return results;
     }, skip);
   };
 
-  // 2. Teacher on the small labeled split.
+  // 2. Teacher on the small labeled split; in the faithful pipeline also the person detector
+  // teacher on the same split's boxes, at the same time (one core each, as below).
   // Alone, a training uses every core (train.bench: 8.1 steps/s on 2 threads vs 6.3 on one).
-  const teacher = await train('teacher', data.labeled, settings.teacherSteps);
+  const [teacherRecord, detectorRecord] = faithful
+    ? await allSettledOrThrow([
+        train('teacher', data.labeled, settings.teacherSteps, undefined, { threads: 1, lines: true }),
+        train('detector', data.labeled, settings.detectorSteps, undefined, { threads: 1, child: true, model: detectorModel }),
+      ] as const)
+    : [await train('teacher', data.labeled, settings.teacherSteps), null];
+  engine = engine || teacherRecord.engine;
+  const detector = detectorRecord ? await loadDetector(detectorRecord) : null;
+  let detectorSummary: DetectorSummary | undefined;
+  if (detector && detectorRecord) {
+    const person = ((await loadManifest(teacherRecord.manifestPath)) as KeypointManifest).keypoints.categoryId;
+    endToEnd = { single: valRois(detector.session, person, SINGLE_PASS), multi: valRois(detector.session, person, plan), fingerprint: detector.fingerprint };
+    const [single, multi] = await evaluateModel('detector', detectorRecord.onnxPath, detectorRecord.manifestPath, 'detection');
+    detectorSummary = { steps: settings.detectorSteps, single: single.stats[0], multi: multi.stats[0], trainSeconds: detectorRecord.seconds };
+  }
+  const teacher = await trainRow('teacher', data.labeled, settings.teacherSteps);
 
   // 3–6. Label the unlabeled split with the teacher under the plan, then select.
   const labelDir = join(outDir, 'labels');
   const teacherOnnx = join(outDir, 'models', 'teacher.onnx');
-  const labels = await book.run('label', fp('label', await fileHash(teacherOnnx)), async () => {
+  const labels = await book.run('label', fp('label', await fileHash(teacherOnnx), detector?.fingerprint ?? null), async () => {
     check();
     const manifest = await loadManifest(join(outDir, 'models', 'teacher.json'));
     const p = new Progress(io.progress, `label ${settings.counts.unlabeled} unlabeled images (${plan.transforms.length} transforms)`);
     const r = await generateLabels({
       task: settings.task,
       ...(settings.task === 'keypoints'
-        ? { keypoints: { model: await createModelSession(teacherOnnx, manifest as KeypointManifest), rois: { kind: 'boxes' as const, annotations: data.unlabeled.hidden! } } }
+        ? { keypoints: { model: await createModelSession(teacherOnnx, manifest as KeypointManifest), rois: detector ? { kind: 'detector' as const, detector: detector.session, fingerprint: detector.fingerprint, plan } : { kind: 'boxes' as const, annotations: data.unlabeled.hidden! } } }
         : { detector: await createModelSession(teacherOnnx, manifest as DetectorManifest) }),
       unlabeled: data.unlabeled.annotations,
       imageDir: data.unlabeled.imageDir,
@@ -324,11 +410,11 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   // Both are awaited before a failure or Ctrl-C is reported, so the child has written its
   // checkpoint and exited by the time the demo exits.
   const [student, supervised] = await allSettledOrThrow([
-    train('student', data.labeled, settings.studentSteps, labels.generated, { threads: 1, lines: true }),
-    train('supervised-long', data.labeled, settings.studentSteps, undefined, { threads: 1, child: true }),
+    trainRow('student', data.labeled, settings.studentSteps, labels.generated, { threads: 1, lines: true }),
+    trainRow('supervised-long', data.labeled, settings.studentSteps, undefined, { threads: 1, child: true }),
   ] as const);
   const rows = [teacher, supervised, student];
-  if (settings.upperBound && data.labeledLarge) rows.push(await train('upper-bound', data.labeledLarge, settings.studentSteps));
+  if (settings.upperBound && data.labeledLarge) rows.push(await trainRow('upper-bound', data.labeledLarge, settings.studentSteps));
 
   const result: DemoResult = {
     settings,
@@ -338,10 +424,26 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     generated: labels.generated,
     calibrationFile: labels.calibration,
     unlabeled: data.unlabeled,
+    ...(detectorSummary ? { detector: detectorSummary } : {}),
     seconds: (performance.now() - t0) / 1000,
     engine,
   };
   return result;
+}
+
+/** The task and learning rate of one training. */
+interface ModelKind {
+  task: DemoTask;
+  lr: number;
+}
+
+/** A finished training as stages.json records it. */
+interface TrainRecord {
+  onnxPath: string;
+  manifestPath: string;
+  history: { step: number; loss: number }[];
+  seconds: number;
+  engine: string;
 }
 
 /** Like Promise.all, but waits for every promise to settle before throwing the first failure. */
@@ -352,6 +454,12 @@ async function allSettledOrThrow<T extends readonly Promise<unknown>[]>(promises
   return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
+/** The person detector teacher's session and the digest that identifies it in resumes. */
+async function loadDetector(record: TrainRecord): Promise<{ session: DetectorSession; fingerprint: string }> {
+  const manifest = (await loadManifest(record.manifestPath)) as DetectorManifest;
+  return { session: await createModelSession(record.onnxPath, manifest), fingerprint: await fileHash(record.onnxPath) };
+}
+
 async function fileHash(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
 }
@@ -359,13 +467,25 @@ async function fileHash(path: string): Promise<string> {
 /** The results table, shaped like the paper's Tables 1a/3 (keypoints) and 4a (boxes). */
 export function formatTable(result: DemoResult): string {
   const metric = result.settings.task === 'keypoints' ? 'keypoint AP' : 'box AP';
-  const header = ['model', 'trained on', 'steps', `${metric} (single pass)`, `${metric} (${demoPlan(result.settings).transforms.length} transforms)`];
+  const n = demoPlan(result.settings).transforms.length;
+  const endToEnd = result.detector !== undefined;
+  const gtNote = result.settings.task === 'keypoints' ? ', GT boxes' : '';
+  const header = [
+    'model',
+    'trained on',
+    'steps',
+    `${metric} (single pass${gtNote})`,
+    `${metric} (${n} transforms${gtNote})`,
+    ...(endToEnd ? ['end to end (single pass)', `end to end (${n} transforms)`] : []),
+  ];
+  const pct = (x: number | undefined) => (x === undefined ? '—' : (100 * x).toFixed(1));
   const body = result.rows.map((r) => [
     r.name,
     r.trainedOn,
     String(r.steps),
-    (100 * r.single).toFixed(1),
-    (100 * r.multi).toFixed(1),
+    pct(r.single),
+    pct(r.multi),
+    ...(endToEnd ? [pct(r.endToEnd?.single), pct(r.endToEnd?.multi)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
@@ -383,6 +503,15 @@ export function formatTable(result: DemoResult): string {
       (c.keypointsPerInstance
         ? `; keypoints/instance ${c.keypointsPerInstance.before.toFixed(2)} → ${c.keypointsPerInstance.after.toFixed(2)} (labeled: ${c.keypointsPerInstance.target.toFixed(2)})`
         : ''),
+    ...(result.detector ? [detectorLine(result.detector, n)] : result.settings.task === 'keypoints' ? ['RoIs on unlabeled images: the ground-truth person boxes (--rois gt)'] : []),
     `total ${formatDuration(result.seconds)} on ${result.engine || 'the native engine'}`,
   ].join('\n');
+}
+
+/** The person detector teacher under the table: its box AP and why the end-to-end columns exist. */
+export function detectorLine(d: DetectorSummary, transforms: number): string {
+  return (
+    `person detector teacher (labeled split, ${d.steps} steps, ${formatDuration(d.trainSeconds)}): box AP ${(100 * d.single).toFixed(1)} single pass / ${(100 * d.multi).toFixed(1)} with ${transforms} transforms; ` +
+    'its boxes are the RoIs on unlabeled images (generated labels carry them) and in the end-to-end columns'
+  );
 }

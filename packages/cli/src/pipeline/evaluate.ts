@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createParams, evaluate, readCocoDataset, summarize } from '@omnidistill/coco';
 import type { CocoDataset, CocoResult } from '@omnidistill/coco';
 import { decodeImage, detectAllTransforms, predictDetections, predictKeypoints } from '@omnidistill/infer';
-import type { DetectorSession, KeypointSession } from '@omnidistill/infer';
+import type { DecodedImage, DetectorSession, KeypointSession, Rois } from '@omnidistill/infer';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { isIdentity } from '@omnidistill/transforms';
 
@@ -37,27 +37,39 @@ export function gtRois(dataset: CocoDataset, imageId: number, categoryId: number
 }
 
 /**
- * Keypoint AP with the ground-truth boxes as RoIs (as DEMO-NOTES measured; it isolates the
- * keypoint model). Keypoint scores are spatial-softmax probabilities; an instance's score
- * is their mean.
+ * The RoIs of one validation image for end-to-end keypoint AP (e.g. a detector's person
+ * boxes); each instance is then scored by its box score, as Mask R-CNN scores keypoints.
  */
-export async function keypointAp(model: KeypointSession, split: SplitPaths, plan: TransformPlan, tick?: Tick): Promise<ApResult> {
+export type EvalRois = (imageId: number, image: DecodedImage) => Promise<Pick<Rois, 'boxes' | 'scores'>>;
+
+/**
+ * Keypoint AP. Without `rois`, the ground-truth boxes are the RoIs (as DEMO-NOTES measured;
+ * it isolates the keypoint model) and an instance's score is the mean of its keypoints'
+ * spatial-softmax probabilities. With `rois` (a detector's boxes), it is the end-to-end
+ * number the paper reports.
+ */
+export async function keypointAp(model: KeypointSession, split: SplitPaths, plan: TransformPlan, tick?: Tick, rois?: EvalRois): Promise<ApResult> {
   const t0 = performance.now();
   const gt = await readCocoDataset(split.annotations);
   const categoryId = model.manifest.keypoints.categoryId;
   const results: CocoResult[] = [];
   let done = 0;
   for (const img of gt.images) {
-    const rois = gtRois(gt, img.id, categoryId);
-    if (rois.length > 0) {
+    const given = rois ? null : gtRois(gt, img.id, categoryId);
+    if (given === null || given.length > 0) {
       const decoded = await decodeImage(join(split.imageDir, img.file_name));
       if (!decoded.ok) throw new Error(`${img.file_name}: ${decoded.failure.message}`);
-      const kp = await predictKeypoints(model, decoded.image, rois, { plan, keypointScore: 'probability' });
+      const found = rois ? await rois(img.id, decoded.image) : null;
+      const boxes = found ? found.boxes : given!;
+      if (boxes.length === 0) {
+        tick?.(++done, gt.images.length);
+        continue;
+      }
+      const kp = await predictKeypoints(model, decoded.image, boxes, { plan, keypointScore: 'probability' });
       for (let i = 0; i < kp.n; i++) {
         const keypoints = Float64Array.from(kp.data.subarray(i * kp.k * 3, (i + 1) * kp.k * 3));
-        let score = 0;
-        for (let j = 0; j < kp.k; j++) score += keypoints[3 * j + 2];
-        results.push({ image_id: img.id, category_id: categoryId, score: score / kp.k, keypoints });
+        const score = found ? found.scores[i] : meanProbability(keypoints);
+        results.push({ image_id: img.id, category_id: categoryId, score, keypoints });
       }
     }
     tick?.(++done, gt.images.length);
@@ -65,6 +77,12 @@ export async function keypointAp(model: KeypointSession, split: SplitPaths, plan
   const params = createParams('keypoints', gt, { catIds: [categoryId] });
   const summary = summarize(evaluate(gt, results, params));
   return { stats: [...summary.stats], text: summary.text, images: gt.images.length, results: results.length, seconds: (performance.now() - t0) / 1000 };
+}
+
+function meanProbability(keypoints: Float64Array): number {
+  let sum = 0;
+  for (let j = 2; j < keypoints.length; j += 3) sum += keypoints[j];
+  return sum / (keypoints.length / 3);
 }
 
 /**

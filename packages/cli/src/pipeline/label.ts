@@ -38,8 +38,12 @@ export const DEFAULT_CHUNK_SIZE = 64;
 
 /** Where the RoIs of the keypoint pass come from on unlabeled images. */
 export type KeypointRoiSource =
-  /** `fingerprint`: a digest of the detector's bytes, so a resume with another detector is refused. */
-  | { kind: 'detector'; detector: DetectorSession; fingerprint: string }
+  /**
+   * `fingerprint`: a digest of the detector's bytes, so a resume with another detector is
+   * refused. `plan`: the detector runs under it with box voting (the faithful pipeline);
+   * without it, one identity pass.
+   */
+  | { kind: 'detector'; detector: DetectorSession; fingerprint: string; plan?: TransformPlan }
   /** Given person boxes (a COCO file of the same images; only its boxes are read). */
   | { kind: 'boxes'; annotations: string };
 
@@ -199,6 +203,7 @@ async function inputDigests(options: LabelOptions): Promise<Record<string, strin
     rois: r === undefined ? 'none' : r === null ? 'self-detecting' : r.kind,
     ...(r?.kind === 'boxes' ? { boxes: await hashFile(r.annotations) } : {}),
     ...(r?.kind === 'detector' ? { detector: r.fingerprint } : {}),
+    ...(r?.kind === 'detector' && r.plan ? { 'detector-plan': runFingerprint(JSON.stringify(r.plan)) } : {}),
     'max-pixels': String(options.maxPixels ?? DEFAULT_MAX_PIXELS),
   };
 }
@@ -225,7 +230,8 @@ export async function predictorFor(options: Pick<LabelOptions, 'task' | 'detecto
   let base: ImagePredictor;
   if (kp.rois === null) return keypointPredictor(kp.model, null, { plan: options.plan });
   if (kp.rois.kind === 'detector') {
-    base = keypointPredictor(kp.model, { kind: 'detector', detector: kp.rois.detector }, { plan: options.plan, keypointScore: 'probability' });
+    const roiOptions = kp.rois.plan ? { plan: kp.rois.plan } : {};
+    base = keypointPredictor(kp.model, { kind: 'detector', detector: kp.rois.detector, options: roiOptions }, { plan: options.plan, keypointScore: 'probability' });
   } else {
     const boxes: CocoDataset = await readCocoDataset(kp.rois.annotations);
     base = keypointPredictor(

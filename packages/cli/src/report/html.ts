@@ -7,7 +7,7 @@ import type { CocoDataset } from '@omnidistill/coco';
 import type { Calibration, ThresholdCurve } from '@omnidistill/select';
 import { COCO_PERSON } from '@omnidistill/core';
 import type { DemoResult } from '../pipeline/demo.js';
-import { demoPlan, formatTable } from '../pipeline/demo.js';
+import { demoPlan, detectorLine, formatTable } from '../pipeline/demo.js';
 
 export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324'];
@@ -91,9 +91,16 @@ export async function buildReport(result: DemoResult, options: { gridImages?: nu
   const metric = result.settings.task === 'keypoints' ? 'Keypoint AP' : 'Box AP';
   const plan = demoPlan(result.settings);
 
+  const endToEnd = result.detector !== undefined;
+  const pct = (x: number | undefined) => (x === undefined ? '—' : (100 * x).toFixed(1));
+  const e2eCells = (r: DemoResult['rows'][number]) => (endToEnd ? `<td class="n">${pct(r.endToEnd?.single)}</td><td class="n">${pct(r.endToEnd?.multi)}</td>` : '');
   const tableRows = result.rows
-    .map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(r.trainedOn)}</td><td class="n">${r.steps}</td><td class="n">${(100 * r.single).toFixed(1)}</td><td class="n">${(100 * r.multi).toFixed(1)}</td><td class="n">${r.trainSeconds.toFixed(0)} s</td></tr>`)
+    .map((r) => `<tr><td>${esc(r.name)}</td><td>${esc(r.trainedOn)}</td><td class="n">${r.steps}</td><td class="n">${pct(r.single)}</td><td class="n">${pct(r.multi)}</td>${e2eCells(r)}<td class="n">${r.trainSeconds.toFixed(0)} s</td></tr>`)
     .join('');
+  const e2eHeader = endToEnd ? `<th>end to end, single pass</th><th>end to end, ${plan.transforms.length} transforms</th>` : '';
+  const roiNote = result.detector
+    ? `<p>The first two AP columns use the ground-truth person boxes as RoIs (they isolate the keypoint model); the end-to-end columns use the person detector teacher's boxes (the paper's number). ${esc(detectorLine(result.detector, plan.transforms.length))}.</p>`
+    : '<p>Keypoint AP uses the ground-truth person boxes as RoIs (as in DEMO-NOTES), which isolates the keypoint model; the generated labels were made with the teacher on the unlabeled images\' ground-truth person boxes (<code>--rois gt</code>).</p>';
 
   const curves = calibration.instanceThresholds.map((t) => curveChart(t.curve, t.threshold, t.target, `instances per image (${t.categoryId === null ? 'all' : `category ${t.categoryId}`})`));
   if (calibration.keypointThreshold) {
@@ -117,8 +124,8 @@ table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #d
 <h1>omnidistill demo — ${esc(result.settings.task)}</h1>
 <p>${result.settings.imageSize}px synthetic images: ${result.settings.counts.labeled} labeled, ${result.settings.counts.unlabeled} unlabeled, ${result.settings.counts.val} validation; seed ${result.settings.seed}. Test-time plan: ${plan.transforms.length} transforms (${esc(plan.transforms.map((t) => t.name).join(', '))}). Total time ${result.seconds.toFixed(0)} s.</p>
 <h2>${metric} on the validation split</h2>
-<table><tr><th>model</th><th>trained on</th><th>steps</th><th>single pass</th><th>${plan.transforms.length} transforms</th><th>training time</th></tr>${tableRows}</table>
-${result.settings.task === 'keypoints' ? '<p>Keypoint AP uses the ground-truth person boxes as RoIs (as in DEMO-NOTES), which isolates the keypoint model; the generated labels were made with the teacher on the unlabeled images\' person boxes.</p>' : ''}
+<table><tr><th>model</th><th>trained on</th><th>steps</th><th>single pass</th><th>${plan.transforms.length} transforms</th>${e2eHeader}<th>training time</th></tr>${tableRows}</table>
+${result.settings.task === 'keypoints' ? roiNote : ''}
 <h2>Calibration (count matching)</h2>
 <div class="charts">${curves.join('')}</div>
 <h2>Generated labels on unlabeled images</h2>
