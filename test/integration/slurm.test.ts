@@ -1,6 +1,6 @@
 // Sharded labeling on a real Slurm cluster (Debian's slurm-wlm + munge, one node on
-// loopback; test/slurm/run.sh): `omnidistill label` as `sbatch --array=0-3`, one task killed
-// mid-run and requeued, then `label merge` — the result must be byte-identical to a
+// loopback; test/slurm/run.sh): `omnidistill label` as `sbatch --array=0-3`, one task cancelled
+// (scancel) mid-run and resubmitted, then `label merge` — the result must be byte-identical to a
 // single-process run. Skipped, with the reason in its name, where Slurm is not installed or
 // we are not root (the daemons run as root; .ci/run installs the packages with apt).
 import { spawnSync } from 'node:child_process';
@@ -29,7 +29,7 @@ describe.skipIf(reason !== null)(`omnidistill label on a Slurm array job${reason
   const work = mkdtempSync(join(tmpdir(), 'omnidistill-slurm-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('4 array tasks, one killed mid-run and requeued, + merge = the single-process bytes', async () => {
+  it('4 array tasks, one cancelled mid-run and resubmitted, + merge = the single-process bytes', async () => {
     const f = await makeLabelFixture(join(work, 'data'), { unlabeled: 160 });
     // chunk size 2: 80 chunks, 20 per task, so the kill lands with most of task 1's work left.
     const args = labelArgs(f, join(work, 'single'));
@@ -42,12 +42,13 @@ describe.skipIf(reason !== null)(`omnidistill label on a Slurm array job${reason
     const env = cleanEnv({ NODE: process.execPath, BIN: bin, TASKS: '4', KILL_TASK: '1', PATH: `${process.env.PATH}:/usr/sbin:/sbin` });
     const r = spawnSync('bash', [join(repo, 'test/slurm/run.sh'), join(work, 'slurm'), out, '--', ...shardArgs], { encoding: 'utf8', env, timeout: 600_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/killed task 1 mid-run with \d+ chunk\(s\) written/);
+    expect(r.stdout).toMatch(/cancelled task 1 mid-run with \d+ chunk\(s\) written/);
+    expect(r.stdout).toMatch(/resubmitted task 1 as job \d+/);
 
     for (const name of ['generated.json', 'calibration.json']) {
       expect(readFileSync(join(out, name)).equals(readFileSync(join(work, 'single', name))), name).toBe(true);
     }
-    // The requeued task resumed: the chunks written before the kill are the same files (inodes),
+    // The resubmitted task resumed: the chunks written before the kill are the same files (inodes),
     // and it went on to write all 20 of its chunks.
     const lines = (file: string) => readFileSync(join(work, 'slurm', file), 'utf8').trim().split('\n');
     const killed = lines('killed-chunks.txt');

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # A single-node Slurm cluster on loopback (SCALE-NOTES.md recipe), all state under one folder.
-#   cluster.sh start DIR   munged (unless one answers already), slurmctld, slurmd; waits for an idle node
-#   cluster.sh stop DIR    stops what start started, by pid file
-# Ports are picked per cluster so a second cluster on the machine does not collide.
+#   cluster.sh start DIR   a private munged, slurmctld, slurmd; waits for an idle node
+#   cluster.sh stop DIR    kills the cluster's jobs, then stops what start started, by pid file
+# Ports and the munge socket are private to each cluster, so two clusters on one machine (two
+# test runs at once) neither collide nor stop each other's daemons.
 set -euo pipefail
 cmd=$1
 D=$(cd "$2" && pwd)
 
 stop() {
-  for f in "$D/slurmd.pid" "$D/slurmctld.pid" "$D/munged.started"; do
+  # Jobs first, so no slurmstepd outlives its slurmd.
+  if [ -f "$D/slurm.conf" ] && [ -f "$D/slurmctld.pid" ]; then
+    export SLURM_CONF=$D/slurm.conf
+    jobs=$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')
+    if [ -n "$jobs" ]; then
+      scancel --signal=KILL --full $jobs 2>/dev/null || true
+      scancel $jobs 2>/dev/null || true
+      for _ in $(seq 100); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.1; done
+    fi
+  fi
+  for f in "$D/slurmd.pid" "$D/slurmctld.pid" "$D/munged.pid"; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     kill "$pid" 2>/dev/null || true
@@ -16,19 +27,24 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  [ -f "$D/munge.dir" ] && rm -rf "$(cat "$D/munge.dir")" "$D/munge.dir"
 }
 
 start() {
-  # munge: the daemon Slurm authenticates with; reuse a running one, else start ours and remember its pid.
-  if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-    [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chmod 400 /etc/munge/munge.key; }
-    mkdir -p /run/munge /var/lib/munge /var/log/munge
-    chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge
-    runuser -u munge -- /usr/sbin/munged --force
-    for _ in $(seq 50); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
-    cp /run/munge/munged.pid "$D/munged.started"
-    munge -n | unmunge >/dev/null
-  fi
+  # munge, which Slurm authenticates with: our own daemon on our own socket, in a folder the
+  # munge user can reach (the scratch folder may sit in a private temp folder).
+  [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chmod 400 /etc/munge/munge.key; }
+  chown munge:munge /etc/munge /etc/munge/munge.key
+  local M
+  M=$(mktemp -d /tmp/omnidistill-munge.XXXXXX)
+  echo "$M" > "$D/munge.dir"
+  chown munge:munge "$M"
+  chmod 700 "$M"
+  runuser -u munge -- /usr/sbin/munged --force --socket="$M/munge.sock" --pid-file="$M/munged.pid" \
+    --log-file="$M/munged.log" --seed-file="$M/munged.seed"
+  for _ in $(seq 50); do [ -s "$M/munged.pid" ] && break; sleep 0.1; done
+  cp "$M/munged.pid" "$D/munged.pid"
+  munge -n --socket="$M/munge.sock" | unmunge --socket="$M/munge.sock" >/dev/null
   local host port
   host=$(hostname)
   port=$((20000 + RANDOM % 20000))
@@ -39,6 +55,7 @@ SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 AuthType=auth/munge
+AuthInfo=socket=$M/munge.sock
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SlurmUser=root

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sharded labeling on a real Slurm cluster (single node, loopback): submits
-# `omnidistill label ARGS` as an array job of TASKS tasks, kills task KILL_TASK mid-run
-# (SIGKILL through scancel, after it wrote its first chunk), requeues it so it resumes, waits
-# for every task, then runs `omnidistill label merge`. Daemons it starts are stopped on exit.
+# `omnidistill label ARGS` as an array job of TASKS tasks, cancels task KILL_TASK mid-run
+# (scancel after it wrote its first chunk: Slurm kills the batch script and stops the label
+# process with SIGTERM), resubmits it so it resumes, waits for every task, then runs
+# `omnidistill label merge`. Daemons it starts are stopped on exit.
 #
 #   NODE=… BIN=…/packages/cli/dist/bin.js run.sh SCRATCH OUT -- label ARGS…  (ARGS without --out)
 #
@@ -61,20 +62,28 @@ wait_for() { # wait_for DESCRIPTION COMMAND…
   done
 }
 task_gone() { [ -z "$(squeue -h -j "${job}_$1" 2>/dev/null)" ]; }
-all_gone() { [ -z "$(squeue -h -j "$job" 2>/dev/null)" ]; }
+# Done = every shard wrote DONE.json and no task of either job is left in the queue.
+all_done() {
+  for i in $(seq 0 $((TASKS - 1))); do [ -f "$OUT/shards/shard-$i-of-$TASKS/DONE.json" ] || return 1; done
+  [ -z "$(squeue -h -j "$job,$retry" 2>/dev/null)" ]
+}
 
 wait_for "task $KILL_TASK to write its first chunk" test -f "$S/stopped"
 [ -f "$shard_dir/DONE.json" ] && { echo "task $KILL_TASK finished before the kill: not a mid-run kill" >&2; exit 1; }
 (cd "$shard_dir" && stat -c '%i %n' shard-*.jsonl) > "$S/killed-chunks.txt"
 scancel --signal=KILL --full "${job}_$KILL_TASK"
 wait_for "task $KILL_TASK to end" task_gone "$KILL_TASK"
-echo "killed task $KILL_TASK mid-run with $(wc -l < "$S/killed-chunks.txt") chunk(s) written; requeueing it"
-scontrol requeue "${job}_$KILL_TASK"
-# A requeued job waits out a begin-time delay; let it start now.
-scontrol update JobId="${job}_$KILL_TASK" StartTime=now
-wait_for "every task to finish" all_gone
+echo "cancelled task $KILL_TASK mid-run with $(wc -l < "$S/killed-chunks.txt") chunk(s) written"
+# Resubmit the cancelled task as its own job; OMNIDISTILL_SHARD_INDEX/COUNT win over the new
+# job's array variables, so it redoes the same shard and resumes from the chunks on disk.
+# (`scontrol requeue` of the cancelled task is the other way; here it sometimes left the queue
+# without running again, so the test does not depend on it.)
+retry=$(sbatch --parsable --array="$KILL_TASK" --chdir "$S" -o "$S/retry_%A_%a.out" \
+  --export=ALL,OMNIDISTILL_SHARD_INDEX="$KILL_TASK",OMNIDISTILL_SHARD_COUNT="$TASKS",KILL_TASK=none "$S/job.sh" "$@" --out "$OUT")
+echo "resubmitted task $KILL_TASK as job $retry"
+wait_for "every task to finish" all_done
 (cd "$shard_dir" && stat -c '%i %n' shard-*.jsonl) > "$S/final-chunks.txt"
 for i in $(seq 0 $((TASKS - 1))); do
-  [ -f "$OUT/shards/shard-$i-of-$TASKS/DONE.json" ] || { echo "task $i did not finish; its log:" >&2; cat "$S/${job}_$i.out" >&2; exit 1; }
+  [ -f "$OUT/shards/shard-$i-of-$TASKS/DONE.json" ] || { echo "task $i did not finish; its logs:" >&2; cat "$S/${job}_$i.out" "$S"/retry_*.out >&2; exit 1; }
 done
 "$NODE" "$BIN" label merge --out "$OUT"
