@@ -104,3 +104,37 @@ describe('omnidistill eval', () => {
     expect(r2.stderr).toContain('[4].image_id: expected the id of an image in the ground truth, received 424242');
   });
 });
+
+describe('omnidistill eval: which categories are scored', () => {
+  // A people + objects dataset: one box-only category beside the keypoint category.
+  const mixedGt = join(tmp, 'mixed-gt.json');
+  const gt = JSON.parse(readFileSync(join(kpCase, 'gt.json'), 'utf8')) as { categories: object[]; annotations: { image_id: number }[] };
+  gt.categories.push({ id: 2, name: 'car', supercategory: 'thing' });
+  gt.annotations.push({ id: 999999, image_id: gt.annotations[0].image_id, category_id: 2, bbox: [1, 1, 5, 5], area: 25, iscrowd: 0 } as never);
+  writeFileSync(mixedGt, JSON.stringify(gt));
+  const statsOf = (r: Run) => (JSON.parse(r.stdout) as { stats: number[]; perCategory: { categoryId: number }[] });
+
+  it('keypoints default to the categories that declare keypoints, with a note, and equal the person-only result', () => {
+    const mixed = cli('eval', '--gt', mixedGt, '--results', join(kpCase, 'dt.json'), '--iou-type', 'keypoints', '--json');
+    expect(mixed.status).toBe(0);
+    expect(mixed.stderr).toContain('evaluating keypoints of categories 1');
+    const alone = cli('eval', '--gt', join(kpCase, 'gt.json'), '--results', join(kpCase, 'dt.json'), '--iou-type', 'keypoints', '--json');
+    expect(statsOf(mixed).stats).toEqual(statsOf(alone).stats);
+    expect(statsOf(mixed).perCategory.map((c) => c.categoryId)).toEqual([1]);
+  });
+
+  it('--cat-ids chooses the categories; a box-only category under keypoints and an unknown id exit 2 naming it', () => {
+    const chosen = cli('eval', '--gt', mixedGt, '--results', join(kpCase, 'dt.json'), '--iou-type', 'keypoints', '--cat-ids', '1', '--json');
+    expect(chosen.status).toBe(0);
+    expect(chosen.stderr).toBe('');
+    const boxOnly = cli('eval', '--gt', mixedGt, '--results', join(kpCase, 'dt.json'), '--iou-type', 'keypoints', '--cat-ids', '1,2');
+    expect(boxOnly.status).toBe(2);
+    expect(boxOnly.stderr).toMatch(/category 2/);
+    const unknown = cli('eval', '--gt', mixedGt, '--results', join(kpCase, 'dt.json'), '--iou-type', 'keypoints', '--cat-ids', '7');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--cat-ids[0]: category 7 is not in the ground truth');
+    const bad = cli('eval', '--gt', mixedGt, '--results', join(kpCase, 'dt.json'), '--iou-type', 'bbox', '--cat-ids', 'x');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--cat-ids[0]');
+  });
+});

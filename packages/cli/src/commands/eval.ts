@@ -25,6 +25,9 @@ Options:
   --iou-type TYPE    bbox or keypoints
   --sigmas LIST      keypoints only: comma-separated OKS sigmas, one per keypoint
                      (default: the 17 COCO person sigmas)
+  --cat-ids LIST     comma-separated category ids to evaluate (pycocotools' params.catIds;
+                     default: every category for bbox, the categories that declare
+                     keypoints for keypoints)
   --json             print one JSON object {"iouType", "stats", "statNames", "perCategory", ...}
                      instead of the summary text
   -h, --help         show this help
@@ -43,6 +46,7 @@ interface EvalOptions {
   results: string;
   iouType: IouType;
   sigmas: number[] | undefined;
+  catIds: number[] | undefined;
   json: boolean;
 }
 
@@ -58,6 +62,7 @@ function parseOptions(argv: string[]): EvalOptions | 'help' {
         results: { type: 'string' },
         'iou-type': { type: 'string' },
         sigmas: { type: 'string' },
+        'cat-ids': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -82,7 +87,37 @@ function parseOptions(argv: string[]): EvalOptions | 'help' {
       return v;
     });
   }
-  return { gt: values.gt!, results: values.results!, iouType, sigmas, json: values.json ?? false };
+  const catIds = values['cat-ids'] === undefined ? undefined : parseIdList(values['cat-ids'], '--cat-ids');
+  return { gt: values.gt!, results: values.results!, iouType, sigmas, catIds, json: values.json ?? false };
+}
+
+function parseIdList(text: string, flag: string): number[] {
+  return text.split(',').map((s, i) => {
+    if (!/^\s*\d+\s*$/.test(s)) throw new UsageError(`${flag}[${i}]: expected a category id (a non-negative integer), received ${JSON.stringify(s)}`);
+    return Number(s);
+  });
+}
+
+/**
+ * The categories to score. A keypoints evaluation defaults to the categories that declare
+ * keypoints: pycocotools would fail on the first box-only annotation of any other category
+ * (a dataset of people plus other objects is common), and those categories have no OKS.
+ */
+function categoriesToEvaluate(gt: CocoDataset, opts: EvalOptions, warn: (line: string) => void): number[] | undefined {
+  if (opts.catIds !== undefined) {
+    const known = new Set(gt.categories.map((c) => c.id));
+    opts.catIds.forEach((id, i) => {
+      if (!known.has(id)) throw new UsageError(`--cat-ids[${i}]: category ${id} is not in the ground truth ${opts.gt} (its ids: ${[...known].join(', ')})`);
+    });
+    return opts.catIds;
+  }
+  if (opts.iouType !== 'keypoints') return undefined;
+  const withKeypoints = gt.categories.filter((c) => c.keypoints !== undefined).map((c) => c.id);
+  if (withKeypoints.length === 0) throw new UsageError(`--iou-type keypoints: no category of ${opts.gt} declares keypoints; pass --cat-ids to choose the categories`);
+  if (withKeypoints.length < gt.categories.length) {
+    warn(`omnidistill eval: evaluating keypoints of categories ${withKeypoints.join(', ')} (the ones that declare keypoints); --cat-ids chooses others`);
+  }
+  return withKeypoints;
 }
 
 /** Reads a file through `read`, turning missing files and invalid content into usage errors. */
@@ -98,8 +133,9 @@ async function load<T>(what: string, file: string, read: () => Promise<T>): Prom
 }
 
 /** The keypoint count the OKS sigmas must match (the ground truth's keypoint categories). */
-function checkSigmaCount(gt: CocoDataset, sigmas: readonly number[]): void {
+function checkSigmaCount(gt: CocoDataset, sigmas: readonly number[], catIds: readonly number[] | undefined): void {
   for (const c of gt.categories) {
+    if (catIds !== undefined && !catIds.includes(c.id)) continue;
     if (c.keypoints !== undefined && c.keypoints.length !== sigmas.length) {
       throw new UsageError(
         `category ${c.id} (${c.name}) has ${c.keypoints.length} keypoints but ${sigmas.length} OKS sigmas are in use; pass --sigmas with ${c.keypoints.length} values`,
@@ -116,13 +152,14 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   }
   const gt = await load('ground truth', opts.gt, () => readCocoDataset(opts.gt));
   const sigmas = opts.sigmas ?? [...COCO_PERSON_OKS_SIGMAS];
-  if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas);
+  const catIds = categoriesToEvaluate(gt, opts, (line) => io.stderr.write(`${line}\n`));
+  if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas, catIds);
   const results = await load('results', opts.results, () =>
     readCocoResults(opts.results, gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}),
   );
   let params;
   try {
-    params = createParams(opts.iouType, gt, opts.iouType === 'keypoints' ? { kptOksSigmas: sigmas } : {});
+    params = createParams(opts.iouType, gt, { ...(opts.iouType === 'keypoints' ? { kptOksSigmas: sigmas } : {}), ...(catIds !== undefined ? { catIds } : {}) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
