@@ -254,8 +254,10 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     steps: number,
     generated?: string,
     run: { threads?: number; child?: boolean; lines?: boolean } = {},
-  ): Promise<DemoRow> => {
-    const record = await train(name, trainSplit, steps, generated, run);
+  ): Promise<DemoRow> => rowOf(name, await train(name, trainSplit, steps, generated, run), trainSplit, steps, generated);
+
+  /** Evaluates a trained demo-task model into a table row. */
+  const rowOf = async (name: string, record: TrainRecord, trainSplit: SplitPaths, steps: number, generated?: string): Promise<DemoRow> => {
     engine = engine || record.engine;
     check();
     const [single, multi, e2eSingle, e2eMulti] = await evaluateModel(name, record.onnxPath, record.manifestPath);
@@ -376,7 +378,7 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     const [single, multi] = await evaluateModel('detector', detectorRecord.onnxPath, detectorRecord.manifestPath, 'detection');
     detectorSummary = { steps: settings.detectorSteps, single: single.stats[0], multi: multi.stats[0], trainSeconds: detectorRecord.seconds };
   }
-  const teacher = await trainRow('teacher', data.labeled, settings.teacherSteps);
+  const teacher = await rowOf('teacher', teacherRecord, data.labeled, settings.teacherSteps);
 
   // 3–6. Label the unlabeled split with the teacher under the plan, then select.
   const labelDir = join(outDir, 'labels');
