@@ -76,11 +76,13 @@ export const demoCommand: CommandModule = {
       throw new UsageError('--rois and --detector-steps apply to --task keypoints only (the detection demo\'s teacher is itself the detector); drop them');
     }
     const base = demoSettings(task, quick);
+    const teacherSteps = positiveInt(v, 'teacher-steps', base.teacherSteps);
     const settings = demoSettings(task, quick, {
       seed: positiveInt(v, 'seed', base.seed),
-      teacherSteps: positiveInt(v, 'teacher-steps', base.teacherSteps),
+      teacherSteps,
       rois: oneOf<DemoRois>(v, 'rois', ['detector', 'gt'], base.rois),
-      detectorSteps: positiveInt(v, 'detector-steps', base.detectorSteps),
+      // The detector teacher trains twice the keypoint teacher's steps, also when --teacher-steps changes them.
+      detectorSteps: positiveInt(v, 'detector-steps', 2 * teacherSteps),
       studentSteps: positiveInt(v, 'student-steps', base.studentSteps),
       imageSize: positiveInt(v, 'image-size', base.imageSize),
       upperBound: v['upper-bound'] === true,
