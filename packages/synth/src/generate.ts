@@ -268,7 +268,15 @@ async function writeSplits(
     // Results are consumed strictly in index order (ids, JSON and progress do not depend on timing).
     const queue: Promise<ImageJobResult>[] = [];
     const consume = async (): Promise<void> => {
-      const r = await (queue.shift() as Promise<ImageJobResult>);
+      let r: ImageJobResult;
+      try {
+        r = await (queue.shift() as Promise<ImageJobResult>);
+      } catch (err) {
+        // Let the images still in flight finish (or fail) before rejecting: no write of this
+        // run may land after its promise has settled (a caller removing the folder raced them).
+        await Promise.allSettled(queue.splice(0));
+        throw err;
+      }
       images.push(r.image);
       for (const a of r.annotations) {
         a.id = nextAnnId++;

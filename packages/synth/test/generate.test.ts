@@ -179,6 +179,12 @@ describe('generateSplits', () => {
     const out = await tempDir();
     await mkdir(join(out, 'val', 'images', 'val-000002.png'), { recursive: true }); // a folder where a file must go
     await expect(generateSplits({ outDir: out, seed: 1, imageSize: 32, counts: { val: 6 } })).rejects.toThrow(/val-000002\.png/);
+    // Settled means settled: the images that were in flight beside the failed one have
+    // finished, so the folder no longer changes (a caller may remove it at once).
+    const listing = async () => (await readdir(join(out, 'val', 'images'))).sort();
+    const atRejection = await listing();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await listing()).toEqual(atRejection);
   });
 
   it('rejects bad options with the field, the expectation and the value', async () => {
