@@ -25,7 +25,7 @@ export interface ExportOptions {
  *
  * @example
  * const onnx = exportInferenceModel(defineKeypointNet, result.state.parameters);
- * writeFileSync('student.onnx', onnx);
+ * await writeFileAtomic('student.onnx', onnx); // @omnidistill/coco: every byte, fsync, rename
  */
 export function exportInferenceModel(
   define: ModelDefinition,
