@@ -5,10 +5,9 @@
 // reader can tell distillation from training longer) and, on request, the upper bound.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelSession, detectRois, loadManifest } from '@omnidistill/infer';
+import { createModelSession, detectRois, hashFile, loadManifest } from '@omnidistill/infer';
 import type { DetectorManifest, DetectorSession, KeypointManifest, Rois } from '@omnidistill/infer';
 import { DEMO_SETTINGS, generateSplits } from '@omnidistill/synth';
 import type { SplitName } from '@omnidistill/synth';
@@ -462,8 +461,9 @@ async function loadDetector(record: TrainRecord): Promise<{ session: DetectorSes
   return { session: await createModelSession(record.onnxPath, manifest), fingerprint: await fileHash(record.onnxPath) };
 }
 
+/** The 16-hex fingerprint the demo's stage records use: infer's streaming file hash, shortened. */
 async function fileHash(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
+  return (await hashFile(path)).slice(0, 16);
 }
 
 /** The results table, shaped like the paper's Tables 1a/3 (keypoints) and 4a (boxes). */
