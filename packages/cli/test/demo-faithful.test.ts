@@ -47,7 +47,7 @@ describe('omnidistill demo (keypoints, faithful pipeline)', () => {
 
     const generated = await readCocoDataset(result.generated);
     expect(generated.annotations.length).toBeGreaterThan(0);
-    const hidden = await readCocoDataset((result.unlabeled as { hidden: string }).hidden);
+    const hidden = await readCocoDataset(result.unlabeled.hidden!);
     const gtBoxes = new Set(hidden.annotations.map((a) => boxKey([a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]])));
     // The detector teacher's own boxes under the demo's plan, recomputed here.
     const detectorOnnx = join(out, 'models', 'detector.onnx');

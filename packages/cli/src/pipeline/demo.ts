@@ -126,7 +126,8 @@ export interface DemoResult {
   calibration: CalibrationSummary;
   generated: string;
   calibrationFile: string;
-  unlabeled: SplitPaths;
+  /** The unlabeled split, with `hidden`: its ground-truth annotations (null when not written), for measuring. */
+  unlabeled: SplitPaths & { hidden: string | null };
   /** Keypoints with `rois: 'detector'`: the person detector teacher and its box AP. */
   detector?: DetectorSummary;
   seconds: number;
