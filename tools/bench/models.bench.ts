@@ -4,21 +4,12 @@
 // pipeline's overhead per step (target: ≤ 10%).
 import { instantiate } from '@omnidistill/artifacts';
 import { COCO_PERSON } from '@omnidistill/core';
-import { KeypointBatchBuilder, defineKeypointModel, type LoadedImage } from '@omnidistill/models';
+import { KeypointBatchBuilder, defineKeypointModel } from '@omnidistill/models';
 import { Rng, nativeStepArtifacts, createNativeEngine } from '@omnidistill/train';
+import { fakePeopleImages } from './fake-people.js';
 
 const B = 16, S = 96, R = 32, K = 17;
-const rng = new Rng(1);
-function fakeImage(id: number): LoadedImage {
-  const pixels = new Uint8Array(S * S * 3).map(() => rng.nextInt(256));
-  const annotations = [0, 1].map((i) => {
-    const [x, y, w, h] = [5 + 40 * i, 10, 40, 70];
-    const keypoints = new Float64Array(3 * K).map((_, j) => (j % 3 === 0 ? x + rng.nextFloat() * w : j % 3 === 1 ? y + rng.nextFloat() * h : 2));
-    return { id: 2 * id + i + 1, image_id: id, category_id: 1, bbox: [x, y, w, h] as [number, number, number, number], area: w * h, iscrowd: 0 as const, keypoints, num_keypoints: K };
-  });
-  return { id, fileName: `${id}.png`, width: S, height: S, pixels, annotations };
-}
-const images = Array.from({ length: 64 }, (_, i) => fakeImage(i));
+const images = fakePeopleImages(64, S, 1);
 const builder = new KeypointBatchBuilder({ height: S, width: S, rois: R, heatmapSize: 28, schema: COCO_PERSON });
 
 const define = defineKeypointModel({ keypoints: K }, { batch: B, height: S, width: S, rois: R });

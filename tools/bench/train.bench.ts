@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { instantiate, spatialSoftmaxCrossEntropy, type GraphBuilder, type ModelDefinition, type Value } from '@omnidistill/artifacts';
 import { COCO_PERSON } from '@omnidistill/core';
-import { KeypointBatchBuilder, defineKeypointModel, type LoadedImage } from '@omnidistill/models';
+import { KeypointBatchBuilder, defineKeypointModel } from '@omnidistill/models';
 import {
   MixedSourceSampler,
   Rng,
@@ -27,6 +27,7 @@ import {
   type TrainingSetup,
   type TrainResult,
 } from '@omnidistill/train';
+import { fakePeopleImages } from './fake-people.js';
 
 const BATCH = 32, C = 3, H = 64, W = 48, K = 17, HH = 16, HW = 12;
 const STEPS = Number(process.argv[2] ?? 20);
@@ -106,17 +107,7 @@ interface BenchModel {
 
 // ---- (2) the reference keypoint model with its real minibatch builder -------------------------
 const QS = 96, QB = 16, QR = 32;
-const fakeRng = new Rng(1);
-function fakeImage(id: number): LoadedImage {
-  const pixels = new Uint8Array(QS * QS * 3).map(() => fakeRng.nextInt(256));
-  const annotations = [0, 1].map((i) => {
-    const [x, y, w, h] = [5 + 40 * i, 10, 40, 70];
-    const keypoints = new Float64Array(3 * K).map((_, j) => (j % 3 === 0 ? x + fakeRng.nextFloat() * w : j % 3 === 1 ? y + fakeRng.nextFloat() * h : 2));
-    return { id: 2 * id + i + 1, image_id: id, category_id: 1, bbox: [x, y, w, h] as [number, number, number, number], area: w * h, iscrowd: 0 as const, keypoints, num_keypoints: K };
-  });
-  return { id, fileName: `${id}.png`, width: QS, height: QS, pixels, annotations };
-}
-const qImages = Array.from({ length: 64 }, (_, i) => fakeImage(i));
+const qImages = fakePeopleImages(64, QS, 1);
 const qBuilder = new KeypointBatchBuilder({ height: QS, width: QS, rois: QR, heatmapSize: 28, schema: COCO_PERSON });
 
 const MODELS: BenchModel[] = [
