@@ -20,6 +20,7 @@ const f = Math.fround;
  * RoI n, keypoint k into out[0, M*M). Returns false when a combined value is not finite.
  */
 function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Array): boolean {
+  if (job.mode === 'avg' && job.weights.every((w) => w === 1)) return averageUnweighted(job, n, k, out);
   const { m, heatmaps: h, mask } = job;
   const mm = m * m;
   const avg = job.mode === 'avg';
@@ -56,6 +57,54 @@ function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Arra
     }
   }
   return finite;
+}
+
+/**
+ * combineChannel for `avg` with every weight 1 (the default): the sum in transform order,
+ * rounded to float32 after each addition exactly as `out[i] += h[...]` rounds, but two
+ * transforms per pass over `out` (one load and store of the sum per two additions instead of
+ * per one), then divided by the count. Returns false when a combined value is not finite.
+ */
+function averageUnweighted(job: EnsembleJob, n: number, k: number, out: Float32Array): boolean {
+  const { m, heatmaps: h, mask } = job;
+  const mm = m * m;
+  let count = 0;
+  let pending = -1; // a transform's map start waiting for a partner (flipped maps: its last column)
+  let pendingFlip = false;
+  for (let t = 0; t < job.t; t++) {
+    if (mask !== undefined && mask[t * job.n + n] === 0) continue;
+    const flip = job.flipped[t] === 1;
+    const at = ((t * job.n + n) * job.k + (flip ? job.perm[k] : k)) * mm + (flip ? m - 1 : 0);
+    if (count++ === 0) {
+      if (flip) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = h[at + y - x];
+      else out.set(h.subarray(at, at + mm));
+    } else if (pending < 0) {
+      pending = at;
+      pendingFlip = flip;
+    } else {
+      addPair(h, pending, pendingFlip, at, flip, out, m);
+      pending = -1;
+    }
+  }
+  if (pending >= 0) {
+    if (pendingFlip) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(out[y + x] + h[pending + y - x]);
+    else for (let i = 0; i < mm; i++) out[i] = f(out[i] + h[pending + i]);
+  }
+  let finite = true;
+  for (let i = 0; i < mm; i++) {
+    const v = (out[i] /= count);
+    if (v - v !== 0) finite = false;
+  }
+  return finite;
+}
+
+/** out = (out + a) + b, each sum rounded to float32; a flipped map is read right to left per row. */
+function addPair(h: Float32Array, a: number, flipA: boolean, b: number, flipB: boolean, out: Float32Array, m: number): void {
+  const mm = m * m;
+  if (!flipA && !flipB) for (let i = 0; i < mm; i++) out[i] = f(f(out[i] + h[a + i]) + h[b + i]);
+  else if (!flipA) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(f(out[y + x] + h[a + y + x]) + h[b + y - x]);
+  else if (!flipB) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(f(out[y + x] + h[a + y - x]) + h[b + y + x]);
+  else for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(f(out[y + x] + h[a + y - x]) + h[b + y - x]);
 }
 
 /** Per-RoI bicubic taps and the interval bounds of the x pass (native cpu's DecodeScratch). */
@@ -99,7 +148,6 @@ class DecodeScratch {
   rowHi = new Float64Array(0);
   rowLo = new Float64Array(0);
   blockMax = new Float32Array(0);
-  blockMin = new Float32Array(0);
   /** The maximum of the row evaluateRow last computed. */
   rowBest = -Infinity;
   size(m: number, W: number, H: number): void {
@@ -151,46 +199,62 @@ function evaluateRow(map: Float32Array, offset: number, m: number, W: number, y:
   return rowX;
 }
 
+/**
+ * Every source row resized along x into sc.rows (the values resizedRow computes), column by
+ * column: the four taps of an output column are loaded once for all m rows (rows already
+ * resized are recomputed to the same values).
+ */
+function resizeAllRows(map: Float32Array, offset: number, m: number, W: number, tp: Taps, sc: DecodeScratch): void {
+  const { rows, ready } = sc, { xIndex, xWeight } = tp;
+  for (let x = 0; x < W; x++) {
+    const a = 4 * x;
+    const c0 = offset + xIndex[a], c1 = offset + xIndex[a + 1], c2 = offset + xIndex[a + 2], c3 = offset + xIndex[a + 3];
+    const w0 = xWeight[a], w1 = xWeight[a + 1], w2 = xWeight[a + 2], w3 = xWeight[a + 3];
+    for (let r = 0, s = 0, at = x; r < m; r++, s += m, at += W) {
+      rows[at] = f(f(f(f(map[c0 + s] * w0) + f(map[c1 + s] * w1)) + f(map[c2 + s] * w2)) + f(map[c3 + s] * w3));
+    }
+  }
+  ready.fill(1, 0, m);
+}
+
 const BLOCK = 16;
 
 /**
  * First maximum over the output rows other than `seedRow` (whose best value and flat index
  * are given), by blocks of BLOCK columns. Each block's bound is its sum in the reference's
  * float order with every term at its extreme over the block (the block's max of an x-resized
- * row for a weight >= 0, its min otherwise): rounding is monotone, so no value in the block
+ * row for a weight >= 0, a lower bound of the row otherwise): rounding is monotone, so no value in the block
  * exceeds it, and a block whose bound is below the best value cannot hold the first maximum.
  */
 function blockSearch(map: Float32Array, offset: number, m: number, W: number, H: number, seedRow: number, tp: Taps, sc: DecodeScratch, best: number, bestIndex: number): { best: number; index: number } {
   const blocks = Math.ceil(W / BLOCK);
-  if (sc.blockMax.length < m * blocks) {
-    sc.blockMax = new Float32Array(m * blocks);
-    sc.blockMin = new Float32Array(m * blocks);
-  }
-  const { blockMax, blockMin, rows } = sc;
+  if (sc.blockMax.length < m * blocks) sc.blockMax = new Float32Array(m * blocks);
+  const { blockMax, rows, rowLo } = sc;
+  resizeAllRows(map, offset, m, W, tp, sc);
   for (let r = 0; r < m; r++) {
-    const at = resizedRow(map, offset, m, W, r, tp, sc);
+    const at = r * W;
     for (let b = 0; b < blocks; b++) {
-      let hi = -Infinity, lo = Infinity;
-      for (let x = at + b * BLOCK, end = at + Math.min(W, (b + 1) * BLOCK); x < end; x++) {
-        const v = rows[x];
-        if (v > hi) hi = v;
-        if (v < lo) lo = v;
-      }
+      let hi = -Infinity;
+      for (let x = at + b * BLOCK, end = at + Math.min(W, (b + 1) * BLOCK); x < end; x++) hi = rows[x] > hi ? rows[x] : hi;
       blockMax[r * blocks + b] = hi;
-      blockMin[r * blocks + b] = lo;
     }
   }
   const { yIndex, yWeight } = tp;
   for (let y = 0; y < H; y++) {
     if (y === seedRow) continue;
     const a = 4 * y;
-    const i0 = yIndex[a] * blocks, i1 = yIndex[a + 1] * blocks, i2 = yIndex[a + 2] * blocks, i3 = yIndex[a + 3] * blocks;
+    const s0 = yIndex[a], s1 = yIndex[a + 1], s2 = yIndex[a + 2], s3 = yIndex[a + 3];
+    const i0 = s0 * blocks, i1 = s1 * blocks, i2 = s2 * blocks, i3 = s3 * blocks;
     const w0 = yWeight[a], w1 = yWeight[a + 1], w2 = yWeight[a + 2], w3 = yWeight[a + 3];
-    const r0 = yIndex[a] * W, r1 = yIndex[a + 1] * W, r2 = yIndex[a + 2] * W, r3 = yIndex[a + 3] * W;
-    const e0 = w0 >= 0 ? blockMax : blockMin, e1 = w1 >= 0 ? blockMax : blockMin;
-    const e2 = w2 >= 0 ? blockMax : blockMin, e3 = w3 >= 0 ? blockMax : blockMin;
+    const r0 = s0 * W, r1 = s1 * W, r2 = s2 * W, r3 = s3 * W;
+    // A negative weight's term is largest at the row's lowest value: its lower bound rowLo
+    // (slightly below the block's minimum, which would cost a second pass over the rows).
+    const n0 = w0 < 0, n1 = w1 < 0, n2 = w2 < 0, n3 = w3 < 0;
+    const k0 = f(rowLo[s0] * w0), k1 = f(rowLo[s1] * w1), k2 = f(rowLo[s2] * w2), k3 = f(rowLo[s3] * w3);
     for (let b = 0; b < blocks; b++) {
-      const bound = f(f(f(f(e0[i0 + b] * w0) + f(e1[i1 + b] * w1)) + f(e2[i2 + b] * w2)) + f(e3[i3 + b] * w3));
+      const t0 = n0 ? k0 : f(blockMax[i0 + b] * w0), t1 = n1 ? k1 : f(blockMax[i1 + b] * w1);
+      const t2 = n2 ? k2 : f(blockMax[i2 + b] * w2), t3 = n3 ? k3 : f(blockMax[i3 + b] * w3);
+      const bound = f(f(f(t0 + t1) + t2) + t3);
       if (bound < best) continue;
       for (let x = b * BLOCK, end = Math.min(W, x + BLOCK); x < end; x++) {
         const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));

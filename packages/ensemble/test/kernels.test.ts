@@ -121,6 +121,26 @@ function runBackendSuite(backend: Backend): void {
     });
   });
 
+  // Uniform noise leaves most rows in play, so the decoders bound blocks of columns instead
+  // (the pruning's worst case); odd and even transform counts cover the pairwise averaging.
+  describe('noise maps (block-bounded decoding)', () => {
+    it.each([
+      [700, 5],
+      [701, 6],
+      [702, 1],
+    ])('seed %i, T = %i: fused ensemble+decode equals the reference bit for bit', async (seed, t) => {
+      const r = rng(seed);
+      const n = 3, k = 17, m = 24;
+      const data = new Float32Array(t * n * k * m * m).map(() => r() * 8 - 4);
+      const rois = Float32Array.from([0, 0, 200, 150, 10, 20, 47, 300, 5, 5, 90, 31]);
+      const options = { mode: 'avg' as const, flipped: Array.from({ length: t }, (_, i) => i % 2 === 1), flipPairs: COCO_PERSON.flipPairs };
+      const batch = { data, t, n, k, m };
+      const expected = referenceEnsembleAndDecode(checkEnsemble(batch, options), checkDecode({}, n, rois));
+      const got = await ensembleAndDecode(batch, rois, { ...options, ...run });
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+    });
+  });
+
   describe('tie-heavy decoding (few distinct values: many equal maxima, loose row bounds)', () => {
     it.each(Array.from({ length: 16 }, (_, i) => 500 + i))('seed %i equals the reference bit for bit', async (seed) => {
       const c = randomCase(seed);
