@@ -92,16 +92,17 @@ class KeypointHead(nn.Module):
 
 
 class TopDownHeatmap(nn.Module):
-    """SimpleBaseline-style top-down model: strided conv backbone, two deconv+BN+ReLU, 1×1 head."""
+    """SimpleBaseline-style top-down model: strided conv backbone, two deconv+BN+ReLU, 1×1 head (channels × width)."""
 
-    def __init__(self, k=4):
+    def __init__(self, k=4, width=1):
         super().__init__()
-        self.backbone = nn.Sequential(conv_bn(3, 8, 3, 2, nn.ReLU()), conv_bn(8, 16, 3, 2, nn.ReLU()), conv_bn(16, 24, 3, 2, nn.LeakyReLU(0.1)), nn.AvgPool2d(3, 1, 1))
+        c1, c2, c3 = 8 * width, 16 * width, 24 * width
+        self.backbone = nn.Sequential(conv_bn(3, c1, 3, 2, nn.ReLU()), conv_bn(c1, c2, 3, 2, nn.ReLU()), conv_bn(c2, c3, 3, 2, nn.LeakyReLU(0.1)), nn.AvgPool2d(3, 1, 1))
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(24, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-            nn.ConvTranspose2d(16, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.ConvTranspose2d(c3, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.ReLU(),
+            nn.ConvTranspose2d(c2, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.ReLU(),
         )
-        self.final = nn.Conv2d(16, k, 1)
+        self.final = nn.Conv2d(c2, k, 1)
 
     def forward(self, x):
         return self.final(self.deconv(self.backbone(x)))

@@ -115,6 +115,11 @@ export interface TrainOnnxStudentOptions extends SharedTrainOptions {
   readonly name?: string;
   /** The manifest written beside the trained model (the user's, unchanged). */
   readonly manifest: unknown;
+  /**
+   * Sees every minibatch in step order, as the engine gets it (tools/student/track-schedule.ts
+   * records them to train the same model in PyTorch on the very same data).
+   */
+  readonly onBatch?: (feeds: Feeds) => void;
 }
 
 /** A decoded model with its external data read from its folder. */
@@ -359,7 +364,15 @@ export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promis
   const importOptions = { inputShapes: plan.inputShapes, freeze: options.freeze ?? [], batchNorm: options.batchNorm ?? 'frozen', readExternal };
   let define: ModelDefinition = studentDefinition(model, { ...importOptions, loss: plan.loss });
   const { g, parts } = instantiate(define, 'eval', 'standard');
-  const makeBatch = plan.batches(parts.outputs ?? {});
+  const build = plan.batches(parts.outputs ?? {});
+  const observe = options.onBatch;
+  const makeBatch = observe
+    ? (images: LoadedImage[], rng: Rng) => {
+        const feeds = build(images, rng);
+        observe(feeds);
+        return feeds;
+      }
+    : build;
   if (options.reinit) define = studentDefinition(model, { ...importOptions, loss: plan.loss, initialValues: reinitialised(g.params, options.seed ?? 0) });
   const run = await runTraining({ define, steps, batch: plan.imagesPerStep, labeled, ...(generated ? { generated } : {}), makeBatch, options });
   const trained = replaceInitializers(bytes, run.parameters);

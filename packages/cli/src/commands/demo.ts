@@ -1,16 +1,18 @@
 // `omnidistill demo`: the whole data-distillation loop on the built-in synthetic data.
-import { join } from 'node:path';
+import { access, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
 import { demoSettings, formatTable, Interrupted, runDemo } from '../pipeline/demo.js';
-import type { DemoRois, DemoTask } from '../pipeline/demo.js';
+import type { DemoModel, DemoRois, DemoTask } from '../pipeline/demo.js';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { stderrSink } from '../pipeline/progress.js';
 import { buildReport } from '../report/html.js';
-import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt } from './args.js';
+import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt, required } from './args.js';
+import { studentSpecFromManifest } from './train-student.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
-const HELP = `Usage: omnidistill demo [--task keypoints|detection] [--quick] [--out DIR] [options]
+const HELP = `Usage: omnidistill demo [--task keypoints|detection] [--quick] [--model M.onnx --manifest M.json] [--out DIR] [options]
 
 Runs data distillation end to end on built-in synthetic data: generate → train the teacher
 (keypoints: and a person detector teacher) on the small labeled split → label the unlabeled
@@ -33,6 +35,13 @@ Options:
   --detector-steps N    keypoints with --rois detector: the detector teacher's steps
                         (default twice the teacher's: 800 quick, 2000)
   --out DIR             working/output folder (default runs/demo-<task>[-gt][-quick]); a re-run resumes
+  --model M.onnx --manifest M.json
+                        keypoints: your own keypoint model (layouts topdown-heatmap, simcc, rois; see
+                        omnidistill train --model --help) instead of the reference one: teacher, supervised
+                        baseline and student train through 'omnidistill train --model'; the student (and
+                        the baseline) re-initialised, as in the paper
+  --teacher-init MODE   with --model: weights (default: the teacher fine-tunes your model's weights)
+                        or reinit (the teacher starts from fresh weights too)
   --upper-bound         also train on all labels (labeled + the unlabeled split's true labels)
   --seed N              data and training seed (default 1)
   --teacher-steps N     override the teacher's steps
@@ -45,6 +54,37 @@ Options:
 Ctrl-C stops at a safe point; the same command resumes. Exit codes: 0 success, 1 failure,
 2 bad usage, 130 interrupted.
 `;
+
+/**
+ * `--model`/`--manifest`/`--teacher-init`, checked before anything runs: both files readable,
+ * the manifest one that `train --model` takes (its field named in the error), keypoints only.
+ */
+async function userModel(v: Record<string, unknown>, task: DemoTask): Promise<DemoModel | undefined> {
+  if (v.model === undefined) {
+    if (v.manifest !== undefined || v['teacher-init'] !== undefined) throw new UsageError('--manifest and --teacher-init go with --model M.onnx');
+    return undefined;
+  }
+  if (task !== 'keypoints') throw new UsageError('--model takes a keypoint model (--task keypoints); the detection demo trains the reference detector');
+  const onnx = resolve(required(v, 'model'));
+  const manifest = resolve(required(v, 'manifest'));
+  try {
+    await access(onnx);
+  } catch {
+    throw new UsageError(`--model ${onnx}: no such file`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(manifest, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--manifest ${manifest}: ${(err as Error).message}`);
+  }
+  try {
+    studentSpecFromManifest(parsed, manifest);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { onnx, manifest, teacherInit: oneOf(v, 'teacher-init', ['weights', 'reinit'] as const, 'weights') };
+}
 
 export const demoCommand: CommandModule = {
   async run(argv: string[], io: CommandIO): Promise<number> {
@@ -63,6 +103,9 @@ export const demoCommand: CommandModule = {
       val: { type: 'string' },
       'image-size': { type: 'string' },
       'labeled-fraction': { type: 'string' },
+      model: { type: 'string' },
+      manifest: { type: 'string' },
+      'teacher-init': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     });
@@ -75,6 +118,7 @@ export const demoCommand: CommandModule = {
     if (task === 'detection' && (v.rois !== undefined || v['detector-steps'] !== undefined)) {
       throw new UsageError('--rois and --detector-steps apply to --task keypoints only (the detection demo\'s teacher is itself the detector); drop them');
     }
+    const model = await userModel(v, task);
     const base = demoSettings(task, quick);
     const teacherSteps = positiveInt(v, 'teacher-steps', base.teacherSteps);
     const settings = demoSettings(task, quick, {
@@ -93,8 +137,10 @@ export const demoCommand: CommandModule = {
         val: positiveInt(v, 'val', base.counts.val),
         labeledLarge: positiveInt(v, 'labeled', base.counts.labeled) + positiveInt(v, 'unlabeled', base.counts.unlabeled),
       },
+      ...(model ? { model } : {}),
     });
-    const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${settings.rois === 'gt' && task === 'keypoints' ? '-gt' : ''}${quick ? '-quick' : ''}`));
+    const modelPart = model ? `-${basename(model.onnx, '.onnx')}` : '';
+    const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${modelPart}${settings.rois === 'gt' && task === 'keypoints' ? '-gt' : ''}${quick ? '-quick' : ''}`));
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const { signal, dispose } = interruptSignal(log);
     try {

@@ -59,6 +59,23 @@ export interface DemoSettings {
   /** Keypoints with `rois: 'detector'`: the person detector teacher's steps and learning rate. */
   detectorSteps: number;
   detectorLr: number;
+  /**
+   * Keypoints: the user's own model (`omnidistill demo --model`) instead of the reference
+   * keypoint model, trained through `omnidistill train --model` (the ONNX import path).
+   */
+  model?: DemoModel;
+}
+
+/**
+ * A user's keypoint model in the demo: the teacher starts from its weights (`teacherInit:
+ * 'weights'`) or re-initialised; the student, the supervised baseline and the upper bound are
+ * always re-initialised (the paper's student).
+ */
+export interface DemoModel {
+  /** The ONNX file and its model manifest (absolute paths). */
+  onnx: string;
+  manifest: string;
+  teacherInit: 'weights' | 'reinit';
 }
 
 /**
@@ -161,14 +178,16 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   const t0 = performance.now();
   const outDir = resolve(outDirArg);
   const book = await StageBook.open(outDir);
-  const fp = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify([settings, ...parts])).digest('hex').slice(0, 16);
+  // A user's model is part of every stage's identity by its content, not just its path.
+  const userModel = settings.model ? { onnx: await fileHash(settings.model.onnx), manifest: await fileHash(settings.model.manifest) } : null;
+  const fp = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify([settings, userModel, ...parts])).digest('hex').slice(0, 16);
   const skip = (name: string) => io.log(`${name}: already done (resuming)`);
   const check = () => {
     if (io.signal?.aborted) throw new Interrupted();
   };
   const plan = demoPlan(settings);
   io.log(
-    `omnidistill demo --task ${settings.task}: ${settings.imageSize}px, ${settings.counts.labeled} labeled / ${settings.counts.unlabeled} unlabeled / ${settings.counts.val} val; ` +
+    `omnidistill demo --task ${settings.task}${settings.model ? ` --model ${settings.model.onnx}` : ''}: ${settings.imageSize}px, ${settings.counts.labeled} labeled / ${settings.counts.unlabeled} unlabeled / ${settings.counts.val} val; ` +
       `teacher ${settings.teacherSteps} steps, student ${settings.studentSteps}; test-time plan ${plan.transforms.length} transforms; output ${outDir}`,
   );
 
@@ -197,8 +216,8 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   }, skip);
 
   let engine = '';
-  /** The model a training produces: the demo task's, or the person detector teacher. */
-  const mainModel: ModelKind = { task: settings.task, lr: settings.lr };
+  /** The model a training produces: the demo task's (the user's, with --model), or the person detector teacher. */
+  const mainModel: ModelKind = { task: settings.task, lr: settings.lr, ...(settings.model ? { user: settings.model } : {}) };
   const detectorModel: ModelKind = { task: 'detection', lr: settings.detectorLr };
   const faithful = settings.task === 'keypoints' && settings.rois === 'detector';
   /**
@@ -216,7 +235,8 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     const model = run.model ?? mainModel;
     return book.run(`train-${name}`, fp('train', name, generated ?? null), async () => {
       check();
-      if (run.child) return trainInChild(name, trainSplit, steps, generated, run.threads ?? 1, model);
+      // A user's model trains through `omnidistill train --model` in a child process.
+      if (run.child || model.user) return trainInChild(name, trainSplit, steps, generated, run.child ? (run.threads ?? 1) : run.threads, model);
       const p = new Progress(run.lines ? { write: io.progress.write.bind(io.progress), isTTY: false } : io.progress, `train ${name}`);
       const onProgress = (e: TrainProgress) => {
         engine = e.engine;
@@ -275,14 +295,17 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
     };
   };
 
-  const trainInChild = async (name: string, trainSplit: SplitPaths, steps: number, generated: string | undefined, threads: number, model: ModelKind): Promise<TrainRecord> => {
+  /** `threads` undefined: the child's default (all cores). */
+  const trainInChild = async (name: string, trainSplit: SplitPaths, steps: number, generated: string | undefined, threads: number | undefined, model: ModelKind): Promise<TrainRecord> => {
     const entry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../bin.ts' : '../bin.js', import.meta.url));
     const args = [
       ...process.execArgv,
       entry,
       'train',
-      ...['--task', model.task, '--labeled', trainSplit.annotations, '--images', trainSplit.imageDir],
-      ...['--steps', String(steps), '--batch', String(settings.batch), '--lr', String(model.lr), '--seed', String(settings.seed), '--threads', String(threads)],
+      ...(model.user ? userModelFlags(model.user, name) : ['--task', model.task]),
+      ...['--labeled', trainSplit.annotations, '--images', trainSplit.imageDir],
+      ...['--steps', String(steps), '--batch', String(settings.batch), '--lr', String(model.lr), '--seed', String(settings.seed)],
+      ...(threads !== undefined ? ['--threads', String(threads)] : []),
       ...['--out', join(outDir, 'models'), '--name', name],
       ...(generated ? ['--generated', generated, '--generated-images', data.unlabeled.imageDir, '--labeled-fraction', String(settings.labeledProbability)] : []),
     ];
@@ -433,10 +456,17 @@ export async function runDemo(settings: DemoSettings, outDirArg: string, io: Dem
   return result;
 }
 
-/** The task and learning rate of one training. */
+/** The task and learning rate of one training; `user`: the user's model instead of the reference one. */
 interface ModelKind {
   task: DemoTask;
   lr: number;
+  user?: DemoModel;
+}
+
+/** `train --model` flags for one of the demo's trainings of a user's model: only the teacher may keep its weights. */
+function userModelFlags(model: DemoModel, name: string): string[] {
+  const reinit = name !== 'teacher' || model.teacherInit === 'reinit';
+  return ['--model', model.onnx, '--manifest', model.manifest, ...(reinit ? ['--reinit'] : [])];
 }
 
 /** A finished training as stages.json records it. */
@@ -507,8 +537,15 @@ export function formatTable(result: DemoResult): string {
         ? `; keypoints/instance ${c.keypointsPerInstance.before.toFixed(2)} → ${c.keypointsPerInstance.after.toFixed(2)} (labeled: ${c.keypointsPerInstance.target.toFixed(2)})`
         : ''),
     ...(result.detector ? [detectorLine(result.detector, n)] : result.settings.task === 'keypoints' ? ['RoIs on unlabeled images: the ground-truth person boxes (--rois gt)'] : []),
+    ...(result.settings.model ? [modelLine(result.settings.model)] : []),
     `total ${formatDuration(result.seconds)} on ${result.engine || 'the native engine'}`,
   ].join('\n');
+}
+
+/** Which model the keypoint rows are, with --model. */
+export function modelLine(m: DemoModel): string {
+  const teacher = m.teacherInit === 'weights' ? 'fine-tuned from its own weights' : 're-initialised';
+  return `keypoint model: ${m.onnx} (omnidistill train --model; teacher ${teacher}; supervised baseline and student re-initialised)`;
 }
 
 /** The person detector teacher under the table: its box AP and why the end-to-end columns exist. */
