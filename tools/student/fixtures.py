@@ -243,6 +243,19 @@ MODELS = [
 ]
 
 
+class FloatBlob:
+    """The NAME.bin of a fixture: tensors appended as little-endian float32, each put() giving its [offset, length] in floats."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def put(self, t):
+        start = len(self.data) // 4
+        values = t.detach().float().flatten().tolist()
+        self.data.extend(struct.pack(f"<{len(values)}f", *values))
+        return [start, len(values)]
+
+
 def randomise(model, gen):
     """Non-trivial running statistics and affine parameters, so frozen BatchNorm is not an
     identity, and random biases: torch.onnx merges initializers with equal values (zero
@@ -308,13 +321,8 @@ def main():
                 if p.dim() == 2 and tuple(p.shape[::-1]) == tuple(value.shape) and torch.equal(p.detach().t(), value):
                     grads[init.name] = grads[n].view(p.shape).t().flatten()
                     renamed[n] = init.name
-        blob = bytearray()
-
-        def put(t):
-            start = len(blob) // 4
-            values = t.detach().float().flatten().tolist()
-            blob.extend(struct.pack(f"<{len(values)}f", *values))
-            return [start, len(values)]
+        blob = FloatBlob()
+        put = blob.put
 
         meta = {
             "input": {"name": "input", "dims": list(shape), "at": put(x)},
@@ -328,7 +336,7 @@ def main():
             "buffers": [n for n, b in model.named_buffers() if b.is_floating_point() and "running_" not in n],
         }
         with open(os.path.join(OUT, f"{name}.bin"), "wb") as f:
-            f.write(blob)
+            f.write(blob.data)
         with open(os.path.join(OUT, f"{name}.json"), "w") as f:
             json.dump(meta, f, indent=1)
         params = sum(p.numel() for p in model.parameters())

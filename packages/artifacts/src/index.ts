@@ -21,6 +21,8 @@ export { buildGradients, unbroadcast, interpolationMatrix, DIFFERENTIABLE_OPS, I
 export type { GradientOptions } from './autodiff.js';
 export { spatialSoftmaxCrossEntropy, softLabelCrossEntropy, mseLoss, l1Loss, smoothL1Loss, sigmoidFocalLoss } from './losses.js';
 export type { FocalLossOptions } from './losses.js';
+export { centerNetLoss, centerNetFocalLoss, CENTERNET_TARGETS } from './centernet-loss.js';
+export type { CenterNetLossOptions } from './centernet-loss.js';
 export { instantiate, buildGradientGraph, gradientModel, gradientOutputName } from './gradient-graph.js';
 export type { ModelParts, ModelDefinition, GradientGraph } from './gradient-graph.js';
 export { writeCheckpoint, readCheckpoint, validateCheckpoint, CHECKPOINT_VERSION } from './checkpoint.js';
@@ -35,11 +37,11 @@ export { buildTrainingStep, updatedName, STEP_INPUT, LEARNING_RATE_OUTPUT } from
 export type { TrainingStepModel, TrainingStepOptions, StateTensor, StepSection } from './step.js';
 export { decodeOnnxModel, defaultOpset, feedInputs, allNodes, tensorValues, OnnxReadError, ONNX_DTYPE_NAMES } from './onnx-read.js';
 export type { ReadModel, ReadGraph, ReadNode, ReadAttribute, ReadTensor, ReadValueInfo, ReadType, ReadDim } from './onnx-read.js';
-export { importOnnxGraph, resolveInputShapes, checkImportable, namePattern, IMPORT_OPSETS } from './onnx-import.js';
+export { importOnnxGraph, resolveInputShapes, checkImportable, nodesFor, namePattern, IMPORT_OPSETS } from './onnx-import.js';
 export type { ImportOptions, ImportedGraph } from './onnx-import.js';
 export { OnnxImportError, tensorData } from './onnx-tensor.js';
 export { SUPPORTED_OPS as IMPORTABLE_OPS } from './ops/index.js';
 export type { OpImporter, OpContext, OpOutput, Folded, BatchNormMode } from './ops/index.js';
 export { replaceInitializers } from './onnx-reweight.js';
-export { studentDefinition, HEATMAP_TARGET_INPUT, HEATMAP_WEIGHT_INPUT, SIMCC_TARGET_X_INPUT, SIMCC_TARGET_Y_INPUT, SIMCC_WEIGHT_INPUT } from './onnx-student.js';
-export type { StudentLoss, StudentOptions } from './onnx-student.js';
+export { studentDefinition, lossTensors, lossTargetInputs, centerNetHeads, HEATMAP_TARGET_INPUT, HEATMAP_WEIGHT_INPUT, SIMCC_TARGET_X_INPUT, SIMCC_TARGET_Y_INPUT, SIMCC_WEIGHT_INPUT } from './onnx-student.js';
+export type { StudentLoss, StudentOptions, CenterNetHeads } from './onnx-student.js';

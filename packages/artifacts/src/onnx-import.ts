@@ -31,12 +31,18 @@ export interface ImportOptions {
   readonly readExternal?: (location: string) => Uint8Array;
   /** Values that replace the model's own for these parameters (re-initialised or resumed weights). */
   readonly initialValues?: ReadonlyMap<string, Float32Array>;
+  /**
+   * Tensors to stop at instead of the graph outputs: graph outputs or intermediate node outputs
+   * (a detector's raw heads before its in-graph decoding). Only the nodes they depend on are
+   * imported, so a decode subgraph (TopK, NMS, …) that has no importer is pruned, not refused.
+   */
+  readonly outputs?: readonly string[];
 }
 
 export interface ImportedGraph {
   /** Graph inputs by original name (static shapes). */
   readonly inputs: Readonly<Record<string, Value>>;
-  /** Graph outputs by original name (not yet declared as builder outputs). */
+  /** The graph outputs (or `options.outputs`) by original name (not yet declared as builder outputs). */
   readonly outputs: Readonly<Record<string, Value>>;
 }
 
@@ -83,13 +89,47 @@ export function resolveInputShapes(model: ReadModel, given: Readonly<Record<stri
   return out;
 }
 
-/** Checks that every node has an importer for the model's opset; returns the opset. */
-export function checkImportable(model: ReadModel): number {
+/**
+ * The nodes that the tensors `targets` depend on, in graph order (all nodes when `targets` is
+ * undefined). A target no node, input or initializer produces is an error listing what the
+ * graph offers.
+ */
+export function nodesFor(model: ReadModel, targets?: readonly string[]): readonly ReadNode[] {
+  const graph = model.graph;
+  if (!targets) return graph.nodes;
+  const producer = new Map<string, number>();
+  graph.nodes.forEach((n, i) => n.outputs.forEach((o) => o !== '' && producer.set(o, i)));
+  const leaves = new Set([...graph.inputs.map((v) => v.name), ...graph.initializers.map((t) => t.name)]);
+  for (const t of targets) {
+    if (!producer.has(t) && !leaves.has(t)) {
+      const named = graph.outputs.map((o) => o.name);
+      throw new OnnxImportError(`output "${t}": no tensor of that name in the model (graph outputs: ${named.join(', ')}; intermediate tensors are node outputs, see \`omnidistill inspect\`)`);
+    }
+  }
+  const needed = new Set<number>();
+  const stack = targets.filter((t) => producer.has(t)).map((t) => producer.get(t)!);
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    if (needed.has(i)) continue;
+    needed.add(i);
+    for (const name of graph.nodes[i].inputs) {
+      const j = producer.get(name);
+      if (j !== undefined && !needed.has(j)) stack.push(j);
+    }
+  }
+  return graph.nodes.filter((_, i) => needed.has(i));
+}
+
+/**
+ * Checks that every node (of those `outputs` depend on, when given) has an importer for the
+ * model's opset; returns the opset.
+ */
+export function checkImportable(model: ReadModel, outputs?: readonly string[]): number {
   const opset = defaultOpset(model);
   if (opset < IMPORT_OPSETS.min || opset > IMPORT_OPSETS.max) {
     throw new OnnxImportError(`model opset ${opset}: the importer supports default-domain opsets ${IMPORT_OPSETS.min}–${IMPORT_OPSETS.max}; re-export with torch.onnx.export(..., opset_version=17)`);
   }
-  for (const n of model.graph.nodes) importerFor(n, opset);
+  for (const n of nodesFor(model, outputs)) importerFor(n, opset);
   return opset;
 }
 
@@ -114,7 +154,8 @@ function importerFor(n: ReadNode, opset: number) {
  * };
  */
 export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: ImportOptions = {}): ImportedGraph {
-  const opset = checkImportable(model);
+  const opset = checkImportable(model, options.outputs);
+  const nodes = nodesFor(model, options.outputs);
   const freeze = (options.freeze ?? []).map(namePattern);
   const batchNorm = options.batchNorm ?? 'frozen';
   const graph = model.graph;
@@ -164,7 +205,7 @@ export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: Impo
   };
   const foldedOf = (name: string): Folded | undefined => folded.get(name) ?? (floatInits.has(name) ? initData(name) : undefined);
 
-  for (const node of graph.nodes) {
+  for (const node of nodes) {
     const imp = importerFor(node, opset);
     const where = `node "${node.name}" (${node.opType}, opset ${opset})`;
     const present = (i: number) => i < node.inputs.length && node.inputs[i] !== '';
@@ -230,6 +271,6 @@ export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: Impo
   }
 
   const outputs: Record<string, Value> = {};
-  for (const o of graph.outputs) outputs[o.name] = valueOf(o.name, `graph output "${o.name}"`);
+  for (const name of options.outputs ?? graph.outputs.map((o) => o.name)) outputs[name] = valueOf(name, `output "${name}"`);
   return { inputs, outputs };
 }

@@ -8,7 +8,8 @@ import type { GraphBuilder, Value } from './graph.js';
 import { softLabelCrossEntropy, spatialSoftmaxCrossEntropy } from './losses.js';
 import type { ReadModel } from './onnx-read.js';
 import { type ImportOptions, importOnnxGraph } from './onnx-import.js';
-import { numel } from './shapes.js';
+import { fmtShape, numel, shapeEquals } from './shapes.js';
+import { CENTERNET_TARGETS, centerNetLoss } from './centernet-loss.js';
 
 /** Names of the target inputs a heatmap loss adds to the training graph. */
 export const HEATMAP_TARGET_INPUT = 'heatmap_targets';
@@ -34,8 +35,57 @@ export type StudentLoss =
    * `simcc_target_weights` [N, K].
    */
   | { readonly kind: 'simcc'; readonly x: string; readonly y: string }
+  /**
+   * CenterNet-style detector heads (the reference detector's loss, {@link centerNetLoss}):
+   * `heatmap` per-class centre logits [N, C, h, w] (before the sigmoid), and either `size`
+   * [N, 2, h, w] (box width, height in feature cells) with `offset` [N, 2, h, w] (sub-cell
+   * centre offset x, y), or one `regression` [N, 4, h, w] (w, h, dx, dy). The heads may be
+   * intermediate tensors: only what they depend on is imported (the decode subgraph is pruned).
+   * Adds the target inputs of {@link CENTERNET_TARGETS}.
+   */
+  | { readonly kind: 'centernet'; readonly heads: CenterNetHeads; readonly sizeWeight?: number }
   /** Σ over the named outputs of output · weight (fixed weights): gradient checks. */
   | { readonly kind: 'weighted-sum'; readonly weights: Readonly<Record<string, Float32Array>> };
+
+/** Tensor names of a CenterNet-style detector's raw heads. */
+export type CenterNetHeads =
+  | { readonly heatmap: string; readonly size: string; readonly offset: string; readonly regression?: undefined }
+  | { readonly heatmap: string; readonly regression: string; readonly size?: undefined; readonly offset?: undefined };
+
+/** The tensors a loss reads, when they are not simply the graph outputs (detector heads). */
+export function lossTensors(loss: StudentLoss): readonly string[] | undefined {
+  if (loss.kind !== 'centernet') return undefined;
+  const h = loss.heads;
+  return h.regression !== undefined ? [h.heatmap, h.regression] : [h.heatmap, h.size, h.offset];
+}
+
+/** The target inputs a loss adds to the training graph (none for 'output' and 'weighted-sum'). */
+export function lossTargetInputs(loss: StudentLoss): readonly string[] {
+  switch (loss.kind) {
+    case 'heatmap':
+      return [HEATMAP_TARGET_INPUT, HEATMAP_WEIGHT_INPUT];
+    case 'simcc':
+      return [SIMCC_TARGET_X_INPUT, SIMCC_TARGET_Y_INPUT, SIMCC_WEIGHT_INPUT];
+    case 'centernet':
+      return Object.values(CENTERNET_TARGETS);
+    default:
+      return [];
+  }
+}
+
+/** The CenterNet heads as (logits [N, C, h, w], regression [N, 4, h, w]), shapes checked against each other. */
+export function centerNetHeads(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, heads: CenterNetHeads): { heat: Value; regression: Value } {
+  const heat = outputNamed(outputs, heads.heatmap, 'heads.heatmap');
+  if (heat.shape.length !== 4) throw new OmniRangeError(`heads.heatmap "${heads.heatmap}"`, 'centre logits [N, C, h, w]', fmtShape(heat.shape));
+  const [n, , h, w] = heat.shape;
+  const expect = (name: string, what: string, channels: number): Value => {
+    const v = outputNamed(outputs, name, `heads.${what}`);
+    if (!shapeEquals(v.shape, [n, channels, h, w])) throw new OmniRangeError(`heads.${what} "${name}"`, `${fmtShape([n, channels, h, w])} (the heatmap's N, h, w)`, fmtShape(v.shape));
+    return v;
+  };
+  if (heads.regression !== undefined) return { heat, regression: expect(heads.regression, 'regression', 4) };
+  return { heat, regression: g.concat([expect(heads.size, 'size', 2), expect(heads.offset, 'offset', 2)], 1) };
+}
 
 export interface StudentOptions extends ImportOptions {
   readonly loss: StudentLoss;
@@ -73,6 +123,10 @@ function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, 
       const w = g.input(SIMCC_WEIGHT_INPUT, 'float32', x.shape.slice(0, 2));
       return g.add(softLabelCrossEntropy(g, x, tx, w), softLabelCrossEntropy(g, y, ty, w));
     }
+    case 'centernet': {
+      const { heat, regression } = centerNetHeads(g, outputs, loss.heads);
+      return centerNetLoss(g, heat, regression, { sizeWeight: loss.sizeWeight });
+    }
     case 'weighted-sum': {
       let total: Value | undefined;
       for (const [name, w] of Object.entries(loss.weights)) {
@@ -89,7 +143,7 @@ function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, 
 
 /**
  * The imported model as a definition: eval phase = the model's outputs under their
- * original names; train phase adds the loss. Parameters are the model's float initializers
+ * original names (a detector's heads with loss 'centernet'); train phase adds the loss. Parameters are the model's float initializers
  * under their original names.
  *
  * @example
@@ -98,7 +152,7 @@ function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, 
  */
 export function studentDefinition(model: ReadModel, options: StudentOptions): ModelDefinition {
   return (g) => {
-    const { outputs } = importOnnxGraph(g, model, options);
+    const { outputs } = importOnnxGraph(g, model, { ...options, outputs: options.outputs ?? lossTensors(options.loss) });
     if (g.phase === 'eval') return { outputs };
     // A model exported with its loss has it among its outputs: the train graph keeps the rest.
     const loss = studentLoss(g, outputs, options.loss);

@@ -204,7 +204,8 @@ export function parseManifest(value: unknown, path = 'manifest'): ModelManifest 
     const roles = Object.keys(adapter.roles).join(', ');
     throw new OmniRangeError(`${path}.role`, `a role the "${layout}" layout supports (${roles})`, role);
   }
-  const common = ['format', 'version', 'role', 'layout', 'layoutOptions', 'inputs', 'outputs', 'pixels'];
+  // `training`: what `omnidistill train --model` reads (a detector's raw heads); inference ignores it.
+  const common = ['format', 'version', 'role', 'layout', 'layoutOptions', 'inputs', 'outputs', 'pixels', 'training'];
   rejectUnknownKeys(m, path, role === 'detector' ? [...common, 'categoryIds'] : [...common, 'keypoints']);
   const base = {
     format: MANIFEST_FORMAT,

@@ -50,10 +50,17 @@ describe('parseManifest', () => {
     [{ ...keypoints, keypoints: { schema: 'coco-person', heatmapSize: 0 } }, 'manifest.keypoints.heatmapSize: expected a positive integer, received 0 (number)'],
     [{ ...keypoints, keypoints: { schema: 'hand', heatmapSize: 8 } }, 'manifest.keypoints.names: expected a non-empty array of keypoint names (required unless schema is "coco-person")'],
     [{ ...keypoints, keypoints: { schema: 'hand', names: ['a', 'b'], flipPairs: [[0, 2]], heatmapSize: 8 } }, 'manifest.keypoints.flipPairs[0]: expected indices in [0, 1] (K = 2), received 2 (number)'],
-    [{ ...keypoints, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' } }, 'manifest.keypoints: expected no such field (known: format, version, role, layout, layoutOptions, inputs, outputs, pixels, categoryIds)'],
+    [{ ...keypoints, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' } }, 'manifest.keypoints: expected no such field (known: format, version, role, layout, layoutOptions, inputs, outputs, pixels, training, categoryIds)'],
     [{ format: 'omnidistill-model', version: 1, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' }, categoryIds: [1, -1] }, 'manifest.categoryIds[1]: expected an integer >= 0, received -1 (number)'],
   ])('rejects a bad manifest precisely (case %#)', (value, message) => {
     expect(() => parseManifest(value)).toThrow(message);
+  });
+
+  it('accepts the `training` part a detector student\'s manifest carries (train --model reads it; inference ignores it)', () => {
+    const training = { loss: 'centernet', heads: { heatmap: 'heat_logits', size: 'size', offset: 'offset' } };
+    const m = parseManifest({ format: 'omnidistill-model', version: 1, role: 'detector', inputs: { image: 'i' }, outputs: { boxes: 'b', scores: 's', labels: 'l' }, training });
+    expect(m.role).toBe('detector');
+    expect(m.outputs).toEqual({ boxes: 'b', scores: 's', labels: 'l' });
   });
 
   it('defaults to the rois layout (the internal contract) without layoutOptions', () => {

@@ -3,7 +3,7 @@
 // focal loss on Gaussian-splatted targets) and a 4-channel regression (box size in feature
 // cells and the sub-cell centre offset; L1 at the centres). The inference graph decodes in
 // ONNX: 3 × 3 max-pool peak extraction, TopK, gathers → boxes, scores, labels.
-import type { GraphBuilder, ModelDefinition, ModelParts, Value } from '@omnidistill/artifacts';
+import { CENTERNET_TARGETS, centerNetLoss, type GraphBuilder, type ModelDefinition, type ModelParts, type Value } from '@omnidistill/artifacts';
 import { OmniRangeError, expectInteger } from '@omnidistill/core';
 import { ParamInit, convBias, convBnRelu, dimOf, reshapeKeep, type ConvSpec } from './layers.js';
 import { DEFAULT_KEYPOINT_BACKBONE } from './keypoint-model.js';
@@ -33,9 +33,9 @@ export interface DetectorGraphShape {
 /** Names of the detector's graph tensors. */
 export const DETECTOR_TENSORS = {
   image: 'image',
-  heat: 'det_heat',
-  regression: 'det_reg',
-  mask: 'det_mask',
+  heat: CENTERNET_TARGETS.heat,
+  regression: CENTERNET_TARGETS.regression,
+  mask: CENTERNET_TARGETS.mask,
   boxes: 'boxes',
   scores: 'scores',
   labels: 'labels',
@@ -64,25 +64,6 @@ export function resolveDetectorConfig(c: DetectorConfig): Required<DetectorConfi
     sizeWeight: c.sizeWeight ?? 0.1,
     seed: expectInteger(c.seed ?? 0, 'config.seed', 0),
   };
-}
-
-/** log(1 + e^z), stable. */
-function softplus(g: GraphBuilder, z: Value): Value {
-  return g.add(g.relu(z), g.log(g.add(g.exp(g.neg(g.abs(z))), 1)));
-}
-
-/** CenterNet's penalty-reduced focal loss, summed and divided by max(#centres, 1). */
-function centreFocalLoss(g: GraphBuilder, logits: Value, heat: Value, npos: Value): Value {
-  const p = g.sigmoid(logits);
-  const logp = g.neg(softplus(g, g.neg(logits)));
-  const log1mp = g.neg(softplus(g, logits));
-  const pos = g.cast(g.greaterOrEqual(heat, 1), 'float32');
-  const oneMinusP = g.sub(g.scalar(1), p);
-  const posTerm = g.mul(g.mul(g.mul(oneMinusP, oneMinusP), logp), pos);
-  const negWeight = g.mul(g.pow(g.sub(g.scalar(1), heat), 4), g.sub(g.scalar(1), pos));
-  const negTerm = g.mul(g.mul(g.mul(p, p), log1mp), negWeight);
-  const axes = logits.shape.map((_, i) => i);
-  return g.neg(g.div(g.add(g.reduceSum(posTerm, axes), g.reduceSum(negTerm, axes)), npos));
 }
 
 /** In-graph decoding of one image's maps into at most `maxDetections` boxes. */
@@ -149,16 +130,8 @@ export function defineDetector(config: DetectorConfig, shape: DetectorGraphShape
       const d = decode(g, heatLogits, reg, c.maxDetections);
       return { outputs: { [T.boxes]: d.boxes, [T.scores]: d.scores, [T.labels]: d.labels } };
     }
-    const [, , hf, wf] = heatLogits.shape;
-    const heat = g.input(T.heat, 'float32', [B, c.classes, hf, wf]);
-    const target = g.input(T.regression, 'float32', [B, 4, hf, wf]);
-    const mask = g.input(T.mask, 'float32', [B, 1, hf, wf]);
-    const npos = g.max(g.reduceSum(mask, [0, 1, 2, 3]), 1);
-    const focal = centreFocalLoss(g, heatLogits, heat, npos);
-    const l1 = g.mul(g.abs(g.sub(reg, target)), mask); // [B, 4, h, w]
-    const size = g.reduceSum(g.slice(l1, [0], [2], [1]), [0, 1, 2, 3]);
-    const offset = g.reduceSum(g.slice(l1, [2], [4], [1]), [0, 1, 2, 3]);
-    const loss = g.add(focal, g.div(g.add(g.mul(size, c.sizeWeight), offset), npos));
+    // The same loss (and target inputs det_heat/det_reg/det_mask) as imported detector students.
+    const loss = centerNetLoss(g, heatLogits, reg, { sizeWeight: c.sizeWeight });
     return { loss };
   };
 }

@@ -28,7 +28,10 @@ export function gaussianRadius(height: number, width: number, minOverlap = 0.7):
   return Math.min(r1, r2, r3);
 }
 
-/** Detector targets of one image: heat [C, h, w], regression [4, h, w], mask [h, w]. */
+/**
+ * Detector targets of one image: heat [C, h, w], regression [4, h, w], mask [h, w], for
+ * feature maps `stride` input pixels per cell (the reference detector's 4 by default).
+ */
 export function writeDetectorTargets(
   boxes: readonly { readonly box: readonly [number, number, number, number]; readonly label: number }[],
   classes: number,
@@ -37,15 +40,16 @@ export function writeDetectorTargets(
   heat: Float32Array,
   reg: Float32Array,
   mask: Float32Array,
+  stride: number = DETECTOR_STRIDE,
 ): void {
   const plane = hf * wf;
   for (const { box, label } of boxes) {
     const [x1, y1, x2, y2] = box;
-    const w = (x2 - x1) / DETECTOR_STRIDE;
-    const h = (y2 - y1) / DETECTOR_STRIDE;
+    const w = (x2 - x1) / stride;
+    const h = (y2 - y1) / stride;
     if (!(w > 0 && h > 0) || label < 0 || label >= classes) continue;
-    const fx = (x1 + x2) / 2 / DETECTOR_STRIDE;
-    const fy = (y1 + y2) / 2 / DETECTOR_STRIDE;
+    const fx = (x1 + x2) / 2 / stride;
+    const fy = (y1 + y2) / 2 / stride;
     const ix = Math.min(Math.max(Math.floor(fx), 0), wf - 1);
     const iy = Math.min(Math.max(Math.floor(fy), 0), hf - 1);
     const r = Math.max(0, Math.floor(gaussianRadius(h, w)));
@@ -68,13 +72,27 @@ export function writeDetectorTargets(
   }
 }
 
+/** What a {@link DetectorBatchBuilder} writes: input size, classes, and (for imported students) the feature grid and image input name. */
+export interface DetectorBatchOptions {
+  readonly height: number;
+  readonly width: number;
+  /** COCO category ids; label = index. */
+  readonly categoryIds: readonly number[];
+  readonly flipProbability?: number;
+  readonly pixels?: PixelNormalisation;
+  /** Input pixels per feature cell (default 4, the reference detector's). */
+  readonly stride?: number;
+  /** Feature grid [h, w] (default: the reference backbone's for the input size). */
+  readonly featureSize?: readonly [number, number];
+  /** Name of the image feed (default `image`). */
+  readonly imageInput?: string;
+}
+
 /** Builds detector minibatches with random horizontal flips. */
 export class DetectorBatchBuilder {
   private readonly writer: ImageWriter;
   private readonly labelOf: Map<number, number>;
-  constructor(
-    private readonly o: { height: number; width: number; categoryIds: readonly number[]; flipProbability?: number; pixels?: PixelNormalisation },
-  ) {
+  constructor(private readonly o: DetectorBatchOptions) {
     this.writer = new ImageWriter(o.pixels ?? DEFAULT_PIXELS);
     this.labelOf = new Map(o.categoryIds.map((id, i) => [id, i]));
   }
@@ -83,8 +101,7 @@ export class DetectorBatchBuilder {
     const { height: H, width: W } = this.o;
     const B = images.length;
     const C = this.o.categoryIds.length;
-    const hf = detectorFeatureSize(H);
-    const wf = detectorFeatureSize(W);
+    const [hf, wf] = this.o.featureSize ?? [detectorFeatureSize(H), detectorFeatureSize(W)];
     const plane = hf * wf;
     const image = new Float32Array(B * 3 * H * W);
     const heat = new Float32Array(B * C * plane);
@@ -108,11 +125,12 @@ export class DetectorBatchBuilder {
         heat.subarray(b * C * plane, (b + 1) * C * plane),
         reg.subarray(b * 4 * plane, (b + 1) * 4 * plane),
         mask.subarray(b * plane, (b + 1) * plane),
+        this.o.stride,
       );
     });
     const T = DETECTOR_TENSORS;
     return {
-      [T.image]: { data: image, dims: [B, 3, H, W] },
+      [this.o.imageInput ?? T.image]: { data: image, dims: [B, 3, H, W] },
       [T.heat]: { data: heat, dims: [B, C, hf, wf] },
       [T.regression]: { data: reg, dims: [B, 4, hf, wf] },
       [T.mask]: { data: mask, dims: [B, 1, hf, wf] },

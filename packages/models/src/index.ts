@@ -28,4 +28,5 @@ export type { DetectorConfig, DetectorGraphShape } from './detector-model.js';
 export { trainDetector, evaluateDetector, exportDetector, DetectorBatchBuilder, gaussianRadius, writeDetectorTargets } from './detector-train.js';
 export type { TrainDetectorOptions } from './detector-train.js';
 export { trainOnnxStudent, TopDownBatchBuilder, heatmapTargets, simccTargets, loadOnnxModel, cropSizeOf, reinitialised } from './onnx-student.js';
+export type { DetectorStudentSpec } from './onnx-detector-student.js';
 export type { TrainOnnxStudentOptions, TopDownStudentSpec, RoisStudentSpec, SimccStudentSpec, StudentSpec, StudentPixels, CropTargets } from './onnx-student.js';

@@ -32,6 +32,8 @@ import { writeKeypointTargetsRect } from './keypoint-targets.js';
 import { engineChoiceOf, runTraining, type SharedTrainOptions } from './run-training.js';
 import { KeypointBatchBuilder, inputSizeOf, type TrainedModel } from './keypoint-train.js';
 import { KEYPOINT_TENSORS } from './keypoint-model.js';
+import { detectorPlan, type DetectorStudentSpec } from './onnx-detector-student.js';
+import { lossOutputPlan } from './onnx-loss-output.js';
 
 /** How 8-bit RGB pixels become the model's input (the manifest's `pixels`). */
 export interface StudentPixels {
@@ -89,7 +91,7 @@ export interface SimccStudentSpec {
   readonly sigma?: number;
 }
 
-export type StudentSpec = TopDownStudentSpec | RoisStudentSpec | SimccStudentSpec;
+export type StudentSpec = TopDownStudentSpec | RoisStudentSpec | SimccStudentSpec | DetectorStudentSpec;
 
 export interface TrainOnnxStudentOptions extends SharedTrainOptions {
   /** The user's model file (external-data files are read from its folder). */
@@ -113,6 +115,13 @@ export interface TrainOnnxStudentOptions extends SharedTrainOptions {
   readonly outDir: string;
   /** Output base name. Default 'student'. */
   readonly name?: string;
+  /**
+   * Train on the model's own loss: the scalar output of this name (a model exported with its
+   * loss). Its inputs besides the image must be the layout's target tensors by name
+   * (heatmap_targets/heatmap_target_weights, simcc_target_x/_y/simcc_target_weights,
+   * det_heat/det_reg/det_mask), which the layout's batch builder writes.
+   */
+  readonly lossOutput?: string;
   /** The manifest written beside the trained model (the user's, unchanged). */
   readonly manifest: unknown;
   /**
@@ -360,8 +369,22 @@ export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promis
   const { bytes, model, readExternal } = await loadOnnxModel(options.modelPath);
   const labeled = await loadCocoSource(options.train);
   const generated = options.generated ? await loadCocoSource(options.generated) : undefined;
-  const plan = spec.layout === 'rois' ? roisPlan(spec, inputSizeOf(generated ? [labeled, generated] : [labeled]), batch) : cropPlan(spec, model, batch, options);
-  const importOptions = { inputShapes: plan.inputShapes, freeze: options.freeze ?? [], batchNorm: options.batchNorm ?? 'frozen', readExternal };
+  const sets = generated ? [labeled, generated] : [labeled];
+  const layoutPlan =
+    spec.layout === 'detector'
+      ? detectorPlan(spec, model, sets, batch, options.flipProbability ?? 0.5)
+      : spec.layout === 'rois'
+        ? roisPlan(spec, inputSizeOf(sets), batch)
+        : cropPlan(spec, model, batch, options);
+  const withLoss = options.lossOutput !== undefined ? lossOutputPlan(layoutPlan, model, options.lossOutput, batch) : undefined;
+  const plan = withLoss?.plan ?? layoutPlan;
+  const importOptions = {
+    inputShapes: plan.inputShapes,
+    freeze: options.freeze ?? [],
+    batchNorm: options.batchNorm ?? 'frozen',
+    readExternal,
+    ...(withLoss ? { outputs: withLoss.outputs } : {}),
+  };
   let define: ModelDefinition = studentDefinition(model, { ...importOptions, loss: plan.loss });
   const { g, parts } = instantiate(define, 'eval', 'standard');
   const build = plan.batches(parts.outputs ?? {});
@@ -382,7 +405,7 @@ export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promis
 }
 
 /** How a layout feeds the imported graph: static input shapes, the loss and the minibatches. */
-interface LayoutPlan {
+export interface LayoutPlan {
   readonly inputShapes: Record<string, readonly number[]>;
   readonly loss: StudentLoss;
   /** Images the sampler draws per step. */
@@ -437,12 +460,17 @@ function cropPlan(spec: TopDownStudentSpec | SimccStudentSpec, model: ReadModel,
   };
 }
 
+/** The reference models' pixel convention (RGB, /255, mean/std), the only one their batch builders write. */
+export function rgb255Pixels(p: StudentPixels, what: string): StudentPixels {
+  if (p.channelOrder !== 'rgb' || p.scale !== 255) {
+    throw new OmniRangeError('manifest pixels', `channelOrder "rgb" and scale 255 for ${what}`, `${p.channelOrder}, scale ${p.scale}`);
+  }
+  return p;
+}
+
 /** The `rois` contract: one image per step, `rois` RoIs with Mask R-CNN targets. */
 function roisPlan(spec: RoisStudentSpec, size: { height: number; width: number }, rois: number): LayoutPlan {
-  const p = spec.pixels;
-  if (p.channelOrder !== 'rgb' || p.scale !== 255) {
-    throw new OmniRangeError('manifest pixels', 'channelOrder "rgb" and scale 255 for a rois-layout student', `${p.channelOrder}, scale ${p.scale}`);
-  }
+  const p = rgb255Pixels(spec.pixels, 'a rois-layout student');
   return {
     inputShapes: { [spec.image]: [1, 3, size.height, size.width], [spec.rois]: [rois, 4] },
     loss: { kind: 'heatmap', output: spec.heatmaps },

@@ -2,10 +2,10 @@
 // top-down keypoint model (any torch.onnx export the importer handles) on labeled ∪ generated
 // data and writes it back with the same graph, inputs, outputs and names.
 import { readFile } from 'node:fs/promises';
-import { OnnxImportError, OnnxReadError } from '@omnidistill/artifacts';
+import { OnnxImportError, OnnxReadError, type CenterNetHeads } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
 import { hashFile } from '@omnidistill/infer';
-import { trainOnnxStudent, type StudentPixels, type StudentSpec } from '@omnidistill/models';
+import { trainOnnxStudent, type DetectorStudentSpec, type StudentPixels, type StudentSpec } from '@omnidistill/models';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { checkpointEvery, checkpointFolder, dataIdentity, runInterruptible } from '../pipeline/train-run.js';
@@ -17,11 +17,16 @@ import type { CommandIO, CommandModule } from './types.js';
 export const STUDENT_HELP = `Usage: omnidistill train --model M.onnx --manifest M.json --labeled L.json --images DIR --steps N --out DIR
                          [--generated G.json --generated-images DIR] [--freeze PATTERN] [--reinit] [options]
 
-Fine-tunes your own keypoint model from its own weights: manifest layout "topdown-heatmap"
-(person crop [N, 3, H, W] → heatmaps [N, K, h, w], e.g. a torch.onnx export of an
-HRNet/SimpleBaseline), "rois" (image [1, 3, H, W] + RoIs [R, 4] → heatmaps [R, K, M, M]; one
+Fine-tunes your own model from its own weights. Keypoint models: manifest layout
+"topdown-heatmap" (person crop [N, 3, H, W] → heatmaps [N, K, h, w], e.g. a torch.onnx export of
+an HRNet/SimpleBaseline), "rois" (image [1, 3, H, W] + RoIs [R, 4] → heatmaps [R, K, M, M]; one
 image per step), both with the spatial-softmax cross-entropy on each keypoint's heatmap cell,
 or "simcc" (crop → 1-D x/y logits; cross-entropy against Gaussian labels per axis).
+CenterNet-style detectors: manifest role "detector" with "training": {"loss": "centernet",
+"heads": {"heatmap": T, "size": T, "offset": T}} naming the raw head tensors (centre logits
+[N, C, h, w], box size in cells [N, 2, h, w], centre offset [N, 2, h, w]; or one "regression"
+[N, 4, h, w]) and "categoryIds" (one per heatmap channel): training stops at the heads (the
+in-graph decoding, TopK etc., is not imported) with the reference detector's focal + L1 loss.
 Writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained weights, plus
 your manifest beside it.
 
@@ -29,12 +34,19 @@ Options (besides train's --labeled, --images, --generated, --generated-images,
 --labeled-fraction, --steps, --lr, --seed, --threads, --out, --checkpoint-every):
   --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
   --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps
-                          or outputs.x/y, pixels, keypoints, layoutOptions.padding/splitRatio)
-  --batch N               person crops per minibatch (default 16); rois layout: RoIs per step (default 8)
+                          or outputs.x/y, pixels, keypoints, layoutOptions.padding/splitRatio;
+                          detectors: training.heads, categoryIds)
+  --batch N               person crops per minibatch (default 16); rois layout: RoIs per step
+                          (default 8); detectors: images per minibatch (default 16)
   --freeze PATTERN        freeze parameters whose name matches (* = any run), e.g. 'backbone.*';
                           comma-separated for several
   --reinit                re-initialise the trainable weights (the paper's student) instead of fine-tuning
   --batch-norm MODE       frozen (default: running statistics, γ/β trained) or batch
+  --loss-output NAME      train on the model's own scalar output NAME (a model exported with its
+                          loss) instead of the layout's loss; its inputs besides the image must be
+                          the layout's targets by name: heatmap_targets (int64 [N, K]) and/or
+                          heatmap_target_weights ([N, K]); simcc_target_x/_y, simcc_target_weights;
+                          det_heat, det_reg, det_mask (detectors)
   --name NAME             output base name (default: student)
 `;
 
@@ -56,18 +68,8 @@ function triple(v: unknown, path: string, fallback: [number, number, number]): [
   return [v[0], v[1], v[2]];
 }
 
-/**
- * The parts of a model manifest (infer's format) the student trainer needs, checked with the
- * field named in every error: layout (topdown-heatmap or rois), tensor names, pixels, keypoint schema.
- */
-export function studentSpecFromManifest(value: unknown, path: string): StudentSpec {
-  if (typeof value !== 'object' || value === null) throw new OmniTypeError(path, 'a model manifest object', value);
-  const m = value as Record<string, unknown>;
-  const layout = m.layout ?? 'rois';
-  if (layout !== 'topdown-heatmap' && layout !== 'rois' && layout !== 'simcc') {
-    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap", "simcc" or "rois" (student training takes keypoint models)', layout);
-  }
-  if (m.role !== 'keypoints') throw new OmniRangeError(`${path}.role`, '"keypoints"', m.role);
+/** The manifest's `pixels` (defaults: RGB, /255, mean 0, std 1). */
+function pixelsOf(m: Record<string, unknown>, path: string): StudentPixels {
   const p = m.pixels === undefined ? {} : field(m, 'pixels', path);
   const scale = p.scale === undefined ? 255 : Number(p.scale);
   if (!(scale > 0)) throw new OmniRangeError(`${path}.pixels.scale`, 'a positive number', p.scale);
@@ -75,7 +77,62 @@ export function studentSpecFromManifest(value: unknown, path: string): StudentSp
   if (std.some((s) => s <= 0)) throw new OmniRangeError(`${path}.pixels.std`, 'positive numbers', std);
   const order = p.channelOrder ?? 'rgb';
   if (order !== 'rgb' && order !== 'bgr') throw new OmniRangeError(`${path}.pixels.channelOrder`, '"rgb" or "bgr"', order);
-  const pixels: StudentPixels = { channelOrder: order, scale, mean: triple(p.mean, `${path}.pixels.mean`, [0, 0, 0]), std };
+  return { channelOrder: order, scale, mean: triple(p.mean, `${path}.pixels.mean`, [0, 0, 0]), std };
+}
+
+const TRAINING_EXAMPLE = '{"loss": "centernet", "heads": {"heatmap": "<centre logits [N, C, h, w]>", "size": "<[N, 2, h, w]>", "offset": "<[N, 2, h, w]>"}}';
+
+/**
+ * A detector manifest's training part: `training.heads` names the raw CenterNet heads (tensor
+ * names in the graph, found with `omnidistill inspect`), `categoryIds` maps heatmap channels to
+ * the data's categories.
+ */
+function detectorSpecFromManifest(m: Record<string, unknown>, path: string): DetectorStudentSpec {
+  if (m.training === undefined) throw new OmniTypeError(`${path}.training`, `the raw heads to train, e.g. ${TRAINING_EXAMPLE}`, undefined);
+  const t = field(m, 'training', path);
+  if (t.loss !== undefined && t.loss !== 'centernet') throw new OmniRangeError(`${path}.training.loss`, '"centernet" (the reference detector\'s focal + L1)', t.loss);
+  const h = field(t, 'heads', `${path}.training`);
+  const at = `${path}.training.heads`;
+  for (const key of Object.keys(h)) {
+    if (!['heatmap', 'size', 'offset', 'regression'].includes(key)) throw new OmniRangeError(`${at}.${key}`, 'no such head (heads: heatmap, and size + offset or regression)', h[key]);
+  }
+  const heatmap = nameIn(h, 'heatmap', at);
+  let heads: CenterNetHeads;
+  if (h.regression !== undefined) {
+    if (h.size !== undefined || h.offset !== undefined) throw new OmniRangeError(at, 'either regression ([N, 4, h, w]) or size + offset, not both', Object.keys(h).join(', '));
+    heads = { heatmap, regression: nameIn(h, 'regression', at) };
+  } else heads = { heatmap, size: nameIn(h, 'size', at), offset: nameIn(h, 'offset', at) };
+  const sizeWeight = t.sizeWeight === undefined ? undefined : Number(t.sizeWeight);
+  if (sizeWeight !== undefined && !(sizeWeight >= 0)) throw new OmniRangeError(`${path}.training.sizeWeight`, 'a non-negative number', t.sizeWeight);
+  const ids = m.categoryIds;
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
+    throw new OmniTypeError(`${path}.categoryIds`, 'the COCO category id of each heatmap channel (e.g. [1, 2, 3])', ids);
+  }
+  return {
+    layout: 'detector',
+    image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`),
+    heads,
+    pixels: pixelsOf(m, path),
+    categoryIds: ids as number[],
+    ...(sizeWeight !== undefined ? { sizeWeight } : {}),
+  };
+}
+
+/**
+ * The parts of a model manifest (infer's format) the student trainer needs, checked with the
+ * field named in every error: a detector's training heads, or a keypoint model's layout
+ * (topdown-heatmap, simcc or rois), tensor names, pixels, keypoint schema.
+ */
+export function studentSpecFromManifest(value: unknown, path: string): StudentSpec {
+  if (typeof value !== 'object' || value === null) throw new OmniTypeError(path, 'a model manifest object', value);
+  const m = value as Record<string, unknown>;
+  if (m.role === 'detector') return detectorSpecFromManifest(m, path);
+  const layout = m.layout ?? 'rois';
+  if (layout !== 'topdown-heatmap' && layout !== 'rois' && layout !== 'simcc') {
+    throw new OmniRangeError(`${path}.layout`, '"topdown-heatmap", "simcc" or "rois" (keypoint students; detectors: role "detector" with training.heads)', layout);
+  }
+  if (m.role !== 'keypoints') throw new OmniRangeError(`${path}.role`, '"keypoints" or "detector"', m.role);
+  const pixels = pixelsOf(m, path);
   const k = field(m, 'keypoints', path);
   const isCoco = k.schema === COCO_PERSON.name;
   const names = k.names === undefined && isCoco ? [...COCO_PERSON.keypoints] : (k.names as string[]);
@@ -108,6 +165,7 @@ export const trainStudentCommand: CommandModule = {
       freeze: { type: 'string', multiple: true },
       reinit: { type: 'boolean', default: false },
       'batch-norm': { type: 'string' },
+      'loss-output': { type: 'string' },
     });
     if (v.help) {
       io.stdout.write(STUDENT_HELP);
@@ -133,6 +191,8 @@ export const trainStudentCommand: CommandModule = {
     const name = typeof v.name === 'string' ? v.name : 'student';
     const reinit = v.reinit === true;
     const batchNorm = oneOf(v, 'batch-norm', ['frozen', 'batch'] as const, 'frozen');
+    if (v['loss-output'] !== undefined && (typeof v['loss-output'] !== 'string' || v['loss-output'] === '')) throw new UsageError('--loss-output: expected the name of the model\'s scalar loss output');
+    const lossOutput = v['loss-output'] as string | undefined;
     const every = checkpointEvery(checkpointInterval(v, 'checkpoint-every', { seconds: 30 }));
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const p = new Progress(stderrSink(io), 'train student');
@@ -146,6 +206,7 @@ export const trainStudentCommand: CommandModule = {
           '--freeze': freeze.join(','),
           '--reinit': String(reinit),
           '--batch-norm': batchNorm,
+          '--loss-output': lossOutput ?? '',
         };
         const checkpoints = checkpointFolder(outDir, name);
         const trained = await trainOnnxStudent({
@@ -156,9 +217,10 @@ export const trainStudentCommand: CommandModule = {
           freeze,
           reinit,
           batchNorm,
+          ...(lossOutput !== undefined ? { lossOutput } : {}),
           outDir,
           name,
-          onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} crops/s [${e.engine}]`),
+          onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} ${spec.layout === 'detector' ? 'images' : 'crops'}/s [${e.engine}]`),
           checkpoint: { dir: checkpoints, identity, ...every },
           signal,
           log,

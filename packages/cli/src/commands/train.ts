@@ -19,8 +19,8 @@ and writes DIR/NAME.onnx + DIR/NAME.json (the model manifest). With --generated,
 minibatch sample comes from the labeled set with probability --labeled-fraction (the
 paper's expected 6:4) and from the generated labels otherwise.
 
-With --model M.onnx --manifest M.json it fine-tunes your own top-down keypoint model
-instead (omnidistill train --model --help).
+With --model M.onnx --manifest M.json it fine-tunes your own keypoint model or CenterNet-style
+detector instead (omnidistill train --model --help).
 
 Options:
   --task TASK             keypoints or detection
