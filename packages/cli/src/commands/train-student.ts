@@ -195,7 +195,7 @@ export const trainStudentCommand: CommandModule = {
     const lossOutput = v['loss-output'] as string | undefined;
     const every = checkpointEvery(checkpointInterval(v, 'checkpoint-every', { seconds: 30 }));
     const log = (line: string) => io.stderr.write(`${line}\n`);
-    const p = new Progress(stderrSink(io), 'train student');
+    const p = new Progress(stderrSink(io), `train ${name}`);
     try {
       return await runInterruptible(log, async (signal) => {
         // What the checkpoints are made of: the data, the schedule, and the model and how it trains.
