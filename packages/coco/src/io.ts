@@ -9,6 +9,8 @@ import { CocoValidationError, validateDataset, validateResults } from './validat
 import type { ResultsRequirements } from './validate.js';
 import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
+import { parseJsonFast } from './json-fast.js';
+import type { FastJsonShape } from './json-fast.js';
 
 const READ_CHUNK = 8 << 20;
 /**
@@ -22,7 +24,17 @@ export const WHOLE_TEXT_LIMIT_BYTES = 64 << 20;
 export interface ReadOptions {
   /** Files larger than this many bytes are streamed record by record (default WHOLE_TEXT_LIMIT_BYTES). */
   wholeTextLimitBytes?: number;
+  /**
+   * Leave out `keypoints` (checked as JSON only) of every record that has a `bbox`: a box
+   * evaluation never reads them, and they are most of a keypoint file's bytes. Records without
+   * a box keep them (a result's box is then derived from its keypoints). Files that stream
+   * (over the size limit) are read in full.
+   */
+  skipKeypoints?: boolean;
 }
+
+/** How the whole-text reader parses when keypoints are skipped. */
+const SKIP_KEYPOINTS: FastJsonShape = { skip: { key: 'keypoints', unlessMissing: 'bbox' }, numberArrays: new Set(['keypoints']) };
 const SLAB = 1 << 16;
 
 /** Hands out keypoint arrays as views of large shared slabs (one allocation per 64 Ki numbers). */
@@ -159,7 +171,8 @@ async function parseFile(file: string, options: ReadOptions, streaming: (file: s
   if (size > (options.wholeTextLimitBytes ?? WHOLE_TEXT_LIMIT_BYTES)) return streaming(file);
   const text = await readFile(file, 'utf8');
   try {
-    return JSON.parse(text);
+    // invalid JSON falls through to the streaming reader, whose error names the record
+    return options.skipKeypoints === true ? parseJsonFast(text, SKIP_KEYPOINTS) : JSON.parse(text);
   } catch {
     return streaming(file);
   }

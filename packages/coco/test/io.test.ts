@@ -154,6 +154,26 @@ describe('files', () => {
     expect(await readCocoResults(file, gt, { keypoints: 17 })).toEqual(streamed);
   });
 
+  it('skipKeypoints reads everything but the keypoints of boxed records, and names a broken record as before', async () => {
+    const c = generateCase({ seed: 6, images: 20 });
+    const gtFile = join(tmp, 'gt-skip.json'), resFile = join(tmp, 'res-skip.json');
+    writeFileSync(gtFile, JSON.stringify(c.gt));
+    writeFileSync(resFile, JSON.stringify(c.results));
+    const full = await readCocoDataset(gtFile);
+    const gt = await readCocoDataset(gtFile, { skipKeypoints: true });
+    const withoutKeypoints = (a: object) => Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'keypoints' && k !== 'num_keypoints'));
+    expect(gt.annotations.map(withoutKeypoints)).toEqual(full.annotations.map(withoutKeypoints));
+    expect(gt.annotations.every((a) => a.keypoints === undefined)).toBe(true);
+    expect(gt.images).toEqual(full.images);
+    expect(gt.categories).toEqual(full.categories);
+    const results = await readCocoResults(resFile, gt, {}, { skipKeypoints: true });
+    const fullResults = await readCocoResults(resFile, full);
+    expect(results).toEqual(fullResults.map((r) => (r.bbox !== undefined ? withoutKeypoints(r) : r)));
+    const broken = JSON.stringify(c.results).replace('"keypoints":[', '"keypoints":[,');
+    writeFileSync(resFile, broken);
+    await expect(readCocoResults(resFile, gt, {}, { skipKeypoints: true })).rejects.toThrow(/\[0\]: expected valid JSON/);
+  });
+
   it('names the record that is not valid JSON', async () => {
     const file = join(tmp, 'broken.json');
     writeFileSync(file, '{"images": [{"id": 1, "width": 2, "height": 2, "file_name": "a"}], "annotations": [{"id": 1,, }], "categories": []}');

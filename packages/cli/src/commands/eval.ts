@@ -150,12 +150,14 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
     io.stdout.write(HELP);
     return EXIT.OK;
   }
-  const gt = await load('ground truth', opts.gt, () => readCocoDataset(opts.gt));
+  // A box evaluation never reads keypoints: both files are read without them (most of the bytes).
+  const read = { skipKeypoints: opts.iouType === 'bbox' };
+  const gt = await load('ground truth', opts.gt, () => readCocoDataset(opts.gt, read));
   const sigmas = opts.sigmas ?? [...COCO_PERSON_OKS_SIGMAS];
   const catIds = categoriesToEvaluate(gt, opts, (line) => io.stderr.write(`${line}\n`));
   if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas, catIds);
   const results = await load('results', opts.results, () =>
-    readCocoResults(opts.results, gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}),
+    readCocoResults(opts.results, gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}, read),
   );
   let params;
   try {
