@@ -847,7 +847,7 @@ export class GraphBuilder {
     const valueInfo: ValueInfo[] = [];
     for (const n of this.nodes) for (const o of n.outputs) if (o !== '' && !io.has(o) && !this.sequenceNames.has(o)) valueInfo.push(tensorInfo(this.value(o)));
     const opsets = [{ domain: '', version: options.opset ?? DEFAULT_OPSET }];
-    if (this.usedDomains.has('com.microsoft')) opsets.push({ domain: 'com.microsoft', version: 1 });
+    for (const domain of [...this.usedDomains].sort()) opsets.push({ domain, version: 1 });
     return {
       graphName: this.graphName,
       nodes: this.nodes,

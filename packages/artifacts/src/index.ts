@@ -14,6 +14,7 @@ export type {
   NodeMeta,
 } from './graph.js';
 export { encodeModel, DTYPE_CODE } from './onnx.js';
+export { nchwcConvolutions, NCHWC_DOMAIN } from './nchwc.js';
 export type { DType, ModelDef, NodeDef, TensorData, ValueInfo, AttributeValue, TensorType, SequenceType, OpsetImport } from './onnx.js';
 export { numel, broadcastShapes } from './shapes.js';
 export { attr } from './graph.js';

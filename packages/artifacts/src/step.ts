@@ -7,6 +7,8 @@ import { OmniRangeError } from '@omnidistill/core';
 import type { ArtifactParam } from './artifacts.js';
 import { type ModelDefinition, buildGradientGraph, instantiate } from './gradient-graph.js';
 import { type GraphBuilder, type Value, attr } from './graph.js';
+import { nchwcConvolutions } from './nchwc.js';
+import { encodeModel } from './onnx.js';
 import { numel } from './shapes.js';
 import { type OptimizerConfig, type ResolvedAdamW, type ResolvedSgd, resolveOptimizer } from './optimizer.js';
 import { type LearningRateSchedule, emitScheduleFactor } from './schedule.js';
@@ -56,6 +58,12 @@ export type StepSection = 'forward' | 'backward' | 'optimizer';
 export interface TrainingStepOptions {
   readonly optimizer: OptimizerConfig;
   readonly schedule: LearningRateSchedule;
+  /**
+   * Rewrite the convolutions into ORT's NCHWc Conv with this block size (the CPU's MLAS block
+   * size: 8 with AVX2, 16 with AVX-512; see {@link nchwcConvolutions}). The model then only
+   * loads in onnxruntime's CPU provider on such a CPU. Default: plain ONNX convolutions.
+   */
+  readonly nchwcBlock?: number;
 }
 
 /**
@@ -131,11 +139,16 @@ export function buildTrainingStep(define: ModelDefinition, options: TrainingStep
     throw new OmniRangeError('define(g)', 'the same parameters in train and eval phase', 'different parameter lists');
   }
 
+  const sectionOf = new Map<string, StepSection>();
+  g.nodes.forEach((n, i) => sectionOf.set(n.name, i < gg.forwardNodeCount ? 'forward' : i < gradientsEnd ? 'backward' : 'optimizer'));
+  const plain = g.toModel({ paramsAs: 'inputs' });
+  const model = options.nchwcBlock ? nchwcConvolutions(plain, options.nchwcBlock) : plain;
+  // Nodes a rewrite put in place of one of ours keep its name before the first '/'.
   const nodeSections: Record<string, StepSection> = {};
-  g.nodes.forEach((n, i) => (nodeSections[n.name] = i < gg.forwardNodeCount ? 'forward' : i < gradientsEnd ? 'backward' : 'optimizer'));
+  for (const n of model.nodes) nodeSections[n.name] = sectionOf.get(n.name.split('/')[0])!;
   return {
     nodeSections,
-    model: g.toModelBytes({ paramsAs: 'inputs' }),
+    model: encodeModel(model),
     params: gg.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })),
     initialValues: gg.params.map((p) => p.init),
     dataInputs,

@@ -53,6 +53,8 @@ export interface NativeStepArtifacts {
   readonly evalUserInputs: readonly string[];
   /** Part of the step (forward, backward, optimizer) each step-graph node belongs to, by name; for profiles. */
   readonly nodeSections?: Readonly<Record<string, 'forward' | 'backward' | 'optimizer'>>;
+  /** NCHWc block size the step's convolutions were rewritten for (absent: plain convolutions). */
+  readonly nchwcBlock?: number;
 }
 
 /** Execution providers the native engine can ask onnxruntime-node for. */
@@ -259,6 +261,7 @@ export async function createNativeEngine(artifacts: NativeStepArtifacts, options
   const evalSession = await ortNode.InferenceSession.create(artifacts.evalModel, sessionOptions);
   // Spinning only concerns a pool with workers (more than one thread).
   const pool = threads === 1 ? '1 thread' : `${threads} threads, ${spinning ? 'spinning' : 'no spinning'}`;
-  const description = `native (onnxruntime-node ${ortNode.env.versions.node}, ${provider}, ${pool})`;
+  const layout = artifacts.nchwcBlock ? `, NCHWc ${artifacts.nchwcBlock} convolutions` : '';
+  const description = `native (onnxruntime-node ${ortNode.env.versions.node}, ${provider}, ${pool}${layout})`;
   return new NativeEngine(session, evalSession, artifacts, start, description, profiling);
 }

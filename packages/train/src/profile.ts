@@ -12,7 +12,8 @@ import { instantiate, type ModelDefinition, type StepSection } from '@omnidistil
 import { expectInteger } from '@omnidistill/core';
 import type { Feeds } from './engine.js';
 import { createNativeEngine } from './native-engine.js';
-import { nativeStepArtifacts, type TrainingSetup } from './setup.js';
+import { nchwcBlockSize } from './nchwc-probe.js';
+import { nativeStepArtifacts, nchwcFromEnvironment, type TrainingSetup } from './setup.js';
 
 /** Kernel time of one op type in one part of the step, per step. */
 export interface OpTime {
@@ -47,6 +48,8 @@ export interface ProfileOptions {
   readonly warmup?: number;
   /** Thread-pool spinning, as the native engine's option (default: the engine's default). */
   readonly spinning?: boolean;
+  /** NCHWc convolutions, as the engine factory's option (default: the engine's default). */
+  readonly nchwc?: boolean;
 }
 
 interface ProfileEvent {
@@ -80,7 +83,7 @@ export async function profileNativeStep(
   const threads = expectInteger(options.threads ?? 1, 'options.threads', 1);
   const steps = expectInteger(options.steps ?? 10, 'options.steps', 1);
   const warmup = expectInteger(options.warmup ?? 2, 'options.warmup', 0);
-  const art = nativeStepArtifacts(define, setup);
+  const art = nativeStepArtifacts(define, setup, { nchwcBlock: (options.nchwc ?? nchwcFromEnvironment()) ? await nchwcBlockSize() : 0 });
   const initialParameters = new Map(instantiate(define, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
   const dir = mkdtempSync(join(tmpdir(), 'omnidistill-profile-'));
   try {

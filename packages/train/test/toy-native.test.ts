@@ -4,7 +4,7 @@
 import { instantiate, type ModelDefinition } from '@omnidistill/artifacts';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, profileNativeStep, type Feeds } from '@omnidistill/train';
+import { Rng, createNativeEngine, exportInferenceModel, nativeStepArtifacts, nchwcBlockSize, profileNativeStep, type Feeds } from '@omnidistill/train';
 import { defineDetectionHead, defineHeatmapNet, detectionBatch, heatmapBatch } from './toy-models.js';
 
 function initialParameters(define: ModelDefinition): Map<string, Float32Array> {
@@ -83,7 +83,7 @@ describe('profileNativeStep', () => {
     // The optimizer runs over one concatenated vector: its Concat and Split are there, in the optimizer part.
     expect(p.ops.some((o) => o.section === 'optimizer' && o.op === 'Split')).toBe(true);
     // Each node of the graph ran once per step (ORT may fuse some, never add to ours without a name).
-    const graphNodes = Object.keys(nativeStepArtifacts(define, setup).nodeSections ?? {}).length;
+    const graphNodes = Object.keys(nativeStepArtifacts(define, setup, { nchwcBlock: await nchwcBlockSize() }).nodeSections ?? {}).length;
     expect(p.nodes).toBeGreaterThan(0.5 * graphNodes);
     expect(p.nodes).toBeLessThanOrEqual(graphNodes + p.ops.filter((o) => o.section === 'other').reduce((s, o) => s + o.nodes, 0));
   });

@@ -1,0 +1,92 @@
+// NCHWc convolutions in the native step: the rewritten graph computes what the plain one does
+// (forward outputs and whole training steps), on the block size the runtime reports.
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder, NCHWC_DOMAIN, encodeModel, nchwcConvolutions, type Value } from '@omnidistill/artifacts';
+import { Rng, engineFactory, nchwcBlockSize, nchwcFromEnvironment, type TrainingSetup } from '@omnidistill/train';
+import { defineHeatmapNet, heatmapBatch } from './toy-models.js';
+
+const block = await nchwcBlockSize();
+const why = 'skipped where onnxruntime-node has no NCHWc kernels (non-x86, no AVX2): the engine never rewrites there';
+
+/** A graph of the conv shapes the reference models use: RGB stride-2, channels off the block, dilated, 1 × 1, with and without bias. */
+function convStack(): GraphBuilder {
+  const g = new GraphBuilder({ phase: 'eval' });
+  const rng = new Rng(4);
+  const w = (name: string, shape: number[]) => g.param(name, shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.nextNormal() * 0.2));
+  let x: Value = g.input('x', 'float32', [2, 3, 20, 20]);
+  x = g.relu(g.conv(x, w('c0', [16, 3, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 1, 1] })); // RGB input, NCHW algorithm
+  x = g.relu(g.conv(x, w('c1', [24, 16, 3, 3]), w('b1', [24]), { pads: [1, 1, 1, 1] })); // 24 outputs: padded block
+  x = g.relu(g.conv(x, w('c2', [32, 24, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 1, 1] })); // 24 inputs
+  x = g.relu(g.conv(x, w('c3', [32, 32, 3, 3]), undefined, { pads: [2, 2, 2, 2], dilations: [2, 2] }));
+  g.output(g.conv(x, w('c4', [68, 32, 1, 1]), w('b4', [68])), 'y'); // 68 outputs, 1 × 1
+  return g;
+}
+
+describe('nchwcConvolutions', () => {
+  it.skipIf(block === 0)(`computes the same convolutions as the plain graph (${why})`, async () => {
+    const g = convStack();
+    const plain = g.toModel({ paramsAs: 'inputs' });
+    const blocked = nchwcConvolutions(plain, block);
+    expect(blocked.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')).toHaveLength(5);
+    // Each ReLU right after a conv runs inside it.
+    expect(blocked.nodes.filter((n) => n.opType === 'Relu')).toHaveLength(0);
+    const rng = new Rng(9);
+    const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', Float32Array.from({ length: 2 * 3 * 20 * 20 }, () => rng.nextNormal()), [2, 3, 20, 20]) };
+    for (const p of g.params) feeds[p.name] = new ort.Tensor('float32', p.init, [...p.shape]);
+    const run = async (bytes: Uint8Array) => {
+      const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+      const y = (await s.run(feeds)).y;
+      await s.release();
+      return y;
+    };
+    const a = await run(encodeModel(plain));
+    const b = await run(encodeModel(blocked));
+    expect(b.dims).toEqual(a.dims);
+    const x = a.data as Float32Array, y = b.data as Float32Array;
+    let diff = 0, scale = 0;
+    for (let i = 0; i < x.length; i++) {
+      diff = Math.max(diff, Math.abs(x[i] - y[i]));
+      scale = Math.max(scale, Math.abs(x[i]));
+    }
+    expect(scale).toBeGreaterThan(0.1);
+    expect(diff / scale).toBeLessThan(1e-5);
+  });
+
+  it('leaves grouped convolutions alone and rejects a block size MLAS cannot have', () => {
+    const g = new GraphBuilder({ phase: 'eval' });
+    const x = g.input('x', 'float32', [1, 8, 6, 6]);
+    g.output(g.conv(x, g.param('w', [8, 1, 3, 3], new Float32Array(72)), undefined, { pads: [1, 1, 1, 1], group: 8 }), 'y');
+    const model = g.toModel({ paramsAs: 'inputs' });
+    expect(nchwcConvolutions(model, 16)).toBe(model);
+    expect(() => nchwcConvolutions(model, 12)).toThrow(/nchwcConvolutions: block: expected a power of two ≥ 4/);
+  });
+
+  it('reads OMNIDISTILL_NATIVE_NCHWC: on unless 0/false/off/no, and rejects other values naming the variable', () => {
+    expect(nchwcFromEnvironment({})).toBe(true);
+    expect(nchwcFromEnvironment({ OMNIDISTILL_NATIVE_NCHWC: 'off' })).toBe(false);
+    expect(() => nchwcFromEnvironment({ OMNIDISTILL_NATIVE_NCHWC: 'maybe' })).toThrow(/OMNIDISTILL_NATIVE_NCHWC/);
+  });
+});
+
+describe('native engine with NCHWc convolutions', () => {
+  it.skipIf(block === 0)(`trains like the plain step and says so in its description (${why})`, async () => {
+    const define = defineHeatmapNet(5);
+    const setup: TrainingSetup = { optimizer: { type: 'adamw', learningRate: 0.01 }, schedule: { totalSteps: 10 } };
+    const losses = async (nchwc: boolean) => {
+      const e = await engineFactory(define, setup, { engine: 'native', provider: 'cpu', threads: 1, nchwc })(undefined);
+      const rng = new Rng(2);
+      const out: number[] = [];
+      for (let i = 0; i < 6; i++) out.push((await e.step(heatmapBatch(rng))).loss);
+      const description = e.info.description;
+      await e.release();
+      return { out, description };
+    };
+    const plain = await losses(false);
+    const blocked = await losses(true);
+    expect(plain.description).not.toMatch(/NCHWc/);
+    expect(blocked.description).toContain(`NCHWc ${block} convolutions`);
+    expect(plain.out[5]).toBeLessThan(plain.out[0]);
+    blocked.out.forEach((l, i) => expect(Math.abs(l - plain.out[i]) / plain.out[i]).toBeLessThan(1e-4));
+  });
+});
