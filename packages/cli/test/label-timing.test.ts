@@ -25,7 +25,7 @@ describe('LabelTimings', () => {
     await t.selection(async () => undefined);
     const line = t.summary();
     expect(calls).toBe(3);
-    expect(line).toMatch(/^time: set-up \d+\.\ds \(\d+%\) · prediction \d+\.\ds \(\d+%; 3 images, [\d.]+ img\/s; model \+ ensembling busy \d+% of it/);
+    expect(line).toMatch(/^time: set-up \d+\.\ds \(\d+%\) · prediction \d+\.\ds \(\d+%; 3 images, [\d.]+ img\/s, CPU [\d.]+ ms\/image; model \+ ensembling busy \d+% of it/);
     expect(line).toMatch(/ · selection \d+\.\ds \(\d+%\)$/);
   });
 
@@ -35,5 +35,21 @@ describe('LabelTimings', () => {
     expect(t.rate(progress(40, 0))).toBe(0); // 40 resumed from an earlier run
     expect(t.rate(progress(60, 2000))).toBe(10);
     expect(t.progressDetail(progress(80, 2000))).toBe('20 img/s');
+  });
+
+  it('shows the stages\' busy shares of the loop in the progress line and the end summary', async () => {
+    const t = new LabelTimings();
+    const progress = { done: 10, total: 100, skipped: 0, elapsedMs: 1000, etaMs: 9000 };
+    t.rate({ ...progress, done: 0, elapsedMs: 0 });
+    expect(t.stageSummary()).toBe(''); // nothing timed yet
+    t.loopStart();
+    await t.clock.time('decode', () => new Promise((r) => setTimeout(r, 30)));
+    t.clock.time('model', () => undefined);
+    t.loopEnd();
+    expect(t.progressDetail(progress)).toMatch(/^10 img\/s · decode \d+% model \d+%$/);
+    expect(t.stageSummary()).toMatch(/^stages \(busy share of the prediction loop; they overlap\): decode (\d+)% model \d+%; JavaScript thread busy \d+%$/);
+    const decodeShare = Number(/decode (\d+)%/.exec(t.stageSummary())![1]);
+    expect(decodeShare).toBeGreaterThan(0); // the loop was mostly the 30 ms decode (not asserted: timing)
+    expect(decodeShare).toBeLessThanOrEqual(100);
   });
 });

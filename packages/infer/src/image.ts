@@ -3,7 +3,7 @@
 // never an exception: one bad image must not stop a labeling run.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import type { Metadata } from 'sharp';
+import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { OmniRangeError, type ImageSize } from '@omnidistill/core';
 import type { PixelSpec, ResizeKernel } from './manifest.js';
 import type { Dim } from './session.js';
@@ -85,6 +85,34 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     }
   } else bytes = input;
   if (bytes.byteLength === 0) return { ok: false, failure: { reason: 'empty', message: 'the file is empty (0 bytes)' } };
+  const fast = await decodeOnePass(bytes, maxPixels);
+  if (fast !== null) return { ok: true, image: fast };
+  return decodeChecked(bytes, maxPixels);
+}
+
+/** The pixels of a decoded image (EXIF orientation applied, alpha dropped, sRGB). */
+async function toRgb(pipeline: Sharp): Promise<{ data: Buffer; info: OutputInfo }> {
+  return pipeline.rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+}
+
+/**
+ * The common case in one libvips pass: a file with a supported signature that decodes within
+ * the pixel limit (sharp checks it from the header). Null when anything is off; then
+ * {@link decodeChecked} decodes step by step and says why. The pixels are the same either way.
+ */
+async function decodeOnePass(bytes: Uint8Array, maxPixels: number): Promise<DecodedImage | null> {
+  if (detectFormat(bytes) === null) return null;
+  try {
+    const { data, info } = await toRgb(sharp(bytes, { failOn: 'warning', limitInputPixels: maxPixels }));
+    if (info.channels !== 3) return null;
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch {
+    return null;
+  }
+}
+
+/** Header first (format, pixel count), then the pixels: every failure gets its reason. */
+async function decodeChecked(bytes: Uint8Array, maxPixels: number): Promise<DecodeResult> {
   try {
     // sharp's own pixel limit is off: the header check below applies ours (any size) before decoding.
     const pipeline = sharp(bytes, { failOn: 'warning', limitInputPixels: false });
@@ -102,7 +130,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     if (pixels > maxPixels) {
       return { ok: false, failure: { reason: 'too-large', message: `${meta.width}×${meta.height} = ${pixels} pixels, more than the limit of ${maxPixels} (--max-pixels)` } };
     }
-    const { data, info } = await pipeline.rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await toRgb(pipeline);
     if (info.channels !== 3) return { ok: false, failure: { reason: 'corrupt', message: `decoded to ${info.channels} channels, expected 3` } };
     return { ok: true, image: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height } };
   } catch {

@@ -14,7 +14,9 @@ export type {
   RegressedInstances,
   KeypointRunner,
 } from './layouts/types.js';
-export { createModelSession, checkSession, defaultThreads } from './session.js';
+export { createModelSession, checkSession, defaultThreads, withStageClock } from './session.js';
+export { STAGES, StageClock, timeStage } from './stage-clock.js';
+export type { Stage, StageTimes } from './stage-clock.js';
 export type { Dim, TensorSignature, ModelSession, DetectorSession, KeypointSession, SessionOptions } from './session.js';
 export { SUPPORTED_FORMATS, DEFAULT_MAX_PIXELS, IMAGE_FAILURE_REASONS, decodeImage, resizeImage, inputSizeFor, toInputTensor } from './image.js';
 export type { DecodedImage, DecodeResult, DecodeOptions, ImageFailure, ImageFailureReason } from './image.js';
@@ -38,7 +40,7 @@ export { letterbox } from './layouts/yolo.js';
 export type { Letterbox } from './layouts/yolo.js';
 export { keypointPredictor, detectionPredictor } from './predictor.js';
 export type { RoiSource, ImagePredictor } from './predictor.js';
-export { runInference, defaultConcurrency, listImages, IMAGE_EXTENSIONS, RunMismatchError } from './runner.js';
+export { runInference, defaultConcurrency, DEFAULT_PREFETCH, listImages, IMAGE_EXTENSIONS, RunMismatchError } from './runner.js';
 export type { RunOptions, RunProgress, RunEvent, RunSummary } from './runner.js';
 export { readPredictions, readSkipped, summariseSkipped, readRunManifest, runFingerprint, shardFileName, hashImageList, RUN_MANIFEST, DamagedRunFileError } from './shards.js';
 export type { ImageEntry, SkippedImage, SkippedSummary, ShardLine, RunManifest, RunPartition } from './shards.js';

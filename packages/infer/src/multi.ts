@@ -9,6 +9,7 @@ import type { KeypointInferenceOptions } from './keypoint-options.js';
 import { layoutOf } from './layouts/index.js';
 import type { RawDetections } from './run-model.js';
 import type { DetectorSession, KeypointSession } from './session.js';
+import { timeStage } from './stage-clock.js';
 
 /**
  * Keypoints of the `rois` (`[N, 4]` original-image pixels, fixed beforehand by one
@@ -133,7 +134,7 @@ export async function detectAllTransforms(detector: DetectorSession, image: Deco
  */
 export async function predictDetections(detector: DetectorSession, image: DecodedImage, options: DetectionInferenceOptions): Promise<Detections> {
   const perTransform = await detectAllTransforms(detector, image, options.plan);
-  return mergeDetections(perTransform, { ...options.merge, convention: 'continuous' });
+  return timeStage(detector.clock, 'ensemble', () => mergeDetections(perTransform, { ...options.merge, convention: 'continuous' }));
 }
 
 /** True when a plan is the identity alone (single-pass inference). */

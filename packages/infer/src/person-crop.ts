@@ -11,6 +11,7 @@ import type { KeypointInferenceOptions } from './keypoint-options.js';
 import { InputCanvas, type AxisMap } from './sampling.js';
 import type { CropOptions } from './layouts/types.js';
 import type { KeypointSession } from './session.js';
+import { timeStage } from './stage-clock.js';
 
 /** A crop rectangle in image pixels: centre and size. */
 export interface CropFrame {
@@ -49,6 +50,10 @@ export function cropMap(frame: CropFrame, input: InputSize, flip: boolean): Axis
 
 /** The normalised `[1, 3, H, W]` input of one crop. */
 export function cropInput(model: KeypointSession, image: DecodedImage, frame: CropFrame, input: InputSize, flip: boolean, options: CropOptions): Tensor {
+  return timeStage(model.clock, 'transform', () => cropInputUntimed(model, image, frame, input, flip, options));
+}
+
+function cropInputUntimed(model: KeypointSession, image: DecodedImage, frame: CropFrame, input: InputSize, flip: boolean, options: CropOptions): Tensor {
   const canvas = new InputCanvas(input.width, input.height, model.manifest.pixels, options.padValue);
   canvas.sample(image, cropMap(frame, input, flip), { left: 0, top: 0, width: input.width, height: input.height }, options.padValue);
   return new Tensor('float32', canvas.data, [1, 3, input.height, input.width]);
@@ -180,7 +185,7 @@ export async function ensembleCrops(
     for (const g of geometries) {
       const frame = cropFrame(box, input, crop.padding, g.scale);
       const maps = await runCrop(cropInput(model, image, frame, input, g.flip, crop));
-      maps.forEach((m, i) => acc[i].add(m, g.scale, g.flip ? perm : null));
+      timeStage(model.clock, 'ensemble', () => maps.forEach((m, i) => acc[i].add(m, g.scale, g.flip ? perm : null)));
     }
     out.push(acc);
   }

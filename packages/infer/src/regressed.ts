@@ -11,6 +11,7 @@ import type { DecodedImage } from './image.js';
 import type { RegressedInstances } from './layouts/types.js';
 import { keypointRunner } from './multi.js';
 import type { KeypointSession } from './session.js';
+import { timeStage } from './stage-clock.js';
 
 /** Options of {@link predictRegressedKeypoints}. */
 export interface RegressedInferenceOptions {
@@ -45,7 +46,7 @@ export async function predictRegressedKeypoints(model: KeypointSession, image: D
     });
   }
   const sigmas = schema === COCO_PERSON.name && names.length === COCO_PERSON.keypoints.length ? COCO_PERSON.sigmas : null;
-  return fuseInstances(perTransform, { threshold, sigmas });
+  return timeStage(model.clock, 'ensemble', () => fuseInstances(perTransform, { threshold, sigmas }));
 }
 
 /** One instance of the union: transform t, row i. */

@@ -5,9 +5,14 @@ import type { ImageSize } from '@omnidistill/core';
 import type { TransformGeometry } from '@omnidistill/transforms';
 import { inputSizeFor, resizeImage, toInputTensor, type DecodedImage } from './image.js';
 import type { DetectorSession, KeypointSession, ModelSession } from './session.js';
+import { timeStage } from './stage-clock.js';
 
 /** The transformed, normalised and padded input tensor of a model for one transform. */
-export async function prepareInput(model: ModelSession, image: DecodedImage, geometry: TransformGeometry): Promise<Tensor> {
+export function prepareInput(model: ModelSession, image: DecodedImage, geometry: TransformGeometry): Promise<Tensor> {
+  return timeStage(model.clock, 'transform', () => prepareUntimed(model, image, geometry));
+}
+
+async function prepareUntimed(model: ModelSession, image: DecodedImage, geometry: TransformGeometry): Promise<Tensor> {
   const resized = await resizeImage(image, geometry.target, model.manifest.pixels.resizeKernel);
   const padded = inputSizeFor(geometry.target, model.inputs.image.dims, model.manifest.pixels.sizeDivisor, `${model.source}: image under ${geometry.spec.name}`);
   const data = toInputTensor(resized, model.manifest.pixels, geometry.flip, padded);

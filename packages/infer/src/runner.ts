@@ -7,7 +7,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@omnidistill/coco';
 import { InputFileError, OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction, type RawInstance } from '@omnidistill/select';
-import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type ImageFailure } from './image.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeResult, type ImageFailure } from './image.js';
 import { containedPath, digestText, imageIdentity, shardDamage } from './integrity.js';
 import {
   DamagedRunFileError,
@@ -22,6 +22,7 @@ import {
   type RunPartition,
   type ShardLine,
 } from './shards.js';
+import { timeStage, type StageClock } from './stage-clock.js';
 
 /** Progress of a run; `etaMs` is null until this process has finished an image. */
 export interface RunProgress {
@@ -67,8 +68,16 @@ export interface RunOptions {
   maxPixels?: number;
   /** Images per shard (default 64). */
   shardSize?: number;
-  /** Images in flight at once (default {@link defaultConcurrency}). */
+  /** Images in `predict` at once (default {@link defaultConcurrency}). */
   concurrency?: number;
+  /**
+   * Images read and decoded ahead of the one `predict` takes next (default
+   * {@link DEFAULT_PREFETCH}): decoding (sharp, on libuv's pool) overlaps the model, which
+   * runs on onnxruntime's threads. Memory: at most `prefetch + concurrency` decoded images.
+   */
+  prefetch?: number;
+  /** Records the busy time of the `decode` and `write` stages (the model's own stages are timed by its session). */
+  clock?: StageClock;
   onProgress?: (progress: RunProgress) => void;
   onEvent?: (event: RunEvent) => void;
   /** Stops taking new images; in-flight images finish and complete shards are kept. */
@@ -123,6 +132,9 @@ export async function listImages(root: string, options: { firstId?: number } = {
   found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return found.map((fileName, i) => ({ imageId: firstId + i, fileName }));
 }
+
+/** Images decoded ahead of prediction by default: enough to hide a slow file behind a few model calls. */
+export const DEFAULT_PREFETCH = 4;
 
 /**
  * Images in flight by default: 2 (one decoding while one is in the model, whose intra-op
@@ -237,6 +249,8 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   expectInteger(shardSize, 'options.shardSize', 1);
   const concurrency = options.concurrency ?? defaultConcurrency();
   expectInteger(concurrency, 'options.concurrency', 1);
+  const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+  expectInteger(prefetch, 'options.prefetch', 0);
   if (typeof options.predict !== 'function') throw new OmniTypeError('options.predict', 'a function', options.predict);
   const partition = options.partition ?? { index: 0, count: 1 };
   expectInteger(partition.count, 'options.partition.count', 1);
@@ -282,7 +296,7 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   const retry = new Set((manifest.retry ?? []).filter((s) => completed.has(s)));
   const records = manifest.shards ?? {};
   const finishShard = (s: number, lines: ShardLine[]) => {
-    manifestChain = manifestChain.then(async () => {
+    manifestChain = manifestChain.then(() => timeStage(options.clock, 'write', async () => {
       const file = join(options.outDir, shardFileName(s));
       const text = formatShard(lines);
       const identity = await imageIdentity(root, shardImages(s));
@@ -296,18 +310,36 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
       manifest.retry = [...retry].sort((a, b) => a - b);
       await writeRunManifest(options.outDir, manifest);
       options.onEvent?.({ type: 'shard-written', shard: s, file });
-    });
+    }));
     return manifestChain;
   };
 
   let next = 0;
   let failed = false; // a write failure stops every worker, not only the one that hit it
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  // Decoding runs ahead of prediction in queue order: position → its decode in flight.
+  const decoding = new Map<number, Promise<DecodeResult>>();
+  let decodeNext = 0;
+  const decodeAhead = () => {
+    for (decodeNext = Math.max(decodeNext, next); decodeNext < queue.length && decodeNext < next + prefetch; decodeNext++) {
+      const entry = options.images[queue[decodeNext]];
+      decoding.set(decodeNext, timeStage(options.clock, 'decode', () => decodeImage(containedPath(root, entry.fileName)!, { maxPixels })));
+    }
+  };
+  const decoded = (position: number): Promise<DecodeResult> => {
+    const entry = options.images[queue[position]];
+    const pending = decoding.get(position) ?? timeStage(options.clock, 'decode', () => decodeImage(containedPath(root, entry.fileName)!, { maxPixels }));
+    decoding.delete(position);
+    return pending;
+  };
   const worker = async () => {
     while (next < queue.length && !options.signal?.aborted && !failed) {
-      const index = queue[next++];
+      const position = next++;
+      const index = queue[position];
       const entry = options.images[index];
-      const line = await processImage(root, entry, options.predict, maxPixels);
+      const image = decoded(position);
+      decodeAhead();
+      const line = await predictImage(entry, await image, options.predict);
       if ('skipped' in line) {
         skipped++;
         if (line.skipped.transient) transientSkipped++;
@@ -332,7 +364,13 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
       report();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(queue.length, 1)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(queue.length, 1)) }, worker));
+  } finally {
+    // Decodes started ahead of a stop (signal, write failure) settle before the run returns:
+    // nothing keeps reading the image folder after it.
+    await Promise.all(decoding.values());
+  }
   await manifestChain;
   return {
     complete: myShards.every((s) => completed.has(s)),
@@ -381,14 +419,13 @@ function lineDamage(text: string, expected: number): string | null {
 }
 
 /**
- * One image → its shard line. Every per-image failure (unreadable file, too many pixels, a
- * model error such as a failed allocation, a malformed prediction) becomes a skipped line for
- * that image: the run goes on with the others. Model failures are marked transient, so the
- * next run tries the image again rather than trusting a failure that may have been momentary.
+ * One decoded image → its shard line. Every per-image failure (unreadable file, too many
+ * pixels, a model error such as a failed allocation, a malformed prediction) becomes a
+ * skipped line for that image: the run goes on with the others. Model failures are marked
+ * transient, so the next run tries the image again rather than trusting a failure that may
+ * have been momentary. (Paths were checked to stay inside the image folder before the run.)
  */
-async function processImage(root: string, entry: ImageEntry, predict: RunOptions['predict'], maxPixels: number): Promise<ShardLine> {
-  const path = containedPath(root, entry.fileName)!; // checked for every image before the run
-  const decoded = await decodeImage(path, { maxPixels });
+async function predictImage(entry: ImageEntry, decoded: DecodeResult, predict: RunOptions['predict']): Promise<ShardLine> {
   if (!decoded.ok) return { imageId: entry.imageId, fileName: entry.fileName, skipped: decoded.failure };
   try {
     const instances = await predict(decoded.image, entry);

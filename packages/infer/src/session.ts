@@ -7,6 +7,8 @@ import { expectInteger } from '@omnidistill/core';
 import type { DetectorManifest, KeypointManifest, ModelManifest } from './manifest.js';
 import { layoutOf } from './layouts/index.js';
 import type { TensorExpectation } from './layouts/types.js';
+import { createThreadSession } from './session-thread.js';
+import type { StageClock } from './stage-clock.js';
 
 /** A model dimension: a fixed size, or null when symbolic/unknown (dynamic). */
 export type Dim = number | null;
@@ -26,6 +28,11 @@ export interface ModelSession<M extends ModelManifest = ModelManifest> {
   source: string;
   inputs: Record<string, TensorSignature>;
   outputs: Record<string, TensorSignature>;
+  /**
+   * Times this model's stages (transform, model, ensemble) when set; see
+   * {@link withStageClock}, which also times `session.run`.
+   */
+  clock?: StageClock;
 }
 
 export type DetectorSession = ModelSession<DetectorManifest>;
@@ -44,6 +51,20 @@ export interface SessionOptions {
    * provider needs onnxruntime-node's CUDA binaries, which this workspace does not install).
    */
   executionProviders?: InferenceSession.SessionOptions['executionProviders'];
+  /**
+   * Run the model on a worker thread of its own (default false). onnxruntime-node's `run`
+   * blocks the calling thread for the whole model call; on its own thread the model runs
+   * while the main thread decodes, prepares and ensembles other images (the labeling runner
+   * keeps two images in flight for this). Outputs are the same either way.
+   */
+  ownThread?: boolean;
+  /**
+   * Let idle intra-op threads spin (busy-wait) for the next parallel section (default false:
+   * they sleep). Spinning saves microseconds per call on an idle machine but burns cores that
+   * decoding, ensembling and other processes need; on a loaded 2-core machine it made the
+   * reference detector ~6× slower (tools/bench/label-overhead.bench.ts).
+   */
+  spinning?: boolean;
   /**
    * The model's name in error messages when `model` is bytes (e.g. the file they were read
    * from). Default `<N-byte model>`; a path given as `model` names itself.
@@ -157,10 +178,12 @@ export async function createModelSession<M extends ModelManifest>(
     interOpNumThreads: 1,
     executionProviders: options.executionProviders ?? ['cpu'],
     graphOptimizationLevel: 'all',
+    ...(options.spinning === true ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
   let session: InferenceSession;
   try {
-    session = typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions);
+    if (options.ownThread === true) session = await createThreadSession(model, sessionOptions);
+    else session = typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions);
   } catch (error) {
     throw new Error(`${source}: onnxruntime could not load the model (${(error as Error).message})`, { cause: error });
   }
@@ -170,4 +193,18 @@ export async function createModelSession<M extends ModelManifest>(
     await session.release();
     throw error;
   }
+}
+
+/**
+ * The same model with its stages timed on `clock`: every `session.run` counts as `model`,
+ * and the layouts time their input preparation (`transform`) and output merging
+ * (`ensemble`) on it. The session itself is shared, not copied.
+ */
+export function withStageClock<M extends ModelManifest>(model: ModelSession<M>, clock: StageClock): ModelSession<M> {
+  const session = model.session;
+  // A view of the live session whose run is timed; everything else is the session's own.
+  const timed: InferenceSession = Object.create(session, {
+    run: { value: (...args: Parameters<InferenceSession['run']>) => clock.time('model', () => session.run(...args)) },
+  });
+  return { ...model, session: timed, clock };
 }

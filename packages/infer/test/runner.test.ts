@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
+import { StageClock, listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
 import { selectLabels } from '@omnidistill/select';
 import { writeRunImages } from './fixtures.js';
 
@@ -157,6 +157,37 @@ describe('runInference', () => {
       // The bound is what keeps memory flat; how close a run gets to it depends on timing.
       expect(peak).toBeGreaterThanOrEqual(1);
       expect(peak).toBeLessThanOrEqual(concurrency);
+    }
+  });
+
+  it('decodes up to `prefetch` images ahead of prediction, never more, and times decode and write', async () => {
+    for (const prefetch of [0, 3]) {
+      const clock = new StageClock();
+      let handed = 0; // images given to predict, or skipped before it (the corrupt one)
+      const aheadSeen: number[] = [];
+      await runInference({
+        images: images(),
+        imageRoot: imagesDir,
+        outDir: await mkdtemp(join(tmpdir(), 'omni-run-')),
+        fingerprint: 'fake',
+        shardSize: 5,
+        concurrency: 1,
+        prefetch,
+        clock,
+        onEvent: (e) => e.type === 'image-skipped' && handed++,
+        predict: async (image, entry) => {
+          // Decodes started but not yet handed over (this image is handed over).
+          aheadSeen.push(clock.snapshot().calls.decode - handed - 1);
+          handed++;
+          await new Promise((r) => setTimeout(r, 2));
+          return fake(image, entry);
+        },
+      });
+      expect(Math.max(...aheadSeen)).toBe(prefetch);
+      const t = clock.snapshot();
+      expect(t.calls.decode).toBe(COUNT);
+      expect(t.calls.write).toBe(5);
+      expect(t.busyMs.decode).toBeGreaterThan(0);
     }
   });
 

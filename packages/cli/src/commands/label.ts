@@ -53,6 +53,10 @@ ${CHECK_HELP}
                         DIR/shards/shard-I-of-N/ and writes DONE.json there (no selection).
   --chunk-size N        images per resumable chunk of predictions (default 64); a killed run
                         redoes at most one chunk per worker; every shard must use the same
+  speed:
+  --threads N           onnxruntime intra-op threads per model (default: every core). For many
+                        cores, several processes (--shard-index/--shard-count on one machine,
+                        then merge) can beat one process with all threads on small models
   robustness:
   --max-pixels N        skip images with more than N pixels, checked from the header before
                         decoding (default 50000000 = 50 MP; memory is ~65 bytes per pixel)
@@ -92,6 +96,7 @@ export const labelCommand: CommandModule = {
       'chunk-size': { type: 'string' },
       'max-pixels': { type: 'string' },
       'max-failed-fraction': { type: 'string' },
+      threads: { type: 'string' },
       ...CHECK_FLAGS,
       help: { type: 'boolean', short: 'h', default: false },
     });
@@ -109,7 +114,8 @@ export const labelCommand: CommandModule = {
     const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
     log(description);
     for (const w of warnings) log(`WARNING: ${w}`);
-    const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v);
+    // Each model on its own thread: the model runs while this thread prepares and ensembles other images.
+    const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v, { ownThread: true, ...threadsFlag(v) });
     const check = await checkBeforeLabel(v, {
       model: teacher,
       sessions,
@@ -146,12 +152,12 @@ export const labelCommand: CommandModule = {
       }
       if (r.shardDone !== undefined) {
         p.done(`shard ${shard!.index} of ${shard!.count} done: ${r.shardDone}`);
-        log(timings.summary());
+        logTimings(timings, log);
         io.stdout.write(`${JSON.stringify({ shard: { index: shard!.index, count: shard!.count }, done: r.shardDone, predictions: r.predictions, skipped: r.skipped }, null, 2)}\n`);
         return EXIT.OK;
       }
       p.done(`${r.summary.generatedInstances} instances on ${r.summary.generatedImages} images`);
-      log(timings.summary());
+      logTimings(timings, log);
       for (const w of r.summary.warnings) log(`WARNING: ${w}`);
       // The check's warnings again after the long run, where they are read.
       const checkWarnings = (check ?? []).flatMap((c) => c.warnings);
@@ -163,6 +169,13 @@ export const labelCommand: CommandModule = {
     }
   },
 };
+
+/** Where the time went: the run's phases, then the prediction loop's stages. */
+function logTimings(timings: LabelTimings, log: (line: string) => void): void {
+  log(timings.summary());
+  const stages = timings.stageSummary();
+  if (stages) log(stages);
+}
 
 /** A frozen image list or shard folder that does not fit this run is bad input (exit 2). */
 async function usageOnPlanError<T>(work: Promise<T>): Promise<T> {
@@ -190,6 +203,11 @@ function shardFrom(v: Record<string, unknown>, env: NodeJS.ProcessEnv): ShardCho
     if (error instanceof ShardEnvError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** --threads: intra-op threads of every model session (absent: onnxruntime's default of every core). */
+function threadsFlag(v: Record<string, unknown>): { threads?: number } {
+  return typeof v.threads === 'string' ? { threads: positiveInt(v, 'threads', 1) } : {};
 }
 
 /** --max-pixels and --max-failed-fraction, checked. */

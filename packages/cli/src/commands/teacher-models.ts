@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createModelSession, layoutAdapter, loadManifest } from '@omnidistill/infer';
-import type { DetectorSession, KeypointSession, ModelManifest, ModelSession } from '@omnidistill/infer';
+import type { DetectorSession, KeypointSession, ModelManifest, ModelSession, SessionOptions } from '@omnidistill/infer';
 import type { KeypointRoiSource } from '../pipeline/label.js';
 import { UsageError } from './types.js';
 
@@ -39,9 +39,9 @@ export async function openModel(onnx: string, manifestPath?: string): Promise<Op
  * A session for an opened model, checked against its manifest; a model that does not fit
  * its manifest (names, ranks, dtypes) is a usage error that names the file.
  */
-export async function openSession<M extends ModelManifest>(model: OpenedModel & { manifest: M }): Promise<ModelSession<M>> {
+export async function openSession<M extends ModelManifest>(model: OpenedModel & { manifest: M }, options: SessionOptions = {}): Promise<ModelSession<M>> {
   try {
-    return await createModelSession(model.path, model.manifest);
+    return await createModelSession(model.path, model.manifest, options);
   } catch (err) {
     throw new UsageError(`${(err as Error).message} — run omnidistill inspect ${model.path} to see the model's inputs/outputs and a matching manifest`);
   }
@@ -57,11 +57,11 @@ export async function openRoleModel(flag: string, path: string, role: 'detector'
 }
 
 /** Where a keypoint model's RoIs come from: `--detector FILE` or `--boxes FILE`. */
-export async function roiSourceFromFlags(v: Record<string, unknown>): Promise<KeypointRoiSource> {
+export async function roiSourceFromFlags(v: Record<string, unknown>, options: SessionOptions = {}): Promise<KeypointRoiSource> {
   if (typeof v.detector === 'string' && typeof v.boxes === 'string') throw new UsageError('--detector and --boxes are alternatives; pass one');
   if (typeof v.detector === 'string') {
     const det = await openRoleModel('detector', v.detector, 'detector');
-    return { kind: 'detector', detector: (await openSession(det)) as DetectorSession, fingerprint: det.fingerprint };
+    return { kind: 'detector', detector: (await openSession(det, options)) as DetectorSession, fingerprint: det.fingerprint };
   }
   if (typeof v.boxes === 'string') return { kind: 'boxes', annotations: v.boxes };
   throw new UsageError('keypoints need RoIs: pass --detector FILE (a person detector) or --boxes FILE (a COCO file with boxes of the same images); teachers whose layout finds the people itself (torchvision-detection keypointrcnn, yolo pose) need neither');
@@ -79,16 +79,23 @@ function noRoiFlags(v: Record<string, unknown>, model: OpenedModel): null {
 export type TeacherSessions = { task: 'keypoints'; keypoints: { model: KeypointSession; rois: KeypointRoiSource | null } } | { task: 'detection'; detector: DetectorSession };
 
 /** Opens the teacher for `task` (and, for keypoints, its RoI source). */
-export async function openTeacher(task: 'keypoints' | 'detection', flag: string, path: string, manifestPath: string | undefined, v: Record<string, unknown>): Promise<{ model: OpenedModel; sessions: TeacherSessions }> {
+export async function openTeacher(
+  task: 'keypoints' | 'detection',
+  flag: string,
+  path: string,
+  manifestPath: string | undefined,
+  v: Record<string, unknown>,
+  options: SessionOptions = {},
+): Promise<{ model: OpenedModel; sessions: TeacherSessions }> {
   const model = await openRoleModel(flag, path, task === 'keypoints' ? 'keypoints' : 'detector', manifestPath);
-  return { model, sessions: await teacherSessions(model, v) };
+  return { model, sessions: await teacherSessions(model, v, options) };
 }
 
 /** The sessions of an opened model, its manifest's role deciding the task (predict, check-model). */
-export async function teacherSessions(model: OpenedModel, v: Record<string, unknown>): Promise<TeacherSessions> {
+export async function teacherSessions(model: OpenedModel, v: Record<string, unknown>, options: SessionOptions = {}): Promise<TeacherSessions> {
   if (model.manifest.role === 'keypoints') {
-    const rois = layoutAdapter(model.manifest.layout).traits.selfDetecting ? noRoiFlags(v, model) : await roiSourceFromFlags(v);
-    return { task: 'keypoints', keypoints: { model: (await openSession(model)) as KeypointSession, rois } };
+    const rois = layoutAdapter(model.manifest.layout).traits.selfDetecting ? noRoiFlags(v, model) : await roiSourceFromFlags(v, options);
+    return { task: 'keypoints', keypoints: { model: (await openSession(model, options)) as KeypointSession, rois } };
   }
-  return { task: 'detection', detector: (await openSession(model)) as DetectorSession };
+  return { task: 'detection', detector: (await openSession(model, options)) as DetectorSession };
 }

@@ -1,7 +1,10 @@
 // Where a label run's time goes: set-up (reading lists, opening and checking models), the
 // prediction loop (images/s, and how much of it the model + ensembling kept busy), and the
-// selection. Shown in the progress line and as one line at the end of `omnidistill label`.
-import type { ImagePredictor, RunProgress } from '@omnidistill/infer';
+// selection; inside the loop, the busy share of each pipeline stage (infer's StageClock:
+// decode, transform, model, ensemble, write — they overlap) and of the JavaScript thread.
+// Shown in the progress line and as two lines at the end of `omnidistill label`.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { STAGES, StageClock, type ImagePredictor, type RunProgress, type StageTimes } from '@omnidistill/infer';
 import { formatDuration } from './progress.js';
 
 /** `3.2s` under a minute (short runs), else `1m05s`. */
@@ -18,6 +21,13 @@ export class LabelTimings {
   private predicted = 0;
   /** Images already done (resumed) when this process's loop began. */
   private doneAtStart: number | null = null;
+  private loopElu: EventLoopUtilization | null = null;
+  private stagesAtStart: StageTimes | null = null;
+  private stagesAtEnd: StageTimes | null = null;
+  /** CPU time of the whole process (every thread) over the loop, microseconds. */
+  private loopCpu: NodeJS.CpuUsage | null = null;
+  /** The stages' busy time: give it to the models (`withStageClock`) and to the runner. */
+  readonly clock = new StageClock();
 
   /** `predict`, timed: its calls add up to the model + ensembling busy time. */
   timed(predict: ImagePredictor): ImagePredictor {
@@ -34,10 +44,22 @@ export class LabelTimings {
 
   loopStart(): void {
     this.loopStarted = performance.now();
+    this.loopElu = performance.eventLoopUtilization();
+    this.loopCpu = process.cpuUsage();
+    this.stagesAtStart = this.clock.snapshot();
   }
 
   loopEnd(): void {
     this.loopEnded = performance.now();
+    if (this.loopElu) this.loopElu = performance.eventLoopUtilization(this.loopElu);
+    if (this.loopCpu) this.loopCpu = process.cpuUsage(this.loopCpu);
+    this.stagesAtEnd = this.clock.snapshot();
+  }
+
+  /** `, CPU 4.20 ms/image` (all threads of the process over the loop), once the loop ended. */
+  private cpuPerImage(): string {
+    if (this.loopEnded === null || this.loopCpu === null || this.predicted === 0) return '';
+    return `, CPU ${((this.loopCpu.user + this.loopCpu.system) / 1000 / this.predicted).toFixed(2)} ms/image`;
   }
 
   /** Times the selection step. */
@@ -57,10 +79,28 @@ export class LabelTimings {
     return seconds > 0 ? (progress.done - this.doneAtStart) / seconds : 0;
   }
 
-  /** The progress line's detail: `123 img/s`. */
+  /**
+   * The progress line's detail: `123 img/s` and, once stages were timed, their busy shares
+   * of the loop so far: `· decode 30% transform 6% model 71% ensemble 9% write 1%`.
+   */
   progressDetail(progress: RunProgress): string {
     const r = this.rate(progress);
-    return r > 0 ? `${r >= 10 ? r.toFixed(0) : r.toFixed(1)} img/s` : '';
+    if (r <= 0) return '';
+    const shares = stageShares(this.clock.snapshot(), this.stagesAtStart, progress.elapsedMs);
+    return `${r >= 10 ? r.toFixed(0) : r.toFixed(1)} img/s${shares ? ` · ${shares}` : ''}`;
+  }
+
+  /**
+   * One line: each stage's busy share of the prediction loop (overlapped stages add up to
+   * more than 100 %) and how busy the JavaScript thread was. Empty when nothing was timed.
+   */
+  stageSummary(): string {
+    const end = this.stagesAtEnd ?? this.clock.snapshot();
+    const loopMs = (this.loopEnded ?? performance.now()) - (this.loopStarted ?? performance.now());
+    const shares = stageShares(end, this.stagesAtStart, loopMs);
+    if (!shares) return '';
+    const js = this.loopElu && this.loopEnded !== null ? `; JavaScript thread busy ${Math.round(100 * this.loopElu.utilization)}%` : '';
+    return `stages (busy share of the prediction loop; they overlap): ${shares}${js}`;
   }
 
   /** One line: where the time went. */
@@ -74,10 +114,21 @@ export class LabelTimings {
     const share = (ms: number) => `${Math.round((100 * ms) / totalMs)}%`;
     const parts = [
       `set-up ${span(setupMs)} (${share(setupMs)})`,
-      `prediction ${span(loopMs)} (${share(loopMs)}; ${this.predicted} images, ${loopMs > 0 ? ((1000 * this.predicted) / loopMs).toFixed(1) : '0'} img/s; ` +
+      `prediction ${span(loopMs)} (${share(loopMs)}; ${this.predicted} images, ${loopMs > 0 ? ((1000 * this.predicted) / loopMs).toFixed(1) : '0'} img/s${this.cpuPerImage()}; ` +
         `model + ensembling busy ${Math.round((100 * this.predictMs) / Math.max(1, loopMs))}% of it, decoding and writing overlapped)`,
       `selection ${span(this.selectionMs)} (${share(this.selectionMs)})`,
     ];
     return `time: ${parts.join(' · ')}`;
   }
+}
+
+/** `decode 30% transform 6% …` over `ms` of loop time: busy time since `start`; '' when nothing ran. */
+function stageShares(now: StageTimes, start: StageTimes | null, ms: number): string {
+  if (ms <= 0) return '';
+  const busy = STAGES.map((s) => [s, now.busyMs[s] - (start?.busyMs[s] ?? 0), now.calls[s] - (start?.calls[s] ?? 0)] as const);
+  if (busy.every(([, , calls]) => calls === 0)) return '';
+  return busy
+    .filter(([, , calls]) => calls > 0)
+    .map(([s, b]) => `${s} ${Math.round((100 * b) / ms)}%`)
+    .join(' ');
 }

@@ -21,7 +21,9 @@ import {
   runInference,
   shardDir,
   summariseSkipped,
+  withStageClock,
 } from '@omnidistill/infer';
+import type { StageClock } from '@omnidistill/infer';
 import type { DetectorSession, ImageEntry, ImagePredictor, KeypointSession, RunEvent, RunProgress, RunSummary } from '@omnidistill/infer';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { gtRois } from './evaluate.js';
@@ -124,7 +126,7 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
   const frozen = freezeImageList(images);
   await freezeImageManifest(options.outDir, frozen);
   const predictionsDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : join(options.outDir, 'predictions');
-  const predictor = await predictorFor(options);
+  const predictor = await predictorFor(options.timings ? withClock(options, options.timings.clock) : options);
   const predict = options.timings ? options.timings.timed(predictor) : predictor;
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const inputs = await inputDigests(options);
@@ -142,6 +144,7 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
     onEvent: (e) => logEvent(e, log),
     signal: options.signal,
     shardSize: chunkSize,
+    ...(options.timings ? { clock: options.timings.clock } : {}),
     ...(options.shard ? { partition: options.shard } : {}),
   });
   options.timings?.loopEnd();
@@ -216,6 +219,19 @@ function logEvent(e: RunEvent, log: (line: string) => void): void {
 
 function numKeypointsOf(options: LabelOptions): { numKeypoints?: number } {
   return options.task === 'keypoints' ? { numKeypoints: options.keypoints!.model.manifest.keypoints.names.length } : {};
+}
+
+/** The options' model sessions with their stages timed on `clock` (transform, model, ensemble). */
+function withClock(options: LabelOptions, clock: StageClock): LabelOptions {
+  const kp = options.keypoints;
+  const rois = kp?.rois;
+  return {
+    ...options,
+    ...(options.detector ? { detector: withStageClock(options.detector, clock) } : {}),
+    ...(kp
+      ? { keypoints: { model: withStageClock(kp.model, clock), rois: rois?.kind === 'detector' ? { ...rois, detector: withStageClock(rois.detector, clock) } : rois ?? null } }
+      : {}),
+  };
 }
 
 /** The per-image predictor of a teacher (and its RoI source) under a plan; shared by label and predict. */

@@ -8,6 +8,7 @@ import { defaultEnsemble, sizeDependentMaskFor, type KeypointInferenceOptions } 
 import type { ModelManifest } from '../manifest.js';
 import { prepareInput, runDetector, runKeypointModel } from '../run-model.js';
 import type { KeypointSession } from '../session.js';
+import { timeStage } from '../stage-clock.js';
 import type { LayoutAdapter, LayoutExpectations, TensorExpectation } from './types.js';
 
 const IMAGE: TensorExpectation = { rank: 4, types: ['float32'], dims: [1, 3, null, null] };
@@ -58,7 +59,7 @@ async function predictRoiHeatmaps(model: KeypointSession, image: DecodedImage, r
   }
   const mask = sizeDependentMaskFor(geometries, rois, options.sizeDependent);
   const ensemble = options.ensemble ?? defaultEnsemble(options.backend ?? 'auto', options.keypointScore ?? 'logit');
-  return ensemble({
+  return timeStage(model.clock, 'ensemble', () => ensemble({
     heatmaps,
     t,
     n,
@@ -69,7 +70,7 @@ async function predictRoiHeatmaps(model: KeypointSession, image: DecodedImage, r
     flipPairs,
     mode: options.mode ?? 'avg',
     ...(mask ? { mask } : {}),
-  });
+  }));
 }
 
 export const roisLayout: LayoutAdapter = {

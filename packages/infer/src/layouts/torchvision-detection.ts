@@ -9,13 +9,16 @@ import { resizeImage, toInputTensor, type DecodedImage } from '../image.js';
 import type { ModelManifest } from '../manifest.js';
 import { runDetector } from '../run-model.js';
 import type { KeypointSession, ModelSession } from '../session.js';
+import { timeStage } from '../stage-clock.js';
 import { noOptions } from './rois.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances } from './types.js';
 
 /** The transformed image as torchvision wants it: [3, H, W], no batch dimension, no padding. */
-async function rank3Input(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<Tensor> {
-  const resized = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
-  return new Tensor('float32', toInputTensor(resized, model.manifest.pixels, g.flip, g.target), [3, g.target.height, g.target.width]);
+function rank3Input(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<Tensor> {
+  return timeStage(model.clock, 'transform', async () => {
+    const resized = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
+    return new Tensor('float32', toInputTensor(resized, model.manifest.pixels, g.flip, g.target), [3, g.target.height, g.target.width]);
+  });
 }
 
 function expectations(manifest: ModelManifest): LayoutExpectations {

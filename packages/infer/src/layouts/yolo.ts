@@ -12,6 +12,7 @@ import type { ModelManifest, ModelRole } from '../manifest.js';
 import type { RawDetections } from '../run-model.js';
 import { InputCanvas } from '../sampling.js';
 import type { DetectorSession, KeypointSession, ModelSession } from '../session.js';
+import { timeStage } from '../stage-clock.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances, YoloOptions } from './types.js';
 
 const OPTION_FIELDS = ['scoreThreshold', 'nmsThreshold', 'maxDetections', 'padValue', 'stride'] as const;
@@ -88,7 +89,11 @@ export function letterbox(size: ImageSize, dims: readonly (number | null)[], str
 }
 
 /** The letterboxed input of the transformed image (resized by the plan, flipped if asked). */
-async function letterboxInput(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<{ input: Tensor; box: Letterbox }> {
+function letterboxInput(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<{ input: Tensor; box: Letterbox }> {
+  return timeStage(model.clock, 'transform', () => letterboxUntimed(model, image, g));
+}
+
+async function letterboxUntimed(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<{ input: Tensor; box: Letterbox }> {
   const o = optionsOf(model);
   const transformed = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
   const box = letterbox(g.target, model.inputs.image.dims, o.stride);
