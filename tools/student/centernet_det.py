@@ -12,7 +12,7 @@ Writes:
       the same architecture for the synthetic `objects` data (5 classes) with its manifest,
       whose `training.heads` names the raw head tensors the trainer stops at
 
-Reduced width (16 channels), no BatchNorm: eval-mode torch.onnx exports fold BatchNorm into the
+Reduced width (16–32 channels), no BatchNorm: eval-mode torch.onnx exports fold BatchNorm into the
 preceding conv, so deployed files carry conv + bias, which is what this models. The head
 tensors are renamed in the file (heat_logits, size, offset) so the manifest can name them; a
 user finds their own export's names with `omnidistill inspect`.
@@ -47,20 +47,25 @@ def head(cin, mid, cout, bias_init=None):
 
 
 class CenterNetDet(nn.Module):
-    """Stride-4 backbone, CenterNet's three heads, decoding for one image in forward()."""
+    """Stride-4 backbone (the reference detector's layer plan: 16 s2, 24, 32 s2, 32, then two
+    dilated 32s, so the receptive field covers the objects), CenterNet's three heads, decoding
+    for one image in forward(). He-normal conv weights, as CenterNet's backbones."""
 
-    def __init__(self, classes, width=16):
+    def __init__(self, classes, width=32):
         super().__init__()
-        self.backbone = nn.Sequential(
-            nn.Conv2d(3, width, 3, 2, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, 1, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, 2 * width, 3, 2, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.ReLU(inplace=True),
-        )
+        plan = [(16, 2, 1), (24, 1, 1), (width, 2, 1), (width, 1, 1), (width, 1, 2), (width, 1, 2)]
+        layers, cin = [], 3
+        for cout, stride, dilation in plan:
+            layers += [nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation), nn.ReLU(inplace=True)]
+            cin = cout
+        self.backbone = nn.Sequential(*layers)
+        for m in self.backbone:
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
         # CenterNet's prior: every centre starts at p = 0.1.
-        self.heat = head(2 * width, width, classes, bias_init=-math.log(9))
-        self.wh = head(2 * width, width, 2)
-        self.reg = head(2 * width, width, 2)
+        self.heat = head(width, width, classes, bias_init=-math.log(9))
+        self.wh = head(width, width, 2)
+        self.reg = head(width, width, 2)
         self.decode = True
 
     def heads(self, x):
