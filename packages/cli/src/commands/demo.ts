@@ -78,11 +78,14 @@ async function userModel(v: Record<string, unknown>, task: DemoTask): Promise<De
   } catch (err) {
     throw new UsageError(`--manifest ${manifest}: ${(err as Error).message}`);
   }
+  let layout: string | undefined;
   try {
-    studentSpecFromManifest(parsed, manifest);
+    layout = studentSpecFromManifest(parsed, manifest).layout;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  // train --model also takes detector manifests; the keypoint demo's --model does not.
+  if (layout === 'detector') throw new UsageError(`${manifest}.role: expected "keypoints" (demo --model takes a keypoint model), received "detector"`);
   return { onnx, manifest, teacherInit: oneOf(v, 'teacher-init', ['weights', 'reinit'] as const, 'weights') };
 }
 
