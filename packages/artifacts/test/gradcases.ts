@@ -43,6 +43,21 @@ function target(g: GraphBuilder, like: Value): Value {
 
 export const GRAD_CASES: readonly GradCase[] = [
   {
+    name: 'conv_wide_channels',
+    covers: ['Conv', 'mseLoss'],
+    define: (g) => {
+      // 32 input channels at stride 1: the weight gradient is one MatMul per kernel tap over the
+      // whole batch (channel-major X); dilated, non-square kernel, asymmetric pads.
+      const x = g.input('x', 'float32', [2, 32, 5, 4]);
+      const a = g.conv(x, p(g, 'a.w', [4, 32, 3, 3], 70), p(g, 'a.b', [4], 71, 0.1), { dilations: [2, 2], pads: [2, 2, 2, 2] });
+      const b = g.conv(x, p(g, 'b.w', [4, 32, 2, 3], 72), undefined, { pads: [0, 1, 1, 1] });
+      const y = g.add(a, b);
+      if (g.phase === 'eval') return { outputs: { y } };
+      return { loss: mseLoss(g, y, target(g, y)), outputs: { y } };
+    },
+    feeds: { x: f32([2, 32, 5, 4], 73), target: f32([2, 4, 5, 4], 74, 0.5) },
+  },
+  {
     name: 'conv_strided_padded_dilated',
     covers: ['Conv', 'Relu', 'Sigmoid', 'mseLoss'],
     define: (g) => {

@@ -45,7 +45,8 @@ describe('gradients match torch autograd (standard lowering, onnxruntime-node)',
     it(`${c.name} (${c.covers.join(', ')})`, () => checkStandard(c, {}));
   }
 
-  // Convolution weight gradients have two forms: im2col + one MatMul (the default) and, for
+  // Convolution weight gradients have three forms: per-tap MatMuls over the whole batch (stride
+  // 1, ≥ 32 input channels), im2col + one MatMul (the default otherwise) and, for
   // layers whose im2col buffer would exceed the limit, per-tap MatMuls (2-D) or a conv of
   // transposed tensors (ConvTranspose, N-D). A limit of 0 forces the fallbacks.
   for (const c of GRAD_CASES.filter((k) => k.covers.some((op) => op === 'Conv' || op === 'ConvTranspose'))) {
@@ -60,6 +61,11 @@ describe('gradients match torch autograd (standard lowering, onnxruntime-node)',
     expect(groupedConvs({})).toBe(4);
     expect(groupedConvs({ im2colMaxElements: 0 })).toBe(0);
     expect(() => gradientModel(convCase.define, 'standard', { im2colMaxElements: -1 })).toThrow(/im2colMaxElements/);
+    // Stride 1 with ≥ 32 input channels: per-tap MatMuls over the whole batch instead of im2col.
+    const wide = GRAD_CASES.find((k) => k.name === 'conv_wide_channels')!;
+    const wideGraph = buildGradientGraph(wide.define, 'standard', {}).g;
+    expect(wideGraph.nodes.filter((n) => n.opType === 'Conv' && n.attributes.group?.type === 'int' && n.attributes.group.value > 1)).toHaveLength(0);
+    expect(wideGraph.nodes.filter((n) => n.opType === 'MatMul').length).toBeGreaterThanOrEqual(9 + 6);
   });
 
   it('covers every op that has a gradient rule', () => {
