@@ -2,12 +2,13 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeAtomically } from '@omnidistill/coco';
-import { demoSettings, formatTable, Interrupted, runDemo } from '../pipeline/demo.js';
+import { runUntilInterrupted } from '../pipeline/bench.js';
+import { demoSettings, formatTable, runDemo } from '../pipeline/demo.js';
 import type { DemoModel, DemoRois, DemoTask } from '../pipeline/demo.js';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { stderrSink } from '../pipeline/progress.js';
 import { buildReport } from '../report/html.js';
-import { interruptSignal, numberIn, oneOf, parseFlags, positiveInt, required } from './args.js';
+import { numberIn, oneOf, parseFlags, positiveInt, required } from './args.js';
 import { studentSpecFromManifest } from './train-student.js';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
@@ -145,8 +146,7 @@ export const demoCommand: CommandModule = {
     const modelPart = model ? `-${basename(model.onnx, '.onnx')}` : '';
     const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `demo-${task}${modelPart}${settings.rois === 'gt' && task === 'keypoints' ? '-gt' : ''}${quick ? '-quick' : ''}`));
     const log = (line: string) => io.stderr.write(`${line}\n`);
-    const { signal, dispose } = interruptSignal(log);
-    try {
+    return runUntilInterrupted(log, async (signal) => {
       const result = await runDemo(settings, outDir, {
         log,
         progress: stderrSink(io),
@@ -159,15 +159,7 @@ export const demoCommand: CommandModule = {
       if (v.json) io.stdout.write(json);
       else io.stdout.write(`\n${formatTable(result)}\nreport: ${join(result.outDir, 'report.html')}\n`);
       return EXIT.OK;
-    } catch (err) {
-      if (err instanceof Interrupted) {
-        log(err.message);
-        return EXIT.INTERRUPTED;
-      }
-      throw err;
-    } finally {
-      dispose();
-    }
+    });
   },
 };
 

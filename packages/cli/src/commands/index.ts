@@ -17,6 +17,7 @@ function lazy(name: string, summary: string, load: () => Promise<CommandModule>)
 /** Every command, in the order `omnidistill --help` lists them. */
 export const commands: readonly Command[] = [
   lazy('demo', 'run the whole method on built-in synthetic data and print the paper-style table', async () => (await import('./demo.js')).demoCommand),
+  lazy('experiment', "ask one of the paper's questions (transforms, selection, schedule, ...) over seeds: results.json, SVG plot, report", async () => (await import('./experiment.js')).experimentCommand),
   lazy('synth', 'write the built-in synthetic data set (images + COCO files) to try label/train/eval on', async () => (await import('./synth.js')).synthCommand),
   lazy('label', 'generate labels for unlabeled images with a teacher (multi-transform + count matching)', async () => (await import('./label.js')).labelCommand),
   lazy('train', 'train a reference model (teacher or student) and export it to ONNX', async () => (await import('./train.js')).trainCommand),

@@ -18,6 +18,33 @@ export interface CalibrationSummary {
   warnings: string[];
 }
 
+/**
+ * How kept instances and keypoints are chosen. `count-matched`: the paper's rule (REFERENCE.md
+ * §1 step 4). `fixed`: one score threshold for instances and keypoints alike (a common
+ * hand-picked default). `none`: every prediction the teacher made is kept.
+ */
+export type SelectionRule = { kind: 'count-matched' } | { kind: 'fixed'; threshold: number } | { kind: 'none' };
+
+/** The rule's name in file names and tables: `count-matched`, `fixed-0.5`, `none`. */
+export function selectionRuleName(rule: SelectionRule): string {
+  return rule.kind === 'fixed' ? `fixed-${rule.threshold}` : rule.kind;
+}
+
+/**
+ * The calibration with the rule's thresholds in place of the count-matched ones (the
+ * curves and targets stay, so the report still shows where count matching would be).
+ * Scores are probabilities in [0, 1], so threshold 0 keeps every prediction.
+ */
+function applyRule(calibration: Calibration, rule: SelectionRule): Calibration {
+  if (rule.kind === 'count-matched') return calibration;
+  const threshold = rule.kind === 'fixed' ? rule.threshold : 0;
+  return {
+    ...calibration,
+    instanceThresholds: calibration.instanceThresholds.map((t) => ({ ...t, threshold })),
+    keypointThreshold: calibration.keypointThreshold ? { ...calibration.keypointThreshold, threshold } : null,
+  };
+}
+
 /** What selection needs besides the predictions. */
 export interface SelectionInputs {
   task: 'keypoints' | 'detection';
@@ -25,6 +52,8 @@ export interface SelectionInputs {
   labeled: string;
   /** Keypoint task: K. */
   numKeypoints?: number;
+  /** Default count-matched. */
+  rule?: SelectionRule;
 }
 
 export interface SelectionOutput {
@@ -44,13 +73,17 @@ export async function writeSelection(openSource: () => PredictionSource, inputs:
     categories: labeled.categories,
     ...(inputs.numKeypoints !== undefined ? { numKeypoints: inputs.numKeypoints } : {}),
   };
-  const calibration = await calibrate(openSource(), targetsFromDataset(labeled), options);
+  const rule = inputs.rule ?? { kind: 'count-matched' };
+  const calibration = applyRule(await calibrate(openSource(), targetsFromDataset(labeled), options), rule);
   const generated = join(outDir, 'generated.json');
   const calibrationPath = join(outDir, 'calibration.json');
   // Streamed: the generated dataset is written while it is selected, never held whole.
   const counts = await writeGeneratedLabelsStreaming(generated, openSource, calibration, options);
   await writeCalibrationRecord(calibrationPath, calibration);
-  return { generated, calibration: calibrationPath, summary: summarise(calibration, counts) };
+  const summary = summarise(calibration, counts);
+  // Another rule keeps other counts than the calibration's: report what was written.
+  if (rule.kind !== 'count-matched') summary.instancesPerImage = { ...summary.instancesPerImage, after: calibration.images === 0 ? 0 : counts.annotations / calibration.images };
+  return { generated, calibration: calibrationPath, summary };
 }
 
 export function emptySummary(): CalibrationSummary {

@@ -27,7 +27,7 @@ import type { StageClock } from '@omnidistill/infer';
 import type { DetectorSession, ImageEntry, ImagePredictor, KeypointSession, RunEvent, RunProgress, RunSummary } from '@omnidistill/infer';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { gtRois } from './evaluate.js';
-import { emptySummary, writeSelection, type CalibrationSummary } from './label-select.js';
+import { emptySummary, writeSelection, type CalibrationSummary, type SelectionRule } from './label-select.js';
 import { finishShard } from './label-shard.js';
 import type { LabelTimings } from './label-timing.js';
 import { checkFailedFraction, DEFAULT_MAX_FAILED_FRACTION, skipLogLines, skipReport } from './skip-report.js';
@@ -69,6 +69,10 @@ export interface LabelOptions {
   /** Identifies the teacher (e.g. a hash of its ONNX bytes), so a resume never mixes teachers. */
   teacherFingerprint: string;
   onProgress?: (p: RunProgress) => void;
+  /** How predictions are kept (default: count-matched, the paper's rule). */
+  selection?: SelectionRule;
+  /** Where generated.json and calibration.json go (default `outDir`), so several rules share one set of predictions. */
+  selectionDir?: string;
   /** Records where the time goes (set-up, prediction loop, model share, selection). */
   timings?: LabelTimings;
   /** Lines worth a user's attention (lock taken over, shards redone, images skipped). */
@@ -148,18 +152,19 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
     ...(options.shard ? { partition: options.shard } : {}),
   });
   options.timings?.loopEnd();
-  const generated = join(options.outDir, 'generated.json');
-  const calibrationPath = join(options.outDir, 'calibration.json');
+  const selectionDir = options.selectionDir ?? options.outDir;
+  const generated = join(selectionDir, 'generated.json');
+  const calibrationPath = join(selectionDir, 'calibration.json');
   const base = { generated, calibration: calibrationPath, predictions: predictionsDir };
   if (!run.complete) return { ...base, complete: false, summary: emptySummary() };
   const skipped = await reportSkipped(options, predictionsDir, run, log);
-  const selection = { task: options.task, labeled: options.labeled, ...numKeypointsOf(options) };
+  const selection = { task: options.task, labeled: options.labeled, ...numKeypointsOf(options), ...(options.selection ? { rule: options.selection } : {}) };
 
   if (options.shard) {
     const shardDone = await finishShard(predictionsDir, { shard: options.shard, manifestHash: frozen.hash, teacherFingerprint: options.teacherFingerprint, runFingerprint: fingerprint, plan: options.plan, chunkSize, selection, run });
     return { ...base, complete: true, summary: emptySummary(), shardDone, skipped };
   }
-  const select = () => writeSelection(() => readPredictions(predictionsDir), selection, options.outDir);
+  const select = () => writeSelection(() => readPredictions(predictionsDir), selection, selectionDir);
   const written = options.timings ? await options.timings.selection(select) : await select();
   return { ...base, complete: true, summary: written.summary, skipped };
 }

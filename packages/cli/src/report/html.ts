@@ -8,47 +8,9 @@ import type { Calibration, ThresholdCurve } from '@omnidistill/select';
 import { COCO_PERSON } from '@omnidistill/core';
 import type { DemoResult } from '../pipeline/demo.js';
 import { demoPlan, detectorLine, formatTable } from '../pipeline/demo.js';
+import { COLOURS, esc, lineChart } from './svg.js';
 
-export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324'];
-
-/** A line chart as inline SVG: several named series of (x, y) points. */
-export function lineChart(
-  series: { name: string; points: [number, number][] }[],
-  opts: { width?: number; height?: number; xLabel: string; yLabel: string; marker?: { x?: number; y?: number; label: string }[] },
-): string {
-  const W = opts.width ?? 520, H = opts.height ?? 260, L = 56, R = 12, T = 12, B = 40;
-  const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-  if (all.length === 0) return `<svg width="${W}" height="${H}"><text x="10" y="20">no data</text></svg>`;
-  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs) || x0 + 1;
-  const y0 = Math.min(0, ...ys), y1 = Math.max(...ys) || 1;
-  const sx = (x: number) => L + ((x - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const sy = (y: number) => H - B - ((y - y0) / (y1 - y0 || 1)) * (H - T - B);
-  const ticks = (lo: number, hi: number) => [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo));
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`];
-  parts.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#999"/>`);
-  for (const t of ticks(x0, x1)) parts.push(`<text x="${sx(t)}" y="${H - B + 14}" text-anchor="middle">${fmt(t)}</text>`);
-  for (const t of ticks(y0, y1)) parts.push(`<text x="${L - 4}" y="${sy(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
-  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
-  parts.push(`<text x="12" y="${(T + H - B) / 2}" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">${esc(opts.yLabel)}</text>`);
-  series.forEach((s, i) => {
-    const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`);
-    parts.push(`<polyline fill="none" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="1.6" points="${pts.join(' ')}"/>`);
-    parts.push(`<text x="${W - R - 4}" y="${T + 14 + 13 * i}" text-anchor="end" fill="${COLOURS[i % COLOURS.length]}">${esc(s.name)}</text>`);
-  });
-  for (const m of opts.marker ?? []) {
-    if (m.x !== undefined) parts.push(`<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${T}" y2="${H - B}" stroke="#333" stroke-dasharray="4 3"/><text x="${sx(m.x) + 3}" y="${T + 12}">${esc(m.label)}</text>`);
-    if (m.y !== undefined) parts.push(`<line x1="${L}" x2="${W - R}" y1="${sy(m.y)}" y2="${sy(m.y)}" stroke="#333" stroke-dasharray="2 3"/><text x="${L + 4}" y="${sy(m.y) - 3}">${esc(m.label)}</text>`);
-  }
-  parts.push('</svg>');
-  return parts.join('');
-}
-
-function fmt(v: number): string {
-  const a = Math.abs(v);
-  return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(1) : v.toFixed(2);
-}
+export { esc, lineChart } from './svg.js';
 
 const MIME: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 

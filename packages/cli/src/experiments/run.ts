@@ -1,0 +1,156 @@
+// Runs one experiment over seeds: each seed's variants through its SeedLab (trainings two at
+// a time in child processes, inference in this process), then mean ± std over seeds.
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { DemoIO } from '../pipeline/bench.js';
+import { formatDuration } from '../pipeline/progress.js';
+import { SeedLab } from './lab.js';
+import type { ModelScore } from './lab.js';
+import { modelsOf } from './recipe.js';
+import type { ModelRecipe } from './recipe.js';
+import type { Scale } from './scale.js';
+import { planSpecs } from './scale.js';
+import type { Experiment } from './types.js';
+
+/** Mean and sample standard deviation (0 for one seed). */
+export interface MeanStd {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+export interface VariantResult {
+  id: string;
+  label: string;
+  x?: number;
+  series?: string;
+  kind: ModelRecipe['kind'];
+  steps: number;
+  perSeed: ({ seed: number } & ModelScore)[];
+  gtBoxes: MeanStd;
+  endToEnd: MeanStd;
+}
+
+/** results.json of one experiment. */
+export interface ExperimentResult {
+  format: 'omnidistill-experiment';
+  version: 1;
+  experiment: string;
+  question: string;
+  paper: string;
+  plot: Experiment['plot'];
+  quick: boolean;
+  scale: Scale;
+  seeds: number[];
+  variants: VariantResult[];
+  /** The person detector teacher of each seed: box AP on the validation split (single pass). */
+  detector: { seed: number; boxAp: number }[];
+  seconds: number;
+  engine: string;
+  /** 1-minute load average when the run started and ended (the machine may be shared). */
+  load: { start: number; end: number };
+}
+
+export function meanStd(values: number[]): MeanStd {
+  const n = values.length;
+  const mean = n === 0 ? NaN : values.reduce((a, b) => a + b, 0) / n;
+  const std = n < 2 ? 0 : Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+  return { mean, std, n };
+}
+
+export interface RunOptions {
+  experiment: Experiment;
+  scale: Scale;
+  quick: boolean;
+  seeds: number[];
+  /** The shared root: OUT/seed-N holds each seed's stages (shared by every experiment). */
+  outDir: string;
+  io: DemoIO;
+  /** Trainings at once (default 2: one core each). */
+  parallelTrainings?: number;
+}
+
+export async function runExperiment(o: RunOptions): Promise<ExperimentResult> {
+  const t0 = performance.now();
+  const loadStart = loadavg()[0];
+  const variants = o.experiment.variants(o.scale);
+  const perSeed: ModelScore[][] = [];
+  const detector: { seed: number; boxAp: number }[] = [];
+  let engine = '';
+  for (const seed of o.seeds) {
+    o.io.log(`experiment ${o.experiment.name}: seed ${seed} (${o.seeds.indexOf(seed) + 1}/${o.seeds.length})`);
+    const lab = await SeedLab.open(join(o.outDir, `seed-${seed}`), o.scale, seed, o.io, o.parallelTrainings ?? 2);
+    detector.push({ seed, boxAp: lab.detectorAp });
+    perSeed.push(await Promise.all(variants.map((v) => lab.score(v.model))));
+    engine = engine || lab.bench.engine;
+  }
+  return {
+    format: 'omnidistill-experiment',
+    version: 1,
+    experiment: o.experiment.name,
+    question: o.experiment.question,
+    paper: o.experiment.paper,
+    plot: o.experiment.plot,
+    quick: o.quick,
+    scale: o.scale,
+    seeds: o.seeds,
+    variants: variants.map((v, i) => {
+      const scores = perSeed.map((s, j) => ({ seed: o.seeds[j], ...s[i] }));
+      return {
+        id: v.id,
+        label: v.label,
+        ...(v.x !== undefined ? { x: v.x } : {}),
+        ...(v.series !== undefined ? { series: v.series } : {}),
+        kind: v.model.kind,
+        steps: v.model.steps,
+        perSeed: scores,
+        gtBoxes: meanStd(scores.map((s) => s.gtBoxes)),
+        endToEnd: meanStd(scores.map((s) => s.endToEnd)),
+      };
+    }),
+    detector,
+    seconds: (performance.now() - t0) / 1000,
+    engine,
+    load: { start: loadStart, end: loadavg()[0] },
+  };
+}
+
+/**
+ * Throughputs measured on a quiet 2-core machine (quick scale, native engine, two
+ * trainings at once, one core each), scaled by pixels for other image sizes. Only an
+ * estimate: a shared machine is slower.
+ */
+const RATES = { trainStepsPerSecond: 7, labelTransformsPerSecond: 90, evalImagesPerSecond: 60, referenceSize: 80 };
+
+/**
+ * The work one experiment needs on a fresh folder (every seed: data aside), and a
+ * wall-time estimate from RATES.
+ */
+export function estimate(experiment: Experiment, scale: Scale, seeds: number): { steps: number; labelPasses: number; evalImages: number; seconds: number } {
+  const models = new Map<string, ModelRecipe>();
+  for (const v of experiment.variants(scale)) modelsOf(v.model, models);
+  const labelJobs = new Set<string>();
+  let steps = scale.detectorSteps;
+  let labelPasses = 0;
+  for (const m of models.values()) {
+    steps += m.steps;
+    if (m.kind === 'student') {
+      const key = JSON.stringify([m.teacher, m.labels.plan, m.labels.unlabeled]);
+      if (!labelJobs.has(key)) {
+        labelJobs.add(key);
+        // Keypoint model and detector, each under every transform of the plan.
+        labelPasses += 2 * m.labels.unlabeled.count * (1 + planSpecs(m.labels.plan, scale).length);
+      }
+    }
+  }
+  const evalImages = 2 * (models.size + 1) * scale.counts.val;
+  const pixels = (scale.imageSize / RATES.referenceSize) ** 2;
+  const perSeed = (steps / RATES.trainStepsPerSecond + labelPasses / RATES.labelTransformsPerSecond + evalImages / RATES.evalImagesPerSecond) * pixels;
+  return { steps: steps * seeds, labelPasses: labelPasses * seeds, evalImages: evalImages * seeds, seconds: perSeed * seeds };
+}
+
+/** The estimate as one line for the log. */
+export function estimateLine(experiment: Experiment, scale: Scale, seeds: number): string {
+  const e = estimate(experiment, scale, seeds);
+  return `estimate (fresh folder, quiet 2 cores): ${e.steps} training steps, ${e.labelPasses} labeling passes, ${e.evalImages} evaluation images ≈ ${formatDuration(e.seconds)}; finished stages of earlier runs are reused`;
+}

@@ -1,0 +1,183 @@
+// `omnidistill experiment`: the pieces that need no training — mean ± std, recipe sharing
+// between experiments, selection rules, SVG charts, the usage errors (exit 2). The tiny end-
+// to-end run lives in test/integration/experiment.test.ts.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXPERIMENTS, findExperiment } from '../src/experiments/registry.js';
+import { meanStd } from '../src/experiments/run.js';
+import type { ExperimentResult } from '../src/experiments/run.js';
+import { modelsOf, recipeKey } from '../src/experiments/recipe.js';
+import { experimentScale } from '../src/experiments/scale.js';
+import { writeSelection } from '../src/pipeline/label-select.js';
+import { experimentPlot, buildExperimentReport, formatExperimentTable } from '../src/report/experiment.js';
+import { barChart, lineChart } from '../src/report/svg.js';
+import { runCli } from './helpers.js';
+import { xmlProblems } from './svg-check.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'omnidistill-experiment-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('meanStd', () => {
+  it('is the mean and the sample standard deviation', () => {
+    const m = meanStd([0.3, 0.5]);
+    expect(m.mean).toBeCloseTo(0.4, 12);
+    expect(m.std).toBeCloseTo(Math.sqrt(0.02), 12);
+    expect(m.n).toBe(2);
+    expect(meanStd([0.25])).toEqual({ mean: 0.25, std: 0, n: 1 });
+  });
+});
+
+describe('recipes', () => {
+  const scale = experimentScale(true);
+  const variant = (exp: string, id: string) => findExperiment(exp)!.variants(scale).find((v) => v.id === id)!.model;
+
+  it('give the same key whatever the key order', () => {
+    expect(recipeKey({ a: 1, b: { c: 2, d: 3 } })).toBe(recipeKey({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(recipeKey({ a: 1 })).not.toBe(recipeKey({ a: 2 }));
+  });
+
+  it("share the paper's student between experiments, so it is trained once per seed", () => {
+    const paper = recipeKey(variant('transforms', 'scales-flip'));
+    expect(recipeKey(variant('selection', 'count-matched'))).toBe(paper);
+    expect(recipeKey(variant('schedule', `student-${scale.studentSteps / scale.teacherSteps}x`))).toBe(paper);
+    expect(recipeKey(variant('dissimilar', 'similar'))).toBe(paper);
+    // Every experiment's teacher is the same model as well.
+    expect(recipeKey(variant('transforms', 'teacher'))).toBe(recipeKey(variant('schedule', 'supervised-1x')));
+  });
+
+  it('list a round-3 student with its two teacher students and the base teacher', () => {
+    const models = modelsOf(variant('rounds', 'round-3'));
+    expect([...models.values()].map((m) => m.kind)).toEqual(['supervised', 'student', 'student', 'student']);
+  });
+
+  it('every experiment has distinct variant ids and line plots give every variant an x', () => {
+    for (const e of EXPERIMENTS) {
+      const vs = e.variants(scale);
+      expect(new Set(vs.map((v) => v.id)).size, e.name).toBe(vs.length);
+      if (e.plot.kind === 'line') for (const v of vs) expect(v.x, `${e.name} ${v.id}`).toBeTypeOf('number');
+    }
+  });
+});
+
+describe('selection rules', () => {
+  // Two images; instance scores 0.9, 0.6 (image 1) and 0.3 (image 2); K = 2 keypoints.
+  const kp = (a: number, b: number) => [10, 10, a, 20, 20, b];
+  const predictions = [
+    { imageId: 1, fileName: 'a.png', width: 64, height: 64, instances: [{ categoryId: 1, score: 0.9, bbox: [0, 0, 30, 30], keypoints: kp(0.8, 0.4) }, { categoryId: 1, score: 0.6, bbox: [0, 0, 30, 30], keypoints: kp(0.7, 0.2) }] },
+    { imageId: 2, fileName: 'b.png', width: 64, height: 64, instances: [{ categoryId: 1, score: 0.3, bbox: [0, 0, 30, 30], keypoints: kp(0.6, 0.55) }] },
+  ];
+  // The labeled set: 1 person per image, 1 labeled keypoint per person.
+  const labeled = join(tmp, 'labeled.json');
+  writeFileSync(
+    labeled,
+    JSON.stringify({
+      images: [{ id: 1, file_name: 'a.png', width: 64, height: 64 }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 30, 30], area: 900, iscrowd: 0, keypoints: [10, 10, 2, 0, 0, 0], num_keypoints: 1 }],
+      categories: [{ id: 1, name: 'person', keypoints: ['a', 'b'], skeleton: [] }],
+    }),
+  );
+  const run = async (rule: Parameters<typeof writeSelection>[1]['rule'], dir: string) => {
+    const out = await writeSelection(() => predictions as never, { task: 'keypoints', labeled, numKeypoints: 2, ...(rule ? { rule } : {}) }, join(tmp, dir));
+    const generated = JSON.parse(await readFile(out.generated, 'utf8')) as { annotations: { keypoints: number[] }[] };
+    return { out, generated };
+  };
+
+  it('count matching keeps 1 instance per image and 1 keypoint per instance', async () => {
+    const { generated } = await run(undefined, 'count');
+    expect(generated.annotations).toHaveLength(2);
+    expect(generated.annotations.map((a) => a.keypoints.filter((_, i) => i % 3 === 2 && _ > 0).length)).toEqual([1, 1]);
+  });
+
+  it('a fixed threshold keeps instances and keypoints scoring at least it', async () => {
+    const { generated, out } = await run({ kind: 'fixed', threshold: 0.5 }, 'fixed');
+    expect(generated.annotations).toHaveLength(2); // 0.9 and 0.6
+    expect(generated.annotations.map((a) => [a.keypoints[2], a.keypoints[5]])).toEqual([[2, 0], [2, 0]]);
+    expect(out.summary.instancesPerImage.after).toBe(1);
+  });
+
+  it('none keeps every prediction and every keypoint', async () => {
+    const { generated, out } = await run({ kind: 'none' }, 'none');
+    expect(generated.annotations).toHaveLength(3);
+    expect(generated.annotations.every((a) => a.keypoints[2] === 2 && a.keypoints[5] === 2)).toBe(true);
+    expect(out.summary.instancesPerImage.after).toBe(1.5);
+  });
+});
+
+describe('SVG charts', () => {
+  it('bar and line charts are well-formed XML, escaping labels', () => {
+    const bars = barChart(['a <b> & c', 'teacher'], [{ name: 'AP "x"', values: [30, 25], errors: [2, 0] }, { name: 'GT', values: [40, NaN] }], { yLabel: 'AP' });
+    expect(xmlProblems(bars)).toEqual([]);
+    expect(bars).toContain('a &lt;b&gt; &amp; c');
+    expect(bars.match(/<rect /g)).toHaveLength(3);
+    const lines = lineChart([{ name: 's', points: [[0, 1], [1, 2]], errors: [0.5, 0] }], { xLabel: 'x', yLabel: 'y' });
+    expect(xmlProblems(lines)).toEqual([]);
+    expect(lines.match(/<circle /g)).toHaveLength(2);
+    expect(xmlProblems(lineChart([], { xLabel: 'x', yLabel: 'y' }))).toEqual([]);
+  });
+
+  it('the checker itself catches broken XML', () => {
+    expect(xmlProblems('<svg><g></svg>')).not.toEqual([]);
+    expect(xmlProblems('<svg><text>a & b</text></svg>')).not.toEqual([]);
+    expect(xmlProblems('<svg></svg><svg></svg>')).not.toEqual([]);
+  });
+
+  it("an experiment's plot and report carry mean ± std of every variant", () => {
+    const result: ExperimentResult = {
+      format: 'omnidistill-experiment',
+      version: 1,
+      experiment: 'schedule',
+      question: 'q',
+      paper: 'p',
+      plot: { kind: 'line', xLabel: 'steps' },
+      quick: true,
+      scale: experimentScale(true),
+      seeds: [1, 2],
+      variants: [300, 600].map((x) => ({
+        id: `student-${x}`,
+        label: `student, ${x} steps`,
+        x,
+        series: 'student',
+        kind: 'student' as const,
+        steps: x,
+        perSeed: [
+          { seed: 1, gtBoxes: 0.3, endToEnd: 0.2 },
+          { seed: 2, gtBoxes: 0.4, endToEnd: 0.3 },
+        ],
+        gtBoxes: meanStd([0.3, 0.4]),
+        endToEnd: meanStd([0.2, 0.3]),
+      })),
+      detector: [{ seed: 1, boxAp: 0.5 }, { seed: 2, boxAp: 0.6 }],
+      seconds: 10,
+      engine: 'test',
+      load: { start: 1, end: 2 },
+    };
+    expect(xmlProblems(experimentPlot(result))).toEqual([]);
+    expect(formatExperimentTable(result)).toMatch(/student, 600 steps\s+600\s+25\.0 ± 7\.1\s+20\.0 \/ 30\.0\s+35\.0 ± 7\.1/);
+    expect(buildExperimentReport(result)).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
+  });
+});
+
+describe('omnidistill experiment usage errors (exit 2, one line)', () => {
+  it.each([
+    [[], /name an experiment/],
+    [['nope'], /"nope": unknown; choose one of transforms/],
+    [['transforms', '--seeds', '0'], /--seeds: expected a positive integer/],
+    [['transforms', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['transforms', 'extra'], /Unexpected argument 'extra'/],
+  ])('%j', async (argv, message) => {
+    const r = await runCli('experiment', ...(argv as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--estimate prints the work of each experiment and exits 0 without running', async () => {
+    const r = await runCli('experiment', 'all', '--quick', '--estimate', '--out', join(tmp, 'never'));
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(EXPERIMENTS.length);
+    expect(r.stderr).toMatch(/^transforms: estimate .* training steps/m);
+  });
+});
