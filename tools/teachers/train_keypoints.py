@@ -159,9 +159,9 @@ class TopDown(nn.Module):
         self.body = nn.Sequential(conv_bn(3, 16, 2), conv_bn(16, 16), conv_bn(16, 32, 2), conv_bn(32, 32), conv_bn(32, 48, 2), conv_bn(48, 48))
         if simcc:
             self.fc = nn.Conv2d(48, K * SIMCC_MAPS, 1)
-            features = SIMCC_MAPS * (hin // 8) * (win // 8)
-            self.x = nn.Linear(features, int(win * SPLIT))
-            self.y = nn.Linear(features, int(hin * SPLIT))
+            self.features = SIMCC_MAPS * (hin // 8) * (win // 8)
+            self.x = nn.Linear(self.features, int(win * SPLIT))
+            self.y = nn.Linear(self.features, int(hin * SPLIT))
         else:
             self.up = conv_bn(48, 32)
             self.head = nn.Conv2d(32, K, 1)
@@ -169,7 +169,9 @@ class TopDown(nn.Module):
     def forward(self, input):
         f = self.body(input)
         if self.simcc:
-            g = self.fc(f).reshape(f.shape[0], K, -1)
+            # a constant target shape: the batch axis stays free in the export (f.shape[0] would be
+            # traced as the example's 1, and the student trainer feeds batches of crops)
+            g = self.fc(f).reshape(-1, K, self.features)
             return self.x(g), self.y(g)
         return self.head(self.up(F.interpolate(f, scale_factor=2.0, mode='nearest')))
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LAYOUTS } from '@omnidistill/infer';
 import { planFromFlags } from '../src/commands/plan-flags.js';
 import { UsageError } from '../src/commands/types.js';
 
@@ -25,6 +26,20 @@ describe('plan flags', () => {
     expect(r.plan.transforms).toHaveLength(20);
     expect(r.warnings).toHaveLength(18);
     expect(planFromFlags({ plan: 'paper-absolute' }, [{ width: 640, height: 480 }]).warnings).toEqual([]);
+  });
+
+  it('auto is original ± flip for crop layouts and in-graph resizes; explicit scales stay as given', () => {
+    const crop = planFromFlags({}, small, LAYOUTS['topdown-heatmap'].traits);
+    expect(names(crop)).toEqual(['identity', 'orig-flip']);
+    expect(crop.description).toMatch(/^plan: auto: original ± flip, as the model crops each person to its fixed input/);
+    expect(names(planFromFlags({}, small, LAYOUTS.simcc.traits))).toEqual(['identity', 'orig-flip']);
+    expect(planFromFlags({}, small, LAYOUTS['torchvision-detection'].traits).description).toMatch(/resizes every input itself/);
+    // image sizes are not needed when the model's geometry decides
+    expect(names(planFromFlags({ plan: 'auto' }, [], LAYOUTS.simcc.traits))).toEqual(['identity', 'orig-flip']);
+    // whole-image layouts keep the image-sized spread
+    expect(names(planFromFlags({}, small, LAYOUTS.yolo.traits))).toContain('x1.875-flip');
+    expect(names(planFromFlags({}, small, LAYOUTS.rois.traits))).toContain('x0.625');
+    expect(names(planFromFlags({ scales: '0.9x,1.1x' }, small, LAYOUTS['topdown-heatmap'].traits))).toEqual(['identity', 'orig-flip', 'x0.9', 'x0.9-flip', 'x1.1', 'x1.1-flip']);
   });
 
   it('bad scale lists and conflicting flags are usage errors naming the flag', () => {

@@ -62,7 +62,8 @@ export const checkModelCommand: CommandModule = {
     const peek = await openModel(modelPath, manifestPath);
     const task = peek.manifest.role === 'keypoints' ? 'keypoints' : 'detection';
     // The check runs on the labeled boxes; a --detector is checked beside the model.
-    const selfDetecting = layoutAdapter(peek.manifest.layout).traits.selfDetecting;
+    const traits = layoutAdapter(peek.manifest.layout).traits;
+    const selfDetecting = traits.selfDetecting;
     const roiFlags = task === 'keypoints' && !selfDetecting ? { detector: v.detector, boxes: v.detector === undefined ? labeledPath : undefined } : {};
     const model = peek;
     const sessions = await teacherSessions(model, roiFlags);
@@ -70,7 +71,7 @@ export const checkModelCommand: CommandModule = {
     const sizes = imageSizes(labeled);
     const lines: string[] = [];
     const log = (line: string) => (v.json ? lines.push(line) : io.stdout.write(`${line}\n`));
-    const { plan, description, warnings } = planFromFlags(v, sizes);
+    const { plan, description, warnings } = planFromFlags(v, sizes, traits);
     log(description);
     for (const w of warnings) log(`WARNING: ${w}`);
     const reports = await runTeacherCheck({ model, sessions, plan, sizes, labeled, labeledPath, labeledImages: imageDir, sample, log });

@@ -1,6 +1,6 @@
 // `omnidistill label`: a teacher on unlabeled images under a transform plan → raw
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
-import { ShardPlanError } from '@omnidistill/infer';
+import { ShardPlanError, layoutAdapter } from '@omnidistill/infer';
 import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
 import { LabelTimings } from '../pipeline/label-timing.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
@@ -111,11 +111,12 @@ export const labelCommand: CommandModule = {
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const shard = shardFrom(v, process.env);
     if (shard) log(shard.description);
-    const { plan, description, warnings } = planFromFlags(v, await labeledImageSizes(required(v, 'labeled')));
-    log(description);
-    for (const w of warnings) log(`WARNING: ${w}`);
+    const sizes = await labeledImageSizes(required(v, 'labeled'));
     // Each model on its own thread: the model runs while this thread prepares and ensembles other images.
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v, { ownThread: true, ...threadsFlag(v) });
+    const { plan, description, warnings } = planFromFlags(v, sizes, layoutAdapter(teacher.manifest.layout).traits);
+    log(description);
+    for (const w of warnings) log(`WARNING: ${w}`);
     const check = await checkBeforeLabel(v, {
       model: teacher,
       sessions,

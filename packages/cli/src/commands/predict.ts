@@ -2,7 +2,7 @@
 // multi-transform → a COCO results file that `eval` scores and `report` draws.
 import { join } from 'node:path';
 import type { ImageSize } from '@omnidistill/core';
-import { decodeImage, listImages } from '@omnidistill/infer';
+import { decodeImage, layoutAdapter, listImages } from '@omnidistill/infer';
 import type { ImageEntry } from '@omnidistill/infer';
 import { predictToResults } from '../pipeline/predict.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
@@ -95,7 +95,7 @@ export const predictCommand: CommandModule = {
     const { images, sizes } = await imageList(v, dir);
     const planFlags = v.plan === undefined && v.scales === undefined ? { plan: 'single' } : v;
     const known = sizes.length > 0 ? sizes : await sampleSizes(dir, images);
-    const { plan, description, warnings } = planFromFlags(planFlags, known);
+    const { plan, description, warnings } = planFromFlags(planFlags, known, layoutAdapter(model.manifest.layout).traits);
     log(description);
     for (const w of warnings) log(`WARNING: ${w}`);
     // A fixed-input model that the plan cannot fit fails here, not image after image.

@@ -77,7 +77,7 @@ export const roisLayout: LayoutAdapter = {
   name: 'rois',
   description:
     'omnidistill\'s own contract: image [1, 3, H, W] → boxes/scores/labels (detector) or image + rois [N, 4] → heatmaps [N, K, M, M] in each RoI\'s frame (keypoints); scale transforms change what the network sees, as in the paper.',
-  traits: { resizesInGraph: false, selfDetecting: false },
+  traits: { resizesInGraph: false, selfDetecting: false, cropsPerson: false },
   roles: {
     detector: { inputs: ['image'], outputs: ['boxes', 'scores', 'labels'] },
     keypoints: { inputs: ['image', 'rois'], outputs: ['heatmaps'] },

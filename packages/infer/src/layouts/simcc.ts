@@ -66,7 +66,7 @@ export const simccLayout: LayoutAdapter = {
   name: 'simcc',
   description:
     'SimCC / RTMPose person crops: like topdown-heatmap, but the model gives 1-D x [1, K, W·r] and y [1, K, H·r] logits (r = layoutOptions.splitRatio, default 2), averaged per axis after un-flipping; needs RoIs (--detector or --boxes).',
-  traits: { resizesInGraph: false, selfDetecting: false },
+  traits: { resizesInGraph: false, selfDetecting: false, cropsPerson: true },
   roles: { keypoints: { inputs: ['image'], outputs: ['x', 'y'] } },
   needsHeatmapSize: false,
   parseOptions: (value, _role, path) => parseCropOptions('simcc', value, path),

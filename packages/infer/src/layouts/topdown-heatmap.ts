@@ -71,7 +71,7 @@ export const topdownHeatmapLayout: LayoutAdapter = {
   name: 'topdown-heatmap',
   description:
     'top-down person crops (MMPose/HRNet/SimpleBaseline): each RoI becomes an aspect-fixed crop padded by layoutOptions.padding (default 1.25) resampled to the fixed input → heatmaps [1, K, h, w]; a transform scales the crop (scale s: the box · padding / s) and/or mirrors it, heatmaps are averaged in the identity crop\'s frame; needs RoIs (--detector or --boxes).',
-  traits: { resizesInGraph: false, selfDetecting: false },
+  traits: { resizesInGraph: false, selfDetecting: false, cropsPerson: true },
   roles: { keypoints: { inputs: ['image'], outputs: ['heatmaps'] } },
   needsHeatmapSize: false,
   parseOptions: (value, _role, path) => parseCropOptions('topdown-heatmap', value, path),

@@ -71,7 +71,7 @@ export const torchvisionDetectionLayout: LayoutAdapter = {
   name: 'torchvision-detection',
   description:
     'torchvision detection exports (fasterrcnn, retinanet, fcos, ssd, keypointrcnn): rank-3 image [3, H, W] 0..1 without a batch dimension, int64 labels, possibly zero detections; keypointrcnn adds keypoints [D, K, 3] + keypoints_scores [D, K] (regressed keypoints, ensembled by instance matching). The graph resizes every input to its own min_size (shorter side, capped by max_size): scale transforms are undone inside the model and only the flip changes what it sees.',
-  traits: { resizesInGraph: true, selfDetecting: true },
+  traits: { resizesInGraph: true, selfDetecting: true, cropsPerson: false },
   roles: {
     detector: { inputs: ['image'], outputs: ['boxes', 'scores', 'labels'] },
     keypoints: { inputs: ['image'], outputs: ['boxes', 'scores', 'labels', 'keypoints', 'keypointScores'] },

@@ -88,6 +88,11 @@ export interface LayoutTraits {
   readonly resizesInGraph: boolean;
   /** The model finds the instances itself (no RoIs / detector needed for keypoints). */
   readonly selfDetecting: boolean;
+  /**
+   * Plan scales are crop scales: the person is always resampled to the fixed crop input, and a
+   * scale s crops `box · padding / s` — beyond `padding` it cuts into the person.
+   */
+  readonly cropsPerson: boolean;
 }
 
 /** Settings of the `yolo` layout (manifest `layoutOptions`). */

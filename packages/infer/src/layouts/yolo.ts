@@ -211,7 +211,7 @@ export const yoloLayout: LayoutAdapter = {
   name: 'yolo',
   description:
     'Ultralytics-style raw heads: detect [1, 4 + C, A] (cx, cy, w, h + class scores), pose [1, 4 + 1 + 3K, A]; letterbox to the fixed input (aspect kept, padded with layoutOptions.padValue, default 114) or, for a dynamic input, padding to a multiple of layoutOptions.stride; score filter, class-wise NMS, boxes mapped back to image pixels. With a fixed input the letterbox rescales every transformed image to the same size: scale transforms only resample (flip still counts). Pose keypoints are regressed (ensembled by instance matching).',
-  traits: { resizesInGraph: false, selfDetecting: true },
+  traits: { resizesInGraph: false, selfDetecting: true, cropsPerson: false },
   roles: {
     detector: { inputs: ['image'], outputs: ['predictions'] },
     keypoints: { inputs: ['image'], outputs: ['predictions'] },
