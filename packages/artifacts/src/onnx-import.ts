@@ -89,6 +89,9 @@ export function resolveInputShapes(model: ReadModel, given: Readonly<Record<stri
   return out;
 }
 
+/** Op types with weights, whose outputs are candidate head tensors in an error message. */
+const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+
 /**
  * The nodes that the tensors `targets` depend on, in graph order (all nodes when `targets` is
  * undefined). A target no node, input or initializer produces is an error listing what the
@@ -103,7 +106,9 @@ export function nodesFor(model: ReadModel, targets?: readonly string[]): readonl
   for (const t of targets) {
     if (!producer.has(t) && !leaves.has(t)) {
       const named = graph.outputs.map((o) => o.name);
-      throw new OnnxImportError(`output "${t}": no tensor of that name in the model (graph outputs: ${named.join(', ')}; intermediate tensors are node outputs, see \`omnidistill inspect\`)`);
+      // Heads are usually the outputs of the last weighted layers: name those as candidates.
+      const layers = graph.nodes.filter((n) => LAYER_OPS.has(n.opType)).slice(-6).map((n) => n.outputs[0]);
+      throw new OnnxImportError(`output "${t}": no tensor of that name in the model (graph outputs: ${named.join(', ')}; outputs of its last layers: ${layers.join(', ') || 'none'})`);
     }
   }
   const needed = new Set<number>();
