@@ -108,6 +108,26 @@ class TopDownHeatmap(nn.Module):
         return self.final(self.deconv(self.backbone(x)))
 
 
+class TopDownStride4(nn.Module):
+    """Top-down counterpart of the reference keypoint model (DEMO-NOTES "Model that worked"): conv+BN
+    layers to stride 4 (two dilated), 3×3 head convs, a conv to 4K channels and a ×2 pixel shuffle
+    → K heatmaps at stride 2 of the crop."""
+
+    def __init__(self, k=17, width=32):
+        super().__init__()
+        c = width
+        self.backbone = nn.Sequential(
+            conv_bn(3, c // 2, 3, 2, nn.ReLU()), conv_bn(c // 2, c, 3, 2, nn.ReLU()), conv_bn(c, c, 3, 1, nn.ReLU()),
+            nn.Conv2d(c, c, 3, 1, 2, dilation=2, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+            nn.Conv2d(c, c, 3, 1, 2, dilation=2, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+        )
+        self.head = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(), nn.Conv2d(c, 4 * k, 3, 1, 1))
+        self.up = nn.PixelShuffle(2)
+
+    def forward(self, x):
+        return self.up(self.head(self.backbone(x)))
+
+
 class ConvSiLU(nn.Module):
     def __init__(self, cin, cout, k=1, s=1):
         super().__init__()

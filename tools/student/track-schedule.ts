@@ -1,6 +1,7 @@
 // Does `omnidistill train --model` train a torch model the way torch does, over a whole schedule?
-// A torch.onnx export of a reduced-width SimpleBaseline-style top-down model (fixtures.py
-// TopDownHeatmap, 17 keypoints, 64×48 crops, torch's own initialisation) is trained for the demo's
+// A torch.onnx export of a reduced-width top-down model (fixtures.py TopDownHeatmap, SimpleBaseline
+// style, or TopDownStride4, the reference model's layers top-down with a pixel shuffle; 17
+// keypoints, 64×48 crops, torch's own initialisation) is trained for the demo's
 // --quick student schedule (800 steps, 16 crops, AdamW 2e-3 ÷10 at 70%/90%, weight decay 1e-4) by
 // trainOnnxStudent (what `train --model` runs, same options), which records every minibatch it
 // builds; PyTorch then trains the same architecture from the same initial weights on those very
@@ -10,7 +11,7 @@
 //
 //   cd tools/bench && nice -n 10 node --import tsx --conditions=source ../student/track-schedule.ts \
 //     [--steps 800] [--labeled L.json --images DIR] [--generated G.json --generated-images DIR] \
-//     [--val V.json --val-images DIR] [--out DIR]
+//     [--val V.json --val-images DIR] [--out DIR] [--architecture simplebaseline|stride4 --width-multiplier N]
 // Without data flags it generates the demo's --quick splits (96 px, 200 labeled / 300 val, seed 1)
 // and trains on the labeled split; with a demo's output, pass its labeled, generated and val files.
 
@@ -40,6 +41,7 @@ const { values: v } = parseArgs({
     val: { type: 'string' },
     'val-images': { type: 'string' },
     out: { type: 'string' },
+    architecture: { type: 'string', default: 'simplebaseline' },
     'width-multiplier': { type: 'string', default: '2' },
   },
 });
@@ -57,7 +59,7 @@ function python(...args: string[]): string {
 
 // 1. The torch export and its manifest.
 const modelPath = join(dir, 'topdown.onnx');
-const { params } = JSON.parse(python('export', modelPath, String(K), v['width-multiplier']!, String(H), String(W))) as { params: number };
+const { params } = JSON.parse(python('export', modelPath, String(K), v['width-multiplier']!, String(H), String(W), v.architecture!)) as { params: number };
 const manifest = {
   format: 'omnidistill-model', version: 1, role: 'keypoints', layout: 'topdown-heatmap',
   inputs: { image: 'input' }, outputs: { heatmaps: 'heatmaps' },
@@ -82,7 +84,7 @@ const generated = v.generated && v['generated-images'] ? { coco: v.generated, im
 // 3. Ours: the `train --model` trainer, one thread, every minibatch appended to batches.bin.
 const fd = openSync(join(dir, 'batches.bin'), 'w');
 const bytesOf = (t: Feeds[string]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-console.log(`track-schedule: ${params} params (torch TopDownHeatmap ×${v['width-multiplier']}, ${H}×${W} crops), ${STEPS} steps, batch ${BATCH}, AdamW ${LR} wd ${WD}, ÷10 at 70%/90%; data ${labeled.annotations}${generated ? ` ∪ ${generated.coco}` : ''}; out ${dir}`);
+console.log(`track-schedule: ${params} params (torch ${v.architecture} width ${v['width-multiplier']}, ${H}×${W} crops), ${STEPS} steps, batch ${BATCH}, AdamW ${LR} wd ${WD}, ÷10 at 70%/90%; data ${labeled.annotations}${generated ? ` ∪ ${generated.coco}` : ''}; out ${dir}`);
 let t0 = performance.now();
 const ours = await trainOnnxStudent({
   modelPath, spec, manifest, train: { coco: labeled.annotations, imageDir: labeled.imageDir }, ...(generated ? { generated } : {}),
@@ -99,7 +101,7 @@ const oursSeconds = (performance.now() - t0) / 1000;
 const optimizer = { type: 'adamw' as const, learningRate: LR, weightDecay: WD };
 const lrs = Array.from({ length: STEPS }, (_, s) => effectiveLearningRate(s + 1, optimizer, { totalSteps: STEPS }));
 const weightsOut = join(dir, 'torch-weights.bin');
-writeFileSync(join(dir, 'meta.json'), JSON.stringify({ steps: STEPS, batch: BATCH, k: K, height: H, width: W, widthMultiplier: Number(v['width-multiplier']), lrs, weightDecay: WD, threads: 1, weightsOut }));
+writeFileSync(join(dir, 'meta.json'), JSON.stringify({ steps: STEPS, batch: BATCH, k: K, height: H, width: W, widthMultiplier: Number(v['width-multiplier']), architecture: v.architecture, lrs, weightDecay: WD, threads: 1, weightsOut }));
 t0 = performance.now();
 const torch = JSON.parse(python('train', modelPath, dir)) as number[];
 const torchSeconds = (performance.now() - t0) / 1000;

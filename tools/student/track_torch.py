@@ -7,8 +7,8 @@
                          with AdamW and the given per-step learning rates; prints the loss of every
                          step as one JSON line. With meta "weightsOut": also writes the trained
                          parameters there (float32, in the order of the JSON's "names" beside it).
-  export OUT.onnx K WIDTH HEIGHT CROP_W
-                         exports TopDownHeatmap(k, width) with torch's default initialisation
+  export OUT.onnx K WIDTH HEIGHT CROP_W [simplebaseline|stride4]
+                         exports TopDownHeatmap(k, width) (or TopDownStride4(k, width channels)) with torch's default initialisation
                          (BatchNorm γ/β nudged by 1e-3 noise: torch.onnx merges equal-valued
                          initializers, which would tie parameters torch keeps apart), BatchNorm
                          nodes in inference mode, dynamic batch axis.
@@ -27,12 +27,15 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fixtures import TopDownHeatmap  # noqa: E402
+from fixtures import TopDownHeatmap, TopDownStride4  # noqa: E402
 
 
-def export(path, k, width, height, crop_width):
+ARCHITECTURES = {"simplebaseline": lambda k, width: TopDownHeatmap(k=k, width=width), "stride4": lambda k, width: TopDownStride4(k=k, width=width)}
+
+
+def export(path, k, width, height, crop_width, architecture="simplebaseline"):
     torch.manual_seed(7)
-    model = TopDownHeatmap(k=k, width=width).eval()
+    model = ARCHITECTURES[architecture](k, width).eval()
     gen = torch.Generator().manual_seed(7)
     with torch.no_grad():
         for m in model.modules():
@@ -64,7 +67,7 @@ def inference_batch_norm(path):
 def train(model_path, folder):
     meta = json.load(open(os.path.join(folder, "meta.json")))
     torch.set_num_threads(meta.get("threads", 1))
-    model = TopDownHeatmap(k=meta["k"], width=meta.get("widthMultiplier", 1))
+    model = ARCHITECTURES[meta.get("architecture", "simplebaseline")](meta["k"], meta.get("widthMultiplier", 1))
     weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(model_path).graph.initializer}
     state = model.state_dict()
     missing = [name for name in state if name not in weights and "num_batches_tracked" not in name]
@@ -107,7 +110,7 @@ def train(model_path, folder):
 
 def main():
     if sys.argv[1] == "export":
-        export(sys.argv[2], *map(int, sys.argv[3:7]))
+        export(sys.argv[2], *map(int, sys.argv[3:7]), *sys.argv[7:8])
     elif sys.argv[1] == "train":
         train(sys.argv[2], sys.argv[3])
     else:
