@@ -1,12 +1,12 @@
 // Throughput of `omnidistill label` against a bare onnxruntime-node loop running the same
 // model over the same transformed inputs (identity + flip tensors prepared beforehand, one
-// session.run after the other), on procedural 96 px object images with the reference
+// session.run after the other), on procedural object images (96 px by default) with the reference
 // detector (two training steps: the architecture's real cost, not a useful model).
 // Rounds are interleaved (bare, bare with onnxruntime's default spinning threads, label) so
 // that a shared machine's load hits all of them alike; each prints wall rate, CPU time per
 // image (all threads) and the load average. label's figures are its prediction loop's, from
 // its own `time:` line (start-up and selection left out; the whole command is shown too).
-// Env: BENCH_IMAGES (default 200), BENCH_ROUNDS (default 3).
+// Env: BENCH_IMAGES (default 200), BENCH_ROUNDS (default 3), BENCH_SIZE (image side, default 96).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -19,6 +19,7 @@ import { generateSplits } from '@omnidistill/synth';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SIZE = Number(process.env.BENCH_SIZE ?? 96);
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/dist/bin.js');
 // onnxruntime-node is a dependency of packages/infer (not of this package): resolve it there.
 const ort = createRequire(new URL('../../packages/infer/package.json', import.meta.url))('onnxruntime-node') as typeof import('onnxruntime-node');
@@ -43,7 +44,7 @@ async function bareLoop(model: DetectorSession, feeds: Record<string, import('on
 
 const work = await mkdtemp(join(tmpdir(), 'omnidistill-label-overhead-'));
 try {
-  const splits = await generateSplits({ outDir: work, style: 'objects', imageSize: 96, counts: { labeled: 16, unlabeled: IMAGES }, seed: 5, hiddenLabels: false });
+  const splits = await generateSplits({ outDir: work, style: 'objects', imageSize: SIZE, counts: { labeled: 16, unlabeled: IMAGES }, seed: 5, hiddenLabels: false });
   const labeled = splits.splits.labeled!;
   const unlabeled = splits.splits.unlabeled!;
   const teacher = await trainDetector({ train: { coco: labeled.annotations, imageDir: labeled.imagesDir }, steps: 2, batch: 2, outDir: join(work, 'teacher'), name: 'teacher' });
@@ -84,7 +85,7 @@ try {
   };
 
   const rows: { bare: Sample; spin: Sample; label: ReturnType<typeof labelRun> }[] = [];
-  console.log(`${IMAGES} images of 96 px, reference detector, identity + flip (2 model runs per image), ${ROUNDS} interleaved rounds`);
+  console.log(`${IMAGES} images of ${SIZE} px, reference detector, identity + flip (2 model runs per image), ${ROUNDS} interleaved rounds`);
   for (let round = 0; round < ROUNDS; round++) {
     const bare = await bareLoop(model, feeds);
     const spin = await bareLoop(spinning, feeds);

@@ -34,7 +34,7 @@ export { predictRegressedKeypoints, fuseInstances } from './regressed.js';
 export type { RegressedInferenceOptions, KeypointInstances } from './regressed.js';
 export { InputCanvas } from './sampling.js';
 export type { AxisMap, OutputWindow, Border } from './sampling.js';
-export { cropFrame, cropMap } from './person-crop.js';
+export { CROP_BATCH, cropFrame, cropMap } from './person-crop.js';
 export type { CropFrame } from './person-crop.js';
 export { letterbox } from './layouts/yolo.js';
 export type { Letterbox } from './layouts/yolo.js';

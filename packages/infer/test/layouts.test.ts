@@ -12,6 +12,8 @@ import {
   loadManifest,
   predictKeypoints,
   predictRegressedKeypoints,
+  StageClock,
+  withStageClock,
   type DecodedImage,
   type DetectorManifest,
   type KeypointManifest,
@@ -135,6 +137,33 @@ describe.each([
       expect(maxDiff(kp.data, want[key].flat())).toBeLessThan(PX);
     }
     await model.session.release();
+  });
+});
+
+describe.each([
+  ['topdown', 'topdown-heatmap'],
+  ['simcc', 'simcc'],
+])('%s with a dynamic batch dimension (tools/layouts/dynamic_batch.py)', (name) => {
+  it('runs many crops per call and gives the same keypoints as one crop per call', async () => {
+    const one = await open<KeypointManifest>(name);
+    const many = await open<KeypointManifest>(`${name}-batch`);
+    const plan = customPlan([{ flip: true }, { factor: 0.8 }, { factor: 1.2, flip: true }]); // 4 transforms
+    try {
+      for (const file of IMAGES) {
+        const img = await image(file);
+        // 5 RoIs × 4 transforms = 20 crops: one call each, or 16 + 4.
+        const rois = Float64Array.from([...golden[name][file].boxes.flat(), 2, 3, 40, 50, 10, 5, 30, 70, 0, 0, img.width, img.height, 5, 5, 25, 25].slice(0, 20));
+        const clocks = [new StageClock(), new StageClock()];
+        const a = await predictKeypoints(withStageClock(one, clocks[0]), img, rois, { plan });
+        const b = await predictKeypoints(withStageClock(many, clocks[1]), img, rois, { plan });
+        expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([20, 2]);
+        // Bit-identical on the machine this was written on; onnxruntime does not promise it for every CPU.
+        expect(maxDiff(b.data, a.data)).toBeLessThan(1e-4);
+      }
+    } finally {
+      await one.session.release();
+      await many.session.release();
+    }
   });
 });
 

@@ -35,9 +35,15 @@ export function cropOptionsOf(model: KeypointSession): CropOptions {
   return o;
 }
 
-/** Crop layouts resample every crop to the model's input: it must have a fixed H and W. */
+/**
+ * Crop layouts resample every crop to the model's input: it must have a fixed H and W. The
+ * batch dimension is 1 (a crop per call) or dynamic (several crops per call).
+ */
 export function fixedCropInput(model: ModelSession): void {
   const dims = model.inputs.image.dims;
+  if (dims[0] !== null && dims[0] !== 1) {
+    throw new Error(`${model.source}: layout "${model.manifest.layout}" needs a batch dimension of 1 or a dynamic one, but input "${model.inputs.image.name}" has [${dims.map((d) => d ?? '?').join(', ')}]; export with batch 1 or a dynamic batch axis`);
+  }
   if (dims[2] === null || dims[3] === null) {
     throw new Error(`${model.source}: layout "${model.manifest.layout}" needs a fixed input size [1, 3, H, W], but input "${model.inputs.image.name}" has [${dims.map((d) => d ?? '?').join(', ')}]; export with a fixed crop size (e.g. 256×192)`);
   }

@@ -24,19 +24,21 @@ async function predictSimcc(model: KeypointSession, image: DecodedImage, rois: F
   const k = model.manifest.keypoints.names.length;
   const n = rois.length / 4;
   const bins = binsOf(model);
-  const runCrop = async (input: Tensor): Promise<Float32Array[]> => {
+  const runCrops = async (input: Tensor, count: number): Promise<Float32Array[][]> => {
     const out = (await model.session.run({ [model.inputs.image.name]: input })) as Record<string, Tensor>;
-    return (['x', 'y'] as const).map((axis) => {
+    const [xs, ys] = (['x', 'y'] as const).map((axis) => {
       const t = out[model.outputs[axis].name];
-      const want = [1, k, bins[axis]];
+      const want = [count, k, bins[axis]];
       if (!t || t.dims.length !== 3 || t.dims.some((d, i) => d !== want[i])) {
         throw new Error(`${model.source}: output "${model.outputs[axis].name}" (${axis}) has shape [${t?.dims.join(', ')}], expected [${want.join(', ')}] (input size × layoutOptions.splitRatio ${crop.splitRatio})`);
       }
       return t.data as Float32Array;
     });
+    const [px, py] = [k * bins.x, k * bins.y];
+    return Array.from({ length: count }, (_, i) => [xs.subarray(i * px, (i + 1) * px), ys.subarray(i * py, (i + 1) * py)]);
   };
   const mode = options.mode ?? 'avg';
-  const perRoi = await ensembleCrops(model, image, rois, options, crop, runCrop, () => [
+  const perRoi = await ensembleCrops(model, image, rois, options, crop, runCrops, () => [
     new CropFrameEnsemble(k, [bins.x], mode),
     new CropFrameEnsemble(k, [bins.y], mode, false),
   ]);
@@ -65,7 +67,7 @@ function argmax(values: Float64Array, start: number, count: number): [number, nu
 export const simccLayout: LayoutAdapter = {
   name: 'simcc',
   description:
-    'SimCC / RTMPose person crops: like topdown-heatmap, but the model gives 1-D x [1, K, W·r] and y [1, K, H·r] logits (r = layoutOptions.splitRatio, default 2), averaged per axis after un-flipping; needs RoIs (--detector or --boxes).',
+    'SimCC / RTMPose person crops: like topdown-heatmap, but the model gives 1-D x [1, K, W·r] and y [1, K, H·r] logits (r = layoutOptions.splitRatio, default 2), averaged per axis after un-flipping (a dynamic batch dimension takes up to 16 crops per call); needs RoIs (--detector or --boxes).',
   traits: { resizesInGraph: false, selfDetecting: false, cropsPerson: true },
   roles: { keypoints: { inputs: ['image'], outputs: ['x', 'y'] } },
   needsHeatmapSize: false,
@@ -73,8 +75,8 @@ export const simccLayout: LayoutAdapter = {
   expectations: (manifest) => {
     const k = manifest.role === 'keypoints' ? manifest.keypoints.names.length : null;
     return {
-      inputs: { image: { rank: 4, types: ['float32'], dims: [1, 3, null, null] } },
-      outputs: { x: { rank: 3, types: ['float32'], dims: [1, k, null] }, y: { rank: 3, types: ['float32'], dims: [1, k, null] } },
+      inputs: { image: { rank: 4, types: ['float32'], dims: [null, 3, null, null] } },
+      outputs: { x: { rank: 3, types: ['float32'], dims: [null, k, null] }, y: { rank: 3, types: ['float32'], dims: [null, k, null] } },
     };
   },
   check: fixedCropInput,

@@ -16,14 +16,15 @@ async function predictTopdown(model: KeypointSession, image: DecodedImage, rois:
   const k = model.manifest.keypoints.names.length;
   const n = rois.length / 4;
   let size: [number, number] | null = null; // heatmap [h, w], known after the first run
-  const runCrop = async (input: Tensor): Promise<Float32Array[]> => {
+  const runCrops = async (input: Tensor, count: number): Promise<Float32Array[][]> => {
     const out = (await model.session.run({ [model.inputs.image.name]: input })) as Record<string, Tensor>;
     const t = out[model.outputs.heatmaps.name];
-    if (!t || t.dims.length !== 4 || t.dims[0] !== 1 || t.dims[1] !== k) {
-      throw new Error(`${model.source}: output "${model.outputs.heatmaps.name}" (heatmaps) has shape [${t?.dims.join(', ')}], expected [1, ${k}, h, w]`);
+    if (!t || t.dims.length !== 4 || t.dims[0] !== count || t.dims[1] !== k) {
+      throw new Error(`${model.source}: output "${model.outputs.heatmaps.name}" (heatmaps) has shape [${t?.dims.join(', ')}], expected [${count}, ${k}, h, w]`);
     }
     size ??= [t.dims[2], t.dims[3]];
-    return [t.data as Float32Array];
+    const per = k * t.dims[2] * t.dims[3];
+    return Array.from({ length: count }, (_, i) => [(t.data as Float32Array).subarray(i * per, (i + 1) * per)]);
   };
   // The ensemble's map size is the model's heatmap size: read it from a first pass when the
   // model declares it symbolic.
@@ -31,12 +32,12 @@ async function predictTopdown(model: KeypointSession, image: DecodedImage, rois:
   const mapSize = async (): Promise<[number, number]> => {
     if (declared[2] !== null && declared[3] !== null) return [declared[2], declared[3]];
     const input = cropInputSize(model);
-    if (size === null) await runCrop(new Tensor('float32', new Float32Array(3 * input.width * input.height), [1, 3, input.height, input.width]));
+    if (size === null) await runCrops(new Tensor('float32', new Float32Array(3 * input.width * input.height), [1, 3, input.height, input.width]), 1);
     return size!;
   };
   const [h, w] = n === 0 ? [1, 1] : await mapSize();
   const mode = options.mode ?? 'avg';
-  const perRoi = await ensembleCrops(model, image, rois, options, crop, runCrop, () => [new CropFrameEnsemble(k, [h, w], mode)]);
+  const perRoi = await ensembleCrops(model, image, rois, options, crop, runCrops, () => [new CropFrameEnsemble(k, [h, w], mode)]);
   const input = cropInputSize(model);
   const data = new Float32Array(n * k * 3);
   perRoi.forEach(([ensemble], r) => {
@@ -70,14 +71,14 @@ export function heatmapPeak(maps: Float64Array, c: number, h: number, w: number)
 export const topdownHeatmapLayout: LayoutAdapter = {
   name: 'topdown-heatmap',
   description:
-    'top-down person crops (MMPose/HRNet/SimpleBaseline): each RoI becomes an aspect-fixed crop padded by layoutOptions.padding (default 1.25) resampled to the fixed input → heatmaps [1, K, h, w]; a transform scales the crop (scale s: the box · padding / s) and/or mirrors it, heatmaps are averaged in the identity crop\'s frame; needs RoIs (--detector or --boxes).',
+    'top-down person crops (MMPose/HRNet/SimpleBaseline): each RoI becomes an aspect-fixed crop padded by layoutOptions.padding (default 1.25) resampled to the fixed input → heatmaps [1, K, h, w] (a dynamic batch dimension takes up to 16 crops per call); a transform scales the crop (scale s: the box · padding / s) and/or mirrors it, heatmaps are averaged in the identity crop\'s frame; needs RoIs (--detector or --boxes).',
   traits: { resizesInGraph: false, selfDetecting: false, cropsPerson: true },
   roles: { keypoints: { inputs: ['image'], outputs: ['heatmaps'] } },
   needsHeatmapSize: false,
   parseOptions: (value, _role, path) => parseCropOptions('topdown-heatmap', value, path),
   expectations: (manifest) => ({
-    inputs: { image: { rank: 4, types: ['float32'], dims: [1, 3, null, null] } },
-    outputs: { heatmaps: { rank: 4, types: ['float32'], dims: [1, manifest.role === 'keypoints' ? manifest.keypoints.names.length : null, null, null] } },
+    inputs: { image: { rank: 4, types: ['float32'], dims: [null, 3, null, null] } },
+    outputs: { heatmaps: { rank: 4, types: ['float32'], dims: [null, manifest.role === 'keypoints' ? manifest.keypoints.names.length : null, null, null] } },
   }),
   check: fixedCropInput,
   keypoints: { kind: 'rois', predict: predictTopdown },
