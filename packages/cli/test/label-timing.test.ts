@@ -29,6 +29,17 @@ describe('LabelTimings', () => {
     expect(line).toMatch(/ · selection \d+\.\ds \(\d+%\)$/);
   });
 
+  it('counts overlapping predict calls once in the busy share', async () => {
+    const t = new LabelTimings();
+    const predict = t.timed(() => new Promise((r) => setTimeout(() => r([]), 40)));
+    t.loopStart();
+    await Promise.all([predict(image, entry), predict(image, entry), predict(image, entry)]);
+    t.loopEnd();
+    const busy = Number(/model \+ ensembling busy (\d+)% of it/.exec(t.summary())![1]);
+    expect(busy).toBeLessThanOrEqual(100); // three overlapping calls: one busy span, not 300 %
+    expect(busy).toBeGreaterThan(0);
+  });
+
   it('counts only the images this process predicted in the rate', () => {
     const t = new LabelTimings();
     const progress = (done: number, elapsedMs: number) => ({ done, total: 100, skipped: 0, elapsedMs, etaMs: null });

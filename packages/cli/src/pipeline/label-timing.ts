@@ -18,6 +18,8 @@ export class LabelTimings {
   private loopEnded: number | null = null;
   private selectionMs = 0;
   private predictMs = 0;
+  private predicting = 0;
+  private predictSince = 0;
   private predicted = 0;
   /** Images already done (resumed) when this process's loop began. */
   private doneAtStart: number | null = null;
@@ -29,14 +31,17 @@ export class LabelTimings {
   /** The stages' busy time: give it to the models (`withStageClock`) and to the runner. */
   readonly clock = new StageClock();
 
-  /** `predict`, timed: its calls add up to the model + ensembling busy time. */
+  /**
+   * `predict`, timed: the model + ensembling busy time is the time during which at least one
+   * image was in `predict` (the runner keeps several in flight, so their durations overlap).
+   */
   timed(predict: ImagePredictor): ImagePredictor {
     return async (image, entry) => {
-      const t0 = performance.now();
+      if (this.predicting++ === 0) this.predictSince = performance.now();
       try {
         return await predict(image, entry);
       } finally {
-        this.predictMs += performance.now() - t0;
+        if (--this.predicting === 0) this.predictMs += performance.now() - this.predictSince;
         this.predicted++;
       }
     };
