@@ -1,7 +1,10 @@
 // Pass 1 of selection: read every raw score once and calibrate the thresholds
 // (REFERENCE.md §1 step 4).
 import { OmniRangeError, OmniTypeError, expectFiniteNumber, expectInteger, expectOneOf } from '@omnidistill/core';
-import { countMatchThreshold, passes } from './threshold.js';
+import { countMatchScan } from './count-match-scan.js';
+import type { ValueScan } from './order-statistic.js';
+import { Scratch, type SpillColumn } from './spill.js';
+import { passes } from './threshold.js';
 import type { CountMatchOptions } from './threshold.js';
 import type { Calibration, InstanceThreshold, LabeledTargets, RawImagePrediction, SelectionTask } from './types.js';
 import { validateRawImagePrediction } from './validate.js';
@@ -15,6 +18,11 @@ export interface CalibrateOptions extends CountMatchOptions {
   task: SelectionTask;
   /** Keypoint task: K. Defaults to the length of the first instance's keypoints / 3. */
   numKeypoints?: number;
+  /**
+   * Folder for the scratch files the scores are spilled to (8 bytes per score, removed at
+   * the end); default the OS temp folder. The CLI uses the output folder.
+   */
+  scratchDir?: string;
 }
 
 /** Validates the targets for the task and returns them. */
@@ -41,35 +49,77 @@ function expectNonNegative(value: unknown, path: string): number {
   return v;
 }
 
-/** Every instance score of the source, gathered in one pass. */
-interface ScoreTable {
+/**
+ * Every score of the source, spilled in one pass to scratch columns that count matching
+ * scans (memory: one buffer per column, whatever the number of images).
+ */
+interface SpilledScores {
   images: number;
-  instanceScores: number[];
-  categoryIds: number[];
-  /** Keypoint task: `K` scores per instance, instance-major. */
-  keypointScores: number[];
+  /** All instances, every category. */
+  instances: number;
+  /** Detection: instance scores by category id. */
+  byCategory: Map<number, SpillColumn>;
+  /** Keypoint task: rows `[instance score, K keypoint scores]`; null until K is known. */
+  keypoints: SpillColumn | null;
   numKeypoints: number;
 }
 
-async function gatherScores(source: PredictionSource, task: SelectionTask, numKeypoints?: number): Promise<ScoreTable> {
-  const table: ScoreTable = { images: 0, instanceScores: [], categoryIds: [], keypointScores: [], numKeypoints: numKeypoints ?? -1 };
-  const seenIds = new Set<number>();
+async function spillScores(source: PredictionSource, task: SelectionTask, scratch: Scratch, numKeypoints?: number): Promise<SpilledScores> {
+  const table: SpilledScores = { images: 0, instances: 0, byCategory: new Map(), keypoints: null, numKeypoints: numKeypoints ?? -1 };
+  const ids = await ImageIdCheck.create(scratch);
   for await (const record of source) {
     const path = `predictions[${table.images}]`;
     if (task === 'keypoints' && table.numKeypoints < 0) table.numKeypoints = inferNumKeypoints(record, path);
     const pred = validateRawImagePrediction(record, path, task === 'keypoints' && table.numKeypoints >= 0 ? table.numKeypoints : undefined);
-    if (seenIds.has(pred.imageId)) throw new OmniRangeError(`${path}.imageId`, 'an image id not used by an earlier record', pred.imageId);
-    seenIds.add(pred.imageId);
+    await ids.add(pred.imageId, `${path}.imageId`);
     table.images++;
     for (const inst of pred.instances) {
-      table.instanceScores.push(inst.score);
-      table.categoryIds.push(inst.categoryId);
+      table.instances++;
       if (task === 'keypoints') {
-        for (let k = 0; k < table.numKeypoints; k++) table.keypointScores.push(inst.keypoints![3 * k + 2]);
+        const rows = (table.keypoints ??= await scratch.column(1 + table.numKeypoints));
+        rows.push(inst.score);
+        for (let k = 0; k < table.numKeypoints; k++) rows.push(inst.keypoints![3 * k + 2]);
+      } else {
+        let column = table.byCategory.get(inst.categoryId);
+        if (!column) table.byCategory.set(inst.categoryId, (column = await scratch.column(1)));
+        column.push(inst.score);
       }
     }
+    await table.keypoints?.flushIfFull();
+    for (const column of table.byCategory.values()) await column.flushIfFull();
   }
   return table;
+}
+
+/**
+ * Refuses a repeated image id. Sources in increasing id order (every source infer writes)
+ * are checked against the previous id alone; the first id out of order loads the ids seen
+ * so far (spilled) into a set, so only unordered sources pay memory per image.
+ */
+class ImageIdCheck {
+  private last = -Infinity;
+  private seen: Set<number> | null = null;
+  private constructor(private readonly spilled: SpillColumn) {}
+
+  static async create(scratch: Scratch): Promise<ImageIdCheck> {
+    return new ImageIdCheck(await scratch.column(1));
+  }
+
+  async add(id: number, path: string): Promise<void> {
+    if (this.seen === null && id <= this.last) {
+      const seen = new Set<number>();
+      await this.spilled.scanRows((rows, i) => void seen.add(rows[i]));
+      this.seen = seen;
+    }
+    if (this.seen !== null) {
+      if (this.seen.has(id)) throw new OmniRangeError(path, 'an image id not used by an earlier record', id);
+      this.seen.add(id);
+      return;
+    }
+    this.last = id;
+    this.spilled.push(id);
+    await this.spilled.flushIfFull();
+  }
 }
 
 /** K from the first instance that carries keypoints (-1 while no instance has been seen). */
@@ -99,47 +149,57 @@ export async function calibrate(source: PredictionSource, targets: LabeledTarget
   const task = expectOneOf(options?.task, 'options.task', ['keypoints', 'detection'] as const);
   validateTargets(targets, task);
   if (options.numKeypoints !== undefined) expectInteger(options.numKeypoints, 'options.numKeypoints', 1);
-  const table = await gatherScores(source, task, options.numKeypoints);
-  const curveOptions: CountMatchOptions = { curveSamples: options.curveSamples };
-  const instanceThresholds = task === 'keypoints' ? [globalThreshold(table, targets, curveOptions)] : perCategoryThresholds(table, targets, curveOptions);
-  const totalKept = instanceThresholds.reduce((sum, t) => sum + t.kept, 0);
-  const perImage = (count: number) => (table.images === 0 ? 0 : count / table.images);
-  const calibration = {
-    task,
-    images: table.images,
-    instanceThresholds,
-    keypointThreshold: task === 'keypoints' ? keypointThreshold(table, instanceThresholds[0], targets, curveOptions) : null,
-    instancesPerImage: { target: targets.instancesPerImage, before: perImage(table.instanceScores.length), after: perImage(totalKept) },
-  };
-  return { ...calibration, warnings: calibrationWarnings(calibration) };
+  const scratch = await Scratch.create(options.scratchDir);
+  try {
+    const table = await spillScores(source, task, scratch, options.numKeypoints);
+    const curveOptions: CountMatchOptions = { curveSamples: options.curveSamples };
+    const instanceThresholds = task === 'keypoints' ? [await globalThreshold(table, targets, curveOptions)] : await perCategoryThresholds(table, targets, curveOptions);
+    const totalKept = instanceThresholds.reduce((sum, t) => sum + t.kept, 0);
+    const perImage = (count: number) => (table.images === 0 ? 0 : count / table.images);
+    const calibration = {
+      task,
+      images: table.images,
+      instanceThresholds,
+      keypointThreshold: task === 'keypoints' ? await keypointThreshold(table, instanceThresholds[0], targets, curveOptions) : null,
+      instancesPerImage: { target: targets.instancesPerImage, before: perImage(table.instances), after: perImage(totalKept) },
+    };
+    return { ...calibration, warnings: calibrationWarnings(calibration) };
+  } finally {
+    await scratch.dispose();
+  }
 }
 
-function globalThreshold(table: ScoreTable, targets: LabeledTargets, options: CountMatchOptions): InstanceThreshold {
-  return { categoryId: null, ...countMatchThreshold(table.instanceScores, table.images, targets.instancesPerImage, options) };
+/** The values of column 0 of a scratch column (none when the column was never made). */
+function firstColumn(column: SpillColumn | null | undefined): ValueScan {
+  return (visit) => column?.scanRows((rows, i) => visit(rows[i])) ?? Promise.resolve();
 }
 
-function perCategoryThresholds(table: ScoreTable, targets: LabeledTargets, options: CountMatchOptions): InstanceThreshold[] {
-  const byCategory = new Map<number, number[]>();
-  for (const id of targets.perCategory!.keys()) byCategory.set(id, []);
-  table.categoryIds.forEach((id, i) => {
-    let scores = byCategory.get(id);
-    if (!scores) byCategory.set(id, (scores = []));
-    scores.push(table.instanceScores[i]);
-  });
-  return [...byCategory.keys()]
-    .sort((a, b) => a - b)
-    .map((id) => ({ categoryId: id, ...countMatchThreshold(byCategory.get(id)!, table.images, targets.perCategory!.get(id) ?? 0, options) }));
+function globalThreshold(table: SpilledScores, targets: LabeledTargets, options: CountMatchOptions): Promise<InstanceThreshold> {
+  return countMatchScan(firstColumn(table.keypoints), table.images, targets.instancesPerImage, options).then((choice) => ({ categoryId: null, ...choice }));
+}
+
+async function perCategoryThresholds(table: SpilledScores, targets: LabeledTargets, options: CountMatchOptions): Promise<InstanceThreshold[]> {
+  const ids = [...new Set([...targets.perCategory!.keys(), ...table.byCategory.keys()])].sort((a, b) => a - b);
+  const out: InstanceThreshold[] = [];
+  for (const id of ids) {
+    const choice = await countMatchScan(firstColumn(table.byCategory.get(id)), table.images, targets.perCategory!.get(id) ?? 0, options);
+    out.push({ categoryId: id, ...choice });
+  }
+  return out;
 }
 
 /** Keypoint threshold over the keypoints of the instances kept by `instance`. */
-function keypointThreshold(table: ScoreTable, instance: InstanceThreshold, targets: LabeledTargets, options: CountMatchOptions) {
+async function keypointThreshold(table: SpilledScores, instance: InstanceThreshold, targets: LabeledTargets, options: CountMatchOptions) {
   const k = Math.max(table.numKeypoints, 0);
-  const scores: number[] = [];
+  const rows = table.keypoints;
   let keptInstances = 0;
-  table.instanceScores.forEach((s, i) => {
-    if (!passes(s, instance.threshold)) return;
-    keptInstances++;
-    for (let j = 0; j < k; j++) scores.push(table.keypointScores[i * k + j]);
+  await rows?.scanRows((r, i) => {
+    if (passes(r[i], instance.threshold)) keptInstances++;
   });
-  return countMatchThreshold(scores, keptInstances, targets.keypointsPerInstance!, options);
+  const keptKeypoints: ValueScan = (visit) =>
+    rows?.scanRows((r, i) => {
+      if (!passes(r[i], instance.threshold)) return;
+      for (let j = 1; j <= k; j++) visit(r[i + j]);
+    }) ?? Promise.resolve();
+  return countMatchScan(keptKeypoints, keptInstances, targets.keypointsPerInstance!, options);
 }

@@ -1,6 +1,9 @@
 // Count-matched confidence thresholds and generated-label writing.
 export { countMatchThreshold, passes } from './threshold.js';
 export type { CountMatchOptions } from './threshold.js';
+export { countMatchScan } from './count-match-scan.js';
+export { arrayScan, kthLargest } from './order-statistic.js';
+export type { RankedValue, ValueScan } from './order-statistic.js';
 export { calibrate, validateTargets } from './calibrate.js';
 export type { CalibrateOptions, PredictionSource } from './calibrate.js';
 export { generateLabels, writeGeneratedLabelsStreaming } from './generate.js';

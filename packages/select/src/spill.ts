@@ -1,0 +1,109 @@
+// Scratch columns of float64 rows that calibration appends once and scans several times
+// (count matching reads its scores in a few passes instead of holding them): a buffered
+// temporary file per column in a private scratch folder, removed when calibration ends.
+// These files are never outputs (nothing reads them after the process), so they bypass the
+// atomic write path on purpose.
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Numbers buffered per column before they are written (32 KiB). */
+const BUFFER_VALUES = 4096;
+/** Numbers read per block by a scan (1 MiB). */
+const READ_VALUES = 1 << 17;
+
+/** A private folder of scratch columns; `dispose()` removes it and everything in it. */
+export class Scratch {
+  private next = 0;
+  private readonly columns: SpillColumn[] = [];
+  private constructor(readonly dir: string) {}
+
+  /** Creates the folder under `parent` (default: the OS temp folder). */
+  static async create(parent: string = tmpdir()): Promise<Scratch> {
+    return new Scratch(await mkdtemp(join(parent, '.omnidistill-select-')));
+  }
+
+  /** A new empty column of rows of `width` numbers. */
+  async column(width: number): Promise<SpillColumn> {
+    const column = await SpillColumn.open(join(this.dir, `column-${this.next++}.f64`), width);
+    this.columns.push(column);
+    return column;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.columns.map((c) => c.close().catch(() => undefined)));
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Rows of `width` float64 numbers, appended in order and scanned from the start. */
+export class SpillColumn {
+  private buffer = new Float64Array(BUFFER_VALUES);
+  private used = 0;
+  private written = 0;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly width: number,
+  ) {}
+
+  static async open(path: string, width: number): Promise<SpillColumn> {
+    return new SpillColumn(await open(path, 'w+'), width);
+  }
+
+  /** Rows appended so far. */
+  get rows(): number {
+    return (this.written + this.used) / this.width;
+  }
+
+  /** Appends one number (call it `width` times per row); call {@link flushIfFull} between records. */
+  push(value: number): void {
+    if (this.used === this.buffer.length) {
+      const grown = new Float64Array(this.buffer.length * 2); // one record larger than the buffer
+      grown.set(this.buffer);
+      this.buffer = grown;
+    }
+    this.buffer[this.used++] = value;
+  }
+
+  /** Writes the buffered numbers once the buffer is full (keeps memory at one buffer). */
+  async flushIfFull(): Promise<void> {
+    if (this.used >= BUFFER_VALUES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const bytes = new Uint8Array(this.buffer.buffer, 0, this.used * 8);
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      const { bytesWritten } = await this.fh.write(bytes, offset, bytes.byteLength - offset, this.written * 8 + offset);
+      offset += bytesWritten;
+    }
+    this.written += this.used;
+    this.used = 0;
+    if (this.buffer.length > BUFFER_VALUES) this.buffer = new Float64Array(BUFFER_VALUES);
+  }
+
+  /** Calls `visit(block, start)` for each row (`block[start … start + width - 1]`), in append order. */
+  async scanRows(visit: (block: Float64Array, start: number) => void): Promise<void> {
+    await this.flush();
+    const perBlock = Math.max(1, Math.floor(READ_VALUES / this.width)) * this.width;
+    const block = new Float64Array(perBlock);
+    const bytes = new Uint8Array(block.buffer);
+    for (let at = 0; at < this.written; at += perBlock) {
+      const values = Math.min(perBlock, this.written - at);
+      let got = 0;
+      while (got < values * 8) {
+        const { bytesRead } = await this.fh.read(bytes, got, values * 8 - got, at * 8 + got);
+        if (bytesRead === 0) throw new Error(`scratch column ended early (${at + got / 8} of ${this.written} numbers)`);
+        got += bytesRead;
+      }
+      for (let i = 0; i < values; i += this.width) visit(block, i);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
