@@ -3,21 +3,24 @@
 // Tiny 8×8 PNGs (16 distinct contents, hard-linked N times, so setup is instant and decode
 // is cheap) and a tiny detector whose two boxes' scores depend on the image, so the figures
 // are the pipeline's own cost and memory, not a model's. Prints peak RSS per step and the
-// ratio large/small (flat memory = a ratio near 1).
-// Env: BENCH_SIZES (default "1000,100000"), BENCH_KEEP=1 keeps the work folder.
+// ratio large/small (flat memory = a ratio near 1) for each step, with the CPU time of each
+// child and the load average, per round (BENCH_ROUNDS, default 1: each round reruns every
+// size into fresh output folders, so rounds interleave the sizes).
+// Env: BENCH_SIZES (default "1000,100000"), BENCH_ROUNDS, BENCH_KEEP=1 keeps the work folder.
 import { spawnSync } from 'node:child_process';
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { GraphBuilder } from '@omnidistill/artifacts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,100000').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DISTINCT = 16;
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/dist/bin.js');
-// Printed by the child at exit: its peak resident set (KiB on Linux).
-const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))`;
+// Printed by the child at exit: its peak resident set (KiB on Linux) and CPU time (µs).
+const RSS_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('MAXRSS '+u.maxRSS+' CPU '+(u.userCPUTime+u.systemCPUTime)+'\\n')})`;
 
 /** Two fixed boxes; scores = mean red and mean green of the (padded) input; labels 0 and 1. */
 function tinyDetector(): Uint8Array {
@@ -64,6 +67,7 @@ async function writeProblem(dir: string, n: number): Promise<Record<string, stri
 interface Step {
   rssMiB: number;
   seconds: number;
+  cpuSeconds: number;
 }
 
 function run(args: string[]): Step {
@@ -71,32 +75,40 @@ function run(args: string[]): Step {
   const r = spawnSync(process.execPath, ['--import', RSS_HOOK, bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`omnidistill ${args.slice(0, 2).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  const m = /MAXRSS (\d+)/.exec(r.stderr);
-  return { rssMiB: Number(m![1]) / 1024, seconds };
+  const m = /MAXRSS (\d+) CPU (\d+)/.exec(r.stderr);
+  return { rssMiB: Number(m![1]) / 1024, seconds, cpuSeconds: Number(m![2]) / 1e6 };
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const work = await mkdtemp(join(tmpdir(), 'omnidistill-label-scale-'));
-const rows: { n: number; single: Step; shard: Step; merge: Step }[] = [];
+type Row = { n: number; single: Step; shard: Step; merge: Step };
+const STEPS = ['single', 'shard', 'merge'] as const;
 try {
-  for (const n of SIZES) {
-    const p = await writeProblem(join(work, `n${n}`), n);
-    const base = ['label', '--task', 'detection', '--teacher', p.teacher, '--unlabeled', p.unlabeled, '--images', p.images, '--labeled', p.labeled, '--plan', 'single'];
-    const single = run([...base, '--out', join(work, `n${n}`, 'single')]);
-    const shardOut = join(work, `n${n}`, 'sharded');
-    const shard = run([...base, '--out', shardOut, '--shard-index', '0', '--shard-count', '2']);
-    run([...base, '--out', shardOut, '--shard-index', '1', '--shard-count', '2']);
-    const merge = run(['label', 'merge', '--out', shardOut]);
-    rows.push({ n, single, shard, merge });
-    console.log(
-      `${String(n).padStart(7)} images: single run ${single.rssMiB.toFixed(1)} MiB peak, ${(n / single.seconds).toFixed(0)} images/s (incl. start-up); ` +
-        `shard 0 of 2 ${shard.rssMiB.toFixed(1)} MiB; merge ${merge.rssMiB.toFixed(1)} MiB (${merge.seconds.toFixed(1)} s)`,
-    );
+  console.log(`load average at start: ${load()}`);
+  const problems = new Map<number, Record<string, string>>();
+  for (const n of SIZES) problems.set(n, await writeProblem(join(work, `n${n}`), n));
+  for (let round = 1; round <= ROUNDS; round++) {
+    const rows: Row[] = [];
+    for (const n of SIZES) {
+      const p = problems.get(n)!;
+      const out = join(work, `n${n}`, `round${round}`);
+      const base = ['label', '--task', 'detection', '--teacher', p.teacher, '--unlabeled', p.unlabeled, '--images', p.images, '--labeled', p.labeled, '--plan', 'single'];
+      const single = run([...base, '--out', join(out, 'single')]);
+      const shardOut = join(out, 'sharded');
+      const shard = run([...base, '--out', shardOut, '--shard-index', '0', '--shard-count', '2']);
+      run([...base, '--out', shardOut, '--shard-index', '1', '--shard-count', '2']);
+      const merge = run(['label', 'merge', '--out', shardOut]);
+      rows.push({ n, single, shard, merge });
+      const cell = (s: Step) => `${s.rssMiB.toFixed(1)} MiB peak, ${s.seconds.toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s`;
+      console.log(`round ${round}, ${String(n).padStart(7)} images: single run ${cell(single)} (${(n / single.seconds).toFixed(0)} images/s incl. start-up); shard 0 of 2 ${cell(shard)}; merge ${cell(merge)}; load ${load()}`);
+    }
+    if (rows.length >= 2) {
+      const [a, b] = [rows[0], rows[rows.length - 1]];
+      const ratio = (k: (typeof STEPS)[number]) => `${k} ${(b[k].rssMiB / a[k].rssMiB).toFixed(3)} (CPU ${(b[k].cpuSeconds / a[k].cpuSeconds).toFixed(1)}×)`;
+      console.log(`round ${round}: peak RSS ratio ${b.n}/${a.n} images: ${STEPS.map(ratio).join(', ')} (1.000 = flat)`);
+    }
   }
-  if (rows.length >= 2) {
-    const [a, b] = [rows[0], rows[rows.length - 1]];
-    const ratio = (k: 'single' | 'shard' | 'merge') => (b[k].rssMiB / a[k].rssMiB).toFixed(3);
-    console.log(`peak RSS ratio ${b.n}/${a.n} images: single run ${ratio('single')}, shard ${ratio('shard')}, merge ${ratio('merge')} (1.000 = flat)`);
-  }
+  console.log(`load average at end: ${load()}`);
 } finally {
   if (process.env.BENCH_KEEP !== '1') await rm(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);

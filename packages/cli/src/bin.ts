@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { commands, EXIT } from './commands/index.js';
 import type { CommandIO } from './commands/index.js';
 import { describeFailure } from './failures.js';
+import { applyStreamingHeapPolicy, isStreamingCommand } from './runtime/heap-policy.js';
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -58,4 +59,6 @@ export async function dispatch(allArgs: string[], io: CommandIO): Promise<number
   }
 }
 
+// Only the process entry sets V8 heuristics: a program calling dispatch() keeps its own.
+if (isStreamingCommand(process.argv.slice(2))) applyStreamingHeapPolicy();
 process.exitCode = await dispatch(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });

@@ -9,7 +9,7 @@ export { evaluateReference } from './eval-reference.js';
 export { evaluate } from './eval.js';
 export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';
-export { readCocoDataset, readCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES } from './io.js';
+export { readCocoDataset, readCocoImages, readCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES } from './io.js';
 export type { CocoDatasetStream } from './io.js';
 export type { ReadOptions } from './io.js';
 export { writeAtomically, writeFileAtomic, writeFully, removeAtomicTemps } from './atomic.js';

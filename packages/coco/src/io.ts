@@ -5,7 +5,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { writeAtomically } from './atomic.js';
 import type { Push } from './atomic.js';
 import type { CocoAnnotation, CocoDataset, CocoImage, CocoResult } from './types.js';
-import { CocoValidationError, validateDataset, validateResults } from './validate.js';
+import { CocoValidationError, ImageRecordChecker, validateDataset, validateResults } from './validate.js';
 import type { ResultsRequirements } from './validate.js';
 import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
@@ -86,13 +86,24 @@ async function expectRegularFile(file: string): Promise<import('node:fs').Stats>
 
 /** Feeds a file to a splitter in 8 MB chunks; splitter errors become a CocoValidationError. */
 async function splitFile(file: string, splitter: TopLevelSplitter, expected: string): Promise<void> {
+  for await (const _ of feedChunks(file, splitter, expected, READ_CHUNK)) {
+    // the sink collects everything
+  }
+}
+
+/**
+ * Feeds a file to a splitter chunk by chunk, pausing after each (the consumer takes what the
+ * sink collected); splitter errors become a CocoValidationError.
+ */
+async function* feedChunks(file: string, splitter: TopLevelSplitter, expected: string, chunkBytes: number): AsyncGenerator<void> {
   const fh = await open(file, 'r');
   try {
     for (;;) {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK);
-      const { bytesRead } = await fh.read(chunk, 0, READ_CHUNK, null);
+      const chunk = Buffer.allocUnsafe(chunkBytes);
+      const { bytesRead } = await fh.read(chunk, 0, chunkBytes, null);
       if (bytesRead === 0) break;
       splitter.feed(chunk.subarray(0, bytesRead));
+      yield;
     }
     splitter.finish();
   } catch (err) {
@@ -185,6 +196,48 @@ async function parseFile(file: string, options: ReadOptions, streaming: (file: s
  */
 export async function readCocoDataset(file: string, options: ReadOptions = {}): Promise<CocoDataset> {
   return validateDataset(await parseFile(file, options, parseDatasetStreaming), file);
+}
+
+/** Bytes read per step by {@link readCocoImages}: a few hundred image records at a time. */
+const IMAGE_STREAM_CHUNK = 64 << 10;
+
+/**
+ * The `images` of a COCO file, streamed record by record in file order (64 KB read at a
+ * time; annotations and other members are skipped, never held), each checked like
+ * readCocoDataset checks it. Problems are collected and thrown as one CocoValidationError
+ * after the last record, so a consumer must treat what it got as provisional until the
+ * stream ends. Ids are not checked for repeats (that needs every id: sort, then compare
+ * neighbours).
+ *
+ * @example
+ * for await (const image of readCocoImages('unlabeled.json')) console.log(image.id, image.file_name);
+ */
+export async function* readCocoImages(file: string): AsyncGenerator<CocoImage> {
+  await expectRegularFile(file);
+  const checker = new ImageRecordChecker();
+  let ready: CocoImage[] = [];
+  let sawImages = false;
+  const sink: SplitSink = {
+    member(key, text) {
+      if (key !== 'images') return;
+      sawImages = true;
+      // a split array announces itself as "[]" before its elements; anything else is not an array
+      if (text !== '[]') checker.bad('images', 'an array', parsePiece(file, key, text));
+    },
+    element(key, index, text) {
+      if (key !== 'images') return;
+      const image = checker.check(parsePiece(file, `images[${index}]`, text), index);
+      if (image !== null) ready.push(image);
+    },
+  };
+  const splitter = new TopLevelSplitter(new Set(['images', 'annotations']), sink);
+  for await (const _ of feedChunks(file, splitter, 'a JSON object with an images array', IMAGE_STREAM_CHUNK)) {
+    const batch = ready;
+    ready = [];
+    yield* batch;
+  }
+  if (!sawImages) checker.bad('images', 'an array', undefined);
+  checker.throwIfAny(file);
 }
 
 /** Reads (streaming when over 64 MB) and validates a COCO results file (a JSON array) against its ground truth. */

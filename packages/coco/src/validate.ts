@@ -158,11 +158,43 @@ function validateImages(p: Problems, list: unknown[]): Map<number, number> {
       if (first !== undefined) p.bad(`${path}.id`, `an id not already used by images[${first}]`, img.id);
       else index.set(img.id as number, i);
     }
-    checkInt(p, img, 'width', path, 1);
-    checkInt(p, img, 'height', path, 1);
-    if (typeof img.file_name !== 'string') p.bad(`${path}.file_name`, 'a string', img.file_name);
+    checkImageFields(p, img, path);
   }
   return index;
+}
+
+function checkImageFields(p: Problems, img: Record<string, unknown>, path: string): boolean {
+  const before = p.count;
+  checkInt(p, img, 'width', path, 1);
+  checkInt(p, img, 'height', path, 1);
+  if (typeof img.file_name !== 'string') p.bad(`${path}.file_name`, 'a string', img.file_name);
+  return p.count === before;
+}
+
+/**
+ * Checks image records one at a time (a streamed `images` array) with the messages of
+ * validateDataset, except the repeated-id check, which needs every id (callers that sort
+ * the ids check neighbours instead). Problems are collected; `throwIfAny` reports them.
+ */
+export class ImageRecordChecker {
+  private readonly problems = new Problems();
+  /** The record as a CocoImage, or null when it has a problem (recorded). */
+  check(value: unknown, index: number): CocoImage | null {
+    const path = `images[${index}]`;
+    if (!isObject(value)) {
+      this.problems.bad(path, 'an object', value);
+      return null;
+    }
+    const idOk = checkInt(this.problems, value, 'id', path);
+    return checkImageFields(this.problems, value, path) && idOk ? (value as unknown as CocoImage) : null;
+  }
+  /** Records a problem found outside a record (e.g. `images` missing). */
+  bad(path: string, expected: string, value: unknown): void {
+    this.problems.bad(path, expected, value);
+  }
+  throwIfAny(what: string): void {
+    this.problems.throwIfAny(what);
+  }
 }
 
 function validateCategories(p: Problems, list: unknown[]): Map<number, number> {

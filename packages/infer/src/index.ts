@@ -55,6 +55,7 @@ export {
   ShardPlanError,
   freezeImageList,
   freezeImageManifest,
+  freezeImageStream,
   shardDir,
   writeShardDone,
   readShardDone,
@@ -63,4 +64,6 @@ export {
   mergeByImageId,
   sha256,
 } from './shard-plan.js';
-export type { FrozenImageList, ShardDone, CheckedShards } from './shard-plan.js';
+export type { FrozenImageList, FrozenImageFile, ShardDone, CheckedShards } from './shard-plan.js';
+export { arrayImageList, readImageLines, sortImagesById } from './image-list.js';
+export type { ImageList } from './image-list.js';

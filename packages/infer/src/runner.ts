@@ -1,6 +1,7 @@
 // The streaming labeling runner: many images in, raw prediction shards out, with bounded
 // memory (at most `concurrency` decoded images and `concurrency + 1` unfinished shards), a
 // progress callback, and crash-safe resume (see shards.ts).
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -8,11 +9,11 @@ import { writeFileAtomic } from '@omnidistill/coco';
 import { InputFileError, OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction, type RawInstance } from '@omnidistill/select';
 import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeResult, type ImageFailure } from './image.js';
+import { arrayImageList, type ImageList } from './image-list.js';
 import { containedPath, digestText, imageIdentity, shardDamage } from './integrity.js';
 import {
   DamagedRunFileError,
   formatShard,
-  hashImageList,
   readRunManifest,
   removeStaleTemps,
   shardFileName,
@@ -46,8 +47,11 @@ export type RunEvent =
 
 /** Options of {@link runInference}. */
 export interface RunOptions {
-  /** Images in run order; ids unique. The same list must be given to resume. */
-  images: readonly ImageEntry[];
+  /**
+   * Images in run order; ids unique. The same list must be given to resume. An
+   * {@link ImageList} (e.g. the frozen `images.jsonl`) is read in passes and never held.
+   */
+  images: readonly ImageEntry[] | ImageList;
   /** Directory the `fileName`s are relative to. */
   imageRoot: string;
   /** Directory of `run.json` and the shards (created if needed). */
@@ -145,16 +149,66 @@ export function defaultConcurrency(cores = availableParallelism()): number {
   return Math.max(2, Math.min(4, Math.floor(cores / 8)));
 }
 
-function validateImages(images: readonly ImageEntry[], root: string): void {
-  if (!Array.isArray(images)) throw new OmniTypeError('options.images', 'an array of { imageId, fileName }', images);
-  const ids = new Set<number>();
-  images.forEach((im, i) => {
+/** The images option as a list read in passes. */
+function imageListOf(images: RunOptions['images']): ImageList {
+  if (Array.isArray(images)) return arrayImageList(images);
+  const list = images as Partial<ImageList> | null;
+  if (typeof list !== 'object' || list === null || !Number.isInteger(list.count) || typeof list.entries !== 'function') {
+    throw new OmniTypeError('options.images', 'an array of { imageId, fileName } or an ImageList { count, entries() }', images);
+  }
+  return list as ImageList;
+}
+
+/**
+ * One pass over the images: each checked (ids unique, paths inside the image folder) and
+ * the SHA-256 over the ordered `imageId\tfileName` lines (shards.ts hashImageList). Ids
+ * are checked against the previous one while they increase (the frozen list's order); the
+ * first id out of order reads the ids seen so far into a set (a second pass over them).
+ */
+async function validateAndHash(list: ImageList, root: string): Promise<string> {
+  const hash = createHash('sha256');
+  let seen: Set<number> | null = null;
+  let last = -Infinity;
+  let i = 0;
+  for await (const im of list.entries()) {
     expectInteger(im?.imageId, `options.images[${i}].imageId`, 0);
     if (typeof im.fileName !== 'string' || im.fileName === '') throw new OmniTypeError(`options.images[${i}].fileName`, 'a non-empty string', im.fileName);
     if (containedPath(root, im.fileName) === null) throw new OmniRangeError(`options.images[${i}].fileName (image ${im.imageId})`, `a relative path inside the image folder ${root}`, im.fileName);
-    if (ids.has(im.imageId)) throw new OmniRangeError(`options.images[${i}].imageId`, 'an id not used by an earlier image', im.imageId);
+    if (seen === null && im.imageId <= last) seen = await idsBefore(list, i);
+    if (seen !== null) {
+      if (seen.has(im.imageId)) throw new OmniRangeError(`options.images[${i}].imageId`, 'an id not used by an earlier image', im.imageId);
+      seen.add(im.imageId);
+    }
+    last = im.imageId;
+    hash.update(`${im.imageId}\t${im.fileName}\n`);
+    i++;
+  }
+  if (i !== list.count) throw new OmniRangeError('options.images', `the ${list.count} images the list announces`, i);
+  return hash.digest('hex');
+}
+
+/** The ids of the first `n` images (only for lists that are not in increasing id order). */
+async function idsBefore(list: ImageList, n: number): Promise<Set<number>> {
+  const ids = new Set<number>();
+  if (n === 0) return ids;
+  for await (const im of list.entries()) {
     ids.add(im.imageId);
-  });
+    if (ids.size >= n) break;
+  }
+  return ids;
+}
+
+/** The list cut into run chunks of `size` consecutive images, with their index. */
+async function* chunksOf(list: ImageList, size: number): AsyncGenerator<{ index: number; entries: ImageEntry[] }> {
+  let entries: ImageEntry[] = [];
+  let index = 0;
+  for await (const im of list.entries()) {
+    entries.push(im);
+    if (entries.length < size) continue;
+    yield { index: index++, entries };
+    entries = [];
+  }
+  if (entries.length > 0) yield { index, entries };
 }
 
 /**
@@ -191,9 +245,9 @@ async function readOrReplaceManifest(options: RunOptions): Promise<RunManifest |
 }
 
 /** Loads `run.json` and checks it belongs to this run, or starts a fresh one. */
-async function openRun(options: RunOptions, shardSize: number, partition: RunPartition): Promise<RunManifest> {
-  const imagesHash = hashImageList(options.images);
-  const shardCount = Math.ceil(options.images.length / shardSize);
+async function openRun(options: RunOptions, images: { count: number; hash: string }, shardSize: number, partition: RunPartition): Promise<RunManifest> {
+  const imagesHash = images.hash;
+  const shardCount = Math.ceil(images.count / shardSize);
   const existing = await readOrReplaceManifest(options);
   if (existing) {
     const mismatch =
@@ -214,7 +268,7 @@ async function openRun(options: RunOptions, shardSize: number, partition: RunPar
     version: 1,
     fingerprint: options.fingerprint,
     imagesHash,
-    total: options.images.length,
+    total: images.count,
     shardSize,
     shardCount,
     partition,
@@ -244,7 +298,8 @@ async function openRun(options: RunOptions, shardSize: number, partition: RunPar
  *   onProgress: (p) => bar.update(p.done / p.total) });
  */
 export async function runInference(options: RunOptions): Promise<RunSummary> {
-  validateImages(options.images, resolve(options.imageRoot));
+  const list = imageListOf(options.images);
+  const imagesHash = await validateAndHash(list, resolve(options.imageRoot));
   const shardSize = options.shardSize ?? 64;
   expectInteger(shardSize, 'options.shardSize', 1);
   const concurrency = options.concurrency ?? defaultConcurrency();
@@ -259,28 +314,30 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   const mine = (s: number) => s % partition.count === partition.index;
 
   await removeStaleTemps(options.outDir);
-  const manifest = await openRun(options, shardSize, partition);
+  const manifest = await openRun(options, { count: list.count, hash: imagesHash }, shardSize, partition);
   const root = resolve(options.imageRoot);
-  const shardImages = (s: number): ImageEntry[] => options.images.slice(s * shardSize, Math.min((s + 1) * shardSize, options.images.length));
   const completed = new Set(manifest.completed);
-  for (const s of [...completed].filter(mine)) {
-    const why = await whyRedo(options.outDir, s, manifest, root, shardImages(s));
-    if (why === null) continue;
-    completed.delete(s);
-    options.onEvent?.({ type: 'shard-redone', shard: s, why });
+  if ([...completed].some(mine)) {
+    // One pass over the list for the chunks an earlier run finished: trusted or redone.
+    for await (const chunk of chunksOf(list, shardSize)) {
+      if (!mine(chunk.index) || !completed.has(chunk.index)) continue;
+      const why = await whyRedo(options.outDir, chunk.index, manifest, root, chunk.entries);
+      if (why === null) continue;
+      completed.delete(chunk.index);
+      options.onEvent?.({ type: 'shard-redone', shard: chunk.index, why });
+    }
   }
   const resumedShards = completed.size;
   if (resumedShards > 0) options.onEvent?.({ type: 'resumed', completedShards: resumedShards, shardCount: manifest.shardCount });
 
-  const shardLength = (s: number): number => Math.min(shardSize, options.images.length - s * shardSize);
+  const shardLength = (s: number): number => Math.min(shardSize, list.count - s * shardSize);
   const myShards = [...Array(manifest.shardCount).keys()].filter(mine);
-  const pendingShards = myShards.filter((s) => !completed.has(s));
   const total = myShards.reduce((sum, s) => sum + shardLength(s), 0);
-  const queue = pendingShards.flatMap((s) => [...Array(shardLength(s)).keys()].map((j) => s * shardSize + j));
+  const pending = myShards.filter((s) => !completed.has(s)).reduce((sum, s) => sum + shardLength(s), 0);
   const buffers = new Map<number, { lines: (ShardLine | undefined)[]; filled: number }>();
 
   const start = Date.now();
-  let done = total - queue.length;
+  let done = total - pending;
   let doneHere = 0;
   let skipped = 0;
   let transientSkipped = 0;
@@ -295,11 +352,11 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   let manifestChain: Promise<void> = Promise.resolve();
   const retry = new Set((manifest.retry ?? []).filter((s) => completed.has(s)));
   const records = manifest.shards ?? {};
-  const finishShard = (s: number, lines: ShardLine[]) => {
+  const finishShard = (s: number, lines: ShardLine[], entries: readonly ImageEntry[]) => {
     manifestChain = manifestChain.then(() => timeStage(options.clock, 'write', async () => {
       const file = join(options.outDir, shardFileName(s));
       const text = formatShard(lines);
-      const identity = await imageIdentity(root, shardImages(s));
+      const identity = await imageIdentity(root, entries);
       await writeFileAtomic(file, text);
       completed.add(s);
       records[String(s)] = { ...digestText(text), images: identity };
@@ -314,48 +371,32 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
     return manifestChain;
   };
 
-  let next = 0;
   let failed = false; // a write failure stops every worker, not only the one that hit it
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  // Decoding runs ahead of prediction in queue order: position → its decode in flight.
-  const decoding = new Map<number, Promise<DecodeResult>>();
-  let decodeNext = 0;
-  const decodeAhead = () => {
-    for (decodeNext = Math.max(decodeNext, next); decodeNext < queue.length && decodeNext < next + prefetch; decodeNext++) {
-      const entry = options.images[queue[decodeNext]];
-      decoding.set(decodeNext, timeStage(options.clock, 'decode', () => decodeImage(containedPath(root, entry.fileName)!, { maxPixels })));
-    }
-  };
-  const decoded = (position: number): Promise<DecodeResult> => {
-    const entry = options.images[queue[position]];
-    const pending = decoding.get(position) ?? timeStage(options.clock, 'decode', () => decodeImage(containedPath(root, entry.fileName)!, { maxPixels }));
-    decoding.delete(position);
-    return pending;
-  };
+  const decode = (entry: ImageEntry) => timeStage(options.clock, 'decode', () => decodeImage(containedPath(root, entry.fileName)!, { maxPixels }));
+  const queue = new PendingImages(list, shardSize, (s) => mine(s) && !completed.has(s), prefetch, decode);
   const worker = async () => {
-    while (next < queue.length && !options.signal?.aborted && !failed) {
-      const position = next++;
-      const index = queue[position];
-      const entry = options.images[index];
-      const image = decoded(position);
-      decodeAhead();
-      const line = await predictImage(entry, await image, options.predict);
+    while (!options.signal?.aborted && !failed) {
+      const item = await queue.take();
+      if (item === null) break;
+      const { s, j, entries } = item;
+      const entry = entries[j];
+      const line = await predictImage(entry, await item.decoded, options.predict);
       if ('skipped' in line) {
         skipped++;
         if (line.skipped.transient) transientSkipped++;
         options.onEvent?.({ type: 'image-skipped', imageId: entry.imageId, fileName: entry.fileName, failure: line.skipped });
       }
-      const s = Math.floor(index / shardSize);
       let buffer = buffers.get(s);
-      if (!buffer) buffers.set(s, (buffer = { lines: new Array(shardLength(s)), filled: 0 }));
-      buffer.lines[index - s * shardSize] = line;
+      if (!buffer) buffers.set(s, (buffer = { lines: new Array(entries.length), filled: 0 }));
+      buffer.lines[j] = line;
       buffer.filled++;
       done++;
       doneHere++;
       if (buffer.filled === buffer.lines.length) {
         buffers.delete(s);
         try {
-          await finishShard(s, buffer.lines as ShardLine[]);
+          await finishShard(s, buffer.lines as ShardLine[], entries);
         } catch (error) {
           failed = true;
           throw error;
@@ -365,11 +406,11 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(queue.length, 1)) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(pending, 1)) }, worker));
   } finally {
     // Decodes started ahead of a stop (signal, write failure) settle before the run returns:
     // nothing keeps reading the image folder after it.
-    await Promise.all(decoding.values());
+    await queue.close();
   }
   await manifestChain;
   return {
@@ -381,6 +422,76 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
     shardCount: manifest.shardCount,
     resumedShards,
   };
+}
+
+/** An image to predict: its chunk, its place there, and its decode (started ahead or on demand). */
+interface PendingImage {
+  s: number;
+  j: number;
+  entries: readonly ImageEntry[];
+  decoded: Promise<DecodeResult>;
+}
+
+/**
+ * The images still to predict, read from the list chunk by chunk as workers take them (never
+ * a queue of all of them), with the next `prefetch` already decoding. `take()` calls are
+ * served one at a time, in list order.
+ */
+class PendingImages {
+  private readonly source: AsyncGenerator<{ s: number; j: number; entries: readonly ImageEntry[] }>;
+  private readonly ahead: PendingImage[] = [];
+  private exhausted = false;
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    list: ImageList,
+    shardSize: number,
+    wanted: (chunk: number) => boolean,
+    private readonly prefetch: number,
+    private readonly decode: (entry: ImageEntry) => Promise<DecodeResult>,
+  ) {
+    this.source = (async function* () {
+      for await (const chunk of chunksOf(list, shardSize)) {
+        if (!wanted(chunk.index)) continue;
+        for (let j = 0; j < chunk.entries.length; j++) yield { s: chunk.index, j, entries: chunk.entries };
+      }
+    })();
+  }
+
+  /** The next image (null when there is none left); the following ones start decoding. */
+  take(): Promise<PendingImage | null> {
+    const next = this.turn.then(async () => {
+      const item = this.ahead.shift() ?? (await this.pull(false));
+      while (!this.exhausted && this.ahead.length < this.prefetch) {
+        const more = await this.pull(true);
+        if (more !== null) this.ahead.push(more);
+      }
+      return item;
+    });
+    this.turn = next.catch(() => undefined);
+    return next;
+  }
+
+  private async pull(ahead: boolean): Promise<PendingImage | null> {
+    if (this.exhausted) return null;
+    const r = await this.source.next();
+    if (r.done) {
+      this.exhausted = true;
+      return null;
+    }
+    const { s, j, entries } = r.value;
+    // Decodes started ahead must not reject unobserved before a worker awaits them.
+    const decoded = this.decode(entries[j]);
+    if (ahead) decoded.catch(() => undefined);
+    return { s, j, entries, decoded };
+  }
+
+  /** Lets the decodes started ahead settle and closes the list. */
+  async close(): Promise<void> {
+    await this.turn;
+    await Promise.allSettled(this.ahead.map((i) => i.decoded));
+    await this.source.return(undefined);
+  }
 }
 
 /**

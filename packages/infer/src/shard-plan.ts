@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { OmniRangeError } from '@omnidistill/core';
 import type { RawImagePrediction } from '@omnidistill/select';
 import { writeAtomically, writeFileAtomic } from '@omnidistill/coco';
+import { manifestLine, readImageLines, sortImagesById, type ImageList, type PositionedEntry } from './image-list.js';
 import { readPredictions, type ImageEntry } from './shards.js';
 
 /** File name of the frozen image list in a labeling output folder. */
@@ -36,10 +37,6 @@ export class ShardPlanError extends Error {
   }
 }
 
-/** One line of `images.jsonl`. */
-function manifestLine(im: ImageEntry): string {
-  return `${JSON.stringify({ id: im.imageId, file_name: im.fileName })}\n`;
-}
 
 /**
  * Freezes an image list: sorted by image id (so the file order of the COCO input does not
@@ -77,6 +74,47 @@ export async function freezeImageManifest(dir: string, frozen: FrozenImageList):
     );
   }
   return 'matched';
+}
+
+/** The frozen list on disk: its images are read back from `path` on each pass. */
+export interface FrozenImageFile extends ImageList {
+  path: string;
+  /** SHA-256 (hex) of the `images.jsonl` bytes. */
+  hash: string;
+}
+
+/**
+ * {@link freezeImageList} + {@link freezeImageManifest} for a stream of any length: the
+ * images are sorted by id with an external merge sort (scratch runs under `dir`), written
+ * to `dir/images.jsonl` atomically while hashed (or hashed and compared with the existing
+ * file), never held whole. Throws on a repeated id, naming both positions in the input
+ * (`images[5].id: expected an id not already used by images[2]`); nothing is written then.
+ */
+export async function freezeImageStream(dir: string, images: AsyncIterable<ImageEntry> | Iterable<ImageEntry>): Promise<{ state: 'written' | 'matched'; frozen: FrozenImageFile }> {
+  const path = join(dir, IMAGE_MANIFEST);
+  await mkdir(dir, { recursive: true });
+  const existing = await hashFileOrNull(path);
+  const hash = createHash('sha256');
+  let count = 0;
+  let last: PositionedEntry | null = null;
+  const lines = async (push?: (line: string) => Promise<void>) => {
+    for await (const im of sortImagesById(images, dir)) {
+      // Named like COCO validation names a repeated id (positions in the input order).
+      if (im.imageId === last?.imageId) throw new OmniRangeError(`images[${im.position}].id`, `an id not already used by images[${last.position}]`, im.imageId);
+      last = im;
+      const line = manifestLine(im);
+      hash.update(line);
+      count++;
+      if (push) await push(line);
+    }
+  };
+  if (existing === null) await writeAtomically(path, (push) => lines(push));
+  else await lines();
+  const digest = hash.digest('hex');
+  if (existing !== null && existing.hash !== digest) {
+    throw new ShardPlanError(`${path}: the frozen image list differs from this run's images (${existing.lines} frozen vs ${count} given); label the same unlabeled file or use a new --out`);
+  }
+  return { state: existing === null ? 'written' : 'matched', frozen: { path, hash: digest, count, entries: () => readImageLines(path) } };
 }
 
 /** Folder of shard `index` of `count` under an output folder. */

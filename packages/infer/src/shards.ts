@@ -215,10 +215,10 @@ export interface SkippedSummary {
   examples: Partial<Record<ImageFailureReason, string[]>>;
 }
 
-/** Counts a run's skipped images by reason, with a few examples each, for the end-of-run report. */
+/** Counts a run's skipped images by reason, with a few examples each, for the end-of-run report (streamed). */
 export async function summariseSkipped(dir: string | readonly string[], options: { allowIncomplete?: boolean } = {}): Promise<SkippedSummary> {
   const out: SkippedSummary = { total: 0, transient: 0, byReason: {}, examples: {} };
-  for (const s of await readSkipped(dir, options)) {
+  for await (const s of skippedLines(dir, options)) {
     const reason = s.skipped.reason;
     out.total++;
     if (s.skipped.transient) out.transient++;
@@ -232,6 +232,10 @@ export async function summariseSkipped(dir: string | readonly string[], options:
 /** The images a run reported and skipped, in image order. */
 export async function readSkipped(dir: string | readonly string[], options: { allowIncomplete?: boolean } = {}): Promise<SkippedImage[]> {
   const out: SkippedImage[] = [];
-  for await (const line of readShardLines(dir, options)) if (isSkipped(line)) out.push(line);
+  for await (const line of skippedLines(dir, options)) out.push(line);
   return out;
+}
+
+async function* skippedLines(dir: string | readonly string[], options: { allowIncomplete?: boolean }): AsyncGenerator<SkippedImage> {
+  for await (const line of readShardLines(dir, options)) if (isSkipped(line)) yield line;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { StageClock, listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
+import { StageClock, freezeImageStream, listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
 import { selectLabels } from '@omnidistill/select';
 import { writeRunImages } from './fixtures.js';
 
@@ -353,6 +353,38 @@ describe('partitioned runs', () => {
     await expect(collect(readPredictions([parts[0], other]))).rejects.toThrow(`${other}: belongs to another run than ${parts[0]}`);
     await expect(runInference({ images: images(), imageRoot: imagesDir, outDir: parts[0], fingerprint: 'p', shardSize: 4, predict: fake, partition: { index: 1, count: 3 } })).rejects.toThrow('(partition 0/3 ≠ 1/3)');
     await expect(runInference({ images: images(), imageRoot: imagesDir, outDir: parts[0], fingerprint: 'p', predict: fake, partition: { index: 3, count: 3 } })).rejects.toThrow('options.partition.index: expected an integer < count = 3, received 3 (number)');
+  });
+});
+
+describe('runs over a streamed image list', () => {
+  const images = () => [...Array(COUNT).keys()].map((i) => ({ imageId: i + 1, fileName: `img${String(i).padStart(3, '0')}.png` }));
+  const fake = async (image: { width: number }, entry: { imageId: number }) => [{ bbox: [0, 0, image.width, 2] as [number, number, number, number], score: entry.imageId / 100, categoryId: 1 }];
+
+  it('writes the same files from the frozen images.jsonl as from the array, whole and by partition, and resumes from it', async () => {
+    const fromArray = await mkdtemp(join(tmpdir(), 'omni-list-run-'));
+    await runInference({ images: images(), imageRoot: imagesDir, outDir: fromArray, fingerprint: 'l', shardSize: 4, predict: fake });
+    const root = await mkdtemp(join(tmpdir(), 'omni-list-run-'));
+    const { frozen } = await freezeImageStream(root, [...images()].reverse());
+    const fromList = join(root, 'whole');
+    await runInference({ images: frozen, imageRoot: imagesDir, outDir: fromList, fingerprint: 'l', shardSize: 4, predict: fake });
+    expect(await shardTexts(fromList)).toEqual(await shardTexts(fromArray));
+    expect((await readRunManifest(fromList))!.imagesHash).toBe((await readRunManifest(fromArray))!.imagesHash);
+    const part = join(root, 'part');
+    await runInference({ images: frozen, imageRoot: imagesDir, outDir: part, fingerprint: 'l', shardSize: 4, predict: fake, partition: { index: 1, count: 2 } });
+    expect((await readRunManifest(part))!.completed).toEqual([1, 3, 5]);
+    const events: string[] = [];
+    const again = await runInference({ images: frozen, imageRoot: imagesDir, outDir: fromList, fingerprint: 'l', shardSize: 4, predict: fake, onEvent: (e) => events.push(e.type) });
+    expect([again.resumedShards, again.predicted, events]).toEqual([6, 0, ['resumed']]);
+  });
+
+  it('checks ids of a list out of id order with a set, and refuses a list shorter than it announces', async () => {
+    const unordered = [{ imageId: 3, fileName: 'img000.png' }, { imageId: 1, fileName: 'img001.png' }, { imageId: 3, fileName: 'img002.png' }];
+    const list = { count: 3, entries: async function* () { yield* unordered; } };
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-list-run-'));
+    await expect(runInference({ images: list, imageRoot: imagesDir, outDir, fingerprint: 'x', predict: fake })).rejects.toThrow('options.images[2].imageId: expected an id not used by an earlier image, received 3 (number)');
+    await expect(runInference({ images: { ...list, count: 4 }, imageRoot: imagesDir, outDir, fingerprint: 'x', predict: fake })).rejects.toThrow();
+    const short = { count: 4, entries: async function* () { yield* unordered.slice(0, 2); } };
+    await expect(runInference({ images: short, imageRoot: imagesDir, outDir, fingerprint: 'x', predict: fake })).rejects.toThrow('options.images: expected the 4 images the list announces, received 2 (number)');
   });
 });
 

@@ -1,7 +1,8 @@
 // `omnidistill label plan`: freezes the image list of a sharded labeling run before the
 // shards start (DIR/images.jsonl, sorted by image id, with its content hash).
-import { readCocoDataset } from '@omnidistill/coco';
-import { IMAGE_MANIFEST, ShardPlanError, freezeImageList, freezeImageManifest } from '@omnidistill/infer';
+import { CocoValidationError } from '@omnidistill/coco';
+import { IMAGE_MANIFEST, ShardPlanError } from '@omnidistill/infer';
+import { freezeUnlabeled } from '../pipeline/label.js';
 import { join } from 'node:path';
 import { parseFlags, required } from './args.js';
 import { EXIT, UsageError } from './types.js';
@@ -29,17 +30,19 @@ export const labelPlanCommand: CommandModule = {
       return EXIT.OK;
     }
     const outDir = required(v, 'out');
-    const unlabeled = await readCocoDataset(required(v, 'unlabeled'));
-    const frozen = freezeImageList(unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name })));
-    let state: 'written' | 'matched';
+    const unlabeled = required(v, 'unlabeled');
+    let result: Awaited<ReturnType<typeof freezeUnlabeled>>;
     try {
-      state = await freezeImageManifest(outDir, frozen);
+      result = await freezeUnlabeled(outDir, unlabeled);
     } catch (error) {
       if (error instanceof ShardPlanError) throw new UsageError(error.message);
+      if (error instanceof CocoValidationError) throw new UsageError(`--unlabeled ${unlabeled}: invalid COCO file: ${error.message}`);
       throw error;
     }
-    io.stderr.write(`${state === 'written' ? 'froze' : 'already frozen:'} ${frozen.images.length} images in ${join(outDir, IMAGE_MANIFEST)}\n`);
-    io.stdout.write(`${JSON.stringify({ manifest: join(outDir, IMAGE_MANIFEST), images: frozen.images.length, sha256: frozen.hash })}\n`);
+    const { state, frozen } = result;
+    io.stderr.write(`${state === 'written' ? 'froze' : 'already frozen:'} ${frozen.count} images in ${join(outDir, IMAGE_MANIFEST)}\n`);
+    io.stdout.write(`${JSON.stringify({ manifest: join(outDir, IMAGE_MANIFEST), images: frozen.count, sha256: frozen.hash })}\n`);
     return EXIT.OK;
   },
 };
+

@@ -8,7 +8,7 @@ import type { DetectorSession } from '@omnidistill/infer';
 import type { TransformPlan } from '@omnidistill/transforms';
 import { checkTeacher, planFitProblem } from '../pipeline/check-model.js';
 import type { CheckReport } from '../pipeline/check-model.js';
-import { imageSizes, readCocoFlag } from './labeled-sizes.js';
+import { distinctImageSizes, imageSizes, readCocoFlag } from './labeled-sizes.js';
 import type { OpenedModel, TeacherSessions } from './teacher-models.js';
 import { UsageError } from './types.js';
 
@@ -104,8 +104,7 @@ export async function checkBeforeLabel(
   input: Pick<TeacherCheckInput, 'model' | 'sessions' | 'plan' | 'log'> & { labeledPath: string; unlabeledPath: string; imageDir: string; sample: number },
 ): Promise<CheckReport[] | null> {
   const labeled = await readCocoFlag('labeled', input.labeledPath);
-  const unlabeled = await readCocoFlag('unlabeled', input.unlabeledPath);
-  const sizes = [...imageSizes(labeled), ...imageSizes(unlabeled)];
+  const sizes = [...imageSizes(labeled), ...(await distinctImageSizes('unlabeled', input.unlabeledPath))];
   refuseUnfittingPlan({ ...input, sizes });
   if (v['no-check'] === true) return null;
   const labeledImages = typeof v['labeled-images'] === 'string' ? v['labeled-images'] : input.imageDir;

@@ -74,7 +74,8 @@ export async function writeSelection(openSource: () => PredictionSource, inputs:
     ...(inputs.numKeypoints !== undefined ? { numKeypoints: inputs.numKeypoints } : {}),
   };
   const rule = inputs.rule ?? { kind: 'count-matched' };
-  const calibration = applyRule(await calibrate(openSource(), targetsFromDataset(labeled), options), rule);
+  // Scores are spilled next to the outputs (the folder has room for the predictions), not to /tmp.
+  const calibration = applyRule(await calibrate(openSource(), targetsFromDataset(labeled), { ...options, scratchDir: outDir }), rule);
   const generated = join(outDir, 'generated.json');
   const calibrationPath = join(outDir, 'calibration.json');
   // Streamed: the generated dataset is written while it is selected, never held whole.

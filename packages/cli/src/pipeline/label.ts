@@ -4,15 +4,14 @@
 // (DESIGN.md "Scale"), only this shard's images are predicted and a DONE record replaces
 // the selection, which `label merge` runs over all shards.
 import { join } from 'node:path';
-import { readCocoDataset } from '@omnidistill/coco';
+import { CocoValidationError, readCocoDataset, readCocoImages } from '@omnidistill/coco';
 import type { CocoDataset } from '@omnidistill/coco';
-import { InputFileError } from '@omnidistill/core';
+import { InputFileError, OmniRangeError } from '@omnidistill/core';
 import {
   DEFAULT_MAX_PIXELS,
   detectionPredictor,
-  findEscapingImage,
-  freezeImageList,
-  freezeImageManifest,
+  containedPath,
+  freezeImageStream,
   hashFile,
   keypointPredictor,
   lockDirectory,
@@ -109,26 +108,24 @@ export interface LabelResult {
  */
 export async function generateLabels(options: LabelOptions): Promise<LabelResult> {
   const log = options.log ?? (() => undefined);
-  const images = await readImageEntries(options.unlabeled);
   await readCocoDataset(options.labeled); // a bad labeled set fails now, not after inference
-  refuseEscapingPaths(options, images);
   // Shard jobs share --out (each writes its own shard folder): they lock their folder only.
   const lockedDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : options.outDir;
   const lock = await lockDirectory(lockedDir, {
     onTakeover: (h) => log(`${lockedDir}: taking over the lock of ${h ? `pid ${h.pid} on ${h.host}` : 'an unknown run'}, which is no longer running`),
   });
   try {
-    return await labelLocked(options, images, log);
+    return await labelLocked(options, log);
   } finally {
     await lock.release();
   }
 }
 
-async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (line: string) => void): Promise<LabelResult> {
+async function labelLocked(options: LabelOptions, log: (line: string) => void): Promise<LabelResult> {
   // The image list is frozen (sorted by id, hashed) so that every shard, and a single run,
-  // predict the same images in the same order whatever the order of the COCO file.
-  const frozen = freezeImageList(images);
-  await freezeImageManifest(options.outDir, frozen);
+  // predict the same images in the same order whatever the order of the COCO file. It is
+  // streamed from the COCO file into images.jsonl and read back from there: never held.
+  const { frozen } = await freezeUnlabeled(options.outDir, options.unlabeled, options.imageDir);
   const predictionsDir = options.shard ? shardDir(options.outDir, options.shard.index, options.shard.count) : join(options.outDir, 'predictions');
   const predictor = await predictorFor(options.timings ? withClock(options, options.timings.clock) : options);
   const predict = options.timings ? options.timings.timed(predictor) : predictor;
@@ -137,7 +134,7 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
   const fingerprint = runFingerprint(inputs);
   options.timings?.loopStart();
   const run = await runInference({
-    images: frozen.images,
+    images: frozen,
     imageRoot: options.imageDir,
     outDir: predictionsDir,
     predict,
@@ -170,22 +167,33 @@ async function labelLocked(options: LabelOptions, images: ImageEntry[], log: (li
 }
 
 /**
- * The images of the unlabeled COCO file as run entries: only `{ imageId, fileName }`
- * outlives this call, so during the run the list costs its entries, not the parsed file.
+ * Freezes the images of the unlabeled COCO file into `outDir/images.jsonl` (see infer's
+ * freezeImageStream), streamed: only `{ imageId, fileName }` reaches the sort. A repeated id
+ * is reported as a problem of the COCO file; with `imageDir`, a `../` or absolute file name
+ * (which would read outside it) is refused, naming the first such image in file order.
  */
-async function readImageEntries(file: string): Promise<ImageEntry[]> {
-  const unlabeled = await readCocoDataset(file);
-  return unlabeled.images.map((i) => ({ imageId: i.id, fileName: i.file_name }));
+export async function freezeUnlabeled(outDir: string, unlabeled: string, imageDir?: string): ReturnType<typeof freezeImageStream> {
+  try {
+    return await freezeImageStream(outDir, unlabeledEntries(unlabeled, imageDir));
+  } catch (error) {
+    if (error instanceof OmniRangeError && /^images\[\d+\]\.id:/.test(error.message)) {
+      throw new CocoValidationError(unlabeled, [{ path: error.message.split(':')[0], message: error.message }], 1);
+    }
+    throw error;
+  }
 }
 
-/** `../` or absolute file names would read outside --images: refused before anything runs. */
-function refuseEscapingPaths(options: LabelOptions, images: readonly ImageEntry[]): void {
-  const escaping = findEscapingImage(options.imageDir, images);
-  if (!escaping) return;
-  throw new InputFileError(
-    options.unlabeled,
-    `${options.unlabeled}: image ${escaping.imageId} has file_name ${JSON.stringify(escaping.fileName)}, which leads outside the image folder ${options.imageDir}; file names must be relative paths inside it`,
-  );
+async function* unlabeledEntries(unlabeled: string, imageDir?: string): AsyncGenerator<ImageEntry> {
+  for await (const image of readCocoImages(unlabeled)) {
+    const entry = { imageId: image.id, fileName: image.file_name };
+    if (imageDir !== undefined && containedPath(imageDir, entry.fileName) === null) {
+      throw new InputFileError(
+        unlabeled,
+        `${unlabeled}: image ${entry.imageId} has file_name ${JSON.stringify(entry.fileName)}, which leads outside the image folder ${imageDir}; file names must be relative paths inside it`,
+      );
+    }
+    yield entry;
+  }
 }
 
 /** Logs the skipped images by reason and fails the run when too many of them failed. */
