@@ -52,6 +52,9 @@ describe('omnidistill demo --model (your own keypoint model)', () => {
       expect(JSON.parse(readFileSync(join(out, 'models', `${name}.json`), 'utf8')).layout).toBe('topdown-heatmap');
     }
     expect(r.stderr).toMatch(/omnidistill demo --task keypoints --model .*topdown-tiny\.onnx/);
+    // A top-down model crops each person: identity ± flip, no image scales (as label's --plan auto).
+    expect(r.stderr).toMatch(/test-time plan: original ± flip, as the model crops each person/);
+    expect(r.stderr).toMatch(/test-time plan 2 transforms/);
     // Labels come from the user's teacher (10 unlabeled images labeled) and the student trained on them.
     const generated = await readCocoDataset(join(out, 'labels/generated.json'));
     expect(generated.images).toHaveLength(10);
