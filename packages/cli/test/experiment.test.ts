@@ -96,6 +96,7 @@ describe('selection rules', () => {
     expect(generated.annotations).toHaveLength(2); // 0.9 and 0.6
     expect(generated.annotations.map((a) => [a.keypoints[2], a.keypoints[5]])).toEqual([[2, 0], [2, 0]]);
     expect(out.summary.instancesPerImage.after).toBe(1);
+    expect(out.summary.keypointsPerInstance?.after).toBe(1);
   });
 
   it('none keeps every prediction and every keypoint', async () => {
@@ -103,6 +104,7 @@ describe('selection rules', () => {
     expect(generated.annotations).toHaveLength(3);
     expect(generated.annotations.every((a) => a.keypoints[2] === 2 && a.keypoints[5] === 2)).toBe(true);
     expect(out.summary.instancesPerImage.after).toBe(1.5);
+    expect(out.summary.keypointsPerInstance?.after).toBe(2);
   });
 });
 

@@ -83,8 +83,19 @@ export async function writeSelection(openSource: () => PredictionSource, inputs:
   await writeCalibrationRecord(calibrationPath, calibration);
   const summary = summarise(calibration, counts);
   // Another rule keeps other counts than the calibration's: report what was written.
-  if (rule.kind !== 'count-matched') summary.instancesPerImage = { ...summary.instancesPerImage, after: calibration.images === 0 ? 0 : counts.annotations / calibration.images };
+  if (rule.kind !== 'count-matched') {
+    summary.instancesPerImage = { ...summary.instancesPerImage, after: calibration.images === 0 ? 0 : counts.annotations / calibration.images };
+    if (summary.keypointsPerInstance) summary.keypointsPerInstance = { ...summary.keypointsPerInstance, after: await keptKeypointsPerInstance(generated) };
+  }
   return { generated, calibration: calibrationPath, summary };
+}
+
+/** Labeled keypoints (v > 0) per annotation of a written generated-labels file. */
+async function keptKeypointsPerInstance(file: string): Promise<number> {
+  const { annotations } = await readCocoDataset(file);
+  let kept = 0;
+  for (const a of annotations) for (let j = 2; j < (a.keypoints?.length ?? 0); j += 3) if (a.keypoints![j] > 0) kept++;
+  return annotations.length === 0 ? 0 : kept / annotations.length;
 }
 
 export function emptySummary(): CalibrationSummary {
