@@ -2,6 +2,7 @@
 // detector teacher and every model are stages of one StageBook in OUT/seed-N, keyed by
 // content, so every variant of every experiment at this seed reuses what another already
 // made (one teacher per seed, one set of predictions per plan, ...).
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCocoDataset, writeCocoDataset } from '@omnidistill/coco';
 import { loadManifest } from '@omnidistill/infer';
@@ -219,6 +220,7 @@ async function writeSubset(source: HiddenSplit, count: number, dir: string): Pro
     await writeCocoDataset(out, { ...d, images, annotations: d.annotations.filter((a) => ids.has(a.image_id)) });
     return out;
   };
+  await mkdir(dir, { recursive: true }); // the atomic writer creates the file, not its folder
   const annotations = await pick(source.annotations, join(dir, 'annotations.json'));
   const hidden = source.hidden ? await pick(source.hidden, join(dir, 'annotations.hidden.json')) : null;
   return { annotations, imageDir: source.imageDir, hidden };

@@ -116,11 +116,13 @@ export async function runExperiment(o: RunOptions): Promise<ExperimentResult> {
 }
 
 /**
- * Throughputs measured on a quiet 2-core machine (quick scale, native engine, two
- * trainings at once, one core each), scaled by pixels for other image sizes. Only an
- * estimate: a shared machine is slower.
+ * Throughputs measured on the 2-core machine when it was quiet (load < 5; quick scale, native
+ * engine with NCHWc convolutions, two trainings at once, one core each: schedule's seed 2 ran
+ * 2 700 steps in ~130 s; 400 images × 9 transforms × 2 models labeled in 19 s; 200 validation
+ * images evaluated in ~1 s), scaled by pixels for other image sizes. Only an estimate: a
+ * shared machine is several times slower.
  */
-const RATES = { trainStepsPerSecond: 7, labelTransformsPerSecond: 90, evalImagesPerSecond: 60, referenceSize: 80 };
+const RATES = { trainStepsPerSecond: 20, labelTransformsPerSecond: 350, evalImagesPerSecond: 200, referenceSize: 80 };
 
 /**
  * The work one experiment needs on a fresh folder (every seed: data aside), and a
