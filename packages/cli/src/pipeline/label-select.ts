@@ -4,6 +4,7 @@
 import { readCocoDataset } from '@omnidistill/coco';
 import { calibrate, targetsFromDataset, writeCalibrationRecord, writeGeneratedLabelsStreaming } from '@omnidistill/select';
 import type { Calibration, GeneratedCounts, PredictionSource } from '@omnidistill/select';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The figures of a calibration that the demo table and the report show. */
@@ -74,7 +75,9 @@ export async function writeSelection(openSource: () => PredictionSource, inputs:
     ...(inputs.numKeypoints !== undefined ? { numKeypoints: inputs.numKeypoints } : {}),
   };
   const rule = inputs.rule ?? { kind: 'count-matched' };
-  // Scores are spilled next to the outputs (the folder has room for the predictions), not to /tmp.
+  // Scores are spilled next to the outputs (the folder has room for the predictions), not to /tmp;
+  // the folder may not exist yet when a caller (an experiment variant) selects into a new one.
+  await mkdir(outDir, { recursive: true });
   const calibration = applyRule(await calibrate(openSource(), targetsFromDataset(labeled), { ...options, scratchDir: outDir }), rule);
   const generated = join(outDir, 'generated.json');
   const calibrationPath = join(outDir, 'calibration.json');
