@@ -3,7 +3,7 @@
 // scratch column (order-statistic.ts), so calibration memory does not grow with the images.
 import { OmniRangeError, expectFiniteNumber, expectInteger } from '@omnidistill/core';
 import { kthLargest, nextAbove, type ValueScan } from './order-statistic.js';
-import type { CountMatchOptions } from './threshold.js';
+import { upperBound, type CountMatchOptions } from './threshold.js';
 import type { ThresholdChoice, ThresholdCurve } from './types.js';
 
 /** What one pass learns: how many values, the extremes and how often each occurs. */
@@ -45,14 +45,8 @@ async function scanCurve(scan: ValueScan, stats: ScanStats, units: number, sampl
   await scan((v) => {
     if (increasing) {
       // thresholds[0 … m-1] are <= v: v counts for each of them (summed below)
-      let lo = 0;
-      let hi = thresholds.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (thresholds[mid] <= v) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo > 0) atLeast[lo - 1]++;
+      const m = upperBound(thresholds, v);
+      if (m > 0) atLeast[m - 1]++;
     } else {
       for (let j = 0; j < thresholds.length; j++) if (v >= thresholds[j]) atLeast[j]++;
     }

@@ -116,8 +116,8 @@ function lowerBound(sorted: Float64Array, value: number): number {
   return lo;
 }
 
-/** First index whose element is > value. */
-function upperBound(sorted: Float64Array, value: number): number {
+/** First index whose element is > value (`sorted` ascending). */
+export function upperBound(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
