@@ -78,4 +78,18 @@ describe('omnidistill experiment (tiny)', () => {
     const paper = result.variants.find((v) => v.id === 'scales-flip')!;
     expect(paper.perSeed[0]).toEqual(first.variants.find((v) => v.id === 'count-matched')!.perSeed[0]);
   }, SLOW);
+
+  it("beyond reuses the paper's student and trains the perturbed ones beside it", () => {
+    const r = experiment('beyond', '--seeds', '1');
+    expect(r.code).toBe(0);
+    const resumed = new Set([...r.stderr.matchAll(/^(train-student-\w+): already done/gm)].map((m) => m[1]));
+    const trained = new Set([...r.stderr.matchAll(/^\[(student-\w+)\] /gm)].map((m) => `train-${m[1]}`));
+    // The 4-step paper student is selection's; the 6-step one and both perturbed ones are new.
+    expect(resumed.size).toBe(1);
+    expect(trained.size).toBe(3);
+    const result = JSON.parse(r.stdout) as Result;
+    expect(result.variants.map((v) => v.id)).toEqual(['teacher', 'paper-4', 'perturbed-4', 'paper-6', 'perturbed-6']);
+    const paper = result.variants.find((v) => v.id === 'paper-4')!;
+    expect(paper.perSeed[0]).toEqual(first.variants.find((v) => v.id === 'count-matched')!.perSeed[0]);
+  }, SLOW);
 });

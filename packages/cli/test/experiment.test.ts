@@ -48,6 +48,17 @@ describe('recipes', () => {
     expect(recipeKey(variant('transforms', 'teacher'))).toBe(recipeKey(variant('schedule', 'supervised-1x')));
   });
 
+  it("beyond compares the paper's students (shared with transforms and schedule) with perturbed ones", () => {
+    const paper = variant('transforms', 'scales-flip');
+    const longer = Math.round(1.5 * scale.studentSteps);
+    expect(recipeKey(variant('beyond', `paper-${scale.studentSteps}`))).toBe(recipeKey(paper));
+    expect(recipeKey(variant('beyond', `paper-${longer}`))).toBe(recipeKey(variant('schedule', `student-${longer / scale.teacherSteps}x`)));
+    const perturbed = variant('beyond', `perturbed-${scale.studentSteps}`);
+    expect(perturbed).toEqual({ ...paper, perturbation: 'strong' });
+    // An unperturbed recipe carries no perturbation field, so its key (and its cached model) is as before.
+    expect(paper).not.toHaveProperty('perturbation');
+  });
+
   it('list a round-3 student with its two teacher students and the base teacher', () => {
     const models = modelsOf(variant('rounds', 'round-3'));
     expect([...models.values()].map((m) => m.kind)).toEqual(['supervised', 'student', 'student', 'student']);

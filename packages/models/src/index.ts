@@ -19,6 +19,8 @@ export type { CocoSource, LoadedImage, LoadedDataset, PixelNormalisation } from 
 export { exportDynamicModel, keypointManifest, detectorManifest, manifestPixels, writeModel } from './export.js';
 export { KeypointBatchBuilder, trainKeypointModel, exportKeypointModel, inputSizeOf } from './keypoint-train.js';
 export { DEFAULT_CHECKPOINT_SECONDS } from './run-training.js';
+export { perturbStrongly, PERTURBATIONS } from './perturb.js';
+export type { Perturbation } from './perturb.js';
 export type { SharedTrainOptions } from './run-training.js';
 export type { KeypointBatchOptions, TrainKeypointOptions, TrainedModel } from './keypoint-train.js';
 export { evaluateKeypointModel, inputTensor } from './evaluate.js';

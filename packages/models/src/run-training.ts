@@ -16,11 +16,17 @@ import {
   type TrainProgress,
 } from '@omnidistill/train';
 import type { LoadedDataset, LoadedImage } from './data.js';
+import { perturbSample, PERTURBATIONS, type Perturbation } from './perturb.js';
 
 /** Training options both reference models take; {@link runTraining} applies their defaults. */
 export interface SharedTrainOptions {
   /** Probability of a labeled sample when a generated split is given. Default 0.6 (the paper's 6:4). */
   readonly labeledProbability?: number;
+  /**
+   * `strong`: every generated sample is perturbed (colour jitter, pixel noise, an erased
+   * rectangle) before its minibatch is built; labeled samples never are. Default 'none'.
+   */
+  readonly perturbation?: Perturbation;
   /** AdamW learning rate (÷10 at 70% and 90%). Default 2e-3. */
   readonly lr?: number;
   /** AdamW decoupled weight decay. Default 1e-4. */
@@ -104,6 +110,7 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     seed,
   });
   const pick = (ref: SampleRef) => (ref.source === 'labeled' ? labeled : generated!).images[ref.index];
+  const perturbation = expectOneOf(o.perturbation ?? 'none', 'options.perturbation', PERTURBATIONS);
   const history: { step: number; loss: number }[] = [];
   const ckpt = o.checkpoint;
   const t0 = performance.now();
@@ -114,7 +121,7 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     sampler,
     seed,
     learningRate: (step) => lr * learningRateFactor(step + 1, schedule),
-    makeBatch: (refs, rng) => run.makeBatch(refs.map(pick), rng),
+    makeBatch: (refs, rng) => run.makeBatch(refs.map((ref) => perturbSample(pick(ref), ref.source, perturbation, rng)), rng),
     progressEvery: o.progressEvery ?? 20,
     onProgress: (p) => {
       history.push({ step: p.step, loss: p.loss });

@@ -1,7 +1,8 @@
 // The flags both `train` forms share (reference model and --model student): data sources,
 // schedule, threads, output; and the summary both print.
+import { PERTURBATIONS } from '@omnidistill/models';
 import type { TrainedModel } from '@omnidistill/models';
-import { numberIn, positiveInt, required } from './args.js';
+import { numberIn, oneOf, positiveInt, required } from './args.js';
 import { UsageError } from './types.js';
 
 export const TRAIN_DATA_FLAGS = {
@@ -10,6 +11,7 @@ export const TRAIN_DATA_FLAGS = {
   generated: { type: 'string' },
   'generated-images': { type: 'string' },
   'labeled-fraction': { type: 'string' },
+  'perturb-generated': { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   lr: { type: 'string' },
@@ -25,10 +27,16 @@ export const TRAIN_DATA_FLAGS = {
 export function trainDataOptions(v: Record<string, unknown>) {
   if (v.steps === undefined) throw new UsageError('--steps is required');
   if ((v.generated === undefined) !== (v['generated-images'] === undefined)) throw new UsageError('--generated and --generated-images go together');
+  const perturbation = oneOf(v, 'perturb-generated', PERTURBATIONS, 'none');
+  if (perturbation !== 'none' && v.generated === undefined) throw new UsageError('--perturb-generated: perturbs the generated samples, so it needs --generated and --generated-images');
   return {
     train: { coco: required(v, 'labeled'), imageDir: required(v, 'images') },
     ...(typeof v.generated === 'string'
-      ? { generated: { coco: v.generated, imageDir: String(v['generated-images']) }, labeledProbability: numberIn(v, 'labeled-fraction', 0.6, 0, 1) }
+      ? {
+          generated: { coco: v.generated, imageDir: String(v['generated-images']) },
+          labeledProbability: numberIn(v, 'labeled-fraction', 0.6, 0, 1),
+          ...(perturbation !== 'none' ? { perturbation } : {}),
+        }
       : {}),
     steps: positiveInt(v, 'steps', 1),
     batch: positiveInt(v, 'batch', 16),

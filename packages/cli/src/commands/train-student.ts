@@ -31,7 +31,7 @@ Writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained wei
 your manifest beside it.
 
 Options (besides train's --labeled, --images, --generated, --generated-images,
---labeled-fraction, --steps, --lr, --seed, --threads, --out, --checkpoint-every):
+--labeled-fraction, --perturb-generated, --steps, --lr, --seed, --threads, --out, --checkpoint-every):
   --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
   --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps
                           or outputs.x/y, pixels, keypoints, layoutOptions.padding/splitRatio;

@@ -27,6 +27,8 @@ Options:
   --labeled FILE          labeled COCO set;  --images DIR  its image folder
   --generated FILE        generated labels (omnidistill label);  --generated-images DIR  their images
   --labeled-fraction P    probability of a labeled sample (default 0.6)
+  --perturb-generated P   none (default) or strong: colour jitter, pixel noise and an erased
+                          rectangle on every generated sample (never on labeled ones)
   --steps N               optimizer steps (learning rate ÷10 at 70% and 90%)
   --batch N               images per minibatch (default 16, at least 2: batch normalisation
                           needs two images to estimate its statistics)

@@ -126,7 +126,12 @@ export class SeedLab {
     const labels = await this.labels(recipe.teacher, recipe.labels);
     const unlabeled = await this.unlabeled(recipe.labels.unlabeled);
     return this.trainSlots.run(() =>
-      this.bench.train(name, this.data.labeled, recipe.steps, schedule, { ...run, generated: { coco: labels.generated, imageDir: unlabeled.imageDir }, labeledProbability: recipe.labeledProbability }),
+      this.bench.train(name, this.data.labeled, recipe.steps, schedule, {
+        ...run,
+        generated: { coco: labels.generated, imageDir: unlabeled.imageDir },
+        labeledProbability: recipe.labeledProbability,
+        ...(recipe.perturbation ? { perturbation: recipe.perturbation } : {}),
+      }),
     );
   }
 

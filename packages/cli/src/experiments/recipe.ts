@@ -27,7 +27,15 @@ export type ModelRecipe =
   /** Trained on the labeled split alone (a teacher, or the supervised baseline). */
   | { kind: 'supervised'; steps: number }
   /** Re-initialised, trained on labeled ∪ the teacher's generated labels (the paper's student). */
-  | { kind: 'student'; teacher: ModelRecipe; labels: LabelRecipe; steps: number; labeledProbability: number };
+  | {
+      kind: 'student';
+      teacher: ModelRecipe;
+      labels: LabelRecipe;
+      steps: number;
+      labeledProbability: number;
+      /** `strong`: the generated samples are perturbed (`beyond`). Absent = none, so older recipes keep their key. */
+      perturbation?: 'strong';
+    };
 
 /** A short digest of any recipe: its stage and file names. */
 export function recipeKey(recipe: unknown): string {

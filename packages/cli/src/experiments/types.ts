@@ -40,13 +40,17 @@ export function paperLabels(scale: Scale, overrides: Partial<LabelRecipe> = {}):
 }
 
 /** The paper's student of a teacher: re-initialised, 6:4 mix, the student's schedule. */
-export function studentRecipe(scale: Scale, overrides: { teacher?: ModelRecipe; labels?: LabelRecipe; steps?: number; labeledProbability?: number } = {}): ModelRecipe {
+export function studentRecipe(
+  scale: Scale,
+  overrides: { teacher?: ModelRecipe; labels?: LabelRecipe; steps?: number; labeledProbability?: number; perturbation?: 'strong' } = {},
+): ModelRecipe {
   return {
     kind: 'student',
     teacher: overrides.teacher ?? teacherRecipe(scale),
     labels: overrides.labels ?? paperLabels(scale),
     steps: overrides.steps ?? scale.studentSteps,
     labeledProbability: overrides.labeledProbability ?? scale.labeledProbability,
+    ...(overrides.perturbation ? { perturbation: overrides.perturbation } : {}),
   };
 }
 

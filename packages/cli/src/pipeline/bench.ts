@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { readCocoDataset } from '@omnidistill/coco';
 import { createModelSession, detectRois, hashFile, loadManifest } from '@omnidistill/infer';
 import type { DetectorManifest, DetectorSession, KeypointManifest, Rois } from '@omnidistill/infer';
-import type { CocoSource } from '@omnidistill/models';
+import type { CocoSource, Perturbation } from '@omnidistill/models';
 import { generateSplits } from '@omnidistill/synth';
 import type { SplitName, SynthStyle } from '@omnidistill/synth';
 import { TrainingInterruptedError } from '@omnidistill/train';
@@ -124,6 +124,8 @@ export interface TrainRun {
   /** The student's generated split, mixed in with this probability of a labeled sample. */
   generated?: CocoSource;
   labeledProbability?: number;
+  /** `strong`: the generated samples are perturbed (the `beyond` experiment). */
+  perturbation?: Perturbation;
   /** Intra-op threads of the engine (default all cores). */
   threads?: number;
   /** In a child `omnidistill train` process (so two trainings use both cores at once). */
@@ -226,7 +228,9 @@ export class Bench {
 
   /** Trains one model into OUT/models/<name> (or reuses a finished stage). */
   train(name: string, trainSplit: SplitPaths, steps: number, settings: { batch: number; seed: number }, run: TrainRun): Promise<TrainRecord> {
-    const mix = run.generated ? { generated: run.generated, labeledProbability: run.labeledProbability ?? 0.6 } : null;
+    // The perturbation joins the fingerprint only when set: stages finished before it existed resume.
+    const perturbed = run.perturbation && run.perturbation !== 'none' ? { perturbation: run.perturbation } : {};
+    const mix = run.generated ? { generated: run.generated, labeledProbability: run.labeledProbability ?? 0.6, ...perturbed } : null;
     return this.stage(`train-${name}`, ['train', name, steps, run.model, mix], async () => {
       this.check();
       // A user's model trains through `omnidistill train --model` in a child process.
@@ -239,7 +243,7 @@ export class Bench {
       const settingsOfRun = {
         task: run.model.task,
         train: { coco: trainSplit.annotations, imageDir: trainSplit.imageDir },
-        ...(run.generated ? { generated: run.generated, labeledProbability: run.labeledProbability ?? 0.6 } : {}),
+        ...(run.generated ? { generated: run.generated, labeledProbability: run.labeledProbability ?? 0.6, ...perturbed } : {}),
         steps,
         batch: settings.batch,
         lr: run.model.lr,
@@ -274,6 +278,7 @@ export class Bench {
       ...(run.child ? ['--threads', String(run.threads ?? 1)] : run.threads !== undefined ? ['--threads', String(run.threads)] : []),
       ...['--out', join(this.outDir, 'models'), '--name', name],
       ...(run.generated ? ['--generated', run.generated.coco, '--generated-images', run.generated.imageDir, '--labeled-fraction', String(run.labeledProbability ?? 0.6)] : []),
+      ...(run.generated && run.perturbation && run.perturbation !== 'none' ? ['--perturb-generated', run.perturbation] : []),
     ];
     // Supervised: the child ignores a repeated Ctrl-C (the terminal's and the forwarded one).
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [SUPERVISED_ENV]: '1' } });

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { readCocoDataset } from '@omnidistill/coco';
 import { hashFile } from '@omnidistill/infer';
 import { trainDetector, trainKeypointModel } from '@omnidistill/models';
-import type { CocoSource, TrainedModel } from '@omnidistill/models';
+import type { CocoSource, Perturbation, TrainedModel } from '@omnidistill/models';
 import { TrainingInterruptedError } from '@omnidistill/train';
 import type { CheckpointIdentity, TrainProgress } from '@omnidistill/train';
 import { interruptSignal } from '../commands/args.js';
@@ -22,6 +22,8 @@ export interface TrainDataSettings {
   readonly train: CocoSource;
   readonly generated?: CocoSource;
   readonly labeledProbability?: number;
+  /** `strong`: generated samples are perturbed (see @omnidistill/models' perturb). */
+  readonly perturbation?: Perturbation;
   readonly steps: number;
   readonly batch: number;
   readonly lr: number;
@@ -73,6 +75,8 @@ export async function dataIdentity(s: TrainDataSettings): Promise<CheckpointIden
           '--generated (content)': generated.annotations,
           '--generated-images (content)': generated.images,
           '--labeled-fraction': String(s.labeledProbability ?? 0.6),
+          // Only when set, so checkpoints of runs from before the flag still resume.
+          ...(s.perturbation && s.perturbation !== 'none' ? { '--perturb-generated': s.perturbation } : {}),
         }
       : {}),
     '--steps': String(s.steps),
@@ -122,7 +126,7 @@ export async function trainWithCheckpoints(s: TrainRunSettings, io: TrainRunIO):
   const identity = await trainIdentity(s);
   const options = {
     train: s.train,
-    ...(s.generated ? { generated: s.generated, labeledProbability: s.labeledProbability ?? 0.6 } : {}),
+    ...(s.generated ? { generated: s.generated, labeledProbability: s.labeledProbability ?? 0.6, ...(s.perturbation ? { perturbation: s.perturbation } : {}) } : {}),
     steps: s.steps,
     batch: s.batch,
     lr: s.lr,
