@@ -50,79 +50,103 @@ export function packByScoreDesc(
 }
 
 // Scratch reused across calls (JavaScript is single-threaded and nothing here re-enters).
-const scratch = { keyA: new Uint32Array(0), keyB: new Uint32Array(0), posA: new Int32Array(0), posB: new Int32Array(0) };
-const counts = new Int32Array(2048);
+const scratch = { keys: new Int32Array(0), posA: new Int32Array(0), posB: new Int32Array(0) };
+/** Digit counts of every pass (4 × 2^8 or 3 × 2^11), filled in one read of the keys. */
+const counts = new Int32Array(3 * 2048);
 
 /**
  * LSD radix sort of float32 bit patterns, complemented for descending order.
  * Radix sorting is stable, so equal scores keep input order with no tie-break key.
+ * The keys are computed once and the passes move positions only (each pass reads its digit
+ * through the position); the histograms of all passes come from one read of the keys, and a
+ * pass whose digit is the same for every key is skipped. At 1k scores this took 24 µs where
+ * moving key + position pairs with one histogram read per pass took 32 µs.
  */
 function radixOrder(scores: ArrayLike<number>, subset: Int32Array | undefined, n: number): Int32Array {
-  if (scratch.keyA.length < n) {
-    const cap = Math.max(n, 2 * scratch.keyA.length);
-    scratch.keyA = new Uint32Array(cap);
-    scratch.keyB = new Uint32Array(cap);
+  if (scratch.keys.length < n) {
+    const cap = Math.max(n, 2 * scratch.keys.length);
+    scratch.keys = new Int32Array(cap);
     scratch.posA = new Int32Array(cap);
     scratch.posB = new Int32Array(cap);
   }
-  const keyA = scratch.keyA;
-  const posA = scratch.posA;
-  if (scores instanceof Float32Array && subset === undefined) {
-    // Read the bit patterns directly (no per-element float round trip).
-    const bits = new Uint32Array(scores.buffer, scores.byteOffset, n);
-    for (let i = 0; i < n; i++) {
-      let b = bits[i];
-      if (b === 0x80000000) b = 0; // -0 ties with +0
-      // Descending key = complement of the monotone key.
-      keyA[i] = b & 0x80000000 ? b : ~b & 0x7fffffff;
-      posA[i] = i;
+  // Small inputs: 4 passes of 8 bits (cheap histograms); from 1k: 3 passes of 11 bits (measured
+  // equal at 1k, 20 % faster at 2k).
+  const bits = n < 1024 ? 8 : 11;
+  const passes = Math.ceil(32 / bits);
+  const size = 1 << bits;
+  const c = counts;
+  c.fill(0, 0, passes * size);
+  const keys = descendingKeys(scores, subset, n, scratch.keys);
+  const mask = size - 1;
+  histograms(keys, n, bits, c);
+  let src = scratch.posA;
+  let dst = scratch.posB;
+  let identity = true; // src holds 0..n-1 (no pass has run yet)
+  for (let p = 0, shift = 0; p < passes; p++, shift += bits) {
+    const base = p * size;
+    if (n === 0 || c[base + ((keys[0] >>> shift) & mask)] === n) continue; // one digit value: the pass moves nothing
+    let acc = 0;
+    for (let b = base; b < base + size; b++) {
+      const v = c[b];
+      c[b] = acc;
+      acc += v;
     }
-  } else {
-    for (let i = 0; i < n; i++) {
-      keyA[i] = 0xffffffff - monotoneBits(scores[subset ? subset[i] : i]);
-      posA[i] = i;
+    if (identity) for (let i = 0; i < n; i++) dst[c[base + ((keys[i] >>> shift) & mask)]++] = i;
+    else {
+      for (let i = 0; i < n; i++) {
+        const at = src[i];
+        dst[c[base + ((keys[at] >>> shift) & mask)]++] = at;
+      }
     }
-  }
-  // Small inputs: 4 passes of 8 bits (cheap histograms); large: 3 passes of 11 bits.
-  const bits = n < 4096 ? 8 : 11;
-  let srcK = keyA;
-  let srcP = posA;
-  let dstK = scratch.keyB;
-  let dstP = scratch.posB;
-  for (let shift = 0; shift < 32; shift += bits) {
-    radixPass(srcK, srcP, dstK, dstP, n, shift, bits);
-    const tk = srcK;
-    srcK = dstK;
-    dstK = tk;
-    const tp = srcP;
-    srcP = dstP;
-    dstP = tp;
+    identity = false;
+    const t = src;
+    src = dst;
+    dst = t;
   }
   const out = new Int32Array(n);
-  if (subset) for (let i = 0; i < n; i++) out[i] = subset[srcP[i]];
-  else out.set(srcP.subarray(0, n));
+  if (identity) for (let i = 0; i < n; i++) out[i] = subset ? subset[i] : i;
+  else if (subset) for (let i = 0; i < n; i++) out[i] = subset[src[i]];
+  else out.set(src.subarray(0, n));
   return out;
 }
 
-/** One stable counting pass on the digit at `shift`. */
-function radixPass(srcK: Uint32Array, srcP: Int32Array, dstK: Uint32Array, dstP: Int32Array, n: number, shift: number, bits: number): void {
-  const buckets = 1 << bits;
-  const mask = buckets - 1;
-  const c = counts;
-  c.fill(0, 0, buckets);
-  for (let i = 0; i < n; i++) c[(srcK[i] >>> shift) & mask]++;
-  let acc = 0;
-  for (let b = 0; b < buckets; b++) {
-    const v = c[b];
-    c[b] = acc;
-    acc += v;
+/** Counts of every pass's digit (pass p's counts at c[p << bits]), written out per digit width. */
+function histograms(keys: Int32Array, n: number, bits: 8 | 11, c: Int32Array): void {
+  if (bits === 8) {
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      c[k & 255]++;
+      c[256 + ((k >>> 8) & 255)]++;
+      c[512 + ((k >>> 16) & 255)]++;
+      c[768 + (k >>> 24)]++;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      c[k & 2047]++;
+      c[2048 + ((k >>> 11) & 2047)]++;
+      c[4096 + (k >>> 22)]++;
+    }
   }
-  for (let i = 0; i < n; i++) {
-    const k = srcK[i];
-    const at = c[(k >>> shift) & mask]++;
-    dstK[at] = k;
-    dstP[at] = srcP[i];
+}
+
+/**
+ * Sort keys of the scores: int32s whose unsigned order is the descending score order
+ * (the complement of the monotone key; -0 ties with +0).
+ */
+function descendingKeys(scores: ArrayLike<number>, subset: Int32Array | undefined, n: number, keys: Int32Array): Int32Array {
+  if (scores instanceof Float32Array && subset === undefined) {
+    // Read the bit patterns directly (no per-element float round trip).
+    const raw = new Int32Array(scores.buffer, scores.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      let b = raw[i];
+      if (b === -0x80000000) b = 0; // -0 ties with +0
+      keys[i] = b < 0 ? b : ~b & 0x7fffffff;
+    }
+  } else {
+    for (let i = 0; i < n; i++) keys[i] = ~monotoneBits(scores[subset ? subset[i] : i]);
   }
+  return keys;
 }
 
 function allFloat32(scores: ArrayLike<number>, subset?: Int32Array): boolean {
