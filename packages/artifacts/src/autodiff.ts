@@ -6,6 +6,7 @@
 import { OmniRangeError } from '@omnidistill/core';
 import { type GraphBuilder, type Lowering, type Value, attr } from './graph.js';
 import type { AttributeValue, NodeDef } from './onnx.js';
+import { convWeightGradConv } from './conv-weight-conv.js';
 import { fmtShape, numel, resolveSlice, shapeEquals } from './shapes.js';
 
 /** What a gradient rule sees of one forward node. */
@@ -30,7 +31,20 @@ export interface GradientOptions {
    * (default {@link IM2COL_MAX_ELEMENTS}); above it the per-tap form runs. 0 forces per-tap.
    */
   readonly im2colMaxElements?: number;
+  /**
+   * Weight-gradient form of 2-D group-1 convolutions: 'classic' (per-tap MatMuls for stride 1
+   * with ≥ 32 input channels, im2col otherwise) or 'conv' (a convolution of Xᵀ by dYᵀ,
+   * {@link convWeightGradConv}). Both give the same gradients;
+   * 'conv' is the faster one where the step's convolutions run as ORT NCHWc Convs
+   * (`nchwcConvolutions`), 'classic' elsewhere (ORT's generic Conv runs it ~25 % slower).
+   */
+  readonly convWeightGradient?: ConvWeightGradient;
 }
+
+/** See {@link GradientOptions.convWeightGradient}. */
+export type ConvWeightGradient = 'classic' | 'conv';
+/** Default of {@link GradientOptions.convWeightGradient}. */
+export const DEFAULT_CONV_WEIGHT_GRADIENT: ConvWeightGradient = 'classic';
 
 type GradRule = (c: GradContext) => (Value | undefined)[];
 
@@ -596,7 +610,11 @@ function convGradStandard({ g, node, x, dy, need, options }: GradContext): (Valu
     // convolutions, 1 thread, 20 alternating steps (loaded 2-core machine), keypoint model
     // 102 → 97 ms CPU per step and detector 98.5 → 85.7 ms (first quartiles). At 16 channels
     // and 48 × 48 the two were even.
-    if (a.group === 1 && a.nsp === 2 && a.strides.every((v) => v === 1) && xs.shape[1] >= CHANNEL_TAPS_MIN_CHANNELS) dW = convWeightGradChannelTaps(g, xs, grad, a.kernel, a.pads, a.dilations);
+    // The conv form's input channels are the batch: NCHWc needs a multiple of 4 there, or fewer
+    // than the block (≥ 8), else the conv stays on ORT's generic path, where 'classic' is faster.
+    const batchFitsNchwc = xs.shape[0] % 4 === 0 || xs.shape[0] < 8;
+    if (a.group === 1 && a.nsp === 2 && batchFitsNchwc && options.convWeightGradient === 'conv') dW = convWeightGradConv(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
+    else if (a.group === 1 && a.nsp === 2 && a.strides.every((v) => v === 1) && xs.shape[1] >= CHANNEL_TAPS_MIN_CHANNELS) dW = convWeightGradChannelTaps(g, xs, grad, a.kernel, a.pads, a.dilations);
     else if (colsElements <= options.im2colMaxElements) dW = convWeightGradIm2col(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations, a.group);
     else if (a.nsp === 2) dW = convWeightGradMatMul(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations, a.group);
     else dW = convWeightGrad(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
@@ -698,7 +716,9 @@ function averagePoolGrad(g: GraphBuilder, node: NodeDef, x: Value, dy: Value): V
 function resolveGradientOptions(o: GradientOptions): Required<GradientOptions> {
   const limit = o.im2colMaxElements ?? IM2COL_MAX_ELEMENTS;
   if (!Number.isInteger(limit) || limit < 0) throw new OmniRangeError('gradientOptions.im2colMaxElements', 'an integer ≥ 0', limit);
-  return { im2colMaxElements: limit };
+  const form = o.convWeightGradient ?? DEFAULT_CONV_WEIGHT_GRADIENT;
+  if (form !== 'classic' && form !== 'conv') throw new OmniRangeError('gradientOptions.convWeightGradient', '"classic" or "conv"', form);
+  return { im2colMaxElements: limit, convWeightGradient: form };
 }
 
 /** Ops with a gradient rule (for documentation and error messages). */

@@ -52,6 +52,13 @@ function layoutOf(node: NodeDef, x: readonly number[] | undefined, w: readonly n
   return c % 4 === 0 ? 'blocked' : null;
 }
 
+/** The Transpose(T, [1, 0, 2, 3]) producing a Conv's weight, when that Conv is its only reader. */
+function transposedWeightSource(producer: NodeDef | undefined, weightReaders: readonly NodeDef[] | undefined): NodeDef | undefined {
+  if (!producer || producer.opType !== 'Transpose' || producer.domain !== '' || weightReaders?.length !== 1) return undefined;
+  const perm = ints(producer, 'perm');
+  return perm && perm.join(',') === '1,0,2,3' ? producer : undefined;
+}
+
 /**
  * Rewrites every group-1 2-D Conv (input channels fewer than `block` or a multiple of 4) into
  * ORT's NCHWc Conv with its weight zero-padded to whole channel blocks and reordered in-graph. Node names keep the original name before a `/`, so per-node profiles
@@ -73,12 +80,27 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
   const readers = new Map<string, NodeDef[]>();
   for (const n of model.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
   const graphOutputs = new Set(model.outputs.map((o) => o.name));
+  const producers = new Map<string, NodeDef>();
+  for (const n of model.nodes) for (const o of n.outputs) producers.set(o, n);
+  // Transposes folded into the blocked weight of the Conv that was their only reader.
+  const skippedTransposes = new Set<NodeDef>();
   const fusedRelus = new Set<NodeDef>();
   const shapeConst = (name: string, dims: readonly number[]): string => {
     initializers.push({ name, dtype: 'int64', dims: [dims.length], data: BigInt64Array.from(dims.map(BigInt)) });
     return name;
   };
   const info = (name: string, shape: readonly number[]) => extraInfo.push({ name, type: { kind: 'tensor', dtype: 'float32', shape } });
+  // `source` viewed as `split`, transposed by `perm` and viewed as `shape` (the blocked weight `${prefix}`).
+  const permuted = (prefix: string, source: string, split: readonly number[], perm: readonly number[], shape: readonly number[]): string => {
+    const splitName = `${prefix}_split`, permName = `${prefix}_perm`, out = `${prefix}_blocked_weight`;
+    nodes.push({ opType: 'Reshape', domain: '', inputs: [source, shapeConst(`${prefix}_split_shape`, split)], outputs: [splitName], attributes: {}, name: `${prefix}_split_node` });
+    nodes.push({ opType: 'Transpose', domain: '', inputs: [splitName], outputs: [permName], attributes: { perm: { type: 'ints', value: perm } }, name: `${prefix}_perm_node` });
+    nodes.push({ opType: 'Reshape', domain: '', inputs: [permName, shapeConst(`${prefix}_shape`, shape)], outputs: [out], attributes: {}, name: `${prefix}_node` });
+    info(splitName, split);
+    info(permName, perm.map((p) => split[p]));
+    info(out, shape);
+    return out;
+  };
   for (const node of model.nodes) {
     const [xName, wName, bName] = node.inputs;
     const x = shapes.get(xName);
@@ -100,46 +122,65 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     // ReorderOutput drops the padded output channels).
     const op = roundUp(o, block);
     const cp = layout === 'blocked' ? roundUp(c, block) : c;
+    const emitConv = (wBlocked: string): void => {
+      let bias = bName;
+      if (bName && op !== o) {
+        bias = `${id}/b_padded`;
+        nodes.push({ opType: 'Pad', domain: '', inputs: [bName, shapeConst(`${id}/b_pads`, [0, op - o])], outputs: [bias], attributes: {}, name: `${id}/b_pad_node` });
+        info(bias, [op]);
+      }
+      let input = xName;
+      if (layout === 'blocked') {
+        input = `${id}/x`;
+        nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [xName], outputs: [input], attributes: {}, name: `${id}/x_node` });
+        info(input, [x[0], cp, x[2], x[3]]);
+      }
+      const attributes: Record<string, AttributeValue> = { kernel_shape: { type: 'ints', value: [kh, kw] } };
+      if (relu) attributes.activation = { type: 'string', value: 'Relu' };
+      for (const a of ['strides', 'pads', 'dilations']) {
+        const v = ints(node, a);
+        if (v) attributes[a] = { type: 'ints', value: v };
+      }
+      const blockedOut = `${id}/y`;
+      nodes.push({ opType: 'Conv', domain: NCHWC_DOMAIN, inputs: bias ? [input, wBlocked, bias] : [input, wBlocked], outputs: [blockedOut], attributes, name: `${id}/conv` });
+      info(blockedOut, [y[0], op, y[2], y[3]]);
+      nodes.push({ opType: 'ReorderOutput', domain: NCHWC_DOMAIN, inputs: [blockedOut], outputs: [relu ? relu.outputs[0] : node.outputs[0]], attributes: { channels: { type: 'int', value: o } }, name: `${id}/y_node` });
+    };
+    const wT = o % 4 === 0 && !graphOutputs.has(wName) ? transposedWeightSource(producers.get(wName), readers.get(wName)) : undefined;
+    if (wT) {
+      // W = Transpose(T, [1, 0, 2, 3]) (a weight gradient's dYᵀ): ReorderInput blocks T's axis 1
+      // (W's output channels, zero-padded) with its fast kernel, and a transpose that moves
+      // whole 64-byte blocks puts T's axis 0 (W's input channels) in place: no element-wise
+      // 6-D transpose and no separate [1, 0, 2, 3] transpose.
+      const t = wT.inputs[0];
+      let tIn = t;
+      if (cp !== c) {
+        tIn = `${id}/t_padded`;
+        nodes.push({ opType: 'Pad', domain: '', inputs: [t, shapeConst(`${id}/t_pads`, [0, 0, 0, 0, cp - c, 0, 0, 0])], outputs: [tIn], attributes: {}, name: `${id}/t_pad_node` });
+        info(tIn, [cp, o, kh, kw]);
+      }
+      const tBlocked = `${id}/t_blocked`;
+      nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [tIn], outputs: [tBlocked], attributes: {}, name: `${id}/t_reorder_node` });
+      info(tBlocked, [cp, op, kh, kw]);
+      const split = layout === 'blocked' ? [cp / block, block, op / block, kh, kw, block] : [cp, op / block, kh, kw, block];
+      const perm = layout === 'blocked' ? [2, 0, 3, 4, 1, 5] : [1, 0, 2, 3, 4];
+      skippedTransposes.add(wT);
+      emitConv(permuted(`${id}/t`, tBlocked, split, perm, [op, cp, kh, kw]));
+      continue;
+    }
     let weight = wName;
     if (op !== o || cp !== c) {
       weight = `${id}/w_padded`;
       nodes.push({ opType: 'Pad', domain: '', inputs: [wName, shapeConst(`${id}/w_pads`, [0, 0, 0, 0, op - o, cp - c, 0, 0])], outputs: [weight], attributes: {}, name: `${id}/w_pad_node` });
       info(weight, [op, cp, kh, kw]);
     }
-    let bias = bName;
-    if (bName && op !== o) {
-      bias = `${id}/b_padded`;
-      nodes.push({ opType: 'Pad', domain: '', inputs: [bName, shapeConst(`${id}/b_pads`, [0, op - o])], outputs: [bias], attributes: {}, name: `${id}/b_pad_node` });
-      info(bias, [op]);
-    }
     // Weight: OIHW → OIHWBiBo ([O/B, C/B, kh, kw, Bi, Bo]) or OIHWBo ([O/B, C, kh, kw, Bo]), viewed as [O, C, kh, kw].
     const split = layout === 'blocked' ? [op / block, block, cp / block, block, kh, kw] : [op / block, block, cp, kh, kw];
     const perm = layout === 'blocked' ? [0, 2, 4, 5, 3, 1] : [0, 2, 3, 4, 1];
-    const wSplit = `${id}/w_split`, wPerm = `${id}/w_perm`, wBlocked = `${id}/w`;
-    nodes.push({ opType: 'Reshape', domain: '', inputs: [weight, shapeConst(`${id}/w_split_shape`, split)], outputs: [wSplit], attributes: {}, name: `${id}/w_split_node` });
-    nodes.push({ opType: 'Transpose', domain: '', inputs: [wSplit], outputs: [wPerm], attributes: { perm: { type: 'ints', value: perm } }, name: `${id}/w_perm_node` });
-    nodes.push({ opType: 'Reshape', domain: '', inputs: [wPerm, shapeConst(`${id}/w_shape`, [op, cp, kh, kw])], outputs: [wBlocked], attributes: {}, name: `${id}/w_node` });
-    info(wSplit, split);
-    info(wPerm, perm.map((p) => split[p]));
-    info(wBlocked, [op, cp, kh, kw]);
-    let input = xName;
-    if (layout === 'blocked') {
-      input = `${id}/x`;
-      nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [xName], outputs: [input], attributes: {}, name: `${id}/x_node` });
-      info(input, [x[0], cp, x[2], x[3]]);
-    }
-    const attributes: Record<string, AttributeValue> = { kernel_shape: { type: 'ints', value: [kh, kw] } };
-    if (relu) attributes.activation = { type: 'string', value: 'Relu' };
-    for (const a of ['strides', 'pads', 'dilations']) {
-      const v = ints(node, a);
-      if (v) attributes[a] = { type: 'ints', value: v };
-    }
-    const blockedOut = `${id}/y`;
-    nodes.push({ opType: 'Conv', domain: NCHWC_DOMAIN, inputs: bias ? [input, wBlocked, bias] : [input, wBlocked], outputs: [blockedOut], attributes, name: `${id}/conv` });
-    info(blockedOut, [y[0], op, y[2], y[3]]);
-    nodes.push({ opType: 'ReorderOutput', domain: NCHWC_DOMAIN, inputs: [blockedOut], outputs: [relu ? relu.outputs[0] : node.outputs[0]], attributes: { channels: { type: 'int', value: o } }, name: `${id}/y_node` });
+    emitConv(permuted(`${id}/w`, weight, split, perm, [op, cp, kh, kw]));
   }
   if (rewritten === 0) return model;
+  const kept = skippedTransposes.size === 0 ? nodes : nodes.filter((n) => !skippedTransposes.has(n));
   const opsets = model.opsets.some((s) => s.domain === NCHWC_DOMAIN) ? model.opsets : [...model.opsets, { domain: NCHWC_DOMAIN, version: 1 }];
-  return { ...model, nodes, initializers, valueInfo: [...model.valueInfo, ...extraInfo], opsets };
+  return { ...model, nodes: kept, initializers, valueInfo: [...model.valueInfo, ...extraInfo], opsets };
 }

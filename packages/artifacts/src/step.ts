@@ -5,6 +5,7 @@
 
 import { OmniRangeError } from '@omnidistill/core';
 import type { ArtifactParam } from './artifacts.js';
+import type { GradientOptions } from './autodiff.js';
 import { type ModelDefinition, buildGradientGraph, instantiate } from './gradient-graph.js';
 import { type GraphBuilder, type Value, attr } from './graph.js';
 import { nchwcConvolutions } from './nchwc.js';
@@ -64,6 +65,8 @@ export interface TrainingStepOptions {
    * loads in onnxruntime's CPU provider on such a CPU. Default: plain ONNX convolutions.
    */
   readonly nchwcBlock?: number;
+  /** Choices of the backward pass's lowering (default: the measured-fastest forms). */
+  readonly gradient?: GradientOptions;
 }
 
 /**
@@ -75,7 +78,7 @@ export interface TrainingStepOptions {
  */
 export function buildTrainingStep(define: ModelDefinition, options: TrainingStepOptions): TrainingStepModel {
   const opt = resolveOptimizer(options.optimizer);
-  const gg = buildGradientGraph(define, 'standard');
+  const gg = buildGradientGraph(define, 'standard', options.gradient);
   const g = gg.g;
   for (const v of g.inputs) {
     if (v.name === STEP_INPUT) throw new OmniRangeError(`input "${v.name}"`, `a name other than "${STEP_INPUT}" (reserved for the step counter)`, v.name);

@@ -53,6 +53,13 @@ describe('gradients match torch autograd (standard lowering, onnxruntime-node)',
     it(`${c.name}, weight gradients without im2col`, () => checkStandard(c, { im2colMaxElements: 0 }));
   }
 
+  // The conv form (a convolution of Xᵀ by dYᵀ, explicitly padded to an output of exactly the
+  // kernel) for every 2-D group-1 convolution: strides 1 and 2, dilation, asymmetric pads, a
+  // stride that does not divide the input evenly (output sliced), 32 input channels.
+  for (const c of GRAD_CASES.filter((k) => k.covers.includes('Conv'))) {
+    it(`${c.name}, weight gradients as convolutions`, () => checkStandard(c, { convWeightGradient: 'conv' }));
+  }
+
   it('the im2col limit decides which weight-gradient form is emitted', () => {
     const convCase = GRAD_CASES.find((k) => k.name === 'conv_strided_padded_dilated')!;
     const groupedConvs = (options: GradientOptions) =>
@@ -61,6 +68,11 @@ describe('gradients match torch autograd (standard lowering, onnxruntime-node)',
     expect(groupedConvs({})).toBe(4);
     expect(groupedConvs({ im2colMaxElements: 0 })).toBe(0);
     expect(() => gradientModel(convCase.define, 'standard', { im2colMaxElements: -1 })).toThrow(/im2colMaxElements/);
+    expect(() => gradientModel(convCase.define, 'standard', { convWeightGradient: 'taps' as never })).toThrow(/convWeightGradient/);
+    // The conv form: no im2col, no per-tap MatMul; one more Conv per weight gradient.
+    const convForm = buildGradientGraph(convCase.define, 'standard', { convWeightGradient: 'conv' }).g.nodes;
+    expect(convForm.filter((n) => n.opType === 'Conv' && n.attributes.group?.type === 'int' && n.attributes.group.value > 1)).toHaveLength(0);
+    expect(convForm.filter((n) => n.opType === 'MatMul')).toHaveLength(0);
     // Stride 1 with ≥ 32 input channels: per-tap MatMuls over the whole batch instead of im2col.
     const wide = GRAD_CASES.find((k) => k.name === 'conv_wide_channels')!;
     const wideGraph = buildGradientGraph(wide.define, 'standard', {}).g;

@@ -39,6 +39,6 @@ export { exportInferenceModel, evalModelWithParameterInputs } from './export.js'
 export type { ExportOptions } from './export.js';
 export { profileNativeStep } from './profile.js';
 export type { NativeStepProfile, OpTime, ProfileOptions } from './profile.js';
-export { engineFactory, wasmTrainingArtifacts, nativeStepArtifacts, learningRateOf, nchwcFromEnvironment } from './setup.js';
+export { engineFactory, wasmTrainingArtifacts, nativeStepArtifacts, learningRateOf, nchwcFromEnvironment, weightGradConvFromEnvironment } from './setup.js';
 export type { TrainingSetup, EngineChoice, EngineFactoryOptions, NativeStepOptions } from './setup.js';
 export { nchwcBlockSize } from './nchwc-probe.js';

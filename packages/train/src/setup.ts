@@ -12,6 +12,7 @@ import {
   encodeModel,
   ortOptimizerModel,
   ORT_FED_LEARNING_RATE,
+  type GradientOptions,
   type LearningRateSchedule,
   type Lowering,
   type ModelDefinition,
@@ -61,7 +62,14 @@ const ROLE: Record<string, NativeStateSlot['role']> = { param: 'param', 'running
  */
 export function nativeStepArtifacts(define: ModelDefinition, setup: TrainingSetup, options: NativeStepOptions = {}): NativeStepArtifacts {
   const nchwcBlock = options.nchwcBlock ?? 0;
-  const step = buildTrainingStep(define, { optimizer: setup.optimizer, schedule: setup.schedule, ...(nchwcBlock > 0 ? { nchwcBlock } : {}) });
+  // Weight gradients as convolutions pay only as NCHWc Convs (see GradientOptions.convWeightGradient).
+  const convWeightGradient = options.gradient?.convWeightGradient ?? (nchwcBlock > 0 && weightGradConvFromEnvironment() ? 'conv' : 'classic');
+  const step = buildTrainingStep(define, {
+    optimizer: setup.optimizer,
+    schedule: setup.schedule,
+    ...(nchwcBlock > 0 ? { nchwcBlock } : {}),
+    gradient: { ...options.gradient, convWeightGradient },
+  });
   const state: NativeStateSlot[] = step.state.map((s) => {
     const role = ROLE[s.kind];
     if (!role) throw new OmniRangeError(`training step state ${s.input}.kind`, 'param, running-stat, momentum0 or momentum1', s.kind);
@@ -95,14 +103,33 @@ export interface NativeStepOptions {
    * absent: plain ONNX convolutions (any provider).
    */
   readonly nchwcBlock?: number;
+  /**
+   * Choices of the backward pass's lowering. Default: the measured-fastest forms; with NCHWc
+   * convolutions that includes weight gradients as convolutions (`convWeightGradient: 'conv'`)
+   * unless `OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV=0`.
+   */
+  readonly gradient?: GradientOptions;
+}
+
+/**
+ * Whether NCHWc steps compute weight gradients as convolutions: `OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV`
+ * = 0/false/off/no turns it off (for A/B; the gradients are the same).
+ */
+export function weightGradConvFromEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+  return onUnlessOff(env, 'OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV');
 }
 
 /** The default of {@link EngineFactoryOptions.nchwc}: `OMNIDISTILL_NATIVE_NCHWC` = 0/false/off/no turns it off. */
 export function nchwcFromEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env.OMNIDISTILL_NATIVE_NCHWC;
+  return onUnlessOff(env, 'OMNIDISTILL_NATIVE_NCHWC');
+}
+
+/** An on/off environment switch that defaults to on; any value but 1/true/on/yes/0/false/off/no is an error naming it. */
+function onUnlessOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = env[name];
   if (v === undefined || v === '' || /^(1|true|on|yes)$/i.test(v)) return true;
   if (/^(0|false|off|no)$/i.test(v)) return false;
-  throw new OmniRangeError('OMNIDISTILL_NATIVE_NCHWC', '1/true/on/yes or 0/false/off/no', v);
+  throw new OmniRangeError(name, '1/true/on/yes or 0/false/off/no', v);
 }
 
 function hasMoments(state: EngineState): boolean {

@@ -2,8 +2,8 @@
 // (forward outputs and whole training steps), on the block size the runtime reports.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, NCHWC_DOMAIN, encodeModel, nchwcConvolutions, type Value } from '@omnidistill/artifacts';
-import { Rng, engineFactory, nchwcBlockSize, nchwcFromEnvironment, type TrainingSetup } from '@omnidistill/train';
+import { GraphBuilder, NCHWC_DOMAIN, buildGradients, encodeModel, nchwcConvolutions, type ConvWeightGradient, type Value } from '@omnidistill/artifacts';
+import { Rng, engineFactory, nchwcBlockSize, nchwcFromEnvironment, weightGradConvFromEnvironment, type TrainingSetup } from '@omnidistill/train';
 import { defineHeatmapNet, heatmapBatch } from './toy-models.js';
 
 const block = await nchwcBlockSize();
@@ -53,6 +53,59 @@ describe('nchwcConvolutions', () => {
     expect(diff / scale).toBeLessThan(1e-5);
   });
 
+  // Weight gradients as convolutions of Xᵀ by dYᵀ: the rewrite folds dYᵀ's transpose into the
+  // blocked weight (ReorderInput + a block transpose). A batch of 16 takes the blocked layout
+  // (the batch is that conv's input channels), a batch of 2 the NCHW-input one.
+  for (const batch of [16, 2]) {
+    it.skipIf(block === 0)(`computes the weight gradients of the plain graph with them as NCHWc convolutions, batch ${batch} (${why})`, async () => {
+      const rng = new Rng(11);
+      const model = (form: ConvWeightGradient) => {
+        const g = new GraphBuilder({ phase: 'train', lowering: 'standard' });
+        const w = (name: string, shape: number[]) => g.param(name, shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + shape[0]) * 0.2));
+        let x: Value = g.input('x', 'float32', [batch, 3, 20, 20]);
+        x = g.relu(g.conv(x, w('c0', [16, 3, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 1, 1] }));
+        x = g.relu(g.conv(x, w('c1', [24, 16, 3, 3]), w('b1', [24]), { pads: [1, 1, 1, 1] }));
+        x = g.relu(g.conv(x, w('c2', [32, 24, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 0, 0] }));
+        const y = g.conv(x, w('c3', [20, 32, 3, 3]), undefined, { pads: [2, 2, 2, 2], dilations: [2, 2] });
+        const loss = g.reduceSum(g.mul(y, g.input('t', 'float32', y.shape)), [0, 1, 2, 3]);
+        const grads = buildGradients(g, loss, g.params.map((p) => p.value), { convWeightGradient: form });
+        for (const p of g.params) g.output(grads.get(p.name)!, `${p.name}.grad`);
+        return { g, model: g.toModel({ paramsAs: 'inputs' }), t: y.shape };
+      };
+      const plain = model('classic');
+      const conv = model('conv');
+      const blocked = nchwcConvolutions(conv.model, block);
+      // Four forward convs, the input gradients of the two stride-1 ones (stride 2: ConvTranspose),
+      // four weight gradients. Every weight that is a [1, 0, 2, 3] transpose (the weight
+      // gradients' dYᵀ, the input gradients' swapped kernels) has it folded into the blocked weight.
+      expect(blocked.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')).toHaveLength(10);
+      expect(blocked.nodes.filter((n) => n.name.endsWith('/t_reorder_node'))).toHaveLength(6);
+      const feeds: Record<string, ort.Tensor> = {
+        x: new ort.Tensor('float32', Float32Array.from({ length: batch * 3 * 400 }, () => rng.nextNormal()), [batch, 3, 20, 20]),
+        t: new ort.Tensor('float32', Float32Array.from({ length: plain.t.reduce((a, b) => a * b, 1) }, () => rng.nextNormal()), [...plain.t]),
+      };
+      for (const p of plain.g.params) feeds[p.name] = new ort.Tensor('float32', p.init, [...p.shape]);
+      const run = async (bytes: Uint8Array) => {
+        const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+        const out = await s.run(feeds);
+        await s.release();
+        return out;
+      };
+      const a = await run(encodeModel(plain.model));
+      const b = await run(encodeModel(blocked));
+      for (const p of plain.g.params) {
+        const x = a[`${p.name}.grad`].data as Float32Array, y = b[`${p.name}.grad`].data as Float32Array;
+        let diff = 0, scale = 0;
+        for (let i = 0; i < x.length; i++) {
+          diff = Math.max(diff, Math.abs(x[i] - y[i]));
+          scale = Math.max(scale, Math.abs(x[i]));
+        }
+        expect(scale, p.name).toBeGreaterThan(1e-3);
+        expect(diff / scale, p.name).toBeLessThan(1e-4);
+      }
+    });
+  }
+
   it('leaves grouped convolutions alone and rejects a block size MLAS cannot have', () => {
     const g = new GraphBuilder({ phase: 'eval' });
     const x = g.input('x', 'float32', [1, 8, 6, 6]);
@@ -62,10 +115,13 @@ describe('nchwcConvolutions', () => {
     expect(() => nchwcConvolutions(model, 12)).toThrow(/nchwcConvolutions: block: expected a power of two ≥ 4/);
   });
 
-  it('reads OMNIDISTILL_NATIVE_NCHWC: on unless 0/false/off/no, and rejects other values naming the variable', () => {
+  it('reads OMNIDISTILL_NATIVE_NCHWC and OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV: on unless 0/false/off/no, and rejects other values naming the variable', () => {
     expect(nchwcFromEnvironment({})).toBe(true);
     expect(nchwcFromEnvironment({ OMNIDISTILL_NATIVE_NCHWC: 'off' })).toBe(false);
     expect(() => nchwcFromEnvironment({ OMNIDISTILL_NATIVE_NCHWC: 'maybe' })).toThrow(/OMNIDISTILL_NATIVE_NCHWC/);
+    expect(weightGradConvFromEnvironment({})).toBe(true);
+    expect(weightGradConvFromEnvironment({ OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV: '0' })).toBe(false);
+    expect(() => weightGradConvFromEnvironment({ OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV: 'maybe' })).toThrow(/OMNIDISTILL_NATIVE_WEIGHT_GRAD_CONV/);
   });
 });
 
