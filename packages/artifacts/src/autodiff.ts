@@ -33,8 +33,8 @@ export interface GradientOptions {
   readonly im2colMaxElements?: number;
   /**
    * Weight-gradient form of 2-D group-1 convolutions: 'classic' (per-tap MatMuls for stride 1
-   * with ≥ 32 input channels, im2col otherwise) or 'conv' (a convolution of Xᵀ by dYᵀ,
-   * {@link convWeightGradConv}). Both give the same gradients;
+   * with ≥ 32 input channels, im2col otherwise) or 'conv' (kernels larger than 1 × 1: a
+   * convolution of Xᵀ by dYᵀ, {@link convWeightGradConv}). Both give the same gradients;
    * 'conv' is the faster one where the step's convolutions run as ORT NCHWc Convs
    * (`nchwcConvolutions`), 'classic' elsewhere (ORT's generic Conv runs it ~25 % slower).
    */
@@ -612,8 +612,10 @@ function convGradStandard({ g, node, x, dy, need, options }: GradContext): (Valu
     // and 48 × 48 the two were even.
     // The conv form's input channels are the batch: NCHWc needs a multiple of 4 there, or fewer
     // than the block (≥ 8), else the conv stays on ORT's generic path, where 'classic' is faster.
+    // A 1 × 1 conv's classic form is a plain MatMul already (the conv form was 5–10× slower
+    // there on the detector's 1 × 1 heads, 1 and 4 outputs).
     const batchFitsNchwc = xs.shape[0] % 4 === 0 || xs.shape[0] < 8;
-    if (a.group === 1 && a.nsp === 2 && batchFitsNchwc && options.convWeightGradient === 'conv') dW = convWeightGradConv(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
+    if (a.group === 1 && a.nsp === 2 && batchFitsNchwc && numel(a.kernel) > 1 && options.convWeightGradient === 'conv') dW = convWeightGradConv(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations);
     else if (a.group === 1 && a.nsp === 2 && a.strides.every((v) => v === 1) && xs.shape[1] >= CHANNEL_TAPS_MIN_CHANNELS) dW = convWeightGradChannelTaps(g, xs, grad, a.kernel, a.pads, a.dilations);
     else if (colsElements <= options.im2colMaxElements) dW = convWeightGradIm2col(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations, a.group);
     else if (a.nsp === 2) dW = convWeightGradMatMul(g, xs, grad, a.kernel, a.strides, a.pads, a.dilations, a.group);
