@@ -175,10 +175,7 @@ def gradient_fixture():
         "loss": loss.item(),
         "grads": {n: put(p.grad) for n, p in ref.named_parameters()},
     }
-    with open(os.path.join(FIXTURES, "centernet_det.bin"), "wb") as f:
-        f.write(blob.data)
-    with open(os.path.join(FIXTURES, "centernet_det.json"), "w") as f:
-        json.dump(meta, f, indent=1)
+    blob.save(FIXTURES, "centernet_det", meta)
     print(f"centernet_det: {sum(p.numel() for p in model.parameters())} params, loss {loss.item():.6f}, onnx {os.path.getsize(path)} B")
 
 

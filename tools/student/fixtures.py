@@ -275,6 +275,13 @@ class FloatBlob:
         self.data.extend(struct.pack(f"<{len(values)}f", *values))
         return [start, len(values)]
 
+    def save(self, folder, name, meta):
+        """Writes folder/NAME.bin (the tensors) and folder/NAME.json (meta, pointing into it)."""
+        with open(os.path.join(folder, f"{name}.bin"), "wb") as f:
+            f.write(self.data)
+        with open(os.path.join(folder, f"{name}.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+
 
 def randomise(model, gen):
     """Non-trivial running statistics and affine parameters, so frozen BatchNorm is not an

@@ -24,6 +24,8 @@ export { spatialSoftmaxCrossEntropy, softLabelCrossEntropy, mseLoss, l1Loss, smo
 export type { FocalLossOptions } from './losses.js';
 export { centerNetLoss, centerNetFocalLoss, CENTERNET_TARGETS } from './centernet-loss.js';
 export type { CenterNetLossOptions } from './centernet-loss.js';
+export { yoloLoss, yoloAnchorGrid, generalizedIou, YOLO_TARGETS } from './yolo-loss.js';
+export type { YoloLossOptions, YoloAnchorGrid, YoloScores } from './yolo-loss.js';
 export { instantiate, buildGradientGraph, gradientModel, gradientOutputName } from './gradient-graph.js';
 export type { ModelParts, ModelDefinition, GradientGraph } from './gradient-graph.js';
 export { writeCheckpoint, readCheckpoint, validateCheckpoint, CHECKPOINT_VERSION } from './checkpoint.js';

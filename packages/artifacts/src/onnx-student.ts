@@ -10,6 +10,7 @@ import type { ReadModel } from './onnx-read.js';
 import { type ImportOptions, importOnnxGraph } from './onnx-import.js';
 import { fmtShape, numel, shapeEquals } from './shapes.js';
 import { CENTERNET_TARGETS, centerNetLoss } from './centernet-loss.js';
+import { YOLO_TARGETS, yoloLoss, type YoloLossOptions } from './yolo-loss.js';
 
 /** Names of the target inputs a heatmap loss adds to the training graph. */
 export const HEATMAP_TARGET_INPUT = 'heatmap_targets';
@@ -44,6 +45,13 @@ export type StudentLoss =
    * Adds the target inputs of {@link CENTERNET_TARGETS}.
    */
   | { readonly kind: 'centernet'; readonly heads: CenterNetHeads; readonly sizeWeight?: number }
+  /**
+   * Ultralytics-style raw heads `predictions` [N, 4 + C, A] (cx, cy, w, h in input pixels, C class
+   * scores) over the anchor grid of `strides` ({@link yoloLoss}): BCE on the scores, L1 + GIoU on
+   * the boxes of the foreground anchors. May be an intermediate tensor. Adds the target inputs of
+   * {@link YOLO_TARGETS}.
+   */
+  | ({ readonly kind: 'yolo'; readonly predictions: string } & YoloLossOptions)
   /** Σ over the named outputs of output · weight (fixed weights): gradient checks. */
   | { readonly kind: 'weighted-sum'; readonly weights: Readonly<Record<string, Float32Array>> };
 
@@ -54,6 +62,7 @@ export type CenterNetHeads =
 
 /** The tensors a loss reads, when they are not simply the graph outputs (detector heads). */
 export function lossTensors(loss: StudentLoss): readonly string[] | undefined {
+  if (loss.kind === 'yolo') return [loss.predictions];
   if (loss.kind !== 'centernet') return undefined;
   const h = loss.heads;
   return h.regression !== undefined ? [h.heatmap, h.regression] : [h.heatmap, h.size, h.offset];
@@ -68,6 +77,8 @@ export function lossTargetInputs(loss: StudentLoss): readonly string[] {
       return [SIMCC_TARGET_X_INPUT, SIMCC_TARGET_Y_INPUT, SIMCC_WEIGHT_INPUT];
     case 'centernet':
       return Object.values(CENTERNET_TARGETS);
+    case 'yolo':
+      return Object.values(YOLO_TARGETS);
     default:
       return [];
   }
@@ -127,6 +138,8 @@ function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, 
       const { heat, regression } = centerNetHeads(g, outputs, loss.heads);
       return centerNetLoss(g, heat, regression, { sizeWeight: loss.sizeWeight });
     }
+    case 'yolo':
+      return yoloLoss(g, outputNamed(outputs, loss.predictions, 'loss.predictions'), loss);
     case 'weighted-sum': {
       let total: Value | undefined;
       for (const [name, w] of Object.entries(loss.weights)) {
@@ -143,7 +156,7 @@ function studentLoss(g: GraphBuilder, outputs: Readonly<Record<string, Value>>, 
 
 /**
  * The imported model as a definition: eval phase = the model's outputs under their
- * original names (a detector's heads with loss 'centernet'); train phase adds the loss. Parameters are the model's float initializers
+ * original names (a detector's heads with loss 'centernet' or 'yolo'); train phase adds the loss. Parameters are the model's float initializers
  * under their original names.
  *
  * @example

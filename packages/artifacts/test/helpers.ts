@@ -1,5 +1,7 @@
 // Test helpers: deterministic random data, an onnxruntime-node runner and comparisons.
 import * as ort from 'onnxruntime-node';
+import { expect } from 'vitest';
+import { gradientModel, gradientOutputName, type ModelDefinition } from '@omnidistill/artifacts';
 
 /** Mulberry32: a small seeded PRNG so fixtures are reproducible. */
 export function rng(seed: number): () => number {
@@ -90,4 +92,43 @@ export function refConv2d(
           out[((ni * o + oi) * oh + y) * ow + xx] = s;
         }
   return { data: out, shape: [n, o, oh, ow] };
+}
+
+/** A torch-autograd gradient fixture (tools/student/*.py): tensors as [offset, length] into one float32 blob. */
+export interface TorchGradientFixture {
+  readonly input: { readonly name: string; readonly dims: number[]; readonly at: [number, number] };
+  readonly targets: Readonly<Record<string, { readonly dims: number[]; readonly at: [number, number] }>>;
+  readonly loss: number;
+  readonly grads: Readonly<Record<string, [number, number]>>;
+}
+
+/**
+ * Runs the gradient graph of `define` on the fixture's input, targets and the model's initial
+ * weights and expects the loss and every trainable parameter's gradient within `tolerance` of
+ * torch's (relative to the tensor's largest value, floored at 1% of the model's largest
+ * gradient). Returns the loss and the worst relative error.
+ */
+export async function expectTorchGradients(
+  define: ModelDefinition,
+  meta: TorchGradientFixture,
+  at: (span: [number, number]) => Float32Array,
+  tolerance = 1e-4,
+): Promise<{ loss: number; worst: number; parameters: number }> {
+  const grad = gradientModel(define, 'standard');
+  const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { [meta.input.name]: { data: at(meta.input.at), dims: meta.input.dims } };
+  for (const [name, t] of Object.entries(meta.targets)) feeds[name] = { data: at(t.at), dims: t.dims };
+  for (const p of grad.params) feeds[p.name] = { data: p.init, dims: p.shape };
+  const out = await runNode(grad.bytes, feeds);
+  const loss = (out.loss.data as Float32Array)[0];
+  expect(Math.abs(loss - meta.loss) / Math.abs(meta.loss)).toBeLessThan(tolerance);
+  const trainable = grad.params.filter((p) => p.trainable);
+  expect(trainable.map((p) => p.name).sort()).toEqual(Object.keys(meta.grads).sort());
+  const scale = Math.max(...Object.values(meta.grads).map((s) => Math.max(...at(s).map(Math.abs))));
+  let worst = 0;
+  for (const p of trainable) {
+    const err = relError(out[gradientOutputName(p.name)].data as Float32Array, at(meta.grads[p.name]), 0.01 * scale);
+    worst = Math.max(worst, err);
+    expect(err, `d loss / d ${p.name}`).toBeLessThan(tolerance);
+  }
+  return { loss, worst, parameters: trainable.length };
 }

@@ -4,18 +4,13 @@
 // same loss and parameter gradients as torch autograd of that loss.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CENTERNET_TARGETS, GraphBuilder, decodeOnnxModel, gradientModel, gradientOutputName, importOnnxGraph, instantiate, studentDefinition } from '@omnidistill/artifacts';
-import { relError, runNode } from './helpers.js';
+import { GraphBuilder, decodeOnnxModel, importOnnxGraph, instantiate, studentDefinition } from '@omnidistill/artifacts';
+import { expectTorchGradients, type TorchGradientFixture } from './helpers.js';
 
-interface Fixture {
-  input: { name: string; dims: number[]; at: [number, number] };
+interface Fixture extends TorchGradientFixture {
   heads: { heatmap: string; size: string; offset: string };
-  targets: Record<string, { dims: number[]; at: [number, number] }>;
-  loss: number;
-  grads: Record<string, [number, number]>;
 }
 
-const TOLERANCE = 1e-4;
 const dir = new URL('./fixtures/student/', import.meta.url);
 const meta = JSON.parse(readFileSync(new URL('centernet_det.json', dir), 'utf8')) as Fixture;
 const bin = readFileSync(new URL('centernet_det.bin', dir));
@@ -45,22 +40,7 @@ describe('imported CenterNet-style detector', () => {
 
   it('loss and parameter gradients match torch autograd of the reference detector loss', async () => {
     const define = studentDefinition(model, { inputShapes, loss: { kind: 'centernet', heads: meta.heads } });
-    const grad = gradientModel(define, 'standard');
-    const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = { [meta.input.name]: { data: at(meta.input.at), dims: meta.input.dims } };
-    for (const name of Object.values(CENTERNET_TARGETS)) feeds[name] = { data: at(meta.targets[name].at), dims: meta.targets[name].dims };
-    for (const p of grad.params) feeds[p.name] = { data: p.init, dims: p.shape };
-    const out = await runNode(grad.bytes, feeds);
-    const loss = (out.loss.data as Float32Array)[0];
-    expect(Math.abs(loss - meta.loss) / Math.abs(meta.loss)).toBeLessThan(TOLERANCE);
-    const trainable = grad.params.filter((p) => p.trainable);
-    expect(trainable.map((p) => p.name).sort()).toEqual(Object.keys(meta.grads).sort());
-    const scale = Math.max(...Object.values(meta.grads).map((s) => Math.max(...at(s).map(Math.abs))));
-    let worst = 0;
-    for (const p of trainable) {
-      const err = relError(out[gradientOutputName(p.name)].data as Float32Array, at(meta.grads[p.name]), 0.01 * scale);
-      worst = Math.max(worst, err);
-      expect(err, `d loss / d ${p.name}`).toBeLessThan(TOLERANCE);
-    }
-    console.log(`centernet_det: ${trainable.length} parameters, loss ${loss} (torch ${meta.loss}), max relative gradient error ${worst.toExponential(2)}`);
+    const { loss, worst, parameters } = await expectTorchGradients(define, meta, at);
+    console.log(`centernet_det: ${parameters} parameters, loss ${loss} (torch ${meta.loss}), max relative gradient error ${worst.toExponential(2)}`);
   });
 });

@@ -51,11 +51,12 @@ describe('omnidistill train --model (CenterNet-style detector)', () => {
     ['no training part', (m) => delete m.training, /bad\.json\.training: expected the raw heads to train, e\.g\. \{"loss": "centernet"/],
     ['a missing head', (m) => delete headsOf(m).offset, /bad\.json\.training\.heads\.offset: expected a tensor name/],
     ['an unknown head', (m) => (headsOf(m).wh = 'size'), /bad\.json\.training\.heads\.wh: expected no such head/],
-    ['an unknown loss', (m) => ((m.training as Record<string, unknown>).loss = 'yolo'), /bad\.json\.training\.loss: expected "centernet"/],
+    ['an unknown loss', (m) => ((m.training as Record<string, unknown>).loss = 'retinanet'), /bad\.json\.training\.loss: expected "centernet"/],
+    ['a field the centernet loss does not read', (m) => ((m.training as Record<string, unknown>).strides = [8]), /bad\.json\.training\.strides: expected no such field for loss "centernet" \(fields: loss, heads, sizeWeight\)/],
     ['a head that is no tensor of the model', (m) => (headsOf(m).heatmap = 'hm'), /centernet-det\.onnx: output "hm": no tensor of that name in the model/],
     ['heads of the wrong shape', (m) => (headsOf(m).size = 'heat_logits'), /centernet-det\.onnx: heads\.size "heat_logits": expected \[2, 2, 16, 16\]/],
     ['category ids that do not match the heatmap channels', (m) => (m.categoryIds = [1, 2, 3]), /manifest categoryIds: expected 5 category ids, one per channel of heads\.heatmap "heat_logits"/],
-    ['no category ids', (m) => delete m.categoryIds, /bad\.json\.categoryIds: expected the COCO category id of each heatmap channel/],
+    ['no category ids', (m) => delete m.categoryIds, /bad\.json\.categoryIds: expected the COCO category id of each class channel/],
   ];
   for (const [what, edit, message] of cases) {
     it(`exits 2 with one line for a detector manifest with ${what}`, async () => {

@@ -33,7 +33,7 @@ export function gaussianRadius(height: number, width: number, minOverlap = 0.7):
  * feature maps `stride` input pixels per cell (the reference detector's 4 by default).
  */
 export function writeDetectorTargets(
-  boxes: readonly { readonly box: readonly [number, number, number, number]; readonly label: number }[],
+  boxes: readonly LabeledBox[],
   classes: number,
   hf: number,
   wf: number,
@@ -70,6 +70,23 @@ export function writeDetectorTargets(
     reg[3 * plane + c] = fy - iy;
     mask[c] = 1;
   }
+}
+
+/** A box x1 y1 x2 y2 (input pixels) with its label (index into the category ids). */
+export interface LabeledBox {
+  readonly box: readonly [number, number, number, number];
+  readonly label: number;
+}
+
+/** The non-crowd boxes of `image` whose category has a label, mirrored if `flip`. */
+export function labeledBoxes(image: LoadedImage, flip: boolean, labelOf: ReadonlyMap<number, number>): LabeledBox[] {
+  return image.annotations
+    .filter((a) => !a.iscrowd && labelOf.has(a.category_id))
+    .map((a) => {
+      const [x, y, w, h] = a.bbox;
+      const box: [number, number, number, number] = flip ? [image.width - x - w, y, image.width - x, y + h] : [x, y, x + w, y + h];
+      return { box, label: labelOf.get(a.category_id)! };
+    });
 }
 
 /** What a {@link DetectorBatchBuilder} writes: input size, classes, and (for imported students) the feature grid and image input name. */
@@ -110,15 +127,8 @@ export class DetectorBatchBuilder {
     images.forEach((im, b) => {
       const flip = rng.nextFloat() < (this.o.flipProbability ?? 0.5);
       this.writer.write(im, flip, image, b, H, W);
-      const boxes = im.annotations
-        .filter((a) => !a.iscrowd && this.labelOf.has(a.category_id))
-        .map((a) => {
-          const [x, y, w, h] = a.bbox;
-          const box: [number, number, number, number] = flip ? [im.width - x - w, y, im.width - x, y + h] : [x, y, x + w, y + h];
-          return { box, label: this.labelOf.get(a.category_id)! };
-        });
       writeDetectorTargets(
-        boxes,
+        labeledBoxes(im, flip, this.labelOf),
         C,
         hf,
         wf,

@@ -27,7 +27,7 @@ export interface DetectorStudentSpec {
 }
 
 /** The image input's fixed [H, W], or null where the export left them dynamic. */
-function fixedInputSize(model: ReadModel, input: string): { height: number; width: number } | null {
+export function fixedInputSize(model: ReadModel, input: string): { height: number; width: number } | null {
   const v = feedInputs(model.graph).find((i) => i.name === input);
   if (!v) throw new OmniRangeError('manifest inputs.image', `an input of the model (${feedInputs(model.graph).map((i) => i.name).join(', ')})`, input);
   const dims = v.type.kind === 'tensor' ? v.type.shape : null;

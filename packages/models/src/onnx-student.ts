@@ -34,6 +34,7 @@ import { KeypointBatchBuilder, inputSizeOf, type TrainedModel } from './keypoint
 import { KEYPOINT_TENSORS } from './keypoint-model.js';
 import { detectorPlan, type DetectorStudentSpec } from './onnx-detector-student.js';
 import { lossOutputPlan } from './onnx-loss-output.js';
+import { yoloPlan, type YoloStudentSpec } from './onnx-yolo-student.js';
 
 /** How 8-bit RGB pixels become the model's input (the manifest's `pixels`). */
 export interface StudentPixels {
@@ -91,7 +92,7 @@ export interface SimccStudentSpec {
   readonly sigma?: number;
 }
 
-export type StudentSpec = TopDownStudentSpec | RoisStudentSpec | SimccStudentSpec | DetectorStudentSpec;
+export type StudentSpec = TopDownStudentSpec | RoisStudentSpec | SimccStudentSpec | DetectorStudentSpec | YoloStudentSpec;
 
 export interface TrainOnnxStudentOptions extends SharedTrainOptions {
   /** The user's model file (external-data files are read from its folder). */
@@ -373,9 +374,11 @@ export async function trainOnnxStudent(options: TrainOnnxStudentOptions): Promis
   const layoutPlan =
     spec.layout === 'detector'
       ? detectorPlan(spec, model, sets, batch, options.flipProbability ?? 0.5)
-      : spec.layout === 'rois'
-        ? roisPlan(spec, inputSizeOf(sets), batch)
-        : cropPlan(spec, model, batch, options);
+      : spec.layout === 'yolo'
+        ? yoloPlan(spec, model, sets, batch, options.flipProbability ?? 0.5)
+        : spec.layout === 'rois'
+          ? roisPlan(spec, inputSizeOf(sets), batch)
+          : cropPlan(spec, model, batch, options);
   const withLoss = options.lossOutput !== undefined ? lossOutputPlan(layoutPlan, model, options.lossOutput, batch) : undefined;
   const plan = withLoss?.plan ?? layoutPlan;
   const importOptions = {

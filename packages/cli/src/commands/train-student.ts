@@ -2,10 +2,10 @@
 // top-down keypoint model (any torch.onnx export the importer handles) on labeled ∪ generated
 // data and writes it back with the same graph, inputs, outputs and names.
 import { readFile } from 'node:fs/promises';
-import { OnnxImportError, OnnxReadError, type CenterNetHeads } from '@omnidistill/artifacts';
+import { OnnxImportError, OnnxReadError, type CenterNetHeads, type YoloScores } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
 import { hashFile } from '@omnidistill/infer';
-import { trainOnnxStudent, type DetectorStudentSpec, type StudentPixels, type StudentSpec } from '@omnidistill/models';
+import { trainOnnxStudent, type DetectorStudentSpec, type StudentPixels, type StudentSpec, type YoloStudentSpec } from '@omnidistill/models';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { checkpointEvery, checkpointFolder, dataIdentity, runInterruptible } from '../pipeline/train-run.js';
@@ -27,6 +27,11 @@ CenterNet-style detectors: manifest role "detector" with "training": {"loss": "c
 [N, C, h, w], box size in cells [N, 2, h, w], centre offset [N, 2, h, w]; or one "regression"
 [N, 4, h, w]) and "categoryIds" (one per heatmap channel): training stops at the heads (the
 in-graph decoding, TopK etc., is not imported) with the reference detector's focal + L1 loss.
+Ultralytics-style (YOLOv8-type) detectors: layout "yolo" with "training": {"loss": "yolo",
+"strides": [8, 16, 32]} on the raw predictions [N, 4 + C, A] (outputs.predictions: cx, cy, w, h
+in input pixels + C class scores; "scores": "logits" if they are not after a Sigmoid): BCE on
+the scores, L1 + GIoU on the boxes of the anchors assigned by centre sampling (inside the box
+and within "centerRadius" strides of its centre, default 2.5; the smallest box wins).
 Writes DIR/NAME.onnx: your graph, inputs, outputs and names with the trained weights, plus
 your manifest beside it.
 
@@ -35,7 +40,7 @@ Options (besides train's --labeled, --images, --generated, --generated-images,
   --model FILE            the ONNX model (opsets 13–18; external-data files beside it)
   --manifest FILE         its model manifest (layout, inputs.image [, inputs.rois], outputs.heatmaps
                           or outputs.x/y, pixels, keypoints, layoutOptions.padding/splitRatio;
-                          detectors: training.heads, categoryIds)
+                          detectors: training (heads or strides), categoryIds)
   --batch N               person crops per minibatch (default 16); rois layout: RoIs per step
                           (default 8); detectors: images per minibatch (default 16)
   --freeze PATTERN        freeze parameters whose name matches (* = any run), e.g. 'backbone.*';
@@ -46,7 +51,8 @@ Options (besides train's --labeled, --images, --generated, --generated-images,
                           loss) instead of the layout's loss; its inputs besides the image must be
                           the layout's targets by name: heatmap_targets (int64 [N, K]) and/or
                           heatmap_target_weights ([N, K]); simcc_target_x/_y, simcc_target_weights;
-                          det_heat, det_reg, det_mask (detectors)
+                          det_heat, det_reg, det_mask (CenterNet detectors); yolo_cls,
+                          yolo_box, yolo_fg (yolo detectors)
   --name NAME             output base name (default: student)
 `;
 
@@ -80,17 +86,39 @@ function pixelsOf(m: Record<string, unknown>, path: string): StudentPixels {
   return { channelOrder: order, scale, mean: triple(p.mean, `${path}.pixels.mean`, [0, 0, 0]), std };
 }
 
-const TRAINING_EXAMPLE = '{"loss": "centernet", "heads": {"heatmap": "<centre logits [N, C, h, w]>", "size": "<[N, 2, h, w]>", "offset": "<[N, 2, h, w]>"}}';
+const TRAINING_EXAMPLE = '{"loss": "centernet", "heads": {"heatmap": "<centre logits [N, C, h, w]>", "size": "<[N, 2, h, w]>", "offset": "<[N, 2, h, w]>"}} or {"loss": "yolo", "strides": [8, 16, 32]}';
+
+/** `categoryIds`: the COCO category of each class channel. */
+function categoryIdsOf(m: Record<string, unknown>, path: string): number[] {
+  const ids = m.categoryIds;
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
+    throw new OmniTypeError(`${path}.categoryIds`, 'the COCO category id of each class channel (e.g. [1, 2, 3])', ids);
+  }
+  return ids as number[];
+}
+
+/** An optional non-negative number field of `training`. */
+function weightIn(t: Record<string, unknown>, key: string, path: string): number | undefined {
+  if (t[key] === undefined) return undefined;
+  const v = t[key];
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new OmniRangeError(`${path}.training.${key}`, 'a non-negative number', v);
+  return v;
+}
+
+/** Refuses fields of `training` the chosen loss does not read, naming the ones it does. */
+function onlyFields(t: Record<string, unknown>, known: readonly string[], path: string): void {
+  for (const key of Object.keys(t)) {
+    if (!known.includes(key)) throw new OmniRangeError(`${path}.training.${key}`, `no such field for loss "${String(t.loss ?? 'centernet')}" (fields: ${known.join(', ')})`, t[key]);
+  }
+}
 
 /**
  * A detector manifest's training part: `training.heads` names the raw CenterNet heads (tensor
  * names in the graph, found with `omnidistill inspect`), `categoryIds` maps heatmap channels to
  * the data's categories.
  */
-function detectorSpecFromManifest(m: Record<string, unknown>, path: string): DetectorStudentSpec {
-  if (m.training === undefined) throw new OmniTypeError(`${path}.training`, `the raw heads to train, e.g. ${TRAINING_EXAMPLE}`, undefined);
-  const t = field(m, 'training', path);
-  if (t.loss !== undefined && t.loss !== 'centernet') throw new OmniRangeError(`${path}.training.loss`, '"centernet" (the reference detector\'s focal + L1)', t.loss);
+function centerNetSpecFromManifest(m: Record<string, unknown>, t: Record<string, unknown>, path: string): DetectorStudentSpec {
+  onlyFields(t, ['loss', 'heads', 'sizeWeight'], path);
   const h = field(t, 'heads', `${path}.training`);
   const at = `${path}.training.heads`;
   for (const key of Object.keys(h)) {
@@ -102,20 +130,57 @@ function detectorSpecFromManifest(m: Record<string, unknown>, path: string): Det
     if (h.size !== undefined || h.offset !== undefined) throw new OmniRangeError(at, 'either regression ([N, 4, h, w]) or size + offset, not both', Object.keys(h).join(', '));
     heads = { heatmap, regression: nameIn(h, 'regression', at) };
   } else heads = { heatmap, size: nameIn(h, 'size', at), offset: nameIn(h, 'offset', at) };
-  const sizeWeight = t.sizeWeight === undefined ? undefined : Number(t.sizeWeight);
-  if (sizeWeight !== undefined && !(sizeWeight >= 0)) throw new OmniRangeError(`${path}.training.sizeWeight`, 'a non-negative number', t.sizeWeight);
-  const ids = m.categoryIds;
-  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
-    throw new OmniTypeError(`${path}.categoryIds`, 'the COCO category id of each heatmap channel (e.g. [1, 2, 3])', ids);
-  }
+  const sizeWeight = weightIn(t, 'sizeWeight', path);
   return {
     layout: 'detector',
     image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`),
     heads,
     pixels: pixelsOf(m, path),
-    categoryIds: ids as number[],
+    categoryIds: categoryIdsOf(m, path),
     ...(sizeWeight !== undefined ? { sizeWeight } : {}),
   };
+}
+
+/**
+ * `training: {"loss": "yolo", "strides": [...]}` of an Ultralytics-style detector: the raw
+ * predictions [N, 4 + C, A] are `training.predictions` or else the yolo layout's
+ * `outputs.predictions`; `scores` says whether the class channels are probabilities (default) or logits.
+ */
+function yoloSpecFromManifest(m: Record<string, unknown>, t: Record<string, unknown>, path: string): YoloStudentSpec {
+  onlyFields(t, ['loss', 'strides', 'predictions', 'scores', 'l1Weight', 'iouWeight', 'centerRadius'], path);
+  const strides = t.strides;
+  if (!Array.isArray(strides) || strides.length === 0 || !strides.every((s) => Number.isInteger(s) && s >= 1)) {
+    throw new OmniTypeError(`${path}.training.strides`, 'the input pixels per cell of each feature level, in the order the anchors are concatenated (Ultralytics: [8, 16, 32])', strides);
+  }
+  const predictions = t.predictions !== undefined ? nameIn(t, 'predictions', `${path}.training`) : nameIn(field(m, 'outputs', path), 'predictions', `${path}.outputs`);
+  if (t.scores !== undefined && t.scores !== 'probabilities' && t.scores !== 'logits') {
+    throw new OmniRangeError(`${path}.training.scores`, '"probabilities" (class scores after a Sigmoid, Ultralytics\' export) or "logits"', t.scores);
+  }
+  const centerRadius = weightIn(t, 'centerRadius', path);
+  if (centerRadius === 0) throw new OmniRangeError(`${path}.training.centerRadius`, 'a positive number of strides (default 2.5)', 0);
+  const l1Weight = weightIn(t, 'l1Weight', path);
+  const iouWeight = weightIn(t, 'iouWeight', path);
+  return {
+    layout: 'yolo',
+    image: nameIn(field(m, 'inputs', path), 'image', `${path}.inputs`),
+    predictions,
+    pixels: pixelsOf(m, path),
+    categoryIds: categoryIdsOf(m, path),
+    strides: strides as number[],
+    ...(t.scores !== undefined ? { scores: t.scores as YoloScores } : {}),
+    ...(l1Weight !== undefined ? { l1Weight } : {}),
+    ...(iouWeight !== undefined ? { iouWeight } : {}),
+    ...(centerRadius !== undefined ? { centerRadius } : {}),
+  };
+}
+
+/** A detector manifest's `training` part, by its loss: "centernet" (default) or "yolo". */
+function detectorSpecFromManifest(m: Record<string, unknown>, path: string): DetectorStudentSpec | YoloStudentSpec {
+  if (m.training === undefined) throw new OmniTypeError(`${path}.training`, `the raw heads to train, e.g. ${TRAINING_EXAMPLE}`, undefined);
+  const t = field(m, 'training', path);
+  if (t.loss === 'yolo') return yoloSpecFromManifest(m, t, path);
+  if (t.loss !== undefined && t.loss !== 'centernet') throw new OmniRangeError(`${path}.training.loss`, '"centernet" (the reference detector\'s focal + L1) or "yolo" (BCE + L1 + GIoU on Ultralytics-style predictions)', t.loss);
+  return centerNetSpecFromManifest(m, t, path);
 }
 
 /**
@@ -220,7 +285,7 @@ export const trainStudentCommand: CommandModule = {
           ...(lossOutput !== undefined ? { lossOutput } : {}),
           outDir,
           name,
-          onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} ${spec.layout === 'detector' ? 'images' : 'crops'}/s [${e.engine}]`),
+          onProgress: (e) => p.update(e.step, e.iterations, `loss ${e.loss.toFixed(3)} lr ${e.learningRate.toExponential(1)} ${e.samplesPerSecond.toFixed(0)} ${spec.layout === 'detector' || spec.layout === 'yolo' ? 'images' : 'crops'}/s [${e.engine}]`),
           checkpoint: { dir: checkpoints, identity, ...every },
           signal,
           log,
