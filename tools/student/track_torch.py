@@ -13,6 +13,12 @@
                          initializers, which would tie parameters torch keeps apart), BatchNorm
                          nodes in inference mode, dynamic batch axis.
 
+  perturb IN.onnx OUT.onnx EPS SEED
+                         writes IN with every trainable initializer (all float ones but BatchNorm
+                         running statistics) multiplied by (1 + EPS * N(0, 1)): with EPS 1e-7, a
+                         start one float rounding away, so that repeated runs size how far two
+                         trajectories drift apart by float noise alone (track-schedule.ts --repeats).
+
 Usage: /usr/bin/python3 track_torch.py MODEL.onnx DIR   (the old form of `train`)
 """
 import json
@@ -64,6 +70,17 @@ def inference_batch_norm(path):
     onnx.save(model, path)
 
 
+def perturb(src, dst, eps, seed):
+    model = onnx.load(src)
+    gen = np.random.default_rng(seed)
+    for t in model.graph.initializer:
+        if t.data_type != onnx.TensorProto.FLOAT or t.name.endswith(("running_mean", "running_var")):
+            continue
+        a = numpy_helper.to_array(t)
+        t.CopyFrom(numpy_helper.from_array((a * (1 + eps * gen.standard_normal(a.shape))).astype(np.float32), t.name))
+    onnx.save(model, dst)
+
+
 def train(model_path, folder):
     meta = json.load(open(os.path.join(folder, "meta.json")))
     torch.set_num_threads(meta.get("threads", 1))
@@ -111,6 +128,8 @@ def train(model_path, folder):
 def main():
     if sys.argv[1] == "export":
         export(sys.argv[2], *map(int, sys.argv[3:7]), *sys.argv[7:8])
+    elif sys.argv[1] == "perturb":
+        perturb(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
     elif sys.argv[1] == "train":
         train(sys.argv[2], sys.argv[3])
     else:
