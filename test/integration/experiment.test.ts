@@ -84,12 +84,31 @@ describe('omnidistill experiment (tiny)', () => {
     expect(r.code).toBe(0);
     const resumed = new Set([...r.stderr.matchAll(/^(train-student-\w+): already done/gm)].map((m) => m[1]));
     const trained = new Set([...r.stderr.matchAll(/^\[(student-\w+)\] /gm)].map((m) => `train-${m[1]}`));
-    // The 4-step paper student is selection's; the 6-step one and both perturbed ones are new.
+    // The paper's student is selection's; the perturbed one is new.
     expect(resumed.size).toBe(1);
-    expect(trained.size).toBe(3);
+    expect(trained.size).toBe(1);
     const result = JSON.parse(r.stdout) as Result;
-    expect(result.variants.map((v) => v.id)).toEqual(['teacher', 'paper-4', 'perturbed-4', 'paper-6', 'perturbed-6']);
+    expect(result.variants.map((v) => v.id)).toEqual(['teacher', 'paper-4', 'perturbed-4']);
     const paper = result.variants.find((v) => v.id === 'paper-4')!;
     expect(paper.perSeed[0]).toEqual(first.variants.find((v) => v.id === 'count-matched')!.perSeed[0]);
+  }, SLOW);
+
+  it('selection-detection runs on its own objects data and scores box AP only', () => {
+    const r = experiment('selection-detection', '--seeds', '1');
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as Result & { task: string };
+    expect(result.task).toBe('detection');
+    expect(result.variants.map((v) => v.id)).toEqual(['teacher', 'per-category', 'shared', 'fixed-0.5', 'none']);
+    for (const v of result.variants) {
+      expect(v.gtBoxes).toBeNull();
+      expect(v.endToEnd.mean).toBeGreaterThanOrEqual(0);
+    }
+    const perImage = (id: string) => result.variants.find((v) => v.id === id)!.perSeed[0].labels!.instancesPerImage;
+    expect(perImage('none')).toBeGreaterThanOrEqual(perImage('per-category'));
+    // Its own folder: the keypoint seed's stages are not touched.
+    const stages = JSON.parse(readFileSync(join(work, 'detection-seed-1', 'stages.json'), 'utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(stages)).toMatch(/train-supervised-/);
+    expect(r.stderr).not.toMatch(/train-detector: already done/);
   }, SLOW);
 });

@@ -48,15 +48,24 @@ describe('recipes', () => {
     expect(recipeKey(variant('transforms', 'teacher'))).toBe(recipeKey(variant('schedule', 'supervised-1x')));
   });
 
-  it("beyond compares the paper's students (shared with transforms and schedule) with perturbed ones", () => {
+  it("beyond compares the paper's student (shared with transforms) with a perturbed one", () => {
     const paper = variant('transforms', 'scales-flip');
-    const longer = Math.round(1.5 * scale.studentSteps);
     expect(recipeKey(variant('beyond', `paper-${scale.studentSteps}`))).toBe(recipeKey(paper));
-    expect(recipeKey(variant('beyond', `paper-${longer}`))).toBe(recipeKey(variant('schedule', `student-${longer / scale.teacherSteps}x`)));
     const perturbed = variant('beyond', `perturbed-${scale.studentSteps}`);
     expect(perturbed).toEqual({ ...paper, perturbation: 'strong' });
     // An unperturbed recipe carries no perturbation field, so its key (and its cached model) is as before.
     expect(paper).not.toHaveProperty('perturbation');
+  });
+
+  it('selection-detection runs on its own objects data, its teacher a detector, one student per rule', () => {
+    const e = findExperiment('selection-detection')!;
+    expect(e.task).toBe('detection');
+    const vs = e.variants(scale);
+    expect(vs[0].model).toEqual({ kind: 'supervised', steps: scale.detectorSteps });
+    const students = vs.slice(1).map((v) => v.model);
+    expect(students.map((m) => (m.kind === 'student' ? [m.labels.selection.kind, m.labels.unlabeled.style, recipeKey(m.teacher)] : null))).toEqual(
+      ['count-matched', 'count-matched-shared', 'fixed', 'none'].map((k) => [k, 'objects', recipeKey(vs[0].model)]),
+    );
   });
 
   it('list a round-3 student with its two teacher students and the base teacher', () => {
@@ -119,6 +128,41 @@ describe('selection rules', () => {
   });
 });
 
+describe('detection selection rules', () => {
+  // Image 1: circles 0.9, 0.8, a square 0.7, a triangle 0.6; image 2: a circle 0.5, squares 0.95, 0.4.
+  const det = (score: number, categoryId: number) => ({ categoryId, score, bbox: [0, 0, 10, 10] });
+  const predictions = [
+    { imageId: 1, fileName: 'a.png', width: 64, height: 64, instances: [det(0.9, 1), det(0.8, 1), det(0.7, 2), det(0.6, 3)] },
+    { imageId: 2, fileName: 'b.png', width: 64, height: 64, instances: [det(0.5, 1), det(0.95, 2), det(0.4, 2)] },
+  ];
+  // Labeled: 2 images, 1 circle, 2 squares, 1 triangle (0.5 / 1 / 0.5 per image, 2 in all).
+  const labeled = join(tmp, 'labeled-objects.json');
+  const box = (id: number, image: number, category: number) => ({ id, image_id: image, category_id: category, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 });
+  writeFileSync(
+    labeled,
+    JSON.stringify({
+      images: [1, 2].map((id) => ({ id, file_name: `${id}.png`, width: 64, height: 64 })),
+      annotations: [box(1, 1, 1), box(2, 1, 2), box(3, 2, 2), box(4, 2, 3)],
+      categories: ['circle', 'square', 'triangle'].map((name, i) => ({ id: i + 1, name })),
+    }),
+  );
+  const kept = async (rule: Parameters<typeof writeSelection>[1]['rule'], dir: string) => {
+    const out = await writeSelection(() => predictions as never, { task: 'detection', labeled, rule }, join(tmp, dir));
+    const generated = JSON.parse(await readFile(out.generated, 'utf8')) as { annotations: { image_id: number; category_id: number }[] };
+    return { summary: out.summary, pairs: generated.annotations.map((a) => [a.image_id, a.category_id]) };
+  };
+
+  it('per category keeps each category at its labeled rate; one shared threshold keeps the top scores of any', async () => {
+    const per = await kept({ kind: 'count-matched' }, 'det-per');
+    const shared = await kept({ kind: 'count-matched-shared' }, 'det-shared');
+    expect(per.pairs).toEqual([[1, 1], [1, 2], [1, 3], [2, 2]]);
+    expect(shared.pairs).toEqual([[1, 1], [1, 1], [1, 2], [2, 2]]);
+    expect(per.summary.instanceThresholds.map((t) => t.categoryId)).toEqual([1, 2, 3]);
+    expect(shared.summary.instanceThresholds).toEqual([{ categoryId: null, threshold: 0.7, status: 'matched' }]);
+    expect([per.summary.instancesPerImage.after, shared.summary.instancesPerImage.after]).toEqual([2, 2]);
+  });
+});
+
 describe('SVG charts', () => {
   it('bar and line charts are well-formed XML, escaping labels', () => {
     const bars = barChart(['a <b> & c', 'teacher'], [{ name: 'AP "x"', values: [30, 25], errors: [2, 0] }, { name: 'GT', values: [40, NaN] }], { yLabel: 'AP' });
@@ -142,6 +186,7 @@ describe('SVG charts', () => {
       format: 'omnidistill-experiment',
       version: 1,
       experiment: 'schedule',
+      task: 'keypoints',
       question: 'q',
       paper: 'p',
       plot: { kind: 'line', xLabel: 'steps' },
@@ -170,6 +215,27 @@ describe('SVG charts', () => {
     expect(xmlProblems(experimentPlot(result))).toEqual([]);
     expect(formatExperimentTable(result)).toMatch(/student, 600 steps\s+600\s+25\.0 ± 7\.1\s+20\.0 \/ 30\.0\s+35\.0 ± 7\.1/);
     expect(buildExperimentReport(result)).toContain('<svg xmlns="http://www.w3.org/2000/svg"');
+
+    // A detection experiment: box AP only (no GT-box column), kept instances per image.
+    const detection: ExperimentResult = {
+      ...result,
+      experiment: 'selection-detection',
+      task: 'detection',
+      plot: { kind: 'bar' },
+      variants: result.variants.map((v) => ({
+        ...v,
+        perSeed: v.perSeed.map((p) => ({ seed: p.seed, endToEnd: p.endToEnd, labels: { instancesPerImage: 1.5, keypointsPerInstance: null, generatedInstances: 3 } })),
+        gtBoxes: null,
+      })),
+    };
+    const table = formatExperimentTable(detection);
+    expect(table).toMatch(/box AP ×100/);
+    expect(table).not.toMatch(/GT boxes/);
+    expect(table).toMatch(/student, 600 steps\s+600\s+25\.0 ± 7\.1\s+20\.0 \/ 30\.0\s+1\.50 1\.50$/m);
+    const plot = experimentPlot(detection);
+    expect(xmlProblems(plot)).toEqual([]);
+    expect(plot.match(/<rect /g)).toHaveLength(2);
+    expect(buildExperimentReport(detection)).toContain('Box AP on the validation split');
   });
 });
 
@@ -180,6 +246,8 @@ describe('omnidistill experiment usage errors (exit 2, one line)', () => {
     [['transforms', '--seeds', '0'], /--seeds: expected a positive integer/],
     [['transforms', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['transforms', 'extra'], /Unexpected argument 'extra'/],
+    [['transforms', '--seeds', '2', '--only-seed', '2'], /--seeds and --only-seed: give one of them/],
+    [['transforms', '--only-seed', '0'], /--only-seed: expected a positive integer/],
   ])('%j', async (argv, message) => {
     const r = await runCli('experiment', ...(argv as string[]));
     expect(r.code).toBe(2);

@@ -23,7 +23,18 @@ export interface CalibrateOptions extends CountMatchOptions {
    * the end); default the OS temp folder. The CLI uses the output folder.
    */
   scratchDir?: string;
+  /**
+   * Detection: `per-category` (default, the paper's rule: one threshold per category matching
+   * that category's instances per image) or `shared` (one threshold over every category's
+   * scores matching all instances per image; the ablation of the per-category rule).
+   * Keypoints always use one threshold.
+   */
+  categoryThresholds?: CategoryThresholds;
 }
+
+/** How detection instance thresholds are chosen: one per category, or one for all. */
+export type CategoryThresholds = 'per-category' | 'shared';
+export const CATEGORY_THRESHOLDS: readonly CategoryThresholds[] = ['per-category', 'shared'];
 
 /** Validates the targets for the task and returns them. */
 export function validateTargets(targets: LabeledTargets, task: SelectionTask): LabeledTargets {
@@ -153,7 +164,8 @@ export async function calibrate(source: PredictionSource, targets: LabeledTarget
   try {
     const table = await spillScores(source, task, scratch, options.numKeypoints);
     const curveOptions: CountMatchOptions = { curveSamples: options.curveSamples };
-    const instanceThresholds = task === 'keypoints' ? [await globalThreshold(table, targets, curveOptions)] : await perCategoryThresholds(table, targets, curveOptions);
+    const perCategory = task === 'detection' && expectOneOf(options.categoryThresholds ?? 'per-category', 'options.categoryThresholds', CATEGORY_THRESHOLDS) === 'per-category';
+    const instanceThresholds = perCategory ? await perCategoryThresholds(table, targets, curveOptions) : [await globalThreshold(table, task, targets, curveOptions)];
     const totalKept = instanceThresholds.reduce((sum, t) => sum + t.kept, 0);
     const perImage = (count: number) => (table.images === 0 ? 0 : count / table.images);
     const calibration = {
@@ -174,8 +186,17 @@ function firstColumn(column: SpillColumn | null | undefined): ValueScan {
   return (visit) => column?.scanRows((rows, i) => visit(rows[i])) ?? Promise.resolve();
 }
 
-function globalThreshold(table: SpilledScores, targets: LabeledTargets, options: CountMatchOptions): Promise<InstanceThreshold> {
-  return countMatchScan(firstColumn(table.keypoints), table.images, targets.instancesPerImage, options).then((choice) => ({ categoryId: null, ...choice }));
+/** Every instance score of every category (detection), column after column. */
+function allCategories(table: SpilledScores): ValueScan {
+  return async (visit) => {
+    for (const column of table.byCategory.values()) await firstColumn(column)(visit);
+  };
+}
+
+/** One instance threshold over all instances (keypoints: their one category; detection `shared`: every category). */
+function globalThreshold(table: SpilledScores, task: SelectionTask, targets: LabeledTargets, options: CountMatchOptions): Promise<InstanceThreshold> {
+  const scores = task === 'keypoints' ? firstColumn(table.keypoints) : allCategories(table);
+  return countMatchScan(scores, table.images, targets.instancesPerImage, options).then((choice) => ({ categoryId: null, ...choice }));
 }
 
 async function perCategoryThresholds(table: SpilledScores, targets: LabeledTargets, options: CountMatchOptions): Promise<InstanceThreshold[]> {

@@ -129,7 +129,8 @@ async function* selectedRecords(
 
 /** Maps a category id to its instance threshold (`null`: keep nothing). */
 function instanceThresholdLookup(calibration: Calibration): (categoryId: number) => number | null {
-  if (calibration.task === 'keypoints') {
+  // Keypoints, and detection calibrated with one shared threshold: one entry with categoryId null.
+  if (calibration.task === 'keypoints' || calibration.instanceThresholds.some((t) => t.categoryId === null)) {
     const global = calibration.instanceThresholds[0]?.threshold ?? null;
     return () => global;
   }

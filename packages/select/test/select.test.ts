@@ -172,6 +172,25 @@ describe('detection selection', () => {
     expect(dataset.annotations[0]).toEqual({ id: 1, image_id: 1, category_id: 1, bbox: [1, 2, 10, 5], area: 50, iscrowd: 0 });
   });
 
+  it('shared: one threshold over every category matches all instances per image, whatever the category', async () => {
+    // 2 per image in all, but 0.5 / 1 / 0.5 of categories 1 / 2 / 3: per category keeps the best
+    // 1 / 2 / 1 of each; one shared threshold keeps the 4 highest scores of any category.
+    const targets = { instancesPerImage: 2, perCategory: new Map([[1, 0.5], [2, 1], [3, 0.5]]) };
+    const per = await calibrate(predictions, targets, { task: 'detection' });
+    const shared = await calibrate(predictions, targets, { task: 'detection', categoryThresholds: 'shared' });
+    expect(shared.instanceThresholds).toHaveLength(1);
+    expect(shared.instanceThresholds[0]).toMatchObject({ categoryId: null, threshold: 0.7, kept: 4, candidates: 7, target: 2, after: 2, status: 'matched' });
+    expect(shared.instancesPerImage).toEqual({ target: 2, before: 3.5, after: 2 });
+    expect(per.instanceThresholds.map((t) => [t.categoryId, t.threshold])).toEqual([[1, 0.9], [2, 0.7], [3, 0.6]]);
+    const kept = async (cal: typeof per) => (await generateLabels(predictions, cal, { categories: detCategories })).annotations.map((a) => [a.image_id, a.category_id]);
+    expect(await kept(per)).toEqual([[1, 1], [1, 2], [1, 3], [2, 2]]);
+    expect(await kept(shared)).toEqual([[1, 1], [1, 1], [1, 2], [2, 2]]);
+  });
+
+  it('rejects an unknown categoryThresholds', async () => {
+    await expect(calibrate(predictions, { instancesPerImage: 1, perCategory: new Map() }, { task: 'detection', categoryThresholds: 'some' as never })).rejects.toThrow(/options.categoryThresholds/);
+  });
+
   it('needs per-category targets', async () => {
     await expect(calibrate(predictions, { instancesPerImage: 1 }, { task: 'detection' })).rejects.toThrow(
       'targets.perCategory: expected a Map from category id to instances per image (detection), received undefined',

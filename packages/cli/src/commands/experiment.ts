@@ -34,6 +34,8 @@ Options:
   --quick               the small setting (80 px, 200/400/200 images, teacher 300 steps,
                         detector 600, student 600): transforms with 2 seeds ≈ 15 min on 2 cores
   --seeds N             seeds 1..N (default 2)
+  --only-seed K         run seed K alone (two processes can work on two seeds' folders at
+                        once); a later --seeds N run reuses its stages and collects all seeds
   --out DIR             shared working folder (default runs/experiments[-quick])
   --image-size PX, --labeled N, --unlabeled N, --val N, --teacher-steps N, --detector-steps N,
   --student-steps N     override the scale (e.g. a tiny smoke run)
@@ -90,6 +92,7 @@ export const experimentCommand: CommandModule = {
     const v = parseFlags(rest, {
       quick: { type: 'boolean', default: false },
       seeds: { type: 'string' },
+      'only-seed': { type: 'string' },
       out: { type: 'string' },
       'image-size': { type: 'string' },
       labeled: { type: 'string' },
@@ -108,7 +111,8 @@ export const experimentCommand: CommandModule = {
     }
     const experiments = selected(name);
     const scale = scaleOf(v);
-    const seeds = Array.from({ length: positiveInt(v, 'seeds', 2) }, (_, i) => i + 1);
+    if (v.seeds !== undefined && v['only-seed'] !== undefined) throw new UsageError('--seeds and --only-seed: give one of them (--only-seed K runs seed K alone)');
+    const seeds = v['only-seed'] !== undefined ? [positiveInt(v, 'only-seed', 1)] : Array.from({ length: positiveInt(v, 'seeds', 2) }, (_, i) => i + 1);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     for (const e of experiments) log(`${e.name}: ${estimateLine(e, scale, seeds.length)}`);
     if (v.estimate) return EXIT.OK;

@@ -16,13 +16,17 @@ import { selectionRuleName } from '../pipeline/label-select.js';
 import { recipeKey } from './recipe.js';
 import type { LabelRecipe, ModelRecipe, PlanName, UnlabeledRecipe } from './recipe.js';
 import { planSpecs } from './scale.js';
+import { detectionTeacherRecipe } from './types.js';
 import type { Scale } from './scale.js';
 
-/** A model's scores on the validation split (keypoint AP, single pass). */
+/** The task an experiment asks its question on: the paper's keypoints, or multi-category detection. */
+export type ExperimentTask = 'keypoints' | 'detection';
+
+/** A model's scores on the validation split (single pass). */
 export interface ModelScore {
-  /** With the ground-truth person boxes as RoIs (isolates the keypoint model). */
-  gtBoxes: number;
-  /** With the person detector teacher's boxes (the paper's end-to-end number). */
+  /** Keypoints: keypoint AP with the ground-truth person boxes as RoIs (isolates the keypoint model). */
+  gtBoxes?: number;
+  /** Keypoints: keypoint AP with the person detector teacher's boxes (the paper's number). Detection: box AP. */
   endToEnd: number;
   /** Student: kept instances per unlabeled image and kept keypoints per instance in its labels. */
   labels?: { instancesPerImage: number; keypointsPerInstance: number | null; generatedInstances: number };
@@ -59,20 +63,47 @@ export class SeedLab {
     readonly bench: Bench,
     readonly scale: Scale,
     readonly seed: number,
+    readonly task: ExperimentTask,
     readonly data: BenchData,
-    readonly detector: LoadedDetector,
+    /** Keypoints: the person detector teacher whose boxes are the RoIs (null for detection). */
+    readonly detector: LoadedDetector | null,
     private readonly evalPasses: EvalPass[],
-    readonly detectorAp: number,
+    /** Keypoints: the person detector teacher's box AP; detection: the base teacher's (set once it is evaluated). */
+    public detectorAp: number,
     parallelTrainings: number,
   ) {
     this.trainSlots = new Slots(parallelTrainings);
   }
 
+  /** Opens (or resumes) the seed's folder for a task (see openKeypoints / openDetection). */
+  static open(outDir: string, scale: Scale, seed: number, io: DemoIO, parallelTrainings = 2, task: ExperimentTask = 'keypoints'): Promise<SeedLab> {
+    return task === 'keypoints' ? SeedLab.openKeypoints(outDir, scale, seed, io, parallelTrainings) : SeedLab.openDetection(outDir, scale, seed, io, parallelTrainings);
+  }
+
   /**
-   * Opens (or resumes) the seed's folder: data, the person detector teacher (trained beside
-   * the base teacher, one core each) and the detector's validation boxes for end-to-end AP.
+   * Detection (the `objects` synth style, five categories): data and the base teacher, a
+   * detector trained for the detector's steps on the labeled split.
    */
-  static async open(outDir: string, scale: Scale, seed: number, io: DemoIO, parallelTrainings = 2): Promise<SeedLab> {
+  private static async openDetection(outDir: string, scale: Scale, seed: number, io: DemoIO, parallelTrainings: number): Promise<SeedLab> {
+    const bench = await Bench.open(outDir, { scale, seed, task: 'detection' }, io);
+    const data = await bench.data('data', join(outDir, 'data'), {
+      style: 'objects',
+      imageSize: scale.imageSize,
+      counts: { labeled: scale.counts.labeled, unlabeled: scale.counts.unlabeled, val: scale.counts.val },
+      seed,
+    });
+    const lab = new SeedLab(bench, scale, seed, 'detection', data, null, [{ label: 'single pass', plan: SINGLE_PASS }], NaN, parallelTrainings);
+    const teacher = detectionTeacherRecipe(scale);
+    bench.engine = (await lab.model(teacher)).engine;
+    lab.detectorAp = (await lab.score(teacher)).endToEnd;
+    return lab;
+  }
+
+  /**
+   * Keypoints: data, the person detector teacher (trained beside the base teacher, one core
+   * each) and the detector's validation boxes for end-to-end AP.
+   */
+  private static async openKeypoints(outDir: string, scale: Scale, seed: number, io: DemoIO, parallelTrainings: number): Promise<SeedLab> {
     const bench = await Bench.open(outDir, { scale, seed }, io);
     const data = await bench.data('data', join(outDir, 'data'), {
       style: 'keypoints',
@@ -96,7 +127,7 @@ export class SeedLab {
       { label: 'single pass, GT boxes', plan: SINGLE_PASS },
       { label: 'single pass, detector boxes', plan: SINGLE_PASS, rois: detectorRois(detector.session, person, SINGLE_PASS), roisFingerprint: detector.fingerprint },
     ];
-    const lab = new SeedLab(bench, scale, seed, data, detector, passes, box.stats[0], parallelTrainings);
+    const lab = new SeedLab(bench, scale, seed, 'keypoints', data, detector, passes, box.stats[0], parallelTrainings);
     lab.models.set(modelName(teacher), Promise.resolve(teacherRecord));
     return lab;
   }
@@ -120,7 +151,8 @@ export class SeedLab {
   }
 
   private async trainModel(name: string, recipe: ModelRecipe): Promise<TrainRecord> {
-    const run = { threads: 1, child: true, model: { task: 'keypoints', lr: this.scale.lr } as ModelKind };
+    const model: ModelKind = this.task === 'keypoints' ? { task: 'keypoints', lr: this.scale.lr } : { task: 'detection', lr: this.scale.detectorLr };
+    const run = { threads: 1, child: true, model };
     const schedule = { batch: this.scale.batch, seed: this.seed };
     if (recipe.kind === 'supervised') return this.trainSlots.run(() => this.bench.train(name, this.data.labeled, recipe.steps, schedule, run));
     const labels = await this.labels(recipe.teacher, recipe.labels);
@@ -146,12 +178,12 @@ export class SeedLab {
         const predictions = recipeKey({ teacher, plan: recipe.plan, unlabeled: recipe.unlabeled });
         return this.inferSlot.run(() =>
           this.bench.label(`label-${predictions}-${selectionRuleName(recipe.selection)}`, {
-            task: 'keypoints',
+            task: this.task,
             teacher: record,
             unlabeled,
             labeled: this.data.labeled,
             plan,
-            rois: { kind: 'detector', detector: this.detector, plan },
+            ...(this.detector ? { rois: { kind: 'detector' as const, detector: this.detector, plan } } : {}),
             selection: recipe.selection,
             dir: join(this.bench.outDir, 'labels', predictions),
           }),
@@ -175,8 +207,11 @@ export class SeedLab {
 
   private async makeUnlabeled(recipe: UnlabeledRecipe): Promise<HiddenSplit> {
     const full = this.scale.counts.unlabeled;
+    const own = this.task === 'keypoints' ? 'keypoints' : 'objects';
+    // The objects style is detection's own data; keypoint styles are keypoint experiments'.
+    if ((recipe.style === 'objects') !== (this.task === 'detection')) throw new Error(`a ${this.task} experiment cannot label unlabeled images of the ${recipe.style} style`);
     const source =
-      recipe.style === 'keypoints'
+      recipe.style === own
         ? this.data.unlabeled
         : (
             await this.bench.data('data-shifted', join(this.bench.outDir, 'data-shifted'), {
@@ -197,8 +232,9 @@ export class SeedLab {
     if (!p) {
       p = (async () => {
         const record = await this.model(recipe);
-        const [gt, e2e] = await this.inferSlot.run(() => this.bench.evaluate(name, record, 'keypoints', this.data.val, this.evalPasses));
-        const score: ModelScore = { gtBoxes: gt.stats[0], endToEnd: e2e.stats[0] };
+        const aps = await this.inferSlot.run(() => this.bench.evaluate(name, record, this.task, this.data.val, this.evalPasses));
+        // Keypoints: GT boxes, then the detector's boxes; detection: box AP.
+        const score: ModelScore = this.task === 'keypoints' ? { gtBoxes: aps[0].stats[0], endToEnd: aps[1].stats[0] } : { endToEnd: aps[0].stats[0] };
         if (recipe.kind === 'student') {
           const s = (await this.labels(recipe.teacher, recipe.labels)).summary;
           score.labels = { instancesPerImage: s.instancesPerImage.after, keypointsPerInstance: s.keypointsPerInstance?.after ?? null, generatedInstances: s.generatedInstances };

@@ -10,8 +10,11 @@ export type PlanName = 'single' | 'flip' | 'scales' | 'scales-flip';
 
 /** The unlabeled images a student's labels are made on: a synth style and how many. */
 export interface UnlabeledRecipe {
-  /** `keypoints`: the labeled split's distribution; `shifted`: another synth style (dissimilar data). */
-  style: 'keypoints' | 'shifted';
+  /**
+   * `keypoints`: the keypoint labeled split's distribution; `shifted`: another synth style
+   * (dissimilar data); `objects`: the detection experiments' own unlabeled split.
+   */
+  style: 'keypoints' | 'shifted' | 'objects';
   count: number;
 }
 

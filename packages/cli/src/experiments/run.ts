@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DemoIO } from '../pipeline/bench.js';
 import { formatDuration } from '../pipeline/progress.js';
 import { SeedLab } from './lab.js';
-import type { ModelScore } from './lab.js';
+import type { ExperimentTask, ModelScore } from './lab.js';
 import { modelsOf } from './recipe.js';
 import type { ModelRecipe } from './recipe.js';
 import type { Scale } from './scale.js';
@@ -27,7 +27,9 @@ export interface VariantResult {
   kind: ModelRecipe['kind'];
   steps: number;
   perSeed: ({ seed: number } & ModelScore)[];
-  gtBoxes: MeanStd;
+  /** Keypoints only (null for detection). */
+  gtBoxes: MeanStd | null;
+  /** Keypoint AP with the detector's boxes, or a detector's box AP. */
   endToEnd: MeanStd;
 }
 
@@ -36,6 +38,7 @@ export interface ExperimentResult {
   format: 'omnidistill-experiment';
   version: 1;
   experiment: string;
+  task: ExperimentTask;
   question: string;
   paper: string;
   plot: Experiment['plot'];
@@ -43,7 +46,7 @@ export interface ExperimentResult {
   scale: Scale;
   seeds: number[];
   variants: VariantResult[];
-  /** The person detector teacher of each seed: box AP on the validation split (single pass). */
+  /** Keypoints: the person detector teacher of each seed; detection: the base teacher. Box AP on the validation split (single pass). */
   detector: { seed: number; boxAp: number }[];
   seconds: number;
   engine: string;
@@ -74,12 +77,13 @@ export async function runExperiment(o: RunOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
   const loadStart = loadavg()[0];
   const variants = o.experiment.variants(o.scale);
+  const task = o.experiment.task ?? 'keypoints';
   const perSeed: ModelScore[][] = [];
   const detector: { seed: number; boxAp: number }[] = [];
   let engine = '';
   for (const seed of o.seeds) {
     o.io.log(`experiment ${o.experiment.name}: seed ${seed} (${o.seeds.indexOf(seed) + 1}/${o.seeds.length})`);
-    const lab = await SeedLab.open(join(o.outDir, `seed-${seed}`), o.scale, seed, o.io, o.parallelTrainings ?? 2);
+    const lab = await SeedLab.open(join(o.outDir, seedFolder(task, seed)), o.scale, seed, o.io, o.parallelTrainings ?? 2, task);
     detector.push({ seed, boxAp: lab.detectorAp });
     perSeed.push(await Promise.all(variants.map((v) => lab.score(v.model))));
     engine = engine || lab.bench.engine;
@@ -88,6 +92,7 @@ export async function runExperiment(o: RunOptions): Promise<ExperimentResult> {
     format: 'omnidistill-experiment',
     version: 1,
     experiment: o.experiment.name,
+    task,
     question: o.experiment.question,
     paper: o.experiment.paper,
     plot: o.experiment.plot,
@@ -104,7 +109,7 @@ export async function runExperiment(o: RunOptions): Promise<ExperimentResult> {
         kind: v.model.kind,
         steps: v.model.steps,
         perSeed: scores,
-        gtBoxes: meanStd(scores.map((s) => s.gtBoxes)),
+        gtBoxes: task === 'keypoints' ? meanStd(scores.map((s) => s.gtBoxes ?? NaN)) : null,
         endToEnd: meanStd(scores.map((s) => s.endToEnd)),
       };
     }),
@@ -113,6 +118,11 @@ export async function runExperiment(o: RunOptions): Promise<ExperimentResult> {
     engine,
     load: { start: loadStart, end: loadavg()[0] },
   };
+}
+
+/** A seed's folder under OUT: keypoint experiments share seed-N, detection ones detection-seed-N. */
+export function seedFolder(task: ExperimentTask, seed: number): string {
+  return task === 'keypoints' ? `seed-${seed}` : `detection-seed-${seed}`;
 }
 
 /**
@@ -132,7 +142,9 @@ export function estimate(experiment: Experiment, scale: Scale, seeds: number): {
   const models = new Map<string, ModelRecipe>();
   for (const v of experiment.variants(scale)) modelsOf(v.model, models);
   const labelJobs = new Set<string>();
-  let steps = scale.detectorSteps;
+  const keypoints = (experiment.task ?? 'keypoints') === 'keypoints';
+  // Keypoints: the person detector besides the models; detection: the base teacher is one of the models.
+  let steps = keypoints ? scale.detectorSteps : 0;
   let labelPasses = 0;
   for (const m of models.values()) {
     steps += m.steps;
@@ -140,12 +152,12 @@ export function estimate(experiment: Experiment, scale: Scale, seeds: number): {
       const key = JSON.stringify([m.teacher, m.labels.plan, m.labels.unlabeled]);
       if (!labelJobs.has(key)) {
         labelJobs.add(key);
-        // Keypoint model and detector, each under every transform of the plan.
-        labelPasses += 2 * m.labels.unlabeled.count * (1 + planSpecs(m.labels.plan, scale).length);
+        // Keypoints: keypoint model and detector, each under every transform of the plan; detection: the detector.
+        labelPasses += (keypoints ? 2 : 1) * m.labels.unlabeled.count * (1 + planSpecs(m.labels.plan, scale).length);
       }
     }
   }
-  const evalImages = 2 * (models.size + 1) * scale.counts.val;
+  const evalImages = keypoints ? 2 * (models.size + 1) * scale.counts.val : models.size * scale.counts.val;
   const pixels = (scale.imageSize / RATES.referenceSize) ** 2;
   const perSeed = (steps / RATES.trainStepsPerSecond + labelPasses / RATES.labelTransformsPerSecond + evalImages / RATES.evalImagesPerSecond) * pixels;
   return { steps: steps * seeds, labelPasses: labelPasses * seeds, evalImages: evalImages * seeds, seconds: perSeed * seeds };

@@ -1,6 +1,7 @@
 // The contract of one experiment: the variants it compares (each a model recipe) and how
 // its plot is drawn. The runner trains, labels and evaluates; an experiment only describes.
 import type { LabelRecipe, ModelRecipe } from './recipe.js';
+import type { ExperimentTask } from './lab.js';
 import type { Scale } from './scale.js';
 
 /** One bar (or one point of a line) of an experiment. */
@@ -20,6 +21,8 @@ export type PlotKind = { kind: 'bar' } | { kind: 'line'; xLabel: string };
 
 export interface Experiment {
   name: string;
+  /** Default keypoints (the paper's task); detection runs on the `objects` synth style in OUT/detection-seed-N. */
+  task?: ExperimentTask;
   /** One line for `experiment --help`. */
   summary: string;
   /** The question it answers, and what the paper reports on it (for the report and docs). */
@@ -32,6 +35,11 @@ export interface Experiment {
 /** The teacher every variant is compared with: supervised on the labeled split, the teacher's steps. */
 export function teacherRecipe(scale: Scale, steps = scale.teacherSteps): ModelRecipe {
   return { kind: 'supervised', steps };
+}
+
+/** The base teacher of a detection experiment: a detector trained for the detector's steps. */
+export function detectionTeacherRecipe(scale: Scale): ModelRecipe {
+  return { kind: 'supervised', steps: scale.detectorSteps };
 }
 
 /** The paper's labels: every transform (scales × flip), count-matched selection, the whole unlabeled split. */

@@ -21,12 +21,14 @@ export interface CalibrationSummary {
 
 /**
  * How kept instances and keypoints are chosen. `count-matched`: the paper's rule (REFERENCE.md
- * §1 step 4). `fixed`: one score threshold for instances and keypoints alike (a common
- * hand-picked default). `none`: every prediction the teacher made is kept.
+ * §1 step 4; detection: one threshold per category). `count-matched-shared`: detection, one
+ * count-matched threshold over all categories together (the same as `count-matched` for
+ * keypoints, which have one category). `fixed`: one score threshold for instances and
+ * keypoints alike (a common hand-picked default). `none`: every prediction the teacher made is kept.
  */
-export type SelectionRule = { kind: 'count-matched' } | { kind: 'fixed'; threshold: number } | { kind: 'none' };
+export type SelectionRule = { kind: 'count-matched' } | { kind: 'count-matched-shared' } | { kind: 'fixed'; threshold: number } | { kind: 'none' };
 
-/** The rule's name in file names and tables: `count-matched`, `fixed-0.5`, `none`. */
+/** The rule's name in file names and tables: `count-matched`, `count-matched-shared`, `fixed-0.5`, `none`. */
 export function selectionRuleName(rule: SelectionRule): string {
   return rule.kind === 'fixed' ? `fixed-${rule.threshold}` : rule.kind;
 }
@@ -37,7 +39,7 @@ export function selectionRuleName(rule: SelectionRule): string {
  * Scores are probabilities in [0, 1], so threshold 0 keeps every prediction.
  */
 function applyRule(calibration: Calibration, rule: SelectionRule): Calibration {
-  if (rule.kind === 'count-matched') return calibration;
+  if (rule.kind === 'count-matched' || rule.kind === 'count-matched-shared') return calibration;
   const threshold = rule.kind === 'fixed' ? rule.threshold : 0;
   return {
     ...calibration,
@@ -78,15 +80,16 @@ export async function writeSelection(openSource: () => PredictionSource, inputs:
   // Scores are spilled next to the outputs (the folder has room for the predictions), not to /tmp;
   // the folder may not exist yet when a caller (an experiment variant) selects into a new one.
   await mkdir(outDir, { recursive: true });
-  const calibration = applyRule(await calibrate(openSource(), targetsFromDataset(labeled), { ...options, scratchDir: outDir }), rule);
+  const categoryThresholds = rule.kind === 'count-matched-shared' ? 'shared' : 'per-category';
+  const calibration = applyRule(await calibrate(openSource(), targetsFromDataset(labeled), { ...options, scratchDir: outDir, categoryThresholds }), rule);
   const generated = join(outDir, 'generated.json');
   const calibrationPath = join(outDir, 'calibration.json');
   // Streamed: the generated dataset is written while it is selected, never held whole.
   const counts = await writeGeneratedLabelsStreaming(generated, openSource, calibration, options);
   await writeCalibrationRecord(calibrationPath, calibration);
   const summary = summarise(calibration, counts);
-  // Another rule keeps other counts than the calibration's: report what was written.
-  if (rule.kind !== 'count-matched') {
+  // A fixed or no threshold keeps other counts than the calibration's: report what was written.
+  if (rule.kind === 'fixed' || rule.kind === 'none') {
     summary.instancesPerImage = { ...summary.instancesPerImage, after: calibration.images === 0 ? 0 : counts.annotations / calibration.images };
     if (summary.keypointsPerInstance) summary.keypointsPerInstance = { ...summary.keypointsPerInstance, after: await keptKeypointsPerInstance(generated) };
   }
