@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXPERIMENTS, findExperiment } from '../src/experiments/registry.js';
-import { meanStd } from '../src/experiments/run.js';
+import { estimate, meanStd } from '../src/experiments/run.js';
 import type { ExperimentResult } from '../src/experiments/run.js';
 import { modelsOf, recipeKey } from '../src/experiments/recipe.js';
 import { experimentScale } from '../src/experiments/scale.js';
@@ -239,6 +239,29 @@ describe('SVG charts', () => {
   });
 });
 
+describe('estimate', () => {
+  const scale = experimentScale(true);
+  it('counts a model two experiments share once when they run together', () => {
+    const [transforms, selection] = ['transforms', 'selection'].map((n) => findExperiment(n)!);
+    const a = estimate(transforms, scale, 2);
+    const b = estimate(selection, scale, 2);
+    const both = estimate([transforms, selection], scale, 2);
+    // Shared per seed: the detector, the teacher and the paper's student (its labels too).
+    const shared = 2 * (scale.detectorSteps + scale.teacherSteps + scale.studentSteps);
+    expect(both.steps).toBe(a.steps + b.steps - shared);
+    expect(both.labelPasses).toBeLessThan(a.labelPasses + b.labelPasses);
+    expect(both.seconds).toBeLessThan(a.seconds + b.seconds);
+    expect(estimate([transforms], scale, 2)).toEqual(a);
+  });
+
+  it('a detection experiment counts its own teacher and one model per labeling pass', () => {
+    const e = estimate(findExperiment('selection-detection')!, scale, 1);
+    // The teacher (detector steps) and four students.
+    expect(e.steps).toBe(scale.detectorSteps + 4 * scale.studentSteps);
+    expect(e.labelPasses).toBe(scale.counts.unlabeled * 8);
+  });
+});
+
 describe('omnidistill experiment usage errors (exit 2, one line)', () => {
   it.each([
     [[], /name an experiment/],
@@ -258,7 +281,8 @@ describe('omnidistill experiment usage errors (exit 2, one line)', () => {
   it('--estimate prints the work of each experiment and exits 0 without running', async () => {
     const r = await runCli('experiment', 'all', '--quick', '--estimate', '--out', join(tmp, 'never'));
     expect(r.code).toBe(0);
-    expect(r.stderr.trim().split('\n')).toHaveLength(EXPERIMENTS.length);
+    expect(r.stderr.trim().split('\n')).toHaveLength(EXPERIMENTS.length + 1);
     expect(r.stderr).toMatch(/^transforms: estimate .* training steps/m);
+    expect(r.stderr).toMatch(new RegExp(`^all ${EXPERIMENTS.length} together: estimate .* training steps`, 'm'));
   });
 });

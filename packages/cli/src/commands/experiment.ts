@@ -115,6 +115,8 @@ export const experimentCommand: CommandModule = {
     const seeds = v['only-seed'] !== undefined ? [positiveInt(v, 'only-seed', 1)] : Array.from({ length: positiveInt(v, 'seeds', 2) }, (_, i) => i + 1);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     for (const e of experiments) log(`${e.name}: ${estimateLine(e, scale, seeds.length)}`);
+    // Together, shared models count once: what `all` costs on a fresh folder.
+    if (experiments.length > 1) log(`all ${experiments.length} together: ${estimateLine(experiments, scale, seeds.length)}`);
     if (v.estimate) return EXIT.OK;
     const outDir = await prepareOutputFolder('--out', typeof v.out === 'string' ? v.out : join('runs', `experiments${v.quick ? '-quick' : ''}`));
     return runUntilInterrupted(log, async (signal) => {

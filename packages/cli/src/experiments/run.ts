@@ -134,37 +134,59 @@ export function seedFolder(task: ExperimentTask, seed: number): string {
  */
 const RATES = { trainStepsPerSecond: 20, labelTransformsPerSecond: 350, evalImagesPerSecond: 200, referenceSize: 80 };
 
+/** The work of a set of experiments, and its wall-time estimate from RATES. */
+export interface Estimate {
+  steps: number;
+  labelPasses: number;
+  evalImages: number;
+  seconds: number;
+}
+
 /**
- * The work one experiment needs on a fresh folder (every seed: data aside), and a
- * wall-time estimate from RATES.
+ * The work one experiment, or several run on the same folder, need from a fresh folder (every
+ * seed: data aside), and a wall-time estimate from RATES. Models, labels and evaluations two
+ * experiments share (same task, same recipe) count once, as the shared seed folders train them once.
  */
-export function estimate(experiment: Experiment, scale: Scale, seeds: number): { steps: number; labelPasses: number; evalImages: number; seconds: number } {
-  const models = new Map<string, ModelRecipe>();
-  for (const v of experiment.variants(scale)) modelsOf(v.model, models);
+export function estimate(experiments: Experiment | readonly Experiment[], scale: Scale, seeds: number): Estimate {
+  const list = Array.isArray(experiments) ? experiments : [experiments as Experiment];
+  const total: Estimate = { steps: 0, labelPasses: 0, evalImages: 0, seconds: 0 };
+  for (const task of ['keypoints', 'detection'] as const) {
+    const ofTask = list.filter((e) => (e.task ?? 'keypoints') === task);
+    if (ofTask.length === 0) continue;
+    const models = new Map<string, ModelRecipe>();
+    for (const e of ofTask) for (const v of e.variants(scale)) modelsOf(v.model, models);
+    const w = taskWork(task, models, scale);
+    const pixels = (scale.imageSize / RATES.referenceSize) ** 2;
+    total.steps += w.steps * seeds;
+    total.labelPasses += w.labelPasses * seeds;
+    total.evalImages += w.evalImages * seeds;
+    total.seconds += (w.steps / RATES.trainStepsPerSecond + w.labelPasses / RATES.labelTransformsPerSecond + w.evalImages / RATES.evalImagesPerSecond) * pixels * seeds;
+  }
+  return total;
+}
+
+/** One seed's work for the distinct models of one task. */
+function taskWork(task: ExperimentTask, models: ReadonlyMap<string, ModelRecipe>, scale: Scale): Omit<Estimate, 'seconds'> {
+  const keypoints = task === 'keypoints';
   const labelJobs = new Set<string>();
-  const keypoints = (experiment.task ?? 'keypoints') === 'keypoints';
   // Keypoints: the person detector besides the models; detection: the base teacher is one of the models.
   let steps = keypoints ? scale.detectorSteps : 0;
   let labelPasses = 0;
   for (const m of models.values()) {
     steps += m.steps;
-    if (m.kind === 'student') {
-      const key = JSON.stringify([m.teacher, m.labels.plan, m.labels.unlabeled]);
-      if (!labelJobs.has(key)) {
-        labelJobs.add(key);
-        // Keypoints: keypoint model and detector, each under every transform of the plan; detection: the detector.
-        labelPasses += (keypoints ? 2 : 1) * m.labels.unlabeled.count * (1 + planSpecs(m.labels.plan, scale).length);
-      }
-    }
+    if (m.kind !== 'student') continue;
+    const key = JSON.stringify([m.teacher, m.labels.plan, m.labels.unlabeled]);
+    if (labelJobs.has(key)) continue;
+    labelJobs.add(key);
+    // Keypoints: keypoint model and detector, each under every transform of the plan; detection: the detector.
+    labelPasses += (keypoints ? 2 : 1) * m.labels.unlabeled.count * (1 + planSpecs(m.labels.plan, scale).length);
   }
   const evalImages = keypoints ? 2 * (models.size + 1) * scale.counts.val : models.size * scale.counts.val;
-  const pixels = (scale.imageSize / RATES.referenceSize) ** 2;
-  const perSeed = (steps / RATES.trainStepsPerSecond + labelPasses / RATES.labelTransformsPerSecond + evalImages / RATES.evalImagesPerSecond) * pixels;
-  return { steps: steps * seeds, labelPasses: labelPasses * seeds, evalImages: evalImages * seeds, seconds: perSeed * seeds };
+  return { steps, labelPasses, evalImages };
 }
 
 /** The estimate as one line for the log. */
-export function estimateLine(experiment: Experiment, scale: Scale, seeds: number): string {
-  const e = estimate(experiment, scale, seeds);
+export function estimateLine(experiments: Experiment | readonly Experiment[], scale: Scale, seeds: number): string {
+  const e = estimate(experiments, scale, seeds);
   return `estimate (fresh folder, quiet 2 cores): ${e.steps} training steps, ${e.labelPasses} labeling passes, ${e.evalImages} evaluation images ≈ ${formatDuration(e.seconds)}; finished stages of earlier runs are reused`;
 }
