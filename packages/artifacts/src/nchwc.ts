@@ -90,6 +90,17 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     return name;
   };
   const info = (name: string, shape: readonly number[]) => extraInfo.push({ name, type: { kind: 'tensor', dtype: 'float32', shape } });
+  // ReorderInput of each tensor once: a weight gradient's dY is also its input gradient's input.
+  const blockedInputs = new Map<string, string>();
+  const reordered = (source: string, prefix: string, shape: readonly number[]): string => {
+    const known = blockedInputs.get(source);
+    if (known) return known;
+    const out = `${prefix}_blocked`;
+    nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [source], outputs: [out], attributes: {}, name: `${prefix}_node` });
+    info(out, shape);
+    blockedInputs.set(source, out);
+    return out;
+  };
   // `source` viewed as `split`, transposed by `perm` and viewed as `shape` (the blocked weight `${prefix}`).
   const permuted = (prefix: string, source: string, split: readonly number[], perm: readonly number[], shape: readonly number[]): string => {
     const splitName = `${prefix}_split`, permName = `${prefix}_perm`, out = `${prefix}_blocked_weight`;
@@ -129,12 +140,7 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
         nodes.push({ opType: 'Pad', domain: '', inputs: [bName, shapeConst(`${id}/b_pads`, [0, op - o])], outputs: [bias], attributes: {}, name: `${id}/b_pad_node` });
         info(bias, [op]);
       }
-      let input = xName;
-      if (layout === 'blocked') {
-        input = `${id}/x`;
-        nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [xName], outputs: [input], attributes: {}, name: `${id}/x_node` });
-        info(input, [x[0], cp, x[2], x[3]]);
-      }
+      const input = layout === 'blocked' ? reordered(xName, `${id}/x`, [x[0], cp, x[2], x[3]]) : xName;
       const attributes: Record<string, AttributeValue> = { kernel_shape: { type: 'ints', value: [kh, kw] } };
       if (relu) attributes.activation = { type: 'string', value: 'Relu' };
       for (const a of ['strides', 'pads', 'dilations']) {
@@ -159,9 +165,7 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
         nodes.push({ opType: 'Pad', domain: '', inputs: [t, shapeConst(`${id}/t_pads`, [0, 0, 0, 0, cp - c, 0, 0, 0])], outputs: [tIn], attributes: {}, name: `${id}/t_pad_node` });
         info(tIn, [cp, o, kh, kw]);
       }
-      const tBlocked = `${id}/t_blocked`;
-      nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [tIn], outputs: [tBlocked], attributes: {}, name: `${id}/t_reorder_node` });
-      info(tBlocked, [cp, op, kh, kw]);
+      const tBlocked = reordered(tIn, `${id}/t_reorder`, [cp, op, kh, kw]);
       const split = layout === 'blocked' ? [cp / block, block, op / block, kh, kw, block] : [cp, op / block, kh, kw, block];
       const perm = layout === 'blocked' ? [2, 0, 3, 4, 1, 5] : [1, 0, 2, 3, 4];
       skippedTransposes.add(wT);

@@ -79,7 +79,10 @@ describe('nchwcConvolutions', () => {
       // four weight gradients. Every weight that is a [1, 0, 2, 3] transpose (the weight
       // gradients' dYᵀ, the input gradients' swapped kernels) has it folded into the blocked weight.
       expect(blocked.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')).toHaveLength(10);
-      expect(blocked.nodes.filter((n) => n.name.endsWith('/t_reorder_node'))).toHaveLength(6);
+      expect(blocked.nodes.filter((n) => n.name.endsWith('/t_perm_node'))).toHaveLength(6);
+      // Each tensor is reordered once (dY feeds its input gradient's conv and its weight gradient's weight).
+      const reorderSources = blocked.nodes.filter((n) => n.opType === 'ReorderInput').map((n) => n.inputs[0]);
+      expect(new Set(reorderSources).size).toBe(reorderSources.length);
       const feeds: Record<string, ort.Tensor> = {
         x: new ort.Tensor('float32', Float32Array.from({ length: batch * 3 * 400 }, () => rng.nextNormal()), [batch, 3, 20, 20]),
         t: new ort.Tensor('float32', Float32Array.from({ length: plain.t.reduce((a, b) => a * b, 1) }, () => rng.nextNormal()), [...plain.t]),
