@@ -120,6 +120,7 @@ async function trainOurs(start: string, name: string): Promise<Side & { engine: 
   const run = await trainOnnxStudent({
     modelPath: start, spec, manifest, train: { coco: labeled.annotations, imageDir: labeled.imageDir }, ...(generated ? { generated } : {}),
     steps: STEPS, batch: BATCH, lr: LR, weightDecay: WD, seed: SEED, threads: 1, progressEvery: 1,
+    batchNorm: 'frozen', // as track_torch.py trains (eval mode); the export's statistics are torch's initial ones, whose default is batch
     outDir: dir, name, log: () => {},
     onBatch: (f) => {
       for (const k of ['input', HEATMAP_TARGET_INPUT, HEATMAP_WEIGHT_INPUT]) writeSync(fd, bytesOf(f[k]));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEATMAP_TARGET_INPUT, HEATMAP_WEIGHT_INPUT, decodeOnnxModel, effectiveLearningRate, studentDefinition } from '../../packages/artifacts/src/index.js';
 import { COCO_PERSON } from '../../packages/core/src/index.js';
-import { TopDownBatchBuilder, heatmapTargets, loadCocoSource } from '../../packages/models/src/index.js';
+import { NO_CROP_AUGMENTATION, TopDownBatchBuilder, heatmapTargets, loadCocoSource } from '../../packages/models/src/index.js';
 import { generateSplits } from '../../packages/synth/src/index.js';
 import { Rng, engineFactory, type Feeds } from '../../packages/train/src/index.js';
 
@@ -25,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'track-torch-'));
 const splits = await generateSplits({ outDir: dir, style: 'keypoints', imageSize: 64, seed: 11, counts: { labeled: 32 }, concurrency: 2 });
 const labeled = await loadCocoSource({ coco: splits.splits.labeled!.annotations, imageDir: splits.splits.labeled!.imagesDir });
 const spec = { image: 'input', heatmaps: 'heatmaps', pixels: { channelOrder: 'rgb' as const, scale: 255, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] }, schema: COCO_PERSON };
-const builder = new TopDownBatchBuilder({ batch: BATCH, height: 32, width: 24, targets: heatmapTargets(8, 6), spec, flipProbability: 0.5, jitter: 0.05 });
+const builder = new TopDownBatchBuilder({ batch: BATCH, height: 32, width: 24, targets: heatmapTargets(8, 6), spec, augmentation: { ...NO_CROP_AUGMENTATION, flipProbability: 0.5, jitter: 0.05 } });
 const rng = new Rng(5);
 const batches: Feeds[] = Array.from({ length: STEPS }, () => builder.build(Array.from({ length: 4 }, () => labeled.images[rng.nextInt(labeled.images.length)]), rng));
 

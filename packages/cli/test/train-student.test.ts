@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeOnnxModel, encodeModel } from '@omnidistill/artifacts';
 import { generateSplits } from '@omnidistill/synth';
+import { CROP_AUGMENTATION_DEFAULTS, MMPOSE_CROP_AUGMENTATION } from '@omnidistill/models';
+import { studentSpecFromManifest } from '../src/commands/train-student.js';
 import { runCli } from './helpers.js';
 
 const fixture = (name: string) => new URL(`./fixtures/models/${name}`, import.meta.url).pathname;
@@ -88,5 +90,23 @@ describe('omnidistill train --model (bring your own student)', () => {
     const ran = await runCli('train', '--model', fixture('topdown-student.onnx'), '--manifest', manifest, '--labeled', coco, '--images', images, '--steps', '1', '--out', dir);
     expect(ran.code).toBe(2);
     expect(ran.stderr).toMatch(/rois\.json\.layout: expected "topdown-heatmap", "simcc" or "rois"/);
+  });
+
+  it('reads the crop augmentation from the manifest\'s training block (defaults for unset fields) and exits 2 naming a bad field', async () => {
+    const base = JSON.parse(await readFile(fixture('topdown-student.json'), 'utf8')) as Record<string, unknown>;
+    const spec = studentSpecFromManifest({ ...base, training: { augmentation: { rotationFactor: 0, scaleFactor: 0.25 } } }, 'm.json');
+    expect(spec.layout === 'topdown-heatmap' && spec.augmentation).toEqual({ ...CROP_AUGMENTATION_DEFAULTS, rotationFactor: 0, scaleFactor: 0.25 });
+    const preset = studentSpecFromManifest({ ...base, training: { augmentation: 'mmpose' } }, 'm.json');
+    expect(preset.layout === 'topdown-heatmap' && preset.augmentation).toEqual(MMPOSE_CROP_AUGMENTATION);
+    const defaults = studentSpecFromManifest(base, 'm.json');
+    expect(defaults.layout === 'topdown-heatmap' && defaults.augmentation).toEqual(CROP_AUGMENTATION_DEFAULTS);
+    expect(() => studentSpecFromManifest({ ...base, training: { heads: {} } }, 'm.json')).toThrow(/m\.json\.training\.heads: expected no such field for a crop model/);
+
+    const { dir, coco, images } = await labeledSplit();
+    const manifest = join(dir, 'student.json');
+    await writeFile(manifest, JSON.stringify({ ...base, training: { augmentation: { scaleFactor: 2 } } }));
+    const ran = await runCli('train', '--model', fixture('topdown-student.onnx'), '--manifest', manifest, '--labeled', coco, '--images', images, '--steps', '1', '--out', dir);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toMatch(/student\.json\.training\.augmentation\.scaleFactor: expected a number in \[0, 1\)/);
   });
 });

@@ -33,4 +33,7 @@ export { trainOnnxStudent, TopDownBatchBuilder, heatmapTargets, simccTargets, lo
 export type { DetectorStudentSpec } from './onnx-detector-student.js';
 export { YoloBatchBuilder, writeYoloTargets } from './onnx-yolo-student.js';
 export type { YoloStudentSpec, YoloTargetPlanes } from './onnx-yolo-student.js';
+export { defaultBatchNormMode, hasInitialBatchNormStatistics } from './batch-norm-default.js';
+export { CROP_AUGMENTATION_DEFAULTS, CROP_AUGMENTATION_PRESETS, MMPOSE_CROP_AUGMENTATION, NO_CROP_AUGMENTATION, resolveCropAugmentation, sampleCropPose, cropToImage, invertAffine, keypointsInCrop } from './crop-augment.js';
+export type { CropAugmentation, CropPose, CropSize, Affine } from './crop-augment.js';
 export type { TrainOnnxStudentOptions, TopDownStudentSpec, RoisStudentSpec, SimccStudentSpec, StudentSpec, StudentPixels, CropTargets } from './onnx-student.js';

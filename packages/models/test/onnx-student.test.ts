@@ -8,7 +8,7 @@ import { GraphBuilder, decodeOnnxModel, encodeModel, tensorValues } from '@omnid
 import { COCO_PERSON } from '@omnidistill/core';
 import { generateSplits } from '@omnidistill/synth';
 import { Rng } from '@omnidistill/train';
-import { DEFAULT_PIXELS, TopDownBatchBuilder, reinitialised, heatmapTargets, simccTargets, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type StudentSpec, type TopDownStudentSpec } from '@omnidistill/models';
+import { DEFAULT_PIXELS, NO_CROP_AUGMENTATION, TopDownBatchBuilder, reinitialised, heatmapTargets, simccTargets, exportKeypointModel, resolveKeypointConfig, defineKeypointModel, trainOnnxStudent, type StudentSpec, type TopDownStudentSpec } from '@omnidistill/models';
 import { instantiate } from '@omnidistill/artifacts';
 import { randomFloats, runOnnx } from './helpers.js';
 
@@ -84,20 +84,27 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     expect(out.heatmaps.dims).toEqual([1, K, 16, 12]);
   });
 
-  it('--reinit: He-normal weights, norm scales 1, biases 0; frozen parameters keep their values', () => {
+  it("--reinit: torch's default Conv/Linear initialisation, norm scales 1, norm shifts 0; frozen parameters keep their values", () => {
     const params = [
       { name: 'conv.weight', shape: [64, 8, 3, 3], trainable: true, init: new Float32Array(64 * 72).fill(5) },
+      { name: 'conv.bias', shape: [64], trainable: true, init: new Float32Array(64).fill(5) },
       { name: 'bn.weight', shape: [8], trainable: true, init: new Float32Array(8).fill(5) },
-      { name: 'conv.bias', shape: [8], trainable: true, init: new Float32Array(8).fill(5) },
+      { name: 'bn.bias', shape: [8], trainable: true, init: new Float32Array(8).fill(5) },
       { name: 'bn.running_var', shape: [8], trainable: false, init: new Float32Array(8).fill(5) },
     ];
     const fresh = reinitialised(params, 3);
+    // kaiming_uniform(a = √5): U(−1/√fan_in, 1/√fan_in), fan_in = 8·3·3 = 72; the conv's bias likewise.
+    const bound = 1 / Math.sqrt(72);
+    for (const name of ['conv.weight', 'conv.bias']) {
+      const v = fresh.get(name)!;
+      expect(Math.max(...v.map(Math.abs))).toBeLessThanOrEqual(bound);
+      expect(Math.max(...v.map(Math.abs))).toBeGreaterThan(0.9 * bound); // spread over the whole range
+    }
     const w = fresh.get('conv.weight')!;
     const std = Math.sqrt(w.reduce((a, v) => a + v * v, 0) / w.length);
-    expect(std).toBeGreaterThan(0.9 * Math.sqrt(2 / 72));
-    expect(std).toBeLessThan(1.1 * Math.sqrt(2 / 72));
+    expect(std).toBeCloseTo(bound / Math.sqrt(3), 2); // a uniform's std
     expect(Array.from(fresh.get('bn.weight')!)).toEqual(new Array(8).fill(1));
-    expect(Array.from(fresh.get('conv.bias')!)).toEqual(new Array(8).fill(0));
+    expect(Array.from(fresh.get('bn.bias')!)).toEqual(new Array(8).fill(0));
     expect(Array.from(fresh.get('bn.running_var')!)).toEqual(new Array(8).fill(5));
   });
 
@@ -170,7 +177,7 @@ describe('trainOnnxStudent (top-down heatmap model)', () => {
     kps.splice(3 * 1, 3, 11, 6, 2); // left eye near the top-left corner
     const image = { id: 1, fileName: 'a.png', width: 40, height: 40, pixels: new Uint8Array(40 * 40 * 3).fill(128), annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 5, 10, 20], area: 200, iscrowd: 0, keypoints: kps, num_keypoints: 2 }] };
     const make = (flipProbability: number) =>
-      new TopDownBatchBuilder({ batch: 2, height: 24, width: 12, targets: heatmapTargets(12, 6), spec: { ...spec, padding: 1 }, flipProbability, jitter: 0 }).build([image as never], new Rng(1));
+      new TopDownBatchBuilder({ batch: 2, height: 24, width: 12, targets: heatmapTargets(12, 6), spec: { ...spec, padding: 1 }, augmentation: { ...NO_CROP_AUGMENTATION, flipProbability } }).build([image as never], new Rng(1));
     const plain = make(0);
     const t = plain.heatmap_targets.data as BigInt64Array;
     const w = plain.heatmap_target_weights.data as Float32Array;

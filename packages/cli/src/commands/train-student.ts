@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { OnnxImportError, OnnxReadError, type CenterNetHeads, type YoloScores } from '@omnidistill/artifacts';
 import { COCO_PERSON, OmniRangeError, OmniTypeError, validateFlipPairs, type KeypointSchema } from '@omnidistill/core';
 import { hashFile } from '@omnidistill/infer';
-import { trainOnnxStudent, type DetectorStudentSpec, type StudentPixels, type StudentSpec, type YoloStudentSpec } from '@omnidistill/models';
+import { resolveCropAugmentation, trainOnnxStudent, type CropAugmentation, type DetectorStudentSpec, type StudentPixels, type StudentSpec, type YoloStudentSpec } from '@omnidistill/models';
 import { prepareOutputFolder } from '../pipeline/out-dir.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
 import { checkpointEvery, checkpointFolder, dataIdentity, runInterruptible } from '../pipeline/train-run.js';
@@ -45,8 +45,12 @@ Options (besides train's --labeled, --images, --generated, --generated-images,
                           (default 8); detectors: images per minibatch (default 16)
   --freeze PATTERN        freeze parameters whose name matches (* = any run), e.g. 'backbone.*';
                           comma-separated for several
-  --reinit                re-initialise the trainable weights (the paper's student) instead of fine-tuning
-  --batch-norm MODE       frozen (default: running statistics, γ/β trained) or batch
+  --reinit                re-initialise the trainable weights (the paper's student) instead of
+                          fine-tuning, as PyTorch initialises a new Conv/Linear
+  --batch-norm MODE       frozen (running statistics, γ/β trained; the default when fine-tuning a
+                          trained model) or batch (batch statistics, running statistics updated as
+                          torch's train mode; the default with --reinit, and for an untrained
+                          export whose statistics are still 0 / 1)
   --loss-output NAME      train on the model's own scalar output NAME (a model exported with its
                           loss) instead of the layout's loss; its inputs besides the image must be
                           the layout's targets by name: heatmap_targets (int64 [N, K]) and/or
@@ -184,6 +188,21 @@ function detectorSpecFromManifest(m: Record<string, unknown>, path: string): Det
 }
 
 /**
+ * A crop model's `training` block: only `augmentation`, a preset name ("default", "mmpose",
+ * "none") or crop scale / rotation / flip / jitter fields over the defaults, checked field by field.
+ */
+function cropAugmentationOf(m: Record<string, unknown>, path: string): CropAugmentation {
+  if (m.training === undefined) return resolveCropAugmentation();
+  const t = field(m, 'training', path);
+  for (const key of Object.keys(t)) {
+    if (key !== 'augmentation') throw new OmniRangeError(`${path}.training.${key}`, 'no such field for a crop model (training: {"augmentation": {…}})', t[key]);
+  }
+  if (t.augmentation === undefined) return resolveCropAugmentation();
+  const a = typeof t.augmentation === 'string' ? t.augmentation : field(t, 'augmentation', `${path}.training`);
+  return resolveCropAugmentation(a, `${path}.training.augmentation`);
+}
+
+/**
  * The parts of a model manifest (infer's format) the student trainer needs, checked with the
  * field named in every error: a detector's training heads, or a keypoint model's layout
  * (topdown-heatmap, simcc or rois), tensor names, pixels, keypoint schema.
@@ -217,8 +236,9 @@ export function studentSpecFromManifest(value: unknown, path: string): StudentSp
     return v;
   };
   const padding = positive('padding', 1.25);
-  if (layout === 'simcc') return { ...base, layout, x: nameIn(outputs, 'x', `${path}.outputs`), y: nameIn(outputs, 'y', `${path}.outputs`), padding, splitRatio: positive('splitRatio', 2) };
-  return { ...base, layout, heatmaps: nameIn(outputs, 'heatmaps', `${path}.outputs`), padding };
+  const augmentation = cropAugmentationOf(m, path);
+  if (layout === 'simcc') return { ...base, layout, x: nameIn(outputs, 'x', `${path}.outputs`), y: nameIn(outputs, 'y', `${path}.outputs`), padding, splitRatio: positive('splitRatio', 2), augmentation };
+  return { ...base, layout, heatmaps: nameIn(outputs, 'heatmaps', `${path}.outputs`), padding, augmentation };
 }
 
 export const trainStudentCommand: CommandModule = {
@@ -255,7 +275,8 @@ export const trainStudentCommand: CommandModule = {
     const outDir = await prepareOutputFolder('--out', data.outDir);
     const name = typeof v.name === 'string' ? v.name : 'student';
     const reinit = v.reinit === true;
-    const batchNorm = oneOf(v, 'batch-norm', ['frozen', 'batch'] as const, 'frozen');
+    // Unset: the trainer decides (batch statistics for re-initialised weights or an untrained export).
+    const batchNorm = v['batch-norm'] === undefined ? undefined : oneOf(v, 'batch-norm', ['frozen', 'batch'] as const, 'frozen');
     if (v['loss-output'] !== undefined && (typeof v['loss-output'] !== 'string' || v['loss-output'] === '')) throw new UsageError('--loss-output: expected the name of the model\'s scalar loss output');
     const lossOutput = v['loss-output'] as string | undefined;
     const every = checkpointEvery(checkpointInterval(v, 'checkpoint-every', { seconds: 30 }));
@@ -270,7 +291,7 @@ export const trainStudentCommand: CommandModule = {
           '--manifest (content)': await hashFile(manifestPath),
           '--freeze': freeze.join(','),
           '--reinit': String(reinit),
-          '--batch-norm': batchNorm,
+          '--batch-norm': batchNorm ?? 'default',
           '--loss-output': lossOutput ?? '',
         };
         const checkpoints = checkpointFolder(outDir, name);
@@ -281,7 +302,7 @@ export const trainStudentCommand: CommandModule = {
           ...data,
           freeze,
           reinit,
-          batchNorm,
+          ...(batchNorm ? { batchNorm } : {}),
           ...(lossOutput !== undefined ? { lossOutput } : {}),
           outDir,
           name,
