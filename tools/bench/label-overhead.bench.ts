@@ -1,19 +1,28 @@
-// Throughput of `omnidistill label` against a bare onnxruntime-node loop running the same
-// model over the same transformed inputs (identity + flip tensors prepared beforehand, one
-// session.run after the other), on procedural object images (96 px by default) with the reference
-// detector (two training steps: the architecture's real cost, not a useful model).
-// Rounds are interleaved (bare, bare with onnxruntime's default spinning threads, label) so
-// that a shared machine's load hits all of them alike; each prints wall rate, CPU time per
-// image (all threads) and the load average. label's figures are its prediction loop's, from
-// its own `time:` line (start-up and selection left out; the whole command is shown too).
-// Env: BENCH_IMAGES (default 200), BENCH_ROUNDS (default 3), BENCH_SIZE (image side, default 96).
+// Throughput of `omnidistill label` against bare onnxruntime-node loops running the same
+// model over the same transformed inputs, on procedural object images (96 px by default) with
+// the reference detector (two training steps: the architecture's real cost, not a useful model).
+// Two bare loops, because "the same transformed inputs" can be read two ways:
+//   - bare: the issue's definition — identity + flip tensors prepared beforehand, one
+//     session.run after the other (no file read, no decoding, no tensor filling);
+//   - bare + decode: each image read and decoded once (sharp), its two tensors filled, then the
+//     two session.run calls — the least any labeling program has to do per image.
+// label runs with its default model thread choice (auto: off on ≤ 2 cores) and with
+// --model-thread on, to show what the thread costs here.
+// Rounds are interleaved (bare, bare + decode, bare with onnxruntime's default spinning
+// threads, label, label with the model thread) so that a shared machine's load hits all of
+// them alike; each prints wall rate, CPU time per image (all threads) and the load average.
+// label's figures are its prediction loop's, from its own `time:` line (start-up and selection
+// left out; the whole command is shown too).
+// Env: BENCH_IMAGES (default 200), BENCH_ROUNDS (default 3), BENCH_SIZE (image side, default 96),
+// BENCH_BASELINE_BIN (another build's packages/cli/dist/bin.js, e.g. of a git worktree at an
+// older commit: its label runs in the same rounds, for a before/after ratio under the same load).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelSession, decodeImage, inputSizeFor, parseManifest, toInputTensor, type DetectorManifest, type DetectorSession } from '@omnidistill/infer';
+import { createModelSession, decodeImage, inputSizeFor, parseManifest, toInputTensor, type DecodedImage, type DetectorManifest, type DetectorSession } from '@omnidistill/infer';
 import { trainDetector } from '@omnidistill/models';
 import { generateSplits } from '@omnidistill/synth';
 
@@ -21,6 +30,7 @@ const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SIZE = Number(process.env.BENCH_SIZE ?? 96);
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/dist/bin.js');
+const baselineBin = process.env.BENCH_BASELINE_BIN ? resolve(process.env.BENCH_BASELINE_BIN) : null;
 // onnxruntime-node is a dependency of packages/infer (not of this package): resolve it there.
 const ort = createRequire(new URL('../../packages/infer/package.json', import.meta.url))('onnxruntime-node') as typeof import('onnxruntime-node');
 
@@ -32,14 +42,45 @@ interface Sample {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** The bare loop: only session.run over the prepared tensors, one call after the other. */
-async function bareLoop(model: DetectorSession, feeds: Record<string, import('onnxruntime-node').Tensor>[]): Promise<Sample> {
+/** Rate, CPU per image and load of `work` over the IMAGES images. */
+async function measure(work: () => Promise<void>): Promise<Sample> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const feed of feeds) await model.session.run(feed);
+  await work();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return { rate: IMAGES / seconds, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / IMAGES, load: loadavg()[0] };
+}
+
+type Feed = Record<string, import('onnxruntime-node').Tensor>;
+
+/** The bare loop: only session.run over the prepared tensors, one call after the other. */
+function bareLoop(model: DetectorSession, feeds: Feed[]): Promise<Sample> {
+  return measure(async () => {
+    for (const feed of feeds) await model.session.run(feed);
+  });
+}
+
+/** The identity and flipped input tensors of one decoded image. */
+function transformedFeeds(model: DetectorSession, manifest: DetectorManifest, image: DecodedImage): Feed[] {
+  const padded = inputSizeFor({ width: image.width, height: image.height }, model.inputs.image.dims, manifest.pixels.sizeDivisor);
+  return [false, true].map((flip) => ({
+    [model.inputs.image.name]: new ort.Tensor('float32', toInputTensor(image, manifest.pixels, flip, padded), [1, 3, padded.height, padded.width]),
+  }));
+}
+
+/** Decodes one image file (a bench failure if it does not decode). */
+async function decoded(file: string): Promise<DecodedImage> {
+  const d = await decodeImage(file);
+  if (!d.ok) throw new Error(`${file}: ${d.failure.reason}`);
+  return d.image;
+}
+
+/** The bare loop with decoding: each image read and decoded once, its tensors filled, then the model calls. */
+function bareDecodeLoop(model: DetectorSession, manifest: DetectorManifest, files: readonly string[]): Promise<Sample> {
+  return measure(async () => {
+    for (const file of files) for (const feed of transformedFeeds(model, manifest, await decoded(file))) await model.session.run(feed);
+  });
 }
 
 const work = await mkdtemp(join(tmpdir(), 'omnidistill-label-overhead-'));
@@ -55,24 +96,17 @@ try {
   const model = await createModelSession(bytes, manifest); // label's session options (intra-op threads sleep when idle)
   const spinning = await createModelSession(bytes, manifest, { spinning: true }); // onnxruntime's defaults
   const coco = JSON.parse(await readFile(unlabeled.annotations, 'utf8')) as { images: { file_name: string }[] };
-  const feeds: Record<string, import('onnxruntime-node').Tensor>[] = [];
-  for (const im of coco.images) {
-    const decoded = await decodeImage(join(unlabeled.imagesDir, im.file_name));
-    if (!decoded.ok) throw new Error(`${im.file_name}: ${decoded.failure.reason}`);
-    const size = { width: decoded.image.width, height: decoded.image.height };
-    const padded = inputSizeFor(size, model.inputs.image.dims, manifest.pixels.sizeDivisor);
-    for (const flip of [false, true]) {
-      feeds.push({ [model.inputs.image.name]: new ort.Tensor('float32', toInputTensor(decoded.image, manifest.pixels, flip, padded), [1, 3, padded.height, padded.width]) });
-    }
-  }
+  const files = coco.images.map((im) => join(unlabeled.imagesDir, im.file_name));
+  const feeds: Feed[] = [];
+  for (const file of files) feeds.push(...transformedFeeds(model, manifest, await decoded(file)));
   await model.session.run(feeds[0]); // warm-up
   await spinning.session.run(feeds[0]);
 
-  const labelRun = (round: number): Sample & { wallRate: number; time: string; stages: string } => {
+  const labelRun = (name: string, extra: string[] = [], cli = bin): Sample & { wallRate: number; time: string; stages: string } => {
     const t1 = performance.now();
     const r = spawnSync(
       process.execPath,
-      [bin, 'label', '--task', 'detection', '--teacher', teacher.onnxPath, '--unlabeled', unlabeled.annotations, '--images', unlabeled.imagesDir, '--labeled', labeled.annotations, '--plan', 'flip', '--out', join(work, `labels-${round}`)],
+      [cli, 'label', '--task', 'detection', '--teacher', teacher.onnxPath, '--unlabeled', unlabeled.annotations, '--images', unlabeled.imagesDir, '--labeled', labeled.annotations, '--plan', 'flip', '--out', join(work, name), ...extra],
       { encoding: 'utf8' },
     );
     const wallRate = IMAGES / ((performance.now() - t1) / 1000);
@@ -84,26 +118,47 @@ try {
     return { rate: Number(m[1]), cpuMsPerImage: Number(m[2]), load: loadavg()[0], wallRate, time, stages };
   };
 
-  const rows: { bare: Sample; spin: Sample; label: ReturnType<typeof labelRun> }[] = [];
-  console.log(`${IMAGES} images of ${SIZE} px, reference detector, identity + flip (2 model runs per image), ${ROUNDS} interleaved rounds`);
+  type LabelSample = ReturnType<typeof labelRun>;
+  const rows: { bare: Sample; decode: Sample; spin: Sample; label: LabelSample; threaded: LabelSample; baseline: LabelSample | null }[] = [];
+  const pct = (ratio: number) => `${(ratio * 100 - 100).toFixed(0)} %`;
+  const cores = availableParallelism();
+  console.log(`${IMAGES} images of ${SIZE} px, reference detector, identity + flip (2 model runs per image), ${ROUNDS} interleaved rounds on ${cores} cores`);
   for (let round = 0; round < ROUNDS; round++) {
     const bare = await bareLoop(model, feeds);
+    const decode = await bareDecodeLoop(model, manifest, files);
     const spin = await bareLoop(spinning, feeds);
-    const label = labelRun(round);
-    rows.push({ bare, spin, label });
+    const label = labelRun(`labels-${round}`);
+    const threaded = labelRun(`labels-thread-${round}`, ['--model-thread', 'on']);
+    const baseline = baselineBin ? labelRun(`labels-baseline-${round}`, [], baselineBin) : null;
+    rows.push({ bare, decode, spin, label, threaded, baseline });
+    const fmt = (s: Sample) => `${s.rate.toFixed(1)} img/s (CPU ${s.cpuMsPerImage.toFixed(2)} ms/img)`;
     console.log(
-      `  round ${round + 1}: bare ${bare.rate.toFixed(1)} img/s (CPU ${bare.cpuMsPerImage.toFixed(2)} ms/img) · bare, spinning threads ${spin.rate.toFixed(1)} img/s (CPU ${spin.cpuMsPerImage.toFixed(2)}) · ` +
-        `label loop ${label.rate.toFixed(1)} img/s (CPU ${label.cpuMsPerImage.toFixed(2)}) → overhead ${((bare.rate / label.rate - 1) * 100).toFixed(0)} % · load ${label.load.toFixed(1)}`,
+      `  round ${round + 1}: bare ${fmt(bare)} · bare + decode ${fmt(decode)} · bare, spinning threads ${fmt(spin)} · ` +
+        `label loop ${fmt(label)} · label, model thread on ${fmt(threaded)}${baseline ? ` · baseline build's label ${fmt(baseline)}` : ''} · load ${label.load.toFixed(1)}`,
     );
   }
   const med = (pick: (r: (typeof rows)[number]) => number) => median(rows.map(pick));
-  const overhead = med((r) => r.bare.rate / r.label.rate - 1);
-  console.log(`  median bare onnxruntime-node loop (prepared tensors, session.run only): ${med((r) => r.bare.rate).toFixed(1)} images/s, CPU ${med((r) => r.bare.cpuMsPerImage).toFixed(2)} ms/image`);
-  console.log(`  median bare loop with onnxruntime's spinning intra-op threads:         ${med((r) => r.spin.rate).toFixed(1)} images/s, CPU ${med((r) => r.spin.cpuMsPerImage).toFixed(2)} ms/image`);
-  console.log(`  median omnidistill label, prediction loop:                            ${med((r) => r.label.rate).toFixed(1)} images/s, CPU ${med((r) => r.label.cpuMsPerImage).toFixed(2)} ms/image`);
-  console.log(`  RATIO label overhead vs bare loop (median of per-round ratios): ${(overhead * 100).toFixed(0)} % wall, ${((med((r) => r.label.cpuMsPerImage / r.bare.cpuMsPerImage) - 1) * 100).toFixed(0)} % CPU (target ≤ 20 %)`);
+  const line = (name: string, pick: (r: (typeof rows)[number]) => Sample) =>
+    console.log(`  median ${name.padEnd(62)} ${med((r) => pick(r).rate).toFixed(1).padStart(6)} images/s, CPU ${med((r) => pick(r).cpuMsPerImage).toFixed(2)} ms/image`);
+  line('bare onnxruntime-node loop (prepared tensors, session.run only):', (r) => r.bare);
+  line('bare loop + decoding each image once and filling its tensors:', (r) => r.decode);
+  line("bare loop with onnxruntime's spinning intra-op threads:", (r) => r.spin);
+  line(`omnidistill label, prediction loop (model thread ${cores > 2 ? 'on' : 'off'}: auto):`, (r) => r.label);
+  line('omnidistill label --model-thread on, prediction loop:', (r) => r.threaded);
+  if (baselineBin) line(`baseline build's label (${baselineBin}):`.slice(0, 62), (r) => r.baseline!);
+  // Overhead = extra time (wall) or CPU per image over the baseline: median of the per-round ratios.
+  const over = (pick: (r: (typeof rows)[number]) => Sample, base: (r: (typeof rows)[number]) => Sample) =>
+    `${pct(med((r) => base(r).rate / pick(r).rate))} wall, ${pct(med((r) => pick(r).cpuMsPerImage / base(r).cpuMsPerImage))} CPU`;
+  console.log(`  RATIO label overhead vs bare loop (issue's definition, prepared tensors): ${over((r) => r.label, (r) => r.bare)} (target ≤ 20 %)`);
+  console.log(`  RATIO label overhead vs bare loop + decoding:                            ${over((r) => r.label, (r) => r.decode)}`);
+  console.log(`  RATIO label --model-thread on vs label (auto):                          ${over((r) => r.threaded, (r) => r.label)}`);
+  if (baselineBin) {
+    console.log(`  RATIO baseline build's label vs bare loop (issue's definition):         ${over((r) => r.baseline!, (r) => r.bare)}`);
+    console.log(`  RATIO baseline build's label vs bare loop + decoding:                    ${over((r) => r.baseline!, (r) => r.decode)}`);
+    console.log(`  RATIO this build's label vs the baseline build's:                        ${over((r) => r.label, (r) => r.baseline!)}`);
+  }
   console.log(`  omnidistill label, whole command incl. start-up and selection: ${med((r) => r.label.wallRate).toFixed(1)} images/s`);
-  console.log(`  load average (1 min) over the rounds: ${rows.map((r) => r.label.load.toFixed(1)).join(', ')} on ${(await import('node:os')).availableParallelism()} cores`);
+  console.log(`  load average (1 min) over the rounds: ${rows.map((r) => r.label.load.toFixed(1)).join(', ')} on ${cores} cores`);
   console.log(`  last round: ${rows.at(-1)!.label.time}`);
   console.log(`              ${rows.at(-1)!.label.stages}`);
 } finally {

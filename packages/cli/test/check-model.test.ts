@@ -138,3 +138,21 @@ describe('omnidistill label runs the check first', () => {
     expect(readFileSync(join(out, 'labels.html'), 'utf8')).toMatch(/COCO dataset: \d+ annotations on \d+ images/);
   });
 });
+
+describe('omnidistill label --model-thread', () => {
+  it('on and off write byte-identical predictions and labels; another value exits 2 naming the flag', async () => {
+    const model = variant('scale1-thread', (m) => (m.pixels.scale = 1));
+    const run = (when: string) =>
+      runCli('label', '--task', 'keypoints', '--teacher', model, '--unlabeled', fx.labeled, '--images', fx.labeledImages, '--labeled', fx.labeled, '--boxes', fx.labeled, '--out', join(tmp, `thread-${when}`), '--plan', 'flip', '--no-check', '--model-thread', when);
+    const on = await run('on');
+    const off = await run('off');
+    expect(on.code, on.stderr).toBe(0);
+    expect(off.code, off.stderr).toBe(0);
+    for (const file of ['generated.json', 'calibration.json', 'predictions/shard-000000.jsonl']) {
+      expect(readFileSync(join(tmp, 'thread-on', file), 'utf8'), file).toBe(readFileSync(join(tmp, 'thread-off', file), 'utf8'));
+    }
+    const bad = await run('sometimes');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--model-thread: expected one of "auto", "on", "off", received "sometimes"');
+  });
+});

@@ -156,9 +156,32 @@ function detectFormat(bytes: Uint8Array): string | null {
   return null;
 }
 
-/** Resizes an RGB image to exactly `size` with the given sharp kernel (a copy; no-op sizes return the input). */
-export async function resizeImage(image: DecodedImage, size: ImageSize, kernel: ResizeKernel): Promise<DecodedImage> {
-  if (size.width === image.width && size.height === image.height) return image;
+/**
+ * Each image's latest resize. A plan lists every scale twice in a row, unflipped then flipped
+ * (flipping happens while filling the input tensor), so remembering one resize per image
+ * halves the resizes of a scale plan; the entry goes with the image.
+ */
+const latestResize = new WeakMap<DecodedImage, { width: number; height: number; kernel: ResizeKernel; resized: Promise<DecodedImage> }>();
+
+/**
+ * Resizes an RGB image to exactly `size` with the given sharp kernel (a copy; no-op sizes
+ * return the input). Asked twice in a row for the same image, size and kernel, it returns the
+ * same result: treat it as read-only.
+ */
+export function resizeImage(image: DecodedImage, size: ImageSize, kernel: ResizeKernel): Promise<DecodedImage> {
+  if (size.width === image.width && size.height === image.height) return Promise.resolve(image);
+  const latest = latestResize.get(image);
+  if (latest !== undefined && latest.width === size.width && latest.height === size.height && latest.kernel === kernel) return latest.resized;
+  const resized = resizeWithSharp(image, size, kernel);
+  latestResize.set(image, { width: size.width, height: size.height, kernel, resized });
+  // A failed resize is not remembered: the next call tries again.
+  resized.catch(() => {
+    if (latestResize.get(image)?.resized === resized) latestResize.delete(image);
+  });
+  return resized;
+}
+
+async function resizeWithSharp(image: DecodedImage, size: ImageSize, kernel: ResizeKernel): Promise<DecodedImage> {
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(size.width, size.height, { fit: 'fill', kernel })
     .raw()
@@ -183,6 +206,30 @@ export function inputSizeFor(size: ImageSize, imageDims: readonly Dim[], sizeDiv
 }
 
 /**
+ * The three tables of {@link toInputTensor}, made once per normalisation (a model's manifest)
+ * rather than per call, keyed by the numbers themselves (a manifest object may be edited
+ * after use). Few models meet in one process; the cache is emptied if that ever changes.
+ */
+const tablesByNumbers = new Map<string, readonly Float32Array[]>();
+const MAX_CACHED_TABLES = 64;
+
+/** Per input channel, the normalised value of each byte: `(p / scale − mean) / std`. */
+function normalisationTables(pixels: PixelSpec): readonly Float32Array[] {
+  const key = `${pixels.scale}/${pixels.mean.join(',')}/${pixels.std.join(',')}`;
+  let tables = tablesByNumbers.get(key);
+  if (tables === undefined) {
+    tables = [0, 1, 2].map((c) => {
+      const a = 1 / (pixels.scale * pixels.std[c]);
+      const b = -pixels.mean[c] / pixels.std[c];
+      return Float32Array.from({ length: 256 }, (_, p) => p * a + b);
+    });
+    if (tablesByNumbers.size >= MAX_CACHED_TABLES) tablesByNumbers.clear();
+    tablesByNumbers.set(key, tables);
+  }
+  return tables;
+}
+
+/**
  * Converts RGB HWC bytes to the normalised float32 CHW tensor data `[1, 3, H', W']` of
  * `padded` size: optional horizontal flip, channel order, `(p / scale − mean) / std`, and
  * zeros (the normalised mean colour) in the bottom/right padding, which moves no coordinate.
@@ -196,11 +243,7 @@ export function toInputTensor(image: DecodedImage, pixels: PixelSpec, flip: bool
   // one sequential pass over the HWC bytes writing the three planes, rather than three
   // strided passes: this loop runs over every pixel of every transform (~17 Mpx per
   // 640×480 image under the paper plan).
-  const lut = [0, 1, 2].map((c) => {
-    const a = 1 / (pixels.scale * pixels.std[c]);
-    const b = -pixels.mean[c] / pixels.std[c];
-    return Float32Array.from({ length: 256 }, (_, p) => p * a + b);
-  });
+  const lut = normalisationTables(pixels);
   // Input channel c reads RGB channel src[c]; lutFor[rgb] is the table of the plane it lands in.
   const rgb = pixels.channelOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];
   const planeOf = [rgb.indexOf(0), rgb.indexOf(1), rgb.indexOf(2)];

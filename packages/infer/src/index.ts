@@ -14,7 +14,7 @@ export type {
   RegressedInstances,
   KeypointRunner,
 } from './layouts/types.js';
-export { createModelSession, checkSession, defaultThreads, withStageClock } from './session.js';
+export { createModelSession, checkSession, defaultThreads, modelThreadByDefault, withStageClock } from './session.js';
 export { STAGES, StageClock, timeStage } from './stage-clock.js';
 export type { Stage, StageTimes } from './stage-clock.js';
 export type { Dim, TensorSignature, ModelSession, DetectorSession, KeypointSession, SessionOptions } from './session.js';

@@ -72,6 +72,19 @@ export interface SessionOptions {
   source?: string;
 }
 
+/**
+ * Whether a labeling run puts the model on its own thread ({@link SessionOptions.ownThread})
+ * when the user does not say: only with more than 2 cores. On 2 cores onnxruntime's intra-op
+ * threads already fill both, and the thread's message copies and wake-ups cost CPU for no wall
+ * gain: the reference detector's labeling loop took ~20 % more CPU per image on its own
+ * thread at 96 px, with the same images/s (tools/bench/label-overhead.bench.ts, which runs
+ * both). Above 2 cores the thread lets decoding, input preparation and ensembling of other
+ * images run while the model does (not measured here: this machine has 2 cores).
+ */
+export function modelThreadByDefault(cores = availableParallelism()): boolean {
+  return cores > 2;
+}
+
 /** The default intra-op thread count: all cores of this machine. */
 export function defaultThreads(): number {
   return Math.max(1, availableParallelism());

@@ -117,4 +117,24 @@ describe('input tensors', () => {
     expect(pixel(r, 5, 3)).toEqual([160, 170, 180]);
     expect(await resizeImage(image, { width: 3, height: 2 }, 'linear')).toBe(image);
   });
+
+  it('resizes an image once for a flip pair: the same size again gives the same pixels without a second resize', async () => {
+    const first = await resizeImage(image, { width: 5, height: 4 }, 'linear');
+    const again = await resizeImage(image, { width: 5, height: 4 }, 'linear');
+    expect(again).toBe(first); // remembered, not resized again
+    const fresh = await resizeImage({ ...image }, { width: 5, height: 4 }, 'linear'); // another image object: a real resize
+    expect(fresh).not.toBe(first);
+    expect(Array.from(fresh.data)).toEqual(Array.from(first.data));
+    // Another size or kernel is a new resize (and replaces the remembered one).
+    const nearest = await resizeImage(image, { width: 5, height: 4 }, 'nearest');
+    expect(nearest).not.toBe(first);
+    expect(await resizeImage(image, { width: 7, height: 4 }, 'nearest')).not.toBe(nearest);
+  });
+
+  it('makes the normalisation tables from the numbers, even when a manifest object is edited after use', () => {
+    const spec = { ...pixels, mean: [1, 0, 0] as [number, number, number] };
+    expect(toInputTensor(image, spec, false, { width: 3, height: 2 })[0]).toBe(0); // (10/10 - 1) / 1
+    spec.mean[0] = 0.5;
+    expect(toInputTensor(image, spec, false, { width: 3, height: 2 })[0]).toBe(0.5); // (10/10 - 0.5) / 1
+  });
 });

@@ -1,6 +1,6 @@
 // `omnidistill label`: a teacher on unlabeled images under a transform plan → raw
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
-import { ShardPlanError, layoutAdapter } from '@omnidistill/infer';
+import { ShardPlanError, layoutAdapter, modelThreadByDefault } from '@omnidistill/infer';
 import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
 import { LabelTimings } from '../pipeline/label-timing.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
@@ -57,6 +57,8 @@ ${CHECK_HELP}
   --threads N           onnxruntime intra-op threads per model (default: every core). For many
                         cores, several processes (--shard-index/--shard-count on one machine,
                         then merge) can beat one process with all threads on small models
+  --model-thread WHEN   run the models on a worker thread of their own: on, off or auto
+                        (default: on with more than 2 cores; on 2 cores it costs CPU for no gain)
   robustness:
   --max-pixels N        skip images with more than N pixels, checked from the header before
                         decoding (default 50000000 = 50 MP; memory is ~65 bytes per pixel)
@@ -97,6 +99,7 @@ export const labelCommand: CommandModule = {
       'max-pixels': { type: 'string' },
       'max-failed-fraction': { type: 'string' },
       threads: { type: 'string' },
+      'model-thread': { type: 'string' },
       ...CHECK_FLAGS,
       help: { type: 'boolean', short: 'h', default: false },
     });
@@ -112,8 +115,8 @@ export const labelCommand: CommandModule = {
     const shard = shardFrom(v, process.env);
     if (shard) log(shard.description);
     const sizes = await labeledImageSizes(required(v, 'labeled'));
-    // Each model on its own thread: the model runs while this thread prepares and ensembles other images.
-    const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v, { ownThread: true, ...threadsFlag(v) });
+    // With --model-thread on, each model on its own thread: the model runs while this thread prepares and ensembles other images.
+    const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v, { ownThread: modelThreadFlag(v), ...threadsFlag(v) });
     const { plan, description, warnings } = planFromFlags(v, sizes, layoutAdapter(teacher.manifest.layout).traits);
     log(description);
     for (const w of warnings) log(`WARNING: ${w}`);
@@ -209,6 +212,12 @@ function shardFrom(v: Record<string, unknown>, env: NodeJS.ProcessEnv): ShardCho
 /** --threads: intra-op threads of every model session (absent: onnxruntime's default of every core). */
 function threadsFlag(v: Record<string, unknown>): { threads?: number } {
   return typeof v.threads === 'string' ? { threads: positiveInt(v, 'threads', 1) } : {};
+}
+
+/** --model-thread on|off|auto (default auto: {@link modelThreadByDefault}). */
+function modelThreadFlag(v: Record<string, unknown>): boolean {
+  const when = oneOf(v, 'model-thread', ['auto', 'on', 'off'] as const, 'auto');
+  return when === 'auto' ? modelThreadByDefault() : when === 'on';
 }
 
 /** --max-pixels and --max-failed-fraction, checked. */
