@@ -1,40 +1,54 @@
 #!/bin/bash
-# Data distillation with bring-your-own teachers of every keypoint layout (issue 13's proof):
-# on the synthetic people (96 px; 200 labeled / 800 unlabeled / 300 val, seed 1, the demo's
-# quick split), a small teacher of each layout is trained in torch (train_keypoints.py), exported
-# with torch.onnx, then only the CLI is used: check-model, predict (single pass vs multi-transform)
-# + eval, label (multi-transform + count matching) on the unlabeled images, and a student trained
-# on labeled ∪ generated —
-#   topdown-heatmap, simcc: `omnidistill train --model TEACHER.onnx --manifest … --reinit` (the
-#     importer: the teacher's own graph, re-initialised), and the supervised baseline with the
-#     student's steps on the labeled images only;
-#   yolo-pose, keypointrcnn: in torch (train_keypoints.py --generated), the CLI has no detector
-#     losses for imported models; the baseline likewise.
-# Person boxes of the top-down models (val and unlabeled images): the torch-trained yolo-pose
-# teacher's box channels exported as a `yolo` detector (--detector), one identity pass.
-# Writes under $OUT (default /tmp/omnidistill-teachers) and prints the AP table (also
-# $OUT/table.json). Usage: bash tools/teachers/keypoint-teachers.sh [LAYOUT...]
-# (default: all four; about 30 min on a free core). Runs under nice; reruns skip finished steps.
+# Data distillation with bring-your-own teachers of every keypoint layout (issue 13's proof), the
+# paper's protocol on the synthetic people (96 px; 200 labeled / 800 unlabeled / 300 val, synth
+# seed 1, the demo's quick split). For each layout and each seed s:
+#   1. teacher: trained in torch on the labeled images (train_keypoints.py, T steps, seed s),
+#      exported with torch.onnx + manifest; from here the CLI: check-model;
+#   2. `omnidistill label` on the unlabeled images: the multi-transform plan below + count-matched
+#      selection (the label command's calibration); the generated labels are scored against the
+#      synthetic truth of the unlabeled images (proof.py labels: precision / recall at OKS 0.5);
+#   3. student: fresh init, trained in torch on labeled ∪ generated in mixed minibatches (6:4
+#      labeled:generated in every batch) for 2T steps (the paper's students train longer than
+#      their teachers);
+#   4. supervised baseline: the same 2T steps on the labeled images only (is the teacher
+#      under-trained? is the student's gain only its longer schedule?);
+#   5. `omnidistill predict` single pass and multi-transform + `omnidistill eval` (keypoint AP)
+#      for the teacher, the student and the baseline.
+# The person boxes of the top-down layouts (val and unlabeled images) are the seed-1 yolo-pose
+# teacher's box channels exported as a `yolo` detector (--detector): the numbers are end to end.
+# All models are torch-trained (the CLI's own trainer is not what this measures).
+#
+# Usage: [QUICK=1] [SEEDS="1 2"] [OUT=DIR] bash tools/teachers/keypoint-teachers.sh [LAYOUT...]
+#   full (default): layouts topdown-heatmap simcc yolo-pose, seeds 1 2, AP on all 300 val images
+#   QUICK=1: topdown-heatmap, seed 1, the first 150 val images (about 10 min on a free core;
+#   OUT default /tmp/omnidistill-teachers-quick)
+#   keypointrcnn is available by name (its teacher alone takes long on a CPU).
+# Writes under $OUT (default /tmp/omnidistill-teachers): $OUT/table.json (per seed, mean ± std,
+# label quality, steps, load average) and a markdown table on stdout. Runs under nice; reruns
+# skip finished steps.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=${OUT:-/tmp/omnidistill-teachers}
-LAYOUTS=${*:-topdown-heatmap simcc yolo-pose keypointrcnn}
+# (the quick run has an OUT of its own: results are cached by model name, for one val subset)
+if [ "${QUICK:-0}" = 1 ]; then
+  OUT=${OUT:-/tmp/omnidistill-teachers-quick}; DEFAULT_LAYOUTS="topdown-heatmap"; SEEDS=${SEEDS:-1}; VAL_EVAL=${VAL_EVAL:-150}
+else
+  OUT=${OUT:-/tmp/omnidistill-teachers}; DEFAULT_LAYOUTS="topdown-heatmap simcc yolo-pose"; SEEDS=${SEEDS:-1 2}; VAL_EVAL=${VAL_EVAL:-300}
+fi
+LAYOUTS=${*:-$DEFAULT_LAYOUTS}
 mkdir -p "$OUT/models" "$OUT/results" "$OUT/logs"
 cd "$ROOT/packages/cli"
 O="nice -n 10 node --import tsx --conditions=source src/bin.ts"
 PY="nice -n 10 /usr/bin/python3 $ROOT/tools/teachers/train_keypoints.py"
+PROOF="/usr/bin/python3 $ROOT/tools/teachers/proof.py"
 D=$OUT/data
 L="--labeled $D/labeled/annotations.json --images $D/labeled/images"
 G_IMAGES=$D/unlabeled/images
-# AP on the first $VAL_EVAL val images (default 150: predict on this shared machine takes minutes)
-VAL_EVAL=${VAL_EVAL:-150}
 V=$OUT/val-$VAL_EVAL.json
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# Steps (batch: 32 crops for the top-down teachers, 16 for their students and baselines — the same
-# 12800 crops —, 16 images for yolo-pose, 4 for keypointrcnn); the torch students train as many
-# steps as their teacher (the measured yolo-pose student; the CPU time of this machine).
+# Teacher steps T (batch: 32 crops for the top-down layouts, 16 images for yolo-pose, 4 for
+# keypointrcnn); students and supervised baselines train 2T steps of the same batch.
 declare -A TEACHER_STEPS=([topdown-heatmap]=400 [simcc]=400 [yolo-pose]=600 [keypointrcnn]=300)
-declare -A STUDENT_STEPS=([topdown-heatmap]=800 [simcc]=800 [yolo-pose]=600 [keypointrcnn]=300)
 # multi-transform plan: the crop models take the flip (measured on the topdown-heatmap teacher with
 # the val boxes as RoIs: single 32.3, flip 37.4, 0.9x,1.1x ± flip 38.1 at 3x the cost, the auto
 # plan's 0.625x…1.875x crops cut the person off: 27.1); yolo-pose: scales within its training
@@ -51,61 +65,73 @@ d['annotations'] = [a for a in d['annotations'] if a['image_id'] in ids]
 json.dump(d, open(sys.argv[3], 'w'))
 PY
 
-teacher() { # layout → trains the teacher once
-  local m=$OUT/models/$1-teacher
-  [ -f "$m.onnx" ] || $PY "$1" "$m" $L --steps "${TEACHER_STEPS[$1]}" > "$OUT/logs/$1-teacher.log" 2>&1
+claim() { # file → true when this run is to make it; false when it exists (waits while another run of
+  # this script, side by side on the same $OUT, makes it; a lock left by a dead run is taken over)
+  local lock=$1.lock pid
+  while [ ! -e "$1" ]; do
+    if mkdir "$lock" 2> /dev/null; then echo $$ > "$lock/pid"; return 0; fi
+    pid=$(cat "$lock/pid" 2> /dev/null || true)
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then rm -rf "$lock"; else sleep 10; fi
+  done
+  return 1
 }
 
-boxes_flags() { # layout → the RoI source of a top-down model
-  case $1 in topdown-heatmap|simcc) teacher yolo-pose; echo "--detector $OUT/models/yolo-pose-teacher-detector.onnx" ;; *) echo "" ;; esac
+train() { # layout, seed, kind (teacher|student|supervised) → $OUT/models/LAYOUT-sSEED-KIND.onnx, once
+  local m=$OUT/models/$1-s$2-$3 steps=${TEACHER_STEPS[$1]} gen=""
+  [ "$3" = teacher ] || steps=$((2 * steps))
+  [ "$3" = student ] && gen="--generated $OUT/label-$1-s$2/generated.json --generated-images $G_IMAGES"
+  claim "$m.onnx" || return 0
+  $PY "$1" "$m" $L $gen --steps "$steps" --seed "$2" > "$OUT/logs/$1-s$2-$3.log" 2>&1
+  rm -rf "$m.onnx.lock"
 }
 
-ap() { # layout, model base, single|multi → keypoint AP (%) on val, cached in results/
+boxes_flags() { # layout → the RoI source of a top-down model (the seed-1 yolo-pose teacher's boxes)
+  case $1 in topdown-heatmap|simcc) train yolo-pose 1 teacher; echo "--detector $OUT/models/yolo-pose-s1-teacher-detector.onnx" ;; *) echo "" ;; esac
+}
+
+ap() { # layout, model base, single|multi → keypoint AP (%) on the val images, cached in results/
   local name=$(basename "$2")-$3 plan="--plan single"
   [ "$3" = multi ] && plan=${MULTI[$1]}
   local r=$OUT/results/$name.json
-  [ -f "$r" ] || $O predict --model "$2.onnx" --images "$D/val/images" --image-list "$V" $(boxes_flags "$1") $plan --out "$r" > "$OUT/logs/predict-$name.log" 2>&1
+  claim "$r" && { $O predict --model "$2.onnx" --images "$D/val/images" --image-list "$V" $(boxes_flags "$1") $plan --out "$r" > "$OUT/logs/predict-$name.log" 2>&1; rm -rf "$r.lock"; }
   $O eval --gt "$V" --results "$r" --iou-type keypoints --json 2> /dev/null | /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['stats'][0]*100,1))"
 }
 
-student() { # layout, kind (student|supervised) → trains it once
-  local m=$OUT/models/$1-$2 steps=${STUDENT_STEPS[$1]} gen=""
-  [ "$2" = student ] && gen="--generated $OUT/label-$1/generated.json --generated-images $G_IMAGES"
-  [ -f "$m.onnx" ] && return
-  case $1 in
-    topdown-heatmap|simcc)
-      $O train --model "$OUT/models/$1-teacher.onnx" --manifest "$OUT/models/$1-teacher.json" --reinit --batch-norm batch \
-        $L $gen --steps $steps --threads 1 --out "$OUT/models/$1-$2.run" --name student > "$OUT/logs/$1-$2.log" 2>&1
-      cp "$OUT/models/$1-$2.run/student.onnx" "$m.onnx"; cp "$OUT/models/$1-$2.run/student.json" "$m.json" ;;
-    *) $PY "$1" "$m" $L $gen --steps $steps > "$OUT/logs/$1-$2.log" 2>&1 ;;
-  esac
+label() { # layout, seed → $OUT/label-LAYOUT-sSEED/generated.json (multi-transform + count matching), once
+  local T=$OUT/models/$1-s$2-teacher dir=$OUT/label-$1-s$2
+  $O check-model --model "$T.onnx" $L > "$OUT/logs/$1-s$2-check.txt" 2>&1 || true
+  mkdir -p "$dir"; claim "$dir/generated.json" || return 0
+  $O label --task keypoints --teacher "$T.onnx" --unlabeled "$D/unlabeled/annotations.json" \
+    --images "$G_IMAGES" --labeled "$D/labeled/annotations.json" --labeled-images "$D/labeled/images" $(boxes_flags "$1") ${MULTI[$1]} \
+    --threads 1 --out "$dir" > "$OUT/logs/$1-s$2-label.log" 2>&1
+  rm -rf "$dir/generated.json.lock"
 }
 
-ROWS=()
+ROWS=$OUT/rows-$(echo $LAYOUTS s$SEEDS | tr " " "-").tsv  # one per invocation: lanes may run side by side
+: > "$ROWS"
 for layout in $LAYOUTS; do
-  teacher "$layout"
-  T=$OUT/models/$layout-teacher
-  $O check-model --model "$T.onnx" $L > "$OUT/logs/$layout-check.txt" 2>&1 || true
-  [ -f "$OUT/label-$layout/generated.json" ] || $O label --task keypoints --teacher "$T.onnx" --unlabeled "$D/unlabeled/annotations.json" \
-    --images "$G_IMAGES" --labeled "$D/labeled/annotations.json" --labeled-images "$D/labeled/images" $(boxes_flags "$layout") ${MULTI[$layout]} \
-    --out "$OUT/label-$layout" > "$OUT/logs/$layout-label.log" 2>&1
-  student "$layout" student
-  student "$layout" supervised
-  row="$layout"
-  for kind in teacher student supervised; do
-    for pass in single multi; do row="$row $(ap "$layout" "$OUT/models/$layout-$kind" $pass)"; done
+  for seed in $SEEDS; do
+    train "$layout" "$seed" supervised & supervised=$!  # needs no teacher: side by side
+    train "$layout" "$seed" teacher
+    label "$layout" "$seed"
+    quality=$($PROOF labels "$D/unlabeled/annotations.hidden.json" "$OUT/label-$layout-s$seed/generated.json")
+    train "$layout" "$seed" student
+    wait $supervised
+    row="$layout	$seed"
+    for kind in teacher student supervised; do
+      for pass in single multi; do row="$row	$(ap "$layout" "$OUT/models/$layout-s$seed-$kind" $pass)"; done
+    done
+    printf '%s\t%s\n' "$row" "$quality" | tee -a "$ROWS"
   done
-  ROWS+=("$row")
-  echo "$row"
 done
 
-/usr/bin/python3 - "$OUT/table.json" "${ROWS[@]}" <<'PY'
-import json, sys
-cols = ['teacher single', 'teacher multi', 'student single', 'student multi', 'supervised single', 'supervised multi']
-rows = [dict(zip(['layout'] + cols, [r.split()[0]] + [float(v) for v in r.split()[1:]])) for r in sys.argv[2:]]
-json.dump({'metric': 'keypoint AP (%) on the first synthetic val images (VAL_EVAL)', 'rows': rows}, open(sys.argv[1], 'w'), indent=2)
-print('| layout | ' + ' | '.join(cols) + ' |')
-print('|---' * (len(cols) + 1) + '|')
-for r in rows:
-    print(f"| {r['layout']} | " + ' | '.join(f'{r[c]:.1f}' for c in cols) + ' |')
-PY
+steps=$(for l in $LAYOUTS; do printf '"%s": %s, ' "$l" "${TEACHER_STEPS[$l]}"; done)
+META=$(cat <<JSON
+{"metric": "keypoint AP (%) on the first $VAL_EVAL synthetic val images (omnidistill eval), end to end",
+ "protocol": "teacher T steps; label: multi-transform + count matching; student: fresh init, labeled ∪ generated 6:4 in every minibatch, 2T steps; supervised: labeled only, 2T steps",
+ "teacherSteps": {${steps%, }}, "multiPlan": {$(for l in $LAYOUTS; do printf '"%s": "%s", ' "$l" "${MULTI[$l]}"; done | sed 's/, $//')},
+ "seeds": [$(echo $SEEDS | tr ' ' ',')], "loadAverageStart": "$LOAD_START", "loadAverageEnd": "$(cut -d' ' -f1-3 /proc/loadavg)",
+ "labels": "generated labels against the unlabeled images' synthetic truth: count, precision/recall at OKS 0.5 and 0.75 (greedy matching)"}
+JSON
+)
+$PROOF table "$OUT/table.json" "$ROWS" "$META"

@@ -74,18 +74,31 @@ def load_split(annotations, images_dir):
 
 
 class Sources:
-    """Labeled samples, and generated ones drawn with probability 1 - labeled_fraction (the CLI's mixing)."""
+    """Labeled samples and generated ones. Every minibatch mixes both in a fixed ratio — exactly
+    round(labeled_fraction · B) labeled samples, the rest generated, in a shuffled order (the
+    paper's students see manually and automatically labeled data in each minibatch; 6:4 by
+    default) —, so no batch is all generated."""
 
     def __init__(self, args, rng):
         self.rng = rng
         self.labeled = load_split(args.labeled, args.images)
         self.generated = load_split(args.generated, args.generated_images) if args.generated else []
         self.fraction = args.labeled_fraction if self.generated else 1.0
+        self.pending = []
         print(f'{len(self.labeled)} labeled images, {len(self.generated)} with generated labels', flush=True)
 
+    def start_batch(self, size):
+        """The pools of the next `size` draws: the batch's labeled/generated mix (nothing to plan
+        without generated labels: the draws then stay those of the teachers measured before)."""
+        if not self.generated:
+            return
+        n_labeled = round(self.fraction * size)
+        pools = [self.labeled] * n_labeled + [self.generated] * (size - n_labeled)
+        self.pending = [pools[i] for i in self.rng.permutation(size)]
+
     def image(self, with_instances=True):
+        pool = self.pending.pop() if self.pending else self.labeled if self.rng.random() < self.fraction else self.generated
         while True:
-            pool = self.labeled if self.rng.random() < self.fraction else self.generated
             s = pool[self.rng.integers(len(pool))]
             if not with_instances or len(s[1]):
                 return s
@@ -447,6 +460,7 @@ def main():
         f = step / args.steps
         for g in opt.param_groups:
             g['lr'] = lr * min(1.0, (step + 1) / 50) * (0.01 if f >= 0.9 else 0.1 if f >= 0.7 else 1.0)
+        sources.start_batch(batch)
         x, t = make_batch(sources, batch)
         loss = loss_of(model, x, t)
         opt.zero_grad()
