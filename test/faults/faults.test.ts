@@ -355,25 +355,34 @@ describe('label: keypoints with --boxes', () => {
   }, SLOW);
 });
 
+/** The parent of a running process (Linux: field 4 of /proc/PID/stat, after the command name in parentheses). */
+function parentPid(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 describe('label: one run per output folder', () => {
   it('a second run on a folder in use exits 2 naming the holder; the first finishes unharmed', async () => {
     const dir = out('locked');
-    const first = spawn(process.execPath, [bin, ...labelArgs(setup, dir)], { stdio: 'ignore' });
+    // Its own process group: `label` runs in a child it starts (runtime/heap-child.ts), and both are paused.
+    const first = spawn(process.execPath, [bin, ...labelArgs(setup, dir)], { stdio: 'ignore', detached: true });
     const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
         if (existsSync(join(dir, '.omnidistill.lock'))) {
           clearInterval(poll);
-          first.kill('SIGSTOP');
+          process.kill(-first.pid!, 'SIGSTOP');
           resolve();
         }
       }, 2);
     });
+    const holder = (JSON.parse(readFileSync(join(dir, '.omnidistill.lock'), 'utf8')) as { pid: number }).pid;
     const second = cli(labelArgs(setup, dir));
-    first.kill('SIGCONT');
+    process.kill(-first.pid!, 'SIGCONT');
     expect(second.code).toBe(2);
+    expect(parentPid(holder)).toBe(first.pid); // the relaunched child of the first run holds the folder
     expect(lastLine(second)).toMatch(
-      new RegExp(`^omnidistill label: ${dir} is in use by pid ${first.pid} on ${hostname()} \\(since [^)]+\\); wait for that run to finish, or use another --out folder \\(if that process is gone, delete ${join(dir, '.omnidistill.lock')}\\)$`),
+      new RegExp(`^omnidistill label: ${dir} is in use by pid ${holder} on ${hostname()} \\(since [^)]+\\); wait for that run to finish, or use another --out folder \\(if that process is gone, delete ${join(dir, '.omnidistill.lock')}\\)$`),
     );
     expect(await exited).toBe(0);
     const same = await sameFiles(dir, reference);

@@ -33,7 +33,8 @@ cat > "$S/job.sh" <<'JOB'
 if [ "$SLURM_ARRAY_TASK_ID" = "$KILL_TASK" ] && [ -z "${SLURM_RESTART_COUNT:-}" ]; then
   "$NODE" "$BIN" "$@" & pid=$!
   while ! ls "$SHARD_DIR"/shard-*.jsonl >/dev/null 2>&1 && kill -0 $pid 2>/dev/null; do sleep 0.02; done
-  kill -STOP $pid
+  # `label` relaunches itself with its heap flags (runtime/heap-child.ts): pause that child too.
+  kill -STOP $pid $(cat /proc/$pid/task/*/children 2>/dev/null)
   : > "$SCRATCH/stopped"
   wait $pid
 else

@@ -19,8 +19,10 @@ const SIZES = (process.env.BENCH_SIZES ?? '1000,100000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DISTINCT = 16;
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/dist/bin.js');
-// Printed by the child at exit: its peak resident set (KiB on Linux) and CPU time (µs).
-const RSS_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('MAXRSS '+u.maxRSS+' CPU '+(u.userCPUTime+u.systemCPUTime)+'\\n')})`;
+// Printed by each process at exit: its peak resident set (KiB on Linux), CPU time (µs) and
+// role: the label commands relaunch themselves with their heap flags (cli runtime/heap-child.ts),
+// so a step is a small relaying parent plus the child that does the work. (No '?' or '#' in a data: URL.)
+const RSS_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('MAXRSS '+u.maxRSS+' CPU '+(u.userCPUTime+u.systemCPUTime)+' ROLE '+((process.env.OMNIDISTILL_HEAP_CHILD&&'worker')||'entry')+'\\n')})`;
 
 /** Two fixed boxes; scores = mean red and mean green of the (padded) input; labels 0 and 1. */
 function tinyDetector(): Uint8Array {
@@ -65,8 +67,12 @@ async function writeProblem(dir: string, n: number): Promise<Record<string, stri
 }
 
 interface Step {
+  /** Peak RSS of the process that did the work (the relaunched child, or the only process). */
   rssMiB: number;
+  /** Peak RSS of the relaying parent, when the command relaunched itself. */
+  parentRssMiB: number | null;
   seconds: number;
+  /** CPU time of both processes. */
   cpuSeconds: number;
 }
 
@@ -75,8 +81,11 @@ function run(args: string[]): Step {
   const r = spawnSync(process.execPath, ['--import', RSS_HOOK, bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`omnidistill ${args.slice(0, 2).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  const m = /MAXRSS (\d+) CPU (\d+)/.exec(r.stderr);
-  return { rssMiB: Number(m![1]) / 1024, seconds, cpuSeconds: Number(m![2]) / 1e6 };
+  const procs = [...r.stderr.matchAll(/MAXRSS (\d+) CPU (\d+) ROLE (\w+)/g)].map((m) => ({ rssMiB: Number(m[1]) / 1024, cpuSeconds: Number(m[2]) / 1e6, role: m[3] }));
+  const worker = procs.find((p) => p.role === 'worker');
+  const entry = procs.find((p) => p.role === 'entry')!;
+  const cpuSeconds = procs.reduce((sum, p) => sum + p.cpuSeconds, 0);
+  return { rssMiB: (worker ?? entry).rssMiB, parentRssMiB: worker ? entry.rssMiB : null, seconds, cpuSeconds };
 }
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -99,7 +108,8 @@ try {
       run([...base, '--out', shardOut, '--shard-index', '1', '--shard-count', '2']);
       const merge = run(['label', 'merge', '--out', shardOut]);
       rows.push({ n, single, shard, merge });
-      const cell = (s: Step) => `${s.rssMiB.toFixed(1)} MiB peak, ${s.seconds.toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s`;
+      const parent = (s: Step) => (s.parentRssMiB === null ? '' : ` (relaying parent ${s.parentRssMiB.toFixed(1)} MiB)`);
+      const cell = (s: Step) => `${s.rssMiB.toFixed(1)} MiB peak${parent(s)}, ${s.seconds.toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s`;
       console.log(`round ${round}, ${String(n).padStart(7)} images: single run ${cell(single)} (${(n / single.seconds).toFixed(0)} images/s incl. start-up); shard 0 of 2 ${cell(shard)}; merge ${cell(merge)}; load ${load()}`);
     }
     if (rows.length >= 2) {

@@ -1,6 +1,7 @@
 // One run per output folder: a lock file holding the pid and host of the run that owns the
 // folder. A second run is refused with who holds it; a lock left by a killed run (its pid is
 // no longer alive on this host) is taken over.
+import { readFileSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -40,9 +41,22 @@ export interface DirLock {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * Whether `pid` has exited but not yet been reaped (Linux: state Z in /proc/PID/stat). A run
+ * whose parent was killed is reparented to init, which may reap it late; it holds nothing.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false; // no /proc (not Linux): kill(pid, 0) decides
   }
 }
 

@@ -40,6 +40,22 @@ describe('lockDirectory', () => {
     await lock.release();
   });
 
+  it.skipIf(process.platform !== 'linux')('takes over the lock of a process that exited but is not reaped yet (a zombie holds nothing)', async () => {
+    // sh starts `sleep 0` and becomes `sleep 5`, which never reaps it: a zombie for 5 s.
+    const dir = await mkdtemp(join(tmpdir(), 'omni-lock-'));
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+    try {
+      while (!(await readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z ')) await new Promise((r) => setTimeout(r, 10));
+      await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: zombie, host: hostname(), started: '2026-01-01T00:00:00.000Z' }));
+      const lock = await lockDirectory(dir);
+      expect(lock.tookOver?.pid).toBe(zombie);
+      await lock.release();
+    } finally {
+      parent.kill();
+    }
+  });
+
   it('once held, removes the temporaries killed runs left, and nothing else', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'omni-lock-'));
     const child = spawn(process.execPath, ['-e', '']);
