@@ -109,8 +109,23 @@ export function cliKilledAfter(args: string[], delayMs: number): Promise<CliResu
 }
 
 /**
- * Every output file of a label run folder, relative path → SHA-256 of its bytes. The lock
- * file is left out (it names a pid); temp files are kept, so a leftover shows as a difference.
+ * The state a chunk journal (`chunks.jsonl`, append-only) records: the last line of each
+ * chunk, in chunk order. Its bytes hold the run's history (a resumed run appends where an
+ * uninterrupted one wrote in one go, a retried chunk has two lines); its state must match.
+ */
+function journalState(text: string): string {
+  const last = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    last.set((JSON.parse(line) as { shard: number }).shard, line);
+  }
+  return [...last.entries()].sort(([a], [b]) => a - b).map(([, l]) => l).join('\n');
+}
+
+/**
+ * Every output file of a label run folder, relative path → SHA-256 of its bytes (of its
+ * recorded state for a chunk journal, see journalState). The lock file is left out (it names
+ * a pid); temp files are kept, so a leftover shows as a difference.
  */
 export async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -118,6 +133,7 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
+      else if (e.name === 'chunks.jsonl') out[relative(dir, p)] = createHash('sha256').update(journalState(await readFile(p, 'utf8'))).digest('hex');
       else if (e.name !== '.omnidistill.lock') out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
     }
   };

@@ -1,6 +1,9 @@
 // The one write path of the project: every file omnidistill writes (COCO files, prediction
 // shards, run records, models, reports) goes through writeAtomically, so that a crash or a
 // full disk leaves either the old file or the complete new one, never a truncated file.
+// The one exception to whole-file writes is an append-only log (openAppendLog): durable
+// newline-terminated records, where a crash can only tear the last one, which the next
+// opening cuts off.
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -144,4 +147,77 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw new FileWriteError(file, error);
   }
   await writeAtomically(file, (push) => push(data));
+}
+
+/** An open append-only log (see {@link openAppendLog}). */
+export interface AppendLog {
+  /** Appends one record (`text` must end with a newline) and resolves once it is on disk (fsync). */
+  append(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TAIL_BLOCK = 64 << 10;
+
+/**
+ * The length of `fh`'s content up to and including its last newline: what remains of a log
+ * once a record torn by a crash (bytes after the last newline) is cut off.
+ */
+async function wholeRecordsLength(fh: FileHandle): Promise<number> {
+  const size = (await fh.stat()).size;
+  const block = Buffer.alloc(TAIL_BLOCK);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - TAIL_BLOCK);
+    const { bytesRead } = await fh.read(block, 0, end - start, start);
+    const nl = block.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (nl >= 0) return start + nl + 1;
+    end = start;
+  }
+  return 0;
+}
+
+/**
+ * Opens `file` (created if absent, with its folder) as an append-only log of
+ * newline-terminated records. A crash can only leave the last record torn (no newline yet):
+ * opening cuts such a tail off, so a reader sees whole records only, and each `append` is
+ * written completely (short writes continued) and fsynced before it resolves. Only one
+ * process may append at a time (the caller's folder lock). File-system failures throw a
+ * {@link FileWriteError} naming `file`.
+ *
+ * @example
+ * const log = await openAppendLog('run/chunks.jsonl');
+ * await log.append(`${JSON.stringify({ chunk: 0 })}\n`);
+ * await log.close();
+ */
+export async function openAppendLog(file: string): Promise<AppendLog> {
+  let fh: FileHandle;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    fh = await open(file, 'a+');
+    const whole = await wholeRecordsLength(fh);
+    if (whole < (await fh.stat()).size) {
+      await fh.truncate(whole);
+      await fh.sync();
+    }
+  } catch (error) {
+    throw new FileWriteError(file, error);
+  }
+  await syncDirectory(dirname(file));
+  const handle = fh;
+  let closed = false;
+  return {
+    async append(text: string): Promise<void> {
+      if (!text.endsWith('\n')) throw new RangeError(`${file}: a log record must end with a newline`);
+      try {
+        await writeFully({ write: (b, o, l, p) => handle.write(b, o, l, p) }, Buffer.from(text, 'utf8'));
+        await handle.sync();
+      } catch (error) {
+        throw new FileWriteError(file, error);
+      }
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileWriteError } from '@omnidistill/core';
-import { CocoValidationError, TopLevelSplitter, readCocoDataset, readCocoResults, writeAtomically, writeFileAtomic, writeFully } from '@omnidistill/coco';
+import { CocoValidationError, TopLevelSplitter, openAppendLog, readCocoDataset, readCocoResults, writeAtomically, writeFileAtomic, writeFully } from '@omnidistill/coco';
 import type { WriteTarget } from '@omnidistill/coco';
 
 const tmp = mkdtempSync(join(tmpdir(), 'omnidistill-atomic-'));
@@ -131,5 +131,46 @@ describe('reading refuses non-JSON early', () => {
     const file = join(tmp, 'nul.json');
     writeFileSync(file, Buffer.concat([Buffer.from('['), Buffer.alloc(1 << 20)]));
     await expect(readCocoResults(file, { images: [], annotations: [], categories: [] } as never)).rejects.toThrow(/received byte 0x00 at byte 1/);
+  });
+});
+
+describe('openAppendLog', () => {
+  it('appends whole records and creates the file and its folder', async () => {
+    const file = join(tmp, 'log-new', 'sub', 'chunks.jsonl');
+    const log = await openAppendLog(file);
+    await log.append('{"a":1}\n');
+    await log.append('{"a":2}\n');
+    await log.close();
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n{"a":2}\n');
+    await expect((await openAppendLog(file)).append('no newline')).rejects.toThrow(/must end with a newline/);
+  });
+
+  it('cuts off a record torn by a crash when opened again, keeping every whole one', async () => {
+    const file = join(tmp, 'log-torn.jsonl');
+    writeFileSync(file, '{"a":1}\n{"a":2}\n{"a":');
+    const log = await openAppendLog(file);
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n{"a":2}\n');
+    await log.append('{"a":3}\n');
+    await log.close();
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n{"a":2}\n{"a":3}\n');
+  });
+
+  it('finds the last newline before a torn tail longer than its read block, or empties a log without one', async () => {
+    const long = join(tmp, 'log-long-tail.jsonl');
+    writeFileSync(long, `{"a":1}\n${'x'.repeat(200_000)}`);
+    await (await openAppendLog(long)).close();
+    expect(readFileSync(long, 'utf8')).toBe('{"a":1}\n');
+    const none = join(tmp, 'log-no-newline.jsonl');
+    writeFileSync(none, 'x'.repeat(70_000));
+    await (await openAppendLog(none)).close();
+    expect(readFileSync(none, 'utf8')).toBe('');
+  });
+
+  it('a folder it cannot create is a FileWriteError naming the file', async () => {
+    const blocker = join(tmp, 'log-blocker');
+    writeFileSync(blocker, 'a file, not a folder');
+    const err = await openAppendLog(join(blocker, 'chunks.jsonl')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileWriteError);
+    expect((err as Error).message).toContain(join(blocker, 'chunks.jsonl'));
   });
 });

@@ -5,23 +5,28 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '@omnidistill/coco';
+import { openAppendLog, writeFileAtomic, type AppendLog } from '@omnidistill/coco';
 import { InputFileError, OmniRangeError, OmniTypeError, expectInteger } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction, type RawInstance } from '@omnidistill/select';
 import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage, type DecodeResult, type ImageFailure } from './image.js';
 import { arrayImageList, type ImageList } from './image-list.js';
 import { containedPath, digestText, imageIdentity, shardDamage } from './integrity.js';
 import {
+  CHUNK_JOURNAL,
   DamagedRunFileError,
+  formatChunkEntry,
   formatShard,
-  readRunManifest,
+  readChunkJournal,
+  readRunHeader,
   removeStaleTemps,
   shardFileName,
-  writeRunManifest,
+  writeRunHeader,
+  type ChunkEntry,
   type ImageEntry,
-  type RunManifest,
+  type RunHeader,
   type RunPartition,
   type ShardLine,
+  type StoredRun,
 } from './shards.js';
 import { timeStage, type StageClock } from './stage-clock.js';
 
@@ -234,9 +239,9 @@ function changedInputs(before: Readonly<Record<string, string>> | undefined, now
 }
 
 /** Reads `run.json`; a damaged one is reported and replaced (its shards are redone), never trusted. */
-async function readOrReplaceManifest(options: RunOptions): Promise<RunManifest | null> {
+async function readOrReplaceHeader(options: RunOptions): Promise<StoredRun | null> {
   try {
-    return await readRunManifest(options.outDir);
+    return await readRunHeader(options.outDir);
   } catch (error) {
     if (!(error instanceof DamagedRunFileError)) throw error;
     options.onEvent?.({ type: 'manifest-damaged', file: error.file, message: error.message });
@@ -244,41 +249,59 @@ async function readOrReplaceManifest(options: RunOptions): Promise<RunManifest |
   }
 }
 
-/** Loads `run.json` and checks it belongs to this run, or starts a fresh one. */
-async function openRun(options: RunOptions, images: { count: number; hash: string }, shardSize: number, partition: RunPartition): Promise<RunManifest> {
+/** An open run: its header, the shards earlier runs finished (last entry each), and the journal to append to. */
+interface OpenRun {
+  header: RunHeader;
+  finished: Map<number, ChunkEntry>;
+  journal: AppendLog;
+}
+
+/**
+ * Loads `run.json` and the journal and checks they belong to this run, or starts a fresh
+ * one (an empty journal first, then `run.json`: a crash between leaves no header, so the
+ * next run starts fresh again). A version 1 folder is converted: its list of shards becomes
+ * the journal, then `run.json` is rewritten as version 2.
+ */
+async function openRun(options: RunOptions, images: { count: number; hash: string }, shardSize: number, partition: RunPartition): Promise<OpenRun> {
   const imagesHash = images.hash;
   const shardCount = Math.ceil(images.count / shardSize);
-  const existing = await readOrReplaceManifest(options);
+  const journalFile = join(options.outDir, CHUNK_JOURNAL);
+  const existing = await readOrReplaceHeader(options);
   if (existing) {
+    const old = existing.header;
     const mismatch =
-      existing.fingerprint !== options.fingerprint ? `fingerprint ${existing.fingerprint.slice(0, 12)}… ≠ ${options.fingerprint.slice(0, 12)}…`
-      : existing.imagesHash !== imagesHash ? 'the image list differs'
-      : existing.shardSize !== shardSize ? `shardSize ${existing.shardSize} ≠ ${shardSize}`
-      : existing.partition.index !== partition.index || existing.partition.count !== partition.count
-        ? `partition ${existing.partition.index}/${existing.partition.count} ≠ ${partition.index}/${partition.count}`
+      old.fingerprint !== options.fingerprint ? `fingerprint ${old.fingerprint.slice(0, 12)}… ≠ ${options.fingerprint.slice(0, 12)}…`
+      : old.imagesHash !== imagesHash ? 'the image list differs'
+      : old.shardSize !== shardSize ? `shardSize ${old.shardSize} ≠ ${shardSize}`
+      : old.partition.index !== partition.index || old.partition.count !== partition.count
+        ? `partition ${old.partition.index}/${old.partition.count} ≠ ${partition.index}/${partition.count}`
       : null;
     if (mismatch) {
-      const changed = existing.imagesHash !== imagesHash ? ['the image list', ...changedInputs(existing.inputs, options.inputs)] : changedInputs(existing.inputs, options.inputs);
+      const changed = old.imagesHash !== imagesHash ? ['the image list', ...changedInputs(old.inputs, options.inputs)] : changedInputs(old.inputs, options.inputs);
       throw new RunMismatchError(join(options.outDir, 'run.json'), changed, mismatch);
     }
-    return existing;
+    if (existing.legacy !== null) {
+      await writeFileAtomic(journalFile, existing.legacy.map(formatChunkEntry).join(''));
+      await writeRunHeader(options.outDir, old);
+    }
+    // Opening the journal cuts off a line torn by a crash; then its entries are read.
+    const journal = await openAppendLog(journalFile);
+    return { header: old, finished: await readChunkJournal(options.outDir), journal };
   }
-  const fresh: RunManifest = {
+  const fresh: RunHeader = {
     format: 'omnidistill-predictions',
-    version: 1,
+    version: 2,
     fingerprint: options.fingerprint,
     imagesHash,
     total: images.count,
     shardSize,
     shardCount,
     partition,
-    completed: [],
-    shards: {},
-    retry: [],
     ...(options.inputs ? { inputs: { ...options.inputs } } : {}),
   };
-  await writeRunManifest(options.outDir, fresh);
-  return fresh;
+  await writeFileAtomic(journalFile, '');
+  await writeRunHeader(options.outDir, fresh);
+  return { header: fresh, finished: new Map(), journal: await openAppendLog(journalFile) };
 }
 
 /**
@@ -286,7 +309,7 @@ async function openRun(options: RunOptions, images: { count: number; hash: strin
  * Killed at any point (even SIGKILL) and started again with the same options, it redoes
  * only unfinished shards and ends with the same files as an uninterrupted run: no image
  * lost or duplicated. A finished shard is trusted only when its length, checksum and the
- * identity of its images (name, size, mtime) still match `run.json`; otherwise it is redone
+ * identity of its images (name, size, mtime) still match its line in `chunks.jsonl`; otherwise it is redone
  * (`shard-redone`). Per-image failures (unreadable, corrupt, too large, model errors) are
  * reported (`image-skipped`) and recorded in their shard: permanent ones are kept, transient
  * ones (missing file, I/O error, model failure) are retried by the next run. A write failure
@@ -314,26 +337,58 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   const mine = (s: number) => s % partition.count === partition.index;
 
   await removeStaleTemps(options.outDir);
-  const manifest = await openRun(options, { count: list.count, hash: imagesHash }, shardSize, partition);
+  const run = await openRun(options, { count: list.count, hash: imagesHash }, shardSize, partition);
+  const { header, journal } = run;
+  try {
+    return await predictPending(options, list, header, run.finished, journal, { shardSize, concurrency, prefetch, mine });
+  } finally {
+    await journal.close();
+  }
+}
+
+/** How {@link runInference} cuts and spreads the work. */
+interface RunShape {
+  shardSize: number;
+  concurrency: number;
+  prefetch: number;
+  mine: (shard: number) => boolean;
+}
+
+/** The body of {@link runInference} once the run folder is open: checks earlier shards, predicts the rest. */
+async function predictPending(options: RunOptions, list: ImageList, header: RunHeader, earlier: Map<number, ChunkEntry>, journal: AppendLog, shape: RunShape): Promise<RunSummary> {
+  const { shardSize, concurrency, prefetch, mine } = shape;
   const root = resolve(options.imageRoot);
-  const completed = new Set(manifest.completed);
-  if ([...completed].some(mine)) {
+  // One flag per shard (not a set of ids): memory of a byte per shardSize images.
+  const completed = new Uint8Array(header.shardCount);
+  let completedMine = 0;
+  const markCompleted = (s: number) => {
+    if (completed[s] === 0 && mine(s)) completedMine++;
+    completed[s] = 1;
+  };
+  if ([...earlier.keys()].some(mine)) {
     // One pass over the list for the chunks an earlier run finished: trusted or redone.
     for await (const chunk of chunksOf(list, shardSize)) {
-      if (!mine(chunk.index) || !completed.has(chunk.index)) continue;
-      const why = await whyRedo(options.outDir, chunk.index, manifest, root, chunk.entries);
-      if (why === null) continue;
-      completed.delete(chunk.index);
-      options.onEvent?.({ type: 'shard-redone', shard: chunk.index, why });
+      const entry = earlier.get(chunk.index);
+      if (!mine(chunk.index) || entry === undefined) continue;
+      const why = await whyRedo(options.outDir, entry, root, chunk.entries);
+      if (why === null) markCompleted(chunk.index);
+      else options.onEvent?.({ type: 'shard-redone', shard: chunk.index, why });
     }
   }
-  const resumedShards = completed.size;
-  if (resumedShards > 0) options.onEvent?.({ type: 'resumed', completedShards: resumedShards, shardCount: manifest.shardCount });
+  earlier.clear();
+  const resumedShards = completedMine;
+  if (resumedShards > 0) options.onEvent?.({ type: 'resumed', completedShards: resumedShards, shardCount: header.shardCount });
 
   const shardLength = (s: number): number => Math.min(shardSize, list.count - s * shardSize);
-  const myShards = [...Array(manifest.shardCount).keys()].filter(mine);
-  const total = myShards.reduce((sum, s) => sum + shardLength(s), 0);
-  const pending = myShards.filter((s) => !completed.has(s)).reduce((sum, s) => sum + shardLength(s), 0);
+  let total = 0;
+  let pending = 0;
+  let myShardCount = 0;
+  for (let s = 0; s < header.shardCount; s++) {
+    if (!mine(s)) continue;
+    myShardCount++;
+    total += shardLength(s);
+    if (completed[s] === 0) pending += shardLength(s);
+  }
   const buffers = new Map<number, { lines: (ShardLine | undefined)[]; filled: number }>();
 
   const start = Date.now();
@@ -348,33 +403,26 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   };
   report();
 
-  // Manifest updates are serialised: each shard write appends its index after its file is in place.
-  let manifestChain: Promise<void> = Promise.resolve();
-  const retry = new Set((manifest.retry ?? []).filter((s) => completed.has(s)));
-  const records = manifest.shards ?? {};
+  // Shard writes are serialised: each shard's journal line is appended after its file is in place.
+  let writeChain: Promise<void> = Promise.resolve();
   const finishShard = (s: number, lines: ShardLine[], entries: readonly ImageEntry[]) => {
-    manifestChain = manifestChain.then(() => timeStage(options.clock, 'write', async () => {
+    writeChain = writeChain.then(() => timeStage(options.clock, 'write', async () => {
       const file = join(options.outDir, shardFileName(s));
       const text = formatShard(lines);
       const identity = await imageIdentity(root, entries);
       await writeFileAtomic(file, text);
-      completed.add(s);
-      records[String(s)] = { ...digestText(text), images: identity };
-      if (lines.some((l) => 'skipped' in l && l.skipped.transient)) retry.add(s);
-      else retry.delete(s);
-      manifest.completed = [...completed].sort((a, b) => a - b);
-      manifest.shards = Object.fromEntries(manifest.completed.map((c) => [String(c), records[String(c)]]).filter(([, r]) => r !== undefined));
-      manifest.retry = [...retry].sort((a, b) => a - b);
-      await writeRunManifest(options.outDir, manifest);
+      const retry = lines.some((l) => 'skipped' in l && l.skipped.transient);
+      await journal.append(formatChunkEntry({ shard: s, ...digestText(text), images: identity, ...(retry ? { retry: true as const } : {}) }));
+      markCompleted(s);
       options.onEvent?.({ type: 'shard-written', shard: s, file });
     }));
-    return manifestChain;
+    return writeChain;
   };
 
   let failed = false; // a write failure stops every worker, not only the one that hit it
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const decode = (entry: ImageEntry) => timeStage(options.clock, 'decode', () => decodeImage(containedPath(root, entry.fileName)!, { maxPixels }));
-  const queue = new PendingImages(list, shardSize, (s) => mine(s) && !completed.has(s), prefetch, decode);
+  const queue = new PendingImages(list, shardSize, (s) => mine(s) && completed[s] === 0, prefetch, decode);
   const worker = async () => {
     while (!options.signal?.aborted && !failed) {
       const item = await queue.take();
@@ -412,14 +460,14 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
     // nothing keeps reading the image folder after it.
     await queue.close();
   }
-  await manifestChain;
+  await writeChain;
   return {
-    complete: myShards.every((s) => completed.has(s)),
+    complete: completedMine === myShardCount,
     total,
     predicted: doneHere - skipped,
     skipped,
     transientSkipped,
-    shardCount: manifest.shardCount,
+    shardCount: header.shardCount,
     resumedShards,
   };
 }
@@ -495,37 +543,21 @@ class PendingImages {
 }
 
 /**
- * Why a shard an earlier run finished must be redone, or null when it can be trusted: its
- * file is missing or damaged (length/checksum), its images changed since (name, size,
- * mtime), or it holds transient failures to retry.
+ * Why a shard an earlier run finished must be redone, or null when it can be trusted: it
+ * holds transient failures to retry, its file is missing or damaged (length/checksum), or
+ * its images changed since (name, size, mtime).
  */
-async function whyRedo(dir: string, s: number, manifest: RunManifest, root: string, images: readonly ImageEntry[]): Promise<string | null> {
-  if (manifest.retry?.includes(s)) return 'retrying images that failed transiently';
+async function whyRedo(dir: string, entry: ChunkEntry, root: string, images: readonly ImageEntry[]): Promise<string | null> {
+  if (entry.retry) return 'retrying images that failed transiently';
   let bytes: Buffer;
   try {
-    bytes = await readFile(join(dir, shardFileName(s)));
+    bytes = await readFile(join(dir, shardFileName(entry.shard)));
   } catch {
     return 'shard file missing';
   }
-  const record = manifest.shards?.[String(s)];
-  if (!record) return lineDamage(bytes.toString('utf8'), images.length);
-  const damage = shardDamage(bytes, record);
+  const damage = shardDamage(bytes, entry);
   if (damage) return `shard file damaged (${damage})`;
-  if ((await imageIdentity(root, images)) !== record.images) return 'images changed since it was written';
-  return null;
-}
-
-/** For a shard without a recorded checksum (older runs): every line must be JSON, one per image. */
-function lineDamage(text: string, expected: number): string | null {
-  const lines = text.split('\n').filter((l) => l !== '');
-  if (lines.length !== expected) return `shard file has ${lines.length} lines, expected ${expected}`;
-  for (const l of lines) {
-    try {
-      JSON.parse(l);
-    } catch {
-      return 'shard file damaged (a line is not JSON)';
-    }
-  }
+  if ((await imageIdentity(root, images)) !== entry.images) return 'images changed since it was written';
   return null;
 }
 

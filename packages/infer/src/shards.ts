@@ -1,10 +1,17 @@
 // The on-disk state of a labeling run: JSON-lines shards of raw predictions (one per
-// `shardSize` consecutive images) and `run.json`, the manifest of completed shards. Both
-// are written atomically (temp file, fsync, rename), so a run killed at any instant leaves
-// only whole files, and a restart redoes exactly the shards the manifest does not list.
+// `shardSize` consecutive images), `run.json`, what the run is (written once, fixed size),
+// and `chunks.jsonl`, an append-only journal with one line per finished shard (its length,
+// checksum and image identity). Shards and run.json are written atomically (temp file,
+// fsync, rename); a journal line is appended and fsynced after its shard is in place. A run
+// killed at any instant leaves whole shards and at most a torn last journal line (cut off
+// when the journal is opened again, ignored by readers), and a restart redoes exactly the
+// shards the journal does not vouch for. Per shard the work is O(1): nothing is rewritten
+// (version 1 rewrote the whole list of shards in run.json after each one, O(n²) in total).
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { removeAtomicTemps, writeFileAtomic } from '@omnidistill/coco';
 import { InputFileError, OmniRangeError } from '@omnidistill/core';
 import { validateRawImagePrediction, type RawImagePrediction } from '@omnidistill/select';
@@ -25,6 +32,8 @@ export interface SkippedImage extends ImageEntry {
 export type ShardLine = RawImagePrediction | SkippedImage;
 
 export const RUN_MANIFEST = 'run.json';
+/** The append-only journal of finished shards, next to `run.json`. */
+export const CHUNK_JOURNAL = 'chunks.jsonl';
 
 /** A share of a run for one machine/job: shards with `shard % count === index`. */
 export interface RunPartition {
@@ -33,10 +42,10 @@ export interface RunPartition {
 }
 const RUN_FORMAT = 'omnidistill-predictions';
 
-/** `run.json`: what the run is (so a restart with other arguments is refused) and what is done. */
-export interface RunManifest {
+/** `run.json` (version 2): what the run is, so a restart with other arguments is refused. */
+export interface RunHeader {
   format: typeof RUN_FORMAT;
-  version: 1;
+  version: 2;
   /** Caller's identity of models, plan and options. */
   fingerprint: string;
   /** SHA-256 of the ordered image list (ids and file names). */
@@ -46,17 +55,33 @@ export interface RunManifest {
   shardCount: number;
   /** This directory's share of the shards: those with `shard % count === index`. */
   partition: RunPartition;
-  /** Completed shard indices, ascending. */
-  completed: number[];
-  /**
-   * Per completed shard (key: its index): byte length, SHA-256 and the identity of its images
-   * when written. A shard that no longer matches is redone by a resumed run, never trusted.
-   */
-  shards?: Record<string, ShardRecord>;
-  /** Completed shards that hold transient image failures: a resumed run redoes them. */
-  retry?: number[];
   /** Named digests of the run's inputs (teacher, boxes, …): a refused resume names those that changed. */
   inputs?: Record<string, string>;
+}
+
+/**
+ * One line of `chunks.jsonl`: shard `shard` was written with this length, checksum and image
+ * identity; `retry` when it holds transient image failures (a resumed run redoes it). A shard
+ * written again (redone) gets a new line: the last line of a shard wins.
+ */
+export interface ChunkEntry extends ShardRecord {
+  shard: number;
+  retry?: true;
+}
+
+/**
+ * A run as one object: `run.json` with the journal folded in (the version 1 layout of
+ * run.json, which listed the shards itself). For tools and tests; a run reads the journal
+ * as a stream ({@link readChunkJournal}).
+ */
+export interface RunManifest extends Omit<RunHeader, 'version'> {
+  version: 1 | 2;
+  /** Completed shard indices, ascending. */
+  completed: number[];
+  /** Per completed shard (key: its index): byte length, SHA-256 and the identity of its images when written. */
+  shards: Record<string, ShardRecord>;
+  /** Completed shards that hold transient image failures: a resumed run redoes them. */
+  retry: number[];
 }
 
 /** File name of shard `index`. */
@@ -97,8 +122,15 @@ export class DamagedRunFileError extends InputFileError {
   }
 }
 
+/** `run.json` as read: the header, and for a version 1 file the shards it listed itself. */
+export interface StoredRun {
+  header: RunHeader;
+  /** Version 1 only: its completed shards as journal entries (its folder has no journal). */
+  legacy: ChunkEntry[] | null;
+}
+
 /** Reads `run.json`, or null when the directory has none; a damaged one throws {@link DamagedRunFileError}. */
-export async function readRunManifest(dir: string): Promise<RunManifest | null> {
+export async function readRunHeader(dir: string): Promise<StoredRun | null> {
   const file = join(dir, RUN_MANIFEST);
   let text: string;
   try {
@@ -107,19 +139,86 @@ export async function readRunManifest(dir: string): Promise<RunManifest | null> 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  let m: RunManifest;
+  let m: RunHeader & Partial<Pick<RunManifest, 'completed' | 'shards' | 'retry'>>;
   try {
-    m = JSON.parse(text) as RunManifest;
+    m = JSON.parse(text) as typeof m;
   } catch (error) {
     throw new DamagedRunFileError(file, `not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof m !== 'object' || m === null || m.format !== RUN_FORMAT || m.version !== 1) throw new Error(`${file}: not an omnidistill predictions manifest`);
-  if (!Array.isArray(m.completed) || !Number.isInteger(m.shardCount) || !Number.isInteger(m.shardSize)) throw new DamagedRunFileError(file, 'fields missing');
-  return m;
+  const version = (m as { version?: unknown } | null)?.version;
+  if (typeof m !== 'object' || m === null || m.format !== RUN_FORMAT || (version !== 1 && version !== 2)) throw new Error(`${file}: not an omnidistill predictions manifest`);
+  if (!Number.isInteger(m.shardCount) || !Number.isInteger(m.shardSize)) throw new DamagedRunFileError(file, 'fields missing');
+  const { completed, shards, retry, ...rest } = m;
+  const header: RunHeader = { ...rest, version: 2 };
+  if (version === 2) return { header, legacy: null };
+  if (!Array.isArray(completed)) throw new DamagedRunFileError(file, 'fields missing');
+  const retrying = new Set(retry ?? []);
+  const legacy = completed.map((shard): ChunkEntry | null => {
+    const record = shards?.[String(shard)];
+    // A shard listed without a record (runs older than records) is not vouched for: it is redone.
+    return record ? { shard, ...record, ...(retrying.has(shard) ? { retry: true as const } : {}) } : null;
+  });
+  return { header, legacy: legacy.filter((e): e is ChunkEntry => e !== null) };
 }
 
-export async function writeRunManifest(dir: string, manifest: RunManifest): Promise<void> {
-  await writeFileAtomic(join(dir, RUN_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+export async function writeRunHeader(dir: string, header: RunHeader): Promise<void> {
+  await writeFileAtomic(join(dir, RUN_MANIFEST), `${JSON.stringify(header, null, 1)}\n`);
+}
+
+/** A journal line as a checked entry, or null when it is not one (torn, edited): that shard is then simply not vouched for. */
+function parseChunkEntry(line: string): ChunkEntry | null {
+  let e: Partial<ChunkEntry>;
+  try {
+    e = JSON.parse(line) as Partial<ChunkEntry>;
+  } catch {
+    return null;
+  }
+  const ok = typeof e === 'object' && e !== null && Number.isInteger(e.shard) && (e.shard as number) >= 0 && Number.isInteger(e.bytes) && typeof e.sha256 === 'string' && typeof e.images === 'string';
+  return ok ? (e as ChunkEntry) : null;
+}
+
+/**
+ * The journal of a run folder as a map shard → its last entry (empty when there is no
+ * journal). Read as a stream; lines that are not whole entries (a line torn by a crash) are
+ * skipped, which only means their shards are redone.
+ */
+export async function readChunkJournal(dir: string): Promise<Map<number, ChunkEntry>> {
+  const entries = new Map<number, ChunkEntry>();
+  const input = createReadStream(join(dir, CHUNK_JOURNAL));
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const e = line === '' ? null : parseChunkEntry(line);
+      if (e) entries.set(e.shard, e);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  } finally {
+    input.destroy();
+  }
+  return entries;
+}
+
+/** A run folder's header and its finished shards (journal, or a version 1 run.json's list), or null without run.json. */
+export async function readRunState(dir: string): Promise<{ header: RunHeader; chunks: Map<number, ChunkEntry>; version: 1 | 2 } | null> {
+  const stored = await readRunHeader(dir);
+  if (stored === null) return null;
+  if (stored.legacy !== null) return { header: stored.header, chunks: new Map(stored.legacy.map((e) => [e.shard, e])), version: 1 };
+  return { header: stored.header, chunks: await readChunkJournal(dir), version: 2 };
+}
+
+/** `run.json` with the journal folded in ({@link RunManifest}), or null when the directory has none. */
+export async function readRunManifest(dir: string): Promise<RunManifest | null> {
+  const state = await readRunState(dir);
+  if (state === null) return null;
+  const completed = [...state.chunks.keys()].sort((a, b) => a - b);
+  const shards = Object.fromEntries(completed.map((s) => { const { shard: _, retry: __, ...record } = state.chunks.get(s)!; return [String(s), record]; }));
+  const retry = completed.filter((s) => state.chunks.get(s)!.retry);
+  return { ...state.header, version: state.version, completed, shards, retry };
+}
+
+/** The journal line of a shard just written. */
+export function formatChunkEntry(entry: ChunkEntry): string {
+  return `${JSON.stringify(entry)}\n`;
 }
 
 /** Serialises one shard: one JSON object per line, in image order. */
@@ -140,18 +239,19 @@ interface LocatedShard {
 /** Where each shard of a (possibly partitioned) run lives, checked for consistency. */
 async function locateShards(dirs: readonly string[], allowIncomplete: boolean): Promise<(LocatedShard | null)[]> {
   if (dirs.length === 0) throw new OmniRangeError('dirs', 'at least one predictions directory', dirs);
-  let first: RunManifest | null = null;
+  let first: RunHeader | null = null;
   let located: (LocatedShard | null)[] = [];
   for (const dir of dirs) {
-    const m = await readRunManifest(dir);
-    if (!m) throw new Error(`${dir}: no ${RUN_MANIFEST}; not a predictions directory`);
+    const state = await readRunState(dir);
+    if (!state) throw new Error(`${dir}: no ${RUN_MANIFEST}; not a predictions directory`);
+    const m = state.header;
     if (first === null) {
       first = m;
       located = new Array<LocatedShard | null>(m.shardCount).fill(null);
     } else if (m.fingerprint !== first.fingerprint || m.imagesHash !== first.imagesHash || m.shardSize !== first.shardSize) {
       throw new Error(`${dir}: belongs to another run than ${dirs[0]} (fingerprint, image list or shard size differ)`);
     }
-    for (const sIndex of m.completed) located[sIndex] ??= { dir, record: m.shards?.[String(sIndex)] };
+    for (const [sIndex, entry] of state.chunks) if (sIndex < located.length) located[sIndex] ??= { dir, record: entry };
   }
   const done = located.filter((d) => d !== null).length;
   if (done < first!.shardCount && !allowIncomplete) {
@@ -171,7 +271,7 @@ async function* readShardLines(dirOrDirs: string | readonly string[], options: {
     if (shard === null) continue;
     const file = join(shard.dir, shardFileName(sIndex));
     const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') throw new DamagedRunFileError(file, 'listed as done in run.json but missing');
+      if (error.code === 'ENOENT') throw new DamagedRunFileError(file, `listed as done in ${CHUNK_JOURNAL} but missing`);
       throw error;
     });
     const damage = shard.record ? shardDamage(bytes, shard.record) : null;

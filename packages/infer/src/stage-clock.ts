@@ -13,7 +13,7 @@ export const STAGES = ['decode', 'transform', 'model', 'ensemble', 'write'] as c
  * - `model`: onnxruntime `session.run`;
  * - `ensemble`: merging the transforms' outputs and decoding them (NMS + box voting,
  *   heatmap averaging, instance fusion);
- * - `write`: formatting, hashing and atomically writing a finished shard and `run.json`.
+ * - `write`: formatting, hashing and atomically writing a finished shard, and appending its journal line.
  */
 export type Stage = (typeof STAGES)[number];
 

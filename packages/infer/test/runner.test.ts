@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { StageClock, freezeImageStream, listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
+import { CHUNK_JOURNAL, StageClock, freezeImageStream, listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
 import { selectLabels } from '@omnidistill/select';
 import { writeRunImages } from './fixtures.js';
 
@@ -295,6 +295,45 @@ describe('runInference', () => {
     const again: RunEvent[] = [];
     expect(await run((e) => again.push(e))).toMatchObject({ predicted: 2, resumedShards: 1 });
     expect(again.filter((e) => e.type === 'shard-redone')).toEqual([{ type: 'shard-redone', shard: 1, why: 'images changed since it was written' }]);
+  });
+
+  it('keeps run.json fixed and journals one line per shard; a torn last line (crash mid-append) only redoes that shard', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    const run = (onEvent?: (e: RunEvent) => void) => runInference({ images: images().slice(0, 12), imageRoot: imagesDir, outDir, fingerprint: 'x', shardSize: 4, predict: fake, onEvent });
+    await run();
+    const header = await readFile(join(outDir, 'run.json'), 'utf8');
+    expect(Object.keys(JSON.parse(header)).sort()).toEqual(['fingerprint', 'format', 'imagesHash', 'partition', 'shardCount', 'shardSize', 'total', 'version']);
+    const journal = await readFile(join(outDir, CHUNK_JOURNAL), 'utf8');
+    const lines = journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { shard: number });
+    expect(lines.map((l) => l.shard).sort()).toEqual([0, 1, 2]);
+    const before = await collect(readPredictions(outDir));
+    // A crash in the middle of appending shard 2's line again: readers ignore the torn line.
+    const torn = journal.split('\n').filter(Boolean).find((l) => l.startsWith('{"shard":2,'))!;
+    await writeFile(join(outDir, CHUNK_JOURNAL), journal + torn.slice(0, 20));
+    expect(await collect(readPredictions(outDir))).toEqual(before);
+    const events: RunEvent['type'][] = [];
+    expect(await run((e) => events.push(e.type))).toMatchObject({ complete: true, resumedShards: 3, predicted: 0 });
+    expect(await readFile(join(outDir, CHUNK_JOURNAL), 'utf8')).toBe(journal); // the torn tail is cut off
+    expect(await readFile(join(outDir, 'run.json'), 'utf8')).toBe(header);
+    // A line damaged in the middle: that shard alone is not vouched for, and is redone.
+    await writeFile(join(outDir, CHUNK_JOURNAL), journal.replace('{"shard":1,', '{"shard":1;'));
+    expect(await run()).toMatchObject({ complete: true, resumedShards: 2, predicted: 3, skipped: 1 }); // shard 1 holds the corrupt image 5
+    expect(await collect(readPredictions(outDir))).toEqual(before);
+  });
+
+  it('resumes a folder of the version 1 layout (run.json listing the shards), converting it to run.json + journal', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'omni-run-'));
+    const run = () => runInference({ images: images().slice(0, 12), imageRoot: imagesDir, outDir, fingerprint: 'x', shardSize: 4, predict: fake });
+    await run();
+    const folded = (await readRunManifest(outDir))!;
+    const before = await collect(readPredictions(outDir));
+    // What version 1 wrote: the header with the shards listed in it, and no journal.
+    await writeFile(join(outDir, 'run.json'), JSON.stringify({ ...folded, version: 1, retry: [] }));
+    await rm(join(outDir, CHUNK_JOURNAL));
+    expect(await collect(readPredictions(outDir))).toEqual(before);
+    expect(await run()).toMatchObject({ complete: true, resumedShards: 3, predicted: 0 });
+    expect(JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8'))).not.toHaveProperty('completed');
+    expect((await readRunManifest(outDir))!).toEqual({ ...folded, version: 2 });
   });
 
   it('isolates per-image failures: a model error or a malformed prediction is recorded for that image and the run goes on', async () => {
