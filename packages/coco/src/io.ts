@@ -174,19 +174,44 @@ async function parseResultsStreaming(file: string): Promise<unknown> {
 }
 
 /**
- * Parses a small file as one text; a large one, or one that is not valid JSON, through
- * `streaming`, which streams and names the record that does not parse.
+ * Parses a small file as one text (with `whole`); a large one, or one that is not valid JSON,
+ * through `streaming`, which streams and names the record that does not parse.
  */
-async function parseFile(file: string, options: ReadOptions, streaming: (file: string) => Promise<unknown>): Promise<unknown> {
+async function parseFile(file: string, options: ReadOptions, streaming: (file: string) => Promise<unknown>, whole: (text: string) => unknown): Promise<unknown> {
   const { size } = await expectRegularFile(file);
   if (size > (options.wholeTextLimitBytes ?? WHOLE_TEXT_LIMIT_BYTES)) return streaming(file);
   const text = await readFile(file, 'utf8');
   try {
     // invalid JSON falls through to the streaming reader, whose error names the record
-    return options.skipKeypoints === true ? parseJsonFast(text, SKIP_KEYPOINTS) : JSON.parse(text);
+    return whole(text);
   } catch {
     return streaming(file);
   }
+}
+
+/**
+ * A dataset's whole text. Without keypoints it is still JSON.parse, then the keypoints of boxed
+ * annotations are dropped: on a dataset (short records, keypoints a third of the bytes)
+ * JSON.parse beats the skipping parser (5k images: 150 vs 205 ms CPU for the whole read), on
+ * a results file (keypoints most of the bytes) the skipping parser wins (160 vs 300 ms).
+ */
+function parseDatasetText(text: string, options: ReadOptions): unknown {
+  const raw: unknown = JSON.parse(text);
+  if (options.skipKeypoints === true) dropBoxedKeypoints(raw);
+  return raw;
+}
+
+/** Leaves out the keypoints of every annotation with a `bbox` (set undefined: the object keeps its shape). */
+function dropBoxedKeypoints(raw: unknown): void {
+  const annotations = typeof raw === 'object' && raw !== null ? (raw as { annotations?: unknown }).annotations : undefined;
+  if (!Array.isArray(annotations)) return; // validation reports the shape
+  for (const ann of annotations) {
+    if (typeof ann === 'object' && ann !== null && 'bbox' in ann && 'keypoints' in ann) (ann as { keypoints?: unknown }).keypoints = undefined;
+  }
+}
+
+function parseResultsText(text: string, options: ReadOptions): unknown {
+  return options.skipKeypoints === true ? parseJsonFast(text, SKIP_KEYPOINTS) : JSON.parse(text);
 }
 
 /**
@@ -195,7 +220,7 @@ async function parseFile(file: string, options: ReadOptions, streaming: (file: s
  * (`annotations[5123].keypoints: expected 51 numbers (17 × 3), received 48`).
  */
 export async function readCocoDataset(file: string, options: ReadOptions = {}): Promise<CocoDataset> {
-  return validateDataset(await parseFile(file, options, parseDatasetStreaming), file);
+  return validateDataset(await parseFile(file, options, parseDatasetStreaming, (text) => parseDatasetText(text, options)), file);
 }
 
 /** Bytes read per step by {@link readCocoImages}: a few hundred image records at a time. */
@@ -242,7 +267,7 @@ export async function* readCocoImages(file: string): AsyncGenerator<CocoImage> {
 
 /** Reads (streaming when over 64 MB) and validates a COCO results file (a JSON array) against its ground truth. */
 export async function readCocoResults(file: string, gt: CocoDataset, req: ResultsRequirements = {}, options: ReadOptions = {}): Promise<CocoResult[]> {
-  return validateResults(await parseFile(file, options, parseResultsStreaming), gt, file, req);
+  return validateResults(await parseFile(file, options, parseResultsStreaming, (text) => parseResultsText(text, options)), gt, file, req);
 }
 
 /** JSON of one record; typed arrays (keypoints) are written as plain number arrays. */
