@@ -152,7 +152,7 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
       info(blockedOut, [y[0], op, y[2], y[3]]);
       nodes.push({ opType: 'ReorderOutput', domain: NCHWC_DOMAIN, inputs: [blockedOut], outputs: [relu ? relu.outputs[0] : node.outputs[0]], attributes: { channels: { type: 'int', value: o } }, name: `${id}/y_node` });
     };
-    const wT = o % 4 === 0 && !graphOutputs.has(wName) ? transposedWeightSource(producers.get(wName), readers.get(wName)) : undefined;
+    const wT = !graphOutputs.has(wName) ? transposedWeightSource(producers.get(wName), readers.get(wName)) : undefined;
     if (wT) {
       // W = Transpose(T, [1, 0, 2, 3]) (a weight gradient's dYᵀ): ReorderInput blocks T's axis 1
       // (W's output channels, zero-padded) with its fast kernel, and a transpose that moves
@@ -160,10 +160,12 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
       // 6-D transpose and no separate [1, 0, 2, 3] transpose.
       const t = wT.inputs[0];
       let tIn = t;
-      if (cp !== c) {
+      // ReorderInput takes channel counts that are multiples of 4; T's axis 0 must fill whole blocks.
+      const o4 = roundUp(o, 4);
+      if (cp !== c || o4 !== o) {
         tIn = `${id}/t_padded`;
-        nodes.push({ opType: 'Pad', domain: '', inputs: [t, shapeConst(`${id}/t_pads`, [0, 0, 0, 0, cp - c, 0, 0, 0])], outputs: [tIn], attributes: {}, name: `${id}/t_pad_node` });
-        info(tIn, [cp, o, kh, kw]);
+        nodes.push({ opType: 'Pad', domain: '', inputs: [t, shapeConst(`${id}/t_pads`, [0, 0, 0, 0, cp - c, o4 - o, 0, 0])], outputs: [tIn], attributes: {}, name: `${id}/t_pad_node` });
+        info(tIn, [cp, o4, kh, kw]);
       }
       const tBlocked = reordered(tIn, `${id}/t_reorder`, [cp, op, kh, kw]);
       const split = layout === 'blocked' ? [cp / block, block, op / block, kh, kw, block] : [cp, op / block, kh, kw, block];

@@ -66,7 +66,8 @@ describe('nchwcConvolutions', () => {
         x = g.relu(g.conv(x, w('c0', [16, 3, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 1, 1] }));
         x = g.relu(g.conv(x, w('c1', [24, 16, 3, 3]), w('b1', [24]), { pads: [1, 1, 1, 1] }));
         x = g.relu(g.conv(x, w('c2', [32, 24, 3, 3]), undefined, { strides: [2, 2], pads: [1, 1, 0, 0] }));
-        const y = g.conv(x, w('c3', [20, 32, 3, 3]), undefined, { pads: [2, 2, 2, 2], dilations: [2, 2] });
+        // 18 outputs: not a multiple of 4 (its input gradient stays a plain Conv; dYᵀ is padded before ReorderInput).
+        const y = g.conv(x, w('c3', [18, 32, 3, 3]), undefined, { pads: [2, 2, 2, 2], dilations: [2, 2] });
         const loss = g.reduceSum(g.mul(y, g.input('t', 'float32', y.shape)), [0, 1, 2, 3]);
         const grads = buildGradients(g, loss, g.params.map((p) => p.value), { convWeightGradient: form });
         for (const p of g.params) g.output(grads.get(p.name)!, `${p.name}.grad`);
@@ -75,11 +76,12 @@ describe('nchwcConvolutions', () => {
       const plain = model('classic');
       const conv = model('conv');
       const blocked = nchwcConvolutions(conv.model, block);
-      // Four forward convs, the input gradients of the two stride-1 ones (stride 2: ConvTranspose),
-      // four weight gradients. Every weight that is a [1, 0, 2, 3] transpose (the weight
-      // gradients' dYᵀ, the input gradients' swapped kernels) has it folded into the blocked weight.
-      expect(blocked.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')).toHaveLength(10);
-      expect(blocked.nodes.filter((n) => n.name.endsWith('/t_perm_node'))).toHaveLength(6);
+      // Four forward convs, the input gradient of c1 (c2's is a ConvTranspose, c3's has 18 input
+      // channels), four weight gradients. Every weight that is a [1, 0, 2, 3] transpose (the
+      // weight gradients' dYᵀ, c1's swapped kernel) has it folded into the blocked weight.
+      expect(blocked.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv')).toHaveLength(9);
+      expect(blocked.nodes.filter((n) => n.name.endsWith('/t_perm_node'))).toHaveLength(5);
+      expect(blocked.nodes.filter((n) => n.name.endsWith('/t_pad_node')).length).toBeGreaterThanOrEqual(1);
       // Each tensor is reordered once (dY feeds its input gradient's conv and its weight gradient's weight).
       const reorderSources = blocked.nodes.filter((n) => n.opType === 'ReorderInput').map((n) => n.inputs[0]);
       expect(new Set(reorderSources).size).toBe(reorderSources.length);
