@@ -2,10 +2,11 @@
 // model over the same transformed inputs, on procedural object images (96 px by default) with
 // the reference detector (two training steps: the architecture's real cost, not a useful model).
 // Two bare loops, because "the same transformed inputs" can be read two ways:
-//   - bare: the issue's definition — identity + flip tensors prepared beforehand, one
-//     session.run after the other (no file read, no decoding, no tensor filling);
-//   - bare + decode: each image read and decoded once (sharp), its two tensors filled, then the
-//     two session.run calls — the least any labeling program has to do per image.
+//   - bare: the issue's definition — every transform's input tensor prepared beforehand, one
+//     session.run after the other (no file read, no decoding, no resizing or tensor filling);
+//   - bare + decode: each image read and decoded once (sharp), its tensors filled (resized per
+//     scale, flipped, normalised, as label does), then the session.run calls — the least any
+//     labeling program has to do per image.
 // label runs with its default model thread choice (auto: off on ≤ 2 cores) and with
 // --model-thread on, to show what the thread costs here.
 // Rounds are interleaved (bare, bare + decode, bare with onnxruntime's default spinning
@@ -13,16 +14,21 @@
 // them alike; each prints wall rate, CPU time per image (all threads) and the load average.
 // label's figures are its prediction loop's, from its own `time:` line (start-up and selection
 // left out; the whole command is shown too).
+// Per round it also times, in this process, the pieces label adds to the bare loop, each alone:
+// reading + decoding, filling the input tensors, merging the transforms' detections (NMS + box voting).
 // Env: BENCH_IMAGES (default 200), BENCH_ROUNDS (default 3), BENCH_SIZE (image side, default 96),
+// BENCH_SCALES (e.g. `0.75,1.25`: the plan is then identity, flip and these relative scales ± flip,
+// label's `--scales 0.75x,1.25x`; default: identity + flip, label's `--plan flip`),
 // BENCH_BASELINE_BIN (another build's packages/cli/dist/bin.js, e.g. of a git worktree at an
 // older commit: its label runs in the same rounds, for a before/after ratio under the same load).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelSession, decodeImage, inputSizeFor, parseManifest, toInputTensor, type DecodedImage, type DetectorManifest, type DetectorSession } from '@omnidistill/infer';
+import { mergeDetections, type TransformDetections } from '@omnidistill/boxes';
+import { createModelSession, decodeImage, detectAllTransforms, parseManifest, prepareInput, type DecodedImage, type DetectorManifest, type DetectorSession } from '@omnidistill/infer';
+import { customPlan, relativePlan, resolvePlan, type TransformPlan } from '@omnidistill/transforms';
 import { trainDetector } from '@omnidistill/models';
 import { generateSplits } from '@omnidistill/synth';
 
@@ -31,8 +37,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SIZE = Number(process.env.BENCH_SIZE ?? 96);
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/dist/bin.js');
 const baselineBin = process.env.BENCH_BASELINE_BIN ? resolve(process.env.BENCH_BASELINE_BIN) : null;
-// onnxruntime-node is a dependency of packages/infer (not of this package): resolve it there.
-const ort = createRequire(new URL('../../packages/infer/package.json', import.meta.url))('onnxruntime-node') as typeof import('onnxruntime-node');
+const SCALES = process.env.BENCH_SCALES ? process.env.BENCH_SCALES.split(',').map(Number) : null;
+/** The plan of the in-process loops, and the same plan as label's flags. */
+const PLAN: TransformPlan = SCALES ? relativePlan({ factors: SCALES }) : customPlan([{ flip: true }]);
+const PLAN_FLAGS = SCALES ? ['--scales', SCALES.map((f) => `${f}x`).join(',')] : ['--plan', 'flip'];
 
 interface Sample {
   rate: number;
@@ -61,12 +69,11 @@ function bareLoop(model: DetectorSession, feeds: Feed[]): Promise<Sample> {
   });
 }
 
-/** The identity and flipped input tensors of one decoded image. */
-function transformedFeeds(model: DetectorSession, manifest: DetectorManifest, image: DecodedImage): Feed[] {
-  const padded = inputSizeFor({ width: image.width, height: image.height }, model.inputs.image.dims, manifest.pixels.sizeDivisor);
-  return [false, true].map((flip) => ({
-    [model.inputs.image.name]: new ort.Tensor('float32', toInputTensor(image, manifest.pixels, flip, padded), [1, 3, padded.height, padded.width]),
-  }));
+/** The input tensors of one decoded image under every transform of the plan (resized, flipped, normalised, padded as label does). */
+async function transformedFeeds(model: DetectorSession, image: DecodedImage): Promise<Feed[]> {
+  const feeds: Feed[] = [];
+  for (const g of resolvePlan(PLAN, image)) feeds.push({ [model.inputs.image.name]: await prepareInput(model, image, g) });
+  return feeds;
 }
 
 /** Decodes one image file (a bench failure if it does not decode). */
@@ -77,9 +84,30 @@ async function decoded(file: string): Promise<DecodedImage> {
 }
 
 /** The bare loop with decoding: each image read and decoded once, its tensors filled, then the model calls. */
-function bareDecodeLoop(model: DetectorSession, manifest: DetectorManifest, files: readonly string[]): Promise<Sample> {
+function bareDecodeLoop(model: DetectorSession, files: readonly string[]): Promise<Sample> {
   return measure(async () => {
-    for (const file of files) for (const feed of transformedFeeds(model, manifest, await decoded(file))) await model.session.run(feed);
+    for (const file of files) for (const feed of await transformedFeeds(model, await decoded(file))) await model.session.run(feed);
+  });
+}
+
+/** Reading and decoding alone. */
+function decodeLoop(files: readonly string[]): Promise<Sample> {
+  return measure(async () => {
+    for (const file of files) await decoded(file);
+  });
+}
+
+/** Filling the input tensors alone (resize, flip, normalise, pad), from decoded images. */
+function tensorLoop(model: DetectorSession, images: readonly DecodedImage[]): Promise<Sample> {
+  return measure(async () => {
+    for (const image of images) await transformedFeeds(model, image);
+  });
+}
+
+/** label's merge of the transforms' detections alone (NMS + box voting, its default settings). */
+function mergeLoop(perImage: readonly TransformDetections[][]): Promise<Sample> {
+  return measure(async () => {
+    for (const transforms of perImage) mergeDetections(transforms, { convention: 'continuous' });
   });
 }
 
@@ -98,7 +126,14 @@ try {
   const coco = JSON.parse(await readFile(unlabeled.annotations, 'utf8')) as { images: { file_name: string }[] };
   const files = coco.images.map((im) => join(unlabeled.imagesDir, im.file_name));
   const feeds: Feed[] = [];
-  for (const file of files) feeds.push(...transformedFeeds(model, manifest, await decoded(file)));
+  const perImage: TransformDetections[][] = [];
+  const images: DecodedImage[] = [];
+  for (const file of files) {
+    const image = await decoded(file);
+    images.push(image);
+    feeds.push(...(await transformedFeeds(model, image)));
+    perImage.push(await detectAllTransforms(model, image, PLAN));
+  }
   await model.session.run(feeds[0]); // warm-up
   await spinning.session.run(feeds[0]);
 
@@ -106,7 +141,7 @@ try {
     const t1 = performance.now();
     const r = spawnSync(
       process.execPath,
-      [cli, 'label', '--task', 'detection', '--teacher', teacher.onnxPath, '--unlabeled', unlabeled.annotations, '--images', unlabeled.imagesDir, '--labeled', labeled.annotations, '--plan', 'flip', '--out', join(work, name), ...extra],
+      [cli, 'label', '--task', 'detection', '--teacher', teacher.onnxPath, '--unlabeled', unlabeled.annotations, '--images', unlabeled.imagesDir, '--labeled', labeled.annotations, ...PLAN_FLAGS, '--out', join(work, name), ...extra],
       { encoding: 'utf8' },
     );
     const wallRate = IMAGES / ((performance.now() - t1) / 1000);
@@ -119,18 +154,22 @@ try {
   };
 
   type LabelSample = ReturnType<typeof labelRun>;
-  const rows: { bare: Sample; decode: Sample; spin: Sample; label: LabelSample; threaded: LabelSample; baseline: LabelSample | null }[] = [];
+  const rows: { bare: Sample; decode: Sample; spin: Sample; decodeOnly: Sample; tensors: Sample; merge: Sample; label: LabelSample; threaded: LabelSample; baseline: LabelSample | null }[] = [];
   const pct = (ratio: number) => `${(ratio * 100 - 100).toFixed(0)} %`;
   const cores = availableParallelism();
-  console.log(`${IMAGES} images of ${SIZE} px, reference detector, identity + flip (2 model runs per image), ${ROUNDS} interleaved rounds on ${cores} cores`);
+  const runs = PLAN.transforms.length;
+  console.log(`${IMAGES} images of ${SIZE} px, reference detector, ${PLAN.transforms.map((t) => t.name).join(' + ')} (${runs} model runs per image), ${ROUNDS} interleaved rounds on ${cores} cores`);
   for (let round = 0; round < ROUNDS; round++) {
     const bare = await bareLoop(model, feeds);
-    const decode = await bareDecodeLoop(model, manifest, files);
+    const decode = await bareDecodeLoop(model, files);
     const spin = await bareLoop(spinning, feeds);
     const label = labelRun(`labels-${round}`);
     const threaded = labelRun(`labels-thread-${round}`, ['--model-thread', 'on']);
     const baseline = baselineBin ? labelRun(`labels-baseline-${round}`, [], baselineBin) : null;
-    rows.push({ bare, decode, spin, label, threaded, baseline });
+    const decodeOnly = await decodeLoop(files);
+    const tensors = await tensorLoop(model, images);
+    const merge = await mergeLoop(perImage);
+    rows.push({ bare, decode, spin, decodeOnly, tensors, merge, label, threaded, baseline });
     const fmt = (s: Sample) => `${s.rate.toFixed(1)} img/s (CPU ${s.cpuMsPerImage.toFixed(2)} ms/img)`;
     console.log(
       `  round ${round + 1}: bare ${fmt(bare)} · bare + decode ${fmt(decode)} · bare, spinning threads ${fmt(spin)} · ` +
@@ -146,6 +185,13 @@ try {
   line(`omnidistill label, prediction loop (model thread ${cores > 2 ? 'on' : 'off'}: auto):`, (r) => r.label);
   line('omnidistill label --model-thread on, prediction loop:', (r) => r.threaded);
   if (baselineBin) line(`baseline build's label (${baselineBin}):`.slice(0, 62), (r) => r.baseline!);
+  // Where label's CPU goes beyond the model (medians, ms per image; the pieces are timed alone).
+  const cpu = (pick: (r: (typeof rows)[number]) => Sample) => med((r) => pick(r).cpuMsPerImage);
+  const rest = med((r) => r.label.cpuMsPerImage - r.decode.cpuMsPerImage - r.merge.cpuMsPerImage);
+  console.log(
+    `  CPU per image: model ${cpu((r) => r.bare).toFixed(2)} ms (${runs} runs) · read + decode ${cpu((r) => r.decodeOnly).toFixed(2)} · input tensors ${cpu((r) => r.tensors).toFixed(2)} ` +
+      `· merge ${cpu((r) => r.merge).toFixed(2)} · the rest of label's loop ${rest.toFixed(2)} (label − bare + decode − merge: runner, shards, GC, pipelining)`,
+  );
   // Overhead = extra time (wall) or CPU per image over the baseline: median of the per-round ratios.
   const over = (pick: (r: (typeof rows)[number]) => Sample, base: (r: (typeof rows)[number]) => Sample) =>
     `${pct(med((r) => base(r).rate / pick(r).rate))} wall, ${pct(med((r) => pick(r).cpuMsPerImage / base(r).cpuMsPerImage))} CPU`;

@@ -75,10 +75,10 @@ export interface SessionOptions {
 /**
  * Whether a labeling run puts the model on its own thread ({@link SessionOptions.ownThread})
  * when the user does not say: only with more than 2 cores. On 2 cores onnxruntime's intra-op
- * threads already fill both, and the thread's message copies and wake-ups cost CPU for no wall
- * gain: the reference detector's labeling loop took ~20 % more CPU per image on its own
- * thread at 96 px, with the same images/s (tools/bench/label-overhead.bench.ts, which runs
- * both). Above 2 cores the thread lets decoding, input preparation and ensembling of other
+ * threads already fill both, and the thread's message copies and wake-ups cost CPU for no clear
+ * wall gain: the reference detector's labeling loop took 4–15 % more CPU per image on its own
+ * thread (96 and 320 px, flip and scale plans), images/s within the load's noise
+ * (tools/bench/label-overhead.bench.ts runs both). Above 2 cores the thread lets decoding, input preparation and ensembling of other
  * images run while the model does (not measured here: this machine has 2 cores).
  */
 export function modelThreadByDefault(cores = availableParallelism()): boolean {
