@@ -138,6 +138,27 @@ export function checkImportable(model: ReadModel, outputs?: readonly string[]): 
   return opset;
 }
 
+/**
+ * A BatchNorm running statistic must be a tensor of its own: torch.onnx merges equal-valued
+ * initializers, so an untrained export (running mean 0 = bias 0, running variance 1 = weight 1)
+ * can feed one tensor to a statistic and a trained parameter (or to two BatchNorms), which
+ * training would tie together (and batch statistics would update twice).
+ */
+function checkUntiedStatistics(nodes: readonly ReadNode[], initializers: ReadonlySet<string>): void {
+  const uses = new Map<string, number>();
+  for (const n of nodes) for (const name of n.inputs) uses.set(name, (uses.get(name) ?? 0) + 1);
+  for (const n of nodes) {
+    if (n.opType !== 'BatchNormalization') continue;
+    for (const name of n.inputs.slice(3, 5)) {
+      if (initializers.has(name) && (uses.get(name) ?? 0) > 1) {
+        throw new OnnxImportError(
+          `node "${n.name}" (BatchNormalization): its running statistic "${name}" is one tensor with ${(uses.get(name) ?? 0) - 1} other input(s) — torch.onnx merges equal-valued initializers, as in an untrained model's export (mean 0 = bias 0, variance 1 = weight 1); export the model after training, or after nudging the BatchNorm weights and biases (e.g. + 1e-3 · randn), so that every statistic is a tensor of its own`,
+        );
+      }
+    }
+  }
+}
+
 function importerFor(n: ReadNode, opset: number) {
   const imp = n.domain === '' ? OP_IMPORTERS.get(n.opType) : undefined;
   if (!imp || opset < imp.minOpset || opset > imp.maxOpset) {
@@ -161,6 +182,7 @@ function importerFor(n: ReadNode, opset: number) {
 export function importOnnxGraph(g: GraphBuilder, model: ReadModel, options: ImportOptions = {}): ImportedGraph {
   const opset = checkImportable(model, options.outputs);
   const nodes = nodesFor(model, options.outputs);
+  checkUntiedStatistics(nodes, new Set(model.graph.initializers.map((t) => t.name)));
   const freeze = (options.freeze ?? []).map(namePattern);
   const batchNorm = options.batchNorm ?? 'frozen';
   const graph = model.graph;

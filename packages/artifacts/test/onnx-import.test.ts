@@ -127,6 +127,19 @@ describe('importOnnxGraph', () => {
     expect((err as Error).message).toContain(IMPORTABLE_OPS.join(', '));
   });
 
+  it('refuses a BatchNorm statistic that is one tensor with a parameter (torch.onnx merges equal-valued initializers), saying how to export', () => {
+    const g = new GraphBuilder({ phase: 'eval' });
+    const x = g.input('x', 'float32', [2, 3, 4, 4]);
+    const zeros = g.param('bn.bias', [3], new Float32Array(3)); // bias 0 and running mean 0: merged by the exporter
+    const y = g.batchNorm(g.conv(x, g.param('conv.weight', [3, 3, 1, 1], randn(9, 1, 0.3)), undefined, {}), g.param('bn.weight', [3], new Float32Array(3).fill(1)), zeros, zeros, g.param('bn.running_var', [3], new Float32Array(3).fill(1)));
+    g.output(y, 'y');
+    const model = decodeOnnxModel(g.toModelBytes());
+    for (const batchNorm of ['frozen', 'batch'] as const) {
+      const define = studentDefinition(model, { loss: { kind: 'output', output: 'y' }, batchNorm });
+      expect(() => instantiate(define, 'eval', 'standard')).toThrow(/\(BatchNormalization\): its running statistic "bn\.bias" is one tensor with 1 other input\(s\).*export the model after training/);
+    }
+  });
+
   it('replaceInitializers writes new weights and keeps the rest of the model', () => {
     const bytes = referenceModel();
     const before = decodeOnnxModel(bytes);
