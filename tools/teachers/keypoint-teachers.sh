@@ -12,8 +12,10 @@
 #      their teachers);
 #   4. supervised baseline: the same 2T steps on the labeled images only (is the teacher
 #      under-trained? is the student's gain only its longer schedule?);
+#   4b. for the layouts in $STRONG (default topdown-heatmap; STRONG= for none): that baseline as a
+#      stronger teacher — its labels, and a fresh student of the same 2T steps on them;
 #   5. `omnidistill predict` single pass and multi-transform + `omnidistill eval` (keypoint AP)
-#      for the teacher, the student and the baseline.
+#      for the teacher, the student and the baseline (and 4b's student).
 # The person boxes of the top-down layouts (val and unlabeled images) are the seed-1 yolo-pose
 # teacher's box channels exported as a `yolo` detector (--detector): the numbers are end to end.
 # All models are torch-trained (the CLI's own trainer is not what this measures).
@@ -35,6 +37,9 @@ else
   OUT=${OUT:-/tmp/omnidistill-teachers}; DEFAULT_LAYOUTS="topdown-heatmap simcc yolo-pose"; SEEDS=${SEEDS:-1 2}; VAL_EVAL=${VAL_EVAL:-300}
 fi
 LAYOUTS=${*:-$DEFAULT_LAYOUTS}
+# layouts that also get a stronger teacher: the supervised model (2T steps) labels the unlabeled
+# images, and a fresh student trains on them for the same 2T steps (its gain is then the labels')
+STRONG=${STRONG-topdown-heatmap}
 mkdir -p "$OUT/models" "$OUT/results" "$OUT/logs"
 cd "$ROOT/packages/cli"
 O="nice -n 10 node --import tsx --conditions=source src/bin.ts"
@@ -76,10 +81,11 @@ claim() { # file → true when this run is to make it; false when it exists (wai
   return 1
 }
 
-train() { # layout, seed, kind (teacher|student|supervised) → $OUT/models/LAYOUT-sSEED-KIND.onnx, once
+train() { # layout, seed, kind (teacher|student|supervised|studentofsup) → $OUT/models/LAYOUT-sSEED-KIND.onnx, once
   local m=$OUT/models/$1-s$2-$3 steps=${TEACHER_STEPS[$1]} gen=""
   [ "$3" = teacher ] || steps=$((2 * steps))
   [ "$3" = student ] && gen="--generated $OUT/label-$1-s$2/generated.json --generated-images $G_IMAGES"
+  [ "$3" = studentofsup ] && gen="--generated $OUT/label-$1-s$2-fromsup/generated.json --generated-images $G_IMAGES"
   claim "$m.onnx" || return 0
   $PY "$1" "$m" $L $gen --steps "$steps" --seed "$2" > "$OUT/logs/$1-s$2-$3.log" 2>&1
   rm -rf "$m.onnx.lock"
@@ -97,13 +103,14 @@ ap() { # layout, model base, single|multi → keypoint AP (%) on the val images,
   $O eval --gt "$V" --results "$r" --iou-type keypoints --json 2> /dev/null | /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['stats'][0]*100,1))"
 }
 
-label() { # layout, seed → $OUT/label-LAYOUT-sSEED/generated.json (multi-transform + count matching), once
-  local T=$OUT/models/$1-s$2-teacher dir=$OUT/label-$1-s$2
-  $O check-model --model "$T.onnx" $L > "$OUT/logs/$1-s$2-check.txt" 2>&1 || true
+label() { # layout, seed[, supervised] → $OUT/label-LAYOUT-sSEED[-fromsup]/generated.json (multi-transform +
+  # count matching) by the teacher, or by the 2T-step supervised model as a stronger teacher; once
+  local T=$OUT/models/$1-s$2-${3:-teacher} dir=$OUT/label-$1-s$2${3:+-fromsup} log=$1-s$2${3:+-fromsup}
+  $O check-model --model "$T.onnx" $L > "$OUT/logs/$log-check.txt" 2>&1 || true
   mkdir -p "$dir"; claim "$dir/generated.json" || return 0
   $O label --task keypoints --teacher "$T.onnx" --unlabeled "$D/unlabeled/annotations.json" \
     --images "$G_IMAGES" --labeled "$D/labeled/annotations.json" --labeled-images "$D/labeled/images" $(boxes_flags "$1") ${MULTI[$1]} \
-    --threads 1 --out "$dir" > "$OUT/logs/$1-s$2-label.log" 2>&1
+    --threads 1 --out "$dir" > "$OUT/logs/$log-label.log" 2>&1
   rm -rf "$dir/generated.json.lock"
 }
 
@@ -121,14 +128,21 @@ for layout in $LAYOUTS; do
     for kind in teacher student supervised; do
       for pass in single multi; do row="$row	$(ap "$layout" "$OUT/models/$layout-s$seed-$kind" $pass)"; done
     done
-    printf '%s\t%s\n' "$row" "$quality" | tee -a "$ROWS"
+    row="$row	$quality"
+    if [[ " $STRONG " == *" $layout "* ]]; then  # the stronger teacher: the supervised model (2T steps)
+      label "$layout" "$seed" supervised
+      train "$layout" "$seed" studentofsup
+      for pass in single multi; do row="$row	$(ap "$layout" "$OUT/models/$layout-s$seed-studentofsup" $pass)"; done
+      row="$row	$($PROOF labels "$D/unlabeled/annotations.hidden.json" "$OUT/label-$layout-s$seed-fromsup/generated.json")"
+    fi
+    printf '%s\n' "$row" | tee -a "$ROWS"
   done
 done
 
 steps=$(for l in $LAYOUTS; do printf '"%s": %s, ' "$l" "${TEACHER_STEPS[$l]}"; done)
 META=$(cat <<JSON
 {"metric": "keypoint AP (%) on the first $VAL_EVAL synthetic val images (omnidistill eval), end to end",
- "protocol": "teacher T steps; label: multi-transform + count matching; student: fresh init, labeled ∪ generated 6:4 in every minibatch, 2T steps; supervised: labeled only, 2T steps",
+ "protocol": "teacher T steps; label: multi-transform + count matching; student: fresh init, labeled ∪ generated 6:4 in every minibatch, 2T steps; supervised: labeled only, 2T steps; studentofsup (layouts: $STRONG): the supervised model labels, a fresh student trains 2T steps on them",
  "teacherSteps": {${steps%, }}, "multiPlan": {$(for l in $LAYOUTS; do printf '"%s": "%s", ' "$l" "${MULTI[$l]}"; done | sed 's/, $//')},
  "seeds": [$(echo $SEEDS | tr ' ' ',')], "loadAverageStart": "$LOAD_START", "loadAverageEnd": "$(cut -d' ' -f1-3 /proc/loadavg)",
  "labels": "generated labels against the unlabeled images' synthetic truth: count, precision/recall at OKS 0.5 and 0.75 (greedy matching)"}

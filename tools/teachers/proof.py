@@ -67,6 +67,8 @@ def label_quality(gt_path, generated_path):
 
 
 COLUMNS = ['teacher single', 'teacher multi', 'student single', 'student multi', 'supervised single', 'supervised multi']
+# the stronger-teacher stage (keypoint-teachers.sh $STRONG): the supervised model's student
+STRONG = ['student of supervised single', 'student of supervised multi']
 
 
 def mean_std(values):
@@ -74,13 +76,17 @@ def mean_std(values):
 
 
 def table(out_path, rows_path, meta_json):
-    """ROWS.tsv: layout, seed, the six APs, then the label-quality JSON, tab-separated."""
+    """ROWS.tsv: layout, seed, the six APs, the label-quality JSON[, the two APs of the supervised
+    model's student and its labels' quality JSON], tab-separated."""
     per_layout = {}
     for line in open(rows_path):
         f = line.rstrip('\n').split('\t')
         if len(f) < 9:
             continue
-        per_layout.setdefault(f[0], []).append({'seed': int(f[1]), **dict(zip(COLUMNS, map(float, f[2:8]))), 'labels': json.loads(f[8])})
+        run = {'seed': int(f[1]), **dict(zip(COLUMNS, map(float, f[2:8]))), 'labels': json.loads(f[8])}
+        if len(f) >= 12:
+            run.update({**dict(zip(STRONG, map(float, f[9:11]))), 'labels of supervised': json.loads(f[11])})
+        per_layout.setdefault(f[0], []).append(run)
     rows = []
     for layout, runs in per_layout.items():
         runs.sort(key=lambda r: r['seed'])
@@ -88,6 +94,10 @@ def table(out_path, rows_path, meta_json):
         row['student - teacher (multi)'] = mean_std([round(r['student multi'] - r['teacher multi'], 1) for r in runs])
         row['student - supervised (multi)'] = mean_std([round(r['student multi'] - r['supervised multi'], 1) for r in runs])
         row['labels'] = [r['labels'] for r in runs]
+        if all(STRONG[0] in r for r in runs):
+            row.update({c: mean_std([r[c] for r in runs]) for c in STRONG})
+            row['student of supervised - supervised (multi)'] = mean_std([round(r[STRONG[1]] - r['supervised multi'], 1) for r in runs])
+            row['labels of supervised'] = [r['labels of supervised'] for r in runs]
         rows.append(row)
     result = {**json.loads(meta_json), 'rows': rows}
     with open(out_path + '.tmp', 'w') as f:
@@ -97,12 +107,20 @@ def table(out_path, rows_path, meta_json):
 
     def cell(v):
         return f"{v['mean']:.1f}" + (f" ± {v['std']:.1f}" if v['std'] is not None else '')
-    deltas = ['student - teacher (multi)', 'student - supervised (multi)']
-    print('| layout (seeds) | ' + ' | '.join(COLUMNS + deltas) + ' | generated labels: P / R @ OKS 0.5 |')
-    print('|---' * (len(COLUMNS) + len(deltas) + 2) + '|')
+    def pr(labels):
+        return ', '.join(f"{q['precision@0.5']:.2f} / {q['recall@0.5']:.2f}" for q in labels)
+    columns = COLUMNS + ['student - teacher (multi)', 'student - supervised (multi)']
+    print('| layout (seeds) | ' + ' | '.join(columns) + ' | generated labels: P / R @ OKS 0.5 |')
+    print('|---' * (len(columns) + 2) + '|')
     for r in rows:
-        pr = ', '.join(f"{q['precision@0.5']:.2f} / {q['recall@0.5']:.2f}" for q in r['labels'])
-        print(f"| {r['layout']} ({','.join(map(str, r['seeds']))}) | " + ' | '.join(cell(r[c]) for c in COLUMNS + deltas) + f' | {pr} |')
+        print(f"| {r['layout']} ({','.join(map(str, r['seeds']))}) | " + ' | '.join(cell(r[c]) for c in columns) + f" | {pr(r['labels'])} |")
+    strong = [r for r in rows if STRONG[0] in r]
+    if strong:  # the stronger-teacher stage, below: the supervised model is the teacher
+        columns = ['supervised single', 'supervised multi'] + STRONG + ['student of supervised - supervised (multi)']
+        print('\n| layout (seeds): the supervised model as teacher | ' + ' | '.join(columns) + ' | its labels: P / R @ OKS 0.5 |')
+        print('|---' * (len(columns) + 2) + '|')
+        for r in strong:
+            print(f"| {r['layout']} ({','.join(map(str, r['seeds']))}) | " + ' | '.join(cell(r[c]) for c in columns) + f" | {pr(r['labels of supervised'])} |")
 
 
 def main():
