@@ -29,7 +29,6 @@
 # label quality, steps, load average) and a markdown table on stdout. Runs under nice; reruns
 # skip finished steps.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # (the quick run has an OUT of its own: results are cached by model name, for one val subset)
 if [ "${QUICK:-0}" = 1 ]; then
   OUT=${OUT:-/tmp/omnidistill-teachers-quick}; DEFAULT_LAYOUTS="topdown-heatmap"; SEEDS=${SEEDS:-1}; VAL_EVAL=${VAL_EVAL:-150}
@@ -40,15 +39,9 @@ LAYOUTS=${*:-$DEFAULT_LAYOUTS}
 # layouts that also get a stronger teacher: the supervised model (2T steps) labels the unlabeled
 # images, and a fresh student trains on them for the same 2T steps (its gain is then the labels')
 STRONG=${STRONG-topdown-heatmap}
-mkdir -p "$OUT/models" "$OUT/results" "$OUT/logs"
-cd "$ROOT/packages/cli"
-O="nice -n 10 node --import tsx --conditions=source src/bin.ts"
-PY="nice -n 10 /usr/bin/python3 $ROOT/tools/teachers/train_keypoints.py"
+source "$(dirname "$0")/common.sh"
 PROOF="/usr/bin/python3 $ROOT/tools/teachers/proof.py"
-D=$OUT/data
-L="--labeled $D/labeled/annotations.json --images $D/labeled/images"
 G_IMAGES=$D/unlabeled/images
-V=$OUT/val-$VAL_EVAL.json
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Teacher steps T (batch: 32 crops for the top-down layouts, 16 images for yolo-pose, 4 for
@@ -60,15 +53,8 @@ declare -A TEACHER_STEPS=([topdown-heatmap]=400 [simcc]=400 [yolo-pose]=600 [key
 # range (0.75…1.5); keypointrcnn: its graph resizes every input (scales are undone): flip
 declare -A MULTI=([topdown-heatmap]="--plan flip" [simcc]="--plan flip" [yolo-pose]="--scales 0.8x,1.25x" [keypointrcnn]="--plan flip")
 
-[ -f "$D/val/annotations.json" ] || $O synth --task keypoints --out "$D" --labeled 200 --unlabeled 800 --val 300 --seed 1 > "$OUT/logs/synth.log"
-[ -f "$V" ] || /usr/bin/python3 - "$D/val/annotations.json" "$VAL_EVAL" "$V" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-ids = {i['id'] for i in d['images'][:int(sys.argv[2])]}
-d['images'] = [i for i in d['images'] if i['id'] in ids]
-d['annotations'] = [a for a in d['annotations'] if a['image_id'] in ids]
-json.dump(d, open(sys.argv[3], 'w'))
-PY
+synth_people 800
+V=$(val_subset "$VAL_EVAL")
 
 claim() { # file → true when this run is to make it; false when it exists (waits while another run of
   # this script, side by side on the same $OUT, makes it; a lock left by a dead run is taken over)
@@ -100,7 +86,7 @@ ap() { # layout, model base, single|multi → keypoint AP (%) on the val images,
   [ "$3" = multi ] && plan=${MULTI[$1]}
   local r=$OUT/results/$name.json
   claim "$r" && { $O predict --model "$2.onnx" --images "$D/val/images" --image-list "$V" $(boxes_flags "$1") $plan --out "$r" > "$OUT/logs/predict-$name.log" 2>&1; rm -rf "$r.lock"; }
-  $O eval --gt "$V" --results "$r" --iou-type keypoints --json 2> /dev/null | /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['stats'][0]*100,1))"
+  keypoint_ap "$V" "$r"
 }
 
 label() { # layout, seed[, supervised] → $OUT/label-LAYOUT-sSEED[-fromsup]/generated.json (multi-transform +

@@ -13,25 +13,13 @@
 #   [SEEDS="1 2"] [OUT=DIR] bash tools/teachers/topdown-cli-students.sh [LAYOUT...]
 # Writes $OUT/results.tsv; runs under nice; reruns skip finished steps.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-/tmp/omnidistill-topdown-cli-students}
 SEEDS=${SEEDS:-"1 2"}
 VAL_EVAL=${VAL_EVAL:-150}
 LAYOUTS=${*:-topdown-heatmap}
-mkdir -p "$OUT/models" "$OUT/results" "$OUT/logs"
-cd "$ROOT/packages/cli"
-O="nice -n 10 node --import tsx --conditions=source src/bin.ts"
-PY="nice -n 10 /usr/bin/python3 $ROOT/tools/teachers/train_keypoints.py"
-D=$OUT/data
-L="--labeled $D/labeled/annotations.json --images $D/labeled/images"
-V=$OUT/val-$VAL_EVAL.json
-
-[ -f "$D/val/annotations.json" ] || $O synth --task keypoints --out "$D" --labeled 200 --unlabeled 800 --val 300 --seed 1 > "$OUT/logs/synth.log"
-[ -f "$V" ] || /usr/bin/python3 -c "
-import json, sys
-d = json.load(open(sys.argv[1])); ids = {i['id'] for i in d['images'][:int(sys.argv[2])]}
-d['images'] = [i for i in d['images'] if i['id'] in ids]; d['annotations'] = [a for a in d['annotations'] if a['image_id'] in ids]
-json.dump(d, open(sys.argv[3], 'w'))" "$D/val/annotations.json" "$VAL_EVAL" "$V"
+source "$(dirname "$0")/common.sh"
+synth_people 800
+V=$(val_subset "$VAL_EVAL")
 
 DET=$OUT/models/yolo-pose-teacher
 [ -f "$DET-detector.onnx" ] || $PY yolo-pose "$DET" $L --steps 600 > "$OUT/logs/yolo-pose-teacher.log" 2>&1
@@ -43,7 +31,7 @@ ap() { # model base → "single multi" keypoint AP (%), end to end
   for plan in single flip; do
     local r=$OUT/results/$name-$plan.json
     [ -f "$r" ] || $O predict --model "$1.onnx" --images "$D/val/images" --image-list "$V" $BOXES --plan $plan --out "$r" > "$OUT/logs/predict-$name-$plan.log" 2>&1
-    line="$line $($O eval --gt "$V" --results "$r" --iou-type keypoints --json 2> /dev/null | /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['stats'][0]*100,1))")"
+    line="$line $(keypoint_ap "$V" "$r")"
   done
   echo "$line"
 }

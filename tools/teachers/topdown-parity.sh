@@ -10,27 +10,22 @@
 # (default /tmp/omnidistill-topdown-parity): results.tsv, one line per model.
 #   bash tools/teachers/topdown-parity.sh            # about 4 min per training on a free core
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-/tmp/omnidistill-topdown-parity}
 SEEDS=${SEEDS:-"1 2"}
 AUGMENTATIONS=${AUGMENTATIONS:-"default"}
 STEPS=${STEPS:-800}
-mkdir -p "$OUT/models" "$OUT/results" "$OUT/logs"
-cd "$ROOT/packages/cli"
-O="nice -n 10 node --import tsx --conditions=source src/bin.ts"
-PY="nice -n 10 /usr/bin/python3 $ROOT/tools/teachers/train_keypoints.py"
-D=$OUT/data
-L="--labeled $D/labeled/annotations.json --images $D/labeled/images"
+source "$(dirname "$0")/common.sh"
+# (`synth` needs at least one unlabeled image; the other splits do not depend on their count:
+# each split is its own seeded stream)
+synth_people 1
 V=$D/val/annotations.json
-
-[ -f "$V" ] || $O synth --task keypoints --out "$D" --labeled 200 --unlabeled 0 --val 300 --seed 1 > "$OUT/logs/synth.log"
 
 ap() { # model base, name → "single flip" keypoint AP (%) with the val GT boxes
   local line=""
   for plan in single flip; do
     local r=$OUT/results/$2-$plan.json
     [ -f "$r" ] || $O predict --model "$1.onnx" --manifest "$1.json" --images "$D/val/images" --boxes "$V" --plan $plan --out "$r" > "$OUT/logs/predict-$2-$plan.log" 2>&1
-    line="$line $($O eval --gt "$V" --results "$r" --iou-type keypoints --json 2> /dev/null | /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['stats'][0]*100,1))")"
+    line="$line $(keypoint_ap "$V" "$r")"
   done
   echo "$line"
 }
