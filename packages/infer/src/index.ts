@@ -35,6 +35,7 @@ export type { RegressedInferenceOptions, KeypointInstances } from './regressed.j
 export { InputCanvas } from './sampling.js';
 export type { AxisMap, OutputWindow, Border } from './sampling.js';
 export { CROP_BATCH, cropFrame, cropMap } from './person-crop.js';
+export { MAX_TRANSFORM_BATCH, transformBatchOf, consecutiveBatches } from './transform-batch.js';
 export type { CropFrame } from './person-crop.js';
 export { letterbox } from './layouts/yolo.js';
 export type { Letterbox } from './layouts/yolo.js';

@@ -116,15 +116,16 @@ export interface DetectionInferenceOptions {
 
 /**
  * Runs the detector under every transform of the plan; each transform's detections stay
- * in that transformed image's pixels, with the geometry that maps them back.
+ * in that transformed image's pixels, with the geometry that maps them back. Layouts that
+ * can (`detectAll`: yolo with a dynamic batch dimension) run several transforms per call.
  */
 export async function detectAllTransforms(detector: DetectorSession, image: DecodedImage, plan: TransformPlan): Promise<TransformDetections[]> {
-  const out: TransformDetections[] = [];
-  for (const g of resolvePlan(plan, image)) {
-    const raw = await detectOnce(detector, image, g);
-    out.push({ transform: g, detections: { boxes: raw.boxes, scores: raw.scores, labels: raw.categoryIds } });
-  }
-  return out;
+  const geometries = resolvePlan(plan, image);
+  const layout = layoutOf(detector.manifest);
+  const raws: RawDetections[] = [];
+  if (layout.detectAll) raws.push(...(await layout.detectAll(detector, image, geometries)));
+  else for (const g of geometries) raws.push(await detectOnce(detector, image, g));
+  return raws.map((raw, i) => ({ transform: geometries[i], detections: { boxes: raw.boxes, scores: raw.scores, labels: raw.categoryIds } }));
 }
 
 /**

@@ -36,15 +36,15 @@ export async function predictRegressedKeypoints(model: KeypointSession, image: D
   if (runner.kind !== 'regressed') throw new Error(`${model.source}: layout "${model.manifest.layout}" needs RoIs; predict with predictKeypoints`);
   const threshold = options.matchThreshold === undefined ? 0.5 : expectInRange(options.matchThreshold, 'options.matchThreshold', 0, 1);
   const { flipPairs, names, schema } = model.manifest.keypoints;
-  const perTransform: RegressedInstances[] = [];
-  for (const g of resolvePlan(options.plan, image)) {
-    const raw = await runner.run(model, image, g);
-    perTransform.push({
-      ...raw,
-      boxes: inverseBoxes(raw.boxes, g, { convention: 'continuous' }),
-      keypoints: inverseKeypoints(raw.keypoints, g, { convention: 'continuous', flipPairs }),
-    });
-  }
+  const geometries = resolvePlan(options.plan, image);
+  const raws: RegressedInstances[] = [];
+  if (runner.runAll) raws.push(...(await runner.runAll(model, image, geometries)));
+  else for (const g of geometries) raws.push(await runner.run(model, image, g));
+  const perTransform = raws.map((raw, i) => ({
+    ...raw,
+    boxes: inverseBoxes(raw.boxes, geometries[i], { convention: 'continuous' }),
+    keypoints: inverseKeypoints(raw.keypoints, geometries[i], { convention: 'continuous', flipPairs }),
+  }));
   const sigmas = schema === COCO_PERSON.name && names.length === COCO_PERSON.keypoints.length ? COCO_PERSON.sigmas : null;
   return timeStage(model.clock, 'ensemble', () => fuseInstances(perTransform, { threshold, sigmas }));
 }

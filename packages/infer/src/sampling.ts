@@ -31,7 +31,11 @@ export interface OutputWindow {
  */
 export type Border = 'clamp' | number;
 
-/** A normalised `[1, 3, H, W]` input: sampled windows over a background of `fill`. */
+/**
+ * A normalised `[1, 3, H, W]` input: sampled windows over a background of `fill`. `data`, when
+ * given, is where it is written (`3·H·W` floats, e.g. one item of a batched input); by default
+ * a new array.
+ */
 export class InputCanvas {
   readonly data: Float32Array;
   private readonly plane: number;
@@ -46,9 +50,11 @@ export class InputCanvas {
     readonly height: number,
     pixels: PixelSpec,
     fill: number,
+    data?: Float32Array,
   ) {
     this.plane = width * height;
-    this.data = new Float32Array(3 * this.plane);
+    if (data !== undefined && data.length !== 3 * this.plane) throw new Error(`InputCanvas: data holds ${data.length} floats, not 3 × ${width} × ${height}`);
+    this.data = data ?? new Float32Array(3 * this.plane);
     this.a = Float64Array.from(pixels.std, (s) => 1 / (pixels.scale * s));
     this.b = Float64Array.from(pixels.mean, (m, c) => -m / pixels.std[c]);
     this.source = pixels.channelOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];

@@ -8,6 +8,7 @@ import { IDENTITY, customPlan, resolveTransform } from '@omnidistill/transforms'
 import {
   createModelSession,
   decodeImage,
+  detectAllTransforms,
   detectOnce,
   loadManifest,
   predictKeypoints,
@@ -159,6 +160,51 @@ describe.each([
         expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([20, 2]);
         // Bit-identical on the machine this was written on; onnxruntime does not promise it for every CPU.
         expect(maxDiff(b.data, a.data)).toBeLessThan(1e-4);
+      }
+    } finally {
+      await one.session.release();
+      await many.session.release();
+    }
+  });
+});
+
+describe('yolo with a dynamic batch dimension (tools/layouts/dynamic_batch.py)', () => {
+  // 10 transforms, all letterboxed to the fixed 96 × 128 input: 8 + 2 per call with the
+  // dynamic-batch copy, 10 calls with the batch-1 original (the fallback).
+  const plan = customPlan([{ flip: true }, ...[0.6, 0.8, 1.2, 1.4].flatMap((factor) => [{ factor }, { factor, flip: true }])]);
+
+  it('detect: the transforms of an image go 8 per call and give exactly the one-per-call detections', async () => {
+    const one = await open<DetectorManifest>('yolo-detect');
+    const many = await open<DetectorManifest>('yolo-detect-batch');
+    try {
+      for (const file of IMAGES) {
+        const img = await image(file);
+        const clocks = [new StageClock(), new StageClock()];
+        const a = await detectAllTransforms(withStageClock(one, clocks[0]), img, plan);
+        const b = await detectAllTransforms(withStageClock(many, clocks[1]), img, plan);
+        expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([10, 2]);
+        expect(b.map((t) => t.transform)).toEqual(a.map((t) => t.transform));
+        // Bit for bit: each item of a batched run is computed as that item alone.
+        expect(b.map((t) => t.detections)).toEqual(a.map((t) => t.detections));
+        expect(a.some((t) => t.detections.scores.length > 0)).toBe(true);
+      }
+    } finally {
+      await one.session.release();
+      await many.session.release();
+    }
+  });
+
+  it('pose: the same regressed keypoints as one transform per call', async () => {
+    const one = await open<KeypointManifest>('yolo-pose');
+    const many = await open<KeypointManifest>('yolo-pose-batch');
+    try {
+      for (const file of IMAGES) {
+        const img = await image(file);
+        const clocks = [new StageClock(), new StageClock()];
+        const a = await predictRegressedKeypoints(withStageClock(one, clocks[0]), img, { plan });
+        const b = await predictRegressedKeypoints(withStageClock(many, clocks[1]), img, { plan });
+        expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([10, 2]);
+        expect(b).toEqual(a);
       }
     } finally {
       await one.session.release();

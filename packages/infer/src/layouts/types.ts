@@ -54,7 +54,12 @@ export interface RegressedInstances {
  */
 export type KeypointRunner =
   | { kind: 'rois'; predict(model: KeypointSession, image: DecodedImage, rois: Float64Array, options: KeypointInferenceOptions): Promise<KeypointArray> }
-  | { kind: 'regressed'; run(model: KeypointSession, image: DecodedImage, geometry: TransformGeometry): Promise<RegressedInstances> };
+  | {
+      kind: 'regressed';
+      run(model: KeypointSession, image: DecodedImage, geometry: TransformGeometry): Promise<RegressedInstances>;
+      /** Every geometry at once (in order), as `run` each would give: layouts that batch transforms into fewer model calls. */
+      runAll?(model: KeypointSession, image: DecodedImage, geometries: readonly TransformGeometry[]): Promise<RegressedInstances[]>;
+    };
 
 /** One model layout: its manifest fields, its model checks and its forward passes. */
 export interface LayoutAdapter {
@@ -78,6 +83,11 @@ export interface LayoutAdapter {
   check?(model: ModelSession): void;
   /** Detector role: one pass on `image` under `geometry`; boxes in `geometry.target` pixels. */
   detect?(model: DetectorSession, image: DecodedImage, geometry: TransformGeometry): Promise<RawDetections>;
+  /**
+   * Detector role, every geometry at once (in order), as `detect` each would give: layouts
+   * whose models may take several transforms per call (a dynamic batch dimension) batch them.
+   */
+  detectAll?(model: DetectorSession, image: DecodedImage, geometries: readonly TransformGeometry[]): Promise<RawDetections[]>;
   /** Keypoints role. */
   readonly keypoints?: KeypointRunner;
 }

@@ -1,6 +1,7 @@
 // The `yolo` layout: Ultralytics-style exported heads. detect: `image` [1, 3, H, W] →
 // `predictions` [1, 4 + C, A] (cx, cy, w, h in input pixels + C class scores); pose:
-// [1, 4 + 1 + 3K, A] (box, person score, then x, y, visibility per keypoint). Preprocessing is
+// [1, 4 + 1 + 3K, A] (box, person score, then x, y, visibility per keypoint). With a dynamic
+// batch dimension ([B, …]) the transforms of an image that share an input size go in one call. Preprocessing is
 // the letterbox (aspect-keeping resize to a fixed input, centred padding of 114), postprocessing
 // a score filter, class-wise NMS (@omnidistill/boxes) and the map back to the image's pixels.
 import { Tensor } from 'onnxruntime-node';
@@ -13,6 +14,7 @@ import type { RawDetections } from '../run-model.js';
 import { InputCanvas } from '../sampling.js';
 import type { DetectorSession, KeypointSession, ModelSession } from '../session.js';
 import { timeStage } from '../stage-clock.js';
+import { batchItem, consecutiveBatches, stackedInput, transformBatchOf } from '../transform-batch.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances, YoloOptions } from './types.js';
 
 const OPTION_FIELDS = ['scoreThreshold', 'nmsThreshold', 'maxDetections', 'padValue', 'stride'] as const;
@@ -88,35 +90,73 @@ export function letterbox(size: ImageSize, dims: readonly (number | null)[], str
   };
 }
 
-/** The letterboxed input of the transformed image (resized by the plan, flipped if asked). */
-function letterboxInput(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<{ input: Tensor; box: Letterbox }> {
-  return timeStage(model.clock, 'transform', () => letterboxUntimed(model, image, g));
+/** One transform's letterbox (where it lands in the model input); no pixels yet. */
+function letterboxOf(model: ModelSession, g: TransformGeometry): Letterbox {
+  return letterbox(g.target, model.inputs.image.dims, optionsOf(model).stride);
 }
 
-async function letterboxUntimed(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<{ input: Tensor; box: Letterbox }> {
-  const o = optionsOf(model);
-  const transformed = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
-  const box = letterbox(g.target, model.inputs.image.dims, o.stride);
-  const canvas = new InputCanvas(box.input.width, box.input.height, model.manifest.pixels, o.padValue);
+/** Samples the transformed image (resized by the plan) into `out`, one `[3, H, W]` letterboxed input, flipped if asked. */
+function sampleLetterbox(model: ModelSession, transformed: DecodedImage, g: TransformGeometry, box: Letterbox, out: Float32Array): void {
+  const canvas = new InputCanvas(box.input.width, box.input.height, model.manifest.pixels, optionsOf(model).padValue, out);
   const sx = g.target.width / box.resized.width;
   const sy = g.target.height / box.resized.height;
   const map = g.flip
     ? { x0: g.target.width + box.left * sx, sx: -sx, y0: -box.top * sy, sy }
     : { x0: -box.left * sx, sx, y0: -box.top * sy, sy };
   canvas.sample(transformed, map, { left: box.left, top: box.top, width: box.resized.width, height: box.resized.height }, 'clamp');
-  return { input: new Tensor('float32', canvas.data, [1, 3, box.input.height, box.input.width]), box };
 }
 
-/** The raw head `[1, no, A]` of one pass, checked against the manifest. */
-async function runHead(model: ModelSession, input: Tensor): Promise<{ data: Float32Array; no: number; a: number }> {
+/** The `[B, 3, H, W]` input of transforms whose letterboxes share one input size. */
+async function batchInput(model: ModelSession, image: DecodedImage, gs: readonly TransformGeometry[], boxes: readonly Letterbox[]): Promise<Tensor> {
+  const transformed: DecodedImage[] = [];
+  // One after the other: resizeImage keeps an image's latest resize, which the flipped twin reuses.
+  for (const g of gs) transformed.push(await resizeImage(image, g.target, model.manifest.pixels.resizeKernel));
+  const { width, height } = boxes[0].input;
+  return stackedInput(gs.length, [3, height, width], (item, i) => sampleLetterbox(model, transformed[i], gs[i], boxes[i], item));
+}
+
+/** The raw head `[no, A]` of one transform's pass (a view into the batch's output). */
+interface Head {
+  data: Float32Array;
+  no: number;
+  a: number;
+}
+
+/** One transform's pass: its geometry, letterbox and head. */
+interface Pass {
+  g: TransformGeometry;
+  box: Letterbox;
+  head: Head;
+}
+
+/**
+ * Runs the model under every geometry, as many per call as the model takes (a dynamic batch
+ * dimension: every consecutive transform of the same input size, see transform-batch.ts),
+ * and returns the passes in geometry order.
+ */
+async function runPasses(model: ModelSession, image: DecodedImage, geometries: readonly TransformGeometry[]): Promise<Pass[]> {
+  const boxes = geometries.map((g) => letterboxOf(model, g));
+  const passes: Pass[] = [];
+  for (const batch of consecutiveBatches(boxes.map((b) => `${b.input.width}x${b.input.height}`), transformBatchOf(model))) {
+    const gs = batch.map((i) => geometries[i]);
+    const input = await timeStage(model.clock, 'transform', () => batchInput(model, image, gs, batch.map((i) => boxes[i])));
+    const heads = await runHeads(model, input);
+    batch.forEach((i, b) => passes.push({ g: geometries[i], box: boxes[i], head: heads[b] }));
+  }
+  return passes;
+}
+
+/** The raw heads of one run on a `[B, 3, H, W]` input (output `[B, no, A]`), checked against the manifest. */
+async function runHeads(model: ModelSession, input: Tensor): Promise<Head[]> {
   const out = (await model.session.run({ [model.inputs.image.name]: input })) as Record<string, Tensor>;
   const name = model.outputs.predictions.name;
   const t = out[name];
+  const b = input.dims[0];
   const want = channelsOf(model.manifest);
-  if (!t || t.dims.length !== 3 || t.dims[0] !== 1 || (want !== null && t.dims[1] !== want) || t.dims[1] < 5) {
-    throw new Error(`${model.source}: output "${name}" (predictions) has shape [${t?.dims.join(', ')}], expected [1, ${want ?? '4 + C'}, A]`);
+  if (!t || t.dims.length !== 3 || t.dims[0] !== b || (want !== null && t.dims[1] !== want) || t.dims[1] < 5) {
+    throw new Error(`${model.source}: output "${name}" (predictions) has shape [${t?.dims.join(', ')}], expected [${b}, ${want ?? '4 + C'}, A]`);
   }
-  return { data: t.data as Float32Array, no: t.dims[1], a: t.dims[2] };
+  return Array.from({ length: b }, (_, i) => ({ data: batchItem(t, i), no: t.dims[1], a: t.dims[2] }));
 }
 
 interface Candidates {
@@ -127,7 +167,7 @@ interface Candidates {
 }
 
 /** Anchors whose best class score passes the threshold, boxes as x1y1x2y2 in input pixels. */
-function candidates(head: { data: Float32Array; no: number; a: number }, classes: number, threshold: number): Candidates {
+function candidates(head: Head, classes: number, threshold: number): Candidates {
   const { data, a } = head;
   const anchors: number[] = [];
   const labels: number[] = [];
@@ -169,10 +209,9 @@ function boxesBack(c: Candidates, kept: Int32Array, box: Letterbox, g: Transform
   return out;
 }
 
-async function detectYolo(model: DetectorSession, image: DecodedImage, g: TransformGeometry): Promise<RawDetections> {
+/** Detections of one pass, boxes in its transformed image's pixels. */
+function passDetections(model: DetectorSession, { g, box, head }: Pass): RawDetections {
   const o = optionsOf(model);
-  const { input, box } = await letterboxInput(model, image, g);
-  const head = await runHead(model, input);
   const c = candidates(head, head.no - 4, o.scoreThreshold);
   const kept = suppress(c, o);
   const ids = model.manifest.categoryIds;
@@ -183,10 +222,13 @@ async function detectYolo(model: DetectorSession, image: DecodedImage, g: Transf
   };
 }
 
-async function runYoloPose(model: KeypointSession, image: DecodedImage, g: TransformGeometry): Promise<RegressedInstances> {
+async function detectYoloAll(model: DetectorSession, image: DecodedImage, geometries: readonly TransformGeometry[]): Promise<RawDetections[]> {
+  return (await runPasses(model, image, geometries)).map((p) => passDetections(model, p));
+}
+
+/** Pose instances of one pass: boxes and keypoints in its transformed image's pixels. */
+function passInstances(model: KeypointSession, { g, box, head }: Pass): RegressedInstances {
   const o = optionsOf(model);
-  const { input, box } = await letterboxInput(model, image, g);
-  const head = await runHead(model, input);
   const c = candidates(head, 1, o.scoreThreshold);
   const kept = suppress(c, o);
   const k = model.manifest.keypoints.names.length;
@@ -207,6 +249,10 @@ async function runYoloPose(model: KeypointSession, image: DecodedImage, g: Trans
   };
 }
 
+async function runYoloPoseAll(model: KeypointSession, image: DecodedImage, geometries: readonly TransformGeometry[]): Promise<RegressedInstances[]> {
+  return (await runPasses(model, image, geometries)).map((p) => passInstances(model, p));
+}
+
 export const yoloLayout: LayoutAdapter = {
   name: 'yolo',
   description:
@@ -219,7 +265,8 @@ export const yoloLayout: LayoutAdapter = {
   needsHeatmapSize: false,
   parseOptions: parseYoloOptions,
   expectations,
-  detect: detectYolo,
-  keypoints: { kind: 'regressed', run: runYoloPose },
+  detect: async (model, image, g) => (await detectYoloAll(model, image, [g]))[0],
+  detectAll: detectYoloAll,
+  keypoints: { kind: 'regressed', run: async (model, image, g) => (await runYoloPoseAll(model, image, [g]))[0], runAll: runYoloPoseAll },
 };
 

@@ -1,0 +1,50 @@
+// Several transforms of one image in one model call. A model whose image input has a dynamic
+// batch dimension (e.g. an Ultralytics export with `dynamic=True`) takes every transform whose
+// input has the same size — an image and its flip, or the whole plan when the input size is
+// fixed — as one `[B, 3, H, W]` run instead of B runs: one onnxruntime call's fixed cost instead
+// of B, and larger kernels. A model with a fixed batch of 1 gets one transform per call, as before.
+// Each item of a batched output is what the same model returns for that item alone (the graphs
+// compute item by item; tests compare batched with one-per-call outputs bit for bit).
+import { Tensor } from 'onnxruntime-node';
+import type { ModelSession } from './session.js';
+
+/**
+ * The most transforms per call: enough to amortise a call's fixed cost, few enough that a batch
+ * of 640 × 640 inputs stays ~40 MB (8 × 3 × 640 × 640 floats) with its outputs.
+ */
+export const MAX_TRANSFORM_BATCH = 8;
+
+/** Transforms per model call: {@link MAX_TRANSFORM_BATCH} when the image input's batch dimension is dynamic, else 1. */
+export function transformBatchOf(model: ModelSession): number {
+  return model.inputs.image.dims[0] === null ? MAX_TRANSFORM_BATCH : 1;
+}
+
+/**
+ * Splits items into runs of consecutive items with the same key (their input size), each at
+ * most `max` long, in order. Plans list each scale unflipped then flipped, so consecutive
+ * grouping pairs them; with a fixed input size the whole plan is one key.
+ */
+export function consecutiveBatches(keys: readonly string[], max: number): number[][] {
+  const batches: number[][] = [];
+  keys.forEach((key, i) => {
+    const last = batches.at(-1);
+    if (last !== undefined && last.length < max && keys[last[0]] === key) last.push(i);
+    else batches.push([i]);
+  });
+  return batches;
+}
+
+/** A `[B, ...itemDims]` float32 input filled item by item (each `fill` writes one item's slice). */
+export function stackedInput(count: number, itemDims: readonly number[], fill: (item: Float32Array, index: number) => void): Tensor {
+  const size = itemDims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(count * size);
+  for (let i = 0; i < count; i++) fill(data.subarray(i * size, (i + 1) * size), i);
+  return new Tensor('float32', data, [count, ...itemDims]);
+}
+
+/** Item `index` of a `[B, ...]` float32 output: a view, not a copy. */
+export function batchItem(output: Tensor, index: number): Float32Array {
+  const data = output.data as Float32Array;
+  const size = data.length / output.dims[0];
+  return data.subarray(index * size, (index + 1) * size);
+}
