@@ -14,12 +14,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { instantiate, resolveOptimizer, type ModelDefinition } from '@omnidistill/artifacts';
-import { COCO_PERSON } from '@omnidistill/core';
-import { DetectorBatchBuilder, KeypointBatchBuilder, defineDetector, defineKeypointModel, resolveDetectorConfig, resolveKeypointConfig } from '@omnidistill/models';
-import { Rng, engineFactory, type Feeds, type TrainingEngine, type TrainingSetup } from '@omnidistill/train';
-import { fakePeopleImages } from './fake-people.js';
+import { instantiate, resolveOptimizer } from '@omnidistill/artifacts';
+import { engineFactory, type Feeds, type TrainingEngine } from '@omnidistill/train';
 import { PEER_SCRIPTS, PeerServer, loadLine, median, pythonMissing } from './peers.js';
+import { BENCH_SETUP as setup, trainBenchModels, type TrainBenchModel as BenchModel } from './train-models.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const STEPS = Number(process.argv[3] ?? 8);
@@ -29,47 +27,7 @@ const WARMUP = 3;
 const BATCHES = 4;
 /** Steps whose losses are compared (fresh models, the first minibatches in order). */
 const CHECKED_STEPS = 3;
-const SIDE = 96, BATCH = 16, ROIS = 32, HEATMAP = 28;
 const THREADS = [1, 2].filter((t) => t <= Math.max(2, availableParallelism()));
-// No warm-up and no decay within the bench: torch's AdamW runs at the constant rate.
-const setup: TrainingSetup = { optimizer: { type: 'adamw', learningRate: 2e-3, weightDecay: 1e-4 }, schedule: { totalSteps: 1_000_000, warmupSteps: 0 } };
-
-/** One benchmarked model: its graph, its torch twin's name and architecture, and its minibatches. */
-interface BenchModel {
-  readonly kind: 'keypoints' | 'detector';
-  readonly label: string;
-  readonly define: ModelDefinition;
-  readonly arch: object;
-  readonly batches: Feeds[];
-}
-
-function keypointModel(): BenchModel {
-  const config = resolveKeypointConfig({ keypoints: COCO_PERSON.keypoints.length, heatmapSize: HEATMAP });
-  const builder = new KeypointBatchBuilder({ height: SIDE, width: SIDE, rois: ROIS, heatmapSize: HEATMAP, schema: COCO_PERSON });
-  const images = fakePeopleImages(BATCH * BATCHES, SIDE, 1);
-  const rng = new Rng(5);
-  return {
-    kind: 'keypoints',
-    label: `reference keypoint model: ${BATCH} × 3 × ${SIDE} × ${SIDE}, ${ROIS} RoIs, ${HEATMAP} × ${HEATMAP} heatmaps`,
-    define: defineKeypointModel(config, { batch: BATCH, height: SIDE, width: SIDE, rois: ROIS }),
-    arch: config,
-    batches: Array.from({ length: BATCHES }, (_, b) => builder.build(images.slice(b * BATCH, (b + 1) * BATCH), rng)),
-  };
-}
-
-function detectorModel(): BenchModel {
-  const config = resolveDetectorConfig({ classes: 1 });
-  const builder = new DetectorBatchBuilder({ height: SIDE, width: SIDE, categoryIds: [1] });
-  const images = fakePeopleImages(BATCH * BATCHES, SIDE, 2);
-  const rng = new Rng(6);
-  return {
-    kind: 'detector',
-    label: `reference detector (CenterNet-style, 1 class): ${BATCH} × 3 × ${SIDE} × ${SIDE}`,
-    define: defineDetector(config, { batch: BATCH, height: SIDE, width: SIDE }),
-    arch: config,
-    batches: Array.from({ length: BATCHES }, (_, b) => builder.build(images.slice(b * BATCH, (b + 1) * BATCH), rng)),
-  };
-}
 
 interface RawEntry {
   name: string;
@@ -192,10 +150,7 @@ if (missing) {
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'omnidistill-torch-train-'));
   try {
-    for (const make of [keypointModel, detectorModel]) {
-      const m = make();
-      if (!ONLY || m.kind === ONLY) await bench(m, dir);
-    }
+    for (const m of trainBenchModels(BATCHES, ONLY)) await bench(m, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

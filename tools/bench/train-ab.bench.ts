@@ -11,19 +11,16 @@
 // Variants: base (NCHWc convolutions, weight gradients as per-tap MatMuls / im2col), wgrad-conv
 // (NCHWc, weight gradients as NCHWc convolutions of Xᵀ by dYᵀ), plain (no NCHWc).
 
-import { instantiate, type GradientOptions, type ModelDefinition } from '@omnidistill/artifacts';
-import { COCO_PERSON } from '@omnidistill/core';
-import { DetectorBatchBuilder, KeypointBatchBuilder, defineDetector, defineKeypointModel, resolveDetectorConfig, resolveKeypointConfig } from '@omnidistill/models';
-import { Rng, createNativeEngine, nativeStepArtifacts, nchwcBlockSize, type Feeds, type TrainingEngine, type TrainingSetup } from '@omnidistill/train';
-import { fakePeopleImages } from './fake-people.js';
+import { instantiate, type GradientOptions } from '@omnidistill/artifacts';
+import { createNativeEngine, nativeStepArtifacts, nchwcBlockSize, type TrainingEngine } from '@omnidistill/train';
 import { loadLine, median } from './peers.js';
+import { BENCH_SETUP as setup, trainBenchModels } from './train-models.js';
 
 const STEPS = Number(process.argv[2] ?? 20);
 const THREADS = Number(process.argv[3] ?? 1);
 const ONLY = process.argv[4];
 const WARMUP = 2;
-const SIDE = 96, BATCH = 16, ROIS = 32, HEATMAP = 28, BATCHES = 3;
-const setup: TrainingSetup = { optimizer: { type: 'adamw', learningRate: 2e-3, weightDecay: 1e-4 }, schedule: { totalSteps: 1_000_000, warmupSteps: 0 } };
+const BATCHES = 3;
 
 /** One variant of the step: NCHWc convolutions or not, and the gradient lowering's choices. */
 interface Variant {
@@ -38,35 +35,13 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
 const chosen = (process.argv[5] ?? 'base,wgrad-conv').split(',');
 for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}": one of ${Object.keys(VARIANTS).join(', ')}`);
 
-function models(): { kind: string; define: ModelDefinition; batches: Feeds[] }[] {
-  const kp = resolveKeypointConfig({ keypoints: COCO_PERSON.keypoints.length, heatmapSize: HEATMAP });
-  const kpBuilder = new KeypointBatchBuilder({ height: SIDE, width: SIDE, rois: ROIS, heatmapSize: HEATMAP, schema: COCO_PERSON });
-  const kpImages = fakePeopleImages(BATCH * BATCHES, SIDE, 1);
-  const det = resolveDetectorConfig({ classes: 1 });
-  const detBuilder = new DetectorBatchBuilder({ height: SIDE, width: SIDE, categoryIds: [1] });
-  const detImages = fakePeopleImages(BATCH * BATCHES, SIDE, 2);
-  const kpRng = new Rng(5), detRng = new Rng(6);
-  return [
-    {
-      kind: 'keypoints',
-      define: defineKeypointModel(kp, { batch: BATCH, height: SIDE, width: SIDE, rois: ROIS }),
-      batches: Array.from({ length: BATCHES }, (_, b) => kpBuilder.build(kpImages.slice(b * BATCH, (b + 1) * BATCH), kpRng)),
-    },
-    {
-      kind: 'detector',
-      define: defineDetector(det, { batch: BATCH, height: SIDE, width: SIDE }),
-      batches: Array.from({ length: BATCHES }, (_, b) => detBuilder.build(detImages.slice(b * BATCH, (b + 1) * BATCH), detRng)),
-    },
-  ];
-}
-
 function quartile(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 4)];
 }
 
 const block = await nchwcBlockSize();
-for (const m of models().filter((x) => !ONLY || x.kind === ONLY)) {
+for (const m of trainBenchModels(BATCHES, ONLY)) {
   const initialParameters = new Map(instantiate(m.define, 'eval', 'standard').g.params.map((p) => [p.name, p.init]));
   const engines: TrainingEngine[] = [];
   const losses: number[][] = [];

@@ -60,9 +60,18 @@ interface ProfileEvent {
   readonly args?: { readonly op_name?: string };
 }
 
-/** The node a kernel-time event belongs to: ORT appends "/<Fusion>/" to nodes it fused. */
-function nodeNameOf(event: ProfileEvent): string {
-  return event.name.replace(/_kernel_time$/, '').split('/')[0];
+/**
+ * The part of the step a kernel-time event belongs to. Nodes a rewrite put in place of ours
+ * (the NCHWc convolutions: `<ours>/nchwc/conv`) are recorded under their full names; ORT
+ * appends "/<Fusion>/" to nodes it fused, so shorter '/' prefixes are tried after the full name.
+ */
+function sectionOfEvent(event: ProfileEvent, sectionOf: Readonly<Record<string, StepSection>>): StepSection | 'other' {
+  const parts = event.name.replace(/_kernel_time$/, '').split('/');
+  for (let n = parts.length; n > 0; n--) {
+    const name = parts.slice(0, n).join('/');
+    if (Object.hasOwn(sectionOf, name)) return sectionOf[name];
+  }
+  return 'other';
 }
 
 /**
@@ -121,7 +130,7 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
   let nodes = 0;
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
-    const section = sectionOf[nodeNameOf(e)] ?? 'other';
+    const section = sectionOfEvent(e, sectionOf);
     const op = e.args?.op_name ?? '?';
     totals[section] += e.dur;
     kernelUs += e.dur;

@@ -80,6 +80,11 @@ describe('profileNativeStep', () => {
     const kernel = p.sections.forward + p.sections.backward + p.sections.optimizer + p.sections.other;
     expect(kernel + p.betweenNodesMs).toBeCloseTo(p.stepMs, 6);
     expect(p.ops.reduce((s, o) => s + o.ms, 0)).toBeCloseTo(kernel, 6);
+    // Nodes of the NCHWc rewrite (the blocked Conv, its ReorderInput, ...) count in the part of
+    // the node they replaced, not in 'other' (ORT's own additions).
+    expect(p.ops.some((o) => o.section === 'forward' && o.op === 'Conv')).toBe(true);
+    expect(p.ops.some((o) => o.section === 'backward' && o.op === 'Conv')).toBe(true);
+    if (await nchwcBlockSize()) expect(p.ops.some((o) => o.section === 'backward' && o.op === 'ReorderInput')).toBe(true);
     // The optimizer runs over one concatenated vector: its Concat and Split are there, in the optimizer part.
     expect(p.ops.some((o) => o.section === 'optimizer' && o.op === 'Split')).toBe(true);
     // Each node of the graph ran once per step (ORT may fuse some, never add to ours without a name).
