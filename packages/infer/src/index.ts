@@ -26,7 +26,7 @@ export type { DirLock, LockHolder } from './lock.js';
 export type { ShardRecord } from './integrity.js';
 export { prepareInput, runDetector, runKeypointModel } from './run-model.js';
 export type { RawDetections } from './run-model.js';
-export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTransforms, predictDetections, isSinglePass } from './multi.js';
+export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTransforms, predictDetections, isSinglePass, transformBatchNote } from './multi.js';
 export type { DetectionInferenceOptions, RoiOptions, Rois } from './multi.js';
 export { defaultEnsemble } from './keypoint-options.js';
 export type { EnsembleAndDecode, EnsembleRequest, KeypointInferenceOptions } from './keypoint-options.js';

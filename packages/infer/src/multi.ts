@@ -8,7 +8,8 @@ import type { DecodedImage } from './image.js';
 import type { KeypointInferenceOptions } from './keypoint-options.js';
 import { layoutOf } from './layouts/index.js';
 import type { RawDetections } from './run-model.js';
-import type { DetectorSession, KeypointSession } from './session.js';
+import type { DetectorSession, KeypointSession, ModelSession } from './session.js';
+import { MAX_TRANSFORM_BATCH, transformBatchOf } from './transform-batch.js';
 import { timeStage } from './stage-clock.js';
 
 /**
@@ -142,4 +143,19 @@ export async function predictDetections(detector: DetectorSession, image: Decode
 export function isSinglePass(plan: TransformPlan): boolean {
   if (plan.transforms.length === 0) throw new OmniRangeError('plan.transforms', 'at least the identity transform', plan.transforms);
   return plan.transforms.length === 1 && isIdentity(plan.transforms[0]);
+}
+
+/**
+ * One line for a run's log on how the transforms of an image reach the model, for layouts
+ * that can batch them (yolo): several per call with a dynamic batch dimension, or one per call
+ * with how to get more. Null when there is nothing to say (one transform, or a layout that
+ * cannot batch transforms).
+ */
+export function transformBatchNote(model: ModelSession, transforms: number): string | null {
+  const layout = layoutOf(model.manifest);
+  const batches = model.manifest.role === 'detector' ? layout.detectAll !== undefined : layout.keypoints?.kind === 'regressed' && layout.keypoints.runAll !== undefined;
+  if (!batches || transforms < 2) return null;
+  const n = transformBatchOf(model);
+  if (n > 1) return `${model.source}: dynamic batch dimension: the ${transforms} transforms of an image go up to ${n} per model call`;
+  return `${model.source}: batch dimension fixed at 1: ${transforms} model calls per image; an export with a dynamic batch dimension would take up to ${MAX_TRANSFORM_BATCH} transforms per call`;
 }

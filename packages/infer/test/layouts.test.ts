@@ -14,6 +14,7 @@ import {
   predictKeypoints,
   predictRegressedKeypoints,
   StageClock,
+  transformBatchNote,
   withStageClock,
   type DecodedImage,
   type DetectorManifest,
@@ -191,6 +192,20 @@ describe('yolo with a dynamic batch dimension (tools/layouts/dynamic_batch.py)',
     } finally {
       await one.session.release();
       await many.session.release();
+    }
+  });
+
+  it('is noted for a run log: several per call with a dynamic batch, the fix with batch 1, nothing for one transform or a layout that cannot batch', async () => {
+    const models = await Promise.all(['yolo-detect-batch', 'yolo-detect', 'yolo-pose-batch', 'topdown-batch'].map((name) => open<DetectorManifest | KeypointManifest>(name)));
+    try {
+      const [many, one, pose, crops] = models;
+      expect(transformBatchNote(many, 10)).toMatch(/yolo-detect-batch\.onnx: dynamic batch dimension: the 10 transforms of an image go up to 8 per model call$/);
+      expect(transformBatchNote(one, 10)).toMatch(/yolo-detect\.onnx: batch dimension fixed at 1: 10 model calls per image; an export with a dynamic batch dimension would take up to 8/);
+      expect(transformBatchNote(pose, 2)).toMatch(/up to 8 per model call/);
+      expect(transformBatchNote(many, 1)).toBeNull();
+      expect(transformBatchNote(crops, 10)).toBeNull(); // crop layouts batch crops, not transforms (CROP_BATCH)
+    } finally {
+      await Promise.all(models.map((m) => m.session.release()));
     }
   });
 

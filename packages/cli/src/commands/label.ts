@@ -1,6 +1,6 @@
 // `omnidistill label`: a teacher on unlabeled images under a transform plan → raw
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
-import { ShardPlanError, layoutAdapter, modelThreadByDefault } from '@omnidistill/infer';
+import { ShardPlanError, layoutAdapter, modelThreadByDefault, transformBatchNote } from '@omnidistill/infer';
 import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
 import { LabelTimings } from '../pipeline/label-timing.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
@@ -119,6 +119,8 @@ export const labelCommand: CommandModule = {
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v, { ownThread: modelThreadFlag(v), ...threadsFlag(v) });
     const { plan, description, warnings } = planFromFlags(v, sizes, layoutAdapter(teacher.manifest.layout).traits);
     log(description);
+    const batching = transformBatchNote(sessions.task === 'detection' ? sessions.detector : sessions.keypoints.model, plan.transforms.length);
+    if (batching) log(batching);
     for (const w of warnings) log(`WARNING: ${w}`);
     const check = await checkBeforeLabel(v, {
       model: teacher,
