@@ -75,6 +75,16 @@ export interface NativeBuildInfo {
   debug: boolean;
 }
 
+/**
+ * A COCO results file scanned into columns, one entry per record in file order (the numbers
+ * are JSON.parse's doubles): @omnidistill/coco's `CocoResultsColumns`, which documents each.
+ */
+export type NativeCocoResultsColumns = Record<'imageId' | 'categoryId' | 'score' | 'bbox' | 'keypoints', Float64Array> & {
+  hasBox: Uint8Array;
+  kpStart: Int32Array;
+  kpCount: Int32Array;
+};
+
 /** The addon's exports. Every kernel returns a Promise; the work runs off the event loop. */
 export interface NativeBinding {
   backends(): { cpu: NativeBackendInfo; cuda: NativeBackendInfo };
@@ -94,6 +104,15 @@ export interface NativeBinding {
   ): Promise<NativeKeypoints>;
   /** STREAM triad a[i] = b[i] + s * c[i] (all the same length); for bandwidth measurements. */
   triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, options: NativeCommonOptions): Promise<{ a: Float32Array } & NativeTiming>;
+  /**
+   * Scans the bytes of a COCO results file (a JSON array of {image_id, category_id, score,
+   * bbox, keypoints}) into columns on the thread pool. Resolves null when the text is not
+   * that common, valid shape (a syntax error, a missing or repeated field, a non-integer id,
+   * an escaped key, a number outside double range, ...): the caller then parses it in
+   * JavaScript, whose errors name the record. `skipBoxedKeypoints` leaves out the keypoints
+   * of records that have a box. Absent from addons built before it existed.
+   */
+  parseCocoResults?(bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }): Promise<NativeCocoResultsColumns | null>;
 }
 
 /** Environment variable naming the exact .node file to load (then nothing else is tried). */

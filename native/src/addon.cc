@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "coco_results.h"
 #include "kernel_math.h"
 #include "kernels.h"
 
@@ -500,6 +502,84 @@ Napi::Value Triad(const Napi::CallbackInfo& info) {
 }
 
 /** What was compiled in and what can run here, with reasons. */
+// ---------------------------------------------------------------------------------------
+// COCO results files: scanned into columns on the thread pool (coco_results.h), so that the
+// JavaScript thread reads the ground truth meanwhile. Resolves null when the text is outside
+// the scanner's shape.
+
+template <typename T, typename Array>
+Array toTypedArray(Napi::Env env, const std::vector<T>& v) {
+  Array a = Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
+
+class CocoResultsWorker : public Napi::AsyncWorker {
+ public:
+  CocoResultsWorker(Napi::Env env, Napi::Uint8Array bytes, bool skipBoxedKeypoints)
+      : Napi::AsyncWorker(env, "omnidistill:coco-results"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        bytes_(Napi::Persistent(static_cast<Napi::Value>(bytes))),
+        data_(bytes.Data()),
+        size_(bytes.ElementLength()),
+        skip_(skipBoxedKeypoints) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { ok_ = scanCocoResults(data_, size_, skip_, columns_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (!ok_) {
+      deferred_.Resolve(env.Null());
+      return;
+    }
+    const CocoResultsColumns& c = columns_;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("imageId", toTypedArray<double, Napi::Float64Array>(env, c.imageId));
+    o.Set("categoryId", toTypedArray<double, Napi::Float64Array>(env, c.categoryId));
+    o.Set("score", toTypedArray<double, Napi::Float64Array>(env, c.score));
+    o.Set("bbox", toTypedArray<double, Napi::Float64Array>(env, c.bbox));
+    o.Set("hasBox", toTypedArray<uint8_t, Napi::Uint8Array>(env, c.hasBox));
+    o.Set("kpStart", toTypedArray<int32_t, Napi::Int32Array>(env, c.kpStart));
+    o.Set("kpCount", toTypedArray<int32_t, Napi::Int32Array>(env, c.kpCount));
+    o.Set("keypoints", toTypedArray<double, Napi::Float64Array>(env, c.keypoints));
+    columns_ = CocoResultsColumns{};
+    deferred_.Resolve(o);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Value> bytes_;  // keeps the text alive while the pool thread reads it
+  const uint8_t* data_;
+  size_t size_;
+  bool skip_;
+  bool ok_ = false;
+  CocoResultsColumns columns_;
+};
+
+/** parseCocoResults(bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }) */
+Napi::Value ParseCocoResults(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Value bytesArg = info[0];
+  if (!bytesArg.IsTypedArray() || bytesArg.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throwType(env, "bytes", "a Uint8Array", describe(bytesArg));
+  }
+  Napi::Uint8Array bytes = bytesArg.As<Napi::Uint8Array>();
+  if (bytes.ElementLength() > 0 && bytes.Data() == nullptr) throwRange(env, "bytes", "an attached buffer", "a detached buffer");
+  Napi::Object options = expectObject(env, info[1], "options");
+  const Napi::Value skip = options.Get("skipBoxedKeypoints");
+  if (!skip.IsBoolean()) throwType(env, "options.skipBoxedKeypoints", "a boolean", describe(skip));
+  auto* worker = new CocoResultsWorker(env, bytes, skip.As<Napi::Boolean>().Value());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
@@ -552,6 +632,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeHeatmaps", Napi::Function::New(env, DecodeHeatmaps, "decodeHeatmaps"));
   exports.Set("ensembleAndDecode", Napi::Function::New(env, EnsembleAndDecode, "ensembleAndDecode"));
   exports.Set("triad", Napi::Function::New(env, Triad, "triad"));
+  exports.Set("parseCocoResults", Napi::Function::New(env, ParseCocoResults, "parseCocoResults"));
   return exports;
 }
 

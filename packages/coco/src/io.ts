@@ -10,6 +10,8 @@ import type { ResultsRequirements } from './validate.js';
 import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
 import { parseJsonFast } from './json-fast.js';
+import { resultsFromColumns } from './results-columns.js';
+import type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';
 import type { FastJsonShape } from './json-fast.js';
 
 const READ_CHUNK = 8 << 20;
@@ -31,6 +33,13 @@ export interface ReadOptions {
    * (over the size limit) are read in full.
    */
   skipKeypoints?: boolean;
+  /**
+   * Results files only: a parser that reads the file's bytes into columns off the JavaScript
+   * thread (the native addon's `parseCocoResults`). Used for files up to the size limit;
+   * whatever it cannot read, and any record the ground truth rejects, is re-read by the
+   * JavaScript parsers, so errors read the same with or without it.
+   */
+  columnParser?: ResultsColumnParser;
 }
 
 /** How the whole-text reader parses when keypoints are skipped. */
@@ -267,7 +276,47 @@ export async function* readCocoImages(file: string): AsyncGenerator<CocoImage> {
 
 /** Reads (streaming when over 64 MB) and validates a COCO results file (a JSON array) against its ground truth. */
 export async function readCocoResults(file: string, gt: CocoDataset, req: ResultsRequirements = {}, options: ReadOptions = {}): Promise<CocoResult[]> {
-  return validateResults(await parseFile(file, options, parseResultsStreaming, (text) => parseResultsText(text, options)), gt, file, req);
+  return startReadingCocoResults(file, options).finish(gt, req);
+}
+
+/** A results file being read ahead of its ground truth (see {@link startReadingCocoResults}). */
+export interface PendingCocoResults {
+  /** The validated results, as readCocoResults returns them (and with the same errors). */
+  finish(gt: CocoDataset, req?: ResultsRequirements): Promise<CocoResult[]>;
+}
+
+/**
+ * Starts reading a results file before its ground truth is known. With
+ * `options.columnParser`, the file is read and parsed now, off the JavaScript thread, while
+ * the caller reads the ground truth; `finish` then only checks the records against it.
+ * Without one (or when the parser declines the file), `finish` reads it as readCocoResults
+ * always did. Failures of the early read are not reported: `finish` re-reads, so a missing
+ * file or a FIFO fails there, with readCocoResults' errors and in the same order.
+ *
+ * @example
+ * const pending = startReadingCocoResults('results.json', { columnParser });
+ * const gt = await readCocoDataset('gt.json');
+ * const results = await pending.finish(gt);
+ */
+export function startReadingCocoResults(file: string, options: ReadOptions = {}): PendingCocoResults {
+  const parser = options.columnParser;
+  const early = parser === undefined ? Promise.resolve(null) : readColumns(file, options, parser).catch(() => null);
+  return {
+    async finish(gt, req = {}) {
+      const columns = await early;
+      const fast = columns === null ? null : resultsFromColumns(columns, gt, req);
+      if (fast !== null) return fast;
+      return validateResults(await parseFile(file, options, parseResultsStreaming, (text) => parseResultsText(text, options)), gt, file, req);
+    },
+  };
+}
+
+/** The file's columns from `parser`, or null for anything but a regular file within the whole-text limit. */
+async function readColumns(file: string, options: ReadOptions, parser: ResultsColumnParser): Promise<CocoResultsColumns | null> {
+  const s = await stat(file);
+  // never open a FIFO here (it would block until a writer appears); finish() reports it
+  if (!s.isFile() || s.size > (options.wholeTextLimitBytes ?? WHOLE_TEXT_LIMIT_BYTES)) return null;
+  return parser(await readFile(file), { skipBoxedKeypoints: options.skipKeypoints === true });
 }
 
 /** JSON of one record; typed arrays (keypoints) are written as plain number arrays. */

@@ -8,10 +8,11 @@ import {
   evaluate,
   perCategoryAP,
   readCocoDataset,
-  readCocoResults,
+  startReadingCocoResults,
   summarize,
 } from '@omnidistill/coco';
-import type { CocoDataset, IouType } from '@omnidistill/coco';
+import type { CocoDataset, IouType, ResultsColumnParser } from '@omnidistill/coco';
+import { nativeStatus } from '@omnidistill/native';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
@@ -132,6 +133,17 @@ async function load<T>(what: string, file: string, read: () => Promise<T>): Prom
   }
 }
 
+/**
+ * The native addon's results scanner, when the addon loads and has it (a prebuilt binary from
+ * before it lacks it); without it the results are parsed in JavaScript, after the ground truth.
+ */
+function nativeResultsParser(): ResultsColumnParser | undefined {
+  const loaded = nativeStatus();
+  if ('error' in loaded) return undefined;
+  const parse = loaded.binding.parseCocoResults;
+  return parse === undefined ? undefined : (bytes, options) => parse.call(loaded.binding, bytes, options);
+}
+
 /** The keypoint count the OKS sigmas must match (the ground truth's keypoint categories). */
 function checkSigmaCount(gt: CocoDataset, sigmas: readonly number[], catIds: readonly number[] | undefined): void {
   for (const c of gt.categories) {
@@ -152,13 +164,13 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   }
   // A box evaluation never reads keypoints: both files are read without them (most of the bytes).
   const read = { skipKeypoints: opts.iouType === 'bbox' };
+  // the results are read and parsed on the thread pool while this thread reads the ground truth
+  const pending = startReadingCocoResults(opts.results, { ...read, columnParser: nativeResultsParser() });
   const gt = await load('ground truth', opts.gt, () => readCocoDataset(opts.gt, read));
   const sigmas = opts.sigmas ?? [...COCO_PERSON_OKS_SIGMAS];
   const catIds = categoriesToEvaluate(gt, opts, (line) => io.stderr.write(`${line}\n`));
   if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas, catIds);
-  const results = await load('results', opts.results, () =>
-    readCocoResults(opts.results, gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}, read),
-  );
+  const results = await load('results', opts.results, () => pending.finish(gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}));
   let params;
   try {
     params = createParams(opts.iouType, gt, { ...(opts.iouType === 'keypoints' ? { kptOksSigmas: sigmas } : {}), ...(catIds !== undefined ? { catIds } : {}) });

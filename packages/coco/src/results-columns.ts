@@ -1,0 +1,53 @@
+// Results that a columnar parser (the native addon's scanner) already read: turned into
+// CocoResult records with the checks of validateResults that need the ground truth. The
+// parser accepts only valid records of the common shape, so anything it passes that the
+// ground truth rejects (or anything it could not scan) is re-read by the general parsers,
+// whose errors name the record: this module never words an error.
+import type { CocoDataset, CocoResult } from './types.js';
+import type { ResultsRequirements } from './validate.js';
+
+/** A results file as columns, one entry per record in file order. */
+export interface CocoResultsColumns {
+  imageId: Float64Array;
+  categoryId: Float64Array;
+  score: Float64Array;
+  /** [4 n]: x, y, w, h, read only where `hasBox` is 1. */
+  bbox: Float64Array;
+  hasBox: Uint8Array;
+  /** Where each record's keypoints start in `keypoints`, and how many numbers (-1: none). */
+  kpStart: Int32Array;
+  kpCount: Int32Array;
+  keypoints: Float64Array;
+}
+
+/**
+ * Parses the bytes of a results file into columns, or resolves null when the text is outside
+ * what it reads (then the file is parsed in JavaScript). Numbers must be JSON.parse's doubles;
+ * ids integers, scores finite, boxes 4 numbers with w, h >= 0 (an empty box: none), keypoints
+ * a multiple of 3 numbers, each record with a box or keypoints. `skipBoxedKeypoints` leaves
+ * out the keypoints of records with a box.
+ */
+export type ResultsColumnParser = (bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }) => Promise<CocoResultsColumns | null>;
+
+/**
+ * The records of `c` as validateResults would return them, or null when one fails a check
+ * that needs the ground truth (an image id it lacks) or `req` (keypoints missing or of the
+ * wrong count): the caller then re-reads the file to report it. Keypoints are views of
+ * `c.keypoints`.
+ */
+export function resultsFromColumns(c: CocoResultsColumns, gt: CocoDataset, req: ResultsRequirements = {}): CocoResult[] | null {
+  const imageIds = new Set<number>();
+  for (const img of gt.images) imageIds.add(img.id);
+  const need = req.keypoints === undefined ? undefined : 3 * req.keypoints;
+  const n = c.score.length;
+  const out = new Array<CocoResult>(n);
+  for (let i = 0; i < n; i++) {
+    const count = c.kpCount[i];
+    if (!imageIds.has(c.imageId[i]) || (need !== undefined ? count !== need : count > 0 && count % 3 !== 0)) return null;
+    const r: CocoResult = { image_id: c.imageId[i], category_id: c.categoryId[i], score: c.score[i] };
+    if (c.hasBox[i] === 1) r.bbox = [c.bbox[4 * i], c.bbox[4 * i + 1], c.bbox[4 * i + 2], c.bbox[4 * i + 3]];
+    if (count >= 0) r.keypoints = c.keypoints.subarray(c.kpStart[i], c.kpStart[i] + count);
+    out[i] = r;
+  }
+  return out;
+}
