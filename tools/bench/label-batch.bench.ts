@@ -21,6 +21,7 @@ import { Tensor } from 'onnxruntime-node';
 import { createModelSession, loadManifest, type DetectorManifest, type DetectorSession } from '@omnidistill/infer';
 import { customPlan, relativePlan } from '@omnidistill/transforms';
 import { generateSplits } from '@omnidistill/synth';
+import { measureImages, median, type Sample } from './images-sample.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -33,21 +34,8 @@ const bin = resolve(HERE, '../../packages/cli/dist/bin.js');
 const FIXTURES = resolve(HERE, '../../packages/infer/test/layouts');
 const [H, W] = [96, 128];
 
-interface Sample {
-  rate: number;
-  cpuMsPerImage: number;
-  load: number;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function measure(work: () => Promise<void>): Promise<Sample> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await work();
-  const cpu = process.cpuUsage(cpu0);
-  return { rate: IMAGES / ((performance.now() - t0) / 1000), cpuMsPerImage: (cpu.user + cpu.system) / 1000 / IMAGES, load: loadavg()[0] };
-}
+/** Rate, CPU per image and load of `work` over the IMAGES images. */
+const measure = (work: () => Promise<void>): Promise<Sample> => measureImages(IMAGES, work);
 
 /** A `[n, 3, H, W]` input holding a fixed pattern (normalised 0..1 values). */
 function patternInput(n: number): Tensor {

@@ -31,6 +31,7 @@ import { createModelSession, decodeImage, detectAllTransforms, parseManifest, pr
 import { customPlan, relativePlan, resolvePlan, type TransformPlan } from '@omnidistill/transforms';
 import { trainDetector } from '@omnidistill/models';
 import { generateSplits } from '@omnidistill/synth';
+import { measureImages, median, type Sample } from './images-sample.js';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -42,23 +43,8 @@ const SCALES = process.env.BENCH_SCALES ? process.env.BENCH_SCALES.split(',').ma
 const PLAN: TransformPlan = SCALES ? relativePlan({ factors: SCALES }) : customPlan([{ flip: true }]);
 const PLAN_FLAGS = SCALES ? ['--scales', SCALES.map((f) => `${f}x`).join(',')] : ['--plan', 'flip'];
 
-interface Sample {
-  rate: number;
-  cpuMsPerImage: number;
-  load: number;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** Rate, CPU per image and load of `work` over the IMAGES images. */
-async function measure(work: () => Promise<void>): Promise<Sample> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await work();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { rate: IMAGES / seconds, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / IMAGES, load: loadavg()[0] };
-}
+const measure = (work: () => Promise<void>): Promise<Sample> => measureImages(IMAGES, work);
 
 type Feed = Record<string, import('onnxruntime-node').Tensor>;
 
