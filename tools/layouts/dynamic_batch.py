@@ -9,8 +9,11 @@ omnidistill then runs many crops, or many transforms of an image, per call.
   in, so the same module is rebuilt from the same seed and exported again with dynamic axes;
   the script checks that every weight equals the batch-1 fixture's.
 Either way a copy computes exactly what its original does, item by item.
+- yolo-detect-badbatch: the batch-1 yolo-detect trace with dimension 0 renamed "batch": it
+  declares a dynamic batch its graph does not honour (a Reshape to batch 1 inside), as some
+  exports do; a batched run fails and omnidistill falls back to one transform per call.
 Usage: /usr/bin/python3 tools/layouts/dynamic_batch.py (writes packages/infer/test/layouts/
-{topdown,simcc,yolo-detect,yolo-pose}-batch.{onnx,json}).
+{topdown,simcc,yolo-detect,yolo-pose}-batch.{onnx,json} and yolo-detect-badbatch.{onnx,json}).
 """
 import json
 import os
@@ -24,22 +27,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = os.path.join(HERE, "..", "..", "packages", "infer", "test", "layouts")
 
 
-def copy_manifest(name):
+def copy_manifest(name, copy=None):
     with open(os.path.join(DIR, f"{name}.json")) as f:
         manifest = json.load(f)
-    with open(os.path.join(DIR, f"{name}-batch.json"), "w") as f:
+    with open(os.path.join(DIR, f"{copy or name + '-batch'}.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
 
 
-def rename_batch_dim(name):
+def rename_batch_dim(name, copy=None):
     model = onnx.load(os.path.join(DIR, f"{name}.onnx"))
     for value in list(model.graph.input) + list(model.graph.output):
         dim = value.type.tensor_type.shape.dim[0]
         dim.ClearField("dim_value")
         dim.dim_param = "batch"
     onnx.checker.check_model(model)
-    onnx.save(model, os.path.join(DIR, f"{name}-batch.onnx"))
+    onnx.save(model, os.path.join(DIR, f"{copy or name + '-batch'}.onnx"))
 
 
 def weights(path):
@@ -85,3 +88,6 @@ for name, kpts, classes in (("yolo-detect", 0, 3), ("yolo-pose", 17, 1)):
     reexport_yolo(name, kpts, classes)
     copy_manifest(name)
     print(f"{name}-batch.onnx")
+rename_batch_dim("yolo-detect", "yolo-detect-badbatch")
+copy_manifest("yolo-detect", "yolo-detect-badbatch")
+print("yolo-detect-badbatch.onnx")

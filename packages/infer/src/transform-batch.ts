@@ -14,9 +14,41 @@ import type { ModelSession } from './session.js';
  */
 export const MAX_TRANSFORM_BATCH = 8;
 
-/** Transforms per model call: {@link MAX_TRANSFORM_BATCH} when the image input's batch dimension is dynamic, else 1. */
+/**
+ * Models whose batched run failed: some exports declare a dynamic batch dimension that their
+ * graph does not honour (a reshape to batch 1 inside). Keyed by the checked input signatures,
+ * which a model's timed views (withStageClock) share with it.
+ */
+const batchRefused = new WeakSet<object>();
+
+/**
+ * Transforms per model call: {@link MAX_TRANSFORM_BATCH} when the image input's batch dimension
+ * is dynamic (and a batched run has not failed on this model), else 1.
+ */
 export function transformBatchOf(model: ModelSession): number {
-  return model.inputs.image.dims[0] === null ? MAX_TRANSFORM_BATCH : 1;
+  return model.inputs.image.dims[0] === null && !batchRefused.has(model.inputs) ? MAX_TRANSFORM_BATCH : 1;
+}
+
+/**
+ * `run(items)` on a batch of items; when a batch of several fails, the model is taken for one
+ * that cannot batch ({@link transformBatchOf} is 1 from then on) and each item runs alone, so
+ * a failure then is the item's own. Results are in item order either way.
+ */
+export async function runBatchOrEach<I, O>(model: ModelSession, items: readonly I[], run: (items: readonly I[]) => Promise<O[]>): Promise<O[]> {
+  const each = async () => {
+    const out: O[] = [];
+    for (const item of items) out.push(...(await run([item])));
+    return out;
+  };
+  if (items.length === 1) return run(items);
+  // Batches planned before a failure learnt that the model cannot batch.
+  if (batchRefused.has(model.inputs)) return each();
+  try {
+    return await run(items);
+  } catch {
+    batchRefused.add(model.inputs);
+    return each();
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   predictRegressedKeypoints,
   StageClock,
   transformBatchNote,
+  transformBatchOf,
   withStageClock,
   type DecodedImage,
   type DetectorManifest,
@@ -206,6 +207,27 @@ describe('yolo with a dynamic batch dimension (tools/layouts/dynamic_batch.py)',
       expect(transformBatchNote(crops, 10)).toBeNull(); // crop layouts batch crops, not transforms (CROP_BATCH)
     } finally {
       await Promise.all(models.map((m) => m.session.release()));
+    }
+  });
+
+  it('a model that declares a dynamic batch its graph does not honour falls back to one transform per call, with the same detections', async () => {
+    const one = await open<DetectorManifest>('yolo-detect');
+    const bad = await open<DetectorManifest>('yolo-detect-badbatch');
+    try {
+      expect(transformBatchOf(bad)).toBe(8); // what it declares
+      const img = await image(IMAGES[1]);
+      const a = await detectAllTransforms(one, img, plan);
+      const clock = new StageClock();
+      const b = await detectAllTransforms(withStageClock(bad, clock), img, plan);
+      expect(b.map((t) => t.detections)).toEqual(a.map((t) => t.detections));
+      expect(transformBatchOf(bad)).toBe(1); // learnt from the failed batched call
+      expect(clock.snapshot().calls.model).toBe(1 + 10); // the failed batch of 8, then 10 single calls
+      const again = new StageClock();
+      await detectAllTransforms(withStageClock(bad, again), img, plan);
+      expect(again.snapshot().calls.model).toBe(10);
+    } finally {
+      await one.session.release();
+      await bad.session.release();
     }
   });
 

@@ -14,7 +14,7 @@ import type { RawDetections } from '../run-model.js';
 import { InputCanvas } from '../sampling.js';
 import type { DetectorSession, KeypointSession, ModelSession } from '../session.js';
 import { timeStage } from '../stage-clock.js';
-import { batchItem, consecutiveBatches, stackedInput, transformBatchOf } from '../transform-batch.js';
+import { batchItem, consecutiveBatches, runBatchOrEach, stackedInput, transformBatchOf } from '../transform-batch.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances, YoloOptions } from './types.js';
 
 const OPTION_FIELDS = ['scoreThreshold', 'nmsThreshold', 'maxDetections', 'padValue', 'stride'] as const;
@@ -131,17 +131,20 @@ interface Pass {
 
 /**
  * Runs the model under every geometry, as many per call as the model takes (a dynamic batch
- * dimension: every consecutive transform of the same input size, see transform-batch.ts),
- * and returns the passes in geometry order.
+ * dimension: every consecutive transform of the same input size, see transform-batch.ts; one
+ * per call again if a batched run fails), and returns the passes in geometry order.
  */
 async function runPasses(model: ModelSession, image: DecodedImage, geometries: readonly TransformGeometry[]): Promise<Pass[]> {
   const boxes = geometries.map((g) => letterboxOf(model, g));
-  const passes: Pass[] = [];
-  for (const batch of consecutiveBatches(boxes.map((b) => `${b.input.width}x${b.input.height}`), transformBatchOf(model))) {
+  const runBatch = async (batch: readonly number[]): Promise<Pass[]> => {
     const gs = batch.map((i) => geometries[i]);
     const input = await timeStage(model.clock, 'transform', () => batchInput(model, image, gs, batch.map((i) => boxes[i])));
     const heads = await runHeads(model, input);
-    batch.forEach((i, b) => passes.push({ g: geometries[i], box: boxes[i], head: heads[b] }));
+    return batch.map((i, b) => ({ g: geometries[i], box: boxes[i], head: heads[b] }));
+  };
+  const passes: Pass[] = [];
+  for (const batch of consecutiveBatches(boxes.map((b) => `${b.input.width}x${b.input.height}`), transformBatchOf(model))) {
+    passes.push(...(await runBatchOrEach(model, batch, runBatch)));
   }
   return passes;
 }
