@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HEAP_CHILD_ENV, STREAMING_NODE_FLAGS, relaunchFlags } from '../src/runtime/heap-child.js';
+import { HEAP_CHILD_ENV, STREAMING_CHILD_ENV, STREAMING_NODE_FLAGS, childEnv, relaunchFlags } from '../src/runtime/heap-child.js';
 
 const heapChild = new URL('../src/runtime/heap-child.ts', import.meta.url).pathname;
 // A stand-in for bin.ts: relaunches itself once; the child does what argv[2] says.
@@ -17,7 +17,8 @@ if (flags !== null) {
   process.exitCode = await runInHeapChild(process.argv[1], [mode], flags);
 } else {
   followParent();
-  console.log(JSON.stringify({ pid: process.pid, execArgv: process.execArgv }));
+  const env = Object.fromEntries(${JSON.stringify(Object.keys(STREAMING_CHILD_ENV))}.map((k) => [k, process.env[k] ?? null]));
+  console.log(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, env }));
   if (mode === 'exit-3') process.exitCode = 3;
   if (mode === 'stop-on-signal') {
     let signals = 0;
@@ -41,7 +42,7 @@ function start(mode: string, env: NodeJS.ProcessEnv = {}) {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const report = async () => {
     while (!stdout.includes('\n')) await new Promise((r) => setTimeout(r, 20));
-    return JSON.parse(stdout.split('\n')[0]) as { pid: number; execArgv: string[] };
+    return JSON.parse(stdout.split('\n')[0]) as { pid: number; execArgv: string[]; env: Record<string, string | null> };
   };
   return { child, exited, report, output: () => stdout };
 }
@@ -56,20 +57,34 @@ function running(pid: number): boolean {
   }
 }
 
+/** The flags of {@link STREAMING_NODE_FLAGS} as the child's command line has them. */
+const expectedFlags = Object.entries(STREAMING_NODE_FLAGS).map(([n, v]) => `--${n}=${v}`);
+
 describe('relaunch of streaming commands', () => {
-  it('relaunches unless the user chose the setting or this is the child', () => {
-    const names = Object.keys(STREAMING_NODE_FLAGS);
-    expect(relaunchFlags([], {})).toEqual(names.map((n) => `--${n}=${STREAMING_NODE_FLAGS[n]}`));
-    expect(relaunchFlags([`--${names[0]}=16`], {})).toBeNull();
-    expect(relaunchFlags([], { NODE_OPTIONS: `--${names[0].replace(/-/g, '_')}=16` })).toBeNull();
+  it('relaunches with the semi-space cap unless the user chose it or this is the child', () => {
+    expect(expectedFlags).toEqual(['--max-semi-space-size=4']);
+    expect(relaunchFlags([], {})).toEqual(expectedFlags);
+    expect(relaunchFlags(['--max-semi-space-size=16'], {})).toBeNull();
+    expect(relaunchFlags([], { NODE_OPTIONS: '--max_semi_space_size=16' })).toBeNull();
     expect(relaunchFlags([], { [HEAP_CHILD_ENV]: '1234' })).toBeNull();
   });
 
-  it('runs the child with the flags and passes its exit code on', async () => {
-    const run = start('exit-3');
+  it('gives the child MALLOC_ARENA_MAX=2 unless the user set it, and the relaunch markers', () => {
+    expect(STREAMING_CHILD_ENV).toEqual({ MALLOC_ARENA_MAX: '2' });
+    const env = childEnv({ PATH: '/bin' }, 42);
+    expect(env).toMatchObject({ PATH: '/bin', MALLOC_ARENA_MAX: '2', [HEAP_CHILD_ENV]: '42' });
+    expect(childEnv({ MALLOC_ARENA_MAX: '8' }, 42).MALLOC_ARENA_MAX).toBe('8');
+  });
+
+  it('runs the child with the flags and environment and passes its exit code on', async () => {
+    const run = start('exit-3', { MALLOC_ARENA_MAX: undefined });
     const child = await run.report();
-    expect(child.execArgv).toEqual(expect.arrayContaining(Object.entries(STREAMING_NODE_FLAGS).map(([n, v]) => `--${n}=${v}`)));
+    expect(child.execArgv).toEqual(expect.arrayContaining(expectedFlags));
+    expect(child.env).toEqual({ MALLOC_ARENA_MAX: '2' });
     expect(await run.exited).toEqual({ code: 3, signal: null });
+    const own = start('exit-3', { MALLOC_ARENA_MAX: '4' });
+    expect((await own.report()).env).toEqual({ MALLOC_ARENA_MAX: '4' });
+    await own.exited;
   }, 30_000);
 
   it('forwards the first SIGTERM once (the child stops at its safe point); a second one ends it at once with 130', async () => {

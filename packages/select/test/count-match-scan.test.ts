@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { arrayScan, calibrate, countMatchScan, countMatchThreshold, kthLargest } from '@omnidistill/select';
 import type { RawImagePrediction } from '@omnidistill/select';
+import { Scratch } from '../src/spill.js';
 
 /** Scores drawn from a few values (ties), a wide range, or both. */
 const scoresArb = fc.oneof(
@@ -122,5 +123,45 @@ describe('calibrate (scores spilled to scratch files)', () => {
     await expect(calibrate([p(5), p(3), p(5)], targets, options)).rejects.toThrow('predictions[2].imageId');
     await expect(calibrate([p(1), p(2), p(2)], targets, options)).rejects.toThrow('predictions[2].imageId');
     await expect(calibrate([p(3), p(1), p(2)], targets, options)).resolves.toMatchObject({ images: 3 });
+  });
+});
+
+describe('scratch columns', () => {
+  it('read back every row in order across blocks, reusing one read block for the scans of a folder', async () => {
+    const scratch = await Scratch.create();
+    try {
+      // 3 numbers per row, rows past one read block (131072 numbers), in two columns.
+      const a = await scratch.column(3);
+      const b = await scratch.column(1);
+      const rows = 50_000;
+      for (let r = 0; r < rows; r++) {
+        for (let k = 0; k < 3; k++) a.push(r * 3 + k);
+        b.push(-r);
+        await a.flushIfFull();
+        await b.flushIfFull();
+      }
+      const blocks = new Set<Float64Array>();
+      let next = 0;
+      await a.scanRows((block, i) => {
+        blocks.add(block);
+        for (let k = 0; k < 3; k++) expect(block[i + k]).toBe(next * 3 + k);
+        next++;
+      });
+      expect(next).toBe(rows);
+      let sum = 0;
+      await b.scanRows((block, i) => {
+        blocks.add(block);
+        sum += block[i];
+      });
+      expect(sum).toBe(-(rows * (rows - 1)) / 2);
+      await a.scanRows((block) => void blocks.add(block));
+      expect(blocks.size).toBe(1);
+      // Overlapping scans each get a block of their own.
+      const during = new Set<Float64Array>();
+      await Promise.all([a.scanRows((block) => void during.add(block)), b.scanRows((block) => void during.add(block))]);
+      expect(during.size).toBe(2);
+    } finally {
+      await scratch.dispose();
+    }
   });
 });
