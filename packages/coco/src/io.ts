@@ -11,6 +11,7 @@ import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
 import { parseJsonFast } from './json-fast.js';
 import { resultsFromColumns } from './results-columns.js';
+import { KeypointSlab } from './slab.js';
 import type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';
 import type { FastJsonShape } from './json-fast.js';
 
@@ -44,31 +45,6 @@ export interface ReadOptions {
 
 /** How the whole-text reader parses when keypoints are skipped. */
 const SKIP_KEYPOINTS: FastJsonShape = { skip: { key: 'keypoints', unlessMissing: 'bbox' }, numberArrays: new Set(['keypoints']) };
-const SLAB = 1 << 16;
-
-/** Hands out keypoint arrays as views of large shared slabs (one allocation per 64 Ki numbers). */
-class KeypointSlab {
-  private slab = new Float64Array(SLAB);
-  private used = 0;
-  /** Copies `values` into a slab view, or returns undefined when they are not all finite numbers. */
-  pack(values: unknown[]): Float64Array | undefined {
-    const n = values.length;
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
-    }
-    if (n > SLAB) return Float64Array.from(values as number[]);
-    if (this.used + n > SLAB) {
-      this.slab = new Float64Array(SLAB);
-      this.used = 0;
-    }
-    const view = this.slab.subarray(this.used, this.used + n);
-    for (let i = 0; i < n; i++) view[i] = values[i] as number;
-    this.used += n;
-    return view;
-  }
-}
-
 function pieceParseError(file: string, path: string, err: unknown): CocoValidationError {
   const message = `${path}: expected valid JSON, received a parse error: ${(err as Error).message}`;
   return new CocoValidationError(file, [{ path, message }], 1);

@@ -2,6 +2,7 @@
 // `annotations[5123].keypoints: expected 51 numbers (17 × 3), received 48`.
 import { describeValue } from '@omnidistill/core';
 import type { CocoAnnotation, CocoBox, CocoCategory, CocoDataset, CocoImage, CocoResult } from './types.js';
+import { KeypointSlab } from './slab.js';
 
 /** One problem found while validating: where, and what is wrong there. */
 export interface CocoProblem {
@@ -97,13 +98,14 @@ function checkBox(p: Problems, v: unknown, path: string): v is CocoBox {
   return true;
 }
 
-/** Checks a flat `[x, y, v, ...]` array of `k` triples and converts it to a Float64Array. */
+/** Checks a flat `[x, y, v, ...]` array of `k` triples and converts it to a Float64Array (a view of `slab`). */
 function checkKeypoints(
   p: Problems,
   v: unknown,
   path: string,
   k: number | undefined,
   visibility: boolean,
+  slab: KeypointSlab,
 ): Float64Array | undefined {
   if (!Array.isArray(v) && !(v instanceof Float64Array)) {
     p.bad(path, 'an array of numbers [x1, y1, v1, ...]', v);
@@ -119,7 +121,7 @@ function checkKeypoints(
     return undefined;
   }
   // a Float64Array (the streaming reader packs keypoints early) is checked in place
-  const out = v instanceof Float64Array ? v : new Float64Array(n);
+  const out = v instanceof Float64Array ? v : slab.take(n);
   for (let i = 0; i < n; i++) {
     const x = v[i];
     if (!isFiniteNum(x)) {
@@ -245,6 +247,7 @@ function validateAnnotations(
   catList: unknown[],
 ): void {
   const ids = new Map<number, number>();
+  const slab = new KeypointSlab();
   for (let i = 0; i < list.length; i++) {
     const path = `annotations[${i}]`;
     const ann = list[i];
@@ -274,7 +277,7 @@ function validateAnnotations(
     if (ann.iscrowd === undefined) ann.iscrowd = 0;
     else if (ann.iscrowd !== 0 && ann.iscrowd !== 1) p.bad(`${path}.iscrowd`, '0 or 1', ann.iscrowd);
     if (ann.keypoints !== undefined) {
-      const kps = checkKeypoints(p, ann.keypoints, `${path}.keypoints`, k, true);
+      const kps = checkKeypoints(p, ann.keypoints, `${path}.keypoints`, k, true, slab);
       if (kps !== undefined) {
         ann.keypoints = kps;
         const labeled = countLabeled(kps);
@@ -337,6 +340,7 @@ export function validateResults(raw: unknown, gt: CocoDataset, what = 'results',
   const imageIds = new Set<number>();
   for (const img of gt.images) imageIds.add(img.id);
   const kpK = req.keypoints;
+  const slab = new KeypointSlab();
   for (let i = 0; i < list.length; i++) {
     const path = `[${i}]`;
     const r = list[i];
@@ -353,7 +357,7 @@ export function validateResults(raw: unknown, gt: CocoDataset, what = 'results',
     if (hasBox) checkBox(p, r.bbox, `${path}.bbox`);
     else delete r.bbox;
     if (r.keypoints !== undefined) {
-      const kps = checkKeypoints(p, r.keypoints, `${path}.keypoints`, kpK, false);
+      const kps = checkKeypoints(p, r.keypoints, `${path}.keypoints`, kpK, false, slab);
       if (kps !== undefined) r.keypoints = kps;
     } else if (kpK !== undefined) {
       p.bad(`${path}.keypoints`, `${3 * kpK} numbers (${kpK} × 3) for a keypoint evaluation`, undefined);
