@@ -24,7 +24,9 @@
 #   full (default): layouts topdown-heatmap simcc yolo-pose, seeds 1 2, AP on all 300 val images
 #   QUICK=1: topdown-heatmap, seed 1, the first 150 val images (about 10 min on a free core;
 #   OUT default /tmp/omnidistill-teachers-quick)
-#   keypointrcnn is available by name (its teacher alone takes long on a CPU).
+#   keypointrcnn by name (not a default: 50 min for seeds 1 and 2 as two invocations side by side
+#   at load 1-19 on 2 shared cores, most of it in `label` and `predict`: the R-CNN runs 0.4
+#   images/s with flip)
 # Writes under $OUT (default /tmp/omnidistill-teachers): $OUT/table.json (per seed, mean ± std,
 # label quality, steps, load average) and a markdown table on stdout. Runs under nice; reruns
 # skip finished steps.
