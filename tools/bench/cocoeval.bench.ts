@@ -5,7 +5,8 @@
 //     keypoints, interleaved rounds; also the pycocotools-structured TS port (the test oracle);
 //  2. whole process: `omnidistill eval` (the built CLI) vs a python process doing
 //     COCO() + loadRes + evaluate + accumulate + summarize, at 1k / 5k / 20k images.
-// Stats are checked equal to pycocotools' on every row. Run: node --import tsx --conditions=source cocoeval.bench.ts [--quick]
+// Stats are checked equal to pycocotools' on every row. Run: node --import tsx --conditions=source cocoeval.bench.ts [--quick] [--whole-process]
+// (--quick: 1k and 5k images only; --whole-process: part 2 alone).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { PEER_SCRIPTS, PYTHON, PeerServer, ROOT, loadLine, median, pycocotoolsPa
 /** pycocotools evaluate()+accumulate() on this workload and machine class, as quoted in issue 4: printed only when the peer is absent. */
 const PYCOCOTOOLS_QUOTED_S: Record<IouType, number> = { bbox: 3.0, keypoints: 3.2 };
 const quick = process.argv.includes('--quick');
+const wholeProcessOnly = process.argv.includes('--whole-process');
 const ROUNDS = 3;
 const IOU_TYPES: IouType[] = ['bbox', 'keypoints'];
 
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
   console.log(`peer: ${peerEnv ? `pycocotools from ${cocoapi} via ${PYTHON}` : 'none (fallback figures)'}; ${ROUNDS} interleaved rounds, medians; ${loadLine()}`);
   const dir = mkdtempSync(join(tmpdir(), 'omni-cocoeval-bench-'));
   try {
-    await inProcess(dir, peerEnv);
+    if (!wholeProcessOnly) await inProcess(dir, peerEnv);
     await wholeProcess(dir, peerEnv);
   } finally {
     rmSync(dir, { recursive: true, force: true });

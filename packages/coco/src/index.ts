@@ -9,7 +9,7 @@ export { evaluateReference } from './eval-reference.js';
 export { evaluate } from './eval.js';
 export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';
-export { readCocoDataset, readCocoImages, readCocoResults, startReadingCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES } from './io.js';
+export { readCocoDataset, readCocoImages, readCocoResults, startReadingCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES, COLUMN_PARSER_LIMIT_BYTES } from './io.js';
 export type { CocoDatasetStream, PendingCocoResults } from './io.js';
 export { resultsFromColumns } from './results-columns.js';
 export type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';

@@ -22,6 +22,11 @@ const READ_CHUNK = 8 << 20;
  * evaluation); their peak memory (text + tree) stays a few hundred MB. Larger files stream.
  */
 export const WHOLE_TEXT_LIMIT_BYTES = 64 << 20;
+/**
+ * Results files up to this size go to a `columnParser` (when given): it holds the bytes and
+ * compact columns, never a parse tree, so it takes files 4× larger than JSON.parse does.
+ */
+export const COLUMN_PARSER_LIMIT_BYTES = 256 << 20;
 
 /** How a COCO file is read. */
 export interface ReadOptions {
@@ -36,11 +41,13 @@ export interface ReadOptions {
   skipKeypoints?: boolean;
   /**
    * Results files only: a parser that reads the file's bytes into columns off the JavaScript
-   * thread (the native addon's `parseCocoResults`). Used for files up to the size limit;
+   * thread (the native addon's `parseCocoResults`). Used for files up to `columnParserLimitBytes`;
    * whatever it cannot read, and any record the ground truth rejects, is re-read by the
    * JavaScript parsers, so errors read the same with or without it.
    */
   columnParser?: ResultsColumnParser;
+  /** Results files larger than this many bytes are not given to `columnParser` (default COLUMN_PARSER_LIMIT_BYTES). */
+  columnParserLimitBytes?: number;
 }
 
 /** How the whole-text reader parses when keypoints are skipped. */
@@ -287,11 +294,11 @@ export function startReadingCocoResults(file: string, options: ReadOptions = {})
   };
 }
 
-/** The file's columns from `parser`, or null for anything but a regular file within the whole-text limit. */
+/** The file's columns from `parser`, or null for anything but a regular file within the parser's size limit. */
 async function readColumns(file: string, options: ReadOptions, parser: ResultsColumnParser): Promise<CocoResultsColumns | null> {
   const s = await stat(file);
   // never open a FIFO here (it would block until a writer appears); finish() reports it
-  if (!s.isFile() || s.size > (options.wholeTextLimitBytes ?? WHOLE_TEXT_LIMIT_BYTES)) return null;
+  if (!s.isFile() || s.size > (options.columnParserLimitBytes ?? COLUMN_PARSER_LIMIT_BYTES)) return null;
   return parser(await readFile(file), { skipBoxedKeypoints: options.skipKeypoints === true });
 }
 

@@ -98,6 +98,14 @@ describe('startReadingCocoResults with a column parser', () => {
     }
   });
 
+  it('takes files over the whole-text limit (they would stream) up to its own limit', async () => {
+    const parser = standIn();
+    const expected = await readCocoResults(file, gt, { keypoints: 17 }, { wholeTextLimitBytes: 10 });
+    const got = await startReadingCocoResults(file, { columnParser: parser, wholeTextLimitBytes: 10 }).finish(gt, { keypoints: 17 });
+    expect(parser.calls).toBe(1);
+    expect(got.map((r) => Array.from(r.keypoints!))).toEqual(expected.map((r) => Array.from(r.keypoints!)));
+  });
+
   it('falls back to the JavaScript parsers when the parser declines or fails', async () => {
     const expected = await readCocoResults(file, gt, { keypoints: 17 });
     for (const mode of ['decline', 'fail'] as const) {
@@ -125,7 +133,7 @@ describe('startReadingCocoResults with a column parser', () => {
     execFileSync('mkfifo', [fifo]);
     await expect(startReadingCocoResults(fifo, { columnParser: parser }).finish(gt)).rejects.toThrow(/expected a regular JSON file, received a FIFO/);
     const expected = await readCocoResults(file, gt, { keypoints: 17 });
-    expect(await startReadingCocoResults(file, { columnParser: parser, wholeTextLimitBytes: 10 }).finish(gt, { keypoints: 17 })).toEqual(expected);
+    expect(await startReadingCocoResults(file, { columnParser: parser, columnParserLimitBytes: 10 }).finish(gt, { keypoints: 17 })).toEqual(expected);
     expect(parser.calls).toBe(0);
   });
 });
