@@ -105,6 +105,11 @@ export interface NativeBinding {
   /** STREAM triad a[i] = b[i] + s * c[i] (all the same length); for bandwidth measurements. */
   triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, options: NativeCommonOptions): Promise<{ a: Float32Array } & NativeTiming>;
   /**
+   * Sum of `a`, read once on the cpu thread pool (`sum[0]`): the read-only bandwidth, the floor
+   * of any kernel that reads its input once. Absent from addons built before it existed.
+   */
+  readSum?(a: Float32Array, options: { threads?: number }): Promise<{ sum: Float64Array } & NativeTiming>;
+  /**
    * Scans the bytes of a COCO results file (a JSON array of {image_id, category_id, score,
    * bbox, keypoints}) into columns on the thread pool. Resolves null when the text is not
    * that common, valid shape (a syntax error, a missing or repeated field, a non-integer id,

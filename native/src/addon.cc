@@ -469,6 +469,32 @@ Napi::Value EnsembleAndDecode(const Napi::CallbackInfo& info) {
   return w->promise();
 }
 
+/**
+ * readSum(a, {threads?}): the sum of a, read once on the cpu thread pool; resolves with
+ * {sum: Float64Array [1]} and timings. The read-only bandwidth next to the triad's.
+ */
+Napi::Value ReadSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throwType(env, "a", "a Float32Array", describe(info[0]));
+  const int64_t length = static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength());
+  auto a = expectArray<float>(env, info[0], "a", length);
+  Napi::Object o = expectObject(env, info[1], "options");
+  const Napi::Value t = o.Get("threads");
+  const int threads = t.IsUndefined() ? cpu::defaultThreads() : static_cast<int>(expectPositiveInt(env, t, "options.threads", 1024));
+  const float* pa = a.Data();
+  Napi::Float64Array sum = Napi::Float64Array::New(env, 1);
+  double* out = sum.Data();
+  auto* w = new KernelWorker(env, [=](Timing& timing) {
+    const auto start = std::chrono::steady_clock::now();
+    *out = cpu::readSum(pa, length, threads);
+    timing.kernelMs = timing.totalMs = msSince(start);
+  });
+  w->keep(a);
+  w->output("sum", sum);
+  w->Queue();
+  return w->promise();
+}
+
 /** triad(a, b, c, s, {backend, threads?}): a[i] = b[i] + s * c[i]; resolves with timings. */
 Napi::Value Triad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -632,6 +658,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeHeatmaps", Napi::Function::New(env, DecodeHeatmaps, "decodeHeatmaps"));
   exports.Set("ensembleAndDecode", Napi::Function::New(env, EnsembleAndDecode, "ensembleAndDecode"));
   exports.Set("triad", Napi::Function::New(env, Triad, "triad"));
+  exports.Set("readSum", Napi::Function::New(env, ReadSum, "readSum"));
   exports.Set("parseCocoResults", Napi::Function::New(env, ParseCocoResults, "parseCocoResults"));
   return exports;
 }

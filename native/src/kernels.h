@@ -66,6 +66,11 @@ void ensembleAndDecode(const float* heatmaps, const Shape& s, const EnsembleSpec
                        float* keypoints, float* probability, int threads, bool* nonFinite);
 /** a[i] = b[i] + s * c[i], the STREAM triad, split over threads. */
 void triad(float* a, const float* b, const float* c, float s, int64_t length, int threads);
+/**
+ * Sum of a[0, length) (in lanes, per thread, in double across threads), split over threads:
+ * a read-only stream, the floor of any kernel that reads its input once.
+ */
+double readSum(const float* a, int64_t length, int threads);
 }  // namespace cpu
 
 #ifdef OMNI_WITH_CUDA

@@ -85,6 +85,22 @@ describe('triad', () => {
   });
 });
 
+describe('readSum', () => {
+  it('sums every element of a view at a non-zero byteOffset, split over threads', async () => {
+    const buffer = new Float32Array(10_003 + 5).fill(1000); // the 5 values before the view must not count
+    const a = buffer.subarray(5);
+    for (let i = 0; i < a.length; i++) a[i] = i; // integers: every partial sum is exact in float32
+    const r = await native.readSum!(a, { threads: 3 });
+    expect(r.sum[0]).toBe((a.length * (a.length - 1)) / 2);
+    expect(r.kernelMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rejects a non-Float32Array and a bad thread count', () => {
+    expect(() => native.readSum!(new Float64Array(4) as never, {})).toThrow(/^a: expected a Float32Array/);
+    expect(() => native.readSum!(new Float32Array(4), { threads: 0 })).toThrow(/^options\.threads: /);
+  });
+});
+
 describe('argument checks in C++ (the TS layer is bypassed here on purpose)', () => {
   const shape = { t: 1, n: 1, k: 2, m: 2 };
   const ok = { backend: 'cpu' as const, mode: 'avg' as const, flipped: new Uint8Array(1), perm: Int32Array.of(0, 1) };

@@ -2,7 +2,8 @@
 // (9 scales x flip), N = 100 RoIs of 30-400 px, K = 17, M = 56.
 // Prints, from one process: native cpu fused ensemble+decode vs the TypeScript reference
 // (goal >= 30x), the averaging phase's bandwidth vs a triad measured on this machine
-// (goal >= 80% at 2 threads, both counted with write-allocate traffic), with a GPU the cuda
+// (goal >= 80% at 2 threads, both counted with write-allocate traffic) and vs a read-only pass
+// over the same input (the floor of any averaging kernel), with a GPU the cuda
 // kernel and end-to-end times, and the peers a user would run instead (tools/peers/
 // keypoint_peers.py, single-threaded): the Detectron-style numpy + OpenCV ensemble, torch +
 // torchvision's heatmaps_to_keypoints, and torchvision's decode alone, interleaved with ours.
@@ -233,9 +234,12 @@ async function main(): Promise<void> {
     // Averaging phase alone (materialised [N,K,M,M] output); bandwidth from the kernel time.
     // The output buffer is reused across runs, as a streaming pipeline would (the triad's
     // arrays are reused too), so neither side pays for first-touch page faults.
-    let avgKernelMs = Infinity, avgWallMs = Infinity;
+    // Interleaved with it, the floor of any averaging kernel: the addon's readSum reads the same
+    // T maps once and writes nothing (absent from addons built before it: then not printed).
+    let avgKernelMs = Infinity, avgWallMs = Infinity, readOnly = Infinity;
     const output = new Float32Array(N * K * M * M);
     for (let i = 0; i < 8; i++) {
+      if (native.readSum) readOnly = Math.min(readOnly, (await native.readSum(heatmaps, { threads: runThreads })).kernelMs);
       const start = performance.now();
       const r = await ensembleHeatmaps(batch, { ...options, backend: 'cpu', output });
       avgWallMs = Math.min(avgWallMs, performance.now() - start);
@@ -248,6 +252,13 @@ async function main(): Promise<void> {
         ` = ${fmt((100 * avgGBs) / triadGBs)}% of triad (goal >= 80% at 2 threads)  [${loadLine()}]`,
     );
     console.log(`RATIO (bandwidth, not time) averaging phase / triad, cpu ${runThreads} threads (${kind}): ${fmt((100 * avgGBs) / triadGBs)}% (goal >= 80% at 2 threads)  [${loadLine()}]`);
+    if (readOnly < Infinity) {
+      const readGBs = (T * N * K * M * M * 4) / (readOnly * 1e6);
+      console.log(
+        `read-only floor (cpu, ${runThreads} threads): reading the T maps once (readSum) best ${fmt(readOnly, 2)} ms -> ${fmt(readGBs, 2)} GB/s = ${fmt((100 * readGBs) / triadGBs)}% of triad;` +
+          ` the averaging phase runs at ${fmt((100 * readOnly) / avgKernelMs)}% of this floor (read time / averaging time)  [${loadLine()}]`,
+      );
+    }
 
     // Fused ensemble + decode: native cpu vs the TypeScript reference.
     const cpu = await best(5, () => ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }));
