@@ -110,14 +110,15 @@ export interface NativeBinding {
    */
   readSum?(a: Float32Array, options: { threads?: number }): Promise<{ sum: Float64Array } & NativeTiming>;
   /**
-   * Scans the bytes of a COCO results file (a JSON array of {image_id, category_id, score,
-   * bbox, keypoints}) into columns on the thread pool. Resolves null when the text is not
+   * Scans a COCO results file (a JSON array of {image_id, category_id, score, bbox,
+   * keypoints}), given as its bytes or its path (then read on the pool thread as well; a file
+   * that cannot be read resolves null), into columns on the thread pool. Resolves null when the text is not
    * that common, valid shape (a syntax error, a missing or repeated field, a non-integer id,
    * an escaped key, a number outside double range, ...): the caller then parses it in
    * JavaScript, whose errors name the record. `skipBoxedKeypoints` leaves out the keypoints
    * of records that have a box. Absent from addons built before it existed.
    */
-  parseCocoResults?(bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }): Promise<NativeCocoResultsColumns | null>;
+  parseCocoResults?(source: Uint8Array | string, options: { skipBoxedKeypoints: boolean }): Promise<NativeCocoResultsColumns | null>;
 }
 
 /** Environment variable naming the exact .node file to load (then nothing else is tried). */

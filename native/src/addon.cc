@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -533,6 +535,21 @@ Napi::Value Triad(const Napi::CallbackInfo& info) {
 // JavaScript thread reads the ground truth meanwhile. Resolves null when the text is outside
 // the scanner's shape.
 
+/** The whole content of a regular file; false when it is not one or cannot be read. */
+bool readWholeFile(const std::string& path, std::vector<uint8_t>& out) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || ec) return false;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return false;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  out.resize(static_cast<size_t>(size));
+  // the file must still end where it did: a short read or extra bytes mean it changed meanwhile
+  const bool ok = std::fread(out.data(), 1, out.size(), f) == out.size() && std::fgetc(f) == EOF;
+  std::fclose(f);
+  return ok;
+}
+
 template <typename T, typename Array>
 Array toTypedArray(Napi::Env env, const std::vector<T>& v) {
   Array a = Array::New(env, v.size());
@@ -542,6 +559,7 @@ Array toTypedArray(Napi::Env env, const std::vector<T>& v) {
 
 class CocoResultsWorker : public Napi::AsyncWorker {
  public:
+  /** Scans bytes the caller holds (kept alive until the promise settles). */
   CocoResultsWorker(Napi::Env env, Napi::Uint8Array bytes, bool skipBoxedKeypoints)
       : Napi::AsyncWorker(env, "omnidistill:coco-results"),
         deferred_(Napi::Promise::Deferred::New(env)),
@@ -550,10 +568,32 @@ class CocoResultsWorker : public Napi::AsyncWorker {
         size_(bytes.ElementLength()),
         skip_(skipBoxedKeypoints) {}
 
+  /** Reads the file on the pool thread too: no JavaScript turn is needed between read and scan. */
+  CocoResultsWorker(Napi::Env env, std::string path, bool skipBoxedKeypoints)
+      : Napi::AsyncWorker(env, "omnidistill:coco-results"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        data_(nullptr),
+        size_(0),
+        skip_(skipBoxedKeypoints) {}
+
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { ok_ = scanCocoResults(data_, size_, skip_, columns_); }
+  void Execute() override {
+    try {
+      if (!path_.empty()) {
+        if (!readWholeFile(path_, text_)) return;  // ok_ stays false: the caller reads it itself
+        data_ = text_.data();
+        size_ = text_.size();
+      }
+      ok_ = scanCocoResults(data_, size_, skip_, columns_);
+    } catch (const std::bad_alloc&) {
+      ok_ = false;  // too large for this process: the caller's streaming reader takes it
+      columns_ = CocoResultsColumns{};
+    }
+    text_ = std::vector<uint8_t>{};
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -581,6 +621,8 @@ class CocoResultsWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Value> bytes_;  // keeps the text alive while the pool thread reads it
+  std::string path_;
+  std::vector<uint8_t> text_;
   const uint8_t* data_;
   size_t size_;
   bool skip_;
@@ -588,19 +630,26 @@ class CocoResultsWorker : public Napi::AsyncWorker {
   CocoResultsColumns columns_;
 };
 
-/** parseCocoResults(bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }) */
+/** parseCocoResults(source: Uint8Array | string (a file path), options: { skipBoxedKeypoints: boolean }) */
 Napi::Value ParseCocoResults(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Value bytesArg = info[0];
-  if (!bytesArg.IsTypedArray() || bytesArg.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throwType(env, "bytes", "a Uint8Array", describe(bytesArg));
+  const Napi::Value source = info[0];
+  const bool isPath = source.IsString() && !source.As<Napi::String>().Utf8Value().empty();
+  if (!isPath && (!source.IsTypedArray() || source.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)) {
+    throwType(env, "source", "a Uint8Array or a file path", describe(source));
   }
-  Napi::Uint8Array bytes = bytesArg.As<Napi::Uint8Array>();
-  if (bytes.ElementLength() > 0 && bytes.Data() == nullptr) throwRange(env, "bytes", "an attached buffer", "a detached buffer");
   Napi::Object options = expectObject(env, info[1], "options");
   const Napi::Value skip = options.Get("skipBoxedKeypoints");
   if (!skip.IsBoolean()) throwType(env, "options.skipBoxedKeypoints", "a boolean", describe(skip));
-  auto* worker = new CocoResultsWorker(env, bytes, skip.As<Napi::Boolean>().Value());
+  const bool skipBoxed = skip.As<Napi::Boolean>().Value();
+  CocoResultsWorker* worker;
+  if (isPath) {
+    worker = new CocoResultsWorker(env, source.As<Napi::String>().Utf8Value(), skipBoxed);
+  } else {
+    Napi::Uint8Array bytes = source.As<Napi::Uint8Array>();
+    if (bytes.ElementLength() > 0 && bytes.Data() == nullptr) throwRange(env, "source", "an attached buffer", "a detached buffer");
+    worker = new CocoResultsWorker(env, bytes, skipBoxed);
+  }
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

@@ -1,6 +1,9 @@
 // parseCocoResults: the columns hold exactly JSON.parse's values for the shape it accepts, and
 // it declines (resolves null) everything else, so that @omnidistill/coco re-reads those files
 // with the parsers whose errors name the record.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadNative } from '@omnidistill/native';
 import type { NativeCocoResultsColumns } from '@omnidistill/native';
@@ -121,8 +124,23 @@ describe('parseCocoResults', () => {
     expect(await parse(text)).toBeNull();
   });
 
+  it('reads a file given by path on the pool thread, and resolves null for one it cannot read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnidistill-native-coco-'));
+    try {
+      const text = '[{"image_id":1,"category_id":1,"score":0.5,"bbox":[1,2,3,4],"keypoints":[1,2,3]}]';
+      const file = join(dir, 'res.json');
+      writeFileSync(file, text);
+      expect(records((await native.parseCocoResults!(file, { skipBoxedKeypoints: false }))!)).toEqual(reference(text));
+      expect(await native.parseCocoResults!(join(dir, 'missing.json'), { skipBoxedKeypoints: false })).toBeNull();
+      expect(await native.parseCocoResults!(dir, { skipBoxedKeypoints: false })).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects arguments of the wrong type instead of crashing', () => {
-    expect(() => native.parseCocoResults!('[]' as unknown as Uint8Array, { skipBoxedKeypoints: false })).toThrow(/bytes: expected a Uint8Array/);
+    expect(() => native.parseCocoResults!(3 as unknown as Uint8Array, { skipBoxedKeypoints: false })).toThrow(/source: expected a Uint8Array or a file path/);
+    expect(() => native.parseCocoResults!('', { skipBoxedKeypoints: false })).toThrow(/source: expected a Uint8Array or a file path/);
     expect(() => native.parseCocoResults!(new Uint8Array(2), {} as { skipBoxedKeypoints: boolean })).toThrow(/options\.skipBoxedKeypoints: expected a boolean/);
   });
 });

@@ -1,6 +1,7 @@
 // Reading and writing COCO files. Reads validate (see validate.ts); writes go through the
 // atomic write path (atomic.ts) and are streamed in chunks, so a crash or a full disk never
 // leaves a truncated file and a large dataset is never one giant string.
+import { statSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { writeAtomically } from './atomic.js';
 import type { Push } from './atomic.js';
@@ -283,7 +284,7 @@ export interface PendingCocoResults {
  */
 export function startReadingCocoResults(file: string, options: ReadOptions = {}): PendingCocoResults {
   const parser = options.columnParser;
-  const early = parser === undefined ? Promise.resolve(null) : readColumns(file, options, parser).catch(() => null);
+  const early = parser === undefined ? Promise.resolve(null) : startColumns(file, options, parser).catch(() => null);
   return {
     async finish(gt, req = {}) {
       const columns = await early;
@@ -294,12 +295,21 @@ export function startReadingCocoResults(file: string, options: ReadOptions = {})
   };
 }
 
-/** The file's columns from `parser`, or null for anything but a regular file within the parser's size limit. */
-async function readColumns(file: string, options: ReadOptions, parser: ResultsColumnParser): Promise<CocoResultsColumns | null> {
-  const s = await stat(file);
-  // never open a FIFO here (it would block until a writer appears); finish() reports it
-  if (!s.isFile() || s.size > (options.columnParserLimitBytes ?? COLUMN_PARSER_LIMIT_BYTES)) return null;
-  return parser(await readFile(file), { skipBoxedKeypoints: options.skipKeypoints === true });
+/**
+ * The file's columns from `parser`, or null for anything but a regular file within the
+ * parser's size limit. The parser is called before this returns (the file is stat'ed
+ * synchronously): its read and scan then run on the thread pool without waiting for a turn of
+ * this thread, which the caller keeps busy parsing the ground truth.
+ */
+function startColumns(file: string, options: ReadOptions, parser: ResultsColumnParser): Promise<CocoResultsColumns | null> {
+  try {
+    const s = statSync(file);
+    // never open a FIFO here (it would block until a writer appears); finish() reports it
+    if (!s.isFile() || s.size > (options.columnParserLimitBytes ?? COLUMN_PARSER_LIMIT_BYTES)) return Promise.resolve(null);
+    return parser(file, { skipBoxedKeypoints: options.skipKeypoints === true });
+  } catch {
+    return Promise.resolve(null);
+  }
 }
 
 /** JSON of one record; typed arrays (keypoints) are written as plain number arrays. */

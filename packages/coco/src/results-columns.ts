@@ -21,13 +21,13 @@ export interface CocoResultsColumns {
 }
 
 /**
- * Parses the bytes of a results file into columns, or resolves null when the text is outside
- * what it reads (then the file is parsed in JavaScript). Numbers must be JSON.parse's doubles;
+ * Reads and parses a results file (its path) into columns, or resolves null when the file
+ * cannot be read or the text is outside what it parses (then the file is parsed in JavaScript). Numbers must be JSON.parse's doubles;
  * ids integers, scores finite, boxes 4 numbers with w, h >= 0 (an empty box: none), keypoints
  * a multiple of 3 numbers, each record with a box or keypoints. `skipBoxedKeypoints` leaves
  * out the keypoints of records with a box.
  */
-export type ResultsColumnParser = (bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }) => Promise<CocoResultsColumns | null>;
+export type ResultsColumnParser = (file: string, options: { skipBoxedKeypoints: boolean }) => Promise<CocoResultsColumns | null>;
 
 /**
  * The records of `c` as validateResults would return them, or null when one fails a check

@@ -1,7 +1,7 @@
 // startReadingCocoResults with a column parser (the CLI passes the native addon's scanner; a
 // JavaScript stand-in here, so the plumbing is tested without the addon): the records and
 // every error are those of readCocoResults, whether the parser reads, declines or fails.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,12 +58,13 @@ type StandIn = ResultsColumnParser & { calls: number; called: Promise<void> };
 /** A stand-in scanner that counts its calls; `decline` makes it resolve null, `fail` reject. */
 function standIn(mode: 'read' | 'decline' | 'fail' = 'read'): StandIn {
   let called = (): void => {};
-  const parser = async (bytes: Uint8Array, options: { skipBoxedKeypoints: boolean }): Promise<CocoResultsColumns | null> => {
+  const parser = async (file: string, options: { skipBoxedKeypoints: boolean }): Promise<CocoResultsColumns | null> => {
     parser.calls++;
+    const text = readFileSync(file, 'utf8');
     called();
     if (mode === 'fail') throw new Error('scanner failed');
     if (mode === 'decline') return null;
-    return columnsOf(JSON.parse(new TextDecoder().decode(bytes)) as Raw[], options.skipBoxedKeypoints);
+    return columnsOf(JSON.parse(text) as Raw[], options.skipBoxedKeypoints);
   };
   parser.calls = 0;
   parser.called = new Promise<void>((resolve) => (called = resolve));
