@@ -4,6 +4,7 @@
 // those stays a bare node process (runtime/heap-child.ts).
 import { followParent, relaunchFlags, runInHeapChild } from './runtime/heap-child.js';
 import { applyStreamingHeapPolicy, isStreamingCommand } from './runtime/heap-policy.js';
+import { startOldGenerationGuard } from './runtime/old-gen-guard.js';
 
 /**
  * Runs `omnidistill <argv>` in this process, or, for a streaming labeling command, in a child
@@ -16,6 +17,7 @@ async function main(argv: string[]): Promise<number> {
     if (flags !== null) return runInHeapChild(process.argv[1], argv, flags);
     followParent();
     applyStreamingHeapPolicy();
+    startOldGenerationGuard();
   }
   const { dispatch } = await import('./cli.js');
   return dispatch(argv, { stdout: process.stdout, stderr: process.stderr });

@@ -58,14 +58,16 @@ function running(pid: number): boolean {
 }
 
 /** The flags of {@link STREAMING_NODE_FLAGS} as the child's command line has them. */
-const expectedFlags = Object.entries(STREAMING_NODE_FLAGS).map(([n, v]) => `--${n}=${v}`);
+const expectedFlags = Object.entries(STREAMING_NODE_FLAGS).map(([n, v]) => (v === true ? `--${n}` : `--${n}=${v}`));
 
 describe('relaunch of streaming commands', () => {
-  it('relaunches with the semi-space cap unless the user chose it or this is the child', () => {
-    expect(expectedFlags).toEqual(['--max-semi-space-size=4']);
+  it('relaunches with the semi-space cap and --expose-gc unless the user chose them or this is the child', () => {
+    expect(expectedFlags).toEqual(['--max-semi-space-size=4', '--expose-gc']);
     expect(relaunchFlags([], {})).toEqual(expectedFlags);
-    expect(relaunchFlags(['--max-semi-space-size=16'], {})).toBeNull();
-    expect(relaunchFlags([], { NODE_OPTIONS: '--max_semi_space_size=16' })).toBeNull();
+    // A flag the user gave (either spelling, on the command line or in NODE_OPTIONS) is left out; all given: no relaunch.
+    expect(relaunchFlags(['--max-semi-space-size=16'], {})).toEqual(['--expose-gc']);
+    expect(relaunchFlags([], { NODE_OPTIONS: '--expose_gc' })).toEqual(['--max-semi-space-size=4']);
+    expect(relaunchFlags(['--expose-gc'], { NODE_OPTIONS: '--max_semi_space_size=16' })).toBeNull();
     expect(relaunchFlags([], { [HEAP_CHILD_ENV]: '1234' })).toBeNull();
   });
 

@@ -3,8 +3,9 @@
 // v8.setFlagsFromString later is ignored, and the growth-factor heuristic set there
 // (heap-policy.ts) does not stop the semi-space from doubling from 1 to 16 MiB in a long
 // async run (measured: 8 → 32 MiB of new space from 1k to 20k images, most of the peak RSS
-// growth). So the command starts itself once more with `--max-semi-space-size` on node's
-// command line, unless the user already chose that setting (node flags or NODE_OPTIONS).
+// growth). So the command starts itself once more with `--max-semi-space-size` (and
+// `--expose-gc`, for old-gen-guard.ts) on node's command line, unless the user already chose
+// those settings (node flags or NODE_OPTIONS), and with `MALLOC_ARENA_MAX` in its environment.
 //
 // The parent only relays: argv, stdio (inherited), exit code and signals.
 // - First SIGINT/SIGTERM: forwarded, so the child stops at its safe point and keeps its work.
@@ -24,13 +25,16 @@ import { userFlags } from './heap-policy.js';
 export const HEAP_CHILD_ENV = 'OMNIDISTILL_HEAP_CHILD';
 
 /**
- * Node flags a streaming command runs under, by flag name: semi-spaces of at most 4 MiB
- * (new space ≤ 8 MiB, what a 1k-image run reaches anyway). Smaller caps cost more scavenges.
- * (`--optimize-for-size` would cut the old generation's growth step from 8 to 2 MiB, but
- * costs 8–13 % CPU per image: measured with tools/bench/label-overhead.)
+ * Node flags a streaming command runs under, by flag name (`true`: a switch, given bare):
+ * - semi-spaces of at most 4 MiB (new space ≤ 8 MiB, what a 1k-image run reaches anyway).
+ *   Smaller caps cost more scavenges.
+ * - `--expose-gc`, for the old-generation guard (old-gen-guard.ts). (`--optimize-for-size`
+ *   would cut V8's own growth step instead, but costs 8–13 % CPU per image: measured with
+ *   tools/bench/label-overhead.)
  */
-export const STREAMING_NODE_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+export const STREAMING_NODE_FLAGS: Readonly<Record<string, string | true>> = Object.freeze({
   'max-semi-space-size': '4',
+  'expose-gc': true,
 });
 
 /**
@@ -55,7 +59,12 @@ export function relaunchFlags(execArgv: readonly string[], env: NodeJS.ProcessEn
   if (env[HEAP_CHILD_ENV] !== undefined) return null;
   const mine = userFlags(execArgv, env.NODE_OPTIONS);
   const missing = Object.entries(STREAMING_NODE_FLAGS).filter(([name]) => !mine.has(name));
-  return missing.length === 0 ? null : missing.map(([name, value]) => `--${name}=${value}`);
+  return missing.length === 0 ? null : missing.map(([name, value]) => nodeFlag(name, value));
+}
+
+/** A flag of {@link STREAMING_NODE_FLAGS} as it goes on node's command line. */
+function nodeFlag(name: string, value: string | true): string {
+  return value === true ? `--${name}` : `--${name}=${value}`;
 }
 
 /** The child's environment: `env`, {@link STREAMING_CHILD_ENV} where `env` lacks a variable, and the relaunch markers. */
