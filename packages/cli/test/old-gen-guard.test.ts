@@ -3,7 +3,7 @@
 // where V8 alone lets garbage pile up.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { OLD_GENERATION_STEP, OldGenerationGuard, startOldGenerationGuard } from '../src/runtime/old-gen-guard.js';
+import { GUARD_ENV, OLD_GENERATION_STEP, OldGenerationGuard, startOldGenerationGuard } from '../src/runtime/old-gen-guard.js';
 
 describe('old-generation guard', () => {
   it('collects once the old space holds more than the step over what the last collection left', () => {
@@ -25,8 +25,12 @@ describe('old-generation guard', () => {
     expect(guard.collections).toBe(2);
   });
 
-  it('does nothing without gc (a process not started with --expose-gc)', () => {
+  it('does nothing without gc (a process not started with --expose-gc) or when switched off', () => {
     expect(startOldGenerationGuard(undefined)).toBeNull();
+    expect(startOldGenerationGuard(() => {}, { [GUARD_ENV]: '0' })).toBeNull();
+    const stop = startOldGenerationGuard(() => {}, {});
+    expect(stop).toBeTypeOf('function');
+    stop!();
   });
 
   it('keeps the old space near its live size in a real process, where V8 alone lets it grow', () => {

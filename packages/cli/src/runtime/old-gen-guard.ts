@@ -51,12 +51,16 @@ export class OldGenerationGuard {
   }
 }
 
+/** Set to `0` to run without the guard (its collections cost throughput: README "Label millions of images"). */
+export const GUARD_ENV = 'OMNIDISTILL_GC_GUARD';
+
 /**
  * Starts the guard on an unreferenced timer (it never keeps the process alive) and returns
- * its stop function, or null when this process has no `gc` (not started with --expose-gc).
+ * its stop function, or null when this process has no `gc` (not started with --expose-gc)
+ * or {@link GUARD_ENV} is `0`.
  */
-export function startOldGenerationGuard(gc: unknown = (globalThis as { gc?: unknown }).gc): (() => void) | null {
-  if (typeof gc !== 'function') return null;
+export function startOldGenerationGuard(gc: unknown = (globalThis as { gc?: unknown }).gc, env: NodeJS.ProcessEnv = process.env): (() => void) | null {
+  if (typeof gc !== 'function' || env[GUARD_ENV] === '0') return null;
   const guard = new OldGenerationGuard(oldSpaceUsed, () => (gc as () => void)());
   const timer = setInterval(() => guard.check(), GUARD_INTERVAL_MS);
   timer.unref();
