@@ -9,7 +9,7 @@ import type { KeypointInferenceOptions } from './keypoint-options.js';
 import { layoutOf } from './layouts/index.js';
 import type { RawDetections } from './run-model.js';
 import type { DetectorSession, KeypointSession, ModelSession } from './session.js';
-import { MAX_TRANSFORM_BATCH, transformBatchOf } from './transform-batch.js';
+import { MAX_TRANSFORM_BATCH, perGeometry, transformBatchOf } from './transform-batch.js';
 import { timeStage } from './stage-clock.js';
 
 /**
@@ -123,9 +123,8 @@ export interface DetectionInferenceOptions {
 export async function detectAllTransforms(detector: DetectorSession, image: DecodedImage, plan: TransformPlan): Promise<TransformDetections[]> {
   const geometries = resolvePlan(plan, image);
   const layout = layoutOf(detector.manifest);
-  const raws: RawDetections[] = [];
-  if (layout.detectAll) raws.push(...(await layout.detectAll(detector, image, geometries)));
-  else for (const g of geometries) raws.push(await detectOnce(detector, image, g));
+  const detectAll = layout.detectAll?.bind(layout);
+  const raws = await perGeometry(geometries, (g) => detectOnce(detector, image, g), detectAll && ((gs) => detectAll(detector, image, gs)));
   return raws.map((raw, i) => ({ transform: geometries[i], detections: { boxes: raw.boxes, scores: raw.scores, labels: raw.categoryIds } }));
 }
 

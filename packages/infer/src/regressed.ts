@@ -12,6 +12,7 @@ import type { RegressedInstances } from './layouts/types.js';
 import { keypointRunner } from './multi.js';
 import type { KeypointSession } from './session.js';
 import { timeStage } from './stage-clock.js';
+import { perGeometry } from './transform-batch.js';
 
 /** Options of {@link predictRegressedKeypoints}. */
 export interface RegressedInferenceOptions {
@@ -37,9 +38,8 @@ export async function predictRegressedKeypoints(model: KeypointSession, image: D
   const threshold = options.matchThreshold === undefined ? 0.5 : expectInRange(options.matchThreshold, 'options.matchThreshold', 0, 1);
   const { flipPairs, names, schema } = model.manifest.keypoints;
   const geometries = resolvePlan(options.plan, image);
-  const raws: RegressedInstances[] = [];
-  if (runner.runAll) raws.push(...(await runner.runAll(model, image, geometries)));
-  else for (const g of geometries) raws.push(await runner.run(model, image, g));
+  const runAll = runner.runAll?.bind(runner);
+  const raws = await perGeometry(geometries, (g) => runner.run(model, image, g), runAll && ((gs) => runAll(model, image, gs)));
   const perTransform = raws.map((raw, i) => ({
     ...raw,
     boxes: inverseBoxes(raw.boxes, geometries[i], { convention: 'continuous' }),

@@ -30,6 +30,17 @@ export function transformBatchOf(model: ModelSession): number {
 }
 
 /**
+ * One result per geometry, in order: through `all` when the layout runs several transforms per
+ * call (`detectAll`, `runAll`), else `one` geometry at a time.
+ */
+export async function perGeometry<G, R>(geometries: readonly G[], one: (g: G) => Promise<R>, all?: (gs: readonly G[]) => Promise<R[]>): Promise<R[]> {
+  if (all) return all(geometries);
+  const out: R[] = [];
+  for (const g of geometries) out.push(await one(g));
+  return out;
+}
+
+/**
  * `run(items)` on a batch of items; when a batch of several fails, the model is taken for one
  * that cannot batch ({@link transformBatchOf} is 1 from then on) and each item runs alone, so
  * a failure then is the item's own. Results are in item order either way.

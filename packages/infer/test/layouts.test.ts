@@ -39,6 +39,34 @@ async function open<M extends DetectorManifest | KeypointManifest>(name: string)
   return createModelSession<M>(join(DIR, `${name}.onnx`), manifest, { threads: 1 });
 }
 
+type OpenModel<M extends DetectorManifest | KeypointManifest> = Awaited<ReturnType<typeof open<M>>>;
+
+/**
+ * Runs `predict` on every test image with the batch-1 model `name` and its dynamic-batch twin
+ * `<name>-batch` (tools/layouts/dynamic_batch.py), each under its own clock, and hands `check`
+ * both results and the two model-call counts; releases both models.
+ */
+async function compareWithBatchTwin<M extends DetectorManifest | KeypointManifest, R>(
+  name: string,
+  predict: (model: OpenModel<M>, img: DecodedImage, file: string) => Promise<R>,
+  check: (one: R, batched: R, calls: number[]) => void,
+): Promise<void> {
+  const one = await open<M>(name);
+  const many = await open<M>(`${name}-batch`);
+  try {
+    for (const file of IMAGES) {
+      const img = await image(file);
+      const clocks = [new StageClock(), new StageClock()];
+      const a = await predict(withStageClock(one, clocks[0]), img, file);
+      const b = await predict(withStageClock(many, clocks[1]), img, file);
+      check(a, b, clocks.map((c) => c.snapshot().calls.model));
+    }
+  } finally {
+    await one.session.release();
+    await many.session.release();
+  }
+}
+
 /** Largest absolute difference; the arrays must have the same length. */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -148,25 +176,20 @@ describe.each([
   ['simcc', 'simcc'],
 ])('%s with a dynamic batch dimension (tools/layouts/dynamic_batch.py)', (name) => {
   it('runs many crops per call and gives the same keypoints as one crop per call', async () => {
-    const one = await open<KeypointManifest>(name);
-    const many = await open<KeypointManifest>(`${name}-batch`);
     const plan = customPlan([{ flip: true }, { factor: 0.8 }, { factor: 1.2, flip: true }]); // 4 transforms
-    try {
-      for (const file of IMAGES) {
-        const img = await image(file);
+    await compareWithBatchTwin<KeypointManifest, Awaited<ReturnType<typeof predictKeypoints>>>(
+      name,
+      (model, img, file) => {
         // 5 RoIs × 4 transforms = 20 crops: one call each, or 16 + 4.
         const rois = Float64Array.from([...golden[name][file].boxes.flat(), 2, 3, 40, 50, 10, 5, 30, 70, 0, 0, img.width, img.height, 5, 5, 25, 25].slice(0, 20));
-        const clocks = [new StageClock(), new StageClock()];
-        const a = await predictKeypoints(withStageClock(one, clocks[0]), img, rois, { plan });
-        const b = await predictKeypoints(withStageClock(many, clocks[1]), img, rois, { plan });
-        expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([20, 2]);
+        return predictKeypoints(model, img, rois, { plan });
+      },
+      (a, b, calls) => {
+        expect(calls).toEqual([20, 2]);
         // Bit-identical on the machine this was written on; onnxruntime does not promise it for every CPU.
         expect(maxDiff(b.data, a.data)).toBeLessThan(1e-4);
-      }
-    } finally {
-      await one.session.release();
-      await many.session.release();
-    }
+      },
+    );
   });
 });
 
@@ -176,24 +199,17 @@ describe('yolo with a dynamic batch dimension (tools/layouts/dynamic_batch.py)',
   const plan = customPlan([{ flip: true }, ...[0.6, 0.8, 1.2, 1.4].flatMap((factor) => [{ factor }, { factor, flip: true }])]);
 
   it('detect: the transforms of an image go 8 per call and give exactly the one-per-call detections', async () => {
-    const one = await open<DetectorManifest>('yolo-detect');
-    const many = await open<DetectorManifest>('yolo-detect-batch');
-    try {
-      for (const file of IMAGES) {
-        const img = await image(file);
-        const clocks = [new StageClock(), new StageClock()];
-        const a = await detectAllTransforms(withStageClock(one, clocks[0]), img, plan);
-        const b = await detectAllTransforms(withStageClock(many, clocks[1]), img, plan);
-        expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([10, 2]);
+    await compareWithBatchTwin<DetectorManifest, Awaited<ReturnType<typeof detectAllTransforms>>>(
+      'yolo-detect',
+      (model, img) => detectAllTransforms(model, img, plan),
+      (a, b, calls) => {
+        expect(calls).toEqual([10, 2]);
         expect(b.map((t) => t.transform)).toEqual(a.map((t) => t.transform));
         // Bit for bit: each item of a batched run is computed as that item alone.
         expect(b.map((t) => t.detections)).toEqual(a.map((t) => t.detections));
         expect(a.some((t) => t.detections.scores.length > 0)).toBe(true);
-      }
-    } finally {
-      await one.session.release();
-      await many.session.release();
-    }
+      },
+    );
   });
 
   it('is noted for a run log: several per call with a dynamic batch, the fix with batch 1, nothing for one transform or a layout that cannot batch', async () => {
@@ -232,21 +248,14 @@ describe('yolo with a dynamic batch dimension (tools/layouts/dynamic_batch.py)',
   });
 
   it('pose: the same regressed keypoints as one transform per call', async () => {
-    const one = await open<KeypointManifest>('yolo-pose');
-    const many = await open<KeypointManifest>('yolo-pose-batch');
-    try {
-      for (const file of IMAGES) {
-        const img = await image(file);
-        const clocks = [new StageClock(), new StageClock()];
-        const a = await predictRegressedKeypoints(withStageClock(one, clocks[0]), img, { plan });
-        const b = await predictRegressedKeypoints(withStageClock(many, clocks[1]), img, { plan });
-        expect(clocks.map((c) => c.snapshot().calls.model)).toEqual([10, 2]);
+    await compareWithBatchTwin<KeypointManifest, Awaited<ReturnType<typeof predictRegressedKeypoints>>>(
+      'yolo-pose',
+      (model, img) => predictRegressedKeypoints(model, img, { plan }),
+      (a, b, calls) => {
+        expect(calls).toEqual([10, 2]);
         expect(b).toEqual(a);
-      }
-    } finally {
-      await one.session.release();
-      await many.session.release();
-    }
+      },
+    );
   });
 });
 
