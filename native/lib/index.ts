@@ -85,6 +85,22 @@ export type NativeCocoResultsColumns = Record<'imageId' | 'categoryId' | 'score'
   kpCount: Int32Array;
 };
 
+/**
+ * A COCO dataset file scanned into columns (numbers are JSON.parse's doubles):
+ * @omnidistill/coco's `CocoDatasetColumns`, which documents each.
+ */
+export type NativeCocoDatasetColumns = Record<
+  'imageId' | 'width' | 'height' | 'annId' | 'annImageId' | 'annCategoryId' | 'area' | 'bbox' | 'numKeypoints' | 'keypoints',
+  Float64Array
+> & {
+  imageWhole: Uint8Array;
+  imageText: string;
+  iscrowd: Uint8Array;
+  kpStart: Int32Array;
+  kpCount: Int32Array;
+  restJson: string;
+};
+
 /** The addon's exports. Every kernel returns a Promise; the work runs off the event loop. */
 export interface NativeBinding {
   backends(): { cpu: NativeBackendInfo; cuda: NativeBackendInfo };
@@ -119,6 +135,16 @@ export interface NativeBinding {
    * of records that have a box. Absent from addons built before it existed.
    */
   parseCocoResults?(source: Uint8Array | string, options: { skipBoxedKeypoints: boolean }): Promise<NativeCocoResultsColumns | null>;
+  /**
+   * Scans a COCO ground-truth file ({images, annotations, categories, ...}), given as its bytes
+   * or its path, into columns on the thread pool, checking what validation checks of images
+   * and annotations. Resolves null when the file cannot be read or is not a valid file of the
+   * common shape (then the caller parses it in JavaScript, whose errors name the record).
+   * `skipKeypoints` leaves out annotation keypoints. Annotation fields other than id, image_id,
+   * category_id, bbox, area, iscrowd, keypoints and num_keypoints are left out. Absent from
+   * addons built before it existed.
+   */
+  parseCocoDataset?(source: Uint8Array | string, options: { skipKeypoints: boolean }): Promise<NativeCocoDatasetColumns | null>;
 }
 
 /** Environment variable naming the exact .node file to load (then nothing else is tried). */

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "coco_dataset.h"
 #include "coco_results.h"
 #include "kernel_math.h"
 #include "kernels.h"
@@ -529,11 +530,10 @@ Napi::Value Triad(const Napi::CallbackInfo& info) {
   return w->promise();
 }
 
-/** What was compiled in and what can run here, with reasons. */
 // ---------------------------------------------------------------------------------------
-// COCO results files: scanned into columns on the thread pool (coco_results.h), so that the
-// JavaScript thread reads the ground truth meanwhile. Resolves null when the text is outside
-// the scanner's shape.
+// COCO files (results and ground truth): read and scanned into columns on the thread pool
+// (coco_results.h, coco_dataset.h), so that the JavaScript thread is free meanwhile. Each
+// resolves null when the text is outside its scanner's shape or the file cannot be read.
 
 /** The whole content of a regular file; false when it is not one or cannot be read. */
 bool readWholeFile(const std::string& path, std::vector<uint8_t>& out) {
@@ -557,25 +557,65 @@ Array toTypedArray(Napi::Env env, const std::vector<T>& v) {
   return a;
 }
 
-class CocoResultsWorker : public Napi::AsyncWorker {
+Napi::Float64Array f64(Napi::Env env, const std::vector<double>& v) { return toTypedArray<double, Napi::Float64Array>(env, v); }
+Napi::Int32Array i32(Napi::Env env, const std::vector<int32_t>& v) { return toTypedArray<int32_t, Napi::Int32Array>(env, v); }
+Napi::Uint8Array u8(Napi::Env env, const std::vector<uint8_t>& v) { return toTypedArray<uint8_t, Napi::Uint8Array>(env, v); }
+
+Napi::Object toJs(Napi::Env env, const CocoResultsColumns& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("imageId", f64(env, c.imageId));
+  o.Set("categoryId", f64(env, c.categoryId));
+  o.Set("score", f64(env, c.score));
+  o.Set("bbox", f64(env, c.bbox));
+  o.Set("hasBox", u8(env, c.hasBox));
+  o.Set("kpStart", i32(env, c.kpStart));
+  o.Set("kpCount", i32(env, c.kpCount));
+  o.Set("keypoints", f64(env, c.keypoints));
+  return o;
+}
+
+Napi::Object toJs(Napi::Env env, const CocoDatasetColumns& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("imageId", f64(env, c.imageId));
+  o.Set("width", f64(env, c.width));
+  o.Set("height", f64(env, c.height));
+  o.Set("imageWhole", u8(env, c.imageWhole));
+  o.Set("imageText", Napi::String::New(env, c.imageText));
+  o.Set("annId", f64(env, c.annId));
+  o.Set("annImageId", f64(env, c.annImageId));
+  o.Set("annCategoryId", f64(env, c.annCategoryId));
+  o.Set("area", f64(env, c.area));
+  o.Set("bbox", f64(env, c.bbox));
+  o.Set("iscrowd", u8(env, c.iscrowd));
+  o.Set("numKeypoints", f64(env, c.numKeypoints));
+  o.Set("kpStart", i32(env, c.kpStart));
+  o.Set("kpCount", i32(env, c.kpCount));
+  o.Set("keypoints", f64(env, c.keypoints));
+  o.Set("restJson", Napi::String::New(env, c.restJson));
+  return o;
+}
+
+/** Reads (or takes) a COCO file's bytes and scans them into `Columns` with `Scan`, on the pool. */
+template <typename Columns, bool (*Scan)(const uint8_t*, size_t, bool, Columns&)>
+class CocoScanWorker : public Napi::AsyncWorker {
  public:
   /** Scans bytes the caller holds (kept alive until the promise settles). */
-  CocoResultsWorker(Napi::Env env, Napi::Uint8Array bytes, bool skipBoxedKeypoints)
-      : Napi::AsyncWorker(env, "omnidistill:coco-results"),
+  CocoScanWorker(Napi::Env env, Napi::Uint8Array bytes, bool skipKeypoints)
+      : Napi::AsyncWorker(env, "omnidistill:coco-scan"),
         deferred_(Napi::Promise::Deferred::New(env)),
         bytes_(Napi::Persistent(static_cast<Napi::Value>(bytes))),
         data_(bytes.Data()),
         size_(bytes.ElementLength()),
-        skip_(skipBoxedKeypoints) {}
+        skip_(skipKeypoints) {}
 
   /** Reads the file on the pool thread too: no JavaScript turn is needed between read and scan. */
-  CocoResultsWorker(Napi::Env env, std::string path, bool skipBoxedKeypoints)
-      : Napi::AsyncWorker(env, "omnidistill:coco-results"),
+  CocoScanWorker(Napi::Env env, std::string path, bool skipKeypoints)
+      : Napi::AsyncWorker(env, "omnidistill:coco-scan"),
         deferred_(Napi::Promise::Deferred::New(env)),
         path_(std::move(path)),
         data_(nullptr),
         size_(0),
-        skip_(skipBoxedKeypoints) {}
+        skip_(skipKeypoints) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
@@ -587,10 +627,10 @@ class CocoResultsWorker : public Napi::AsyncWorker {
         data_ = text_.data();
         size_ = text_.size();
       }
-      ok_ = scanCocoResults(data_, size_, skip_, columns_);
+      ok_ = Scan(data_, size_, skip_, columns_);
     } catch (const std::bad_alloc&) {
       ok_ = false;  // too large for this process: the caller's streaming reader takes it
-      columns_ = CocoResultsColumns{};
+      columns_ = Columns{};
     }
     text_ = std::vector<uint8_t>{};
   }
@@ -602,17 +642,8 @@ class CocoResultsWorker : public Napi::AsyncWorker {
       deferred_.Resolve(env.Null());
       return;
     }
-    const CocoResultsColumns& c = columns_;
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("imageId", toTypedArray<double, Napi::Float64Array>(env, c.imageId));
-    o.Set("categoryId", toTypedArray<double, Napi::Float64Array>(env, c.categoryId));
-    o.Set("score", toTypedArray<double, Napi::Float64Array>(env, c.score));
-    o.Set("bbox", toTypedArray<double, Napi::Float64Array>(env, c.bbox));
-    o.Set("hasBox", toTypedArray<uint8_t, Napi::Uint8Array>(env, c.hasBox));
-    o.Set("kpStart", toTypedArray<int32_t, Napi::Int32Array>(env, c.kpStart));
-    o.Set("kpCount", toTypedArray<int32_t, Napi::Int32Array>(env, c.kpCount));
-    o.Set("keypoints", toTypedArray<double, Napi::Float64Array>(env, c.keypoints));
-    columns_ = CocoResultsColumns{};
+    Napi::Object o = toJs(env, columns_);
+    columns_ = Columns{};
     deferred_.Resolve(o);
   }
 
@@ -627,11 +658,12 @@ class CocoResultsWorker : public Napi::AsyncWorker {
   size_t size_;
   bool skip_;
   bool ok_ = false;
-  CocoResultsColumns columns_;
+  Columns columns_;
 };
 
-/** parseCocoResults(source: Uint8Array | string (a file path), options: { skipBoxedKeypoints: boolean }) */
-Napi::Value ParseCocoResults(const Napi::CallbackInfo& info) {
+/** The common argument handling of parseCocoResults / parseCocoDataset: (source, { <skipOption>: boolean }). */
+template <typename Worker>
+Napi::Value QueueCocoScan(const Napi::CallbackInfo& info, const char* skipOption) {
   Napi::Env env = info.Env();
   const Napi::Value source = info[0];
   const bool isPath = source.IsString() && !source.As<Napi::String>().Utf8Value().empty();
@@ -639,22 +671,33 @@ Napi::Value ParseCocoResults(const Napi::CallbackInfo& info) {
     throwType(env, "source", "a Uint8Array or a file path", describe(source));
   }
   Napi::Object options = expectObject(env, info[1], "options");
-  const Napi::Value skip = options.Get("skipBoxedKeypoints");
-  if (!skip.IsBoolean()) throwType(env, "options.skipBoxedKeypoints", "a boolean", describe(skip));
-  const bool skipBoxed = skip.As<Napi::Boolean>().Value();
-  CocoResultsWorker* worker;
+  const Napi::Value skip = options.Get(skipOption);
+  if (!skip.IsBoolean()) throwType(env, std::string("options.") + skipOption, "a boolean", describe(skip));
+  const bool skipKeypoints = skip.As<Napi::Boolean>().Value();
+  Worker* worker;
   if (isPath) {
-    worker = new CocoResultsWorker(env, source.As<Napi::String>().Utf8Value(), skipBoxed);
+    worker = new Worker(env, source.As<Napi::String>().Utf8Value(), skipKeypoints);
   } else {
     Napi::Uint8Array bytes = source.As<Napi::Uint8Array>();
     if (bytes.ElementLength() > 0 && bytes.Data() == nullptr) throwRange(env, "source", "an attached buffer", "a detached buffer");
-    worker = new CocoResultsWorker(env, bytes, skipBoxed);
+    worker = new Worker(env, bytes, skipKeypoints);
   }
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
 }
 
+/** parseCocoResults(source: Uint8Array | string (a file path), options: { skipBoxedKeypoints: boolean }) */
+Napi::Value ParseCocoResults(const Napi::CallbackInfo& info) {
+  return QueueCocoScan<CocoScanWorker<CocoResultsColumns, scanCocoResults>>(info, "skipBoxedKeypoints");
+}
+
+/** parseCocoDataset(source: Uint8Array | string (a file path), options: { skipKeypoints: boolean }) */
+Napi::Value ParseCocoDataset(const Napi::CallbackInfo& info) {
+  return QueueCocoScan<CocoScanWorker<CocoDatasetColumns, scanCocoDataset>>(info, "skipKeypoints");
+}
+
+/** What was compiled in and what can run here, with reasons. */
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
@@ -709,6 +752,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("triad", Napi::Function::New(env, Triad, "triad"));
   exports.Set("readSum", Napi::Function::New(env, ReadSum, "readSum"));
   exports.Set("parseCocoResults", Napi::Function::New(env, ParseCocoResults, "parseCocoResults"));
+  exports.Set("parseCocoDataset", Napi::Function::New(env, ParseCocoDataset, "parseCocoDataset"));
   return exports;
 }
 

@@ -12,8 +12,10 @@ import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
 import { parseJsonFast } from './json-fast.js';
 import { resultsFromColumns } from './results-columns.js';
+import { datasetFromColumns } from './dataset-columns.js';
+import type { CocoDatasetColumns, DatasetColumnParser } from './dataset-columns.js';
 import { KeypointSlab } from './slab.js';
-import type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';
+import type { ResultsColumnParser } from './results-columns.js';
 import type { FastJsonShape } from './json-fast.js';
 
 const READ_CHUNK = 8 << 20;
@@ -24,8 +26,8 @@ const READ_CHUNK = 8 << 20;
  */
 export const WHOLE_TEXT_LIMIT_BYTES = 64 << 20;
 /**
- * Results files up to this size go to a `columnParser` (when given): it holds the bytes and
- * compact columns, never a parse tree, so it takes files 4× larger than JSON.parse does.
+ * Files up to this size go to a `columnParser` / `datasetParser` (when given): it holds the
+ * bytes and compact columns, never a parse tree, so it takes files 4× larger than JSON.parse does.
  */
 export const COLUMN_PARSER_LIMIT_BYTES = 256 << 20;
 
@@ -47,7 +49,15 @@ export interface ReadOptions {
    * JavaScript parsers, so errors read the same with or without it.
    */
   columnParser?: ResultsColumnParser;
-  /** Results files larger than this many bytes are not given to `columnParser` (default COLUMN_PARSER_LIMIT_BYTES). */
+  /**
+   * Dataset files only: a parser that reads the file into columns off the JavaScript thread
+   * (the native addon's `parseCocoDataset`), for files up to `columnParserLimitBytes`.
+   * Annotations it reads carry only the fields of CocoAnnotation but `segmentation` (what
+   * COCOeval reads); whatever it cannot read is read by the JavaScript parsers, so errors
+   * read the same with or without it.
+   */
+  datasetParser?: DatasetColumnParser;
+  /** Files larger than this many bytes are not given to `columnParser` / `datasetParser` (default COLUMN_PARSER_LIMIT_BYTES). */
   columnParserLimitBytes?: number;
 }
 
@@ -213,6 +223,14 @@ function parseResultsText(text: string, options: ReadOptions): unknown {
  * (`annotations[5123].keypoints: expected 51 numbers (17 × 3), received 48`).
  */
 export async function readCocoDataset(file: string, options: ReadOptions = {}): Promise<CocoDataset> {
+  const parser = options.datasetParser;
+  if (parser !== undefined) {
+    // started before the first await: the pool thread reads while the caller goes on (e.g. to start the results)
+    const early = startColumns(file, options, (f) => parser(f, { skipKeypoints: options.skipKeypoints === true }));
+    const columns: CocoDatasetColumns | null = await early.catch(() => null);
+    const fast = columns === null ? null : datasetFromColumns(columns);
+    if (fast !== null) return fast;
+  }
   return validateDataset(await parseFile(file, options, parseDatasetStreaming, (text) => parseDatasetText(text, options)), file);
 }
 
@@ -284,7 +302,7 @@ export interface PendingCocoResults {
  */
 export function startReadingCocoResults(file: string, options: ReadOptions = {}): PendingCocoResults {
   const parser = options.columnParser;
-  const early = parser === undefined ? Promise.resolve(null) : startColumns(file, options, parser).catch(() => null);
+  const early = parser === undefined ? Promise.resolve(null) : startColumns(file, options, (f) => parser(f, { skipBoxedKeypoints: options.skipKeypoints === true })).catch(() => null);
   return {
     async finish(gt, req = {}) {
       const columns = await early;
@@ -296,17 +314,17 @@ export function startReadingCocoResults(file: string, options: ReadOptions = {})
 }
 
 /**
- * The file's columns from `parser`, or null for anything but a regular file within the
- * parser's size limit. The parser is called before this returns (the file is stat'ed
+ * The file's columns from `parse`, or null for anything but a regular file within the
+ * parsers' size limit. The parser is called before this returns (the file is stat'ed
  * synchronously): its read and scan then run on the thread pool without waiting for a turn of
- * this thread, which the caller keeps busy parsing the ground truth.
+ * this thread, which the caller keeps busy meanwhile.
  */
-function startColumns(file: string, options: ReadOptions, parser: ResultsColumnParser): Promise<CocoResultsColumns | null> {
+function startColumns<T>(file: string, options: ReadOptions, parse: (file: string) => Promise<T | null>): Promise<T | null> {
   try {
     const s = statSync(file);
-    // never open a FIFO here (it would block until a writer appears); finish() reports it
+    // never open a FIFO here (it would block until a writer appears); the JavaScript reader reports it
     if (!s.isFile() || s.size > (options.columnParserLimitBytes ?? COLUMN_PARSER_LIMIT_BYTES)) return Promise.resolve(null);
-    return parser(file, { skipBoxedKeypoints: options.skipKeypoints === true });
+    return parse(file);
   } catch {
     return Promise.resolve(null);
   }

@@ -11,8 +11,9 @@ import {
   startReadingCocoResults,
   summarize,
 } from '@omnidistill/coco';
-import type { CocoDataset, IouType, ResultsColumnParser } from '@omnidistill/coco';
+import type { CocoDataset, DatasetColumnParser, IouType, ResultsColumnParser } from '@omnidistill/coco';
 import { nativeStatus } from '@omnidistill/native';
+import type { NativeBinding } from '@omnidistill/native';
 import { EXIT, UsageError } from './types.js';
 import type { CommandIO, CommandModule } from './types.js';
 
@@ -134,14 +135,13 @@ async function load<T>(what: string, file: string, read: () => Promise<T>): Prom
 }
 
 /**
- * The native addon's results scanner, when the addon loads and has it (a prebuilt binary from
- * before it lacks it); without it the results are parsed in JavaScript, after the ground truth.
+ * One of the native addon's COCO scanners, when the addon loads and has it (a prebuilt binary
+ * from before it lacks it); without it that file is parsed in JavaScript on this thread.
  */
-function nativeResultsParser(): ResultsColumnParser | undefined {
+function nativeScanner<Name extends 'parseCocoResults' | 'parseCocoDataset'>(name: Name): NativeBinding[Name] | undefined {
   const loaded = nativeStatus();
   if ('error' in loaded) return undefined;
-  const parse = loaded.binding.parseCocoResults;
-  return parse === undefined ? undefined : (bytes, options) => parse.call(loaded.binding, bytes, options);
+  return loaded.binding[name]?.bind(loaded.binding) as NativeBinding[Name] | undefined;
 }
 
 /** The keypoint count the OKS sigmas must match (the ground truth's keypoint categories). */
@@ -164,9 +164,12 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   }
   // A box evaluation never reads keypoints: both files are read without them (most of the bytes).
   const read = { skipKeypoints: opts.iouType === 'bbox' };
-  // the results are read and parsed on the thread pool while this thread reads the ground truth
-  const pending = startReadingCocoResults(opts.results, { ...read, columnParser: nativeResultsParser() });
-  const gt = await load('ground truth', opts.gt, () => readCocoDataset(opts.gt, read));
+  // both files are read and scanned on the thread pool at once (each call queues its scan before it returns)
+  const datasetParser: DatasetColumnParser | undefined = nativeScanner('parseCocoDataset');
+  const columnParser: ResultsColumnParser | undefined = nativeScanner('parseCocoResults');
+  const reading = load('ground truth', opts.gt, () => readCocoDataset(opts.gt, { ...read, datasetParser }));
+  const pending = startReadingCocoResults(opts.results, { ...read, columnParser });
+  const gt = await reading;
   const sigmas = opts.sigmas ?? [...COCO_PERSON_OKS_SIGMAS];
   const catIds = categoriesToEvaluate(gt, opts, (line) => io.stderr.write(`${line}\n`));
   if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas, catIds);
