@@ -6,7 +6,8 @@
 // over the same input (the floor of any averaging kernel), with a GPU the cuda
 // kernel and end-to-end times, and the peers a user would run instead (tools/peers/
 // keypoint_peers.py, single-threaded): the Detectron-style numpy + OpenCV ensemble, torch +
-// torchvision's heatmaps_to_keypoints, and torchvision's decode alone, interleaved with ours.
+// torchvision's heatmaps_to_keypoints, and torchvision's decode alone, interleaved with ours
+// (native cpu on 1 thread, and the two addon-free backends: wasm, then ts).
 // Run: node --import tsx --conditions=source heatmaps.bench.ts [--no-peers]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,7 +152,7 @@ function agreement(ours: Float32Array, theirs: number[]): string {
 
 /**
  * Ours vs the peers on one workload, interleaved in rounds: fused ensemble+decode (native cpu
- * on 1 thread, and the ts backend) vs Detectron numpy+cv2 and torch+torchvision; decode alone
+ * on 1 thread, the wasm and the ts backends) vs Detectron numpy+cv2 and torch+torchvision; decode alone
  * (native cpu, 1 thread) vs torchvision's heatmaps_to_keypoints.
  */
 async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, rois: Float32Array, flipped: boolean[]): Promise<void> {
@@ -177,13 +178,15 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
     row(name).cpu.push(...r.cpu_ms);
     return r.keypoints;
   };
-  let native!: Float32Array, ts!: Float32Array, nativeDecode!: Float32Array;
+  let native!: Float32Array, ts!: Float32Array, wasm!: Float32Array, nativeDecode!: Float32Array;
   let detectron: number[] = [], torch: number[] = [], tvDecode: number[] = [];
   await ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }); // warm-up
   await ensembleAndDecode(batch, rois, { ...options, backend: 'ts' });
+  await ensembleAndDecode(batch, rois, { ...options, backend: 'wasm' });
   for (let r = 0; r < 3; r++) {
     for (let i = 0; i < 3; i++) native = (await sample(row('native'), () => ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }))).keypoints.data;
     ts = (await sample(row('ts'), () => ensembleAndDecode(batch, rois, { ...options, backend: 'ts' }))).keypoints.data;
+    wasm = (await sample(row('wasm'), () => ensembleAndDecode(batch, rois, { ...options, backend: 'wasm' }))).keypoints.data;
     detectron = await peerRow('detectron', 'detectron');
     torch = await peerRow('torch', 'torch');
     for (let i = 0; i < 3; i++) nativeDecode = (await sample(row('decode'), () => decodeHeatmaps(maps, rois, { backend: 'cpu', threads: 1 }))).keypoints.data;
@@ -193,6 +196,7 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
   console.log(`peers (${kind}), medians of 3 interleaved rounds:`);
   console.log(`  ours fused, native cpu 1 thread  ${t(rows.native)}`);
   console.log(`  ours fused, ts backend           ${t(rows.ts)}   (ts vs native: ${agreement(ts, Array.from(native))})`);
+  console.log(`  ours fused, wasm backend         ${t(rows.wasm)}   (wasm vs native: ${agreement(wasm, Array.from(native))})`);
   console.log(`  Detectron numpy + cv2            ${t(rows.detectron)}   (vs ours: ${agreement(native, detectron)})`);
   console.log(`  torch + torchvision              ${t(rows.torch)}   (vs ours: ${agreement(native, torch)})`);
   console.log(`  ours decode, native cpu 1 thread ${t(rows.decode)}`);
@@ -200,7 +204,9 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
   const load = loadLine();
   console.log(`  RATIO Detectron numpy+cv2 / ours native 1 thread (${kind}): ${ratioText(rows.detectron, rows.native)}  [${load}]`);
   console.log(`  RATIO torch+torchvision / ours native 1 thread (${kind}): ${ratioText(rows.torch, rows.native)}  [${load}]`);
-  console.log(`  RATIO Detectron numpy+cv2 / ours ts backend (${kind}): ${ratioText(rows.detectron, rows.ts)}  [${load}]`);
+  // Without the addon `auto` runs wasm (the WebAssembly SIMD kernel), and ts only where wasm cannot be instantiated.
+  console.log(`  RATIO Detectron numpy+cv2 / ours wasm backend, what runs without the addon (${kind}): ${ratioText(rows.detectron, rows.wasm)}  [${load}]`);
+  console.log(`  RATIO Detectron numpy+cv2 / ours ts backend, without addon and wasm (${kind}): ${ratioText(rows.detectron, rows.ts)}  [${load}]`);
   console.log(`  RATIO torchvision decode / ours decode native 1 thread (${kind}): ${ratioText(rows.tv_decode, rows.decode)}  [${load}]`);
 }
 

@@ -4,6 +4,7 @@ import { OmniRangeError, OmniTypeError, type HeatmapBatch, type KeypointArray } 
 import type { NativeEnsembleOptions, NativeTiming } from '@omnidistill/native';
 import { nativeBinding, selectBackend, type Backend, type BackendRequest, type BackendSelection } from './backends.js';
 import { fastDecode, fastEnsemble, fastEnsembleAndDecode } from './fast.js';
+import { wasmDecode, wasmEnsemble, wasmEnsembleAndDecode } from './wasm.js';
 import {
   checkBatch,
   checkDecode,
@@ -14,7 +15,7 @@ import {
   type EnsembleOptions,
 } from './validate.js';
 
-/** Where to run: a backend by name, or `auto` (cuda -> cpu -> ts). */
+/** Where to run: a backend by name, or `auto` (cuda -> cpu -> wasm -> ts). */
 export interface RunOptions {
   backend?: BackendRequest;
   /** Worker threads for the cpu backend (default: all hardware threads). */
@@ -41,6 +42,12 @@ export interface DecodeResult extends Ran {
   /** [N, K] spatial-softmax probabilities, when `probability: true`. */
   probability?: Float32Array;
 }
+
+/** The backends that run in this thread, without the addon: their three kernels. */
+const IN_PROCESS = {
+  ts: { ensemble: fastEnsemble, decode: fastDecode, ensembleAndDecode: fastEnsembleAndDecode },
+  wasm: { ensemble: wasmEnsemble, decode: wasmDecode, ensembleAndDecode: wasmEnsembleAndDecode },
+} as const;
 
 function nativeEnsembleOptions(job: EnsembleJob, backend: 'cpu' | 'cuda', threads: number | undefined): NativeEnsembleOptions {
   return {
@@ -91,10 +98,10 @@ export async function ensembleHeatmaps(
   const selection = selectBackend(options.backend);
   const shape = { t: job.t, n: job.n, k: job.k, m: job.m };
   const out = (data: Float32Array): HeatmapBatch => ({ data, t: 1, n: job.n, k: job.k, m: job.m });
-  if (selection.backend === 'ts') {
-    const result = fastEnsemble(job);
+  if (selection.backend === 'ts' || selection.backend === 'wasm') {
+    const result = IN_PROCESS[selection.backend].ensemble(job);
     if (output !== undefined) output.set(result);
-    return { heatmaps: out(output ?? result), backend: 'ts', selection };
+    return { heatmaps: out(output ?? result), backend: selection.backend, selection };
   }
   const r = await nativeBinding().ensembleHeatmaps(job.heatmaps, shape, {
     ...nativeEnsembleOptions(job, selection.backend, threads),
@@ -117,9 +124,9 @@ export async function decodeHeatmaps(
   const threads = checkThreads(options.threads);
   const selection = selectBackend(options.backend);
   const keypointsOf = (data: Float32Array): KeypointArray => ({ data, n: b.n, k: b.k });
-  if (selection.backend === 'ts') {
-    const r = fastDecode(b.data, b.n, b.k, b.m, decode);
-    return { keypoints: keypointsOf(r.keypoints), ...(r.probability ? { probability: r.probability } : {}), backend: 'ts', selection };
+  if (selection.backend === 'ts' || selection.backend === 'wasm') {
+    const r = IN_PROCESS[selection.backend].decode(b.data, b.n, b.k, b.m, decode);
+    return { keypoints: keypointsOf(r.keypoints), ...(r.probability ? { probability: r.probability } : {}), backend: selection.backend, selection };
   }
   const r = await nativeBinding().decodeHeatmaps(b.data, { n: b.n, k: b.k, m: b.m }, decode.rois, {
     backend: selection.backend,
@@ -150,9 +157,9 @@ export async function ensembleAndDecode(
   const threads = checkThreads(options.threads);
   const selection = selectBackend(options.backend);
   const keypointsOf = (data: Float32Array): KeypointArray => ({ data, n: job.n, k: job.k });
-  if (selection.backend === 'ts') {
-    const r = fastEnsembleAndDecode(job, decode);
-    return { keypoints: keypointsOf(r.keypoints), ...(r.probability ? { probability: r.probability } : {}), backend: 'ts', selection };
+  if (selection.backend === 'ts' || selection.backend === 'wasm') {
+    const r = IN_PROCESS[selection.backend].ensembleAndDecode(job, decode);
+    return { keypoints: keypointsOf(r.keypoints), ...(r.probability ? { probability: r.probability } : {}), backend: selection.backend, selection };
   }
   const r = await nativeBinding().ensembleAndDecode(job.heatmaps, { t: job.t, n: job.n, k: job.k, m: job.m }, decode.rois, {
     ...nativeEnsembleOptions(job, selection.backend, threads),

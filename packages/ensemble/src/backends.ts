@@ -1,13 +1,14 @@
 // Backend discovery and selection. Explicit requests either run where asked or fail with the
-// reason; `auto` walks cuda -> cpu -> ts and records why each faster backend was passed over.
+// reason; `auto` walks cuda -> cpu -> wasm -> ts and records why each faster backend was passed over.
 // Nothing falls back silently: the chosen backend and every skip are in each result.
 import { nativeStatus, type NativeBinding } from '@omnidistill/native';
+import { wasmStatus } from './wasm.js';
 
-export type Backend = 'ts' | 'cpu' | 'cuda';
+export type Backend = 'ts' | 'wasm' | 'cpu' | 'cuda';
 export type BackendRequest = Backend | 'auto';
 
 /** Automatic selection order, fastest first. */
-export const BACKEND_PRIORITY: readonly Backend[] = ['cuda', 'cpu', 'ts'];
+export const BACKEND_PRIORITY: readonly Backend[] = ['cuda', 'cpu', 'wasm', 'ts'];
 
 /** Whether a backend can run here, and if not, why. */
 export interface BackendStatus {
@@ -15,7 +16,7 @@ export interface BackendStatus {
   usable: boolean;
   /** Present when not usable: e.g. "compiled but no device: cudaErrorNoDevice (...)". */
   reason?: string;
-  /** cuda: the device name; cpu: the thread count; ts: "TypeScript reference". */
+  /** cuda: the device name; cpu: the thread count; wasm / ts: what runs. */
   detail?: string;
 }
 
@@ -46,13 +47,18 @@ function firstLine(message: string): string {
 /** The status of every backend on this machine, in priority order. */
 export function backends(): BackendStatus[] {
   const state = nativeStatus();
-  const ts: BackendStatus = { backend: 'ts', usable: true, detail: 'TypeScript reference' };
+  const wasmState = wasmStatus();
+  const wasm: BackendStatus = wasmState.usable
+    ? { backend: 'wasm', usable: true, detail: 'WebAssembly SIMD kernel, 1 thread' }
+    : { backend: 'wasm', usable: false, reason: wasmState.reason };
+  const ts: BackendStatus = { backend: 'ts', usable: true, detail: 'TypeScript, 1 thread' };
   if ('error' in state) {
     const tried = state.error.attempts.map((a) => `${a.path}: ${a.error}`).join('; ');
     const reason = `native addon not loaded: ${firstLine(state.error.message)} (${tried})`;
     return [
       { backend: 'cuda', usable: false, reason },
       { backend: 'cpu', usable: false, reason },
+      wasm,
       ts,
     ];
   }
@@ -62,13 +68,13 @@ export function backends(): BackendStatus[] {
     : { backend: 'cuda', usable: false, reason: info.cuda.reason ?? 'unavailable' };
   // Which binary runs: a prebuilt platform package, a local (from-source) build, or the env override.
   const binary = state.origin === 'prebuilt' ? `prebuilt ${state.package}` : state.origin;
-  return [cuda, { backend: 'cpu', usable: true, detail: `${info.cpu.threads ?? 1} threads, ${binary}` }, ts];
+  return [cuda, { backend: 'cpu', usable: true, detail: `${info.cpu.threads ?? 1} threads, ${binary}` }, wasm, ts];
 }
 
 /** Resolves a request to a runnable backend, or throws BackendUnavailableError saying why. */
 export function selectBackend(request: BackendRequest = 'auto'): BackendSelection {
   if (!['auto', ...BACKEND_PRIORITY].includes(request)) {
-    throw new TypeError(`options.backend: expected one of "auto", "cuda", "cpu", "ts", received ${JSON.stringify(request)}`);
+    throw new TypeError(`options.backend: expected one of "auto", "cuda", "cpu", "wasm", "ts", received ${JSON.stringify(request)}`);
   }
   const statuses = backends();
   if (request !== 'auto') {

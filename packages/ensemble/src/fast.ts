@@ -108,7 +108,7 @@ function addPair(h: Float32Array, a: number, flipA: boolean, b: number, flipB: b
 }
 
 /** Per-RoI bicubic taps and the interval bounds of the x pass (native cpu's DecodeScratch). */
-interface Taps {
+export interface Taps {
   xIndex: Int32Array;
   xWeight: Float32Array;
   yIndex: Int32Array;
@@ -121,7 +121,7 @@ interface Taps {
   absMax: number;
 }
 
-function tapsFor(m: number, W: number, H: number): Taps {
+export function tapsFor(m: number, W: number, H: number): Taps {
   const xs = cubicAxis(m, W), ys = cubicAxis(m, H);
   let posMin = Infinity, posMax = -Infinity, negMin = Infinity, negMax = -Infinity, absMax = 0;
   for (let x = 0; x < W; x++) {
@@ -369,12 +369,20 @@ export function fastEnsemble(job: EnsembleJob): Float32Array {
   return out;
 }
 
+/**
+ * Whether a decode job takes the reference path on the `ts` and `wasm` backends: probabilities
+ * (softmax over the whole resized map), and maps with a non-finite value (the reference throws
+ * its exact error).
+ */
+export function decodesByReference(maps: Float32Array, job: DecodeJob): boolean {
+  if (job.probability) return true;
+  for (let i = 0; i < maps.length; i++) if (maps[i] - maps[i] !== 0) return true;
+  return false;
+}
+
 /** `ts` backend of `decodeHeatmaps`, equal to referenceDecode. */
 export function fastDecode(maps: Float32Array, n: number, k: number, m: number, job: DecodeJob): DecodedKeypoints {
-  if (job.probability) return referenceDecode(maps, n, k, m, job);
-  for (let i = 0; i < maps.length; i++) {
-    if (maps[i] - maps[i] !== 0) return referenceDecode(maps, n, k, m, job); // throws the reference's error
-  }
+  if (decodesByReference(maps, job)) return referenceDecode(maps, n, k, m, job);
   const keypoints = new Float32Array(n * k * 3);
   decodeAll(n, k, m, job.rois, keypoints, (r, kk) => maps.subarray((r * k + kk) * m * m, (r * k + kk + 1) * m * m));
   return { keypoints };

@@ -1,5 +1,5 @@
 // Backend selection: explicit requests run where asked or fail saying why; `auto` walks
-// cuda -> cpu -> ts and reports every backend it passed over. Native work runs off the event loop.
+// cuda -> cpu -> wasm -> ts and reports every backend it passed over. Native work runs off the event loop.
 import { describe, expect, it } from 'vitest';
 import { BACKEND_PRIORITY, BackendUnavailableError, backends, decodeHeatmaps, ensembleAndDecode, selectBackend } from '@omnidistill/ensemble';
 import { randomCase } from './helpers.js';
@@ -8,9 +8,11 @@ const statuses = backends();
 const cuda = statuses.find((s) => s.backend === 'cuda')!;
 
 describe('backends()', () => {
-  it('lists cuda, cpu, ts in priority order; ts and cpu are usable; unusable ones say why', () => {
+  it('lists cuda, cpu, wasm, ts in priority order; ts, wasm and cpu are usable; unusable ones say why', () => {
     expect(statuses.map((s) => s.backend)).toEqual([...BACKEND_PRIORITY]);
+    expect(BACKEND_PRIORITY).toEqual(['cuda', 'cpu', 'wasm', 'ts']);
     expect(statuses.find((s) => s.backend === 'ts')!.usable).toBe(true);
+    expect(statuses.find((s) => s.backend === 'wasm')).toEqual({ backend: 'wasm', usable: true, detail: 'WebAssembly SIMD kernel, 1 thread' });
     expect(statuses.find((s) => s.backend === 'cpu')!.usable).toBe(true);
     for (const s of statuses) if (!s.usable) expect(s.reason).toBeTruthy();
   });
@@ -28,10 +30,11 @@ describe('selectBackend', () => {
   it('an explicit request runs there with nothing skipped', () => {
     expect(selectBackend('ts')).toEqual({ requested: 'ts', backend: 'ts', skipped: [] });
     expect(selectBackend('cpu')).toEqual({ requested: 'cpu', backend: 'cpu', skipped: [] });
+    expect(selectBackend('wasm')).toEqual({ requested: 'wasm', backend: 'wasm', skipped: [] });
   });
 
   it('rejects an unknown backend name', () => {
-    expect(() => selectBackend('gpu' as never)).toThrow(/^options\.backend: expected one of "auto", "cuda", "cpu", "ts"/);
+    expect(() => selectBackend('gpu' as never)).toThrow(/^options\.backend: expected one of "auto", "cuda", "cpu", "wasm", "ts"/);
   });
 
   it.skipIf(cuda.usable)('asking for cuda where it cannot run is an error that says which (no device / not compiled)', async () => {
@@ -57,6 +60,9 @@ describe('selectBackend', () => {
     const ts = await decodeHeatmaps(maps, Float32Array.of(0, 0, 4, 4), { backend: 'ts' });
     expect(ts).toMatchObject({ backend: 'ts', selection: { requested: 'ts', backend: 'ts', skipped: [] } });
     expect(ts.timing).toBeUndefined();
+    const wasm = await decodeHeatmaps(maps, Float32Array.of(0, 0, 4, 4), { backend: 'wasm' });
+    expect(wasm).toMatchObject({ backend: 'wasm', selection: { requested: 'wasm', backend: 'wasm', skipped: [] } });
+    expect(Array.from(wasm.keypoints.data)).toEqual(Array.from(ts.keypoints.data));
     const cpu = await decodeHeatmaps(maps, Float32Array.of(0, 0, 4, 4), { backend: 'cpu' });
     expect(cpu.timing!.kernelMs).toBeGreaterThanOrEqual(0);
   });

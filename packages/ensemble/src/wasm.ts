@@ -1,0 +1,266 @@
+// The `wasm` backend: the hot loops of the `ts` backend (combining the T maps, the pruned
+// bicubic argmax) as a WebAssembly SIMD kernel (assembly/kernel.ts, compiled by AssemblyScript
+// into wasm/kernel.wasm, which ships with the package), for machines where the native addon
+// cannot load. Needs no addon: the module is read and instantiated on first use. Where this
+// runtime cannot instantiate it (no WebAssembly, no SIMD), `wasmStatus()` says why and backend
+// selection passes over `wasm` to `ts` with that reason. Results equal the reference bit for
+// bit (the kernel does the same float32 operations in the same order); the rare maps the
+// kernel leaves to the caller (an overflowed average, |logit| > 1e30) and probabilities take
+// the reference path, as in the `ts` backend.
+import { readFileSync } from 'node:fs';
+import { decodesByReference, tapsFor } from './fast.js';
+import { assertFiniteHeatmaps, decodeMap, referenceDecode, referenceEnsembleAndDecode, type DecodedKeypoints } from './reference.js';
+import type { DecodeJob, EnsembleJob } from './validate.js';
+
+const f = Math.fround;
+
+// The few WebAssembly JS API members used here (this project's TypeScript libs carry no DOM types).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+};
+
+/** What the kernel module exports (assembly/kernel.ts). */
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  scratchBytes(m: number, W: number, H: number): number;
+  ensembleRoi(
+    table: number, count: number, perm: number, K: number, m: number, avg: number, weightSum: number,
+    out: number, outStride: number, decode: number,
+    W: number, H: number, taps: number, posMin: number, posMax: number, negMin: number, negMax: number, absMax: number,
+    scratch: number, results: number, kStart: number,
+  ): number;
+}
+
+// Stop codes of ensembleRoi (kernel.ts): the stopping keypoint in the low 20 bits.
+const STOP_NONFINITE = 1 << 20;
+const STOP_LARGE = 2 << 20;
+const KEYPOINT_BITS = (1 << 20) - 1;
+const PAGE = 65536;
+
+/** The kernel instantiated, or the reason it cannot be here. */
+export type WasmStatus = { usable: true; kernel: WasmKernel } | { usable: false; reason: string };
+
+/** Byte regions of one call, 16-byte aligned, from the module's heap base. */
+interface Layout {
+  table: number;
+  perm: number;
+  results: number;
+  taps: number;
+  out: number;
+  scratch: number;
+  slabs: number;
+  end: number;
+}
+
+const align = (n: number): number => (n + 15) & ~15;
+
+/** Where one call's inputs come from and what it produces. */
+interface Pass {
+  data: Float32Array;
+  t: number;
+  n: number;
+  k: number;
+  m: number;
+  avg: boolean;
+  flipped: Uint8Array;
+  perm: Int32Array;
+  weights: Float32Array;
+  mask?: Uint8Array;
+  /** Decode into these [N, K, 3] keypoints with these RoIs, or write the combined maps to `combined`. */
+  rois?: Float32Array;
+  keypoints?: Float32Array;
+  combined?: Float32Array;
+  /** Called when an averaged value is not finite: throws the reference's error when an input is. */
+  onNonFinite: () => void;
+}
+
+/** The instantiated kernel and views of its memory (renewed whenever the memory grows). */
+export class WasmKernel {
+  private readonly x: KernelExports;
+  private f32!: Float32Array;
+  private i32!: Int32Array;
+  private u32!: Uint32Array;
+
+  constructor(exports: KernelExports) {
+    this.x = exports;
+    this.views();
+  }
+
+  private views(): void {
+    const buffer = this.x.memory.buffer;
+    this.f32 = new Float32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+  }
+
+  private layout(p: Pass, maxW: number, maxH: number): Layout {
+    const mm = p.m * p.m;
+    const table = align(this.x.heapBase());
+    const perm = align(table + 12 * p.t);
+    const results = align(perm + 4 * p.k);
+    const taps = align(results + 8 * p.k);
+    const out = align(taps + 32 * (maxW + maxH));
+    const scratch = align(out + 4 * mm * (p.combined !== undefined ? p.k : 1));
+    const slabs = align(scratch + this.x.scratchBytes(p.m, maxW, maxH));
+    const end = slabs + 4 * p.t * p.k * mm;
+    const have = this.x.memory.buffer.byteLength;
+    if (end > have) {
+      this.x.memory.grow(Math.ceil((end - have) / PAGE));
+      this.views();
+    }
+    return { table, perm, results, taps, out, scratch, slabs, end };
+  }
+
+  /** Runs every RoI of the pass through ensembleRoi. */
+  run(p: Pass): void {
+    const mm = p.m * p.m;
+    const slab = p.k * mm;
+    const size = (n: number): [number, number] => {
+      const r = p.rois!;
+      return [Math.ceil(Math.max(f(r[4 * n + 2] - r[4 * n]), 1)), Math.ceil(Math.max(f(r[4 * n + 3] - r[4 * n + 1]), 1))];
+    };
+    let maxW = 1, maxH = 1;
+    if (p.rois !== undefined) {
+      for (let n = 0; n < p.n; n++) {
+        const [W, H] = size(n);
+        maxW = Math.max(maxW, W);
+        maxH = Math.max(maxH, H);
+      }
+    }
+    const L = this.layout(p, maxW, maxH);
+    this.i32.set(p.perm, L.perm >> 2);
+    const decode = p.rois !== undefined;
+    for (let n = 0; n < p.n; n++) {
+      // The RoI's included transforms, in order: slabs copied into the module's memory.
+      let count = 0, weightSum = 0;
+      for (let t = 0; t < p.t; t++) {
+        if (p.mask !== undefined && p.mask[t * p.n + n] === 0) continue;
+        const at = L.slabs + 4 * count * slab;
+        const from = (t * p.n + n) * slab;
+        this.f32.set(p.data.subarray(from, from + slab), at >> 2);
+        const e = (L.table >> 2) + 3 * count;
+        this.u32[e] = at;
+        this.u32[e + 1] = p.flipped[t];
+        this.f32[e + 2] = p.weights[t];
+        weightSum = f(weightSum + p.weights[t]);
+        count++;
+      }
+      let W = 1, H = 1, tp: ReturnType<typeof tapsFor> | undefined;
+      if (decode) {
+        [W, H] = size(n);
+        tp = tapsFor(p.m, W, H);
+        const base = L.taps >> 2;
+        this.i32.set(tp.xIndex, base);
+        this.f32.set(tp.xWeight, base + 4 * W);
+        this.i32.set(tp.yIndex, base + 8 * W);
+        this.f32.set(tp.yWeight, base + 8 * W + 4 * H);
+      }
+      const outStride = p.combined !== undefined ? 4 * mm : 0;
+      for (let k = 0; k < p.k; ) {
+        const stop = this.x.ensembleRoi(
+          L.table, count, L.perm, p.k, p.m, p.avg ? 1 : 0, weightSum,
+          L.out, outStride, decode ? 1 : 0,
+          W, H, L.taps, tp?.posMin ?? 0, tp?.posMax ?? 0, tp?.negMin ?? 0, tp?.negMax ?? 0, tp?.absMax ?? 0,
+          L.scratch, L.results, k,
+        );
+        const done = stop === p.k ? p.k : stop & KEYPOINT_BITS;
+        if (decode) for (let kk = k; kk < done; kk++) this.keypoint(p, n, kk, this.i32[(L.results >> 2) + 2 * kk], this.f32[(L.results >> 2) + 2 * kk + 1], W, H);
+        if (stop === p.k) break;
+        if ((stop & STOP_NONFINITE) !== 0) p.onNonFinite(); // an overflow alone passes: the infinities are decoded below
+        if (decode) {
+          // The reference decodes this map (an overflowed average or |logit| > 1e30), as the ts backend does.
+          const at = (L.out + done * outStride) >> 2;
+          decodeMap(this.f32.slice(at, at + mm), 0, p.m, p.rois!, n, p.keypoints!, undefined, n * p.k + done);
+        }
+        k = done + 1;
+      }
+      if (p.combined !== undefined) p.combined.set(this.f32.subarray(L.out >> 2, (L.out >> 2) + slab), n * slab);
+    }
+  }
+
+  /** x, y, logit of keypoint (n, k) from the flat index of its maximum, as decodeMap maps it. */
+  private keypoint(p: Pass, n: number, k: number, index: number, best: number, W: number, H: number): void {
+    const r = p.rois!, kp = p.keypoints!;
+    const x1 = r[4 * n], y1 = r[4 * n + 1];
+    const w = Math.max(f(r[4 * n + 2] - x1), 1), h = Math.max(f(r[4 * n + 3] - y1), 1);
+    const xi = index % W, yi = (index - xi) / W;
+    const item = n * p.k + k;
+    kp[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
+    kp[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
+    kp[3 * item + 2] = best;
+  }
+}
+
+/** The compiled kernel shipped with the package (same relative path from src/ and dist/). */
+export const KERNEL_WASM_URL = new URL('../wasm/kernel.wasm', import.meta.url);
+
+/** Instantiates the kernel from `bytes` (default: the package's wasm/kernel.wasm), or says why it cannot. */
+export function instantiateKernel(bytes?: Uint8Array): WasmStatus {
+  if (typeof WebAssembly !== 'object') return { usable: false, reason: 'this runtime has no WebAssembly' };
+  try {
+    bytes ??= readFileSync(KERNEL_WASM_URL);
+  } catch (e) {
+    return { usable: false, reason: `cannot read ${KERNEL_WASM_URL.pathname}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  try {
+    const module = new WebAssembly.Module(bytes);
+    const instance = new WebAssembly.Instance(module, {});
+    return { usable: true, kernel: new WasmKernel(instance.exports as unknown as KernelExports) };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return { usable: false, reason: `cannot instantiate the WebAssembly SIMD kernel (a runtime without wasm SIMD?): ${message}` };
+  }
+}
+
+let status: WasmStatus | undefined;
+
+/** The kernel of this process (instantiated once), or why there is none. */
+export function wasmStatus(): WasmStatus {
+  return (status ??= instantiateKernel());
+}
+
+function kernel(): WasmKernel {
+  const s = wasmStatus();
+  if (!s.usable) throw new Error(`wasm kernel unavailable: ${s.reason}`);
+  return s.kernel;
+}
+
+function passOf(job: EnsembleJob): Omit<Pass, 'onNonFinite'> {
+  const { heatmaps: data, t, n, k, m, flipped, perm, weights, mask } = job;
+  return { data, t, n, k, m, avg: job.mode === 'avg', flipped, perm, weights, ...(mask !== undefined ? { mask } : {}) };
+}
+
+/** `wasm` backend of `ensembleHeatmaps`: equal to referenceEnsemble. */
+export function wasmEnsemble(job: EnsembleJob): Float32Array {
+  if (job.mode === 'max') assertFiniteHeatmaps(job);
+  const combined = new Float32Array(job.n * job.k * job.m * job.m);
+  kernel().run({ ...passOf(job), combined, onNonFinite: () => assertFiniteHeatmaps(job) });
+  return combined;
+}
+
+/** `wasm` backend of `decodeHeatmaps`: equal to referenceDecode. */
+export function wasmDecode(maps: Float32Array, n: number, k: number, m: number, job: DecodeJob): DecodedKeypoints {
+  if (decodesByReference(maps, job)) return referenceDecode(maps, n, k, m, job);
+  const keypoints = new Float32Array(n * k * 3);
+  // Decoding alone is a "combination" of one unflipped transform with weight 1: v * 1 / 1 = v exactly.
+  kernel().run({
+    data: maps, t: 1, n, k, m, avg: true, flipped: new Uint8Array(1), perm: new Int32Array(k), weights: Float32Array.of(1),
+    rois: job.rois, keypoints, onNonFinite: () => undefined,
+  });
+  return { keypoints };
+}
+
+/** `wasm` backend of `ensembleAndDecode`: equal to referenceEnsembleAndDecode. */
+export function wasmEnsembleAndDecode(job: EnsembleJob, decode: DecodeJob): DecodedKeypoints {
+  if (decode.probability) return referenceEnsembleAndDecode(job, decode);
+  if (job.mode === 'max') assertFiniteHeatmaps(job);
+  const keypoints = new Float32Array(job.n * job.k * 3);
+  kernel().run({ ...passOf(job), rois: decode.rois, keypoints, onNonFinite: () => assertFiniteHeatmaps(job) });
+  return { keypoints };
+}
