@@ -233,12 +233,18 @@ function normalisationTables(pixels: PixelSpec): readonly Float32Array[] {
  * Converts RGB HWC bytes to the normalised float32 CHW tensor data `[1, 3, H', W']` of
  * `padded` size: optional horizontal flip, channel order, `(p / scale − mean) / std`, and
  * zeros (the normalised mean colour) in the bottom/right padding, which moves no coordinate.
+ * With `out` (`3·W'·H'` elements, e.g. a reused buffer) the tensor is written there, padding
+ * included, and `out` is returned.
  */
-export function toInputTensor(image: DecodedImage, pixels: PixelSpec, flip: boolean, padded: ImageSize): Float32Array {
+export function toInputTensor(image: DecodedImage, pixels: PixelSpec, flip: boolean, padded: ImageSize, out?: Float32Array): Float32Array {
   const { width: w, height: h, data } = image;
   const pw = padded.width;
   const plane = pw * padded.height;
-  const out = new Float32Array(3 * plane);
+  if (out === undefined) out = new Float32Array(3 * plane);
+  else {
+    if (out.length !== 3 * plane) throw new OmniRangeError('out.length', `3 × ${pw} × ${padded.height} = ${3 * plane} elements`, out.length);
+    zeroPadding(out, w, h, padded);
+  }
   // One 256-entry table per input channel (the value of each byte after normalisation) and
   // one sequential pass over the HWC bytes writing the three planes, rather than three
   // strided passes: this loop runs over every pixel of every transform (~17 Mpx per
@@ -271,4 +277,15 @@ export function toInputTensor(image: DecodedImage, pixels: PixelSpec, flip: bool
     }
   }
   return out;
+}
+
+/** Zeroes the right and bottom padding of each of the three `padded` planes (beyond `w` × `h`). */
+function zeroPadding(out: Float32Array, w: number, h: number, padded: ImageSize): void {
+  const pw = padded.width;
+  const plane = pw * padded.height;
+  for (let c = 0; c < 3; c++) {
+    const base = c * plane;
+    if (pw > w) for (let y = 0; y < h; y++) out.fill(0, base + y * pw + w, base + (y + 1) * pw);
+    out.fill(0, base + h * pw, base + plane);
+  }
 }

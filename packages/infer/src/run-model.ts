@@ -4,18 +4,34 @@ import { Tensor } from 'onnxruntime-node';
 import type { ImageSize } from '@omnidistill/core';
 import type { TransformGeometry } from '@omnidistill/transforms';
 import { inputSizeFor, resizeImage, toInputTensor, type DecodedImage } from './image.js';
+import { inputBuffers } from './input-buffers.js';
 import type { DetectorSession, KeypointSession, ModelSession } from './session.js';
 import { timeStage } from './stage-clock.js';
 
-/** The transformed, normalised and padded input tensor of a model for one transform. */
+/** The transformed, normalised and padded input tensor of a model for one transform (a buffer of its own). */
 export function prepareInput(model: ModelSession, image: DecodedImage, geometry: TransformGeometry): Promise<Tensor> {
-  return timeStage(model.clock, 'transform', () => prepareUntimed(model, image, geometry));
+  return timeStage(model.clock, 'transform', () => prepareUntimed(model, image, geometry, false));
 }
 
-async function prepareUntimed(model: ModelSession, image: DecodedImage, geometry: TransformGeometry): Promise<Tensor> {
+/**
+ * `use(input)` with the input tensor of one transform (as {@link prepareInput}) in a buffer
+ * reused across calls (input-buffers.ts): it is handed back when `use` settles, so `use` must
+ * not keep the tensor (its model calls must have returned).
+ */
+export async function withInput<T>(model: ModelSession, image: DecodedImage, geometry: TransformGeometry, use: (input: Tensor) => Promise<T>): Promise<T> {
+  const input = await timeStage(model.clock, 'transform', () => prepareUntimed(model, image, geometry, true));
+  try {
+    return await use(input);
+  } finally {
+    inputBuffers.give(input.data as Float32Array);
+  }
+}
+
+async function prepareUntimed(model: ModelSession, image: DecodedImage, geometry: TransformGeometry, pooled: boolean): Promise<Tensor> {
   const resized = await resizeImage(image, geometry.target, model.manifest.pixels.resizeKernel);
   const padded = inputSizeFor(geometry.target, model.inputs.image.dims, model.manifest.pixels.sizeDivisor, `${model.source}: image under ${geometry.spec.name}`);
-  const data = toInputTensor(resized, model.manifest.pixels, geometry.flip, padded);
+  const out = pooled ? inputBuffers.take(3 * padded.width * padded.height) : undefined;
+  const data = toInputTensor(resized, model.manifest.pixels, geometry.flip, padded, out);
   return new Tensor('float32', data, [1, 3, padded.height, padded.width]);
 }
 

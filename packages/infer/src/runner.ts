@@ -15,7 +15,8 @@ import {
   CHUNK_JOURNAL,
   DamagedRunFileError,
   formatChunkEntry,
-  formatShard,
+  formatShardLine,
+  joinShardLines,
   readChunkJournal,
   readRunHeader,
   removeStaleTemps,
@@ -389,7 +390,10 @@ async function predictPending(options: RunOptions, list: ImageList, header: RunH
     total += shardLength(s);
     if (completed[s] === 0) pending += shardLength(s);
   }
-  const buffers = new Map<number, { lines: (ShardLine | undefined)[]; filled: number }>();
+  // Each image's line is formatted when it is predicted: a chunk waiting for its last images
+  // holds one string per image, not ~100 instance objects each that every young-generation
+  // collection would copy until the chunk is written.
+  const buffers = new Map<number, { lines: string[]; filled: number; retry: boolean }>();
 
   const start = Date.now();
   let done = total - pending;
@@ -405,13 +409,12 @@ async function predictPending(options: RunOptions, list: ImageList, header: RunH
 
   // Shard writes are serialised: each shard's journal line is appended after its file is in place.
   let writeChain: Promise<void> = Promise.resolve();
-  const finishShard = (s: number, lines: ShardLine[], entries: readonly ImageEntry[]) => {
+  const finishShard = (s: number, lines: readonly string[], retry: boolean, entries: readonly ImageEntry[]) => {
     writeChain = writeChain.then(() => timeStage(options.clock, 'write', async () => {
       const file = join(options.outDir, shardFileName(s));
-      const text = formatShard(lines);
+      const text = joinShardLines(lines);
       const identity = await imageIdentity(root, entries);
       await writeFileAtomic(file, text);
-      const retry = lines.some((l) => 'skipped' in l && l.skipped.transient);
       await journal.append(formatChunkEntry({ shard: s, ...digestText(text), images: identity, ...(retry ? { retry: true as const } : {}) }));
       markCompleted(s);
       options.onEvent?.({ type: 'shard-written', shard: s, file });
@@ -436,15 +439,16 @@ async function predictPending(options: RunOptions, list: ImageList, header: RunH
         options.onEvent?.({ type: 'image-skipped', imageId: entry.imageId, fileName: entry.fileName, failure: line.skipped });
       }
       let buffer = buffers.get(s);
-      if (!buffer) buffers.set(s, (buffer = { lines: new Array(entries.length), filled: 0 }));
-      buffer.lines[j] = line;
+      if (!buffer) buffers.set(s, (buffer = { lines: new Array<string>(entries.length), filled: 0, retry: false }));
+      buffer.lines[j] = formatShardLine(line);
+      if ('skipped' in line && line.skipped.transient) buffer.retry = true;
       buffer.filled++;
       done++;
       doneHere++;
       if (buffer.filled === buffer.lines.length) {
         buffers.delete(s);
         try {
-          await finishShard(s, buffer.lines as ShardLine[], entries);
+          await finishShard(s, buffer.lines, buffer.retry, entries);
         } catch (error) {
           failed = true;
           throw error;

@@ -223,7 +223,17 @@ export function formatChunkEntry(entry: ChunkEntry): string {
 
 /** Serialises one shard: one JSON object per line, in image order. */
 export function formatShard(lines: readonly ShardLine[]): string {
-  return lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length > 0 ? '\n' : '');
+  return joinShardLines(lines.map(formatShardLine));
+}
+
+/** One line of a shard, without its newline (a shard is these lines joined by {@link joinShardLines}). */
+export function formatShardLine(line: ShardLine): string {
+  return JSON.stringify(line);
+}
+
+/** A shard's text from its formatted lines, in image order. */
+export function joinShardLines(lines: readonly string[]): string {
+  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
 }
 
 function isSkipped(line: ShardLine): line is SkippedImage {

@@ -104,6 +104,16 @@ describe('input tensors', () => {
     ]);
   });
 
+  it('writes into a given buffer, whatever it held: the same tensor as a fresh one, padding zeroed', () => {
+    for (const [flip, padded] of [[false, { width: 4, height: 3 }], [true, { width: 5, height: 2 }], [false, { width: 3, height: 2 }]] as const) {
+      const dirty = new Float32Array(3 * padded.width * padded.height).fill(Number.NaN);
+      const out = toInputTensor(image, pixels, flip, padded, dirty);
+      expect(out).toBe(dirty);
+      expect(Array.from(out)).toEqual(Array.from(toInputTensor(image, pixels, flip, padded)));
+    }
+    expect(() => toInputTensor(image, pixels, false, { width: 4, height: 3 }, new Float32Array(35))).toThrow('out.length: expected 3 × 4 × 3 = 36 elements, received 35');
+  });
+
   it('sizes the input: fixed dims pad up, dynamic dims round up to the divisor', () => {
     expect(inputSizeFor({ width: 50, height: 30 }, [1, 3, null, null], 32)).toEqual({ width: 64, height: 32 });
     expect(inputSizeFor({ width: 50, height: 30 }, [1, 3, 96, 128], 1)).toEqual({ width: 128, height: 96 });

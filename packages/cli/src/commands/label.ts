@@ -144,7 +144,7 @@ export const labelCommand: CommandModule = {
         plan,
         outDir: required(v, 'out'),
         teacherFingerprint: teacher.fingerprint,
-        onProgress: (e) => p.update(e.done, e.total, timings.progressDetail(e)),
+        onProgress: (e) => p.update(e.done, e.total, () => timings.progressDetail(e)),
         timings,
         log,
         signal,

@@ -38,10 +38,12 @@ export class Progress {
     return (performance.now() - this.started) / 1000;
   }
 
-  update(done: number, total: number, detail = ''): void {
+  /** `detail` may be a function: it is then called only when a line is printed (updates come once per image). */
+  update(done: number, total: number, detail: string | (() => string) = ''): void {
     const now = performance.now();
     if (done < total && now - this.lastPrint < this.intervalMs) return;
     this.lastPrint = now;
+    if (typeof detail === 'function') detail = detail();
     const elapsed = this.elapsed();
     const eta = done > 0 ? (elapsed / done) * (total - done) : Number.NaN;
     const pct = total > 0 ? Math.floor((100 * done) / total) : 100;

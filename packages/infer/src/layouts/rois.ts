@@ -6,7 +6,7 @@ import { forwardRois, resolvePlan } from '@omnidistill/transforms';
 import type { DecodedImage } from '../image.js';
 import { defaultEnsemble, sizeDependentMaskFor, type KeypointInferenceOptions } from '../keypoint-options.js';
 import type { ModelManifest } from '../manifest.js';
-import { prepareInput, runDetector, runKeypointModel } from '../run-model.js';
+import { runDetector, runKeypointModel, withInput } from '../run-model.js';
 import type { KeypointSession } from '../session.js';
 import { timeStage } from '../stage-clock.js';
 import type { LayoutAdapter, LayoutExpectations, TensorExpectation } from './types.js';
@@ -53,9 +53,8 @@ async function predictRoiHeatmaps(model: KeypointSession, image: DecodedImage, r
   expectInteger(batch, 'options.roiBatch', 1);
   for (let ti = 0; ti < t; ti++) {
     const g = geometries[ti];
-    const input = await prepareInput(model, image, g);
     const projected = forwardRois(rois, g, { convention: 'continuous' });
-    await runKeypointModel(model, input, projected, batch, heatmaps, ti * perTransform);
+    await withInput(model, image, g, (input) => runKeypointModel(model, input, projected, batch, heatmaps, ti * perTransform));
   }
   const mask = sizeDependentMaskFor(geometries, rois, options.sizeDependent);
   const ensemble = options.ensemble ?? defaultEnsemble(options.backend ?? 'auto', options.keypointScore ?? 'logit');
@@ -86,7 +85,7 @@ export const roisLayout: LayoutAdapter = {
   parseOptions: (value, _role, path) => noOptions('rois', value, path),
   expectations,
   async detect(model, image, geometry) {
-    return runDetector(model, await prepareInput(model, image, geometry), geometry.target);
+    return withInput(model, image, geometry, (input) => runDetector(model, input, geometry.target));
   },
   keypoints: { kind: 'rois', predict: predictRoiHeatmaps },
 };
