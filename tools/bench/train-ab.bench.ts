@@ -9,10 +9,12 @@
 //   cd tools/bench && node --import tsx --conditions=source train-ab.bench.ts [steps] [threads] [keypoints|detector] [variant,variant,…]
 //
 // Variants: base (NCHWc convolutions, weight gradients as per-tap MatMuls / im2col), wgrad-conv
-// (NCHWc, weight gradients as NCHWc convolutions of Xᵀ by dYᵀ), plain (no NCHWc).
+// (NCHWc, weight gradients as NCHWc convolutions of Xᵀ by dYᵀ), plain (no NCHWc); on top of
+// wgrad-conv: inter-op (ORT's parallel executor, `threads` nodes at once on one intra-op thread
+// each), no-spin (idle pool threads sleep).
 
 import { instantiate, type GradientOptions } from '@omnidistill/artifacts';
-import { createNativeEngine, nativeStepArtifacts, nchwcBlockSize, type TrainingEngine } from '@omnidistill/train';
+import { createNativeEngine, nativeStepArtifacts, nchwcBlockSize, type NativeEngineOptions, type TrainingEngine } from '@omnidistill/train';
 import { loadLine, median } from './peers.js';
 import { BENCH_SETUP as setup, trainBenchModels } from './train-models.js';
 
@@ -26,11 +28,16 @@ const BATCHES = 3;
 interface Variant {
   readonly nchwc: boolean;
   readonly gradient: GradientOptions;
+  /** Engine options that replace `threads` intra-op threads. */
+  readonly engine?: (threads: number) => Partial<NativeEngineOptions>;
 }
 const VARIANTS: Readonly<Record<string, Variant>> = {
   base: { nchwc: true, gradient: { convWeightGradient: 'classic' } },
   'wgrad-conv': { nchwc: true, gradient: { convWeightGradient: 'conv' } },
   plain: { nchwc: false, gradient: { convWeightGradient: 'classic' } },
+  // ORT's parallel executor: `threads` nodes at once, one intra-op thread each.
+  'inter-op': { nchwc: true, gradient: { convWeightGradient: 'conv' }, engine: (threads) => ({ threads: 1, interOpThreads: threads }) },
+  'no-spin': { nchwc: true, gradient: { convWeightGradient: 'conv' }, engine: () => ({ spinning: false }) },
 };
 const chosen = (process.argv[5] ?? 'base,wgrad-conv').split(',');
 for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}": one of ${Object.keys(VARIANTS).join(', ')}`);
@@ -48,7 +55,7 @@ for (const m of trainBenchModels(BATCHES, ONLY)) {
   for (const name of chosen) {
     const v = VARIANTS[name];
     const art = nativeStepArtifacts(m.define, setup, { nchwcBlock: v.nchwc ? block : 0, gradient: v.gradient });
-    const engine = await createNativeEngine(art, { initialParameters, threads: THREADS, provider: 'cpu'});
+    const engine = await createNativeEngine(art, { initialParameters, threads: THREADS, provider: 'cpu', ...v.engine?.(THREADS) });
     const l: number[] = [];
     for (let i = 0; i < WARMUP; i++) l.push((await engine.step(m.batches[i % BATCHES])).loss);
     engines.push(engine);

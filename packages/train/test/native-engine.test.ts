@@ -113,3 +113,23 @@ describe('native thread-pool spinning', () => {
     await single.release();
   });
 });
+
+describe('native inter-op threads', () => {
+  it('runs independent nodes in parallel when asked, says so in the description, and trains the same as one node at a time', async () => {
+    const data = batches(ADAMW, 3);
+    const losses: number[][] = [];
+    const states: Float32Array[][] = [];
+    for (const interOpThreads of [1, 2]) {
+      const engine = await createNativeEngine(linearNativeArtifacts(ADAMW), { initialParameters: linearInit(ADAMW), threads: 1, interOpThreads });
+      expect(engine.info.description).toMatch(interOpThreads === 2 ? /, 2 nodes at once × 1 thread, (no )?spinning\)/ : /, 1 thread\)$/);
+      const run: number[] = [];
+      for (const feeds of data) run.push((await engine.step(feeds)).loss);
+      losses.push(run);
+      states.push([...(await engine.state()).parameters.values()]);
+      await engine.release();
+    }
+    expect(losses[1]).toEqual(losses[0]);
+    expect(states[1]).toEqual(states[0]);
+    await expect(createNativeEngine(linearNativeArtifacts(ADAMW), { initialParameters: linearInit(ADAMW), interOpThreads: 0 })).rejects.toThrow(/options\.interOpThreads/);
+  });
+});
