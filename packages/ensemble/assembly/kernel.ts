@@ -1,5 +1,5 @@
 // The `wasm` backend's kernels (AssemblyScript, compiled to WebAssembly SIMD by
-// `pnpm --filter @omnidistill/ensemble build:wasm` into src/wasm/kernel-bytes.ts).
+// `pnpm --filter @omnidistill/ensemble build:wasm` into wasm/kernel.wasm, with asconfig.json).
 // Same arithmetic as the TypeScript kernels (src/fast.ts, src/reference.ts): float32 values,
 // every operation rounded to float32 (wasm f32 / f32x4 ops are IEEE single operations; no
 // fused multiply-add, no relaxed SIMD), the same operation order. So results equal the
@@ -8,15 +8,14 @@
 //
 // Memory is laid out by the caller (src/wasm.ts); every pointer here is a byte offset.
 
-/** One transform of a RoI in the caller's table: 12 bytes. */
-// slab: u32 (start of the transform's [K, M, M] maps), flip: u32 (1: un-flip), weight: f32
+/** One transform of a (RoI, keypoint) in the caller's table: 12 bytes. */
+// map: u32 (its M x M map; a flipped transform's is channel perm[k]), flip: u32 (1: un-flip), weight: f32
 const ENTRY: usize = 12;
-/** One keypoint's result: bestIndex i32 (y * W + x), best f32, 8 bytes. */
-const RESULT: usize = 8;
 
-/** Stop reasons returned with the keypoint index (see ensembleRoi). */
-const STOP_NONFINITE: i32 = 1 << 20; // an averaged value is not finite
-const STOP_LARGE: i32 = 2 << 20; // the map holds |v| > LARGE: the caller decodes it with the reference
+/** What ensembleKeypoint returns. */
+const DONE: i32 = 0;
+const NONFINITE: i32 = 1; // an averaged value is not finite
+const LARGE_VALUES: i32 = 2; // the map holds |v| > LARGE: the caller decodes it with the reference
 
 const SLACK: f64 = 1e-5;
 const TINY: f64 = 1e-30;
@@ -37,14 +36,13 @@ export function heapBase(): usize {
  * max = the first maximum (pmax keeps the earlier value on ties, like `v > out ? v : out`).
  * Returns false when an averaged value is not finite.
  */
-function combine(table: usize, count: i32, perm: usize, k: i32, m: i32, avg: bool, weightSum: f32, out: usize): bool {
+function combine(table: usize, count: i32, m: i32, avg: bool, weightSum: f32, out: usize): bool {
   const mm = <usize>(m * m);
   const vecRow = m & ~3;
   for (let i = 0; i < count; i++) {
     const entry = table + <usize>i * ENTRY;
     const flip = load<u32>(entry, 4) == 1;
-    const channel = flip ? load<i32>(perm + (<usize>k << 2)) : k;
-    const src = <usize>load<u32>(entry) + ((<usize>channel * mm) << 2);
+    const src = <usize>load<u32>(entry);
     const w = load<f32>(entry, 8);
     const wv = f32x4.splat(w);
     const first = i == 0;
@@ -101,7 +99,7 @@ function combine(table: usize, count: i32, perm: usize, k: i32, m: i32, avg: boo
 
 // --- decoding: the pruned first maximum of the bicubic resize -------------------------------
 
-// Per-call decode state (set by ensembleRoi before decoding a RoI's maps).
+// Decode state of the current RoI (set by setRoi).
 let xIndex: usize = 0; // [W, 4] i32
 let xWeight: usize = 0; // [W, 4] f32
 let yIndex: usize = 0; // [H, 4] i32
@@ -455,20 +453,15 @@ function layScratch(scratch: usize, m: i32, W: i32, H: i32): void {
 }
 
 /**
- * One RoI: for keypoints kStart..K-1, combines the `count` transforms listed at `table`
- * (12-byte entries: slab pointer, flip, weight; flipped transforms read channel perm[k]) into
- * out + k * outStride, and when `decode` is set decodes it, writing (flat index, value) of the
- * first maximum to results + 8 k. Taps at `taps`: xIndex [W,4] i32, xWeight [W,4] f32,
- * yIndex [H,4] i32, yWeight [H,4] f32; the x weights' sum ranges as fast.ts tapsFor computes them.
- * Returns K when done, or STOP_NONFINITE | k (an averaged value of keypoint k is not finite)
- * or STOP_LARGE | k (its map holds |v| > 1e30): the caller handles keypoint k and resumes at k + 1.
+ * Sets the decode state for the next ensembleKeypoint calls (one RoI): maps of side m resized
+ * to W x H with the taps at `taps` (xIndex [W,4] i32, xWeight [W,4] f32, yIndex [H,4] i32,
+ * yWeight [H,4] f32) and the x weights' sum ranges as fast.ts tapsFor computes them; scratch
+ * of scratchBytes(m, W, H) bytes or more.
  */
-export function ensembleRoi(
-  table: usize, count: i32, perm: usize, K: i32, m: i32, avg: bool, weightSum: f32,
-  out: usize, outStride: usize, decode: bool,
-  W: i32, H: i32, taps: usize, pMin: f64, pMax: f64, nMin: f64, nMax: f64, aMax: f64,
-  scratch: usize, results: usize, kStart: i32,
-): i32 {
+export function setRoi(m: i32, W: i32, H: i32, taps: usize, pMin: f64, pMax: f64, nMin: f64, nMax: f64, aMax: f64, scratch: usize): void {
+  side = m;
+  outW = W;
+  outH = H;
   xIndex = taps;
   xWeight = xIndex + (<usize>W << 4);
   yIndex = xWeight + (<usize>W << 4);
@@ -479,14 +472,23 @@ export function ensembleRoi(
   negMax = nMax;
   absMax = aMax;
   layScratch(scratch, m, W, H);
-  for (let k = kStart; k < K; k++) {
-    const map = out + <usize>k * outStride;
-    if (!combine(table, count, perm, k, m, avg, weightSum, map)) return STOP_NONFINITE | k;
-    if (!decode) continue;
-    if (!decodeMap(map, m, W, H)) return STOP_LARGE | k;
-    const result = results + <usize>k * RESULT;
-    store<i32>(result, decodedIndex);
-    store<f32>(result, decodedBest, 4);
-  }
-  return K;
+}
+
+let side: i32 = 0;
+let outW: i32 = 0;
+let outH: i32 = 0;
+
+/**
+ * One (RoI, keypoint): combines the `count` transforms listed at `table` into `out` (M x M),
+ * and when `decode` is set decodes it, writing the first maximum's flat index (y * W + x, i32)
+ * and value (f32) to `result`. Returns DONE, NONFINITE (an averaged value is not finite) or
+ * LARGE_VALUES (|v| > 1e30): then the caller decodes `out` itself.
+ */
+export function ensembleKeypoint(table: usize, count: i32, avg: bool, weightSum: f32, out: usize, decode: bool, result: usize): i32 {
+  if (!combine(table, count, side, avg, weightSum, out)) return NONFINITE;
+  if (!decode) return DONE;
+  if (!decodeMap(out, side, outW, outH)) return LARGE_VALUES;
+  store<i32>(result, decodedIndex);
+  store<f32>(result, decodedBest, 4);
+  return DONE;
 }
