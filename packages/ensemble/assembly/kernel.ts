@@ -31,65 +31,138 @@ export function heapBase(): usize {
 
 // --- combining the T maps of one (RoI, keypoint) ------------------------------------------
 
+/** Values x..x+3 of a row in output order (a flipped row read right to left). */
+@inline function fetch4(row: usize, x: i32, m: i32, flip: bool): v128 {
+  if (!flip) return v128.load(row + (<usize>x << 2));
+  const v = v128.load(row + (<usize>(m - 4 - x) << 2));
+  return f32x4.shuffle(v, v, 3, 2, 1, 0);
+}
+
+@inline function fetch1(row: usize, x: i32, m: i32, flip: bool): f32 {
+  return load<f32>(row + (<usize>(flip ? m - 1 - x : x) << 2));
+}
+
+/** out = (out + wa a) + wb b, rounded after each operation; flips are compile-time constants here. */
+@inline function addPairRows(out: usize, a: usize, flipA: bool, wa: f32, b: usize, flipB: bool, wb: f32, m: i32): void {
+  const vecRow = m & ~3;
+  const va = f32x4.splat(wa), vb = f32x4.splat(wb);
+  for (let y = 0; y < m; y++) {
+    const row = <usize>(y * m) << 2;
+    const ro = out + row, ra = a + row, rb = b + row;
+    let x = 0;
+    for (; x < vecRow; x += 4) {
+      const o = ro + (<usize>x << 2);
+      v128.store(o, f32x4.add(f32x4.add(v128.load(o), f32x4.mul(fetch4(ra, x, m, flipA), va)), f32x4.mul(fetch4(rb, x, m, flipB), vb)));
+    }
+    for (; x < m; x++) {
+      const o = ro + (<usize>x << 2);
+      store<f32>(o, load<f32>(o) + fetch1(ra, x, m, flipA) * wa + fetch1(rb, x, m, flipB) * wb);
+    }
+  }
+}
+
 /**
- * out[0, m*m) = the transforms of keypoint k combined: avg = ((w0 v0 + w1 v1) + ...) / weightSum,
- * max = the first maximum (pmax keeps the earlier value on ties, like `v > out ? v : out`).
+ * One transform into out: avg: out = (first ? 0 : out) + w v; max: out = v for the first, else
+ * `v > out ? v : out` (pmax keeps out on ties). flip, first and avg are compile-time constants here.
+ */
+@inline function oneRows(out: usize, a: usize, flip: bool, w: f32, first: bool, avg: bool, m: i32): void {
+  const vecRow = m & ~3;
+  const wv = f32x4.splat(w);
+  for (let y = 0; y < m; y++) {
+    const row = <usize>(y * m) << 2;
+    const ro = out + row, ra = a + row;
+    let x = 0;
+    for (; x < vecRow; x += 4) {
+      const o = ro + (<usize>x << 2);
+      const v = fetch4(ra, x, m, flip);
+      if (avg) {
+        const p = f32x4.mul(v, wv);
+        v128.store(o, first ? p : f32x4.add(v128.load(o), p));
+      } else {
+        v128.store(o, first ? v : f32x4.pmax(v128.load(o), v));
+      }
+    }
+    for (; x < m; x++) {
+      const o = ro + (<usize>x << 2);
+      const v = fetch1(ra, x, m, flip);
+      if (avg) store<f32>(o, first ? v * w : load<f32>(o) + v * w);
+      else store<f32>(o, first || v > load<f32>(o) ? v : load<f32>(o));
+    }
+  }
+}
+
+function addPair(out: usize, a: usize, flipA: bool, wa: f32, b: usize, flipB: bool, wb: f32, m: i32): void {
+  if (flipA) {
+    if (flipB) addPairRows(out, a, true, wa, b, true, wb, m);
+    else addPairRows(out, a, true, wa, b, false, wb, m);
+  } else {
+    if (flipB) addPairRows(out, a, false, wa, b, true, wb, m);
+    else addPairRows(out, a, false, wa, b, false, wb, m);
+  }
+}
+
+function addOne(out: usize, a: usize, flip: bool, w: f32, first: bool, m: i32): void {
+  if (first) {
+    if (flip) oneRows(out, a, true, w, true, true, m);
+    else oneRows(out, a, false, w, true, true, m);
+  } else {
+    if (flip) oneRows(out, a, true, w, false, true, m);
+    else oneRows(out, a, false, w, false, true, m);
+  }
+}
+
+function maxOne(out: usize, a: usize, flip: bool, first: bool, m: i32): void {
+  if (first) {
+    if (flip) oneRows(out, a, true, 1, true, false, m);
+    else oneRows(out, a, false, 1, true, false, m);
+  } else {
+    if (flip) oneRows(out, a, true, 1, false, false, m);
+    else oneRows(out, a, false, 1, false, false, m);
+  }
+}
+
+@inline function entryMap(table: usize, i: i32): usize {
+  return <usize>load<u32>(table + <usize>i * ENTRY);
+}
+@inline function entryFlip(table: usize, i: i32): bool {
+  return load<u32>(table + <usize>i * ENTRY, 4) == 1;
+}
+@inline function entryWeight(table: usize, i: i32): f32 {
+  return load<f32>(table + <usize>i * ENTRY, 8);
+}
+
+/**
+ * out[0, m*m) = the `count` transforms at `table` combined: avg = ((w0 v0 + w1 v1) + ...) /
+ * weightSum, summed two transforms per pass over `out` (same order, half the loads and stores
+ * of the sum); max = the first maximum. Each pass runs a loop specialised for its flips.
  * Returns false when an averaged value is not finite.
  */
 function combine(table: usize, count: i32, m: i32, avg: bool, weightSum: f32, out: usize): bool {
   const mm = <usize>(m * m);
-  const vecRow = m & ~3;
-  for (let i = 0; i < count; i++) {
-    const entry = table + <usize>i * ENTRY;
-    const flip = load<u32>(entry, 4) == 1;
-    const src = <usize>load<u32>(entry);
-    const w = load<f32>(entry, 8);
-    const wv = f32x4.splat(w);
-    const first = i == 0;
-    for (let y = 0; y < m; y++) {
-      const rowOut = out + ((<usize>(y * m)) << 2);
-      const rowIn = src + ((<usize>(y * m)) << 2);
-      let x = 0;
-      for (; x < vecRow; x += 4) {
-        let v: v128;
-        if (flip) {
-          // out x..x+3 = in m-1-x .. m-4-x: load the 4 values ending at m-1-x and reverse them
-          v = v128.load(rowIn + (<usize>(m - 4 - x) << 2));
-          v = f32x4.shuffle(v, v, 3, 2, 1, 0);
-        } else {
-          v = v128.load(rowIn + (<usize>x << 2));
-        }
-        const o = rowOut + (<usize>x << 2);
-        if (avg) {
-          const p = f32x4.mul(v, wv);
-          v128.store(o, first ? p : f32x4.add(v128.load(o), p));
-        } else {
-          v128.store(o, first ? v : f32x4.pmax(v128.load(o), v));
-        }
-      }
-      for (; x < m; x++) {
-        const v = load<f32>(rowIn + (<usize>(flip ? m - 1 - x : x) << 2));
-        const o = rowOut + (<usize>x << 2);
-        if (avg) store<f32>(o, first ? v * w : load<f32>(o) + v * w);
-        else store<f32>(o, first || v > load<f32>(o) ? v : load<f32>(o));
-      }
-    }
+  if (!avg) {
+    for (let i = 0; i < count; i++) maxOne(out, entryMap(table, i), entryFlip(table, i), i == 0, m);
+    return true;
   }
-  if (!avg) return true;
+  addOne(out, entryMap(table, 0), entryFlip(table, 0), entryWeight(table, 0), true, m);
+  let i = 1;
+  for (; i + 1 < count; i += 2) {
+    addPair(out, entryMap(table, i), entryFlip(table, i), entryWeight(table, i), entryMap(table, i + 1), entryFlip(table, i + 1), entryWeight(table, i + 1), m);
+  }
+  if (i < count) addOne(out, entryMap(table, i), entryFlip(table, i), entryWeight(table, i), false, m);
   const ws = f32x4.splat(weightSum);
   const zero = f32x4.splat(0);
   let finite = i32x4.splat(-1);
-  let i: usize = 0;
+  let j: usize = 0;
   const vecEnd = mm & ~3;
-  for (; i < vecEnd; i += 4) {
-    const o = out + (i << 2);
+  for (; j < vecEnd; j += 4) {
+    const o = out + (j << 2);
     const v = f32x4.div(v128.load(o), ws);
     v128.store(o, v);
     finite = v128.and(finite, f32x4.eq(f32x4.sub(v, v), zero));
   }
   let ok = v128.all_true<i32>(finite);
-  for (; i < mm; i++) {
-    const o = out + (i << 2);
+  for (; j < mm; j++) {
+    const o = out + (j << 2);
     const v = load<f32>(o) / weightSum;
     store<f32>(o, v);
     if (v - v != 0) ok = false;
