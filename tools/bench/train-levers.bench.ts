@@ -16,6 +16,9 @@
 //   Transpose (the batch of 16 is one channel block) + Pad.
 // - bn-dot: BatchNorm backward's Σ dy·x̂ per channel over [16, 24, 48, 48] as Mul + ReduceSum
 //   (today), Einsum, or a batched MatMul of [1 × HW] · [HW × 1] dots.
+// - strided-dx: the input gradient of the stride-2 3 × 3 conv 24 → 32 at 48 × 48 as today's
+//   generic ConvTranspose, or as one NCHWc conv of dY with the four stride phases as 4 × 24 = 96
+//   output channels (2 × 2 kernels, no padded block) + ReorderOutput + DepthToSpace.
 // - bn-var: BatchNorm forward's Σ x̂² per channel as ReduceMean(Mul) (today) or ReduceSumSquare.
 
 import * as ort from 'onnxruntime-node';
@@ -67,6 +70,27 @@ function probes(block: number): Probe[] {
       forms: [
         { name: 'NCHWc Conv (today)', output: [16, 32, 24, 24], nodes: [node('Conv', ['x', 'w'], ['y'], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }, NCHWC_DOMAIN)] },
         { name: 'Winograd GEMMs only', output: [16, 32, 2304], nodes: [node('MatMul', ['u', 'v'], ['y'])] },
+      ],
+    },
+    {
+      name: 'strided-dx: input gradient of a stride-2 3 × 3 conv, [16, 32, 24, 24] → [16, 24, 48, 48]',
+      inputs: { dy: [16, 32, 24, 24], w: [32, 24, 3, 3], w4: [96, 32, 2, 2] },
+      output: [16, 24, 48, 48],
+      tolerance: Infinity, // the phase weights are random here: timed only
+      forms: [
+        {
+          name: 'ConvTranspose (today)',
+          nodes: [node('ConvTranspose', ['dy', 'w'], ['y'], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]), output_padding: ints([1, 1]) })],
+        },
+        {
+          name: '4-phase NCHWc Conv + DepthToSpace',
+          nodes: [
+            node('ReorderInput', ['dy'], ['b'], {}, NCHWC_DOMAIN),
+            node('Conv', ['b', 'w4'], ['c'], { kernel_shape: ints([2, 2]), pads: ints([0, 0, 1, 1]) }, NCHWC_DOMAIN),
+            node('ReorderOutput', ['c'], ['o'], { channels: { type: 'int', value: 96 } }, NCHWC_DOMAIN),
+            node('DepthToSpace', ['o'], ['y'], { blocksize: { type: 'int', value: 2 }, mode: { type: 'string', value: 'CRD' } }),
+          ],
+        },
       ],
     },
     {
