@@ -79,11 +79,13 @@ export interface RandomCase {
  * degenerate (zero width) to larger than the map, and, by seed, weights, masks and ties
  * (quantised values make equal maxima common, exercising first-maximum-wins).
  */
-export function randomCase(seed: number): RandomCase {
+export function randomCase(seed: number, options: { n?: number } = {}): RandomCase {
   const r = rng(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   // Up to 9 transforms: the native cpu kernel sums 4 per pass, so some cases span three passes.
-  const t = int(1, 9), n = int(1, 4), m = [4, 7, 16, 23][int(0, 3)];
+  // `options.n` overrides the RoI count without changing the rest of the seed's draws.
+  const t = int(1, 9), drawnN = int(1, 4), m = [4, 7, 16, 23][int(0, 3)];
+  const n = options.n ?? drawnN;
   const useCoco = r() < 0.5;
   const k = useCoco ? 17 : int(1, 5);
   const flipPairs = useCoco ? COCO_PERSON.flipPairs : k >= 3 ? [[0, 2] as const] : [];

@@ -119,6 +119,26 @@ function runBackendSuite(backend: Backend): void {
       expect(Array.from(decoded.keypoints.data)).toEqual(Array.from(fused.keypoints.data));
       expect(decoded.probability).toBeUndefined();
     });
+
+    // The native cpu ensemble phase hands out several RoIs per work item (read as one stream per
+    // transform) once there are at least 4 items per thread; these cases have enough RoIs for
+    // that on 1 and 2 threads, with masks that differ between the RoIs of an item.
+    const manyRois = Array.from({ length: 10 }, (_, i) => randomCase(2000 + i, { n: 9 + ((i * 7) % 17) }));
+    it('the many-RoI cases cover masks, max mode and flips', () => {
+      expect(manyRois.some((c) => c.mask !== undefined)).toBe(true);
+      expect(manyRois.some((c) => c.mode === 'max')).toBe(true);
+      expect(manyRois.some((c) => c.flipped.includes(true) && c.flipPairs.length > 0)).toBe(true);
+    });
+    it.each(manyRois.flatMap((c, i) => [1, 2].map((threads) => [2000 + i, c.n, threads, c] as const)))(
+      'seed %i, N = %i, %i thread(s): the ensemble phase over many RoIs equals the reference bit for bit',
+      async (_seed, _n, threads, c) => {
+        const combined = await ensembleHeatmaps(batchOf(c), { ...optionsOf(c), threads, ...run });
+        const expected = referenceEnsemble(checkEnsemble(batchOf(c), optionsOf(c)));
+        // The first differing index (Object.is: NaN equals NaN, -0 differs from 0), not a diff of thousands of values.
+        expect(combined.heatmaps.data.length).toBe(expected.length);
+        expect(combined.heatmaps.data.findIndex((v, i) => !Object.is(v, expected[i]))).toBe(-1);
+      },
+    );
   });
 
   // Uniform noise leaves most rows in play, so the decoders bound blocks of columns instead
