@@ -9,10 +9,11 @@
 //    curve comes from one sweep over that order (a stable sort restricted to a subset is
 //    the subset of the sorted order, so pycocotools' per-maxDets re-sorts are redundant),
 //    and precision is read only at true positives.
-import type { CocoDataset, CocoResult } from './types.js';
+import type { CocoAnnotation, CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoEvalResult } from './eval-types.js';
 import { boxIou, oks, oksVars, resultGeometry } from './geometry.js';
+import type { ResultGeometry } from './geometry.js';
 import { NP_SPACING_1 } from './numeric.js';
 import { checkKeypointInputs, checkResultImages } from './prepare.js';
 
@@ -91,12 +92,22 @@ class IdIndex {
   }
 }
 
-function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): GtColumns {
-  const anns = gt.annotations;
+/** Positions of the annotations of evaluated images and categories. */
+function pickAnnotations(anns: readonly CocoAnnotation[], imgIndex: IdIndex, catIndex: IdIndex): number[] {
   const picked: number[] = [];
   for (let i = 0; i < anns.length; i++) {
     if (imgIndex.get(anns[i].image_id) >= 0 && catIndex.get(anns[i].category_id) >= 0) picked.push(i);
   }
+  return picked;
+}
+
+// The column builders below run once per evaluation, so each loop is its own function: a
+// function holding several loops is compiled while it runs (on-stack replacement) at the
+// first and deoptimised at each later one it had not reached yet, as noted at accumulate().
+
+function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): GtColumns {
+  const anns = gt.annotations;
+  const picked = pickAnnotations(anns, imgIndex, catIndex);
   const n = picked.length;
   const c: GtColumns = {
     n,
@@ -111,7 +122,12 @@ function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoi
     keypoints: new Array(n),
     kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
-  for (let j = 0; j < n; j++) {
+  fillGtColumns(c, anns, picked, imgIndex, catIndex, keypoints);
+  return c;
+}
+
+function fillGtColumns(c: GtColumns, anns: readonly CocoAnnotation[], picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): void {
+  for (let j = 0; j < c.n; j++) {
     const a = anns[picked[j]];
     c.img[j] = imgIndex.get(a.image_id);
     c.cat[j] = catIndex.get(a.category_id);
@@ -131,17 +147,22 @@ function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoi
     c.labeled[j] = labeled;
     if (keypoints && k !== undefined) keypointExtent(k, true, c.kpBox, j);
   }
-  return c;
+}
+
+/** Positions of the results of evaluated images and categories; `ignored` counts those of other categories. */
+function pickResults(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex): { picked: number[]; ignored: number } {
+  const picked: number[] = [];
+  let ignored = 0;
+  for (let i = 0; i < results.length; i++) {
+    if (catIndex.get(results[i].category_id) < 0) ignored++;
+    else if (imgIndex.get(results[i].image_id) >= 0) picked.push(i);
+  }
+  return { picked, ignored };
 }
 
 function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): { dt: DtColumns; ignoredResults: number } {
   const geo = resultGeometry(results);
-  const picked: number[] = [];
-  let ignoredResults = 0;
-  for (let i = 0; i < results.length; i++) {
-    if (catIndex.get(results[i].category_id) < 0) ignoredResults++;
-    else if (imgIndex.get(results[i].image_id) >= 0) picked.push(i);
-  }
+  const { picked, ignored: ignoredResults } = pickResults(results, imgIndex, catIndex);
   const n = picked.length;
   const d: DtColumns = {
     n,
@@ -153,7 +174,14 @@ function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: 
     keypoints: new Array(n),
     kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
-  for (let j = 0; j < n; j++) {
+  fillDtColumns(d, results, picked, geo, imgIndex, catIndex, keypoints);
+  return { dt: d, ignoredResults };
+}
+
+function fillDtColumns(
+  d: DtColumns, results: readonly CocoResult[], picked: readonly number[], geo: ResultGeometry, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean,
+): void {
+  for (let j = 0; j < d.n; j++) {
     const i = picked[j];
     const r = results[i];
     d.img[j] = imgIndex.get(r.image_id);
@@ -164,7 +192,6 @@ function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: 
     d.keypoints[j] = r.keypoints;
     if (keypoints) keypointExtent(r.keypoints!, false, d.kpBox, j);
   }
-  return { dt: d, ignoredResults };
 }
 
 /**
@@ -173,12 +200,35 @@ function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: 
  * the start of each image's run.
  */
 function groupByImage(n: number, img: Int32Array, cat: Int32Array, numImages: number): { order: Int32Array; start: Int32Array } {
+  const start = runStarts(n, img, numImages);
+  const order = countingOrder(n, img, start, numImages);
+  sortRunsByCategory(order, start, cat, numImages);
+  return { order, start };
+}
+
+/** Where each image's run starts in the image-ordered list (`numImages + 1` entries). */
+function runStarts(n: number, img: Int32Array, numImages: number): Int32Array {
   const start = new Int32Array(numImages + 1);
   for (let i = 0; i < n; i++) start[img[i] + 1]++;
-  for (let i = 0; i < numImages; i++) start[i + 1] += start[i];
+  return prefixSums(start);
+}
+
+/** Running totals in place: a[i + 1] += a[i]. */
+function prefixSums(a: Int32Array): Int32Array {
+  for (let i = 0; i + 1 < a.length; i++) a[i + 1] += a[i];
+  return a;
+}
+
+/** Items ordered by image, file order within an image (a counting sort). */
+function countingOrder(n: number, img: Int32Array, start: Int32Array, numImages: number): Int32Array {
   const fill = start.slice(0, numImages);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[fill[img[i]]++] = i;
+  return order;
+}
+
+/** Insertion-sorts each image's (short) run by category, stably. */
+function sortRunsByCategory(order: Int32Array, start: Int32Array, cat: Int32Array, numImages: number): void {
   for (let im = 0; im < numImages; im++) {
     const s = start[im], e = start[im + 1];
     for (let i = s + 1; i < e; i++) {
@@ -191,7 +241,6 @@ function groupByImage(n: number, img: Int32Array, cat: Int32Array, numImages: nu
       order[j + 1] = v;
     }
   }
-  return { order, start };
 }
 
 /** Sorts `idx[s..e)` by descending score, stable (pycocotools' mergesort of -score). */
@@ -492,14 +541,31 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: 
  */
 function stableOrderByScoreDesc(detOf: Int32Array, s: number, e: number, score: Float64Array): Int32Array {
   const n = e - s;
+  const values = distinctScores(detOf, s, n, score);
+  const rankOf = new Int32Array(n);
+  const count = new Int32Array(values.length + 1);
+  rankByScore(detOf, s, n, score, values, rankOf, count);
+  return placeByRank(s, n, values.length, rankOf, count);
+}
+
+/** The distinct scores of positions s..s+n-1, ascending. */
+function distinctScores(detOf: Int32Array, s: number, n: number, score: Float64Array): Float64Array {
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = score[detOf[s + i]];
   values.sort();
+  return uniqueSorted(values);
+}
+
+/** The distinct values of a sorted array (a prefix of it, deduplicated in place). */
+function uniqueSorted(values: Float64Array): Float64Array {
   let u = 0;
-  for (let i = 0; i < n; i++) if (i === 0 || values[i] !== values[u - 1]) values[u++] = values[i];
-  // rank 0 = highest score
-  const rankOf = new Int32Array(n);
-  const count = new Int32Array(u + 1);
+  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[u - 1]) values[u++] = values[i];
+  return values.subarray(0, u);
+}
+
+/** Each position's score rank (0 = highest) and the count per rank, shifted by one. */
+function rankByScore(detOf: Int32Array, s: number, n: number, score: Float64Array, values: Float64Array, rankOf: Int32Array, count: Int32Array): void {
+  const u = values.length;
   for (let i = 0; i < n; i++) {
     const v = score[detOf[s + i]];
     let lo = 0, hi = u - 1;
@@ -512,6 +578,10 @@ function stableOrderByScoreDesc(detOf: Int32Array, s: number, e: number, score: 
     rankOf[i] = r;
     count[r + 1]++;
   }
+}
+
+/** Positions in rank order, ties in position order (a counting sort). */
+function placeByRank(s: number, n: number, u: number, rankOf: Int32Array, count: Int32Array): Int32Array {
   for (let r = 0; r < u; r++) count[r + 1] += count[r];
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[count[rankOf[i]]++] = s + i;
@@ -630,6 +700,11 @@ function scanOutcomes(
   }
 }
 
+/** Makes tpPrecision[off + 1 .. off + tpm] non-increasing: each value the maximum of itself and those after it. */
+function monotoneFromRight(tpPrecision: Float64Array, off: number, tpm: number): void {
+  for (let k = tpm - 1; k >= 1; k--) if (tpPrecision[off + k + 1] > tpPrecision[off + k]) tpPrecision[off + k] = tpPrecision[off + k + 1];
+}
+
 /**
  * Precision and score at each recall threshold for one maxDets. Precision made monotone from
  * the right, read at the first index with recall >= r, is the maximum of tp/(fp+tp+eps) over
@@ -641,7 +716,7 @@ function readPrecision(
   tpIndex: Int32Array, tpPrecision: Float64Array, precision: Float64Array, scores: Float64Array, cell0: number, step: number,
 ): void {
   const off = m * (c.n + 1);
-  for (let k = tpm - 1; k >= 1; k--) if (tpPrecision[off + k + 1] > tpPrecision[off + k]) tpPrecision[off + k] = tpPrecision[off + k + 1];
+  monotoneFromRight(tpPrecision, off, tpm);
   // read at index 0: before the first true positive precision is 0/(fp+eps) = 0
   const firstPr = tpm > 0 ? tpPrecision[off + 1] : 0;
   const counted = c.nd[m] > 0;

@@ -18,44 +18,49 @@ export interface ResultGeometry {
  */
 export function resultGeometry(results: readonly CocoResult[]): ResultGeometry {
   const n = results.length;
-  const boxes = new Float64Array(4 * n);
-  const areas = new Float64Array(n);
-  const fromBoxes = n > 0 && results[0].bbox !== undefined;
-  for (let i = 0; i < n; i++) {
-    const r = results[i];
-    if (fromBoxes) {
-      const b = r.bbox;
-      if (b === undefined) {
-        const message = `[${i}].bbox: expected a box, as results[0] has one (pycocotools takes the first result's fields for all), received undefined`;
-        throw new CocoValidationError('results', [{ path: `[${i}].bbox`, message }], 1);
-      }
-      boxes[4 * i] = b[0];
-      boxes[4 * i + 1] = b[1];
-      boxes[4 * i + 2] = b[2];
-      boxes[4 * i + 3] = b[3];
-      areas[i] = b[2] * b[3];
-    } else {
-      const k = r.keypoints;
-      if (k === undefined || k.length === 0) {
-        const message = `[${i}].keypoints: expected keypoints, as results[0] has no box, received undefined`;
-        throw new CocoValidationError('results', [{ path: `[${i}].keypoints`, message }], 1);
-      }
-      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-      for (let j = 0; j < k.length; j += 3) {
-        const x = k[j], y = k[j + 1];
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-      boxes[4 * i] = x0;
-      boxes[4 * i + 1] = y0;
-      boxes[4 * i + 2] = x1 - x0;
-      boxes[4 * i + 3] = y1 - y0;
-      areas[i] = (x1 - x0) * (y1 - y0);
+  const geo: ResultGeometry = { boxes: new Float64Array(4 * n), areas: new Float64Array(n) };
+  // one loop per mode (each its own function: see the note at eval.ts' column builders)
+  if (n > 0 && results[0].bbox !== undefined) geometryFromBoxes(results, geo);
+  else geometryFromKeypoints(results, geo);
+  return geo;
+}
+
+function geometryFromBoxes(results: readonly CocoResult[], { boxes, areas }: ResultGeometry): void {
+  for (let i = 0; i < results.length; i++) {
+    const b = results[i].bbox;
+    if (b === undefined) {
+      const message = `[${i}].bbox: expected a box, as results[0] has one (pycocotools takes the first result's fields for all), received undefined`;
+      throw new CocoValidationError('results', [{ path: `[${i}].bbox`, message }], 1);
     }
+    boxes[4 * i] = b[0];
+    boxes[4 * i + 1] = b[1];
+    boxes[4 * i + 2] = b[2];
+    boxes[4 * i + 3] = b[3];
+    areas[i] = b[2] * b[3];
   }
-  return { boxes, areas };
+}
+
+function geometryFromKeypoints(results: readonly CocoResult[], { boxes, areas }: ResultGeometry): void {
+  for (let i = 0; i < results.length; i++) {
+    const k = results[i].keypoints;
+    if (k === undefined || k.length === 0) {
+      const message = `[${i}].keypoints: expected keypoints, as results[0] has no box, received undefined`;
+      throw new CocoValidationError('results', [{ path: `[${i}].keypoints`, message }], 1);
+    }
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (let j = 0; j < k.length; j += 3) {
+      const x = k[j], y = k[j + 1];
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    boxes[4 * i] = x0;
+    boxes[4 * i + 1] = y0;
+    boxes[4 * i + 2] = x1 - x0;
+    boxes[4 * i + 3] = y1 - y0;
+    areas[i] = (x1 - x0) * (y1 - y0);
+  }
 }
 
 /**
