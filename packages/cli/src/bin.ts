@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `omnidistill` command (the commands themselves: cli.ts). It imports only
 // what the relaunch of the streaming labeling commands needs, so that the relaying parent of
-// those stays a bare node process (runtime/heap-child.ts).
-import { followParent, relaunchFlags, runInHeapChild } from './runtime/heap-child.js';
+// those stays a bare node process (runtime/heap-child.ts); other commands (eval, whose whole
+// run is a fraction of a second) do not load the relaunch and guard modules.
 import { applyStreamingHeapPolicy, isStreamingCommand } from './runtime/heap-policy.js';
-import { startOldGenerationGuard } from './runtime/old-gen-guard.js';
 
 /**
  * Runs `omnidistill <argv>` in this process, or, for a streaming labeling command, in a child
@@ -13,6 +12,10 @@ import { startOldGenerationGuard } from './runtime/old-gen-guard.js';
  */
 async function main(argv: string[]): Promise<number> {
   if (isStreamingCommand(argv)) {
+    const [{ followParent, relaunchFlags, runInHeapChild }, { startOldGenerationGuard }] = await Promise.all([
+      import('./runtime/heap-child.js'),
+      import('./runtime/old-gen-guard.js'),
+    ]);
     const flags = relaunchFlags(process.execArgv, process.env);
     if (flags !== null) return runInHeapChild(process.argv[1], argv, flags);
     followParent();

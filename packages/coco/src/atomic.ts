@@ -7,7 +7,6 @@
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { FileWriteError } from '@omnidistill/core';
 
 /** Appends text (written as UTF-8) or bytes to the file being produced. */
@@ -91,6 +90,8 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 export async function writeAtomically(file: string, produce: (push: Push) => Promise<void>): Promise<void> {
   const dir = dirname(file);
+  // node:crypto is imported on the first write only: a reading command (eval) never pays for it
+  const { randomBytes } = await import('node:crypto');
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`); // see TEMP_NAME
   let fh: FileHandle | undefined;
   let done = false;
