@@ -12,10 +12,12 @@
 import type { CocoAnnotation, CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoEvalResult } from './eval-types.js';
-import { boxIou, oks, oksVars, resultGeometry } from './geometry.js';
+import { boxIou, columnGeometry, keypointExtent, oks, oksVars } from './geometry.js';
 import type { ResultGeometry } from './geometry.js';
+import { isResultsColumns } from './results-columns.js';
+import type { CocoResultsColumns } from './results-columns.js';
 import { NP_SPACING_1 } from './numeric.js';
-import { checkKeypointInputs, checkResultImages } from './prepare.js';
+import { checkKeypointColumns, checkResultImageColumns } from './prepare.js';
 
 const FP = 0;
 const TP = 1;
@@ -47,26 +49,11 @@ interface DtColumns {
   score: Float64Array;
   area: Float64Array;
   box: Float64Array;
-  keypoints: (Float64Array | undefined)[];
+  /** keypoints of detection j at kp[kpOff[j] ..] (keypoints only; the results' own array when they came as columns) */
+  kp: Float64Array;
+  kpOff: Int32Array;
   /** extent of all keypoints [x0, y0, x1, y1] (keypoints only) */
   kpBox: Float64Array;
-}
-
-/** Writes the extent of keypoints (all, or only the labeled ones) at `out[4 * j]`. */
-function keypointExtent(k: Float64Array, labeledOnly: boolean, out: Float64Array, j: number): void {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < k.length; i += 3) {
-    if (labeledOnly && !(k[i + 2] > 0)) continue;
-    const x = k[i], y = k[i + 1];
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
-  out[4 * j] = x0;
-  out[4 * j + 1] = y0;
-  out[4 * j + 2] = x1;
-  out[4 * j + 3] = y1;
 }
 
 /**
@@ -145,24 +132,72 @@ function fillGtColumns(c: GtColumns, anns: readonly CocoAnnotation[], picked: re
     const k = a.keypoints;
     if (k !== undefined) for (let v = 2; v < k.length; v += 3) if (k[v] > 0) labeled++;
     c.labeled[j] = labeled;
-    if (keypoints && k !== undefined) keypointExtent(k, true, c.kpBox, j);
+    if (keypoints && k !== undefined) keypointExtent(k, 0, k.length, true, c.kpBox, j);
+  }
+}
+
+/**
+ * Records as columns (their keypoints copied into one array), so that one builder serves
+ * both the records and the columns a scanner read.
+ */
+function columnsOfResults(results: readonly CocoResult[]): CocoResultsColumns {
+  const n = results.length;
+  const c: CocoResultsColumns = {
+    imageId: new Float64Array(n),
+    categoryId: new Float64Array(n),
+    score: new Float64Array(n),
+    bbox: new Float64Array(4 * n),
+    hasBox: new Uint8Array(n),
+    kpStart: new Int32Array(n),
+    kpCount: new Int32Array(n),
+    keypoints: new Float64Array(keypointTotal(results)),
+  };
+  fillResultColumns(c, results);
+  return c;
+}
+
+function keypointTotal(results: readonly CocoResult[]): number {
+  let total = 0;
+  for (let i = 0; i < results.length; i++) total += results[i].keypoints?.length ?? 0;
+  return total;
+}
+
+function fillResultColumns(c: CocoResultsColumns, results: readonly CocoResult[]): void {
+  let used = 0;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    c.imageId[i] = r.image_id;
+    c.categoryId[i] = r.category_id;
+    c.score[i] = r.score;
+    const b = r.bbox;
+    if (b !== undefined) {
+      c.hasBox[i] = 1;
+      for (let q = 0; q < 4; q++) c.bbox[4 * i + q] = b[q];
+    }
+    const k = r.keypoints;
+    c.kpStart[i] = used;
+    c.kpCount[i] = k === undefined ? -1 : k.length;
+    if (k !== undefined) {
+      c.keypoints.set(k, used);
+      used += k.length;
+    }
   }
 }
 
 /** Positions of the results of evaluated images and categories; `ignored` counts those of other categories. */
-function pickResults(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex): { picked: number[]; ignored: number } {
+function pickResults(c: CocoResultsColumns, imgIndex: IdIndex, catIndex: IdIndex): { picked: number[]; ignored: number } {
   const picked: number[] = [];
   let ignored = 0;
-  for (let i = 0; i < results.length; i++) {
-    if (catIndex.get(results[i].category_id) < 0) ignored++;
-    else if (imgIndex.get(results[i].image_id) >= 0) picked.push(i);
+  for (let i = 0; i < c.score.length; i++) {
+    if (catIndex.get(c.categoryId[i]) < 0) ignored++;
+    else if (imgIndex.get(c.imageId[i]) >= 0) picked.push(i);
   }
   return { picked, ignored };
 }
 
-function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): { dt: DtColumns; ignoredResults: number } {
-  const geo = resultGeometry(results);
-  const { picked, ignored: ignoredResults } = pickResults(results, imgIndex, catIndex);
+function dtColumns(c: CocoResultsColumns, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): { dt: DtColumns; ignoredResults: number } {
+  const geo = columnGeometry(c);
+  const { picked, ignored: ignoredResults } = pickResults(c, imgIndex, catIndex);
   const n = picked.length;
   const d: DtColumns = {
     n,
@@ -171,26 +206,26 @@ function dtColumns(results: readonly CocoResult[], imgIndex: IdIndex, catIndex: 
     score: new Float64Array(n),
     area: new Float64Array(n),
     box: new Float64Array(4 * n),
-    keypoints: new Array(n),
+    kp: c.keypoints,
+    kpOff: new Int32Array(n),
     kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
-  fillDtColumns(d, results, picked, geo, imgIndex, catIndex, keypoints);
+  fillDtColumns(d, c, picked, geo, imgIndex, catIndex, keypoints);
   return { dt: d, ignoredResults };
 }
 
 function fillDtColumns(
-  d: DtColumns, results: readonly CocoResult[], picked: readonly number[], geo: ResultGeometry, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean,
+  d: DtColumns, c: CocoResultsColumns, picked: readonly number[], geo: ResultGeometry, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean,
 ): void {
   for (let j = 0; j < d.n; j++) {
     const i = picked[j];
-    const r = results[i];
-    d.img[j] = imgIndex.get(r.image_id);
-    d.cat[j] = catIndex.get(r.category_id);
-    d.score[j] = r.score;
+    d.img[j] = imgIndex.get(c.imageId[i]);
+    d.cat[j] = catIndex.get(c.categoryId[i]);
+    d.score[j] = c.score[i];
     d.area[j] = geo.areas[i];
     for (let q = 0; q < 4; q++) d.box[4 * j + q] = geo.boxes[4 * i + q];
-    d.keypoints[j] = r.keypoints;
-    if (keypoints) keypointExtent(r.keypoints!, false, d.kpBox, j);
+    d.kpOff[j] = c.kpStart[i];
+    if (keypoints) keypointExtent(c.keypoints, c.kpStart[i], c.kpCount[i], false, d.kpBox, j);
   }
 }
 
@@ -355,7 +390,7 @@ function cellOks(c: MatchContext, d: number, g: number): number {
     const gy = Math.max(0, gb[4 * g + 1] - db[4 * d + 3], db[4 * d + 1] - gb[4 * g + 3]);
     if (gx * gx + gy * gy > c.farPerArea * (gt.area[g] + NP_SPACING_1)) return 0;
   }
-  return oks(dt.keypoints[d]!, 0, gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, c.vars, c.oksScratch, floor);
+  return oks(dt.kp, dt.kpOff[d], gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, c.vars, c.oksScratch, floor);
 }
 
 /**
@@ -460,21 +495,24 @@ function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
 }
 
 /**
- * COCOeval `evaluate()` + `accumulate()` with pycocotools' exact semantics, fast.
+ * COCOeval `evaluate()` + `accumulate()` with pycocotools' exact semantics, fast. `results`
+ * are records or the columns of a results file (`PendingCocoResults.finishAny`, which spares
+ * building one object per result); the outcome and the errors are the same.
  *
  * @example
  * const p = createParams('bbox', gt);
  * const { stats, text } = summarize(evaluate(gt, results, p));
  */
-export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[], p: EvalParams): CocoEvalResult {
-  checkResultImages(gtSet, results);
-  checkKeypointInputs(gtSet, results, p);
+export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | CocoResultsColumns, p: EvalParams): CocoEvalResult {
+  const columns = isResultsColumns(results) ? results : columnsOfResults(results);
+  checkResultImageColumns(gtSet, columns);
+  checkKeypointColumns(gtSet, columns, p);
   const keypoints = p.iouType === 'keypoints';
   const numImages = p.imgIds.length;
   const imgIndex = new IdIndex(p.imgIds);
   const catIndex = new IdIndex(p.catIds);
   const gt = gtColumns(gtSet, imgIndex, catIndex, keypoints);
-  const { dt, ignoredResults } = dtColumns(results, imgIndex, catIndex, keypoints);
+  const { dt, ignoredResults } = dtColumns(columns, imgIndex, catIndex, keypoints);
 
   const T = p.iouThrs.length, R = p.recThrs.length, K = p.useCats ? p.catIds.length : 1;
   const A = p.areaRng.length, M = p.maxDets.length;

@@ -2,6 +2,7 @@
 // written in pycocotools' operation order so both produce the same doubles.
 import { CocoValidationError } from './validate.js';
 import type { CocoResult } from './types.js';
+import type { CocoResultsColumns } from './results-columns.js';
 import { NP_SPACING_1, npSum } from './numeric.js';
 
 /** Detection boxes `[x, y, w, h]` (flat, 4 per result) and areas, as pycocotools' loadRes derives them. */
@@ -25,13 +26,71 @@ export function resultGeometry(results: readonly CocoResult[]): ResultGeometry {
   return geo;
 }
 
+function missingBox(i: number): CocoValidationError {
+  const message = `[${i}].bbox: expected a box, as results[0] has one (pycocotools takes the first result's fields for all), received undefined`;
+  return new CocoValidationError('results', [{ path: `[${i}].bbox`, message }], 1);
+}
+
+function missingKeypoints(i: number): CocoValidationError {
+  const message = `[${i}].keypoints: expected keypoints, as results[0] has no box, received undefined`;
+  return new CocoValidationError('results', [{ path: `[${i}].keypoints`, message }], 1);
+}
+
+/** resultGeometry for results as columns (the same rule, doubles and errors). */
+export function columnGeometry(c: CocoResultsColumns): ResultGeometry {
+  const n = c.score.length;
+  const geo: ResultGeometry = { boxes: new Float64Array(4 * n), areas: new Float64Array(n) };
+  if (n > 0 && c.hasBox[0] === 1) columnGeometryFromBoxes(c, geo);
+  else columnGeometryFromKeypoints(c, geo);
+  return geo;
+}
+
+function columnGeometryFromBoxes(c: CocoResultsColumns, { boxes, areas }: ResultGeometry): void {
+  for (let i = 0; i < c.hasBox.length; i++) {
+    if (c.hasBox[i] !== 1) throw missingBox(i);
+    for (let q = 0; q < 4; q++) boxes[4 * i + q] = c.bbox[4 * i + q];
+    areas[i] = c.bbox[4 * i + 2] * c.bbox[4 * i + 3];
+  }
+}
+
+function columnGeometryFromKeypoints(c: CocoResultsColumns, geo: ResultGeometry): void {
+  for (let i = 0; i < c.kpCount.length; i++) {
+    if (c.kpCount[i] <= 0) throw missingKeypoints(i);
+    keypointBox(c.keypoints, c.kpStart[i], c.kpCount[i], geo, i);
+  }
+}
+
+/** Writes the extent of keypoints k[s .. s + n) (all, or only the labeled ones) as [x0, y0, x1, y1] at `out[4 * j]`. */
+export function keypointExtent(k: Float64Array, s: number, n: number, labeledOnly: boolean, out: Float64Array, j: number): void {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let i = s; i < s + n; i += 3) {
+    if (labeledOnly && !(k[i + 2] > 0)) continue;
+    const x = k[i], y = k[i + 1];
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  out[4 * j] = x0;
+  out[4 * j + 1] = y0;
+  out[4 * j + 2] = x1;
+  out[4 * j + 3] = y1;
+}
+
+/** The extent of keypoints k[s .. s + n) as box i [x, y, w, h] and its area, in pycocotools' operation order. */
+function keypointBox(k: Float64Array, s: number, n: number, { boxes, areas }: ResultGeometry, i: number): void {
+  keypointExtent(k, s, n, false, boxes, i);
+  const w = boxes[4 * i + 2] - boxes[4 * i];
+  const h = boxes[4 * i + 3] - boxes[4 * i + 1];
+  boxes[4 * i + 2] = w;
+  boxes[4 * i + 3] = h;
+  areas[i] = w * h;
+}
+
 function geometryFromBoxes(results: readonly CocoResult[], { boxes, areas }: ResultGeometry): void {
   for (let i = 0; i < results.length; i++) {
     const b = results[i].bbox;
-    if (b === undefined) {
-      const message = `[${i}].bbox: expected a box, as results[0] has one (pycocotools takes the first result's fields for all), received undefined`;
-      throw new CocoValidationError('results', [{ path: `[${i}].bbox`, message }], 1);
-    }
+    if (b === undefined) throw missingBox(i);
     boxes[4 * i] = b[0];
     boxes[4 * i + 1] = b[1];
     boxes[4 * i + 2] = b[2];
@@ -40,26 +99,11 @@ function geometryFromBoxes(results: readonly CocoResult[], { boxes, areas }: Res
   }
 }
 
-function geometryFromKeypoints(results: readonly CocoResult[], { boxes, areas }: ResultGeometry): void {
+function geometryFromKeypoints(results: readonly CocoResult[], geo: ResultGeometry): void {
   for (let i = 0; i < results.length; i++) {
     const k = results[i].keypoints;
-    if (k === undefined || k.length === 0) {
-      const message = `[${i}].keypoints: expected keypoints, as results[0] has no box, received undefined`;
-      throw new CocoValidationError('results', [{ path: `[${i}].keypoints`, message }], 1);
-    }
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    for (let j = 0; j < k.length; j += 3) {
-      const x = k[j], y = k[j + 1];
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-    boxes[4 * i] = x0;
-    boxes[4 * i + 1] = y0;
-    boxes[4 * i + 2] = x1 - x0;
-    boxes[4 * i + 3] = y1 - y0;
-    areas[i] = (x1 - x0) * (y1 - y0);
+    if (k === undefined || k.length === 0) throw missingKeypoints(i);
+    keypointBox(k, 0, k.length, geo, i);
   }
 }
 

@@ -11,7 +11,7 @@ export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';
 export { readCocoDataset, readCocoImages, readCocoResults, startReadingCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES, COLUMN_PARSER_LIMIT_BYTES } from './io.js';
 export type { CocoDatasetStream, PendingCocoResults } from './io.js';
-export { resultsFromColumns } from './results-columns.js';
+export { columnsPassChecks, isResultsColumns, resultsFromColumns } from './results-columns.js';
 export type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';
 export { datasetFromColumns } from './dataset-columns.js';
 export type { CocoDatasetColumns, DatasetColumnParser } from './dataset-columns.js';

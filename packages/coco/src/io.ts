@@ -11,11 +11,11 @@ import type { ResultsRequirements } from './validate.js';
 import { JsonSplitError, TopLevelSplitter } from './json-split.js';
 import type { SplitSink } from './json-split.js';
 import { parseJsonFast } from './json-fast.js';
-import { resultsFromColumns } from './results-columns.js';
+import { columnsPassChecks, resultsFromColumns } from './results-columns.js';
 import { datasetFromColumns } from './dataset-columns.js';
 import type { CocoDatasetColumns, DatasetColumnParser } from './dataset-columns.js';
 import { KeypointSlab } from './slab.js';
-import type { ResultsColumnParser } from './results-columns.js';
+import type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';
 import type { FastJsonShape } from './json-fast.js';
 
 const READ_CHUNK = 8 << 20;
@@ -285,6 +285,12 @@ export async function readCocoResults(file: string, gt: CocoDataset, req: Result
 export interface PendingCocoResults {
   /** The validated results, as readCocoResults returns them (and with the same errors). */
   finish(gt: CocoDataset, req?: ResultsRequirements): Promise<CocoResult[]>;
+  /**
+   * The columns of the early read when every record passes validateResults' checks against
+   * `gt` and `req` (no object is built per result: `evaluate` takes them as they are), else
+   * what `finish` returns, with the same errors.
+   */
+  finishAny(gt: CocoDataset, req?: ResultsRequirements): Promise<CocoResult[] | CocoResultsColumns>;
 }
 
 /**
@@ -303,12 +309,17 @@ export interface PendingCocoResults {
 export function startReadingCocoResults(file: string, options: ReadOptions = {}): PendingCocoResults {
   const parser = options.columnParser;
   const early = parser === undefined ? Promise.resolve(null) : startColumns(file, options, (f) => parser(f, { skipBoxedKeypoints: options.skipKeypoints === true })).catch(() => null);
+  const readRecords = async (gt: CocoDataset, req: ResultsRequirements): Promise<CocoResult[]> =>
+    validateResults(await parseFile(file, options, parseResultsStreaming, (text) => parseResultsText(text, options)), gt, file, req);
   return {
     async finish(gt, req = {}) {
       const columns = await early;
       const fast = columns === null ? null : resultsFromColumns(columns, gt, req);
-      if (fast !== null) return fast;
-      return validateResults(await parseFile(file, options, parseResultsStreaming, (text) => parseResultsText(text, options)), gt, file, req);
+      return fast ?? readRecords(gt, req);
+    },
+    async finishAny(gt, req = {}) {
+      const columns = await early;
+      return columns !== null && columnsPassChecks(columns, gt, req) ? columns : readRecords(gt, req);
     },
   };
 }

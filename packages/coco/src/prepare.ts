@@ -1,11 +1,37 @@
 // Checks shared by both evaluators before any matching: results against the ground truth
-// and the parameters (keypoint counts vs sigmas).
+// and the parameters (keypoint counts vs sigmas). Results come as records (both evaluators)
+// or as columns (the fast one); each check has one wording for both.
 import { OmniRangeError } from '@omnidistill/core';
 import type { CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
+import type { CocoResultsColumns } from './results-columns.js';
 
 /** Throws when a keypoint evaluation meets a ground truth or result it cannot score. */
 export function checkKeypointInputs(gt: CocoDataset, results: readonly CocoResult[], p: EvalParams): void {
+  checkGroundTruthKeypoints(gt, p);
+  if (p.iouType !== 'keypoints') return;
+  const k = p.kptOksSigmas.length;
+  results.forEach((r, i) => {
+    if (r.keypoints === undefined || r.keypoints.length !== 3 * k) throw keypointCountError(i, k, r.keypoints?.length);
+  });
+}
+
+/** checkKeypointInputs for results as columns. */
+export function checkKeypointColumns(gt: CocoDataset, c: CocoResultsColumns, p: EvalParams): void {
+  checkGroundTruthKeypoints(gt, p);
+  if (p.iouType !== 'keypoints') return;
+  const k = p.kptOksSigmas.length;
+  for (let i = 0; i < c.kpCount.length; i++) {
+    const n = c.kpCount[i];
+    if (n !== 3 * k) throw keypointCountError(i, k, n < 0 ? undefined : n);
+  }
+}
+
+function keypointCountError(i: number, k: number, received: number | undefined): OmniRangeError {
+  return new OmniRangeError(`results[${i}].keypoints`, `${3 * k} numbers (${k} × 3, one triple per OKS sigma)`, received);
+}
+
+function checkGroundTruthKeypoints(gt: CocoDataset, p: EvalParams): void {
   if (p.iouType !== 'keypoints') return;
   const k = p.kptOksSigmas.length;
   const cats = new Set(p.catIds);
@@ -18,20 +44,24 @@ export function checkKeypointInputs(gt: CocoDataset, results: readonly CocoResul
       throw new OmniRangeError(`annotations[${i}].keypoints`, `${3 * k} numbers (${k} × 3, one triple per OKS sigma)`, a.keypoints.length);
     }
   });
-  results.forEach((r, i) => {
-    if (r.keypoints === undefined || r.keypoints.length !== 3 * k) {
-      throw new OmniRangeError(`results[${i}].keypoints`, `${3 * k} numbers (${k} × 3, one triple per OKS sigma)`, r.keypoints?.length ?? r.keypoints);
-    }
-  });
 }
 
 /** Throws when a result names an image the ground truth lacks (pycocotools: "Results do not correspond to current coco set"). */
 export function checkResultImages(gt: CocoDataset, results: readonly CocoResult[]): void {
+  checkImageIds(gt, results.length, (i) => results[i].image_id);
+}
+
+/** checkResultImages for results as columns. */
+export function checkResultImageColumns(gt: CocoDataset, c: CocoResultsColumns): void {
+  checkImageIds(gt, c.imageId.length, (i) => c.imageId[i]);
+}
+
+function checkImageIds(gt: CocoDataset, n: number, imageId: (i: number) => number): void {
   const ids = new Set<number>();
   for (const img of gt.images) ids.add(img.id);
-  for (let i = 0; i < results.length; i++) {
-    if (!ids.has(results[i].image_id)) {
-      throw new OmniRangeError(`results[${i}].image_id`, 'the id of an image in the ground truth', results[i].image_id);
+  for (let i = 0; i < n; i++) {
+    if (!ids.has(imageId(i))) {
+      throw new OmniRangeError(`results[${i}].image_id`, 'the id of an image in the ground truth', imageId(i));
     }
   }
 }

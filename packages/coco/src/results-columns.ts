@@ -29,6 +29,27 @@ export interface CocoResultsColumns {
  */
 export type ResultsColumnParser = (file: string, options: { skipBoxedKeypoints: boolean }) => Promise<CocoResultsColumns | null>;
 
+/** Whether `results` are columns rather than records. */
+export function isResultsColumns(results: readonly CocoResult[] | CocoResultsColumns): results is CocoResultsColumns {
+  return !Array.isArray(results);
+}
+
+/**
+ * Whether every record of `c` passes the checks of validateResults that need the ground truth
+ * (an image id it has) or `req` (keypoints present, of the required count); the parser
+ * checked the rest.
+ */
+export function columnsPassChecks(c: CocoResultsColumns, gt: CocoDataset, req: ResultsRequirements = {}): boolean {
+  const imageIds = new Set<number>();
+  for (const img of gt.images) imageIds.add(img.id);
+  const need = req.keypoints === undefined ? undefined : 3 * req.keypoints;
+  for (let i = 0; i < c.score.length; i++) {
+    const count = c.kpCount[i];
+    if (!imageIds.has(c.imageId[i]) || (need !== undefined ? count !== need : count > 0 && count % 3 !== 0)) return false;
+  }
+  return true;
+}
+
 /**
  * The records of `c` as validateResults would return them, or null when one fails a check
  * that needs the ground truth (an image id it lacks) or `req` (keypoints missing or of the
@@ -36,14 +57,15 @@ export type ResultsColumnParser = (file: string, options: { skipBoxedKeypoints: 
  * `c.keypoints`.
  */
 export function resultsFromColumns(c: CocoResultsColumns, gt: CocoDataset, req: ResultsRequirements = {}): CocoResult[] | null {
-  const imageIds = new Set<number>();
-  for (const img of gt.images) imageIds.add(img.id);
-  const need = req.keypoints === undefined ? undefined : 3 * req.keypoints;
+  if (!columnsPassChecks(c, gt, req)) return null;
+  return recordsOf(c);
+}
+
+function recordsOf(c: CocoResultsColumns): CocoResult[] {
   const n = c.score.length;
   const out = new Array<CocoResult>(n);
   for (let i = 0; i < n; i++) {
     const count = c.kpCount[i];
-    if (!imageIds.has(c.imageId[i]) || (need !== undefined ? count !== need : count > 0 && count % 3 !== 0)) return null;
     const r: CocoResult = { image_id: c.imageId[i], category_id: c.categoryId[i], score: c.score[i] };
     if (c.hasBox[i] === 1) r.bbox = [c.bbox[4 * i], c.bbox[4 * i + 1], c.bbox[4 * i + 2], c.bbox[4 * i + 3]];
     if (count >= 0) r.keypoints = c.keypoints.subarray(c.kpStart[i], c.kpStart[i] + count);

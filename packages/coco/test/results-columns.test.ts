@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCocoResults, resultsFromColumns, startReadingCocoResults, validateDataset } from '@omnidistill/coco';
+import { createParams, evaluate, isResultsColumns, readCocoResults, resultsFromColumns, startReadingCocoResults, validateDataset, validateResults } from '@omnidistill/coco';
 import type { CocoResultsColumns, ResultsColumnParser } from '@omnidistill/coco';
 import { generateCase } from './generate.js';
 
@@ -163,5 +163,64 @@ describe('resultsFromColumns', () => {
     expect(resultsFromColumns(columnsOf([{ image_id: id, category_id: 1, score: 1, bbox: [0, 0, 1, 1] }]), gt, { keypoints: 1 })).toBeNull();
     expect(resultsFromColumns(columnsOf([{ image_id: id, category_id: 1, score: 1, keypoints: [1, 2, 3, 4, 5, 6] }]), gt, { keypoints: 1 })).toBeNull();
     expect(resultsFromColumns(columnsOf([{ image_id: id, category_id: 1, score: 1, keypoints: [1, 2, 3] }]), gt, { keypoints: 1 })).not.toBeNull();
+  });
+});
+
+describe('finishAny and evaluate on columns', () => {
+  const c = generateCase({ seed: 17, images: 60 });
+  const gt = validateDataset(c.gt);
+  const file = write('res-any.json', c.results);
+
+  it('finishAny gives the early columns when every record passes, else the records (re-read) with the same errors', async () => {
+    const got = await startReadingCocoResults(file, { columnParser: standIn() }).finishAny(gt, { keypoints: 17 });
+    expect(isResultsColumns(got)).toBe(true);
+    const declined = await startReadingCocoResults(file, { columnParser: standIn('decline') }).finishAny(gt, { keypoints: 17 });
+    expect(declined).toEqual(await readCocoResults(file, gt, { keypoints: 17 }));
+    const unknownImage = write('res-any-unknown.json', [{ image_id: 999, category_id: 1, score: 0.5, bbox: [0, 0, 1, 1] }]);
+    await expect(startReadingCocoResults(unknownImage, { columnParser: standIn() }).finishAny(gt)).rejects.toThrow(
+      /\[0\]\.image_id: expected the id of an image in the ground truth, received 999/,
+    );
+  });
+
+  it('evaluate gives bit-identical precision, recall and scores from columns and from records, boxes and keypoints', () => {
+    const records = validateResults(structuredClone(c.results), gt);
+    for (const iouType of ['bbox', 'keypoints'] as const) {
+      const p = createParams(iouType, gt);
+      const fromRecords = evaluate(gt, records, p);
+      const fromColumns = evaluate(gt, columnsOf(c.results as unknown as Raw[]), p);
+      expect(fromColumns.precision).toEqual(fromRecords.precision);
+      expect(fromColumns.recall).toEqual(fromRecords.recall);
+      expect(fromColumns.scores).toEqual(fromRecords.scores);
+      expect(fromColumns.ignoredResults).toBe(fromRecords.ignoredResults);
+    }
+    // no boxes: box and area come from the keypoints' extent, as pycocotools derives them
+    const unboxed = (c.results as unknown as Raw[]).map(({ bbox: _bbox, ...r }) => r);
+    const p = createParams('bbox', gt);
+    expect(evaluate(gt, columnsOf(unboxed), p).precision).toEqual(evaluate(gt, validateResults(structuredClone(unboxed), gt), p).precision);
+  });
+
+  it('evaluate throws the same errors for columns as for records', () => {
+    const id = gt.images[0].id;
+    const cases: [Raw[], 'bbox' | 'keypoints'][] = [
+      [[{ image_id: -1, category_id: 1, score: 1, bbox: [0, 0, 1, 1] }], 'bbox'],
+      [[{ image_id: id, category_id: 1, score: 1, bbox: [0, 0, 1, 1] }, { image_id: id, category_id: 1, score: 1, keypoints: [1, 2, 3] }], 'bbox'],
+      [[{ image_id: id, category_id: 1, score: 1, keypoints: [1, 2, 3] }, { image_id: id, category_id: 1, score: 1, bbox: [0, 0, 1, 1] }], 'bbox'],
+      [[{ image_id: id, category_id: 1, score: 1, bbox: [0, 0, 1, 1], keypoints: [1, 2, 3] }], 'keypoints'],
+      [[{ image_id: id, category_id: 1, score: 1, bbox: [0, 0, 1, 1] }], 'keypoints'],
+    ];
+    for (const [list, iouType] of cases) {
+      const p = createParams(iouType, gt);
+      const records = list.map((r) => ({ ...r, ...(r.keypoints ? { keypoints: Float64Array.from(r.keypoints) } : {}) })) as Parameters<typeof evaluate>[1];
+      const expected = (() => {
+        try {
+          evaluate(gt, records, p);
+          return 'no error';
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      expect(expected).not.toBe('no error');
+      expect(() => evaluate(gt, columnsOf(list), p)).toThrow(expected);
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   CocoValidationError,
   createParams,
   evaluate,
+  isResultsColumns,
   perCategoryAP,
   readCocoDataset,
   startReadingCocoResults,
@@ -173,7 +174,8 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   const sigmas = opts.sigmas ?? [...COCO_PERSON_OKS_SIGMAS];
   const catIds = categoriesToEvaluate(gt, opts, (line) => io.stderr.write(`${line}\n`));
   if (opts.iouType === 'keypoints') checkSigmaCount(gt, sigmas, catIds);
-  const results = await load('results', opts.results, () => pending.finish(gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}));
+  // the scanned columns go to evaluate as they are (no object per result)
+  const results = await load('results', opts.results, () => pending.finishAny(gt, opts.iouType === 'keypoints' ? { keypoints: sigmas.length } : {}));
   let params;
   try {
     params = createParams(opts.iouType, gt, { ...(opts.iouType === 'keypoints' ? { kptOksSigmas: sigmas } : {}), ...(catIds !== undefined ? { catIds } : {}) });
@@ -203,7 +205,7 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
     perCategory: perCategoryAP(e, gt),
     images: params.imgIds.length,
     annotations: gt.annotations.length,
-    results: results.length,
+    results: isResultsColumns(results) ? results.score.length : results.length,
     ignoredResults: e.ignoredResults,
   };
   io.stdout.write(`${JSON.stringify(out)}\n`);
