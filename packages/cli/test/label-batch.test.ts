@@ -38,8 +38,13 @@ describe('label with a dynamic-batch yolo teacher', () => {
       runCli('label', '--task', 'detection', '--teacher', join(LAYOUTS, `${teacher}.onnx`), '--unlabeled', coco, '--images', IMAGES, '--labeled', coco, '--scales', '0.75x,1.25x', '--no-check', '--out', join(tmp, teacher));
     const one = await label('yolo-detect');
     const many = await label('yolo-detect-batch');
+    const bad = await label('yolo-detect-badbatch'); // declares a dynamic batch its graph does not honour
     expect(one.code, one.stderr).toBe(0);
     expect(many.code, many.stderr).toBe(0);
+    expect(bad.code, bad.stderr).toBe(0);
+    // The start line says what runs (found by a probe before the run), not what the model declares.
+    expect(bad.stderr).toMatch(/yolo-detect-badbatch\.onnx: declares a dynamic batch dimension, but its graph does not take a batch \(.*Reshape.*\): 6 model calls per image, one transform each/);
+    expect(bad.stderr).not.toMatch(/up to 8 per model call|during the run/);
     expect(one.stderr).toMatch(/yolo-detect\.onnx: batch dimension fixed at 1: 6 model calls per image; an export with a dynamic batch dimension would take up to 8 transforms per call/);
     expect(many.stderr).toMatch(/yolo-detect-batch\.onnx: dynamic batch dimension: the 6 transforms of an image go up to 8 per model call/);
     const [a, b] = [runFiles(join(tmp, 'yolo-detect')), runFiles(join(tmp, 'yolo-detect-batch'))];
@@ -49,5 +54,6 @@ describe('label with a dynamic-batch yolo teacher', () => {
     const withoutRun = (files: Record<string, string>) => Object.fromEntries(Object.entries(files).filter(([k]) => !k.endsWith('run.json')));
     expect(Object.keys(withoutRun(a)).length).toBeGreaterThan(3); // labels, calibration, image list, prediction shards
     expect(withoutRun(b)).toEqual(withoutRun(a));
+    expect(withoutRun(runFiles(join(tmp, 'yolo-detect-badbatch')))).toEqual(withoutRun(a));
   }, 60_000);
 });

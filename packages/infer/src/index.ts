@@ -5,6 +5,7 @@ export { LAYOUTS, LAYOUT_NAMES, DEFAULT_LAYOUT, layoutAdapter, layoutOf } from '
 export type { LayoutName } from './layouts/index.js';
 export type {
   LayoutAdapter,
+  Layout,
   LayoutTraits,
   LayoutOptions,
   YoloOptions,
@@ -26,7 +27,7 @@ export type { DirLock, LockHolder } from './lock.js';
 export type { ShardRecord } from './integrity.js';
 export { prepareInput, runDetector, runKeypointModel } from './run-model.js';
 export type { RawDetections } from './run-model.js';
-export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTransforms, predictDetections, isSinglePass, transformBatchNote } from './multi.js';
+export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTransforms, predictDetections, isSinglePass, transformBatchNote, probeTransformBatch } from './multi.js';
 export type { DetectionInferenceOptions, RoiOptions, Rois } from './multi.js';
 export { defaultEnsemble } from './keypoint-options.js';
 export type { EnsembleAndDecode, EnsembleRequest, KeypointInferenceOptions } from './keypoint-options.js';
@@ -35,7 +36,7 @@ export type { RegressedInferenceOptions, KeypointInstances } from './regressed.j
 export { InputCanvas } from './sampling.js';
 export type { AxisMap, OutputWindow, Border } from './sampling.js';
 export { CROP_BATCH, cropFrame, cropMap } from './person-crop.js';
-export { MAX_TRANSFORM_BATCH, transformBatchOf, consecutiveBatches } from './transform-batch.js';
+export { MAX_TRANSFORM_BATCH, transformBatchOf, batchRefusal, isBatchShapeFailure, BatchShapeError, consecutiveBatches } from './transform-batch.js';
 export type { CropFrame } from './person-crop.js';
 export { letterbox } from './layouts/yolo.js';
 export type { Letterbox } from './layouts/yolo.js';

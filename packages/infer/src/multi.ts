@@ -2,14 +2,15 @@
 // identity pass and every transform's heatmaps in each RoI's frame; detection with every
 // transform's boxes mapped back to the original image and merged.
 import { OmniRangeError, expectInteger, type Detections, type KeypointArray } from '@omnidistill/core';
-import { IDENTITY, isIdentity, resolvePlan, resolveTransform, type TransformGeometry, type TransformPlan } from '@omnidistill/transforms';
+import { IDENTITY, customPlan, isIdentity, resolvePlan, resolveTransform, type TransformGeometry, type TransformPlan } from '@omnidistill/transforms';
 import { mergeDetections, type MergeOptions, type TransformDetections } from '@omnidistill/boxes';
 import type { DecodedImage } from './image.js';
 import type { KeypointInferenceOptions } from './keypoint-options.js';
 import { layoutOf } from './layouts/index.js';
 import type { RawDetections } from './run-model.js';
 import type { DetectorSession, KeypointSession, ModelSession } from './session.js';
-import { MAX_TRANSFORM_BATCH, perGeometry, transformBatchOf } from './transform-batch.js';
+import type { Layout } from './layouts/types.js';
+import { MAX_TRANSFORM_BATCH, batchRefusal, transformBatchOf } from './transform-batch.js';
 import { timeStage } from './stage-clock.js';
 
 /**
@@ -32,6 +33,13 @@ export function keypointRunner(model: KeypointSession) {
   const runner = layoutOf(model.manifest).keypoints;
   if (!runner) throw new Error(`${model.source}: layout "${model.manifest.layout}" has no keypoint role`);
   return runner;
+}
+
+/** The layout's detector pass over several transforms (batched where the layout can). */
+function detectAllOf(detector: DetectorSession): NonNullable<Layout['detectAll']> {
+  const layout = layoutOf(detector.manifest);
+  if (!layout.detectAll) throw new Error(`${detector.source}: layout "${detector.manifest.layout}" has no detector role`);
+  return layout.detectAll;
 }
 
 /** One detector pass under one transform through the model's layout (boxes in that transform's pixels). */
@@ -122,9 +130,7 @@ export interface DetectionInferenceOptions {
  */
 export async function detectAllTransforms(detector: DetectorSession, image: DecodedImage, plan: TransformPlan): Promise<TransformDetections[]> {
   const geometries = resolvePlan(plan, image);
-  const layout = layoutOf(detector.manifest);
-  const detectAll = layout.detectAll?.bind(layout);
-  const raws = await perGeometry(geometries, (g) => detectOnce(detector, image, g), detectAll && ((gs) => detectAll(detector, image, gs)));
+  const raws = await detectAllOf(detector)(detector, image, geometries);
   return raws.map((raw, i) => ({ transform: geometries[i], detections: { boxes: raw.boxes, scores: raw.scores, labels: raw.categoryIds } }));
 }
 
@@ -151,10 +157,29 @@ export function isSinglePass(plan: TransformPlan): boolean {
  * cannot batch transforms).
  */
 export function transformBatchNote(model: ModelSession, transforms: number): string | null {
-  const layout = layoutOf(model.manifest);
-  const batches = model.manifest.role === 'detector' ? layout.detectAll !== undefined : layout.keypoints?.kind === 'regressed' && layout.keypoints.runAll !== undefined;
-  if (!batches || transforms < 2) return null;
+  if (!layoutOf(model.manifest).batchesTransforms[model.manifest.role] || transforms < 2) return null;
   const n = transformBatchOf(model);
   if (n > 1) return `${model.source}: dynamic batch dimension: the ${transforms} transforms of an image go up to ${n} per model call`;
+  const refused = batchRefusal(model);
+  if (refused !== null) return `${model.source}: declares a dynamic batch dimension, but its graph does not take a batch (${refused}): ${transforms} model calls per image, one transform each`;
   return `${model.source}: batch dimension fixed at 1: ${transforms} model calls per image; an export with a dynamic batch dimension would take up to ${MAX_TRANSFORM_BATCH} transforms per call`;
+}
+
+/**
+ * Runs the layout's batched path once on a small blank image (identity + flip) when the model
+ * declares a dynamic batch dimension, so that a graph which does not honour it is found before
+ * a run starts and {@link transformBatchNote} says what will really run. One model call (two
+ * when the batch is refused); nothing for models or layouts that do not batch transforms.
+ */
+export async function probeTransformBatch(model: ModelSession): Promise<void> {
+  const layout = layoutOf(model.manifest);
+  if (!layout.batchesTransforms[model.manifest.role] || transformBatchOf(model) < 2) return;
+  const blank: DecodedImage = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(114) };
+  const geometries = resolvePlan(customPlan([{ flip: true }]), blank);
+  try {
+    if (model.manifest.role === 'detector') await layout.detectAll?.(model as DetectorSession, blank, geometries);
+    else if (layout.keypoints?.kind === 'regressed') await layout.keypoints.runAll?.(model as KeypointSession, blank, geometries);
+  } catch {
+    // Only what the batched call showed matters here; a model that fails on a blank image fails on real ones in the run, which reports them.
+  }
 }

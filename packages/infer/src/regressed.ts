@@ -12,7 +12,6 @@ import type { RegressedInstances } from './layouts/types.js';
 import { keypointRunner } from './multi.js';
 import type { KeypointSession } from './session.js';
 import { timeStage } from './stage-clock.js';
-import { perGeometry } from './transform-batch.js';
 
 /** Options of {@link predictRegressedKeypoints}. */
 export interface RegressedInferenceOptions {
@@ -38,8 +37,8 @@ export async function predictRegressedKeypoints(model: KeypointSession, image: D
   const threshold = options.matchThreshold === undefined ? 0.5 : expectInRange(options.matchThreshold, 'options.matchThreshold', 0, 1);
   const { flipPairs, names, schema } = model.manifest.keypoints;
   const geometries = resolvePlan(options.plan, image);
-  const runAll = runner.runAll?.bind(runner);
-  const raws = await perGeometry(geometries, (g) => runner.run(model, image, g), runAll && ((gs) => runAll(model, image, gs)));
+  // The registry gives every regressed runner a runAll (one transform per call where the layout cannot batch).
+  const raws = await runner.runAll!(model, image, geometries);
   const perTransform = raws.map((raw, i) => ({
     ...raw,
     boxes: inverseBoxes(raw.boxes, geometries[i], { convention: 'continuous' }),

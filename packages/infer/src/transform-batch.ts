@@ -15,35 +15,50 @@ import type { ModelSession } from './session.js';
 export const MAX_TRANSFORM_BATCH = 8;
 
 /**
- * Models whose batched run failed: some exports declare a dynamic batch dimension that their
- * graph does not honour (a reshape to batch 1 inside). Keyed by the checked input signatures,
- * which a model's timed views (withStageClock) share with it.
+ * Models whose graph does not honour the dynamic batch dimension they declare (a reshape to
+ * batch 1 inside, or an output of batch 1), with the failure that showed it. Keyed by the
+ * checked input signatures, which a model's timed views (withStageClock) share with it.
  */
-const batchRefused = new WeakSet<object>();
+const batchRefused = new WeakMap<object, string>();
 
 /**
  * Transforms per model call: {@link MAX_TRANSFORM_BATCH} when the image input's batch dimension
- * is dynamic (and a batched run has not failed on this model), else 1.
+ * is dynamic (and the graph has not shown that it cannot batch), else 1.
  */
 export function transformBatchOf(model: ModelSession): number {
   return model.inputs.image.dims[0] === null && !batchRefused.has(model.inputs) ? MAX_TRANSFORM_BATCH : 1;
 }
 
-/**
- * One result per geometry, in order: through `all` when the layout runs several transforms per
- * call (`detectAll`, `runAll`), else `one` geometry at a time.
- */
-export async function perGeometry<G, R>(geometries: readonly G[], one: (g: G) => Promise<R>, all?: (gs: readonly G[]) => Promise<R[]>): Promise<R[]> {
-  if (all) return all(geometries);
-  const out: R[] = [];
-  for (const g of geometries) out.push(await one(g));
-  return out;
+/** Why batching was turned off for this model (the batched call's failure, shortened), or null while it batches. */
+export function batchRefusal(model: ModelSession): string | null {
+  return batchRefused.get(model.inputs) ?? null;
+}
+
+/** A batched output whose batch dimension is not the input's: the graph computed one item, not the batch. */
+export class BatchShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchShapeError';
+  }
 }
 
 /**
- * `run(items)` on a batch of items; when a batch of several fails, the model is taken for one
- * that cannot batch ({@link transformBatchOf} is 1 from then on) and each item runs alone, so
- * a failure then is the item's own. Results are in item order either way.
+ * Whether a batched call's failure shows that the graph cannot take a batch: a
+ * {@link BatchShapeError}, or onnxruntime's shape errors (a Reshape/Expand/broadcast to the
+ * exported batch of 1). Anything else (a failed allocation for the larger batch, a worker
+ * thread failure) is the call's own, and says nothing about later batches.
+ */
+export function isBatchShapeFailure(error: unknown): boolean {
+  if (error instanceof BatchShapeError) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /reshape|shape|dimension|broadcast/i.test(message) && !/alloc|out of memory/i.test(message);
+}
+
+/**
+ * `run(items)` on a batch of items. When a batch of several fails, its items run one by one
+ * (so a failure then is the item's own); only a failure that shows the graph cannot batch
+ * ({@link isBatchShapeFailure}) turns batching off for the model ({@link transformBatchOf} is 1
+ * from then on). Results are in item order either way.
  */
 export async function runBatchOrEach<I, O>(model: ModelSession, items: readonly I[], run: (items: readonly I[]) => Promise<O[]>): Promise<O[]> {
   const each = async () => {
@@ -56,10 +71,16 @@ export async function runBatchOrEach<I, O>(model: ModelSession, items: readonly 
   if (batchRefused.has(model.inputs)) return each();
   try {
     return await run(items);
-  } catch {
-    batchRefused.add(model.inputs);
+  } catch (error) {
+    if (isBatchShapeFailure(error)) batchRefused.set(model.inputs, shortReason(error));
     return each();
   }
+}
+
+/** The first line of a failure, at most 160 characters, for the run's log. */
+function shortReason(error: unknown): string {
+  const line = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
 /**

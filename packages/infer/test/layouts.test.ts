@@ -13,6 +13,9 @@ import {
   loadManifest,
   predictKeypoints,
   predictRegressedKeypoints,
+  LAYOUT_NAMES,
+  layoutAdapter,
+  probeTransformBatch,
   StageClock,
   transformBatchNote,
   transformBatchOf,
@@ -244,6 +247,27 @@ describe('yolo with a dynamic batch dimension (tools/layouts/dynamic_batch.py)',
     } finally {
       await one.session.release();
       await bad.session.release();
+    }
+  });
+
+  it('a graph that does not honour its batch is found by the start-of-run probe: the note then says one transform per call', async () => {
+    const bad = await open<DetectorManifest>('yolo-detect-badbatch');
+    try {
+      expect(transformBatchNote(bad, 6)).toMatch(/up to 8 per model call/); // what it declares
+      await probeTransformBatch(bad);
+      expect(transformBatchOf(bad)).toBe(1);
+      expect(transformBatchNote(bad, 6)).toMatch(/yolo-detect-badbatch\.onnx: declares a dynamic batch dimension, but its graph does not take a batch \(.*Reshape.*\): 6 model calls per image, one transform each$/);
+    } finally {
+      await bad.session.release();
+    }
+  });
+
+  it('every layout in the registry has its many-transforms entry points; only yolo batches transforms', () => {
+    for (const name of LAYOUT_NAMES) {
+      const layout = layoutAdapter(name);
+      expect(layout.detect === undefined, name).toBe(layout.detectAll === undefined);
+      if (layout.keypoints?.kind === 'regressed') expect(layout.keypoints.runAll, name).toBeTypeOf('function');
+      expect(layout.batchesTransforms, name).toEqual(name === 'yolo' ? { detector: true, keypoints: true } : { detector: false, keypoints: false });
     }
   });
 

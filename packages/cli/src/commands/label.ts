@@ -1,6 +1,6 @@
 // `omnidistill label`: a teacher on unlabeled images under a transform plan → raw
 // prediction shards (resumable) → count-matched selection → generated COCO labels.
-import { ShardPlanError, layoutAdapter, modelThreadByDefault, transformBatchNote } from '@omnidistill/infer';
+import { ShardPlanError, layoutAdapter, modelThreadByDefault, probeTransformBatch, transformBatchNote } from '@omnidistill/infer';
 import { DEFAULT_CHUNK_SIZE, generateLabels } from '../pipeline/label.js';
 import { LabelTimings } from '../pipeline/label-timing.js';
 import { Progress, stderrSink } from '../pipeline/progress.js';
@@ -119,7 +119,10 @@ export const labelCommand: CommandModule = {
     const { model: teacher, sessions } = await openTeacher(task, 'teacher', teacherPath, typeof v['teacher-manifest'] === 'string' ? v['teacher-manifest'] : undefined, v, { ownThread: modelThreadFlag(v), ...threadsFlag(v) });
     const { plan, description, warnings } = planFromFlags(v, sizes, layoutAdapter(teacher.manifest.layout).traits);
     log(description);
-    const batching = transformBatchNote(sessions.task === 'detection' ? sessions.detector : sessions.keypoints.model, plan.transforms.length);
+    const batched = sessions.task === 'detection' ? sessions.detector : sessions.keypoints.model;
+    // A graph that declares a dynamic batch it does not honour is found now, so the line says what will run.
+    await probeTransformBatch(batched);
+    const batching = transformBatchNote(batched, plan.transforms.length);
     if (batching) log(batching);
     for (const w of warnings) log(`WARNING: ${w}`);
     const check = await checkBeforeLabel(v, {
@@ -152,6 +155,9 @@ export const labelCommand: CommandModule = {
         chunkSize: positiveInt(v, 'chunk-size', DEFAULT_CHUNK_SIZE),
         ...limits,
       }));
+      // Batching turned off during the run (a batch its graph refused only at some input size) is said, not left as the start line said.
+      const batchingNow = transformBatchNote(batched, plan.transforms.length);
+      if (batchingNow !== batching && batchingNow) log(`during the run: ${batchingNow}`);
       if (!r.complete) {
         log('interrupted: finished shards are kept; run the same command again to resume');
         return 130;

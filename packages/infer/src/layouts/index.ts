@@ -7,7 +7,7 @@ import { simccLayout } from './simcc.js';
 import { topdownHeatmapLayout } from './topdown-heatmap.js';
 import { torchvisionDetectionLayout } from './torchvision-detection.js';
 import { yoloLayout } from './yolo.js';
-import type { LayoutAdapter } from './types.js';
+import type { KeypointRunner, Layout, LayoutAdapter } from './types.js';
 
 export const LAYOUTS = {
   rois: roisLayout,
@@ -26,13 +26,43 @@ export const LAYOUT_NAMES = Object.freeze(Object.keys(LAYOUTS)) as readonly Layo
 /** The layout of manifests that name none: omnidistill's own contract. */
 export const DEFAULT_LAYOUT: LayoutName = 'rois';
 
-/** The adapter of a layout name; an unknown name is an error listing the known ones. */
-export function layoutAdapter(name: string, path = 'manifest.layout'): LayoutAdapter {
+/** The layouts with their defaults, made once per name. */
+const resolved = new Map<string, Layout>();
+
+/** The adapter of a layout name, with its defaults ({@link Layout}); an unknown name is an error listing the known ones. */
+export function layoutAdapter(name: string, path = 'manifest.layout'): Layout {
   if (!Object.hasOwn(LAYOUTS, name)) throw new OmniRangeError(path, `one of the known layouts (${LAYOUT_NAMES.join(', ')})`, name);
-  return LAYOUTS[name as LayoutName];
+  let layout = resolved.get(name);
+  if (layout === undefined) resolved.set(name, (layout = withDefaults(LAYOUTS[name as LayoutName])));
+  return layout;
 }
 
 /** The adapter of a validated manifest. */
-export function layoutOf(manifest: ModelManifest): LayoutAdapter {
+export function layoutOf(manifest: ModelManifest): Layout {
   return layoutAdapter(manifest.layout);
+}
+
+/** Each geometry through `one`, one call after the other, results in order. */
+function oneByOne<G, R>(one: (g: G) => Promise<R>): (geometries: readonly G[]) => Promise<R[]> {
+  return async (geometries) => {
+    const out: R[] = [];
+    for (const g of geometries) out.push(await one(g));
+    return out;
+  };
+}
+
+/** A module's adapter with the many-transforms entry points it leaves out filled in (one transform per call). */
+function withDefaults(module: LayoutAdapter): Layout {
+  const { detect, detectAll, keypoints } = module;
+  const regressed = keypoints?.kind === 'regressed' ? keypoints : undefined;
+  const keypointRunner: KeypointRunner | undefined =
+    regressed && !regressed.runAll
+      ? { ...regressed, runAll: (model, image, gs) => oneByOne((g: (typeof gs)[number]) => regressed.run(model, image, g))(gs) }
+      : keypoints;
+  return {
+    ...module,
+    ...(detect && !detectAll ? { detectAll: (model, image, gs) => oneByOne((g: (typeof gs)[number]) => detect(model, image, g))(gs) } : {}),
+    ...(keypointRunner ? { keypoints: keypointRunner } : {}),
+    batchesTransforms: { detector: detectAll !== undefined, keypoints: regressed?.runAll !== undefined },
+  };
 }

@@ -92,6 +92,16 @@ export interface LayoutAdapter {
   readonly keypoints?: KeypointRunner;
 }
 
+/**
+ * A layout as the registry hands it out ({@link LayoutAdapter} plus defaults): wherever the
+ * module has `detect` there is a `detectAll`, and a regressed keypoint runner has `runAll` —
+ * one transform per call when the module gives no batched one — so callers never choose.
+ */
+export interface Layout extends LayoutAdapter {
+  /** Per role, whether the module runs several transforms per model call (given a dynamic batch dimension). */
+  readonly batchesTransforms: Readonly<Record<ModelRole, boolean>>;
+}
+
 /** Facts about a layout that tools warn on. */
 export interface LayoutTraits {
   /** The graph resizes every input to its own size (scale transforms only resample). */

@@ -14,7 +14,7 @@ import type { RawDetections } from '../run-model.js';
 import { InputCanvas } from '../sampling.js';
 import type { DetectorSession, KeypointSession, ModelSession } from '../session.js';
 import { timeStage } from '../stage-clock.js';
-import { batchItem, consecutiveBatches, runBatchOrEach, stackedInput, transformBatchOf } from '../transform-batch.js';
+import { BatchShapeError, batchItem, consecutiveBatches, runBatchOrEach, stackedInput, transformBatchOf } from '../transform-batch.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances, YoloOptions } from './types.js';
 
 const OPTION_FIELDS = ['scoreThreshold', 'nmsThreshold', 'maxDetections', 'padValue', 'stride'] as const;
@@ -156,6 +156,9 @@ async function runHeads(model: ModelSession, input: Tensor): Promise<Head[]> {
   const t = out[name];
   const b = input.dims[0];
   const want = channelsOf(model.manifest);
+  if (b > 1 && t && t.dims.length === 3 && t.dims[0] !== b) {
+    throw new BatchShapeError(`${model.source}: output "${name}" (predictions) has batch ${t.dims[0]} for an input batch of ${b}`);
+  }
   if (!t || t.dims.length !== 3 || t.dims[0] !== b || (want !== null && t.dims[1] !== want) || t.dims[1] < 5) {
     throw new Error(`${model.source}: output "${name}" (predictions) has shape [${t?.dims.join(', ')}], expected [${b}, ${want ?? '4 + C'}, A]`);
   }
