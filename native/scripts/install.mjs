@@ -41,5 +41,5 @@ if (build.status === 0) {
 if (requested) process.exit(build.status ?? 1);
 say(
   'the source build failed (needs cmake >= 3.18 and a C++17 compiler); the native cpu/cuda backends are unavailable, ' +
-    "@omnidistill/ensemble's TypeScript backend still works. Fix the toolchain and run `npm rebuild @omnidistill/native`.",
+    "@omnidistill/ensemble's wasm and TypeScript backends still work. Fix the toolchain and run `npm rebuild @omnidistill/native`.",
 );

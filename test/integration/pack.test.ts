@@ -179,19 +179,30 @@ console.log(JSON.stringify({ backend: cpu.backend, same: cpu.keypoints.data.ever
 });
 
 describe('without the prebuilt binary', () => {
-  it('installs with a message saying no prebuilt fits and the source build failed (no cmake), and falls back to ts', { timeout: INSTALL }, () => {
+  it('installs with a message saying no prebuilt fits and the source build failed (no cmake), and falls back to wasm (equal to ts)', { timeout: INSTALL }, () => {
     const dir = join(work, 'no-prebuilt');
     const tarballs = closure(packed, ['@omnidistill/ensemble']).filter((t) => !t.includes('native-linux-x64-gnu'));
     const log = installScratch(dir, tarballs, env, ['--omit=optional']);
     expect(log).toMatch(/@omnidistill\/native: building from source with CMake \(no prebuilt binary fits linux-x64-gnu:/);
     expect(log).toMatch(/cmake is not on PATH/);
-    expect(log).toMatch(/the source build failed .*TypeScript backend still works/);
+    expect(log).toMatch(/the source build failed .*wasm and TypeScript backends still work/);
+    // The wasm backend's module ships in the tarball (files: wasm/) and runs equal to ts.
     const out = nodeScript(
       dir,
-      "import { selectBackend } from '@omnidistill/ensemble';\nconst s = selectBackend('auto');\nconsole.log(JSON.stringify({ backend: s.backend, why: s.skipped.map((x) => x.reason)[1] }));\n",
+      `import { COCO_PERSON } from '@omnidistill/core';
+import { ensembleAndDecode } from '@omnidistill/ensemble';
+const t = 2, n = 2, k = 17, m = 8;
+const data = new Float32Array(t * n * k * m * m).map((_, i) => Math.sin(i * 12.9898) * 4);
+const rois = new Float32Array([0, 0, 16, 16, 4, 2, 30, 40]);
+const options = { mode: 'avg', flipped: [false, true], flipPairs: COCO_PERSON.flipPairs };
+const auto = await ensembleAndDecode({ data, t, n, k, m }, rois, options);
+const ts = await ensembleAndDecode({ data, t, n, k, m }, rois, { ...options, backend: 'ts' });
+console.log(JSON.stringify({ backend: auto.backend, why: auto.selection.skipped.map((x) => x.reason)[1], same: auto.keypoints.data.every((v, i) => Object.is(v, ts.keypoints.data[i])) }));
+`,
     );
-    const selection = JSON.parse(out) as { backend: string; why: string };
-    expect(selection.backend).toBe('ts');
+    const selection = JSON.parse(out) as { backend: string; why: string; same: boolean };
+    expect(selection.backend).toBe('wasm');
+    expect(selection.same).toBe(true);
     expect(selection.why).toContain('@omnidistill/native-linux-x64-gnu is not installed');
   });
 
