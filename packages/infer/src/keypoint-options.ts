@@ -31,7 +31,7 @@ export interface KeypointInferenceOptions {
   plan: TransformPlan;
   /** Ensemble + decode implementation (default: `@omnidistill/ensemble`'s fused kernel on `backend`). */
   ensemble?: EnsembleAndDecode;
-  /** Backend of the default ensemble kernel (default `auto`: cuda → cpu → ts, skips reported by the kernel). */
+  /** Backend of the default ensemble kernel (default `auto`: cuda → cpu → wasm → ts, skips reported by the kernel). */
   backend?: BackendRequest;
   /**
    * Keypoint score written in the third value: the logit at the maximum (default,
