@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { FloatBufferPool } from './input-buffers.js';
 
 /** What the thread answers: the session's signature once loaded, then one reply per call. */
 type Reply =
@@ -45,13 +46,16 @@ parentPort.on('message', async (msg) => {
       const feeds = {};
       for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new Tensor(t.type, t.data, t.dims);
       const out = await session.run(feeds);
-      const value = {};
+      const outputs = {};
       const transfer = [];
       for (const [name, t] of Object.entries(out)) {
-        value[name] = wire(t);
+        outputs[name] = wire(t);
         if (ArrayBuffer.isView(t.data) && !transfer.includes(t.data.buffer)) transfer.push(t.data.buffer);
       }
-      parentPort.postMessage({ id: msg.id, ok: true, value }, transfer);
+      // The staged input buffers go back to the caller's pool (moved, not copied).
+      const inputs = msg.staged.map((name) => msg.feeds[name].data);
+      for (const data of inputs) if (!transfer.includes(data.buffer)) transfer.push(data.buffer);
+      parentPort.postMessage({ id: msg.id, ok: true, value: { outputs, inputs } }, transfer);
     } else if (msg.op === 'release') {
       if (session) await session.release();
       session = null;
@@ -73,6 +77,8 @@ class ThreadSession {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failure: Error | null = null;
+  /** Float32 input buffers moved to the thread and back (see run). */
+  private readonly staging = new FloatBufferPool();
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
   inputMetadata: readonly InferenceSession.ValueMetadata[] = [];
@@ -119,13 +125,31 @@ class ThreadSession {
     Object.assign(this, signature);
   }
 
-  /** Inputs are copied (callers may reuse an input tensor for several calls); outputs are moved. */
+  /**
+   * Inputs are copied (callers may reuse an input tensor for several calls); outputs are moved.
+   * Float32 inputs are copied into staging buffers of this session's own that travel to the
+   * thread and back (moved both ways): no allocation per call on either thread, where a
+   * structured clone allocated a fresh buffer on the model's thread for every input.
+   */
   async run(feeds: InferenceSession.FeedsType): Promise<InferenceSession.ReturnType> {
     const wire: Record<string, WireTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, dims: t.dims, data: t.data };
-    const out = (await this.call({ op: 'run', feeds: wire })) as Record<string, WireTensor>;
+    const staged: string[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const [name, t] of Object.entries(feeds)) {
+      let data = t.data;
+      if (data instanceof Float32Array) {
+        const copy = this.staging.take(data.length);
+        copy.set(data);
+        data = copy;
+        staged.push(name);
+        transfer.push(copy.buffer as ArrayBuffer);
+      }
+      wire[name] = { type: t.type, dims: t.dims, data };
+    }
+    const reply = (await this.call({ op: 'run', feeds: wire, staged }, transfer)) as { outputs: Record<string, WireTensor>; inputs: Float32Array[] };
+    for (const buffer of reply.inputs) this.staging.give(buffer);
     const result: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(out)) result[name] = new Tensor(t.type, t.data as Float32Array, t.dims);
+    for (const [name, t] of Object.entries(reply.outputs)) result[name] = new Tensor(t.type, t.data as Float32Array, t.dims);
     return result as InferenceSession.ReturnType;
   }
 
