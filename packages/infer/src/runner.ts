@@ -2,6 +2,7 @@
 // memory (at most `concurrency` decoded images and `concurrency + 1` unfinished shards), a
 // progress callback, and crash-safe resume (see shards.ts).
 import { createHash } from 'node:crypto';
+import sharp from 'sharp';
 import { availableParallelism } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -340,11 +341,27 @@ export async function runInference(options: RunOptions): Promise<RunSummary> {
   await removeStaleTemps(options.outDir);
   const run = await openRun(options, { count: list.count, hash: imagesHash }, shardSize, partition);
   const { header, journal } = run;
+  const restoreCache = withoutSharpCache();
   try {
     return await predictPending(options, list, header, run.finished, journal, { shardSize, concurrency, prefetch, mine });
   } finally {
+    restoreCache();
     await journal.close();
   }
+}
+
+/**
+ * Turns libvips' operation cache off for the run and returns what restores its limits. A run
+ * decodes every image once and resizes it for one flip pair at a time (image.ts keeps that
+ * resize itself), so the cache never hits: it only hashes and keeps operations (up to 50 MB).
+ * Measured: decoding 5–10 % less CPU without it (tools/bench, 96 and 320 px PNGs).
+ */
+function withoutSharpCache(): () => void {
+  const before = sharp.cache(); // the limits now (setting returns the new ones)
+  sharp.cache(false);
+  return () => {
+    sharp.cache({ memory: before.memory.max, files: before.files.max, items: before.items.max });
+  };
 }
 
 /** How {@link runInference} cuts and spreads the work. */

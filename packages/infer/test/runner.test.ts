@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_JOURNAL, StageClock, freezeImageStream, listImages, readPredictions, readRunManifest, readSkipped, runFingerprint, runInference, RunMismatchError, summariseSkipped, type RunEvent, type RunProgress } from '@omnidistill/infer';
 import { selectLabels } from '@omnidistill/select';
@@ -134,6 +135,25 @@ describe('runInference', () => {
     const preds = await collect(readPredictions(outDir));
     expect(preds.map((p) => p.imageId)).toEqual(images().map((i) => i.imageId).filter((id) => id !== 105));
     expect(preds[0]).toEqual({ imageId: 100, fileName: 'img000.png', width: 64, height: 48, instances: [{ bbox: [0, 0, 64, 1], score: 0.1, categoryId: 1 }] });
+  });
+
+  it("turns libvips' operation cache off during the run only, then restores the caller's limits", async () => {
+    const limits = () => { const c = sharp.cache(); return [c.memory.max, c.files.max, c.items.max]; };
+    sharp.cache({ memory: 30, files: 7, items: 40 });
+    let during: number[] = [];
+    await runInference({
+      images: images(),
+      imageRoot: imagesDir,
+      outDir: await mkdtemp(join(tmpdir(), 'omni-run-')),
+      fingerprint: 'fake',
+      predict: async (image, entry) => {
+        during = limits();
+        return fake(image, entry);
+      },
+    });
+    expect(during).toEqual([0, 0, 0]);
+    expect(limits()).toEqual([30, 7, 40]);
+    sharp.cache(true);
   });
 
   it('keeps at most `concurrency` images in flight', async () => {
