@@ -25,7 +25,7 @@ export { hashFile, imageIdentity, containedPath, findEscapingImage } from './int
 export { lockDirectory, DirLockedError, LOCK_FILE } from './lock.js';
 export type { DirLock, LockHolder } from './lock.js';
 export type { ShardRecord } from './integrity.js';
-export { prepareInput, runDetector, runKeypointModel } from './run-model.js';
+export { prepareInput, withInput, runDetector, runKeypointModel } from './run-model.js';
 export type { RawDetections } from './run-model.js';
 export { predictKeypoints, keypointRunner, detectOnce, detectRois, detectAllTransforms, predictDetections, isSinglePass, transformBatchNote, probeTransformBatch } from './multi.js';
 export type { DetectionInferenceOptions, RoiOptions, Rois } from './multi.js';
