@@ -6,6 +6,7 @@
 // Each item of a batched output is what the same model returns for that item alone (the graphs
 // compute item by item; tests compare batched with one-per-call outputs bit for bit).
 import { Tensor } from 'onnxruntime-node';
+import { inputBuffers } from './input-buffers.js';
 import type { ModelSession } from './session.js';
 
 /**
@@ -98,12 +99,21 @@ export function consecutiveBatches(keys: readonly string[], max: number): number
   return batches;
 }
 
-/** A `[B, ...itemDims]` float32 input filled item by item (each `fill` writes one item's slice). */
+/**
+ * A `[B, ...itemDims]` float32 input filled item by item: each `fill` writes EVERY element of
+ * one item's slice (the buffer comes from the reused input buffers, input-buffers.ts, and holds
+ * what its last user left). Hand it back with {@link releaseInput} once the model call returned.
+ */
 export function stackedInput(count: number, itemDims: readonly number[], fill: (item: Float32Array, index: number) => void): Tensor {
   const size = itemDims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(count * size);
+  const data = inputBuffers.take(count * size);
   for (let i = 0; i < count; i++) fill(data.subarray(i * size, (i + 1) * size), i);
   return new Tensor('float32', data, [count, ...itemDims]);
+}
+
+/** Gives a {@link stackedInput}'s buffer back for the next input (nothing may read the tensor afterwards). */
+export function releaseInput(input: Tensor): void {
+  inputBuffers.give(input.data as Float32Array);
 }
 
 /** Item `index` of a `[B, ...]` float32 output: a view, not a copy. */

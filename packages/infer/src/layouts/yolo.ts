@@ -14,7 +14,7 @@ import type { RawDetections } from '../run-model.js';
 import { InputCanvas } from '../sampling.js';
 import type { DetectorSession, KeypointSession, ModelSession } from '../session.js';
 import { timeStage } from '../stage-clock.js';
-import { BatchShapeError, batchItem, consecutiveBatches, runBatchOrEach, stackedInput, transformBatchOf } from '../transform-batch.js';
+import { BatchShapeError, batchItem, consecutiveBatches, releaseInput, runBatchOrEach, stackedInput, transformBatchOf } from '../transform-batch.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances, YoloOptions } from './types.js';
 
 const OPTION_FIELDS = ['scoreThreshold', 'nmsThreshold', 'maxDetections', 'padValue', 'stride'] as const;
@@ -139,7 +139,12 @@ async function runPasses(model: ModelSession, image: DecodedImage, geometries: r
   const runBatch = async (batch: readonly number[]): Promise<Pass[]> => {
     const gs = batch.map((i) => geometries[i]);
     const input = await timeStage(model.clock, 'transform', () => batchInput(model, image, gs, batch.map((i) => boxes[i])));
-    const heads = await runHeads(model, input);
+    let heads: Head[];
+    try {
+      heads = await runHeads(model, input); // views into the output, not the input
+    } finally {
+      releaseInput(input);
+    }
     return batch.map((i, b) => ({ g: geometries[i], box: boxes[i], head: heads[b] }));
   };
   const passes: Pass[] = [];
