@@ -550,18 +550,32 @@ bool readWholeFile(const std::string& path, std::vector<uint8_t>& out) {
   return ok;
 }
 
+/** Columns at least this large are handed to JavaScript without a copy (smaller ones are copied: no finalizer per array). */
+constexpr size_t kAdoptBytes = 64 << 10;
+
+/**
+ * A typed array of `v`'s elements. A large column is moved into an external ArrayBuffer (the
+ * buffer owns it and frees it when collected): no zero-filled allocation, copy and page faults
+ * on the JavaScript thread, which waits for these results.
+ */
 template <typename T, typename Array>
-Array toTypedArray(Napi::Env env, const std::vector<T>& v) {
-  Array a = Array::New(env, v.size());
-  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
-  return a;
+Array toTypedArray(Napi::Env env, std::vector<T>& v) {
+  if (v.size() * sizeof(T) < kAdoptBytes) {
+    Array a = Array::New(env, v.size());
+    if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+    return a;
+  }
+  auto* owned = new std::vector<T>(std::move(v));
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size() * sizeof(T), [](Napi::Env, void*, std::vector<T>* o) { delete o; }, owned);
+  return Array::New(env, owned->size(), buffer, 0);
 }
 
-Napi::Float64Array f64(Napi::Env env, const std::vector<double>& v) { return toTypedArray<double, Napi::Float64Array>(env, v); }
-Napi::Int32Array i32(Napi::Env env, const std::vector<int32_t>& v) { return toTypedArray<int32_t, Napi::Int32Array>(env, v); }
-Napi::Uint8Array u8(Napi::Env env, const std::vector<uint8_t>& v) { return toTypedArray<uint8_t, Napi::Uint8Array>(env, v); }
+Napi::Float64Array f64(Napi::Env env, std::vector<double>& v) { return toTypedArray<double, Napi::Float64Array>(env, v); }
+Napi::Int32Array i32(Napi::Env env, std::vector<int32_t>& v) { return toTypedArray<int32_t, Napi::Int32Array>(env, v); }
+Napi::Uint8Array u8(Napi::Env env, std::vector<uint8_t>& v) { return toTypedArray<uint8_t, Napi::Uint8Array>(env, v); }
 
-Napi::Object toJs(Napi::Env env, const CocoResultsColumns& c) {
+Napi::Object toJs(Napi::Env env, CocoResultsColumns& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("imageId", f64(env, c.imageId));
   o.Set("categoryId", f64(env, c.categoryId));
@@ -574,7 +588,7 @@ Napi::Object toJs(Napi::Env env, const CocoResultsColumns& c) {
   return o;
 }
 
-Napi::Object toJs(Napi::Env env, const CocoDatasetColumns& c) {
+Napi::Object toJs(Napi::Env env, CocoDatasetColumns& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("imageId", f64(env, c.imageId));
   o.Set("width", f64(env, c.width));
