@@ -15,6 +15,10 @@ const detector = await createModelSession(fixedRoiDetector(), detectorManifest, 
 const model = await createModelSession(roiAlignKeypointModel(2), keypointManifest, { threads: 1 });
 const predict = keypointPredictor(model, { kind: 'detector', detector }, { plan: customPlan([{ flip: true }, { shortSide: 96 }]), backend: 'ts' });
 const events: RunEvent['type'][] = [];
+// A hanging run must stay alive until the parent kills it: a never-settling promise alone does
+// not hold the event loop, and the child would exit by itself once the other images drained
+// (a race with the parent's 20 ms poll that a loaded machine lost).
+if (hangFrom >= 0) setInterval(() => undefined, 1 << 30);
 const summary = await runInference({
   images,
   imageRoot: imagesDir,
