@@ -2,10 +2,11 @@
 // (count matching reads its scores in a few passes instead of holding them): a buffered
 // temporary file per column in a private scratch folder, removed when calibration ends.
 // These files are never outputs (nothing reads them after the process), so they bypass the
-// atomic write path on purpose.
-import { mkdtemp, open, rm } from 'node:fs/promises';
+// atomic write path on purpose. A process killed mid-calibration cannot remove its folder:
+// the next calibration into the same parent removes folders whose owner process is gone.
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Numbers buffered per column before they are written (32 KiB). */
@@ -31,6 +32,47 @@ class ReadBlocks {
   }
 }
 
+/** Scratch folders are `<prefix><pid>@<host>-XXXXXX` (mkdtemp's six random characters). */
+const SCRATCH_PREFIX = '.omnidistill-select-';
+
+/** The host part of a scratch folder's name: the hostname with only [A-Za-z0-9.] kept. */
+function hostTag(): string {
+  return hostname().replace(/[^A-Za-z0-9.]/g, '_');
+}
+
+/** Whether a process with this id runs on this host (EPERM: it runs, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The owner (pid, host) written in a scratch folder's name, or undefined for other names. */
+export function scratchOwner(name: string): { pid: number; host: string } | undefined {
+  const match = /^\.omnidistill-select-(\d+)@([A-Za-z0-9._]+)-[A-Za-z0-9]{6}$/.exec(name);
+  return match ? { pid: Number(match[1]), host: match[2]! } : undefined;
+}
+
+/**
+ * Removes scratch folders under `parent` left by calibrations that were killed (SIGKILL, power
+ * loss): only folders made on this host whose process is gone. A folder of a live process, of
+ * another host (a shared file system) or of the old unnamed form is left alone.
+ */
+export async function removeAbandonedScratch(parent: string): Promise<string[]> {
+  const host = hostTag();
+  const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
+  const abandoned = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => ({ name: e.name, owner: scratchOwner(e.name) }))
+    .filter(({ owner }) => owner !== undefined && owner.host === host && owner.pid !== process.pid && !processAlive(owner.pid))
+    .map(({ name }) => join(parent, name));
+  await Promise.all(abandoned.map((dir) => rm(dir, { recursive: true, force: true })));
+  return abandoned;
+}
+
 /** A private folder of scratch columns; `dispose()` removes it and everything in it. */
 export class Scratch {
   private next = 0;
@@ -38,9 +80,13 @@ export class Scratch {
   private readonly blocks = new ReadBlocks();
   private constructor(readonly dir: string) {}
 
-  /** Creates the folder under `parent` (default: the OS temp folder). */
+  /**
+   * Creates the folder under `parent` (default: the OS temp folder), named after this process,
+   * after removing the folders of killed calibrations there.
+   */
   static async create(parent: string = tmpdir()): Promise<Scratch> {
-    return new Scratch(await mkdtemp(join(parent, '.omnidistill-select-')));
+    await removeAbandonedScratch(parent);
+    return new Scratch(await mkdtemp(join(parent, `${SCRATCH_PREFIX}${process.pid}@${hostTag()}-`)));
   }
 
   /** A new empty column of rows of `width` numbers. */
