@@ -41,12 +41,12 @@ class DatasetScanner {
       const std::string_view k = in_.key();
       if (k == "images") {
         once(seenImages);
-        images(out);
+        in_.eachElement([&] { image(out); });
         continue;
       }
       if (k == "annotations") {
         once(seenAnnotations);
-        annotations(out);
+        in_.eachElement([&] { annotation(out); });
         continue;
       }
       const uint8_t* value = in_.position();
@@ -71,13 +71,6 @@ class DatasetScanner {
   const bool skipKeypoints_;
   std::vector<double> box_;
   std::vector<CategoryKeys> categories_;
-
-  void images(CocoDatasetColumns& out) {
-    if (in_.peek() != '[') throw OutsideShape{};
-    if (in_.opens('[', ']')) return;
-    do image(out);
-    while (!in_.closes(']'));
-  }
 
   void image(CocoDatasetColumns& out) {
     const uint8_t* start = in_.position();
@@ -115,13 +108,6 @@ class DatasetScanner {
     const uint8_t* from = whole ? start : name;
     const uint8_t* to = whole ? in_.position() : nameEnd;
     out.imageText.append(reinterpret_cast<const char*>(from), static_cast<size_t>(to - from)).push_back('\0');
-  }
-
-  void annotations(CocoDatasetColumns& out) {
-    if (in_.peek() != '[') throw OutsideShape{};
-    if (in_.opens('[', ']')) return;
-    do annotation(out);
-    while (!in_.closes(']'));
   }
 
   void annotation(CocoDatasetColumns& out) {
@@ -205,9 +191,7 @@ class DatasetScanner {
 
   /** Reads each category's id and keypoint count; the caller validates the rest from the text. */
   void categories() {
-    if (in_.peek() != '[') throw OutsideShape{};
-    if (in_.opens('[', ']')) return;
-    do {
+    in_.eachElement([&] {
       if (in_.peek() != '{' || in_.opens('{', '}')) throw OutsideShape{};
       bool seenId = false, seenKeypoints = false;
       CategoryKeys c{0, -1};
@@ -219,21 +203,18 @@ class DatasetScanner {
         } else if (k == "keypoints") {
           once(seenKeypoints);
           c.k = 0;
-          if (in_.peek() != '[') throw OutsideShape{};
-          if (!in_.opens('[', ']')) {
-            do {
-              if (in_.peek() != '"') throw OutsideShape{};
-              in_.skipString();
-              c.k++;
-            } while (!in_.closes(']'));
-          }
+          in_.eachElement([&] {
+            if (in_.peek() != '"') throw OutsideShape{};
+            in_.skipString();
+            c.k++;
+          });
         } else {
           in_.skipValue();
         }
       } while (!in_.closes('}'));
       if (!seenId) throw OutsideShape{};
       categories_.push_back(c);
-    } while (!in_.closes(']'));
+    });
   }
 
   /** Ids unique; every annotation names a known image and category, with the keypoint count the category declares. */
@@ -256,13 +237,7 @@ class DatasetScanner {
 }  // namespace
 
 bool scanCocoDataset(const uint8_t* data, size_t size, bool skipKeypoints, CocoDatasetColumns& out) {
-  try {
-    DatasetScanner(data, size, skipKeypoints).run(out);
-    return true;
-  } catch (const OutsideShape&) {
-    out = CocoDatasetColumns{};
-    return false;
-  }
+  return scanOrDecline(DatasetScanner(data, size, skipKeypoints), out);
 }
 
 }  // namespace omni

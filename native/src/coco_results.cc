@@ -29,10 +29,7 @@ class ResultsScanner {
 
   void run(CocoResultsColumns& out) {
     in_.ws();
-    if (!in_.opens('[', ']')) {
-      do record(out);
-      while (!in_.closes(']'));
-    }
+    in_.eachElement([&] { record(out); });
     in_.ws();
     if (!in_.atEnd()) throw OutsideShape{};
   }
@@ -118,13 +115,7 @@ class ResultsScanner {
 }  // namespace
 
 bool scanCocoResults(const uint8_t* data, size_t size, bool skipBoxedKeypoints, CocoResultsColumns& out) {
-  try {
-    ResultsScanner(data, size, skipBoxedKeypoints).run(out);
-    return true;
-  } catch (const OutsideShape&) {
-    out = CocoResultsColumns{};
-    return false;
-  }
+  return scanOrDecline(ResultsScanner(data, size, skipBoxedKeypoints), out);
 }
 
 }  // namespace omni

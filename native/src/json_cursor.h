@@ -103,15 +103,19 @@ class JsonCursor {
     return v;
   }
 
+  /** At an array: calls `element()` at each of its values (none for []); gives up on anything else. */
+  template <typename Element>
+  void eachElement(Element&& element) {
+    if (opens('[', ']')) return;
+    do element();
+    while (!closes(']'));
+  }
+
   /** An array of numbers appended to `into`; returns how many. */
   size_t numberArray(std::vector<double>& into) {
-    if (opens('[', ']')) return 0;
-    size_t n = 0;
-    do {
-      into.push_back(number());
-      ++n;
-    } while (!closes(']'));
-    return n;
+    const size_t before = into.size();
+    eachElement([&] { into.push_back(number()); });
+    return into.size() - before;
   }
 
   /** Moves past a string (at its opening quote), checking control characters and escapes; returns whether it had escapes. */
@@ -203,6 +207,21 @@ class JsonCursor {
 inline void once(bool& seen) {
   if (seen) throw OutsideShape{};
   seen = true;
+}
+
+/**
+ * Runs `scanner` over its bytes into `out`: true when the whole text had the shape the scanner
+ * takes; otherwise `out` is emptied and false tells the caller to use the JavaScript parser.
+ */
+template <typename Scanner, typename Columns>
+bool scanOrDecline(Scanner&& scanner, Columns& out) {
+  try {
+    scanner.run(out);
+    return true;
+  } catch (const OutsideShape&) {
+    out = Columns{};
+    return false;
+  }
 }
 
 }  // namespace omni
