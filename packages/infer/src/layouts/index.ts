@@ -43,12 +43,10 @@ export function layoutOf(manifest: ModelManifest): Layout {
 }
 
 /** Each geometry through `one`, one call after the other, results in order. */
-function oneByOne<G, R>(one: (g: G) => Promise<R>): (geometries: readonly G[]) => Promise<R[]> {
-  return async (geometries) => {
-    const out: R[] = [];
-    for (const g of geometries) out.push(await one(g));
-    return out;
-  };
+async function oneByOne<G, R>(geometries: readonly G[], one: (g: G) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const g of geometries) out.push(await one(g));
+  return out;
 }
 
 /** A module's adapter with the many-transforms entry points it leaves out filled in (one transform per call). */
@@ -57,11 +55,11 @@ function withDefaults(module: LayoutAdapter): Layout {
   const regressed = keypoints?.kind === 'regressed' ? keypoints : undefined;
   const keypointRunner: KeypointRunner | undefined =
     regressed && !regressed.runAll
-      ? { ...regressed, runAll: (model, image, gs) => oneByOne((g: (typeof gs)[number]) => regressed.run(model, image, g))(gs) }
+      ? { ...regressed, runAll: (model, image, gs) => oneByOne(gs, (g) => regressed.run(model, image, g)) }
       : keypoints;
   return {
     ...module,
-    ...(detect && !detectAll ? { detectAll: (model, image, gs) => oneByOne((g: (typeof gs)[number]) => detect(model, image, g))(gs) } : {}),
+    ...(detect && !detectAll ? { detectAll: (model, image, gs) => oneByOne(gs, (g) => detect(model, image, g)) } : {}),
     ...(keypointRunner ? { keypoints: keypointRunner } : {}),
     batchesTransforms: { detector: detectAll !== undefined, keypoints: regressed?.runAll !== undefined },
   };
