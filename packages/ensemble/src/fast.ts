@@ -10,7 +10,7 @@
 //    computed; on flat maps, where most rows stay in play, the same exact bounds per block of
 //    16 columns of each row skip almost every block.
 // Probabilities (softmax over the whole resized map) take the reference path.
-import { assertFiniteHeatmaps, cubicAxis, decodeMap, referenceDecode, referenceEnsembleAndDecode, type DecodedKeypoints } from './reference.js';
+import { assertFiniteHeatmaps, cubicAxis, decodeMap, referenceDecode, referenceEnsembleAndDecode, roiCells, writeKeypoint, type DecodedKeypoints } from './reference.js';
 import type { DecodeJob, EnsembleJob } from './validate.js';
 
 const f = Math.fround;
@@ -332,10 +332,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
     best = found.best;
     bestIndex = found.index;
   }
-  const xi = bestIndex % W, yi = (bestIndex - xi) / W;
-  keypoints[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
-  keypoints[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
-  keypoints[3 * item + 2] = best;
+  writeKeypoint(keypoints, item, rois, n, W, H, bestIndex, best);
   return true;
 }
 
@@ -346,8 +343,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
 function decodeAll(n: number, k: number, m: number, rois: Float32Array, keypoints: Float32Array, mapOf: (n: number, k: number) => Float32Array): void {
   const sc = new DecodeScratch();
   for (let r = 0; r < n; r++) {
-    const x1 = rois[4 * r], y1 = rois[4 * r + 1];
-    const W = Math.ceil(Math.max(f(rois[4 * r + 2] - x1), 1)), H = Math.ceil(Math.max(f(rois[4 * r + 3] - y1), 1));
+    const [W, H] = roiCells(rois, r);
     const taps = tapsFor(m, W, H); // shared by the RoI's K keypoints
     for (let kk = 0; kk < k; kk++) {
       const map = mapOf(r, kk);

@@ -116,6 +116,25 @@ function combine(a0: number, a1: number, a2: number, a3: number, w: Float32Array
   return f(f(f(f(a0 * w[at]) + f(a1 * w[at + 1])) + f(a2 * w[at + 2])) + f(a3 * w[at + 3]));
 }
 
+/** The W x H a RoI's map is resized to: its width and height, at least 1, rounded up. */
+export function roiCells(rois: Float32Array, n: number): [number, number] {
+  const x1 = rois[4 * n], y1 = rois[4 * n + 1];
+  return [Math.ceil(Math.max(f(rois[4 * n + 2] - x1), 1)), Math.ceil(Math.max(f(rois[4 * n + 3] - y1), 1))];
+}
+
+/**
+ * Writes keypoint `item` of RoI n from the flat `index` of the maximum of its W x H map:
+ * x, y = (cell + 0.5) * w / W + x1 (float32 at each step) and the maximum's logit `best`.
+ */
+export function writeKeypoint(keypoints: Float32Array, item: number, rois: Float32Array, n: number, W: number, H: number, index: number, best: number): void {
+  const x1 = rois[4 * n], y1 = rois[4 * n + 1];
+  const w = Math.max(f(rois[4 * n + 2] - x1), 1), h = Math.max(f(rois[4 * n + 3] - y1), 1);
+  const xi = index % W, yi = (index - xi) / W;
+  keypoints[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
+  keypoints[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
+  keypoints[3 * item + 2] = best;
+}
+
 /**
  * Decodes one M x M map at `offset` for RoI (x1, y1, x2, y2): bicubic resize to
  * ceil(h) x ceil(w) (rows along x first, then along y — PyTorch's order), first maximum,
@@ -166,10 +185,7 @@ export function decodeMap(
       }
     }
   }
-  const xi = bestIndex % W, yi = (bestIndex - xi) / W;
-  keypoints[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
-  keypoints[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
-  keypoints[3 * item + 2] = best;
+  writeKeypoint(keypoints, item, rois, n, W, H, bestIndex, best);
   if (probability !== undefined) probability[item] = 1 / softSum;
 }
 

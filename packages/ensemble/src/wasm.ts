@@ -9,7 +9,7 @@
 // the reference path, as in the `ts` backend.
 import { readFileSync } from 'node:fs';
 import { decodesByReference, tapsFor, type Taps } from './fast.js';
-import { assertFiniteHeatmaps, decodeMap, referenceDecode, referenceEnsembleAndDecode, type DecodedKeypoints } from './reference.js';
+import { assertFiniteHeatmaps, decodeMap, referenceDecode, referenceEnsembleAndDecode, roiCells, writeKeypoint, type DecodedKeypoints } from './reference.js';
 import type { DecodeJob, EnsembleJob } from './validate.js';
 
 const f = Math.fround;
@@ -117,14 +117,10 @@ export class WasmKernel {
    */
   run(p: Pass): void {
     const mm = p.m * p.m;
-    const size = (n: number): [number, number] => {
-      const r = p.rois!;
-      return [Math.ceil(Math.max(f(r[4 * n + 2] - r[4 * n]), 1)), Math.ceil(Math.max(f(r[4 * n + 3] - r[4 * n + 1]), 1))];
-    };
     let maxW = 1, maxH = 1;
     if (p.rois !== undefined) {
       for (let n = 0; n < p.n; n++) {
-        const [W, H] = size(n);
+        const [W, H] = roiCells(p.rois, n);
         maxW = Math.max(maxW, W);
         maxH = Math.max(maxH, H);
       }
@@ -146,7 +142,7 @@ export class WasmKernel {
       }
       let W = 1, H = 1, tp: Taps | undefined;
       if (decode) {
-        [W, H] = size(n);
+        [W, H] = roiCells(p.rois!, n);
         tp = tapsFor(p.m, W, H);
         const base = L.taps >> 2;
         this.i32.set(tp.xIndex, base);
@@ -168,22 +164,12 @@ export class WasmKernel {
         if (status === NONFINITE) p.onNonFinite(); // an overflow alone passes: the infinities are decoded below
         if (!decode) continue;
         const item = n * p.k + k;
-        if (status === DONE) this.keypoint(p.rois!, p.keypoints!, n, item, this.i32[L.result >> 2], this.f32[(L.result >> 2) + 1], W, H);
+        if (status === DONE) writeKeypoint(p.keypoints!, item, p.rois!, n, W, H, this.i32[L.result >> 2], this.f32[(L.result >> 2) + 1]);
         // An overflowed average or |logit| > 1e30: the reference decodes the map, as on the ts backend.
         else decodeMap(this.f32.slice(out >> 2, (out >> 2) + mm), 0, p.m, p.rois!, n, p.keypoints!, undefined, item);
       }
       if (p.combined !== undefined) p.combined.set(this.f32.subarray(L.out >> 2, (L.out >> 2) + p.k * mm), n * p.k * mm);
     }
-  }
-
-  /** x, y, logit of keypoint `item` of RoI n from the flat index of its maximum, as decodeMap maps it. */
-  private keypoint(rois: Float32Array, kp: Float32Array, n: number, item: number, index: number, best: number, W: number, H: number): void {
-    const x1 = rois[4 * n], y1 = rois[4 * n + 1];
-    const w = Math.max(f(rois[4 * n + 2] - x1), 1), h = Math.max(f(rois[4 * n + 3] - y1), 1);
-    const xi = index % W, yi = (index - xi) / W;
-    kp[3 * item] = f(f(f(xi + 0.5) * f(w / W)) + x1);
-    kp[3 * item + 1] = f(f(f(yi + 0.5) * f(h / H)) + y1);
-    kp[3 * item + 2] = best;
   }
 }
 
