@@ -41,9 +41,12 @@ describe('lockDirectory', () => {
   });
 
   it.skipIf(process.platform !== 'linux')('takes over the lock of a process that exited but is not reaped yet (a zombie holds nothing)', async () => {
-    // sh starts `sleep 0` and becomes `sleep 5`, which never reaps it: a zombie for 5 s.
+    // sh starts a subshell and becomes `sleep 5`, which never reaps it: a zombie for 5 s. The
+    // subshell exits only once its parent has become `sleep` (its /proc comm says so): had it
+    // exited before the exec, the shell itself could reap it first (the race CI once lost).
     const dir = await mkdtemp(join(tmpdir(), 'omni-lock-'));
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const script = 'p=$$; (c=; while [ "$c" != sleep ]; do read -r c < /proc/$p/comm; done) & echo $!; exec sleep 5';
+    const parent = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
     const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
     try {
       while (!(await readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z ')) await new Promise((r) => setTimeout(r, 10));
