@@ -38,6 +38,11 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
   // ORT's parallel executor: `threads` nodes at once, one intra-op thread each.
   'inter-op': { nchwc: true, gradient: { convWeightGradient: 'conv' }, engine: (threads) => ({ threads: 1, interOpThreads: threads }) },
   'no-spin': { nchwc: true, gradient: { convWeightGradient: 'conv' }, engine: () => ({ spinning: false }) },
+  // ORT's parallel sections cut into smaller shards handed out as threads free up (instead of
+  // one equal share per thread): a thread slowed by another process no longer holds up the other.
+  'dyn-block': { nchwc: true, gradient: { convWeightGradient: 'conv' }, engine: () => ({ sessionConfig: { 'session.dynamic_block_base': '4' } }) },
+  // The intra-op pool's worker pinned to the second core (the calling thread stays unpinned).
+  affinity: { nchwc: true, gradient: { convWeightGradient: 'conv' }, engine: () => ({ sessionConfig: { 'session.intra_op_thread_affinities': '2' } }) },
 };
 const chosen = (process.argv[5] ?? 'base,wgrad-conv').split(',');
 for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}": one of ${Object.keys(VARIANTS).join(', ')}`);

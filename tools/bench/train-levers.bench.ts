@@ -3,9 +3,10 @@
 // onnxruntime-node (CPU provider, the step's thread count), on the step's real shapes, side by
 // side in one process, in interleaved rounds; outputs are checked equal across the forms of a
 // probe (up to float summation order) before anything is timed. Prints per form the median CPU
-// ms per run (all threads of this process), its first quartile and the load average.
+// ms per run (all threads of this process) and wall ms, their first quartiles and the load
+// average (at 2 threads the wall time is what counts: CPU time includes the spinning pool).
 //
-//   cd tools/bench && node --import tsx --conditions=source train-levers.bench.ts [runs] [threads]
+//   cd tools/bench && node --import tsx --conditions=source train-levers.bench.ts [runs] [threads] [probe,probe,…]
 //
 // Probes:
 // - winograd: the multiplication stage alone of Winograd F(2×2, 3×3) for a 32 → 32 3 × 3
@@ -20,6 +21,11 @@
 //   generic ConvTranspose, or as one NCHWc conv of dY with the four stride phases as 4 × 24 = 96
 //   output channels (2 × 2 kernels, no padded block) + ReorderOutput + DepthToSpace.
 // - bn-var: BatchNorm forward's Σ x̂² per channel as ReduceMean(Mul) (today) or ReduceSumSquare.
+// - xt-gather: a weight gradient's Xᵀ ([16, 32, 24, 24] → [32, 16, 24, 24]) as Transpose
+//   (single-threaded in ORT) or as a Gather of whole H·W planes (ORT parallelises Gather), and
+//   a parallel element-wise copy of the same bytes for scale; 10 chained per run.
+// - tperm-gather: the same for the blocked dYᵀ weight of a weight-gradient conv
+//   ([1, 16, 2, 24, 24, 16] → [2, 1, 24, 24, 16, 16], moving 64-byte blocks).
 
 import * as ort from 'onnxruntime-node';
 import { NCHWC_DOMAIN, encodeModel, type AttributeValue, type NodeDef, type TensorData } from '@omnidistill/artifacts';
@@ -28,6 +34,7 @@ import { loadLine, median } from './peers.js';
 
 const RUNS = Number(process.argv[2] ?? 40);
 const THREADS = Number(process.argv[3] ?? 1);
+const ONLY = process.argv[4]?.split(',');
 const WARMUP = 5;
 
 /** One ONNX form of a probe: its nodes and constants; inputs and the output `y` are the probe's. */
@@ -37,6 +44,8 @@ interface Form {
   readonly initializers?: readonly TensorData[];
   /** Shape of `y` when the forms of a probe compute different things (else the probe's). */
   readonly output?: readonly number[];
+  /** Computes something else, for scale: not compared with the first form. */
+  readonly timedOnly?: boolean;
 }
 
 interface Probe {
@@ -154,7 +163,51 @@ function probes(block: number): Probe[] {
         { name: 'ReduceSumSquare', nodes: [node('ReduceSumSquare', ['a'], ['y'], { axes: ints([0, 2, 3]), ...keep })] },
       ],
     },
+    // [16, 32, 24, 24] as a grid of 16 × 32 planes of 24 · 24 floats.
+    gridTransposeProbe('xt-gather: Xᵀ of [16, 32, 24, 24] (planes of 576 floats)', 16, 32, 576),
+    // [1, 16, 2, 24, 24, 16] → [2, 1, 24, 24, 16, 16]: a grid of 16 × (2 · 576) rows of 16 floats.
+    gridTransposeProbe('tperm-gather: blocked dYᵀ weight [1, 16, 2, 24, 24, 16] (rows of 16 floats)', 16, 2 * 576, 16),
   ];
+}
+
+/** Grid transposes chained per run, so that the session's own per-run cost does not swamp one copy. */
+const CHAIN = 10;
+
+/**
+ * [a, b, p] → [b, a, p] and back, {@link CHAIN} times: as Transpose (single-threaded in ORT), as
+ * Gather of the p-float rows (ORT parallelises Gather), and, timed only, the same bytes copied
+ * by an element-wise Mul by 1 (parallelised): what any copy of this size gains from a second thread.
+ */
+function gridTransposeProbe(name: string, a: number, b: number, p: number): Probe {
+  const chain = (step: (input: string, output: string, even: boolean, k: number) => NodeDef[]): NodeDef[] =>
+    Array.from({ length: CHAIN }, (_, k) => step(k === 0 ? 'x' : `c${k}`, k === CHAIN - 1 ? 'y' : `c${k + 1}`, k % 2 === 0, k)).flat();
+  const output = CHAIN % 2 ? [b, a, p] : [a, b, p];
+  return {
+    name: `${name}, ${CHAIN} chained`,
+    inputs: { x: [a, b, p] },
+    output,
+    tolerance: 0,
+    forms: [
+      { name: 'Transpose (today)', nodes: chain((i, o) => [node('Transpose', [i], [o], { perm: ints([1, 0, 2]) })]) },
+      {
+        name: 'Gather of rows',
+        nodes: chain((i, o, even, k) => [
+          node('Reshape', [i, 'rows'], [`r${k}`]),
+          node('Gather', [`r${k}`, even ? 'ab' : 'ba'], [`g${k}`], { axis: { type: 'int', value: 0 } }),
+          node('Reshape', [`g${k}`, even ? 'to_ba' : 'to_ab'], [o]),
+        ]),
+        initializers: [int64s('rows', [a * b, p]), planeTransposeIndices('ab', a, b), planeTransposeIndices('ba', b, a), int64s('to_ba', [b, a, p]), int64s('to_ab', [a, b, p])],
+      },
+      { name: 'copy as Mul by 1 (timed only)', timedOnly: true, output: [a, b, p], nodes: chain((i, o) => [node('Mul', [i, 'one'], [o])]), initializers: [floats('one', [1], 1)] },
+    ],
+  };
+}
+
+/** Gather indices [b, a] whose entry [j, i] reads row i·b + j of an [a, b] grid of rows: the grid transposed. */
+function planeTransposeIndices(name: string, a: number, b: number): TensorData {
+  const data = new BigInt64Array(a * b);
+  for (let j = 0; j < b; j++) for (let i = 0; i < a; i++) data[j * a + i] = BigInt(i * b + j);
+  return { name, dtype: 'int64', dims: [b, a], data };
 }
 
 function modelOf(probe: Probe, form: Form): Uint8Array {
@@ -200,6 +253,7 @@ async function runProbe(probe: Probe): Promise<void> {
   const first = await Promise.all(sessions.map((s, k) => s.run(feeds[k])));
   if (Number.isFinite(probe.tolerance)) {
     for (let k = 1; k < first.length; k++) {
+      if (probe.forms[k].timedOnly) continue;
       const d = largestRelativeDifference(first[0].y.data as Float32Array, first[k].y.data as Float32Array);
       if (d > probe.tolerance) throw new Error(`${probe.name}: "${probe.forms[k].name}" differs from "${probe.forms[0].name}" by ${d} (> ${probe.tolerance})`);
     }
@@ -207,19 +261,29 @@ async function runProbe(probe: Probe): Promise<void> {
   // Pre-allocated outputs, as the engine's step does for its state: no allocation in the timing.
   const fetches = first.map((o) => ({ y: new ort.Tensor('float32', new Float32Array((o.y.data as Float32Array).length), [...o.y.dims]) }));
   const cpu = sessions.map(() => [] as number[]);
+  const wall = sessions.map(() => [] as number[]);
   for (let r = 0; r < WARMUP + RUNS; r++) {
     const order = r % 2 ? [...sessions.keys()].reverse() : [...sessions.keys()];
     for (const k of order) {
       const c0 = process.cpuUsage();
+      const t0 = performance.now();
       await sessions[k].run(feeds[k], fetches[k]);
+      const t = performance.now() - t0;
       const c = process.cpuUsage(c0);
-      if (r >= WARMUP) cpu[k].push((c.user + c.system) / 1000);
+      if (r >= WARMUP) {
+        cpu[k].push((c.user + c.system) / 1000);
+        wall[k].push(t);
+      }
     }
   }
   console.log(`\n=== ${probe.name}; ${RUNS} interleaved runs, ${THREADS} thread${THREADS > 1 ? 's' : ''}; ${loadLine()} ===`);
   probe.forms.forEach((f, k) => {
     const q1 = [...cpu[k]].sort((a, b) => a - b)[Math.floor((cpu[k].length - 1) / 4)];
-    console.log(`  ${f.name.padEnd(40)} cpu ${median(cpu[k]).toFixed(3).padStart(7)} ms (q1 ${q1.toFixed(3)})  ${(median(cpu[0]) / median(cpu[k])).toFixed(2)}× the first`);
+    const w = [...wall[k]].sort((a, b) => a - b);
+    console.log(
+      `  ${f.name.padEnd(40)} cpu ${median(cpu[k]).toFixed(3).padStart(7)} ms (q1 ${q1.toFixed(3)})  ${(median(cpu[0]) / median(cpu[k])).toFixed(2)}× the first;` +
+        `  wall ${median(wall[k]).toFixed(3).padStart(7)} ms (q1 ${w[Math.floor((w.length - 1) / 4)].toFixed(3)})  ${(median(wall[0]) / median(wall[k])).toFixed(2)}× the first`,
+    );
   });
   for (const s of sessions) await s.release();
 }
@@ -228,5 +292,5 @@ const block = await nchwcBlockSize();
 if (block !== 16) {
   console.log(`SKIP train-levers: the probes are shaped for MLAS's AVX-512 NCHWc block of 16; this CPU's block is ${block || 'none'}`);
 } else {
-  for (const p of probes(block)) await runProbe(p);
+  for (const p of probes(block)) if (!ONLY || ONLY.some((o) => p.name.startsWith(`${o}:`))) await runProbe(p);
 }

@@ -38,7 +38,7 @@ export type { WasmTrainingArtifacts, WasmEngineOptions } from './wasm-engine.js'
 export { exportInferenceModel, evalModelWithParameterInputs } from './export.js';
 export type { ExportOptions } from './export.js';
 export { profileNativeStep } from './profile.js';
-export type { NativeStepProfile, OpTime, ProfileOptions } from './profile.js';
+export type { NativeStepProfile, NodeTime, OpTime, ProfileOptions } from './profile.js';
 export { engineFactory, wasmTrainingArtifacts, nativeStepArtifacts, learningRateOf, nchwcFromEnvironment, weightGradConvFromEnvironment } from './setup.js';
 export type { TrainingSetup, EngineChoice, EngineFactoryOptions, NativeStepOptions } from './setup.js';
 export { nchwcBlockSize } from './nchwc-probe.js';

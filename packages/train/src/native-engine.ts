@@ -83,6 +83,11 @@ export interface NativeEngineOptions {
    * 2-core machine, 0.85–1.17× under load, where `spinning: false` did far better (1.6–1.7×).
    */
   readonly interOpThreads?: number;
+  /**
+   * Extra ONNX Runtime session configuration entries by their full key (e.g.
+   * `'session.dynamic_block_base': '4'`), for experiments; they override the engine's own.
+   */
+  readonly sessionConfig?: Readonly<Record<string, string>>;
   /** Starting state; default: the artifacts' initial parameters, zero moments, step 0. */
   readonly initialState?: EngineState;
   /** Initial parameter values when no `initialState` is given, by name. */
@@ -260,7 +265,11 @@ export async function createNativeEngine(artifacts: NativeStepArtifacts, options
     interOpNumThreads: interOp,
     executionMode: interOp > 1 ? 'parallel' : 'sequential',
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' }, inter_op: { allow_spinning: spinning ? '1' : '0' } } },
+    extra: {
+      'session.intra_op.allow_spinning': spinning ? '1' : '0',
+      'session.inter_op.allow_spinning': spinning ? '1' : '0',
+      ...options.sessionConfig,
+    },
   };
   const start = startingTensors(artifacts, options);
   const profiling = options.profileFilePrefix !== undefined;

@@ -24,6 +24,18 @@ export interface OpTime {
   readonly nodes: number;
 }
 
+/** Kernel time of one node, per step. */
+export interface NodeTime {
+  /** The node's name in the optimised graph (ORT's fusions append "/<Fusion>/…"). */
+  readonly name: string;
+  readonly op: string;
+  readonly section: StepSection | 'other';
+  /** Mean over the profiled steps. */
+  readonly ms: number;
+  /** The fastest of its runs (a node runs once per step): on a shared machine, the least disturbed. */
+  readonly minMs: number;
+}
+
 /** Per-step figures of a profiled native training step (means over the profiled steps). */
 export interface NativeStepProfile {
   readonly steps: number;
@@ -33,10 +45,17 @@ export interface NativeStepProfile {
   readonly sections: Readonly<Record<StepSection | 'other', number>>;
   /** stepMs − all kernel time: ORT's work between nodes. */
   readonly betweenNodesMs: number;
+  /**
+   * Median time from one node's end to the next one's start, µs: ORT's cost per node, robust
+   * to the occasional long gap where another process took the core.
+   */
+  readonly medianGapUs: number;
   /** Node executions per step. */
   readonly nodes: number;
   /** Op types by kernel time, largest first. */
   readonly ops: readonly OpTime[];
+  /** Every node by kernel time, largest first (e.g. to compare two thread counts node by node). */
+  readonly perNode: readonly NodeTime[];
 }
 
 /** Options of {@link profileNativeStep}. */
@@ -123,9 +142,11 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
   const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
   if (runs.length < warmup + steps) throw new Error(`profileNativeStep: the profile holds ${runs.length} runs, expected ${warmup + steps}`);
   const from = runs[warmup].ts;
+  const gaps = nodeGaps(events, runs.slice(warmup));
   const runUs = runs.slice(warmup).reduce((s, e) => s + e.dur, 0);
   const totals: Record<StepSection | 'other', number> = { forward: 0, backward: 0, optimizer: 0, other: 0 };
   const byOp = new Map<string, { op: string; section: StepSection | 'other'; us: number; count: number }>();
+  const byNode = new Map<string, { name: string; op: string; section: StepSection | 'other'; us: number; minUs: number }>();
   let kernelUs = 0;
   let nodes = 0;
   for (const e of events) {
@@ -140,6 +161,11 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
     entry.us += e.dur;
     entry.count++;
     byOp.set(key, entry);
+    const name = e.name.replace(/_kernel_time$/, '');
+    const node = byNode.get(name) ?? { name, op, section, us: 0, minUs: Infinity };
+    node.us += e.dur;
+    node.minUs = Math.min(node.minUs, e.dur);
+    byNode.set(name, node);
   }
   const perStep = (us: number) => us / steps / 1000;
   return {
@@ -147,7 +173,25 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
     stepMs: perStep(runUs),
     sections: { forward: perStep(totals.forward), backward: perStep(totals.backward), optimizer: perStep(totals.optimizer), other: perStep(totals.other) },
     betweenNodesMs: perStep(runUs - kernelUs),
+    medianGapUs: gaps.length > 0 ? [...gaps].sort((a, b) => a - b)[gaps.length >> 1] : 0,
     nodes: nodes / steps,
     ops: [...byOp.values()].sort((a, b) => b.us - a.us).map((o) => ({ op: o.op, section: o.section, ms: perStep(o.us), nodes: o.count / steps })),
+    perNode: [...byNode.values()].sort((a, b) => b.us - a.us).map((n) => ({ name: n.name, op: n.op, section: n.section, ms: perStep(n.us), minMs: n.minUs / 1000 })),
   };
+}
+
+/** Within each run, the time from each kernel's end to the next kernel's start, µs. */
+function nodeGaps(events: readonly ProfileEvent[], runs: readonly ProfileEvent[]): number[] {
+  const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).sort((a, b) => a.ts - b.ts);
+  const gaps: number[] = [];
+  let k = 0;
+  for (const run of runs) {
+    while (k < kernels.length && kernels[k].ts < run.ts) k++;
+    let end: number | undefined;
+    for (; k < kernels.length && kernels[k].ts <= run.ts + run.dur; k++) {
+      if (end !== undefined) gaps.push(Math.max(0, kernels[k].ts - end));
+      end = kernels[k].ts + kernels[k].dur;
+    }
+  }
+  return gaps;
 }

@@ -133,3 +133,14 @@ describe('native inter-op threads', () => {
     await expect(createNativeEngine(linearNativeArtifacts(ADAMW), { initialParameters: linearInit(ADAMW), interOpThreads: 0 })).rejects.toThrow(/options\.interOpThreads/);
   });
 });
+
+describe('native session configuration entries', () => {
+  it('hands extra entries to ONNX Runtime by their full key', async () => {
+    const options = { initialParameters: linearInit(SGD), threads: 1 };
+    const engine = await createNativeEngine(linearNativeArtifacts(SGD), { ...options, sessionConfig: { 'session.dynamic_block_base': '4' } });
+    expect(Number.isFinite((await engine.step(batches(SGD, 1)[0])).loss)).toBe(true);
+    await engine.release();
+    // An entry ORT acts on at load time: told the model is in ORT format, it refuses the ONNX bytes.
+    await expect(createNativeEngine(linearNativeArtifacts(SGD), { ...options, sessionConfig: { 'session.load_model_format': 'ORT' } })).rejects.toThrow();
+  });
+});

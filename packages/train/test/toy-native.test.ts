@@ -80,6 +80,14 @@ describe('profileNativeStep', () => {
     const kernel = p.sections.forward + p.sections.backward + p.sections.optimizer + p.sections.other;
     expect(kernel + p.betweenNodesMs).toBeCloseTo(p.stepMs, 6);
     expect(p.ops.reduce((s, o) => s + o.ms, 0)).toBeCloseTo(kernel, 6);
+    // Node by node: the same kernel time, each node's fastest run no slower than its mean.
+    expect(p.perNode.reduce((s, n) => s + n.ms, 0)).toBeCloseTo(kernel, 6);
+    expect(new Set(p.perNode.map((n) => n.name)).size).toBe(p.perNode.length);
+    for (const n of p.perNode) expect(n.minMs, n.name).toBeLessThanOrEqual(n.ms + 1e-9);
+    expect(p.perNode.some((n) => n.section === 'backward' && n.op === 'Conv')).toBe(true);
+    // ORT's cost per node: some gap between nodes, no more than all of the time between them.
+    expect(p.medianGapUs).toBeGreaterThan(0);
+    expect(p.medianGapUs / 1000).toBeLessThanOrEqual(p.betweenNodesMs);
     // Nodes of the NCHWc rewrite (the blocked Conv, its ReorderInput, ...) count in the part of
     // the node they replaced, not in 'other' (ORT's own additions).
     expect(p.ops.some((o) => o.section === 'forward' && o.op === 'Conv')).toBe(true);
