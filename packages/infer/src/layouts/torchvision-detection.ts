@@ -7,18 +7,31 @@ import { Tensor } from 'onnxruntime-node';
 import type { TransformGeometry } from '@omnidistill/transforms';
 import { resizeImage, toInputTensor, type DecodedImage } from '../image.js';
 import type { ModelManifest } from '../manifest.js';
+import { inputBuffers } from '../input-buffers.js';
 import { runDetector } from '../run-model.js';
 import type { KeypointSession, ModelSession } from '../session.js';
 import { timeStage } from '../stage-clock.js';
+import { releaseInput } from '../transform-batch.js';
 import { noOptions } from './rois.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances } from './types.js';
 
-/** The transformed image as torchvision wants it: [3, H, W], no batch dimension, no padding. */
-function rank3Input(model: ModelSession, image: DecodedImage, g: TransformGeometry): Promise<Tensor> {
-  return timeStage(model.clock, 'transform', async () => {
+/**
+ * `use(input)` with the transformed image as torchvision wants it: [3, H, W], no batch
+ * dimension, no padding. The tensor is filled into a reused buffer (input-buffers.ts; a fresh
+ * 640 × 480 input is 3.7 MB that the allocator zeroes and V8 counts as external memory) and
+ * handed back when `use` settles, so `use` must not keep it.
+ */
+async function withRank3Input<T>(model: ModelSession, image: DecodedImage, g: TransformGeometry, use: (input: Tensor) => Promise<T>): Promise<T> {
+  const input = await timeStage(model.clock, 'transform', async () => {
     const resized = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
-    return new Tensor('float32', toInputTensor(resized, model.manifest.pixels, g.flip, g.target), [3, g.target.height, g.target.width]);
+    const data = toInputTensor(resized, model.manifest.pixels, g.flip, g.target, inputBuffers.take(3 * g.target.width * g.target.height));
+    return new Tensor('float32', data, [3, g.target.height, g.target.width]);
   });
+  try {
+    return await use(input);
+  } finally {
+    releaseInput(input);
+  }
 }
 
 function expectations(manifest: ModelManifest): LayoutExpectations {
@@ -42,8 +55,7 @@ function expectations(manifest: ModelManifest): LayoutExpectations {
 
 /** Keypoint R-CNN: its detections with their decoded keypoints (x, y, keypoint logit). */
 async function runKeypointRcnn(model: KeypointSession, image: DecodedImage, g: TransformGeometry): Promise<RegressedInstances> {
-  const input = await rank3Input(model, image, g);
-  const out = (await model.session.run({ [model.inputs.image.name]: input })) as Record<string, Tensor>;
+  const out = (await withRank3Input(model, image, g, (input) => model.session.run({ [model.inputs.image.name]: input }))) as Record<string, Tensor>;
   const get = (role: string) => {
     const t = out[model.outputs[role].name];
     if (!t) throw new Error(`${model.source}: run returned no output "${model.outputs[role].name}" (${role})`);
@@ -80,7 +92,7 @@ export const torchvisionDetectionLayout: LayoutAdapter = {
   parseOptions: (value, _role, path) => noOptions('torchvision-detection', value, path),
   expectations,
   async detect(model, image, geometry) {
-    return runDetector(model, await rank3Input(model, image, geometry), geometry.target);
+    return withRank3Input(model, image, geometry, (input) => runDetector(model, input, geometry.target));
   },
   keypoints: { kind: 'regressed', run: runKeypointRcnn },
 };
