@@ -61,50 +61,62 @@ function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Arra
 
 /**
  * combineChannel for `avg` with every weight 1 (the default): the sum in transform order,
- * rounded to float32 after each addition exactly as `out[i] += h[...]` rounds, but two
- * transforms per pass over `out` (one load and store of the sum per two additions instead of
- * per one), then divided by the count. Returns false when a combined value is not finite.
+ * rounded to float32 after each addition exactly as `out[i] += h[...]` rounds, but four
+ * transforms per pass over `out` (one load and store of the sum per four additions), then
+ * divided by the count. Returns false when a combined value is not finite.
  */
 function averageUnweighted(job: EnsembleJob, n: number, k: number, out: Float32Array): boolean {
   const { m, heatmaps: h, mask } = job;
   const mm = m * m;
-  let count = 0;
-  let pending = -1; // a transform's map start waiting for a partner (flipped maps: its last column)
-  let pendingFlip = false;
+  if (transformStart.length < job.t) {
+    transformStart = new Int32Array(job.t);
+    transformStep = new Int32Array(job.t);
+  }
+  const start = transformStart, step = transformStep;
+  let count = 0; // >= 1: checkEnsemble requires an included transform per RoI
   for (let t = 0; t < job.t; t++) {
     if (mask !== undefined && mask[t * job.n + n] === 0) continue;
     const flip = job.flipped[t] === 1;
-    const at = ((t * job.n + n) * job.k + (flip ? job.perm[k] : k)) * mm + (flip ? m - 1 : 0);
-    if (count++ === 0) {
-      if (flip) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = h[at + y - x];
-      else out.set(h.subarray(at, at + mm));
-    } else if (pending < 0) {
-      pending = at;
-      pendingFlip = flip;
-    } else {
-      addPair(h, pending, pendingFlip, at, flip, out, m);
-      pending = -1;
-    }
+    start[count] = ((t * job.n + n) * job.k + (flip ? job.perm[k] : k)) * mm + (flip ? m - 1 : 0);
+    step[count++] = flip ? -1 : 1;
   }
-  if (pending >= 0) {
-    if (pendingFlip) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(out[y + x] + h[pending + y - x]);
-    else for (let i = 0; i < mm; i++) out[i] = f(out[i] + h[pending + i]);
-  }
+  if (step[0] < 0) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = h[start[0] + y - x];
+  else out.set(h.subarray(start[0], start[0] + mm));
+  let i = 1;
+  for (; i + 3 < count; i += 4) addFour(h, start[i], step[i], start[i + 1], step[i + 1], start[i + 2], step[i + 2], start[i + 3], step[i + 3], out, m);
+  for (; i < count; i++) addOne(h, start[i], step[i], out, m);
   let finite = true;
-  for (let i = 0; i < mm; i++) {
-    const v = (out[i] /= count);
+  for (let j = 0; j < mm; j++) {
+    const v = (out[j] /= count);
     if (v - v !== 0) finite = false;
   }
   return finite;
 }
 
-/** out = (out + a) + b, each sum rounded to float32; a flipped map is read right to left per row. */
-function addPair(h: Float32Array, a: number, flipA: boolean, b: number, flipB: boolean, out: Float32Array, m: number): void {
-  const mm = m * m;
-  if (!flipA && !flipB) for (let i = 0; i < mm; i++) out[i] = f(f(out[i] + h[a + i]) + h[b + i]);
-  else if (!flipA) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(f(out[y + x] + h[a + y + x]) + h[b + y - x]);
-  else if (!flipB) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(f(out[y + x] + h[a + y - x]) + h[b + y + x]);
-  else for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = f(f(out[y + x] + h[a + y - x]) + h[b + y - x]);
+/** averageUnweighted's list of included transforms: where each map starts (a flipped one at its last column) and its x step (-1 when flipped). */
+let transformStart = new Int32Array(0);
+let transformStep = new Int32Array(0);
+
+/**
+ * out = (((out + a) + b) + c) + d, each sum rounded to float32; map j starts at pj and is read
+ * with x step sj per row (-1: a flipped map read right to left). The read positions advance as
+ * induction variables (T18 N100 K17 M56, CPU time: 97 ms for the whole average, against 119 ms
+ * indexing with pj + y + sj * x, 88 ms with one loop per flip pattern, 118 ms eight per pass
+ * and 135 ms two per pass).
+ */
+function addFour(h: Float32Array, pa: number, sa: number, pb: number, sb: number, pc: number, sc: number, pd: number, sd: number, out: Float32Array, m: number): void {
+  for (let y = 0, mm = m * m; y < mm; y += m) {
+    let a = pa + y, b = pb + y, c = pc + y, d = pd + y;
+    for (let x = y, end = y + m; x < end; x++, a += sa, b += sb, c += sc, d += sd) out[x] = f(f(f(f(out[x] + h[a]) + h[b]) + h[c]) + h[d]);
+  }
+}
+
+/** out = out + a, rounded to float32 (the same reading as addFour). */
+function addOne(h: Float32Array, pa: number, sa: number, out: Float32Array, m: number): void {
+  for (let y = 0, mm = m * m; y < mm; y += m) {
+    let a = pa + y;
+    for (let x = y, end = y + m; x < end; x++, a += sa) out[x] = f(out[x] + h[a]);
+  }
 }
 
 /** Per-RoI bicubic taps and the interval bounds of the x pass (native cpu's DecodeScratch). */
