@@ -21,6 +21,9 @@
 //   generic ConvTranspose, or as one NCHWc conv of dY with the four stride phases as 4 × 24 = 96
 //   output channels (2 × 2 kernels, no padded block) + ReorderOutput + DepthToSpace.
 // - bn-var: BatchNorm forward's Σ x̂² per channel as ReduceMean(Mul) (today) or ReduceSumSquare.
+// - relu-mask: the ReLU backward dy·[y > 0] as today's Mul(dy, Cast(Greater(y, 0))) (Cast runs on
+//   one thread), Mul(dy, Ceil(Min(y, 1))) (y ≥ 0), Where(Greater(y, 0), dy, 0) or Mul(dy, Sign(y));
+//   each form first applies the Relu that makes y a ReLU output (same in all).
 // - xt-gather: a weight gradient's Xᵀ ([16, 32, 24, 24] → [32, 16, 24, 24]) as Transpose
 //   (single-threaded in ORT) or as a Gather of whole H·W planes (ORT parallelises Gather), and
 //   a parallel element-wise copy of the same bytes for scale; 10 chained per run.
@@ -123,6 +126,17 @@ function probes(block: number): Probe[] {
           ],
           initializers: [int64s('s5', [N / block, block, C, H, H]), int64s('pads', [0, 0, 1, 1, 0, 0, 0, 1, 1, 0]), int64s('s4', [C, N, H + 2, H + 2])],
         },
+        {
+          // A depthwise 1 × 1 convolution by ones with padding 1: x inside, 0 on the border,
+          // exactly (ones in any weight layout are ones); MLAS runs it on all threads, ORT's Pad on one.
+          name: 'Transpose + ReorderInput + NCHWc depthwise 1 × 1 padding',
+          nodes: [
+            node('Transpose', ['x'], ['t'], { perm: ints([1, 0, 2, 3]) }),
+            node('ReorderInput', ['t'], ['b'], {}, NCHWC_DOMAIN),
+            node('Conv', ['b', 'ones'], ['y'], { kernel_shape: ints([1, 1]), pads: ints([1, 1, 1, 1]), group: { type: 'int', value: N } }, NCHWC_DOMAIN),
+          ],
+          initializers: [floats('ones', [N, 1, 1, 1], 1)],
+        },
       ],
     },
     {
@@ -161,6 +175,19 @@ function probes(block: number): Probe[] {
           initializers: [floats('count', [1], N * HW)],
         },
         { name: 'ReduceSumSquare', nodes: [node('ReduceSumSquare', ['a'], ['y'], { axes: ints([0, 2, 3]), ...keep })] },
+      ],
+    },
+    {
+      // y ≥ 0 (a ReLU's output), so every form is exactly dy where y > 0 and 0 elsewhere.
+      name: `relu-mask: ReLU backward dy·[y > 0] on [${N}, ${C}, ${H}, ${H}]`,
+      inputs: { dy: [N, C, H, H], act: [N, C, H, H] },
+      output: [N, C, H, H],
+      tolerance: 0,
+      forms: [
+        { name: 'Mul(dy, Cast(Greater(y, 0))) (today)', nodes: [node('Relu', ['act'], ['r']), node('Greater', ['r', 'zero'], ['m']), node('Cast', ['m'], ['f'], { to: { type: 'int', value: 1 } }), node('Mul', ['dy', 'f'], ['y'])], initializers: [floats('zero', [], 0)] },
+        { name: 'Mul(dy, Ceil(Min(y, 1)))', nodes: [node('Relu', ['act'], ['r']), node('Min', ['r', 'one'], ['m']), node('Ceil', ['m'], ['f']), node('Mul', ['dy', 'f'], ['y'])], initializers: [floats('one', [], 1)] },
+        { name: 'Where(Greater(y, 0), dy, 0)', nodes: [node('Relu', ['act'], ['r']), node('Greater', ['r', 'zero'], ['m']), node('Where', ['m', 'dy', 'zero'], ['y'])], initializers: [floats('zero', [], 0)] },
+        { name: 'Mul(dy, Sign(y))', nodes: [node('Relu', ['act'], ['r']), node('Sign', ['r'], ['f']), node('Mul', ['dy', 'f'], ['y'])] },
       ],
     },
     // [16, 32, 24, 24] as a grid of 16 × 32 planes of 24 · 24 floats.

@@ -12,6 +12,7 @@
 // The padding is explicit (a Pad of Xᵀ) and trimmed so that the output is exactly kh × kw:
 // the NCHWc kernel's padded-border path made the same convolution ~25 % slower, and an
 // output larger than the kernel (strided convolutions) would be computed only to be sliced off.
+// (nchwcConvolutions then does that Pad in the blocked layout, on all threads.)
 
 import type { GraphBuilder, Value } from './graph.js';
 

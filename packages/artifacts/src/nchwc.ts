@@ -60,9 +60,26 @@ function transposedWeightSource(producer: NodeDef | undefined, weightReaders: re
 }
 
 /**
+ * [top, left, bottom, right] of a Pad that adds zeros around H and W of a 4-D tensor and
+ * nothing else (constant mode, default value, pads from an initializer), or undefined.
+ */
+function spatialZeroPads(pad: NodeDef | undefined, initializers: ReadonlyMap<string, TensorData>): number[] | undefined {
+  if (!pad || pad.opType !== 'Pad' || pad.domain !== '' || pad.inputs.length > 2) return undefined;
+  const mode = pad.attributes.mode;
+  if (mode && !(mode.type === 'string' && mode.value === 'constant')) return undefined;
+  const t = initializers.get(pad.inputs[1]);
+  if (!t || !(t.data instanceof BigInt64Array) || t.data.length !== 8) return undefined;
+  const [n0, c0, h0, w0, n1, c1, h1, w1] = Array.from(t.data, Number);
+  return n0 === 0 && c0 === 0 && n1 === 0 && c1 === 0 && [h0, w0, h1, w1].every((v) => v >= 0) ? [h0, w0, h1, w1] : undefined;
+}
+
+/**
  * Rewrites every group-1 2-D Conv (input channels fewer than `block` or a multiple of 4) into
  * ORT's NCHWc Conv with its weight zero-padded to whole channel blocks and reordered in-graph. Node names keep the original name before a `/`, so per-node profiles
- * still attribute them to the part of the step the Conv belonged to. The result only loads in
+ * still attribute them to the part of the step the Conv belonged to. A zero Pad of H and W that
+ * only feeds such a Conv (a weight gradient's Xᵀ) moves behind the reorder: ReorderInput of the
+ * unpadded tensor, then a depthwise 1 × 1 NCHWc convolution by ones with that padding — exact,
+ * and on all of ORT's threads where its Pad runs on one. The result only loads in
  * onnxruntime with the CPU provider on a machine whose MLAS block size is `block`.
  *
  * @example
@@ -85,6 +102,9 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
   // Transposes folded into the blocked weight of the Conv that was their only reader.
   const skippedTransposes = new Set<NodeDef>();
   const fusedRelus = new Set<NodeDef>();
+  // Pads done in the blocked layout instead (see blockedPadded).
+  const skippedPads = new Set<NodeDef>();
+  const initializerByName = new Map(model.initializers.map((t) => [t.name, t]));
   const shapeConst = (name: string, dims: readonly number[]): string => {
     initializers.push({ name, dtype: 'int64', dims: [dims.length], data: BigInt64Array.from(dims.map(BigInt)) });
     return name;
@@ -99,6 +119,22 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [source], outputs: [out], attributes: {}, name: `${prefix}_node` });
     info(out, shape);
     blockedInputs.set(source, out);
+    return out;
+  };
+  // `source` zero-padded by `pads` ([top, left, bottom, right]) as blocked tensor `shape`: the
+  // unpadded tensor reordered, then padded by a depthwise 1 × 1 convolution by ones (x·1 is x).
+  const blockedPadded = (source: string, prefix: string, unpadded: readonly number[], pads: readonly number[], shape: readonly number[]): string => {
+    const channels = unpadded[1];
+    const ones = `nchwc_ones_${channels}`;
+    if (!initializerByName.has(ones)) {
+      const t: TensorData = { name: ones, dtype: 'float32', dims: [channels, 1, 1, 1], data: new Float32Array(channels).fill(1) };
+      initializers.push(t);
+      initializerByName.set(ones, t);
+    }
+    const out = `${prefix}_padded`;
+    const attributes: Record<string, AttributeValue> = { kernel_shape: { type: 'ints', value: [1, 1] }, pads: { type: 'ints', value: pads }, group: { type: 'int', value: channels } };
+    nodes.push({ opType: 'Conv', domain: NCHWC_DOMAIN, inputs: [reordered(source, prefix, unpadded), ones], outputs: [out], attributes, name: `${prefix}_pad_node` });
+    info(out, shape);
     return out;
   };
   // `source` viewed as `split`, transposed by `perm` and viewed as `shape` (the blocked weight `${prefix}`).
@@ -133,6 +169,15 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     // ReorderOutput drops the padded output channels).
     const op = roundUp(o, block);
     const cp = layout === 'blocked' ? roundUp(c, block) : c;
+    // A zero Pad of H and W whose only reader is this Conv is done after the reorder.
+    const padNode = producers.get(xName);
+    const pads = readers.get(xName)?.length === 1 && !graphOutputs.has(xName) ? spatialZeroPads(padNode, initializerByName) : undefined;
+    const padSource = padNode && pads ? shapes.get(padNode.inputs[0]) : undefined;
+    const blockedInput = (): string => {
+      if (!padNode || !pads || !padSource || padSource.length !== 4) return reordered(xName, `${id}/x`, [x[0], cp, x[2], x[3]]);
+      skippedPads.add(padNode);
+      return blockedPadded(padNode.inputs[0], `${id}/x`, [padSource[0], cp, padSource[2], padSource[3]], pads, [x[0], cp, x[2], x[3]]);
+    };
     const emitConv = (wBlocked: string): void => {
       let bias = bName;
       if (bName && op !== o) {
@@ -140,7 +185,7 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
         nodes.push({ opType: 'Pad', domain: '', inputs: [bName, shapeConst(`${id}/b_pads`, [0, op - o])], outputs: [bias], attributes: {}, name: `${id}/b_pad_node` });
         info(bias, [op]);
       }
-      const input = layout === 'blocked' ? reordered(xName, `${id}/x`, [x[0], cp, x[2], x[3]]) : xName;
+      const input = layout === 'blocked' ? blockedInput() : xName;
       const attributes: Record<string, AttributeValue> = { kernel_shape: { type: 'ints', value: [kh, kw] } };
       if (relu) attributes.activation = { type: 'string', value: 'Relu' };
       for (const a of ['strides', 'pads', 'dilations']) {
@@ -186,7 +231,10 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     emitConv(permuted(`${id}/w`, weight, split, perm, [op, cp, kh, kw]));
   }
   if (rewritten === 0) return model;
-  const kept = skippedTransposes.size === 0 ? nodes : nodes.filter((n) => !skippedTransposes.has(n));
+  const kept = skippedTransposes.size + skippedPads.size === 0 ? nodes : nodes.filter((n) => !skippedTransposes.has(n) && !skippedPads.has(n));
+  // A skipped Pad's pads constant goes too unless another node reads it (ORT warns about unused initializers).
+  const read = new Set(kept.flatMap((n) => n.inputs));
+  const keptInitializers = initializers.filter((t) => read.has(t.name) || !model.initializers.includes(t) || ![...skippedPads].some((p) => p.inputs[1] === t.name));
   const opsets = model.opsets.some((s) => s.domain === NCHWC_DOMAIN) ? model.opsets : [...model.opsets, { domain: NCHWC_DOMAIN, version: 1 }];
-  return { ...model, nodes: kept, initializers, valueInfo: [...model.valueInfo, ...extraInfo], opsets };
+  return { ...model, nodes: kept, initializers: keptInitializers, valueInfo: [...model.valueInfo, ...extraInfo], opsets };
 }
