@@ -11,9 +11,12 @@
 //    16 columns of each row skip almost every block.
 // Probabilities (softmax over the whole resized map) take the reference path.
 import { assertFiniteHeatmaps, cubicAxis, decodeMap, referenceDecode, referenceEnsembleAndDecode, roiCells, writeKeypoint, type DecodedKeypoints } from './reference.js';
+import { axisGroups, groupBlocks, groupBound, sourceBlockBounds, type AxisGroups } from './group-bound.js';
 import type { DecodeJob, EnsembleJob } from './validate.js';
 
 const f = Math.fround;
+/** Output columns per block of the block search (at most). */
+const BLOCK = 16;
 
 /**
  * ensembleChannel of the reference, with the per-pixel branches hoisted: combines the T maps of
@@ -131,6 +134,23 @@ export interface Taps {
   negMin: number;
   negMax: number;
   absMax: number;
+  /** What only the block search needs, made on its first use for the RoI. */
+  groups?: BlockTaps;
+}
+
+/** The output rows and columns grouped by their 4 source taps, and blocks of at most BLOCK columns of the column groups. */
+interface BlockTaps {
+  y: AxisGroups;
+  x: AxisGroups;
+  xBlocks: Int32Array;
+}
+
+function blockTaps(tp: Taps, W: number, H: number): BlockTaps {
+  if (tp.groups === undefined) {
+    const x = axisGroups(tp.xIndex, tp.xWeight, W);
+    tp.groups = { y: axisGroups(tp.yIndex, tp.yWeight, H), x, xBlocks: groupBlocks(x, BLOCK) };
+  }
+  return tp.groups;
 }
 
 export function tapsFor(m: number, W: number, H: number): Taps {
@@ -159,7 +179,10 @@ class DecodeScratch {
   bound = new Float32Array(0);
   rowHi = new Float64Array(0);
   rowLo = new Float64Array(0);
-  blockMax = new Float32Array(0);
+  blockHi = new Float64Array(0);
+  blockLo = new Float64Array(0);
+  /** Per (source row, block): 1 once its x-resized values are in `rows`. */
+  blockReady = new Uint8Array(0);
   /** The maximum of the row evaluateRow last computed. */
   rowBest = -Infinity;
   size(m: number, W: number, H: number): void {
@@ -176,19 +199,23 @@ class DecodeScratch {
 
 const SLACK = 1e-5, TINY = 1e-30;
 
+/** Source row r resized along x over columns [x0, x1) into sc.rows (the reference's arithmetic). */
+function resizeColumns(map: Float32Array, offset: number, m: number, W: number, r: number, x0: number, x1: number, tp: Taps, rows: Float32Array): void {
+  const { xIndex, xWeight } = tp;
+  const at = r * W, src = offset + r * m;
+  for (let x = x0; x < x1; x++) {
+    const a = 4 * x;
+    rows[at + x] = f(f(f(f(map[src + xIndex[a]] * xWeight[a]) + f(map[src + xIndex[a + 1]] * xWeight[a + 1])) + f(map[src + xIndex[a + 2]] * xWeight[a + 2])) + f(map[src + xIndex[a + 3]] * xWeight[a + 3]));
+  }
+}
+
 /** Offset in sc.rows of source row r resized along x (computed on first use, as the reference does). */
 function resizedRow(map: Float32Array, offset: number, m: number, W: number, r: number, tp: Taps, sc: DecodeScratch): number {
-  const at = r * W;
   if (sc.ready[r] === 0) {
-    const rows = sc.rows, xIndex = tp.xIndex, xWeight = tp.xWeight;
-    const src = offset + r * m;
-    for (let x = 0; x < W; x++) {
-      const a = 4 * x;
-      rows[at + x] = f(f(f(f(map[src + xIndex[a]] * xWeight[a]) + f(map[src + xIndex[a + 1]] * xWeight[a + 1])) + f(map[src + xIndex[a + 2]] * xWeight[a + 2])) + f(map[src + xIndex[a + 3]] * xWeight[a + 3]));
-    }
+    resizeColumns(map, offset, m, W, r, 0, W, tp, sc.rows);
     sc.ready[r] = 1;
   }
-  return at;
+  return r * W;
 }
 
 /** Output row y of the resize: returns the x of its first maximum and leaves the maximum in sc.rowBest. */
@@ -212,73 +239,69 @@ function evaluateRow(map: Float32Array, offset: number, m: number, W: number, y:
 }
 
 /**
- * Every source row resized along x into sc.rows (the values resizedRow computes), column by
- * column: the four taps of an output column are loaded once for all m rows (rows already
- * resized are recomputed to the same values).
- */
-function resizeAllRows(map: Float32Array, offset: number, m: number, W: number, tp: Taps, sc: DecodeScratch): void {
-  const { rows, ready } = sc, { xIndex, xWeight } = tp;
-  for (let x = 0; x < W; x++) {
-    const a = 4 * x;
-    const c0 = offset + xIndex[a], c1 = offset + xIndex[a + 1], c2 = offset + xIndex[a + 2], c3 = offset + xIndex[a + 3];
-    const w0 = xWeight[a], w1 = xWeight[a + 1], w2 = xWeight[a + 2], w3 = xWeight[a + 3];
-    for (let r = 0, s = 0, at = x; r < m; r++, s += m, at += W) {
-      rows[at] = f(f(f(f(map[c0 + s] * w0) + f(map[c1 + s] * w1)) + f(map[c2 + s] * w2)) + f(map[c3 + s] * w3));
-    }
-  }
-  ready.fill(1, 0, m);
-}
-
-const BLOCK = 16;
-
-/**
  * First maximum over the output rows other than `seedRow` (whose best value and flat index
- * are given), by blocks of BLOCK columns. Each block's bound is its sum in the reference's
- * float order with every term at its extreme over the block (the block's max of an x-resized
- * row for a weight >= 0, a lower bound of the row otherwise): rounding is monotone, so no value in the block
- * exceeds it, and a block whose bound is below the best value cannot hold the first maximum.
+ * are given), by blocks of at most BLOCK columns (whole x-groups). The x-resized values of each
+ * (source row, block) are bounded from the source samples (sourceBlockBounds) without resizing;
+ * then a whole y-group of output rows (the rows that share 4 source rows) is bounded over a
+ * block at once (groupBound), then each of its rows with its own weights, all in double with a
+ * slack for float32 rounding. Only a row and block that pass get their 4 source rows resized
+ * (once per source row and block) and their values computed as the reference computes them.
+ * A bound below the best value means no value there can be the first maximum (a value equal to
+ * it could, at a smaller index, so only strictly smaller bounds are skipped).
  */
-function blockSearch(map: Float32Array, offset: number, m: number, W: number, H: number, seedRow: number, tp: Taps, sc: DecodeScratch, best: number, bestIndex: number): { best: number; index: number } {
-  const blocks = Math.ceil(W / BLOCK);
-  if (sc.blockMax.length < m * blocks) sc.blockMax = new Float32Array(m * blocks);
-  const { blockMax, rows, rowLo } = sc;
-  resizeAllRows(map, offset, m, W, tp, sc);
-  for (let r = 0; r < m; r++) {
-    const at = r * W;
-    for (let b = 0; b < blocks; b++) {
-      let hi = -Infinity;
-      for (let x = at + b * BLOCK, end = at + Math.min(W, (b + 1) * BLOCK); x < end; x++) hi = rows[x] > hi ? rows[x] : hi;
-      blockMax[r * blocks + b] = hi;
-    }
+function blockSearch(map: Float32Array, offset: number, m: number, W: number, H: number, seedRow: number, mapAbs: number, tp: Taps, sc: DecodeScratch, best: number, bestIndex: number): { best: number; index: number } {
+  const { x: xGroups, xBlocks, y: yGroups } = blockTaps(tp, W, H);
+  const { yWeight } = tp;
+  const blocks = xBlocks.length - 1;
+  if (sc.blockHi.length < m * blocks) {
+    sc.blockHi = new Float64Array(m * blocks);
+    sc.blockLo = new Float64Array(m * blocks);
+    sc.blockReady = new Uint8Array(m * blocks);
   }
-  const { yIndex, yWeight } = tp;
-  for (let y = 0; y < H; y++) {
-    if (y === seedRow) continue;
-    const a = 4 * y;
-    const s0 = yIndex[a], s1 = yIndex[a + 1], s2 = yIndex[a + 2], s3 = yIndex[a + 3];
+  const { blockHi, blockLo, blockReady, rows, ready } = sc;
+  blockReady.fill(0, 0, m * blocks);
+  // A computed x-resized value differs from its exact sum by at most 7 float32 roundings of
+  // 2^-24 tp.absMax mapAbs; and M (sum - sumMid) <= mapAbs sumHalfMax.
+  sourceBlockBounds(map, offset, m, xGroups, xBlocks, SLACK * tp.absMax * mapAbs + mapAbs * xGroups.sumHalfMax + TINY, blockHi, blockLo);
+  // Every x-resized value is within (1 + SLACK) absMax mapAbs of 0: the y pass's rounding slack.
+  const slack = SLACK * yGroups.absMax * (1 + SLACK) * tp.absMax * mapAbs + TINY;
+  for (let g = 0; g < yGroups.count; g++) {
+    const a = 4 * g;
+    const s0 = yGroups.tap[a], s1 = yGroups.tap[a + 1], s2 = yGroups.tap[a + 2], s3 = yGroups.tap[a + 3];
     const i0 = s0 * blocks, i1 = s1 * blocks, i2 = s2 * blocks, i3 = s3 * blocks;
-    const w0 = yWeight[a], w1 = yWeight[a + 1], w2 = yWeight[a + 2], w3 = yWeight[a + 3];
     const r0 = s0 * W, r1 = s1 * W, r2 = s2 * W, r3 = s3 * W;
-    // A negative weight's term is largest at the row's lowest value: its lower bound rowLo
-    // (slightly below the block's minimum, which would cost a second pass over the rows).
-    const n0 = w0 < 0, n1 = w1 < 0, n2 = w2 < 0, n3 = w3 < 0;
-    const k0 = f(rowLo[s0] * w0), k1 = f(rowLo[s1] * w1), k2 = f(rowLo[s2] * w2), k3 = f(rowLo[s3] * w3);
+    const yEnd = yGroups.start[g + 1];
     for (let b = 0; b < blocks; b++) {
-      const t0 = n0 ? k0 : f(blockMax[i0 + b] * w0), t1 = n1 ? k1 : f(blockMax[i1 + b] * w1);
-      const t2 = n2 ? k2 : f(blockMax[i2 + b] * w2), t3 = n3 ? k3 : f(blockMax[i3 + b] * w3);
-      const bound = f(f(f(t0 + t1) + t2) + t3);
-      if (bound < best) continue;
-      for (let x = b * BLOCK, end = Math.min(W, x + BLOCK); x < end; x++) {
-        const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
-        const index = y * W + x;
-        if (v > best || (v === best && index < bestIndex)) {
-          best = v;
-          bestIndex = index;
+      const u0 = blockHi[i0 + b], l0 = blockLo[i0 + b], u1 = blockHi[i1 + b], l1 = blockLo[i1 + b];
+      const u2 = blockHi[i2 + b], l2 = blockLo[i2 + b], u3 = blockHi[i3 + b], l3 = blockLo[i3 + b];
+      if (groupBound(yGroups, g, u0, l0, u1, l1, u2, l2, u3, l3) + slack < best) continue;
+      const x0 = xGroups.start[xBlocks[b]], x1 = xGroups.start[xBlocks[b + 1]];
+      for (let y = yGroups.start[g]; y < yEnd; y++) {
+        if (y === seedRow) continue;
+        const w0 = yWeight[4 * y], w1 = yWeight[4 * y + 1], w2 = yWeight[4 * y + 2], w3 = yWeight[4 * y + 3];
+        if ((w0 < 0 ? l0 : u0) * w0 + (w1 < 0 ? l1 : u1) * w1 + ((w2 < 0 ? l2 : u2) * w2 + (w3 < 0 ? l3 : u3) * w3) + slack < best) continue;
+        if (ready[s0] === 0 && blockReady[i0 + b] === 0) ensureBlock(map, offset, m, W, s0, i0 + b, x0, x1, tp, sc);
+        if (ready[s1] === 0 && blockReady[i1 + b] === 0) ensureBlock(map, offset, m, W, s1, i1 + b, x0, x1, tp, sc);
+        if (ready[s2] === 0 && blockReady[i2 + b] === 0) ensureBlock(map, offset, m, W, s2, i2 + b, x0, x1, tp, sc);
+        if (ready[s3] === 0 && blockReady[i3 + b] === 0) ensureBlock(map, offset, m, W, s3, i3 + b, x0, x1, tp, sc);
+        for (let x = x0; x < x1; x++) {
+          const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
+          const index = y * W + x;
+          if (v > best || (v === best && index < bestIndex)) {
+            best = v;
+            bestIndex = index;
+          }
         }
       }
     }
   }
   return { best, index: bestIndex };
+}
+
+/** Resizes source row r over the columns [x0, x1) of a block and marks (row, block) `cell` ready. */
+function ensureBlock(map: Float32Array, offset: number, m: number, W: number, r: number, cell: number, x0: number, x1: number, tp: Taps, sc: DecodeScratch): void {
+  resizeColumns(map, offset, m, W, r, x0, x1, tp, sc.rows);
+  sc.blockReady[cell] = 1;
 }
 
 /**
@@ -293,6 +316,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   const W = Math.ceil(w), H = Math.ceil(h);
   sc.size(m, W, H);
   const { rowHi, rowLo, bound } = sc;
+  let mapAbs = 0;
   // Bounds of each x-resized source row: sum_j w_j s_j is linear in the positive and negative
   // weight sums, so its extremes sit at the ends of their ranges; a relative slack covers rounding.
   for (let r = 0; r < m; r++) {
@@ -308,6 +332,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
     const slack = SLACK * tp.absMax * Math.max(Math.abs(hi), Math.abs(lo)) + TINY;
     rowHi[r] = up + slack;
     rowLo[r] = down - slack;
+    mapAbs = Math.max(mapAbs, hi, -lo);
   }
   const { yIndex, yWeight } = tp;
   let seedRow = 0;
@@ -340,7 +365,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   } else {
     // Flat maps leave most rows in play: bound blocks of columns instead (exact bounds from the
     // x-resized rows, which are all needed then), and evaluate only the blocks that can win.
-    const found = blockSearch(map, offset, m, W, H, seedRow, tp, sc, best, bestIndex);
+    const found = blockSearch(map, offset, m, W, H, seedRow, mapAbs, tp, sc, best, bestIndex);
     best = found.best;
     bestIndex = found.index;
   }

@@ -159,6 +159,19 @@ function runBackendSuite(backend: Backend): void {
       const got = await ensembleAndDecode(batch, rois, { ...options, ...run });
       expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
     });
+
+    // The bench's map size, with RoIs that shrink the map (W < M: one column per tap group),
+    // upsample it about 4x, and stretch it past 16 columns per source column (a tap group wider
+    // than a block of the block search).
+    it.each([703, 704])('seed %i, M = 56, shrunk, 4x and 18x wide RoIs: decode equals the reference bit for bit', async (seed) => {
+      const r = rng(seed);
+      const n = 3, k = 4, m = 56;
+      const data = new Float32Array(n * k * m * m).map(() => r() * 8 - 4);
+      const rois = Float32Array.from([2, 3, 32.5, 47, 0, 0, 230, 215.25, 10, 5, 1010, 35]);
+      const expected = referenceDecode(data, n, k, m, checkDecode({}, n, rois));
+      const got = await decodeHeatmaps({ data, t: 1, n, k, m }, rois, run);
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+    });
   });
 
   describe('tie-heavy decoding (few distinct values: many equal maxima, loose row bounds)', () => {
