@@ -137,6 +137,18 @@ function probes(block: number): Probe[] {
           ],
           initializers: [floats('ones', [N, 1, 1, 1], 1)],
         },
+        {
+          // With the batch one whole block, X viewed as one image of N channels of C·H rows
+          // reorders straight to the blocked Xᵀ: no Transpose at all.
+          name: 'ReorderInput of X as [1, N, C·H, W] + NCHWc depthwise 1 × 1 padding',
+          nodes: [
+            node('Reshape', ['x', 'view'], ['v']),
+            node('ReorderInput', ['v'], ['b'], {}, NCHWC_DOMAIN),
+            node('Reshape', ['b', 'xt'], ['t']),
+            node('Conv', ['t', 'ones'], ['y'], { kernel_shape: ints([1, 1]), pads: ints([1, 1, 1, 1]), group: { type: 'int', value: N } }, NCHWC_DOMAIN),
+          ],
+          initializers: [floats('ones', [N, 1, 1, 1], 1), int64s('view', [1, N, C * H, H]), int64s('xt', [C, N, H, H])],
+        },
       ],
     },
     {

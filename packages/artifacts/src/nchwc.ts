@@ -110,13 +110,39 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     return name;
   };
   const info = (name: string, shape: readonly number[]) => extraInfo.push({ name, type: { kind: 'tensor', dtype: 'float32', shape } });
+  // X of `source` = Transpose(X, [1, 0, 2, 3]) when X's batch is exactly one channel block and
+  // the transpose feeds nothing else (a weight gradient's Xᵀ at a batch of `block`).
+  const batchSwapSource = (source: string): { x: string; shape: readonly number[]; transpose: NodeDef } | undefined => {
+    const t = producers.get(source);
+    const x = t?.inputs[0];
+    const shape = x === undefined ? undefined : shapes.get(x);
+    if (!t || t.opType !== 'Transpose' || t.domain !== '' || ints(t, 'perm')?.join(',') !== '1,0,2,3') return undefined;
+    if (!shape || shape.length !== 4 || shape[0] !== block || readers.get(source)?.length !== 1 || graphOutputs.has(source)) return undefined;
+    return { x: x!, shape, transpose: t };
+  };
   // ReorderInput of each tensor once: a weight gradient's dY is also its input gradient's input.
   const blockedInputs = new Map<string, string>();
   const reordered = (source: string, prefix: string, shape: readonly number[]): string => {
     const known = blockedInputs.get(source);
     if (known) return known;
     const out = `${prefix}_blocked`;
-    nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [source], outputs: [out], attributes: {}, name: `${prefix}_node` });
+    const swapped = batchSwapSource(source);
+    if (swapped) {
+      // source = Transpose(X, [1, 0, 2, 3]) with X [N, C, H, W] and N one whole block: X viewed
+      // as one image of N channels of C·H rows is reordered to [(c, h), w, n], which is the
+      // blocked source [C, N/block = 1, H, W, n] already. One multi-threaded pass instead of
+      // ORT's single-threaded Transpose and then the reorder.
+      const [n, c, h, w] = swapped.shape;
+      const view = `${prefix}_batch_view`, blocked = `${prefix}_batch_blocked`;
+      nodes.push({ opType: 'Reshape', domain: '', inputs: [swapped.x, shapeConst(`${prefix}_batch_view_shape`, [1, n, c * h, w])], outputs: [view], attributes: {}, name: `${prefix}_batch_view_node` });
+      nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [view], outputs: [blocked], attributes: {}, name: `${prefix}_node` });
+      nodes.push({ opType: 'Reshape', domain: '', inputs: [blocked, shapeConst(`${prefix}_shape`, shape)], outputs: [out], attributes: {}, name: `${prefix}_batch_swap_node` });
+      info(view, [1, n, c * h, w]);
+      info(blocked, [1, n, c * h, w]);
+      skippedTransposes.add(swapped.transpose);
+    } else {
+      nodes.push({ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [source], outputs: [out], attributes: {}, name: `${prefix}_node` });
+    }
     info(out, shape);
     blockedInputs.set(source, out);
     return out;

@@ -86,13 +86,19 @@ describe('nchwcConvolutions', () => {
       // the NCHW-input layout (batch 2) reads Xᵀ as it is, Pad included.
       const convInputs = new Set(blocked.nodes.filter((n) => n.opType === 'Conv').map((n) => n.inputs[0]));
       const padsIntoConvs = blocked.nodes.filter((n) => n.opType === 'Pad' && convInputs.has(n.outputs[0]));
+      // A batch of exactly one block needs no Transpose for Xᵀ: X viewed as [1, N, C·H, W] reorders to it.
+      const batchViews = blocked.nodes.filter((n) => n.opType === 'ReorderInput' && n.inputs[0].endsWith('_batch_view'));
+      const xtTransposes = blocked.nodes.filter((n) => n.opType === 'Transpose' && (n.attributes.perm as { value: number[] }).value.join(',') === '1,0,2,3' && blocked.nodes.some((m) => m.inputs.includes(n.outputs[0]) && ['Pad', 'ReorderInput'].includes(m.opType)));
       if (batch === 16) {
         expect(padPasses.length).toBeGreaterThanOrEqual(3);
         for (const p of padPasses) expect(p.attributes.group, p.name).toEqual({ type: 'int', value: block });
         expect(padsIntoConvs).toHaveLength(0);
+        expect(batchViews.length).toBe(block === 16 ? 4 : 0);
+        if (block === 16) expect(xtTransposes).toHaveLength(0);
       } else {
         expect(padPasses).toHaveLength(0);
         expect(padsIntoConvs.length).toBeGreaterThanOrEqual(3);
+        expect(batchViews).toHaveLength(0);
       }
       expect(blocked.nodes.filter((n) => n.name.endsWith('/t_perm_node'))).toHaveLength(5);
       expect(blocked.nodes.filter((n) => n.name.endsWith('/t_pad_node')).length).toBeGreaterThanOrEqual(1);
