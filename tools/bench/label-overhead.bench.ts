@@ -33,6 +33,8 @@
 // unlabeled images are stored; default png, jpeg with BENCH_MODEL), BENCH_MODEL (see above),
 // BENCH_SCALES (e.g. `0.75,1.25`: the plan is then identity, flip and these relative scales ± flip,
 // label's `--scales 0.75x,1.25x`; default: identity + flip, label's `--plan flip`),
+// BENCH_THREADS (onnxruntime intra-op threads of every loop and of label's `--threads`; default:
+// label's default, every core),
 // BENCH_BASELINE_BIN (another build's packages/cli/dist/bin.js, e.g. of a git worktree at an
 // older commit: its label runs in the same rounds, for a before/after ratio under the same load).
 import { spawnSync } from 'node:child_process';
@@ -62,6 +64,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SIZE = parseSize(process.env.BENCH_SIZE ?? (MODEL ? '640x480' : '96'));
 const FORMAT = process.env.BENCH_FORMAT ?? (MODEL ? 'jpeg' : 'png');
 if (FORMAT !== 'png' && FORMAT !== 'jpeg') throw new Error(`BENCH_FORMAT=${FORMAT}: png or jpeg`);
+const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : null;
+/** The same intra-op threads in this process's sessions and in label's. */
+const THREAD_OPTIONS = THREADS === null ? {} : { threads: THREADS };
+const THREAD_FLAGS = THREADS === null ? [] : ['--threads', String(THREADS)];
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const CACHE = process.env.BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'omnidistill', 'bench-teachers');
 const bin = resolve(here, '../../packages/cli/dist/bin.js');
@@ -219,8 +225,8 @@ try {
   // Every image decoded and its model calls recorded first.
   const manifest = parseManifest(JSON.parse(await readFile(teacher.manifestPath, 'utf8'))) as DetectorManifest;
   const bytes = new Uint8Array(await readFile(teacher.onnxPath));
-  const model = await createModelSession(bytes, manifest); // label's session options (intra-op threads sleep when idle)
-  const spinning = await createModelSession(bytes, manifest, { spinning: true }); // onnxruntime's defaults
+  const model = await createModelSession(bytes, manifest, THREAD_OPTIONS); // label's session options (intra-op threads sleep when idle)
+  const spinning = await createModelSession(bytes, manifest, { ...THREAD_OPTIONS, spinning: true }); // onnxruntime's defaults
   const coco = JSON.parse(await readFile(unlabeledCoco, 'utf8')) as { images: { file_name: string }[] };
   const files = coco.images.map((im) => join(unlabeled.imagesDir, im.file_name));
   const feeds: Feed[] = [];
@@ -242,7 +248,7 @@ try {
     const t1 = performance.now();
     const r = spawnSync(
       process.execPath,
-      [cli, 'label', '--task', 'detection', '--teacher', teacher.onnxPath, '--unlabeled', unlabeledCoco, '--images', unlabeled.imagesDir, '--labeled', labeled.annotations, ...PLAN_FLAGS, '--out', join(work, name), ...extra],
+      [cli, 'label', '--task', 'detection', '--teacher', teacher.onnxPath, '--unlabeled', unlabeledCoco, '--images', unlabeled.imagesDir, '--labeled', labeled.annotations, ...PLAN_FLAGS, ...THREAD_FLAGS, '--out', join(work, name), ...extra],
       { encoding: 'utf8' },
     );
     const wallRate = IMAGES / ((performance.now() - t1) / 1000);
@@ -259,7 +265,7 @@ try {
   const pct = (ratio: number) => `${(ratio * 100 - 100).toFixed(0)} %`;
   const cores = availableParallelism();
   const runs = PLAN.transforms.length;
-  console.log(`${IMAGES} ${FORMAT === 'jpeg' ? 'JPEG' : 'PNG'} images of ${SIZE.width}×${SIZE.height} px, ${teacher.description}, ${PLAN.transforms.map((t) => t.name).join(' + ')} (${runs} model runs per image), ${ROUNDS} interleaved rounds on ${cores} cores`);
+  console.log(`${IMAGES} ${FORMAT === 'jpeg' ? 'JPEG' : 'PNG'} images of ${SIZE.width}×${SIZE.height} px, ${teacher.description}, ${PLAN.transforms.map((t) => t.name).join(' + ')} (${runs} model runs per image), ${THREADS ?? cores} intra-op threads, ${ROUNDS} interleaved rounds on ${cores} cores`);
   for (let round = 0; round < ROUNDS; round++) {
     const bare = await bareLoop(model, feeds);
     const decode = await bareDecodeLoop(model, files);
