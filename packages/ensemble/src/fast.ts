@@ -185,6 +185,9 @@ class DecodeScratch {
   blockReady = new Uint8Array(0);
   /** The maximum of the row evaluateRow last computed. */
   rowBest = -Infinity;
+  /** The block search's best value and its flat index so far. */
+  best = -Infinity;
+  bestIndex = -1;
   size(m: number, W: number, H: number): void {
     if (this.rows.length < m * W) this.rows = new Float32Array(m * W);
     if (this.ready.length < m) {
@@ -239,8 +242,8 @@ function evaluateRow(map: Float32Array, offset: number, m: number, W: number, y:
 }
 
 /**
- * First maximum over the output rows other than `seedRow` (whose best value and flat index
- * are given), by blocks of at most BLOCK columns (whole x-groups). The x-resized values of each
+ * First maximum of the resized map, given a best value and its flat index (sc.best,
+ * sc.bestIndex), by blocks of at most BLOCK columns (whole x-groups). The x-resized values of each
  * (source row, block) are bounded from the source samples (sourceBlockBounds) without resizing;
  * then a whole y-group of output rows (the rows that share 4 source rows) is bounded over a
  * block at once (groupBound), then each of its rows with its own weights, all in double with a
@@ -249,59 +252,99 @@ function evaluateRow(map: Float32Array, offset: number, m: number, W: number, y:
  * A bound below the best value means no value there can be the first maximum (a value equal to
  * it could, at a smaller index, so only strictly smaller bounds are skipped).
  */
-function blockSearch(map: Float32Array, offset: number, m: number, W: number, H: number, seedRow: number, mapAbs: number, tp: Taps, sc: DecodeScratch, best: number, bestIndex: number): { best: number; index: number } {
-  const { x: xGroups, xBlocks, y: yGroups } = blockTaps(tp, W, H);
-  const { yWeight } = tp;
-  const blocks = xBlocks.length - 1;
-  if (sc.blockHi.length < m * blocks) {
-    sc.blockHi = new Float64Array(m * blocks);
-    sc.blockLo = new Float64Array(m * blocks);
-    sc.blockReady = new Uint8Array(m * blocks);
+function blockSearch(map: Float32Array, offset: number, m: number, W: number, H: number, mapAbs: number, tp: Taps, sc: DecodeScratch): void {
+  const bt = blockTaps(tp, W, H);
+  const { x: xGroups, xBlocks, y: yGroups } = bt;
+  const blocks = xBlocks.length - 1, cells = m * blocks;
+  if (sc.blockHi.length < cells) {
+    sc.blockHi = new Float64Array(cells);
+    sc.blockLo = new Float64Array(cells);
+    sc.blockReady = new Uint8Array(cells);
   }
-  const { blockHi, blockLo, blockReady, rows, ready } = sc;
-  blockReady.fill(0, 0, m * blocks);
+  const { blockHi, blockLo } = sc;
+  sc.blockReady.fill(0, 0, cells);
   // A computed x-resized value differs from its exact sum by at most 7 float32 roundings of
   // 2^-24 tp.absMax mapAbs; and M (sum - sumMid) <= mapAbs sumHalfMax.
   sourceBlockBounds(map, offset, m, xGroups, xBlocks, SLACK * tp.absMax * mapAbs + mapAbs * xGroups.sumHalfMax + TINY, blockHi, blockLo);
   // Every x-resized value is within (1 + SLACK) absMax mapAbs of 0: the y pass's rounding slack.
   const slack = SLACK * yGroups.absMax * (1 + SLACK) * tp.absMax * mapAbs + TINY;
+  // A high best value early prunes more: first the rows centred on the source row of the block
+  // with the largest bound, in that block (on noise maps the maximum is usually there).
+  let top = 0;
+  for (let c = 1; c < cells; c++) if (blockHi[c] > blockHi[top]) top = c;
+  const topRow = Math.floor(top / blocks), topBlock = top - topRow * blocks;
+  for (let g = 0; g < yGroups.count; g++) {
+    if (yGroups.tap[4 * g + 1] === topRow || yGroups.tap[4 * g + 2] === topRow) searchBlock(map, offset, m, W, g, topBlock, slack, tp, bt, sc);
+  }
   for (let g = 0; g < yGroups.count; g++) {
     const a = 4 * g;
-    const s0 = yGroups.tap[a], s1 = yGroups.tap[a + 1], s2 = yGroups.tap[a + 2], s3 = yGroups.tap[a + 3];
-    const i0 = s0 * blocks, i1 = s1 * blocks, i2 = s2 * blocks, i3 = s3 * blocks;
-    const r0 = s0 * W, r1 = s1 * W, r2 = s2 * W, r3 = s3 * W;
-    const yEnd = yGroups.start[g + 1];
+    const i0 = yGroups.tap[a] * blocks, i1 = yGroups.tap[a + 1] * blocks, i2 = yGroups.tap[a + 2] * blocks, i3 = yGroups.tap[a + 3] * blocks;
     for (let b = 0; b < blocks; b++) {
-      const u0 = blockHi[i0 + b], l0 = blockLo[i0 + b], u1 = blockHi[i1 + b], l1 = blockLo[i1 + b];
-      const u2 = blockHi[i2 + b], l2 = blockLo[i2 + b], u3 = blockHi[i3 + b], l3 = blockLo[i3 + b];
-      if (groupBound(yGroups, g, u0, l0, u1, l1, u2, l2, u3, l3) + slack < best) continue;
-      const x0 = xGroups.start[xBlocks[b]], x1 = xGroups.start[xBlocks[b + 1]];
-      for (let y = yGroups.start[g]; y < yEnd; y++) {
-        if (y === seedRow) continue;
-        const w0 = yWeight[4 * y], w1 = yWeight[4 * y + 1], w2 = yWeight[4 * y + 2], w3 = yWeight[4 * y + 3];
-        if ((w0 < 0 ? l0 : u0) * w0 + (w1 < 0 ? l1 : u1) * w1 + ((w2 < 0 ? l2 : u2) * w2 + (w3 < 0 ? l3 : u3) * w3) + slack < best) continue;
-        if (ready[s0] === 0 && blockReady[i0 + b] === 0) ensureBlock(map, offset, m, W, s0, i0 + b, x0, x1, tp, sc);
-        if (ready[s1] === 0 && blockReady[i1 + b] === 0) ensureBlock(map, offset, m, W, s1, i1 + b, x0, x1, tp, sc);
-        if (ready[s2] === 0 && blockReady[i2 + b] === 0) ensureBlock(map, offset, m, W, s2, i2 + b, x0, x1, tp, sc);
-        if (ready[s3] === 0 && blockReady[i3 + b] === 0) ensureBlock(map, offset, m, W, s3, i3 + b, x0, x1, tp, sc);
-        for (let x = x0; x < x1; x++) {
-          const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
-          const index = y * W + x;
-          if (v > best || (v === best && index < bestIndex)) {
-            best = v;
-            bestIndex = index;
-          }
-        }
+      const bound = groupBound(yGroups, g, blockHi[i0 + b], blockLo[i0 + b], blockHi[i1 + b], blockLo[i1 + b], blockHi[i2 + b], blockLo[i2 + b], blockHi[i3 + b], blockLo[i3 + b]);
+      if (bound + slack >= sc.best) searchBlock(map, offset, m, W, g, b, slack, tp, bt, sc);
+    }
+  }
+}
+
+/**
+ * The rows of y-group g over block b: each row bounded with its
+ * own weights (in double, with `slack`), and the values of rows that pass computed as the
+ * reference computes them (their source rows resized over the block first, once), updating
+ * sc.best and sc.bestIndex.
+ */
+function searchBlock(map: Float32Array, offset: number, m: number, W: number, g: number, b: number, slack: number, tp: Taps, bt: BlockTaps, sc: DecodeScratch): void {
+  const { y: yGroups, x: xGroups, xBlocks } = bt;
+  const { blockHi, blockLo, blockReady, rows, ready } = sc;
+  const { yWeight } = tp;
+  const blocks = xBlocks.length - 1, a = 4 * g;
+  const s0 = yGroups.tap[a], s1 = yGroups.tap[a + 1], s2 = yGroups.tap[a + 2], s3 = yGroups.tap[a + 3];
+  const i0 = s0 * blocks + b, i1 = s1 * blocks + b, i2 = s2 * blocks + b, i3 = s3 * blocks + b;
+  const u0 = blockHi[i0], l0 = blockLo[i0], u1 = blockHi[i1], l1 = blockLo[i1], u2 = blockHi[i2], l2 = blockLo[i2], u3 = blockHi[i3], l3 = blockLo[i3];
+  const r0 = s0 * W, r1 = s1 * W, r2 = s2 * W, r3 = s3 * W;
+  const x0 = xGroups.start[xBlocks[b]], x1 = xGroups.start[xBlocks[b + 1]];
+  let best = sc.best, bestIndex = sc.bestIndex;
+  for (let y = yGroups.start[g], yEnd = yGroups.start[g + 1]; y < yEnd; y++) {
+    const w0 = yWeight[4 * y], w1 = yWeight[4 * y + 1], w2 = yWeight[4 * y + 2], w3 = yWeight[4 * y + 3];
+    if ((w0 < 0 ? l0 : u0) * w0 + (w1 < 0 ? l1 : u1) * w1 + ((w2 < 0 ? l2 : u2) * w2 + (w3 < 0 ? l3 : u3) * w3) + slack < best) continue;
+    if (ready[s0] === 0 && blockReady[i0] === 0) ensureBlock(map, offset, m, W, s0, i0, x0, x1, tp, sc);
+    if (ready[s1] === 0 && blockReady[i1] === 0) ensureBlock(map, offset, m, W, s1, i1, x0, x1, tp, sc);
+    if (ready[s2] === 0 && blockReady[i2] === 0) ensureBlock(map, offset, m, W, s2, i2, x0, x1, tp, sc);
+    if (ready[s3] === 0 && blockReady[i3] === 0) ensureBlock(map, offset, m, W, s3, i3, x0, x1, tp, sc);
+    for (let x = x0; x < x1; x++) {
+      const v = f(f(f(f(rows[r0 + x] * w0) + f(rows[r1 + x] * w1)) + f(rows[r2 + x] * w2)) + f(rows[r3 + x] * w3));
+      const index = y * W + x;
+      if (v > best || (v === best && index < bestIndex)) {
+        best = v;
+        bestIndex = index;
       }
     }
   }
-  return { best, index: bestIndex };
+  sc.best = best;
+  sc.bestIndex = bestIndex;
 }
 
 /** Resizes source row r over the columns [x0, x1) of a block and marks (row, block) `cell` ready. */
 function ensureBlock(map: Float32Array, offset: number, m: number, W: number, r: number, cell: number, x0: number, x1: number, tp: Taps, sc: DecodeScratch): void {
   resizeColumns(map, offset, m, W, r, x0, x1, tp, sc.rows);
   sc.blockReady[cell] = 1;
+}
+
+/** The output index (of `outSize`) whose centre is nearest source index `i` of `inSize` (align_corners = false). */
+function nearestOutput(i: number, inSize: number, outSize: number): number {
+  return Math.min(Math.max(Math.round(((i + 0.5) * outSize) / inSize - 0.5), 0), outSize - 1);
+}
+
+/** The resized value at output (x, y), computed as the reference computes it. */
+function valueAt(map: Float32Array, offset: number, m: number, x: number, y: number, tp: Taps): number {
+  const { xIndex, xWeight, yIndex, yWeight } = tp;
+  const a = 4 * x;
+  let v = 0;
+  for (let j = 0; j < 4; j++) {
+    const src = offset + yIndex[4 * y + j] * m;
+    const r = f(f(f(f(map[src + xIndex[a]] * xWeight[a]) + f(map[src + xIndex[a + 1]] * xWeight[a + 1])) + f(map[src + xIndex[a + 2]] * xWeight[a + 2])) + f(map[src + xIndex[a + 3]] * xWeight[a + 3]));
+    v = j === 0 ? f(r * yWeight[4 * y]) : f(v + f(r * yWeight[4 * y + j]));
+  }
+  return v;
 }
 
 /**
@@ -316,7 +359,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   const W = Math.ceil(w), H = Math.ceil(h);
   sc.size(m, W, H);
   const { rowHi, rowLo, bound } = sc;
-  let mapAbs = 0;
+  let mapAbs = 0, topValue = -Infinity, topRow = 0;
   // Bounds of each x-resized source row: sum_j w_j s_j is linear in the positive and negative
   // weight sums, so its extremes sit at the ends of their ranges; a relative slack covers rounding.
   for (let r = 0; r < m; r++) {
@@ -333,9 +376,12 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
     rowHi[r] = up + slack;
     rowLo[r] = down - slack;
     mapAbs = Math.max(mapAbs, hi, -lo);
+    if (hi > topValue) {
+      topValue = hi;
+      topRow = r;
+    }
   }
   const { yIndex, yWeight } = tp;
-  let seedRow = 0;
   for (let y = 0; y < H; y++) {
     let b = 0, magnitude = 0;
     for (let j = 0; j < 4; j++) {
@@ -344,30 +390,34 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
       magnitude += Math.abs(wy) * Math.max(Math.abs(rowHi[r]), Math.abs(rowLo[r]));
     }
     bound[y] = b + SLACK * magnitude + TINY;
-    if (bound[y] > bound[seedRow]) seedRow = y;
   }
-  let best = -Infinity, bestIndex = -1;
-  const visit = (y: number): void => {
-    const rowX = evaluateRow(map, offset, m, W, y, tp, sc);
-    const rowBest = sc.rowBest;
-    const index = y * W + rowX;
-    if (bestIndex < 0 || rowBest > best || (rowBest === best && index < bestIndex)) {
-      best = rowBest;
-      bestIndex = index;
-    }
-  };
-  visit(seedRow);
+  // A first best value: the resized value at the output cell over the largest source sample
+  // (near the maximum on peaky and on noise maps alike; one value, where a whole row cost 4 rows' resize).
+  let topColumn = 0;
+  while (topColumn < m - 1 && map[offset + topRow * m + topColumn] !== topValue) topColumn++;
+  const seedX = nearestOutput(topColumn, m, W), seedY = nearestOutput(topRow, m, H);
+  let best = valueAt(map, offset, m, seedX, seedY, tp), bestIndex = seedY * W + seedX;
   let candidates = 0;
-  for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) candidates++;
+  for (let y = 0; y < H; y++) if (!(bound[y] < best)) candidates++;
   if (candidates * 8 <= H) {
     // A row whose bound is below the best value cannot hold the maximum, nor a value equal to it.
-    for (let y = 0; y < H; y++) if (y !== seedRow && !(bound[y] < best)) visit(y);
+    for (let y = 0; y < H; y++) {
+      if (bound[y] < best) continue;
+      const rowX = evaluateRow(map, offset, m, W, y, tp, sc);
+      const index = y * W + rowX;
+      if (sc.rowBest > best || (sc.rowBest === best && index < bestIndex)) {
+        best = sc.rowBest;
+        bestIndex = index;
+      }
+    }
   } else {
-    // Flat maps leave most rows in play: bound blocks of columns instead (exact bounds from the
-    // x-resized rows, which are all needed then), and evaluate only the blocks that can win.
-    const found = blockSearch(map, offset, m, W, H, seedRow, mapAbs, tp, sc, best, bestIndex);
-    best = found.best;
-    bestIndex = found.index;
+    // Flat maps leave most rows in play: bound blocks of columns instead, and evaluate only the
+    // rows of blocks that can win.
+    sc.best = best;
+    sc.bestIndex = bestIndex;
+    blockSearch(map, offset, m, W, H, mapAbs, tp, sc);
+    best = sc.best;
+    bestIndex = sc.bestIndex;
   }
   writeKeypoint(keypoints, item, rois, n, W, H, bestIndex, best);
   return true;
