@@ -130,8 +130,9 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
     if (swapped) {
       // source = Transpose(X, [1, 0, 2, 3]) with X [N, C, H, W] and N one whole block: X viewed
       // as one image of N channels of C·H rows is reordered to [(c, h), w, n], which is the
-      // blocked source [C, N/block = 1, H, W, n] already. One multi-threaded pass instead of
-      // ORT's single-threaded Transpose and then the reorder.
+      // blocked source [C, N/block = 1, H, W, n] already: one pass instead of ORT's Transpose
+      // and then the reorder (it runs on one thread, as that Transpose did: ORT splits a
+      // reorder by image and channel block, and this view is one of each).
       const [n, c, h, w] = swapped.shape;
       const view = `${prefix}_batch_view`, blocked = `${prefix}_batch_blocked`;
       nodes.push({ opType: 'Reshape', domain: '', inputs: [swapped.x, shapeConst(`${prefix}_batch_view_shape`, [1, n, c * h, w])], outputs: [view], attributes: {}, name: `${prefix}_batch_view_node` });
