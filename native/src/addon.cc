@@ -18,6 +18,7 @@
 
 #include "coco_dataset.h"
 #include "coco_results.h"
+#include "file_bytes.h"
 #include "kernel_math.h"
 #include "kernels.h"
 
@@ -535,21 +536,6 @@ Napi::Value Triad(const Napi::CallbackInfo& info) {
 // (coco_results.h, coco_dataset.h), so that the JavaScript thread is free meanwhile. Each
 // resolves null when the text is outside its scanner's shape or the file cannot be read.
 
-/** The whole content of a regular file; false when it is not one or cannot be read. */
-bool readWholeFile(const std::string& path, std::vector<uint8_t>& out) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || ec) return false;
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return false;
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  out.resize(static_cast<size_t>(size));
-  // the file must still end where it did: a short read or extra bytes mean it changed meanwhile
-  const bool ok = std::fread(out.data(), 1, out.size(), f) == out.size() && std::fgetc(f) == EOF;
-  std::fclose(f);
-  return ok;
-}
-
 /** Columns at least this large are handed to JavaScript without a copy (smaller ones are copied: no finalizer per array). */
 constexpr size_t kAdoptBytes = 64 << 10;
 
@@ -637,7 +623,7 @@ class CocoScanWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       if (!path_.empty()) {
-        if (!readWholeFile(path_, text_)) return;  // ok_ stays false: the caller reads it itself
+        if (!text_.read(path_)) return;  // ok_ stays false: the caller reads it itself
         data_ = text_.data();
         size_ = text_.size();
       }
@@ -646,7 +632,7 @@ class CocoScanWorker : public Napi::AsyncWorker {
       ok_ = false;  // too large for this process: the caller's streaming reader takes it
       columns_ = Columns{};
     }
-    text_ = std::vector<uint8_t>{};
+    text_.release();
   }
 
   void OnOK() override {
@@ -667,7 +653,7 @@ class CocoScanWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::Value> bytes_;  // keeps the text alive while the pool thread reads it
   std::string path_;
-  std::vector<uint8_t> text_;
+  FileBytes text_;
   const uint8_t* data_;
   size_t size_;
   bool skip_;

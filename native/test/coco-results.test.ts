@@ -138,6 +138,33 @@ describe('parseCocoResults', () => {
     }
   });
 
+  it('reads a file of several MiB by path (the huge-page buffer) as it reads the same bytes, and an empty file as a decline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnidistill-native-coco-'));
+    try {
+      const next = numbers(17);
+      const records = Array.from({ length: 9000 }, (_, i) => ({
+        image_id: i % 97,
+        category_id: 1 + (i % 3),
+        score: next(),
+        bbox: [next(), next(), Math.abs(next()), Math.abs(next())],
+        keypoints: Array.from({ length: 51 }, () => next()),
+      }));
+      const text = JSON.stringify(records);
+      expect(text.length).toBeGreaterThan(5 << 20); // past the size read into huge pages
+      const file = join(dir, 'big.json');
+      writeFileSync(file, text);
+      const byPath = await native.parseCocoResults!(file, { skipBoxedKeypoints: false });
+      const byBytes = await parse(text);
+      expect(byPath).not.toBeNull();
+      expect(byPath).toEqual(byBytes);
+      const empty = join(dir, 'empty.json');
+      writeFileSync(empty, '');
+      expect(await native.parseCocoResults!(empty, { skipBoxedKeypoints: false })).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects arguments of the wrong type instead of crashing', () => {
     expect(() => native.parseCocoResults!(3 as unknown as Uint8Array, { skipBoxedKeypoints: false })).toThrow(/source: expected a Uint8Array or a file path/);
     expect(() => native.parseCocoResults!('', { skipBoxedKeypoints: false })).toThrow(/source: expected a Uint8Array or a file path/);
