@@ -24,7 +24,9 @@ const CATEGORIES: readonly { name: string; ops: ReadonlySet<string> }[] = [
 ];
 const REST = 'element-wise, reductions, matmuls, the rest';
 
-function categoryOf(op: string): string {
+/** A node's category: by op type, except the NCHWc padding passes (depthwise 1 × 1 Convs by ones, `…_pad_node`), which are layout. */
+function categoryOf(op: string, node?: string): string {
+  if (node?.endsWith('_pad_node')) return CATEGORIES[1].name;
   return CATEGORIES.find((c) => c.ops.has(op))?.name ?? REST;
 }
 
@@ -38,7 +40,7 @@ function report(kind: string, p: NativeStepProfile): void {
   const parts = (['forward', 'backward', 'optimizer', 'other'] as const).map((s) => `${s} ${pct(p.sections[s], step)}`);
   console.log(`   kernel time by part: ${parts.join(', ')}; between nodes ${pct(p.betweenNodesMs, step)}`);
   const byCategory = new Map<string, number>();
-  for (const o of p.ops) byCategory.set(categoryOf(o.op), (byCategory.get(categoryOf(o.op)) ?? 0) + o.ms);
+  for (const n of p.perNode) byCategory.set(categoryOf(n.op, n.name), (byCategory.get(categoryOf(n.op, n.name)) ?? 0) + n.ms);
   for (const name of [...CATEGORIES.map((c) => c.name), REST]) console.log(`   ${pct(byCategory.get(name) ?? 0, step)}  ${name}`);
   console.log(`   ${pct(p.betweenNodesMs, step)}  ORT between nodes`);
   console.log(`   top op types (part, op, ms per step, share, nodes per step):`);
