@@ -79,7 +79,9 @@ function spatialZeroPads(pad: NodeDef | undefined, initializers: ReadonlyMap<str
  * still attribute them to the part of the step the Conv belonged to. A zero Pad of H and W that
  * only feeds such a Conv (a weight gradient's Xᵀ) moves behind the reorder: ReorderInput of the
  * unpadded tensor, then a depthwise 1 × 1 NCHWc convolution by ones with that padding — exact,
- * and on all of ORT's threads where its Pad runs on one. The result only loads in
+ * and on all of ORT's threads where its Pad runs on one; and where that Xᵀ is a [1, 0, 2, 3]
+ * Transpose of a batch of exactly one block, X viewed as [1, N, C·H, W] reorders straight to
+ * it (no Transpose). The result only loads in
  * onnxruntime with the CPU provider on a machine whose MLAS block size is `block`.
  *
  * @example
