@@ -8,6 +8,7 @@
 #include <limits>
 #include <string_view>
 
+#include "column_growth.h"
 #include "json_cursor.h"
 
 namespace omni {
@@ -28,9 +29,23 @@ std::vector<double> sortedUnique(const std::vector<double>& ids) {
   return s;
 }
 
+/** Reserves the annotation columns of `out` for `scale` times the annotations read so far. */
+void reserveAnnotations(CocoDatasetColumns& out, double scale) {
+  reserveScaled(out.annId, scale);
+  reserveScaled(out.annImageId, scale);
+  reserveScaled(out.annCategoryId, scale);
+  reserveScaled(out.area, scale);
+  reserveScaled(out.bbox, scale);
+  reserveScaled(out.iscrowd, scale);
+  reserveScaled(out.numKeypoints, scale);
+  reserveScaled(out.kpStart, scale);
+  reserveScaled(out.kpCount, scale);
+  reserveScaled(out.keypoints, scale);
+}
+
 class DatasetScanner {
  public:
-  DatasetScanner(const uint8_t* data, size_t size, bool skipKeypoints) : in_(data, size), skipKeypoints_(skipKeypoints) {}
+  DatasetScanner(const uint8_t* data, size_t size, bool skipKeypoints) : in_(data, size), size_(size), skipKeypoints_(skipKeypoints) {}
 
   void run(CocoDatasetColumns& out) {
     in_.ws();
@@ -46,7 +61,11 @@ class DatasetScanner {
       }
       if (k == "annotations") {
         once(seenAnnotations);
-        in_.eachElement([&] { annotation(out); });
+        const size_t from = in_.offset();
+        in_.eachElement([&] {
+          annotation(out);
+          if (out.annId.size() == kSampleRecords) reserveAnnotations(out, wholeTextScale(from, in_.offset(), size_));
+        });
         continue;
       }
       const uint8_t* value = in_.position();
@@ -68,6 +87,7 @@ class DatasetScanner {
 
  private:
   JsonCursor in_;
+  const size_t size_;
   const bool skipKeypoints_;
   std::vector<double> box_;
   std::vector<CategoryKeys> categories_;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string_view>
 
+#include "column_growth.h"
 #include "json_cursor.h"
 
 namespace omni {
@@ -13,6 +14,18 @@ namespace {
 
 /** The record fields the scanner stores; any other key's value is syntax-checked and left out. */
 enum class Field { ImageId, CategoryId, Score, Bbox, Keypoints, Other };
+
+/** Reserves `out` for a text `scale` times as long as the part that gave its current records. */
+void reserveForWhole(CocoResultsColumns& out, double scale) {
+  reserveScaled(out.imageId, scale);
+  reserveScaled(out.categoryId, scale);
+  reserveScaled(out.score, scale);
+  reserveScaled(out.bbox, scale);
+  reserveScaled(out.hasBox, scale);
+  reserveScaled(out.kpStart, scale);
+  reserveScaled(out.kpCount, scale);
+  reserveScaled(out.keypoints, scale);
+}
 
 Field fieldOf(std::string_view k) {
   if (k == "image_id") return Field::ImageId;
@@ -25,17 +38,21 @@ Field fieldOf(std::string_view k) {
 
 class ResultsScanner {
  public:
-  ResultsScanner(const uint8_t* data, size_t size, bool skipBoxedKeypoints) : in_(data, size), skipBoxedKeypoints_(skipBoxedKeypoints) {}
+  ResultsScanner(const uint8_t* data, size_t size, bool skipBoxedKeypoints) : in_(data, size), size_(size), skipBoxedKeypoints_(skipBoxedKeypoints) {}
 
   void run(CocoResultsColumns& out) {
     in_.ws();
-    in_.eachElement([&] { record(out); });
+    in_.eachElement([&] {
+      record(out);
+      if (out.score.size() == kSampleRecords) reserveForWhole(out, wholeTextScale(0, in_.offset(), size_));
+    });
     in_.ws();
     if (!in_.atEnd()) throw OutsideShape{};
   }
 
  private:
   JsonCursor in_;
+  const size_t size_;
   const bool skipBoxedKeypoints_;
   std::vector<double> box_;
 

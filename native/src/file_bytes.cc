@@ -21,6 +21,17 @@ constexpr size_t kHugePageFrom = size_t{4} << 20;
 
 }  // namespace
 
+void adviseHugePages(void* data, size_t bytes) {
+#ifdef __linux__
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHugePage - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
 void FileBytes::release() {
 #ifdef __linux__
   if (block_ != nullptr && blockSize_ != 0) munmap(block_, blockSize_);
@@ -51,7 +62,7 @@ bool FileBytes::read(const std::string& path) {
       blockSize_ = mapped;
       const uintptr_t start = (reinterpret_cast<uintptr_t>(m) + kHugePage - 1) & ~(kHugePage - 1);
       data_ = reinterpret_cast<uint8_t*>(start);
-      madvise(data_, size, MADV_HUGEPAGE);  // advice only: without it the pages are ordinary ones
+      adviseHugePages(data_, size);
     }
   }
 #endif

@@ -162,6 +162,27 @@ describe('parseCocoDataset', () => {
     }
   });
 
+  it('reads a dataset of thousands of annotations (columns reserved after a sample; a 4+ MiB file by path) as JSON.parse does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnidistill-native-coco-'));
+    try {
+      const images = Array.from({ length: 500 }, (_, i) => `{"id":${i},"width":640,"height":480,"file_name":"${i}.jpg"}`).join(',');
+      const coordinate = (i: number, j: number): number => ((i * 7919 + j * 104729) % 1000003) / 1733.7;
+      const annotations = Array.from({ length: 6000 }, (_, i) => {
+        const keypoints = Array.from({ length: 6 }, (_, j) => (j % 3 === 2 ? (i + j) % 3 : coordinate(i, j)));
+        // later records run longer than the sample (more digits): the reserve must not fall short
+        const area = i < 2000 ? i : coordinate(i, 99) * 1.000000001;
+        return `{"id":${i + 1},"image_id":${i % 500},"category_id":1,"bbox":[${coordinate(i, 1)},2,3,4],"area":${area},"keypoints":[${keypoints.join(',')}],"pad":"${'x'.repeat(i < 2000 ? 10 : 800)}"}`;
+      });
+      const text = dataset(annotations.join(','), images);
+      expect(text.length).toBeGreaterThan(4 << 20);
+      const file = join(dir, 'gt.json');
+      writeFileSync(file, text);
+      expect(records((await native.parseCocoDataset!(file, { skipKeypoints: false }))!)).toEqual(reference(text));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects arguments of the wrong type instead of crashing', () => {
     expect(() => native.parseCocoDataset!(3 as unknown as Uint8Array, { skipKeypoints: false })).toThrow(/source: expected a Uint8Array or a file path/);
     expect(() => native.parseCocoDataset!(new Uint8Array(2), {} as { skipKeypoints: boolean })).toThrow(/options\.skipKeypoints: expected a boolean/);
