@@ -29,20 +29,6 @@ std::vector<double> sortedUnique(const std::vector<double>& ids) {
   return s;
 }
 
-/** Reserves the annotation columns of `out` for `scale` times the annotations read so far. */
-void reserveAnnotations(CocoDatasetColumns& out, double scale) {
-  reserveScaled(out.annId, scale);
-  reserveScaled(out.annImageId, scale);
-  reserveScaled(out.annCategoryId, scale);
-  reserveScaled(out.area, scale);
-  reserveScaled(out.bbox, scale);
-  reserveScaled(out.iscrowd, scale);
-  reserveScaled(out.numKeypoints, scale);
-  reserveScaled(out.kpStart, scale);
-  reserveScaled(out.kpCount, scale);
-  reserveScaled(out.keypoints, scale);
-}
-
 class DatasetScanner {
  public:
   DatasetScanner(const uint8_t* data, size_t size, bool skipKeypoints) : in_(data, size), size_(size), skipKeypoints_(skipKeypoints) {}
@@ -64,7 +50,9 @@ class DatasetScanner {
         const size_t from = in_.offset();
         in_.eachElement([&] {
           annotation(out);
-          if (out.annId.size() == kSampleRecords) reserveAnnotations(out, wholeTextScale(from, in_.offset(), size_));
+          if (out.annId.size() != kSampleRecords) return;
+          reserveAllScaled(wholeTextScale(from, in_.offset(), size_), out.annId, out.annImageId, out.annCategoryId, out.area, out.bbox, out.iscrowd,
+                           out.numKeypoints, out.kpStart, out.kpCount, out.keypoints);
         });
         continue;
       }

@@ -15,18 +15,6 @@ namespace {
 /** The record fields the scanner stores; any other key's value is syntax-checked and left out. */
 enum class Field { ImageId, CategoryId, Score, Bbox, Keypoints, Other };
 
-/** Reserves `out` for a text `scale` times as long as the part that gave its current records. */
-void reserveForWhole(CocoResultsColumns& out, double scale) {
-  reserveScaled(out.imageId, scale);
-  reserveScaled(out.categoryId, scale);
-  reserveScaled(out.score, scale);
-  reserveScaled(out.bbox, scale);
-  reserveScaled(out.hasBox, scale);
-  reserveScaled(out.kpStart, scale);
-  reserveScaled(out.kpCount, scale);
-  reserveScaled(out.keypoints, scale);
-}
-
 Field fieldOf(std::string_view k) {
   if (k == "image_id") return Field::ImageId;
   if (k == "category_id") return Field::CategoryId;
@@ -44,7 +32,9 @@ class ResultsScanner {
     in_.ws();
     in_.eachElement([&] {
       record(out);
-      if (out.score.size() == kSampleRecords) reserveForWhole(out, wholeTextScale(0, in_.offset(), size_));
+      if (out.score.size() == kSampleRecords) {
+        reserveAllScaled(wholeTextScale(0, in_.offset(), size_), out.imageId, out.categoryId, out.score, out.bbox, out.hasBox, out.kpStart, out.kpCount, out.keypoints);
+      }
     });
     in_.ws();
     if (!in_.atEnd()) throw OutsideShape{};

@@ -30,4 +30,10 @@ void reserveScaled(std::vector<T>& v, double scale) {
   adviseHugePages(v.data() + before, (v.capacity() - before) * sizeof(T));
 }
 
+/** reserveScaled for each of `columns`. */
+template <typename... Columns>
+void reserveAllScaled(double scale, Columns&... columns) {
+  (reserveScaled(columns, scale), ...);
+}
+
 }  // namespace omni
