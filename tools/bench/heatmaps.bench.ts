@@ -8,7 +8,8 @@
 // keypoint_peers.py, single-threaded): the Detectron-style numpy + OpenCV ensemble, torch +
 // torchvision's heatmaps_to_keypoints, and torchvision's decode alone, interleaved with ours
 // (native cpu on 1 thread, and the two addon-free backends: wasm, then ts).
-// Run: node --import tsx --conditions=source heatmaps.bench.ts [--no-peers]
+// Run: node --import tsx --conditions=source heatmaps.bench.ts [--no-peers | --peers-only]
+// (--peers-only: only the peers section, BENCH_PEER_ROUNDS interleaved rounds per workload, default 3)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { PEER_SCRIPTS, PeerServer, loadLine, median, pythonMissing, ratioText } 
 
 const T = 18, N = 100, K = 17, M = 56;
 const threads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
+const peerRounds = Number(process.env.BENCH_PEER_ROUNDS ?? 3);
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -183,7 +185,7 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
   await ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }); // warm-up
   await ensembleAndDecode(batch, rois, { ...options, backend: 'ts' });
   await ensembleAndDecode(batch, rois, { ...options, backend: 'wasm' });
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < peerRounds; r++) {
     for (let i = 0; i < 3; i++) native = (await sample(row('native'), () => ensembleAndDecode(batch, rois, { ...options, backend: 'cpu' }))).keypoints.data;
     ts = (await sample(row('ts'), () => ensembleAndDecode(batch, rois, { ...options, backend: 'ts' }))).keypoints.data;
     wasm = (await sample(row('wasm'), () => ensembleAndDecode(batch, rois, { ...options, backend: 'wasm' }))).keypoints.data;
@@ -193,7 +195,7 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
     tvDecode = await peerRow('tv_decode', 'tv_decode');
   }
   const t = (s: Samples) => `wall ${fmt(median(s.wall))} ms cpu ${fmt(median(s.cpu))} ms`;
-  console.log(`peers (${kind}), medians of 3 interleaved rounds:`);
+  console.log(`peers (${kind}), medians of ${peerRounds} interleaved rounds:`);
   console.log(`  ours fused, native cpu 1 thread  ${t(rows.native)}`);
   console.log(`  ours fused, ts backend           ${t(rows.ts)}   (ts vs native: ${agreement(ts, Array.from(native))})`);
   console.log(`  ours fused, wasm backend         ${t(rows.wasm)}   (wasm vs native: ${agreement(wasm, Array.from(native))})`);
@@ -211,6 +213,7 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
 }
 
 async function main(): Promise<void> {
+  const peersOnly = process.argv.includes('--peers-only');
   const peers = process.argv.includes('--no-peers') ? null : await startPeers();
   const native = loadNative();
   const runThreads = threads ?? native.backends().cpu.threads;
@@ -236,6 +239,10 @@ async function main(): Promise<void> {
     const batch = { data: heatmaps, t: T, n: N, k: K, m: M };
     const options = { mode: 'avg' as const, flipped, flipPairs: COCO_PERSON.flipPairs, threads: runThreads };
     console.log(`\n--- ${kind} heatmaps ---`);
+    if (peersOnly) {
+      if (peers) await versusPeers(peers, kind, heatmaps, rois, flipped);
+      continue;
+    }
 
     // Averaging phase alone (materialised [N,K,M,M] output); bandwidth from the kernel time.
     // The output buffer is reused across runs, as a streaming pipeline would (the triad's
@@ -310,7 +317,7 @@ async function main(): Promise<void> {
     }
   }
   const cudaStatus = backends().find((s) => s.backend === 'cuda')!;
-  if (cudaStatus.usable) {
+  if (cudaStatus.usable && !peersOnly) {
     const ga2 = new Float32Array(len);
     const gt = await native.triad(ga2, b, c, 3, { backend: 'cuda' });
     console.log(`cuda triad: kernel ${fmt(gt.kernelMs, 3)} ms -> ${fmt(triadBytes / (gt.kernelMs * 1e6))} GB/s device bandwidth`);
