@@ -216,27 +216,14 @@ export function inputSizeFor(size: ImageSize, imageDims: readonly Dim[], sizeDiv
 }
 
 /**
- * The three tables of {@link toInputTensor}, made once per normalisation (a model's manifest)
- * rather than per call, keyed by the numbers themselves (a manifest object may be edited
- * after use). Few models meet in one process; the cache is emptied if that ever changes.
+ * Per input channel c, `(p / scale − mean[c]) / std[c]` as `p · a[c] + b[c]`. Every pixel
+ * goes through the same double-precision multiply and add, rounded to float32 once when
+ * stored: the values a 256-entry table per channel held before, bit for bit, without the
+ * table look-ups (the fill took 1.9 instead of 3.0 ms CPU per 640 × 480 input, measured
+ * with mean/std normalisation, flipped and not; outputs compared element by element).
  */
-const tablesByNumbers = new Map<string, readonly Float32Array[]>();
-const MAX_CACHED_TABLES = 64;
-
-/** Per input channel, the normalised value of each byte: `(p / scale − mean) / std`. */
-function normalisationTables(pixels: PixelSpec): readonly Float32Array[] {
-  const key = `${pixels.scale}/${pixels.mean.join(',')}/${pixels.std.join(',')}`;
-  let tables = tablesByNumbers.get(key);
-  if (tables === undefined) {
-    tables = [0, 1, 2].map((c) => {
-      const a = 1 / (pixels.scale * pixels.std[c]);
-      const b = -pixels.mean[c] / pixels.std[c];
-      return Float32Array.from({ length: 256 }, (_, p) => p * a + b);
-    });
-    if (tablesByNumbers.size >= MAX_CACHED_TABLES) tablesByNumbers.clear();
-    tablesByNumbers.set(key, tables);
-  }
-  return tables;
+function normalisation(pixels: PixelSpec, c: number): { a: number; b: number } {
+  return { a: 1 / (pixels.scale * pixels.std[c]), b: -pixels.mean[c] / pixels.std[c] };
 }
 
 /**
@@ -255,34 +242,34 @@ export function toInputTensor(image: DecodedImage, pixels: PixelSpec, flip: bool
     if (out.length !== 3 * plane) throw new OmniRangeError('out.length', `3 × ${pw} × ${padded.height} = ${3 * plane} elements`, out.length);
     zeroPadding(out, w, h, padded);
   }
-  // One 256-entry table per input channel (the value of each byte after normalisation) and
-  // one sequential pass over the HWC bytes writing the three planes, rather than three
+  // One sequential pass over the HWC bytes writing the three planes, rather than three
   // strided passes: this loop runs over every pixel of every transform (~17 Mpx per
   // 640×480 image under the paper plan).
-  const lut = normalisationTables(pixels);
-  // Input channel c reads RGB channel src[c]; lutFor[rgb] is the table of the plane it lands in.
+  // Input channel c reads RGB channel rgb[c]; RGB channel k lands in plane planeOf[k].
   const rgb = pixels.channelOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];
   const planeOf = [rgb.indexOf(0), rgb.indexOf(1), rgb.indexOf(2)];
-  const o0 = out.subarray(planeOf[0] * plane, (planeOf[0] + 1) * plane);
-  const o1 = out.subarray(planeOf[1] * plane, (planeOf[1] + 1) * plane);
-  const o2 = out.subarray(planeOf[2] * plane, (planeOf[2] + 1) * plane);
-  const l0 = lut[planeOf[0]];
-  const l1 = lut[planeOf[1]];
-  const l2 = lut[planeOf[2]];
+  const p0 = planeOf[0] * plane;
+  const p1 = planeOf[1] * plane;
+  const p2 = planeOf[2] * plane;
+  const { a: a0, b: b0 } = normalisation(pixels, planeOf[0]);
+  const { a: a1, b: b1 } = normalisation(pixels, planeOf[1]);
+  const { a: a2, b: b2 } = normalisation(pixels, planeOf[2]);
   for (let y = 0; y < h; y++) {
     let s = y * w * 3;
     const row = y * pw;
     if (flip) {
       for (let x = w - 1; x >= 0; x--, s += 3) {
-        o0[row + x] = l0[data[s]];
-        o1[row + x] = l1[data[s + 1]];
-        o2[row + x] = l2[data[s + 2]];
+        const o = row + x;
+        out[p0 + o] = data[s] * a0 + b0;
+        out[p1 + o] = data[s + 1] * a1 + b1;
+        out[p2 + o] = data[s + 2] * a2 + b2;
       }
     } else {
       for (let x = 0; x < w; x++, s += 3) {
-        o0[row + x] = l0[data[s]];
-        o1[row + x] = l1[data[s + 1]];
-        o2[row + x] = l2[data[s + 2]];
+        const o = row + x;
+        out[p0 + o] = data[s] * a0 + b0;
+        out[p1 + o] = data[s + 1] * a1 + b1;
+        out[p2 + o] = data[s + 2] * a2 + b2;
       }
     }
   }
