@@ -1,13 +1,12 @@
 // How the COCO scanners' columns grow: after a sample of records each column is reserved for
-// the whole text at the bytes per record seen so far (+10 %), and its unwritten part is marked
-// for huge pages. The columns of a 34 MB results file then grow once instead of doubling ~20
-// times (each a copy, and fresh pages to fault in, of up to 12 MB of keypoints).
+// the whole text at the bytes per record seen so far (+10 %). The columns of a 34 MB results
+// file then grow once instead of doubling ~20 times (each a copy, and fresh pages to fault in,
+// of up to 12 MB of keypoints).
 #pragma once
 
 #include <cstddef>
 #include <vector>
 
-#include "file_bytes.h"
 
 namespace omni {
 
@@ -22,12 +21,10 @@ inline double wholeTextScale(size_t from, size_t at, size_t size) {
   return 1.1 * static_cast<double>(size - from) / static_cast<double>(at > from ? at - from : 1);
 }
 
-/** Reserves `v` for `scale` times its current size (+16) and advises huge pages on the unwritten part. */
+/** Reserves `v` for `scale` times its current size (+16). */
 template <typename T>
 void reserveScaled(std::vector<T>& v, double scale) {
-  const size_t before = v.size();
-  v.reserve(static_cast<size_t>(static_cast<double>(before) * scale) + 16);
-  adviseHugePages(v.data() + before, (v.capacity() - before) * sizeof(T));
+  v.reserve(static_cast<size_t>(static_cast<double>(v.size()) * scale) + 16);
 }
 
 /** reserveScaled for each of `columns`. */

@@ -138,7 +138,7 @@ describe('parseCocoResults', () => {
     }
   });
 
-  it('reads a file of several MiB by path (the huge-page buffer) as it reads the same bytes, and an empty file as a decline', async () => {
+  it('reads a file of several MiB by path (read whole on the pool thread) as it reads the same bytes, and an empty file as a decline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'omnidistill-native-coco-'));
     try {
       const next = numbers(17);
@@ -150,7 +150,7 @@ describe('parseCocoResults', () => {
         keypoints: Array.from({ length: 51 }, () => next()),
       }));
       const text = JSON.stringify(records);
-      expect(text.length).toBeGreaterThan(5 << 20); // past the size read into huge pages
+      expect(text.length).toBeGreaterThan(5 << 20); // a file of several MiB, read in one buffer
       const file = join(dir, 'big.json');
       writeFileSync(file, text);
       const byPath = await native.parseCocoResults!(file, { skipBoxedKeypoints: false });
