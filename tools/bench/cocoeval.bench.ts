@@ -4,7 +4,8 @@
 //     ~30 000 results, ours vs pycocotools' (a Python child timing only those calls), bbox and
 //     keypoints, interleaved rounds; also the pycocotools-structured TS port (the test oracle);
 //  2. whole process: `omnidistill eval` (the built CLI) vs a python process doing
-//     COCO() + loadRes + evaluate + accumulate + summarize, at 1k / 5k / 20k images.
+//     COCO() + loadRes + evaluate + accumulate + summarize, at 1k / 5k / 20k images (where
+//     NODE_EXTRA_CA_CERTS is set, also ours without it: see withoutExtraCaCerts).
 // Stats are checked equal to pycocotools' on every row. Run: node --import tsx --conditions=source cocoeval.bench.ts [--quick] [--whole-process]
 // (--quick: 1k and 5k images only; --whole-process: part 2 alone).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,16 +103,24 @@ async function wholeProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Pro
     return;
   }
   if (!peerEnv) console.log('  pycocotools absent: our times only');
+  const envWithoutCerts = withoutExtraCaCerts();
+  if (envWithoutCerts) console.log(`  ${extraCaCertsCost(envWithoutCerts)}`);
   for (const images of quick ? [1000, 5000] : [1000, 5000, 20000]) {
     const c = writeCase(dir, images);
     for (const iouType of IOU_TYPES) {
-      const ours = empty(), py = empty();
+      const ours = empty(), oursNoCerts = empty(), py = empty();
       let oursStats: number[] = [], pyStats: number[] = [];
+      const evalArgs = [cli, 'eval', '--gt', c.gt, '--results', c.results, '--iou-type', iouType, '--json'];
       for (let r = 0; r < ROUNDS; r++) {
-        const o = timeProcess(process.execPath, [cli, 'eval', '--gt', c.gt, '--results', c.results, '--iou-type', iouType, '--json']);
+        const o = timeProcess(process.execPath, evalArgs);
         ours.wall.push(o.wallS);
         ours.cpu.push(o.cpuS);
         oursStats = (JSON.parse(o.stdout) as { stats: number[] }).stats;
+        if (envWithoutCerts) {
+          const n = timeProcess(process.execPath, evalArgs, envWithoutCerts);
+          oursNoCerts.wall.push(n.wallS);
+          oursNoCerts.cpu.push(n.cpuS);
+        }
         if (peerEnv) {
           const t = timeProcess(PYTHON, [join(PEER_SCRIPTS, 'pycocotools_eval.py'), 'process', c.gt, c.results, iouType], peerEnv);
           py.wall.push(t.wallS);
@@ -126,8 +135,40 @@ async function wholeProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Pro
       }
       console.log(`${head} | pycocotools wall ${ms(median(py.wall))} cpu ${ms(median(py.cpu))} | stats ${compareStats(oursStats, pyStats)}`);
       console.log(`  RATIO pycocotools/omnidistill whole process (${images} images, ${iouType}): ${ratioText(py, ours)}  [${loadLine()}]`);
+      if (envWithoutCerts) {
+        console.log(`   (without NODE_EXTRA_CA_CERTS: omnidistill wall ${ms(median(oursNoCerts.wall))} cpu ${ms(median(oursNoCerts.cpu))})`);
+        console.log(`  RATIO pycocotools/omnidistill whole process (${images} images, ${iouType}), node without NODE_EXTRA_CA_CERTS: ${ratioText(py, oursNoCerts)}  [${loadLine()}]`);
+      }
     }
   }
+}
+
+/**
+ * Where NODE_EXTRA_CA_CERTS is set (this machine sets it for every process), Node parses that
+ * certificate bundle at every start-up, before any of our code runs: tens of ms of CPU per
+ * process that a Python process does not pay and most users' machines do not set. The rows
+ * run with the environment as given; where it is set, each round also runs our process
+ * without it, printed as a labelled second ratio.
+ */
+function withoutExtraCaCerts(): NodeJS.ProcessEnv | null {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return null;
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** What NODE_EXTRA_CA_CERTS costs a bare `node -e 0` here (interleaved, medians). */
+function extraCaCertsCost(envWithoutCerts: NodeJS.ProcessEnv): string {
+  const withIt = empty(), without = empty();
+  for (let r = 0; r < 7; r++) {
+    const a = timeProcess(process.execPath, ['-e', '0']);
+    withIt.wall.push(a.wallS);
+    withIt.cpu.push(a.cpuS);
+    const b = timeProcess(process.execPath, ['-e', '0'], envWithoutCerts);
+    without.wall.push(b.wallS);
+    without.cpu.push(b.cpuS);
+  }
+  return `this environment sets NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}: \`node -e 0\` takes wall ${ms(median(withIt.wall))} cpu ${ms(median(withIt.cpu))} with it, wall ${ms(median(without.wall))} cpu ${ms(median(without.cpu))} without`;
 }
 
 async function main(): Promise<void> {
