@@ -18,8 +18,18 @@ export function prepareInput(model: ModelSession, image: DecodedImage, geometry:
  * reused across calls (input-buffers.ts): it is handed back when `use` settles, so `use` must
  * not keep the tensor (its model calls must have returned).
  */
-export async function withInput<T>(model: ModelSession, image: DecodedImage, geometry: TransformGeometry, use: (input: Tensor) => Promise<T>): Promise<T> {
-  const input = await timeStage(model.clock, 'transform', () => prepareUntimed(model, image, geometry, true));
+export function withInput<T>(model: ModelSession, image: DecodedImage, geometry: TransformGeometry, use: (input: Tensor) => Promise<T>): Promise<T> {
+  return withPooledInput(model, () => prepareUntimed(model, image, geometry, true), use);
+}
+
+/**
+ * `use(input)` with the tensor `build` fills into a buffer taken from the reused input buffers
+ * (input-buffers.ts; the build is timed as the transform stage): the buffer is handed back when
+ * `use` settles, so `use` must not keep the tensor. For layouts whose input is not
+ * {@link prepareInput}'s padded [1, 3, H, W].
+ */
+export async function withPooledInput<T>(model: ModelSession, build: () => Promise<Tensor>, use: (input: Tensor) => Promise<T>): Promise<T> {
+  const input = await timeStage(model.clock, 'transform', build);
   try {
     return await use(input);
   } finally {

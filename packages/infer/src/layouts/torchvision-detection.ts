@@ -8,10 +8,8 @@ import type { TransformGeometry } from '@omnidistill/transforms';
 import { resizeImage, toInputTensor, type DecodedImage } from '../image.js';
 import type { ModelManifest } from '../manifest.js';
 import { inputBuffers } from '../input-buffers.js';
-import { runDetector } from '../run-model.js';
+import { runDetector, withPooledInput } from '../run-model.js';
 import type { KeypointSession, ModelSession } from '../session.js';
-import { timeStage } from '../stage-clock.js';
-import { releaseInput } from '../transform-batch.js';
 import { noOptions } from './rois.js';
 import type { LayoutAdapter, LayoutExpectations, RegressedInstances } from './types.js';
 
@@ -21,17 +19,13 @@ import type { LayoutAdapter, LayoutExpectations, RegressedInstances } from './ty
  * 640 × 480 input is 3.7 MB that the allocator zeroes and V8 counts as external memory) and
  * handed back when `use` settles, so `use` must not keep it.
  */
-async function withRank3Input<T>(model: ModelSession, image: DecodedImage, g: TransformGeometry, use: (input: Tensor) => Promise<T>): Promise<T> {
-  const input = await timeStage(model.clock, 'transform', async () => {
+function withRank3Input<T>(model: ModelSession, image: DecodedImage, g: TransformGeometry, use: (input: Tensor) => Promise<T>): Promise<T> {
+  const build = async (): Promise<Tensor> => {
     const resized = await resizeImage(image, g.target, model.manifest.pixels.resizeKernel);
     const data = toInputTensor(resized, model.manifest.pixels, g.flip, g.target, inputBuffers.take(3 * g.target.width * g.target.height));
     return new Tensor('float32', data, [3, g.target.height, g.target.width]);
-  });
-  try {
-    return await use(input);
-  } finally {
-    releaseInput(input);
-  }
+  };
+  return withPooledInput(model, build, use);
 }
 
 function expectations(manifest: ModelManifest): LayoutExpectations {
