@@ -263,7 +263,8 @@ export function nchwcConvolutions(model: ModelDef, block: number): ModelDef {
   const kept = skippedTransposes.size + skippedPads.size === 0 ? nodes : nodes.filter((n) => !skippedTransposes.has(n) && !skippedPads.has(n));
   // A skipped Pad's pads constant goes too unless another node reads it (ORT warns about unused initializers).
   const read = new Set(kept.flatMap((n) => n.inputs));
-  const keptInitializers = initializers.filter((t) => read.has(t.name) || !model.initializers.includes(t) || ![...skippedPads].some((p) => p.inputs[1] === t.name));
+  const padConstants = new Set([...skippedPads].map((p) => p.inputs[1]));
+  const keptInitializers = initializers.filter((t) => read.has(t.name) || !padConstants.has(t.name));
   const opsets = model.opsets.some((s) => s.domain === NCHWC_DOMAIN) ? model.opsets : [...model.opsets, { domain: NCHWC_DOMAIN, version: 1 }];
   return { ...model, nodes: kept, initializers: keptInitializers, valueInfo: [...model.valueInfo, ...extraInfo], opsets };
 }

@@ -85,7 +85,7 @@ interface ProfileEvent {
  * appends "/<Fusion>/" to nodes it fused, so shorter '/' prefixes are tried after the full name.
  */
 function sectionOfEvent(event: ProfileEvent, sectionOf: Readonly<Record<string, StepSection>>): StepSection | 'other' {
-  const parts = event.name.replace(/_kernel_time$/, '').split('/');
+  const parts = nodeNameOf(event).split('/');
   for (let n = parts.length; n > 0; n--) {
     const name = parts.slice(0, n).join('/');
     if (Object.hasOwn(sectionOf, name)) return sectionOf[name];
@@ -150,7 +150,7 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
   let kernelUs = 0;
   let nodes = 0;
   for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
+    if (!isKernelEvent(e) || e.ts < from) continue;
     const section = sectionOfEvent(e, sectionOf);
     const op = e.args?.op_name ?? '?';
     totals[section] += e.dur;
@@ -161,7 +161,7 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
     entry.us += e.dur;
     entry.count++;
     byOp.set(key, entry);
-    const name = e.name.replace(/_kernel_time$/, '');
+    const name = nodeNameOf(e);
     const node = byNode.get(name) ?? { name, op, section, us: 0, minUs: Infinity };
     node.us += e.dur;
     node.minUs = Math.min(node.minUs, e.dur);
@@ -180,9 +180,19 @@ function summarise(events: readonly ProfileEvent[], sectionOf: Readonly<Record<s
   };
 }
 
+/** Whether a profile event is one node's kernel run (ORT names them "<node>_kernel_time"). */
+function isKernelEvent(e: ProfileEvent): boolean {
+  return e.cat === 'Node' && e.name.endsWith('_kernel_time');
+}
+
+/** The node a kernel event belongs to: its name without ORT's "_kernel_time". */
+function nodeNameOf(e: ProfileEvent): string {
+  return e.name.replace(/_kernel_time$/, '');
+}
+
 /** Within each run, the time from each kernel's end to the next kernel's start, µs. */
 function nodeGaps(events: readonly ProfileEvent[], runs: readonly ProfileEvent[]): number[] {
-  const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).sort((a, b) => a.ts - b.ts);
+  const kernels = events.filter(isKernelEvent).sort((a, b) => a.ts - b.ts);
   const gaps: number[] = [];
   let k = 0;
   for (const run of runs) {
