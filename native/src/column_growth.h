@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <vector>
 
-
 namespace omni {
 
 /** Records read before the columns are reserved for the rest of the text. */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createParams, evaluate, evaluateReference, summarize, validateDataset, validateResults } from '@omnidistill/coco';
 import type { CocoDataset, CocoResult, IouType } from '@omnidistill/coco';
 import { generateCase } from '../../packages/coco/test/generate.js';
-import { PEER_SCRIPTS, PYTHON, PeerServer, ROOT, loadLine, median, pycocotoolsPath, pythonMissing, ratioText, timeProcess } from './peers.js';
+import { PEER_SCRIPTS, PYTHON, PeerServer, ROOT, loadLine, median, pycocotoolsPath, pythonMissing, ratioText, timeProcess, type ProcessTiming } from './peers.js';
 
 /** pycocotools evaluate()+accumulate() on this workload and machine class, as quoted in issue 4: printed only when the peer is absent. */
 const PYCOCOTOOLS_QUOTED_S: Record<IouType, number> = { bbox: 3.0, keypoints: 3.2 };
@@ -41,6 +41,16 @@ function timeIt(fn: () => void, repeats: number, into: Samples): void {
 
 const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
 const empty = (): Samples => ({ wall: [], cpu: [] });
+/** "wall <median> cpu <median>" of whole-process samples. */
+const timesText = (s: Samples): string => `wall ${ms(median(s.wall))} cpu ${ms(median(s.cpu))}`;
+
+/** timeProcess, its wall and CPU seconds appended to `into`. */
+function timeProcessInto(into: Samples, command: string, args: string[], env?: NodeJS.ProcessEnv): ProcessTiming {
+  const t = timeProcess(command, args, env);
+  into.wall.push(t.wallS);
+  into.cpu.push(t.cpuS);
+  return t;
+}
 
 /** "identical" or the largest absolute difference between two stats vectors. */
 function compareStats(ours: readonly number[], theirs: readonly number[]): string {
@@ -112,31 +122,23 @@ async function wholeProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Pro
       let oursStats: number[] = [], pyStats: number[] = [];
       const evalArgs = [cli, 'eval', '--gt', c.gt, '--results', c.results, '--iou-type', iouType, '--json'];
       for (let r = 0; r < ROUNDS; r++) {
-        const o = timeProcess(process.execPath, evalArgs);
-        ours.wall.push(o.wallS);
-        ours.cpu.push(o.cpuS);
+        const o = timeProcessInto(ours, process.execPath, evalArgs);
         oursStats = (JSON.parse(o.stdout) as { stats: number[] }).stats;
-        if (envWithoutCerts) {
-          const n = timeProcess(process.execPath, evalArgs, envWithoutCerts);
-          oursNoCerts.wall.push(n.wallS);
-          oursNoCerts.cpu.push(n.cpuS);
-        }
+        if (envWithoutCerts) timeProcessInto(oursNoCerts, process.execPath, evalArgs, envWithoutCerts);
         if (peerEnv) {
-          const t = timeProcess(PYTHON, [join(PEER_SCRIPTS, 'pycocotools_eval.py'), 'process', c.gt, c.results, iouType], peerEnv);
-          py.wall.push(t.wallS);
-          py.cpu.push(t.cpuS);
+          const t = timeProcessInto(py, PYTHON, [join(PEER_SCRIPTS, 'pycocotools_eval.py'), 'process', c.gt, c.results, iouType], peerEnv);
           pyStats = (JSON.parse(t.stdout.trim().split('\n').pop()!) as { stats: number[] }).stats;
         }
       }
-      const head = `  ${String(images).padStart(5)} images ${iouType.padEnd(9)} omnidistill wall ${ms(median(ours.wall))} cpu ${ms(median(ours.cpu))}`;
+      const head = `  ${String(images).padStart(5)} images ${iouType.padEnd(9)} omnidistill ${timesText(ours)}`;
       if (!peerEnv) {
         console.log(head);
         continue;
       }
-      console.log(`${head} | pycocotools wall ${ms(median(py.wall))} cpu ${ms(median(py.cpu))} | stats ${compareStats(oursStats, pyStats)}`);
+      console.log(`${head} | pycocotools ${timesText(py)} | stats ${compareStats(oursStats, pyStats)}`);
       console.log(`  RATIO pycocotools/omnidistill whole process (${images} images, ${iouType}): ${ratioText(py, ours)}  [${loadLine()}]`);
       if (envWithoutCerts) {
-        console.log(`   (without NODE_EXTRA_CA_CERTS: omnidistill wall ${ms(median(oursNoCerts.wall))} cpu ${ms(median(oursNoCerts.cpu))})`);
+        console.log(`   (without NODE_EXTRA_CA_CERTS: omnidistill ${timesText(oursNoCerts)})`);
         console.log(`  RATIO pycocotools/omnidistill whole process (${images} images, ${iouType}), node without NODE_EXTRA_CA_CERTS: ${ratioText(py, oursNoCerts)}  [${loadLine()}]`);
       }
     }
@@ -161,14 +163,10 @@ function withoutExtraCaCerts(): NodeJS.ProcessEnv | null {
 function extraCaCertsCost(envWithoutCerts: NodeJS.ProcessEnv): string {
   const withIt = empty(), without = empty();
   for (let r = 0; r < 7; r++) {
-    const a = timeProcess(process.execPath, ['-e', '0']);
-    withIt.wall.push(a.wallS);
-    withIt.cpu.push(a.cpuS);
-    const b = timeProcess(process.execPath, ['-e', '0'], envWithoutCerts);
-    without.wall.push(b.wallS);
-    without.cpu.push(b.cpuS);
+    timeProcessInto(withIt, process.execPath, ['-e', '0']);
+    timeProcessInto(without, process.execPath, ['-e', '0'], envWithoutCerts);
   }
-  return `this environment sets NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}: \`node -e 0\` takes wall ${ms(median(withIt.wall))} cpu ${ms(median(withIt.cpu))} with it, wall ${ms(median(without.wall))} cpu ${ms(median(without.cpu))} without`;
+  return `this environment sets NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}: \`node -e 0\` takes ${timesText(withIt)} with it, ${timesText(without)} without`;
 }
 
 async function main(): Promise<void> {
