@@ -7,7 +7,8 @@
 // count, so load from other processes hits both alike; each round reports wall ms per step
 // (median of its steps) and CPU ms per step (all threads of the process), and the load average.
 // The torch side is tools/peers/train_torch.py under Debian's python3-torch; skipped with the
-// reason when it cannot run.
+// reason when it cannot run. After the ratios, a "ceiling" line per thread count: PyTorch's step ÷ our
+// convolution kernels alone (per-node profile), the most any change outside the convolutions can reach.
 //
 //   cd tools/bench && node --import tsx --conditions=source torch-train.bench.ts [rounds] [steps] [keypoints|detector]
 
@@ -15,8 +16,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instantiate, resolveOptimizer } from '@omnidistill/artifacts';
-import { engineFactory, type Feeds, type TrainingEngine } from '@omnidistill/train';
+import { engineFactory, profileNativeStep, type Feeds, type TrainingEngine } from '@omnidistill/train';
 import { PEER_SCRIPTS, PeerServer, loadLine, median, pythonMissing } from './peers.js';
+import { CATEGORIES, msByCategory } from './step-parts.js';
 import { BENCH_SETUP as setup, trainBenchModels, type TrainBenchModel as BenchModel } from './train-models.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
@@ -27,6 +29,8 @@ const WARMUP = 3;
 const BATCHES = 4;
 /** Steps whose losses are compared (fresh models, the first minibatches in order). */
 const CHECKED_STEPS = 3;
+/** Steps profiled per side and thread count for the ceiling (after the timed rounds). */
+const PROFILED_STEPS = 6;
 const THREADS = [1, 2].filter((t) => t <= Math.max(2, availableParallelism()));
 
 interface RawEntry {
@@ -99,6 +103,23 @@ async function checkLosses(m: BenchModel, peer: PeerServer): Promise<void> {
   if (!(worst < 1e-3)) throw new Error(`${m.kind}: losses differ from PyTorch's by ${worst.toExponential(2)} (relative): the two models are not the same`);
 }
 
+/**
+ * The most a change outside the convolution kernels could reach: PyTorch's (unprofiled) step
+ * divided by our convolution kernels' time alone (ORT's per-node profile). A ratio goal above it
+ * needs faster convolutions. PyTorch's own convolution ops (torch.profiler self time) are printed
+ * beside ours.
+ */
+async function printCeiling(m: BenchModel, peer: PeerServer, threads: number, torchStepMs: number): Promise<void> {
+  const ours = await profileNativeStep(m.define, setup, (i) => m.batches[i % m.batches.length], { threads, steps: PROFILED_STEPS });
+  const oursConvMs = msByCategory(ours).get(CATEGORIES[0].name) ?? 0;
+  const torch = await peer.request<{ convMs: number; opsMs: number }>({ cmd: 'profile', threads, steps: PROFILED_STEPS });
+  console.log(
+    `   ceiling, ${threads} thread${threads > 1 ? 's' : ''}: PyTorch's step ${torchStepMs.toFixed(1)} ms ÷ our convolution kernels ${oursConvMs.toFixed(1)} ms ` +
+      `(of ${ours.stepMs.toFixed(1)} ms profiled) = ${(torchStepMs / oursConvMs).toFixed(2)}× at most without faster convolutions; ` +
+      `PyTorch's convolution ops ${torch.convMs.toFixed(1)} ms of ${torch.opsMs.toFixed(1)} ms profiled (theirs ÷ ours ${(torch.convMs / oursConvMs).toFixed(2)}); ${loadLine()}`,
+  );
+}
+
 async function bench(m: BenchModel, dir: string): Promise<void> {
   const params = instantiate(m.define, 'eval', 'standard').g.params;
   const trainable = params.filter((p) => p.trainable).reduce((n, p) => n + p.init.length, 0);
@@ -139,6 +160,7 @@ async function bench(m: BenchModel, dir: string): Promise<void> {
       );
     }
     for (const e of engines.values()) await e.release();
+    for (const t of THREADS) await printCeiling(m, peer, t, median(results.get(t)!.torch.map((x) => x.wallMs)));
   } finally {
     peer.close();
   }

@@ -10,25 +10,13 @@
 
 import { profileNativeStep, type NativeStepProfile } from '@omnidistill/train';
 import { loadLine } from './peers.js';
+import { CATEGORIES, REST, msByCategory } from './step-parts.js';
 import { BENCH_SETUP, trainBenchModels } from './train-models.js';
 
 const THREADS = Number(process.argv[2] ?? 1);
 const STEPS = Number(process.argv[3] ?? 8);
 const ONLY = process.argv[4];
 const TOP = Number(process.argv[5] ?? 16);
-
-/** Op types by what they do in the step. */
-const CATEGORIES: readonly { name: string; ops: ReadonlySet<string> }[] = [
-  { name: 'convolution kernels', ops: new Set(['Conv', 'FusedConv', 'ConvTranspose']) },
-  { name: 'layout (reorders, transposes, pads, slices, concat/split)', ops: new Set(['ReorderInput', 'ReorderOutput', 'Transpose', 'Pad', 'Slice', 'Concat', 'Split', 'Reshape']) },
-];
-const REST = 'element-wise, reductions, matmuls, the rest';
-
-/** A node's category: by op type, except the NCHWc padding passes (depthwise 1 × 1 Convs by ones, `…_pad_node`), which are layout. */
-function categoryOf(op: string, node?: string): string {
-  if (node?.endsWith('_pad_node')) return CATEGORIES[1].name;
-  return CATEGORIES.find((c) => c.ops.has(op))?.name ?? REST;
-}
 
 function pct(ms: number, of: number): string {
   return `${((100 * ms) / of).toFixed(1).padStart(5)} %`;
@@ -39,8 +27,7 @@ function report(kind: string, p: NativeStepProfile): void {
   console.log(`\n=== ${kind}, ${THREADS} thread${THREADS > 1 ? 's' : ''}: ${step.toFixed(1)} ms per profiled step, ${p.nodes.toFixed(0)} nodes; ${loadLine()}`);
   const parts = (['forward', 'backward', 'optimizer', 'other'] as const).map((s) => `${s} ${pct(p.sections[s], step)}`);
   console.log(`   kernel time by part: ${parts.join(', ')}; between nodes ${pct(p.betweenNodesMs, step)}`);
-  const byCategory = new Map<string, number>();
-  for (const n of p.perNode) byCategory.set(categoryOf(n.op, n.name), (byCategory.get(categoryOf(n.op, n.name)) ?? 0) + n.ms);
+  const byCategory = msByCategory(p);
   for (const name of [...CATEGORIES.map((c) => c.name), REST]) console.log(`   ${pct(byCategory.get(name) ?? 0, step)}  ${name}`);
   console.log(`   ${pct(p.betweenNodesMs, step)}  ORT between nodes`);
   console.log(`   top op types (part, op, ms per step, share, nodes per step):`);

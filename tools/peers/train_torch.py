@@ -18,6 +18,11 @@ Then it serves JSON requests on stdin, one per line, answering one JSON line eac
                                           -> {"wall": [s per step...], "cpu": s per step}: n steps on a
                                              model kept per thread count (3 untimed warm-up steps
                                              the first time), torch.set_num_threads(t)
+  {"cmd": "profile", "threads": t, "steps": n}
+                                          -> {"convMs": ms, "opsMs": ms, "top": [[op, ms]...]}: per step,
+                                             torch.profiler's self time of the convolution ops (forward
+                                             and backward) and of all ops, on the timed model of that
+                                             thread count
 """
 import json
 import sys
@@ -197,6 +202,37 @@ class Trainer:
         return loss.item()
 
 
+def is_convolution(op_name):
+    """aten's convolution kernels, forward and backward (mkldnn_convolution, convolution_backward, …)."""
+    return op_name.startswith("aten::") and "convolution" in op_name
+
+
+def profile_steps(trainer, steps):
+    """Self time per step of the convolution ops, of all ops, and the largest ops (ms)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            trainer.step()
+    self_ms = {e.key: e.self_cpu_time_total / 1000 / steps for e in prof.key_averages()}
+    top = sorted(self_ms.items(), key=lambda kv: -kv[1])[:8]
+    return {
+        "convMs": sum(ms for name, ms in self_ms.items() if is_convolution(name)),
+        "opsMs": sum(self_ms.values()),
+        "top": [[name, ms] for name, ms in top],
+    }
+
+
+def timed_trainer(timed, kind, manifest, params, batches, threads):
+    """The model kept for this thread count (3 untimed warm-up steps when it is made)."""
+    torch.set_num_threads(threads)
+    if threads not in timed:
+        timed[threads] = Trainer(kind, manifest, params, batches)
+        for _ in range(3):
+            timed[threads].step()
+    return timed[threads]
+
+
 def main():
     kind, manifest_path = sys.argv[1], sys.argv[2]
     manifest, params, batches = load(manifest_path)
@@ -212,19 +248,15 @@ def main():
             trainer = Trainer(kind, manifest, params, batches)
             answer = {"losses": [trainer.step() for _ in range(req["steps"])]}
         elif req["cmd"] == "time":
-            threads = req["threads"]
-            torch.set_num_threads(threads)
-            if threads not in timed:
-                timed[threads] = Trainer(kind, manifest, params, batches)
-                for _ in range(3):
-                    timed[threads].step()
-            trainer, wall = timed[threads], []
+            trainer, wall = timed_trainer(timed, kind, manifest, params, batches, req["threads"]), []
             c0 = time.process_time()
             for _ in range(req["steps"]):
                 t0 = time.perf_counter()
                 trainer.step()
                 wall.append(time.perf_counter() - t0)
             answer = {"wall": wall, "cpu": (time.process_time() - c0) / req["steps"], "threads": torch.get_num_threads()}
+        elif req["cmd"] == "profile":
+            answer = profile_steps(timed_trainer(timed, kind, manifest, params, batches, req["threads"]), req["steps"])
         else:
             raise SystemExit(f"unknown command {req['cmd']}")
         print(json.dumps(answer), flush=True)
