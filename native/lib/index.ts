@@ -101,6 +101,41 @@ export type NativeCocoDatasetColumns = Record<
   restJson: string;
 };
 
+/**
+ * The columns, cells and output arrays of @omnidistill/coco's COCOeval matching step (its
+ * `CellMatch`, repeated here because the addon does not depend on that package).
+ */
+export interface NativeCocoCellMatch {
+  keypoints: boolean;
+  gtId: Float64Array;
+  gtArea: Float64Array;
+  gtCrowd: Uint8Array;
+  gtIgnore: Uint8Array;
+  gtBox: Float64Array;
+  gtLabeled: Int32Array;
+  gtKp: Float64Array;
+  gtKpBox: Float64Array;
+  dtScore: Float64Array;
+  dtArea: Float64Array;
+  dtBox: Float64Array;
+  dtKp: Float64Array;
+  dtKpOff: Int32Array;
+  dtKpBox: Float64Array;
+  gOrder: Int32Array;
+  dOrder: Int32Array;
+  cells: Int32Array;
+  vars: Float64Array;
+  farPerArea: number;
+  thr: Float64Array;
+  areaLo: Float64Array;
+  areaHi: Float64Array;
+  maxDetLast: number;
+  detOf: Int32Array;
+  rank: Int32Array;
+  outcome: Uint8Array;
+  npig: Float64Array;
+}
+
 /** The addon's exports. Every kernel returns a Promise; the work runs off the event loop. */
 export interface NativeBinding {
   backends(): { cpu: NativeBackendInfo; cuda: NativeBackendInfo };
@@ -145,6 +180,14 @@ export interface NativeBinding {
    * addons built before it existed.
    */
   parseCocoDataset?(source: Uint8Array | string, options: { skipKeypoints: boolean }): Promise<NativeCocoDatasetColumns | null>;
+  /**
+   * The matching step of @omnidistill/coco's evaluate() (its match-cells.ts, the reference):
+   * fills `match.detOf`, `rank` and `outcome`, adds to `npig` and sorts each cell's range of
+   * `dOrder`. Synchronous, like evaluate(): it replaces the same work on this thread. Every
+   * length and index is checked first (TypeError / RangeError naming the field). Absent from
+   * addons built before it existed.
+   */
+  matchCocoCells?(match: NativeCocoCellMatch): void;
 }
 
 /** Environment variable naming the exact .node file to load (then nothing else is tried). */

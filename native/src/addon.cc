@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "coco_dataset.h"
+#include "coco_match.h"
 #include "coco_results.h"
 #include "file_bytes.h"
 #include "kernel_math.h"
@@ -110,6 +111,11 @@ template <>
 struct ArrayTraits<int32_t> {
   static constexpr napi_typedarray_type type = napi_int32_array;
   static constexpr const char* name = "an Int32Array";
+};
+template <>
+struct ArrayTraits<double> {
+  static constexpr napi_typedarray_type type = napi_float64_array;
+  static constexpr const char* name = "a Float64Array";
 };
 
 /** A typed array of element type T and exactly `length` elements (byteOffset respected). */
@@ -697,6 +703,141 @@ Napi::Value ParseCocoDataset(const Napi::CallbackInfo& info) {
   return QueueCocoScan<CocoScanWorker<CocoDatasetColumns, scanCocoDataset>>(info, "skipKeypoints");
 }
 
+// ---------------------------------------------------------------------------------------
+// COCOeval cell matching (coco_match.cc): synchronous, as @omnidistill/coco's evaluate() is;
+// it replaces the same work on this thread (tens of ms at 5k images), so a worker would only
+// add a hop. Every length and index is checked here, so the kernel reads only in bounds.
+
+/** The typed array `o[name]` of element type T, any length (byteOffset respected). */
+template <typename T>
+Napi::TypedArrayOf<T> propertyArray(Napi::Env env, const Napi::Object& o, const char* name, const std::string& path) {
+  const Napi::Value v = o.Get(name);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != ArrayTraits<T>::type) {
+    throwType(env, path + "." + name, ArrayTraits<T>::name, describe(v));
+  }
+  Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+  if (a.ElementLength() > 0 && a.Data() == nullptr) throwRange(env, path + "." + name, "an attached buffer", "a detached buffer");
+  return a;
+}
+
+/** The typed array `o[name]` of element type T and exactly `length` elements. */
+template <typename T>
+T* propertyArrayOf(Napi::Env env, const Napi::Object& o, const char* name, const std::string& path, int64_t length) {
+  return expectArray<T>(env, o.Get(name), path + "." + name, length).Data();
+}
+
+/** Every entry of an index array within [0, n). */
+void expectIndices(Napi::Env env, const int32_t* a, int64_t length, int64_t n, const std::string& path) {
+  for (int64_t i = 0; i < length; i++) {
+    if (a[i] < 0 || a[i] >= n) throwRange(env, path + "[" + std::to_string(i) + "]", "an index in [0, " + std::to_string(n) + ")", std::to_string(a[i]) + " (number)");
+  }
+}
+
+double propertyNumber(Napi::Env env, const Napi::Object& o, const char* name, const std::string& path) {
+  const Napi::Value v = o.Get(name);
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throwType(env, path + "." + name, "a finite number", describe(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+/** Ground-truth and detection columns of a match object (lengths checked against gtId / dtScore). */
+void readMatchColumns(Napi::Env env, const Napi::Object& o, const std::string& path, CocoMatchInput& in, int64_t& numGt, int64_t& numDt) {
+  const Napi::Value kp = o.Get("keypoints");
+  if (!kp.IsBoolean()) throwType(env, path + ".keypoints", "a boolean", describe(kp));
+  in.keypoints = kp.As<Napi::Boolean>().Value();
+  Napi::Float64Array vars = propertyArray<double>(env, o, "vars", path);
+  if (in.keypoints && (vars.ElementLength() < 1 || vars.ElementLength() > 8192)) {
+    throwRange(env, path + ".vars", "1 to 8192 elements for a keypoints evaluation", describe(vars));
+  }
+  in.vars = vars.Data();
+  in.numKeypoints = static_cast<int32_t>(vars.ElementLength());
+  Napi::Float64Array gtId = propertyArray<double>(env, o, "gtId", path);
+  numGt = static_cast<int64_t>(gtId.ElementLength());
+  in.gtId = gtId.Data();
+  in.gtArea = propertyArrayOf<double>(env, o, "gtArea", path, numGt);
+  in.gtCrowd = propertyArrayOf<uint8_t>(env, o, "gtCrowd", path, numGt);
+  in.gtIgnore = propertyArrayOf<uint8_t>(env, o, "gtIgnore", path, numGt);
+  in.gtBox = propertyArrayOf<double>(env, o, "gtBox", path, 4 * numGt);
+  in.gtLabeled = propertyArrayOf<int32_t>(env, o, "gtLabeled", path, numGt);
+  Napi::Float64Array dtScore = propertyArray<double>(env, o, "dtScore", path);
+  numDt = static_cast<int64_t>(dtScore.ElementLength());
+  in.dtScore = dtScore.Data();
+  in.dtArea = propertyArrayOf<double>(env, o, "dtArea", path, numDt);
+  in.dtBox = propertyArrayOf<double>(env, o, "dtBox", path, 4 * numDt);
+  if (!in.keypoints) return;
+  const int64_t k3 = 3 * static_cast<int64_t>(in.numKeypoints);
+  in.gtKp = propertyArrayOf<double>(env, o, "gtKp", path, k3 * numGt);
+  in.gtKpBox = propertyArrayOf<double>(env, o, "gtKpBox", path, 4 * numGt);
+  in.dtKpBox = propertyArrayOf<double>(env, o, "dtKpBox", path, 4 * numDt);
+  in.dtKpOff = propertyArrayOf<int32_t>(env, o, "dtKpOff", path, numDt);
+  Napi::Float64Array dtKp = propertyArray<double>(env, o, "dtKp", path);
+  in.dtKp = dtKp.Data();
+  const int64_t kpLength = static_cast<int64_t>(dtKp.ElementLength());
+  for (int64_t j = 0; j < numDt; j++) {
+    if (in.dtKpOff[j] < 0 || in.dtKpOff[j] + k3 > kpLength) {
+      throwRange(env, path + ".dtKpOff[" + std::to_string(j) + "]", "an offset in [0, " + std::to_string(kpLength - k3) + "] (dtKp holds " + std::to_string(kpLength) + " numbers)",
+                 std::to_string(in.dtKpOff[j]) + " (number)");
+    }
+  }
+}
+
+/** The cells (5 per cell, ranges inside the orders) and the number of layout positions they fill. */
+int64_t readMatchCells(Napi::Env env, const Napi::Object& o, const std::string& path, CocoMatchInput& in, int64_t numGt, int64_t numDt, int64_t numCategories) {
+  Napi::Int32Array cells = propertyArray<int32_t>(env, o, "cells", path);
+  if (cells.ElementLength() % 5 != 0) throwRange(env, path + ".cells", "a multiple of 5 elements (k, g0, g1, d0, d1 per cell)", describe(cells));
+  in.cells = cells.Data();
+  in.numCells = static_cast<int64_t>(cells.ElementLength() / 5);
+  int64_t kept = 0;
+  for (int64_t c = 0; c < in.numCells; c++) {
+    const int32_t* cell = in.cells + 5 * c;
+    const bool ok = cell[0] >= 0 && cell[0] < numCategories && 0 <= cell[1] && cell[1] <= cell[2] && cell[2] <= numGt && 0 <= cell[3] && cell[3] <= cell[4] && cell[4] <= numDt;
+    if (!ok) {
+      throwRange(env, path + ".cells[" + std::to_string(5 * c) + "]",
+                 "k in [0, " + std::to_string(numCategories) + ") and ranges 0 <= g0 <= g1 <= " + std::to_string(numGt) + ", 0 <= d0 <= d1 <= " + std::to_string(numDt),
+                 "[" + std::to_string(cell[0]) + ", " + std::to_string(cell[1]) + ", " + std::to_string(cell[2]) + ", " + std::to_string(cell[3]) + ", " + std::to_string(cell[4]) + "]");
+    }
+    kept += std::min<int64_t>(cell[4] - cell[3], in.maxDetLast);
+  }
+  return kept;
+}
+
+/** matchCocoCells(m: CellMatch of @omnidistill/coco): fills m.detOf, m.rank, m.outcome and adds to m.npig. */
+Napi::Value MatchCocoCells(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = "match";
+  Napi::Object o = expectObject(env, info[0], path);
+  CocoMatchInput in{};
+  int64_t numGt = 0, numDt = 0;
+  readMatchColumns(env, o, path, in, numGt, numDt);
+  Napi::Int32Array gOrder = propertyArray<int32_t>(env, o, "gOrder", path);
+  Napi::Int32Array dOrder = propertyArray<int32_t>(env, o, "dOrder", path);
+  expectIndices(env, gOrder.Data(), static_cast<int64_t>(gOrder.ElementLength()), numGt, path + ".gOrder");
+  expectIndices(env, dOrder.Data(), static_cast<int64_t>(dOrder.ElementLength()), numDt, path + ".dOrder");
+  in.gOrder = gOrder.Data();
+  in.dOrder = dOrder.Data();
+  in.farPerArea = propertyNumber(env, o, "farPerArea", path);
+  Napi::Float64Array thr = propertyArray<double>(env, o, "thr", path);
+  if (thr.ElementLength() < 1 || thr.ElementLength() > 1024) throwRange(env, path + ".thr", "1 to 1024 thresholds", describe(thr));
+  in.thr = thr.Data();
+  in.numThresholds = static_cast<int32_t>(thr.ElementLength());
+  Napi::Float64Array areaLo = propertyArray<double>(env, o, "areaLo", path);
+  if (areaLo.ElementLength() < 1 || areaLo.ElementLength() > 1024) throwRange(env, path + ".areaLo", "1 to 1024 area ranges", describe(areaLo));
+  in.numAreas = static_cast<int32_t>(areaLo.ElementLength());
+  in.areaLo = areaLo.Data();
+  in.areaHi = propertyArrayOf<double>(env, o, "areaHi", path, in.numAreas);
+  in.maxDetLast = static_cast<int32_t>(expectPositiveInt(env, o.Get("maxDetLast"), path + ".maxDetLast", INT32_MAX));
+  Napi::Float64Array npig = propertyArray<double>(env, o, "npig", path);
+  if (npig.ElementLength() % in.numAreas != 0) throwRange(env, path + ".npig", "categories × area ranges elements", describe(npig));
+  const int64_t numCategories = static_cast<int64_t>(npig.ElementLength() / in.numAreas);
+  CocoMatchOutput out{};
+  out.kept = readMatchCells(env, o, path, in, numGt, numDt, numCategories);
+  out.detOf = propertyArrayOf<int32_t>(env, o, "detOf", path, out.kept);
+  out.rank = propertyArrayOf<int32_t>(env, o, "rank", path, out.kept);
+  out.outcome = propertyArrayOf<uint8_t>(env, o, "outcome", path, out.kept * in.numAreas * in.numThresholds);
+  out.npig = npig.Data();
+  matchCocoCells(in, out);
+  return env.Undefined();
+}
+
 /** What was compiled in and what can run here, with reasons. */
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -753,6 +894,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readSum", Napi::Function::New(env, ReadSum, "readSum"));
   exports.Set("parseCocoResults", Napi::Function::New(env, ParseCocoResults, "parseCocoResults"));
   exports.Set("parseCocoDataset", Napi::Function::New(env, ParseCocoDataset, "parseCocoDataset"));
+  exports.Set("matchCocoCells", Napi::Function::New(env, MatchCocoCells, "matchCocoCells"));
   return exports;
 }
 

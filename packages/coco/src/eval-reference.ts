@@ -96,7 +96,7 @@ export function evaluateReference(gt: CocoDataset, results: readonly CocoResult[
     return d.map((dt) =>
       g.map((gr) => {
         if (!keypoints) return boxIou(dt.box, 0, gr.box, 0, gr.ann.iscrowd === 1);
-        return oks(dt.res.keypoints!, 0, gr.ann.keypoints!, gr.labeled, gr.ann.area, gr.box, 0, vars, scratch);
+        return oks(dt.res.keypoints!, 0, gr.ann.keypoints!, 0, gr.labeled, gr.ann.area, gr.box, 0, vars, scratch);
       }),
     );
   };

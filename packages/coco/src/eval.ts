@@ -12,16 +12,15 @@
 import type { CocoAnnotation, CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoEvalResult } from './eval-types.js';
-import { boxIou, columnGeometry, keypointExtent, oks, oksVars } from './geometry.js';
+import { columnGeometry, keypointExtent, oksVars } from './geometry.js';
 import type { ResultGeometry } from './geometry.js';
 import { isResultsColumns } from './results-columns.js';
 import type { CocoResultsColumns } from './results-columns.js';
 import { NP_SPACING_1 } from './numeric.js';
+import { IGNORED, TP, matchCells } from './match-cells.js';
+import type { CellMatch, CellMatcher } from './match-cells.js';
 import { checkKeypointColumns, checkResultImageColumns } from './prepare.js';
 
-const FP = 0;
-const TP = 1;
-const IGNORED = 2;
 
 /** Ground truths as columns; index = position among the evaluated annotations. */
 interface GtColumns {
@@ -36,7 +35,8 @@ interface GtColumns {
   ignore: Uint8Array;
   box: Float64Array;
   labeled: Int32Array;
-  keypoints: (Float64Array | undefined)[];
+  /** keypoints of ground truth j at kp[3K j ..] (keypoints only; zeros where it has none) */
+  kp: Float64Array;
   /** extent of the labeled keypoints [x0, y0, x1, y1] (keypoints only) */
   kpBox: Float64Array;
 }
@@ -92,7 +92,8 @@ function pickAnnotations(anns: readonly CocoAnnotation[], imgIndex: IdIndex, cat
 // function holding several loops is compiled while it runs (on-stack replacement) at the
 // first and deoptimised at each later one it had not reached yet, as noted at accumulate().
 
-function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): GtColumns {
+/** `kpLength`: the numbers of one ground truth's keypoints (3 per OKS sigma) in a keypoint evaluation. */
+function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number): GtColumns {
   const anns = gt.annotations;
   const picked = pickAnnotations(anns, imgIndex, catIndex);
   const n = picked.length;
@@ -106,14 +107,16 @@ function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoi
     ignore: new Uint8Array(n),
     box: new Float64Array(4 * n),
     labeled: new Int32Array(n),
-    keypoints: new Array(n),
+    kp: new Float64Array(keypoints ? kpLength * n : 0),
     kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
-  fillGtColumns(c, anns, picked, imgIndex, catIndex, keypoints);
+  fillGtColumns(c, anns, picked, imgIndex, catIndex, keypoints, kpLength);
   return c;
 }
 
-function fillGtColumns(c: GtColumns, anns: readonly CocoAnnotation[], picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): void {
+function fillGtColumns(
+  c: GtColumns, anns: readonly CocoAnnotation[], picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number,
+): void {
   for (let j = 0; j < c.n; j++) {
     const a = anns[picked[j]];
     c.img[j] = imgIndex.get(a.image_id);
@@ -127,12 +130,15 @@ function fillGtColumns(c: GtColumns, anns: readonly CocoAnnotation[], picked: re
     c.box[4 * j + 1] = b[1];
     c.box[4 * j + 2] = b[2];
     c.box[4 * j + 3] = b[3];
-    c.keypoints[j] = a.keypoints;
     let labeled = 0;
     const k = a.keypoints;
     if (k !== undefined) for (let v = 2; v < k.length; v += 3) if (k[v] > 0) labeled++;
     c.labeled[j] = labeled;
-    if (keypoints && k !== undefined) keypointExtent(k, 0, k.length, true, c.kpBox, j);
+    if (keypoints && k !== undefined) {
+      // checkKeypointColumns has checked the length of every evaluated ground truth's keypoints
+      c.kp.set(k, kpLength * j);
+      keypointExtent(k, 0, k.length, true, c.kpBox, j);
+    }
   }
 }
 
@@ -278,37 +284,10 @@ function sortRunsByCategory(order: Int32Array, start: Int32Array, cat: Int32Arra
   }
 }
 
-/** Sorts `idx[s..e)` by descending score, stable (pycocotools' mergesort of -score). */
-function sortByScoreDesc(idx: Int32Array, s: number, e: number, score: Float64Array): void {
-  if (e - s <= 32) {
-    for (let i = s + 1; i < e; i++) {
-      const v = idx[i];
-      const sv = score[v];
-      let j = i - 1;
-      while (j >= s && score[idx[j]] < sv) {
-        idx[j + 1] = idx[j];
-        j--;
-      }
-      idx[j + 1] = v;
-    }
-    return;
-  }
-  // Array.prototype.sort is stable (ES2019), as the mergesort pycocotools asks numpy for
-  const part = Array.from(idx.subarray(s, e));
-  part.sort((a, b) => score[b] - score[a]);
-  idx.set(part, s);
-}
-
-/** One image × category cell: its ground truths and detections (ranges into the orders). */
-interface Cell {
-  k: number;
-  g0: number;
-  g1: number;
-  d0: number;
-  d1: number;
-}
-
-/** Lists non-empty cells image-major, then stably regroups them category-major. */
+/**
+ * Lists the non-empty image × category cells category-major, then image-major, as
+ * CellMatch.cells: five numbers per cell (k, g0, g1, d0, d1: ranges into the orders).
+ */
 function listCells(
   numImages: number,
   gt: GtColumns,
@@ -319,13 +298,13 @@ function listCells(
   dStart: Int32Array,
   useCats: boolean,
   K: number,
-): Cell[] {
-  const cells: Cell[] = [];
+): Int32Array {
+  const byK: number[][] = Array.from({ length: K }, () => []);
   for (let im = 0; im < numImages; im++) {
     let g = gStart[im], d = dStart[im];
     const ge = gStart[im + 1], de = dStart[im + 1];
     if (!useCats) {
-      if (g < ge || d < de) cells.push({ k: 0, g0: g, g1: ge, d0: d, d1: de });
+      if (g < ge || d < de) byK[0].push(0, g, ge, d, de);
       continue;
     }
     while (g < ge || d < de) {
@@ -335,163 +314,35 @@ function listCells(
       const g0 = g, d0 = d;
       while (g < ge && gt.cat[gOrder[g]] === k) g++;
       while (d < de && dt.cat[dOrder[d]] === k) d++;
-      cells.push({ k, g0, g1: g, d0, d1: d });
+      byK[k].push(k, g0, g, d0, d);
     }
   }
-  const byK: Cell[][] = Array.from({ length: K }, () => []);
-  for (const c of cells) byK[c.k].push(c);
-  return byK.flat();
-}
-
-/** Everything the per-cell matching reads and writes (one object, so V8 sees one shape). */
-interface MatchContext {
-  gt: GtColumns;
-  dt: DtColumns;
-  gOrder: Int32Array;
-  dOrder: Int32Array;
-  keypoints: boolean;
-  vars: Float64Array;
-  /** squared distance beyond which every OKS term is below e^-6, per unit of (area + eps) */
-  farPerArea: number;
-  oksScratch: Float64Array;
-  /** min(iouThr, 1 - 1e-10), ascending */
-  thr: Float64Array;
-  areaLo: Float64Array;
-  areaHi: Float64Array;
-  maxDetLast: number;
-  kept: number;
-  ious: Float64Array;
-  bestIou: Float64Array;
-  gSorted: Int32Array;
-  gIg: Uint8Array;
-  gMatched: Uint8Array;
-  /** per area range: ious with columns in that range's ground-truth order, crowd flags in that order */
-  sortedIous: Float64Array;
-  sortedCrowd: Uint8Array;
-  outside: Uint8Array;
-  detOf: Int32Array;
-  rank: Int32Array;
-  outcome: Uint8Array;
-  npig: Float64Array;
+  const cells = new Int32Array(byK.reduce((n, list) => n + list.length, 0));
+  let at = 0;
+  for (const list of byK) {
+    cells.set(list, at);
+    at += list.length;
+  }
+  return cells;
 }
 
 /**
- * OKS of detection `d` with ground truth `g`, or 0 when no threshold can match them.
- * The O(1) test: every labeled keypoint pair is at least as far apart as the extents of
- * the two keypoint sets, so when that gap gives every term an exponent above 6 the OKS
- * is below e^-6 (far below any sensible threshold).
+ * Where each category's detections start in the layout (category-major, then image, then
+ * score rank; `K + 1` entries, the last the total): each cell keeps its first maxDetLast.
  */
-function cellOks(c: MatchContext, d: number, g: number): number {
-  const { gt, dt } = c;
-  const floor = c.thr[0];
-  if (floor > 0.01 && gt.labeled[g] > 0) {
-    const gb = gt.kpBox, db = dt.kpBox;
-    const gx = Math.max(0, gb[4 * g] - db[4 * d + 2], db[4 * d] - gb[4 * g + 2]);
-    const gy = Math.max(0, gb[4 * g + 1] - db[4 * d + 3], db[4 * d + 1] - gb[4 * g + 3]);
-    if (gx * gx + gy * gy > c.farPerArea * (gt.area[g] + NP_SPACING_1)) return 0;
-  }
-  return oks(dt.kp, dt.kpOff[d], gt.keypoints[g]!, gt.labeled[g], gt.area[g], gt.box, 4 * g, c.vars, c.oksScratch, floor);
+function layoutStarts(cells: Int32Array, K: number, maxDetLast: number): Int32Array {
+  const kStart = new Int32Array(K + 1);
+  for (let c = 0; c < cells.length; c += 5) kStart[cells[c] + 1] += Math.min(cells[c + 4] - cells[c + 3], maxDetLast);
+  return prefixSums(kStart);
 }
 
-/**
- * pycocotools' computeIoU/computeOks + evaluateImg for one image × category cell, for
- * every area range and threshold at once. Writes the cell's detections at layout
- * position `pos` and returns the next free position.
- */
-function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
-  const { gt, dt, gOrder, dOrder } = c;
-  const { k, g0, g1, d0 } = cell;
-  const G = g1 - g0;
-  sortByScoreDesc(dOrder, d0, cell.d1, dt.score);
-  const D = Math.min(cell.d1 - d0, c.maxDetLast);
-  if (D * G > c.ious.length) {
-    c.ious = new Float64Array(2 * D * G);
-    c.sortedIous = new Float64Array(2 * D * G);
-  }
-  if (D > c.bestIou.length) {
-    c.bestIou = new Float64Array(2 * D);
-    c.outside = new Uint8Array(2 * D);
-  }
-  if (G > c.gSorted.length) {
-    c.gSorted = new Int32Array(2 * G);
-    c.gIg = new Uint8Array(2 * G);
-    c.gMatched = new Uint8Array(2 * G);
-    c.sortedCrowd = new Uint8Array(2 * G);
-  }
-  const { ious, bestIou, gSorted, gIg, gMatched, thr, outcome, sortedIous, sortedCrowd, outside } = c;
-  // similarity matrix ious[d * G + g] (ground truths in cell order) and each row's maximum
-  for (let di = 0; di < D; di++) {
-    const d = dOrder[d0 + di];
-    let best = -Infinity;
-    for (let gi = 0; gi < G; gi++) {
-      const g = gOrder[g0 + gi];
-      const v = c.keypoints ? cellOks(c, d, g) : boxIou(dt.box, 4 * d, gt.box, 4 * g, gt.crowd[g] === 1);
-      ious[di * G + gi] = v;
-      if (v > best) best = v;
-    }
-    bestIou[di] = best;
-    c.detOf[pos + di] = d;
-    c.rank[pos + di] = di;
-  }
-  const T = thr.length, A = c.areaLo.length, kept = c.kept;
-  for (let a = 0; a < A; a++) {
-    const lo = c.areaLo[a], hi = c.areaHi[a];
-    // ground truths of this area range, non-ignored first (stable)
-    let nKept = 0;
-    for (let gi = 0; gi < G; gi++) {
-      const g = gOrder[g0 + gi];
-      if (!(gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi)) gSorted[nKept++] = gi;
-    }
-    c.npig[k * A + a] += nKept;
-    let w = nKept;
-    for (let gi = 0; gi < G; gi++) {
-      const g = gOrder[g0 + gi];
-      if (gt.ignore[g] === 1 || gt.area[g] < lo || gt.area[g] > hi) gSorted[w++] = gi;
-    }
-    for (let s = 0; s < G; s++) {
-      gIg[s] = s < nKept ? 0 : 1;
-      sortedCrowd[s] = gt.crowd[gOrder[g0 + gSorted[s]]];
-    }
-    for (let di = 0; di < D; di++) {
-      const d = dOrder[d0 + di];
-      outside[di] = dt.area[d] < lo || dt.area[d] > hi ? 1 : 0;
-      if (bestIou[di] < thr[0]) continue; // never scanned below
-      for (let s = 0; s < G; s++) sortedIous[di * G + s] = ious[di * G + gSorted[s]];
-    }
-    for (let t = 0; t < T; t++) {
-      const base = (a * T + t) * kept + pos;
-      const th = thr[t];
-      for (let s = 0; s < G; s++) gMatched[s] = 0;
-      for (let di = 0; di < D; di++) {
-        // no ground truth reaches the threshold: pycocotools' scan ends with m = -1
-        if (bestIou[di] < th) {
-          outcome[base + di] = outside[di] === 1 ? IGNORED : FP;
-          continue;
-        }
-        let best = th;
-        let m = -1;
-        const row = di * G;
-        for (let s = 0; s < G; s++) {
-          if (gMatched[s] === 1 && sortedCrowd[s] === 0) continue;
-          if (m > -1 && gIg[m] === 0 && gIg[s] === 1) break;
-          const v = sortedIous[row + s];
-          if (v < best) continue;
-          best = v;
-          m = s;
-        }
-        if (m === -1) {
-          outcome[base + di] = outside[di] === 1 ? IGNORED : FP;
-          continue;
-        }
-        gMatched[m] = 1;
-        // pycocotools records the matched gt's id; an id of 0 reads as "no match".
-        const matchedId = gt.id[gOrder[g0 + gSorted[m]]] !== 0;
-        if (gIg[m] === 1 || (!matchedId && outside[di] === 1)) outcome[base + di] = IGNORED;
-        else outcome[base + di] = matchedId ? TP : FP;
-      }
-    }
-  }
-  return pos + D;
+/** How evaluate() runs; see EvalOptions.cellMatcher. */
+export interface EvalOptions {
+  /**
+   * The matching step (match-cells.ts): the native addon's `matchCocoCells` where it loads;
+   * default the TypeScript `matchCells`. Both give the same result.
+   */
+  cellMatcher?: CellMatcher;
 }
 
 /**
@@ -503,7 +354,7 @@ function evaluateCell(c: MatchContext, cell: Cell, pos: number): number {
  * const p = createParams('bbox', gt);
  * const { stats, text } = summarize(evaluate(gt, results, p));
  */
-export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | CocoResultsColumns, p: EvalParams): CocoEvalResult {
+export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | CocoResultsColumns, p: EvalParams, options: EvalOptions = {}): CocoEvalResult {
   const columns = isResultsColumns(results) ? results : columnsOfResults(results);
   checkResultImageColumns(gtSet, columns);
   checkKeypointColumns(gtSet, columns, p);
@@ -511,7 +362,7 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | Co
   const numImages = p.imgIds.length;
   const imgIndex = new IdIndex(p.imgIds);
   const catIndex = new IdIndex(p.catIds);
-  const gt = gtColumns(gtSet, imgIndex, catIndex, keypoints);
+  const gt = gtColumns(gtSet, imgIndex, catIndex, keypoints, 3 * p.kptOksSigmas.length);
   const { dt, ignoredResults } = dtColumns(columns, imgIndex, catIndex, keypoints);
 
   const T = p.iouThrs.length, R = p.recThrs.length, K = p.useCats ? p.catIds.length : 1;
@@ -522,48 +373,41 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | Co
   const { order: dOrder, start: dStart } = groupByImage(dt.n, dt.img, dt.cat, numImages);
   const cells = listCells(numImages, gt, gOrder, gStart, dt, dOrder, dStart, p.useCats, K);
 
-  // Layout of evaluated detections: category-major, then image, then score rank.
-  let kept = 0;
-  for (const c of cells) kept += Math.min(c.d1 - c.d0, maxDetLast);
-  const detOf = new Int32Array(kept); // layout position -> detection column
-  const rank = new Int32Array(kept); // rank within its cell
-  const outcome = new Uint8Array(A * T * kept); // [a][t][layout position]
-  const kStart = new Int32Array(K + 1);
-  const npig = new Float64Array(K * A);
-
-  const ctx: MatchContext = {
-    gt,
-    dt,
+  const kStart = layoutStarts(cells, K, maxDetLast);
+  const kept = kStart[K];
+  const vars = oksVars(p.kptOksSigmas);
+  const m: CellMatch = {
+    keypoints,
+    gtId: gt.id,
+    gtArea: gt.area,
+    gtCrowd: gt.crowd,
+    gtIgnore: gt.ignore,
+    gtBox: gt.box,
+    gtLabeled: gt.labeled,
+    gtKp: gt.kp,
+    gtKpBox: gt.kpBox,
+    dtScore: dt.score,
+    dtArea: dt.area,
+    dtBox: dt.box,
+    dtKp: dt.kp,
+    dtKpOff: dt.kpOff,
+    dtKpBox: dt.kpBox,
     gOrder,
     dOrder,
-    keypoints,
-    vars: oksVars(p.kptOksSigmas),
-    farPerArea: 6.2 * 2 * Math.max(...oksVars(p.kptOksSigmas)),
-    oksScratch: new Float64Array(p.kptOksSigmas.length),
+    cells,
+    vars,
+    farPerArea: 6.2 * 2 * Math.max(...vars),
     thr: Float64Array.from(p.iouThrs, (t) => Math.min(t, 1 - 1e-10)),
     areaLo: Float64Array.from(p.areaRng, (r) => r[0]),
     areaHi: Float64Array.from(p.areaRng, (r) => r[1]),
     maxDetLast,
-    kept,
-    ious: new Float64Array(256),
-    bestIou: new Float64Array(128),
-    gSorted: new Int32Array(64),
-    gIg: new Uint8Array(64),
-    gMatched: new Uint8Array(64),
-    sortedIous: new Float64Array(256),
-    sortedCrowd: new Uint8Array(64),
-    outside: new Uint8Array(128),
-    detOf,
-    rank,
-    outcome,
-    npig,
+    detOf: new Int32Array(kept),
+    rank: new Int32Array(kept),
+    outcome: new Uint8Array(A * T * kept),
+    npig: new Float64Array(K * A),
   };
-  let pos = 0;
-  for (const cell of cells) {
-    pos = evaluateCell(ctx, cell, pos);
-    kStart[cell.k + 1] = pos;
-  }
-  for (let k = 0; k < K; k++) if (kStart[k + 1] < kStart[k]) kStart[k + 1] = kStart[k];
+  (options.cellMatcher ?? matchCells)(m);
+  const { detOf, rank, outcome, npig } = m;
 
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);

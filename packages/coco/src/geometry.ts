@@ -135,7 +135,7 @@ const EXP_MINUS_6 = Math.exp(-6);
 
 /**
  * Object keypoint similarity of detection keypoints `d` (offset `di`) with one ground
- * truth (keypoints `g`, its `area` and `box`), pycocotools' `computeOks` for one pair.
+ * truth (keypoints `g` from offset `gi`, its `area` and `box`), pycocotools' `computeOks` for one pair.
  * `scratch` holds at least K doubles. With `floor > 0` a pair that certainly scores
  * below `floor` may return 0 instead of its exact (also sub-floor) value.
  */
@@ -143,6 +143,7 @@ export function oks(
   d: ArrayLike<number>,
   di: number,
   g: ArrayLike<number>,
+  gi: number,
   labeled: number,
   area: number,
   box: ArrayLike<number>,
@@ -159,9 +160,9 @@ export function oks(
     // pair that no threshold >= `floor` can match skips the exponentials
     let near = 0;
     for (let j = 0; j < k; j++) {
-      if (!(g[3 * j + 2] > 0)) continue;
-      const dx = d[di + 3 * j] - g[3 * j];
-      const dy = d[di + 3 * j + 1] - g[3 * j + 1];
+      if (!(g[gi + 3 * j + 2] > 0)) continue;
+      const dx = d[di + 3 * j] - g[gi + 3 * j];
+      const dy = d[di + 3 * j + 1] - g[gi + 3 * j + 1];
       const e = (dx * dx + dy * dy) / vars[j] / denom / 2;
       if (e < 6) near++;
       scratch[n++] = e;

@@ -136,10 +136,11 @@ async function load<T>(what: string, file: string, read: () => Promise<T>): Prom
 }
 
 /**
- * One of the native addon's COCO scanners, when the addon loads and has it (a prebuilt binary
- * from before it lacks it); without it that file is parsed in JavaScript on this thread.
+ * One of the native addon's COCO functions (the file scanners, the evaluation's matching step),
+ * when the addon loads and has it (a prebuilt binary from before it lacks it); without it that
+ * work runs in JavaScript on this thread, with the same result.
  */
-function nativeScanner<Name extends 'parseCocoResults' | 'parseCocoDataset'>(name: Name): NativeBinding[Name] | undefined {
+function nativeCoco<Name extends 'parseCocoResults' | 'parseCocoDataset' | 'matchCocoCells'>(name: Name): NativeBinding[Name] | undefined {
   const loaded = nativeStatus();
   if ('error' in loaded) return undefined;
   return loaded.binding[name]?.bind(loaded.binding) as NativeBinding[Name] | undefined;
@@ -166,8 +167,8 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   // A box evaluation never reads keypoints: both files are read without them (most of the bytes).
   const read = { skipKeypoints: opts.iouType === 'bbox' };
   // both files are read and scanned on the thread pool at once (each call queues its scan before it returns)
-  const datasetParser: DatasetColumnParser | undefined = nativeScanner('parseCocoDataset');
-  const columnParser: ResultsColumnParser | undefined = nativeScanner('parseCocoResults');
+  const datasetParser: DatasetColumnParser | undefined = nativeCoco('parseCocoDataset');
+  const columnParser: ResultsColumnParser | undefined = nativeCoco('parseCocoResults');
   const reading = load('ground truth', opts.gt, () => readCocoDataset(opts.gt, { ...read, datasetParser }));
   const pending = startReadingCocoResults(opts.results, { ...read, columnParser });
   const gt = await reading;
@@ -184,7 +185,7 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   }
   let e;
   try {
-    e = evaluate(gt, results, params);
+    e = evaluate(gt, results, params, { cellMatcher: nativeCoco('matchCocoCells') });
   } catch (err) {
     // evaluate() only throws for inputs it cannot score (e.g. keypoints missing)
     if ((err instanceof TypeError || err instanceof RangeError) && 'path' in err) throw new UsageError(err.message);

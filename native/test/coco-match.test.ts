@@ -1,0 +1,83 @@
+// matchCocoCells' argument checks: every length and index is checked before the kernel reads,
+// and a bad one is a TypeError / RangeError naming the field, never a crash. (Its results are
+// compared with the TypeScript reference in test/integration/coco-match.test.ts.)
+import { describe, expect, it } from 'vitest';
+import { loadNative } from '@omnidistill/native';
+import type { NativeCocoCellMatch } from '@omnidistill/native';
+
+const native = loadNative();
+
+/** One image, one category, one ground truth and two detections; 3 thresholds, 1 area range, keypoints of K = 2. */
+function smallMatch(keypoints: boolean): NativeCocoCellMatch {
+  return {
+    keypoints,
+    gtId: Float64Array.of(7),
+    gtArea: Float64Array.of(100),
+    gtCrowd: Uint8Array.of(0),
+    gtIgnore: Uint8Array.of(0),
+    gtBox: Float64Array.of(0, 0, 10, 10),
+    gtLabeled: Int32Array.of(2),
+    gtKp: Float64Array.of(1, 1, 2, 8, 8, 2),
+    gtKpBox: Float64Array.of(1, 1, 8, 8),
+    dtScore: Float64Array.of(0.5, 0.9),
+    dtArea: Float64Array.of(100, 64),
+    dtBox: Float64Array.of(0, 0, 10, 10, 20, 20, 8, 8),
+    dtKp: Float64Array.of(1, 1, 1, 8, 8, 1, 30, 30, 1, 40, 40, 1),
+    dtKpOff: Int32Array.of(0, 6),
+    dtKpBox: Float64Array.of(1, 1, 8, 8, 30, 30, 40, 40),
+    gOrder: Int32Array.of(0),
+    dOrder: Int32Array.of(0, 1),
+    cells: Int32Array.of(0, 0, 1, 0, 2),
+    vars: Float64Array.of(0.01, 0.01),
+    farPerArea: 6.2 * 2 * 0.01,
+    thr: Float64Array.of(0.5, 0.75, 0.95),
+    areaLo: Float64Array.of(0),
+    areaHi: Float64Array.of(1e10),
+    maxDetLast: 100,
+    detOf: new Int32Array(2),
+    rank: new Int32Array(2),
+    outcome: new Uint8Array(6),
+    npig: new Float64Array(1),
+  };
+}
+
+describe('matchCocoCells', () => {
+  for (const keypoints of [false, true]) {
+    it(`matches a small ${keypoints ? 'keypoints' : 'bbox'} cell: the exact detection is a true positive, the far one a false positive`, () => {
+      const m = smallMatch(keypoints);
+      native.matchCocoCells!(m);
+      // score order: detection 1 (0.9, far away) first, then detection 0 (exact)
+      expect(Array.from(m.dOrder)).toEqual([1, 0]);
+      expect(Array.from(m.detOf)).toEqual([1, 0]);
+      expect(Array.from(m.rank)).toEqual([0, 1]);
+      expect(Array.from(m.outcome)).toEqual([0, 1, 0, 1, 0, 1]); // [threshold][position]: FP, TP
+      expect(Array.from(m.npig)).toEqual([1]);
+    });
+  }
+
+  const bad: [string, (m: NativeCocoCellMatch) => void, RegExp, ErrorConstructor][] = [
+    ['a cell range past the detections', (m) => (m.cells = Int32Array.of(0, 0, 1, 0, 3)), /^match\.cells\[0\]: expected .*0 <= d0 <= d1 <= 2/, RangeError],
+    ['a cell of an unknown category', (m) => (m.cells = Int32Array.of(1, 0, 1, 0, 2)), /^match\.cells\[0\]: expected k in \[0, 1\)/, RangeError],
+    ['cells not in fives', (m) => (m.cells = Int32Array.of(0, 0, 1, 0)), /^match\.cells: expected a multiple of 5/, RangeError],
+    ['an order index out of range', (m) => (m.dOrder = Int32Array.of(0, 2)), /^match\.dOrder\[1\]: expected an index in \[0, 2\)/, RangeError],
+    ['a keypoint offset past dtKp', (m) => (m.dtKpOff = Int32Array.of(0, 8)), /^match\.dtKpOff\[1\]: expected an offset in \[0, 6\]/, RangeError],
+    ['too short an output', (m) => (m.outcome = new Uint8Array(5)), /^match\.outcome: expected 6 elements/, RangeError],
+    ['a column of the wrong type', (m) => ((m as unknown as Record<string, unknown>).gtArea = new Float32Array(1)), /^match\.gtArea: expected a Float64Array, received Float32Array/, TypeError],
+    ['a column of the wrong length', (m) => (m.gtBox = new Float64Array(3)), /^match\.gtBox: expected 4 elements/, RangeError],
+    ['no thresholds', (m) => (m.thr = new Float64Array(0)), /^match\.thr: expected 1 to 1024 thresholds/, RangeError],
+  ];
+  for (const [what, spoil, message, type] of bad) {
+    it(`rejects ${what}`, () => {
+      const m = smallMatch(true);
+      spoil(m);
+      let thrown: unknown;
+      try {
+        native.matchCocoCells!(m);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(type);
+      expect((thrown as Error).message).toMatch(message);
+    });
+  }
+});
