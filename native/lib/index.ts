@@ -136,6 +136,22 @@ export interface NativeCocoCellMatch {
   npig: Float64Array;
 }
 
+/** @omnidistill/coco's `Accumulation` (the accumulate step's input and output arrays), repeated here likewise. */
+export interface NativeCocoAccumulation {
+  numThresholds: number;
+  maxDets: Float64Array;
+  recThrs: Float64Array;
+  kStart: Int32Array;
+  detOf: Int32Array;
+  rank: Int32Array;
+  outcome: Uint8Array;
+  npig: Float64Array;
+  score: Float64Array;
+  precision: Float64Array;
+  recall: Float64Array;
+  scores: Float64Array;
+}
+
 /** The addon's exports. Every kernel returns a Promise; the work runs off the event loop. */
 export interface NativeBinding {
   backends(): { cpu: NativeBackendInfo; cuda: NativeBackendInfo };
@@ -188,6 +204,12 @@ export interface NativeBinding {
    * addons built before it existed.
    */
   matchCocoCells?(match: NativeCocoCellMatch): void;
+  /**
+   * The accumulate step of @omnidistill/coco's evaluate() (its accumulate.ts, the reference):
+   * fills `acc.precision`, `recall` and `scores` from the matching step's outcomes.
+   * Synchronous, checked and absent from older addons as matchCocoCells.
+   */
+  accumulateCoco?(acc: NativeCocoAccumulation): void;
 }
 
 /** Environment variable naming the exact .node file to load (then nothing else is tried). */

@@ -18,6 +18,7 @@
 
 #include "coco_dataset.h"
 #include "coco_match.h"
+#include "coco_accumulate.h"
 #include "coco_results.h"
 #include "file_bytes.h"
 #include "kernel_math.h"
@@ -704,9 +705,10 @@ Napi::Value ParseCocoDataset(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------
-// COCOeval cell matching (coco_match.cc): synchronous, as @omnidistill/coco's evaluate() is;
-// it replaces the same work on this thread (tens of ms at 5k images), so a worker would only
-// add a hop. Every length and index is checked here, so the kernel reads only in bounds.
+// COCOeval cell matching and accumulate (coco_match.cc, coco_accumulate.cc): synchronous, as
+// @omnidistill/coco's evaluate() is; they replace the same work on this thread (tens of ms at
+// 5k images), so a worker would only add a hop. Every length and index is checked here, so the
+// kernels read and write only in bounds.
 
 /** The typed array `o[name]` of element type T, any length (byteOffset respected). */
 template <typename T>
@@ -838,6 +840,54 @@ Napi::Value MatchCocoCells(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+/** accumulateCoco(acc: Accumulation of @omnidistill/coco): fills acc.precision, acc.recall and acc.scores. */
+Napi::Value AccumulateCoco(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = "acc";
+  Napi::Object o = expectObject(env, info[0], path);
+  CocoAccumulation acc{};
+  acc.numThresholds = static_cast<int32_t>(expectPositiveInt(env, o.Get("numThresholds"), path + ".numThresholds", 1024));
+  Napi::Float64Array maxDets = propertyArray<double>(env, o, "maxDets", path);
+  if (maxDets.ElementLength() < 1 || maxDets.ElementLength() > 1024) throwRange(env, path + ".maxDets", "1 to 1024 values", describe(maxDets));
+  acc.maxDets = maxDets.Data();
+  acc.numMaxDets = static_cast<int32_t>(maxDets.ElementLength());
+  Napi::Float64Array recThrs = propertyArray<double>(env, o, "recThrs", path);
+  if (recThrs.ElementLength() > 1 << 20) throwRange(env, path + ".recThrs", "at most 2^20 values", describe(recThrs));
+  acc.recThrs = recThrs.Data();
+  acc.numRecall = static_cast<int32_t>(recThrs.ElementLength());
+  Napi::Int32Array kStart = propertyArray<int32_t>(env, o, "kStart", path);
+  if (kStart.ElementLength() < 1 || kStart.ElementLength() > (1 << 24)) throwRange(env, path + ".kStart", "1 to 2^24 entries (categories + 1)", describe(kStart));
+  acc.kStart = kStart.Data();
+  acc.numCategories = static_cast<int32_t>(kStart.ElementLength() - 1);
+  if (acc.numCategories == 0) return env.Undefined();  // nothing to accumulate
+  Napi::Int32Array detOf = propertyArray<int32_t>(env, o, "detOf", path);
+  acc.kept = static_cast<int64_t>(detOf.ElementLength());
+  acc.detOf = detOf.Data();
+  for (int32_t k = 0; k <= acc.numCategories; k++) {
+    const int32_t prev = k == 0 ? 0 : acc.kStart[k - 1];
+    if (acc.kStart[k] < prev || acc.kStart[k] > acc.kept || (k == 0 && acc.kStart[0] != 0)) {
+      throwRange(env, path + ".kStart[" + std::to_string(k) + "]", "non-decreasing layout positions from 0 to at most " + std::to_string(acc.kept), std::to_string(acc.kStart[k]) + " (number)");
+    }
+  }
+  Napi::Float64Array score = propertyArray<double>(env, o, "score", path);
+  acc.score = score.Data();
+  expectIndices(env, acc.detOf, acc.kept, static_cast<int64_t>(score.ElementLength()), path + ".detOf");
+  acc.rank = propertyArrayOf<int32_t>(env, o, "rank", path, acc.kept);
+  Napi::Float64Array npig = propertyArray<double>(env, o, "npig", path);
+  if (npig.ElementLength() % acc.numCategories != 0 || npig.ElementLength() / acc.numCategories > 1024) {
+    throwRange(env, path + ".npig", "categories × area ranges elements (at most 1024 area ranges)", describe(npig));
+  }
+  acc.npig = npig.Data();
+  acc.numAreas = static_cast<int32_t>(npig.ElementLength() / acc.numCategories);
+  const int64_t T = acc.numThresholds, R = acc.numRecall, K = acc.numCategories, A = acc.numAreas, M = acc.numMaxDets;
+  acc.outcome = propertyArrayOf<uint8_t>(env, o, "outcome", path, A * T * acc.kept);
+  acc.precision = propertyArrayOf<double>(env, o, "precision", path, T * R * K * A * M);
+  acc.recall = propertyArrayOf<double>(env, o, "recall", path, T * K * A * M);
+  acc.scores = propertyArrayOf<double>(env, o, "scores", path, T * R * K * A * M);
+  accumulateCoco(acc);
+  return env.Undefined();
+}
+
 /** What was compiled in and what can run here, with reasons. */
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -895,6 +945,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseCocoResults", Napi::Function::New(env, ParseCocoResults, "parseCocoResults"));
   exports.Set("parseCocoDataset", Napi::Function::New(env, ParseCocoDataset, "parseCocoDataset"));
   exports.Set("matchCocoCells", Napi::Function::New(env, MatchCocoCells, "matchCocoCells"));
+  exports.Set("accumulateCoco", Napi::Function::New(env, AccumulateCoco, "accumulateCoco"));
   return exports;
 }
 

@@ -10,6 +10,8 @@ export { evaluate } from './eval.js';
 export type { EvalOptions } from './eval.js';
 export { matchCells } from './match-cells.js';
 export type { CellMatch, CellMatcher } from './match-cells.js';
+export { accumulateOutcomes } from './accumulate.js';
+export type { Accumulation, Accumulator } from './accumulate.js';
 export { summarize, perCategoryAP, formatFixed3 } from './summarize.js';
 export type { CocoSummary, CategoryAP } from './summarize.js';
 export { readCocoDataset, readCocoImages, readCocoResults, startReadingCocoResults, writeCocoDataset, writeCocoResults, WHOLE_TEXT_LIMIT_BYTES, COLUMN_PARSER_LIMIT_BYTES } from './io.js';

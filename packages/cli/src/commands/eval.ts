@@ -136,11 +136,11 @@ async function load<T>(what: string, file: string, read: () => Promise<T>): Prom
 }
 
 /**
- * One of the native addon's COCO functions (the file scanners, the evaluation's matching step),
- * when the addon loads and has it (a prebuilt binary from before it lacks it); without it that
- * work runs in JavaScript on this thread, with the same result.
+ * One of the native addon's COCO functions (the file scanners, the evaluation's matching and
+ * accumulate steps), when the addon loads and has it (a prebuilt binary from before it lacks
+ * it); without it that work runs in JavaScript on this thread, with the same result.
  */
-function nativeCoco<Name extends 'parseCocoResults' | 'parseCocoDataset' | 'matchCocoCells'>(name: Name): NativeBinding[Name] | undefined {
+function nativeCoco<Name extends 'parseCocoResults' | 'parseCocoDataset' | 'matchCocoCells' | 'accumulateCoco'>(name: Name): NativeBinding[Name] | undefined {
   const loaded = nativeStatus();
   if ('error' in loaded) return undefined;
   return loaded.binding[name]?.bind(loaded.binding) as NativeBinding[Name] | undefined;
@@ -185,7 +185,7 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
   }
   let e;
   try {
-    e = evaluate(gt, results, params, { cellMatcher: nativeCoco('matchCocoCells') });
+    e = evaluate(gt, results, params, { cellMatcher: nativeCoco('matchCocoCells'), accumulator: nativeCoco('accumulateCoco') });
   } catch (err) {
     // evaluate() only throws for inputs it cannot score (e.g. keypoints missing)
     if ((err instanceof TypeError || err instanceof RangeError) && 'path' in err) throw new UsageError(err.message);

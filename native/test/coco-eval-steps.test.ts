@@ -1,9 +1,9 @@
-// matchCocoCells' argument checks: every length and index is checked before the kernel reads,
-// and a bad one is a TypeError / RangeError naming the field, never a crash. (Its results are
-// compared with the TypeScript reference in test/integration/coco-match.test.ts.)
+// matchCocoCells' and accumulateCoco's argument checks: every length and index is checked before
+// the kernel reads, and a bad one is a TypeError / RangeError naming the field, never a crash.
+// (Their results are compared with the TypeScript references in test/integration/coco-match.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { loadNative } from '@omnidistill/native';
-import type { NativeCocoCellMatch } from '@omnidistill/native';
+import type { NativeCocoAccumulation, NativeCocoCellMatch } from '@omnidistill/native';
 
 const native = loadNative();
 
@@ -70,14 +70,69 @@ describe('matchCocoCells', () => {
     it(`rejects ${what}`, () => {
       const m = smallMatch(true);
       spoil(m);
-      let thrown: unknown;
-      try {
-        native.matchCocoCells!(m);
-      } catch (err) {
-        thrown = err;
-      }
-      expect(thrown).toBeInstanceOf(type);
-      expect((thrown as Error).message).toMatch(message);
+      expectThrow(() => native.matchCocoCells!(m), type, message);
+    });
+  }
+});
+
+function expectThrow(call: () => void, type: ErrorConstructor, message: RegExp): void {
+  let thrown: unknown;
+  try {
+    call();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(type);
+  expect((thrown as Error).message).toMatch(message);
+}
+
+/** The small cell above, matched (FP then TP at 3 thresholds), ready to accumulate with 3 recall thresholds and maxDets [1, 100]. */
+function smallAccumulation(): NativeCocoAccumulation {
+  const m = smallMatch(false);
+  native.matchCocoCells!(m);
+  const T = 3, R = 3, M = 2;
+  return {
+    numThresholds: T,
+    maxDets: Float64Array.of(1, 100),
+    recThrs: Float64Array.of(0, 0.5, 1),
+    kStart: Int32Array.of(0, 2),
+    detOf: m.detOf,
+    rank: m.rank,
+    outcome: m.outcome,
+    npig: m.npig,
+    score: m.dtScore,
+    precision: new Float64Array(T * R * M).fill(-1),
+    recall: new Float64Array(T * M).fill(-1),
+    scores: new Float64Array(T * R * M).fill(-1),
+  };
+}
+
+describe('accumulateCoco', () => {
+  it('accumulates the small cell: with maxDets 1 only the false positive counts, with 100 the true positive at precision 1/2', () => {
+    const acc = smallAccumulation();
+    native.accumulateCoco!(acc);
+    // [t][m] recall: maxDets 1 -> 0, maxDets 100 -> 1
+    expect(Array.from(acc.recall)).toEqual([0, 1, 0, 1, 0, 1]);
+    // [t][r][m] precision at recall thresholds 0, 0.5, 1 (the true positive comes second: 1 / (1 + 1 + eps))
+    const half = 1 / (2 + 2.220446049250313e-16);
+    expect(Array.from(acc.precision.subarray(0, 6))).toEqual([0, half, 0, half, 0, half]);
+    // scores: at recall 0 the first counted detection's (0.9), then the true positive's (0.5); 0 where recall is not reached
+    expect(Array.from(acc.scores.subarray(0, 6))).toEqual([0.9, 0.9, 0, 0.5, 0, 0.5]);
+  });
+
+  const bad: [string, (acc: NativeCocoAccumulation) => void, RegExp, ErrorConstructor][] = [
+    ['a layout start past the detections', (acc) => (acc.kStart = Int32Array.of(0, 3)), /^acc\.kStart\[1\]: expected non-decreasing layout positions from 0 to at most 2/, RangeError],
+    ['a detection column out of range', (acc) => (acc.detOf = Int32Array.of(0, 5)), /^acc\.detOf\[1\]: expected an index in \[0, 2\)/, RangeError],
+    ['too short a precision array', (acc) => (acc.precision = new Float64Array(17)), /^acc\.precision: expected 18 elements/, RangeError],
+    ['npig not categories × areas', (acc) => (acc.kStart = Int32Array.of(0, 1, 2)), /^acc\.npig: expected categories × area ranges/, RangeError],
+    ['no maxDets', (acc) => (acc.maxDets = new Float64Array(0)), /^acc\.maxDets: expected 1 to 1024 values/, RangeError],
+    ['outcomes of the wrong type', (acc) => ((acc as unknown as Record<string, unknown>).outcome = new Int32Array(6)), /^acc\.outcome: expected a Uint8Array, received Int32Array/, TypeError],
+  ];
+  for (const [what, spoil, message, type] of bad) {
+    it(`rejects ${what}`, () => {
+      const acc = smallAccumulation();
+      spoil(acc);
+      expectThrow(() => native.accumulateCoco!(acc), type, message);
     });
   }
 });
