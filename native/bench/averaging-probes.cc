@@ -1,6 +1,7 @@
 // Probes behind packages/ensemble/README.md "Where the averaging lost its time": the cpu
 // ensemble phase in channel order (ensembleRoi over all K, the kernel before the memory-order
-// change) and in memory order (cpu::ensemble), next to loops that isolate one cost each, on the
+// change) and cpu::ensemble (memory order when this was written; since issue 17's third look,
+// per channel window with prefetching: averaging-variants.cc has the memory-order kernel), next to loops that isolate one cost each, on the
 // bench's shape (T18 N100 K17 M56, flips alternating, COCO's perm), in alternating rounds.
 // Prints best and median wall, median CPU time and the per-round ratio to the first row.
 // Not built by CMake; compile and run by hand from the repository root (the addon's flags;
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
   };
   std::vector<Row> rows = {
       {"channel order (before)", [&] { cpu::parallelFor(s.n, threads, [&](int64_t n, int) { cpu::ensembleRoi(heat.data(), s, e, n, 0, s.k, before.data() + n * block); }); }, {}, {}},
-      {"memory order (cpu::ensemble)", [&] { cpu::ensemble(heat.data(), s, e, out.data(), threads, &bad); }, {}, {}},
+      {"cpu::ensemble", [&] { cpu::ensemble(heat.data(), s, e, out.data(), threads, &bad); }, {}, {}},
       {"probe: add into an L1 block", [&] { cpu::parallelFor(s.n / rois, threads, [&](int64_t i, int) { thread_local std::vector<float> b(static_cast<size_t>(s.mapSize())); addIntoL1Block(heat.data(), s, i * rois, rois, 1, b.data()); }); }, {}, {}},
       {"probe: same, 2 maps per store", [&] { cpu::parallelFor(s.n / rois, threads, [&](int64_t i, int) { thread_local std::vector<float> b(static_cast<size_t>(s.mapSize())); addIntoL1Block(heat.data(), s, i * rois, rois, 2, b.data()); }); }, {}, {}},
       {"probe: read-only, memory order", [&] { cpu::parallelFor(s.n / rois, threads, [&](int64_t i, int) { sink.store(sumInMemoryOrder(heat.data(), s, i * rois, rois)); }); }, {}, {}},

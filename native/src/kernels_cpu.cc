@@ -102,8 +102,8 @@ constexpr int64_t kRowsPerStep = 8;
  * so every rounding, is that of one transform after the other), and the last group divides them
  * while they are still in L1, so the output is written once per group and never re-read from
  * memory for the division. Returns nonzero when a value read was NaN/Inf. The fused path calls
- * it one keypoint at a time (its scratch map stays in L1); the ensemble phase reads in memory
- * order instead (ensembleRoisInMemoryOrder).
+ * it one keypoint at a time (its scratch map stays in L1); the ensemble phase takes all T
+ * transforms per channel window with prefetching instead (ensembleRoiByWindows).
  */
 OMNI_HOT uint32_t ensembleRoi(const float* heatmaps, const Shape& s, const EnsembleSpec& e, int64_t n, int64_t kBegin,
                      int64_t kEnd, float* __restrict out) {
@@ -152,73 +152,104 @@ OMNI_HOT uint32_t ensembleRoi(const float* heatmaps, const Shape& s, const Ensem
 }
 
 /**
- * Combines the T maps of RoIs [n0, n1) for all K keypoints into `out` ([n1 - n0, K, M, M]) one
- * transform at a time, reading that transform's maps of those RoIs in memory order (one
- * sequential stream of (n1 - n0) * K * M * M floats, which [T, N, K, M, M] stores contiguously)
- * and adding source channel c of a flipped transform into output channel perm[c].
- *
- * The ensemble phase uses this rather than ensembleRoi's channel order: a flipped transform
- * read in output-channel order visits its maps in perm's order (0, 2, 1, 4, 3, ... for COCO),
- * and every backwards step restarts the hardware prefetcher; from memory that cost more than
- * the output's extra round trips through the caches. Measured on the 2-core EPYC VM (scratch
- * harness, T = 18, N = 100, K = 17, M = 56, same arithmetic in both orders, CPU time of the
- * averaging phase at 1 thread): 46 ms in channel order, 23 ms in channel order with an
- * identity perm (no backwards steps), 31-32 ms in memory order one RoI at a time, 26-38 ms
- * four RoIs at a time (longer streams, fewer prefetcher restarts), 16-18 ms to read the input
- * once (readSum); 10 and more RoIs at a time measured no better, 50 worse.
- *
- * Every output value still receives the transforms in transform order (a transform's pass ends
- * before the next begins), so the rounding is that of ensembleRoi. The last included transform
- * of a RoI divides each of its maps right after adding to it. Returns nonzero when a value read
- * was NaN/Inf.
+ * Starts of the channel windows that perm maps onto themselves, smallest first, then K: for
+ * COCO's left/right pairs {0}, {1, 2}, {3, 4}, ... A window of a flipped transform's source
+ * maps lands in the same window of the output. (perm is an involution, checked by the addon.)
  */
-OMNI_HOT uint32_t ensembleRoisInMemoryOrder(const float* heatmaps, const Shape& s, const EnsembleSpec& e, int64_t n0,
-                                            int64_t n1, float* __restrict out) {
-  const int64_t m = s.m, mm = s.mapSize(), block = s.k * mm;
-  // Per RoI of the range: the sum of its weights in transform order, its last transform, and
-  // whether a transform has written its output yet.
-  std::vector<float> weightSum(static_cast<size_t>(n1 - n0), 0.0f);
-  std::vector<int64_t> lastIncluded(static_cast<size_t>(n1 - n0), -1);
-  std::vector<uint8_t> started(static_cast<size_t>(n1 - n0), 0);
-  for (int64_t t = 0; t < s.t; ++t) {
-    for (int64_t n = n0; n < n1; ++n) {
-      if (!e.included(t, n, s.n)) continue;
-      weightSum[static_cast<size_t>(n - n0)] += e.weights[static_cast<size_t>(t)];
-      lastIncluded[static_cast<size_t>(n - n0)] = t;
-    }
+std::vector<int64_t> permClosedWindows(const EnsembleSpec& e, int64_t k) {
+  std::vector<int64_t> starts;
+  for (int64_t c0 = 0, c1 = 0; c0 < k; c0 = c1) {
+    starts.push_back(c0);
+    c1 = c0 + 1;
+    for (int64_t c = c0; c < c1; ++c) c1 = std::max<int64_t>(c1, e.perm[static_cast<size_t>(c)] + 1);
   }
-  uint32_t bad = 0;
-  for (int64_t t = 0; t < s.t; ++t) {
-    const bool flip = e.flipped[static_cast<size_t>(t)] != 0;
-    const float w = e.weights[static_cast<size_t>(t)];
-    for (int64_t n = n0; n < n1; ++n) {
-      const size_t r = static_cast<size_t>(n - n0);
-      if (!e.included(t, n, s.n)) continue;
-      const bool first = !started[r], last = t == lastIncluded[r];
-      started[r] = 1;
-      const float* src = heatmaps + (t * s.n + n) * block;
-      float* roiOut = out + static_cast<int64_t>(r) * block;
-      for (int64_t c = 0; c < s.k; ++c) {
-        float* dst = roiOut + (flip ? e.perm[static_cast<size_t>(c)] : c) * mm;
-        bad |= first ? combineRows<true>(flip, e.mode, src + c * mm, dst, m, m, w)
-                     : combineRows<false>(flip, e.mode, src + c * mm, dst, m, m, w);
-        if (last && e.mode == Mode::Avg) bad |= divideRun(dst, mm, weightSum[r]);
-      }
-    }
-  }
-  return bad;
+  starts.push_back(k);
+  return starts;
+}
+
+/** Prefetch into L2 (not L1, where it would evict the output window being summed). */
+inline void prefetchToL2(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 2);
+#else
+  (void)p;
+#endif
 }
 
 /**
- * RoIs per work item of the ensemble phase: about 1 MiB of output per item (4 RoIs at K = 17,
- * M = 56; see ensembleRoisInMemoryOrder), but at least 4 items per thread so the dynamic split
- * stays even.
+ * How far ahead ensembleRoiByWindows prefetches: the run that starts about this many bytes
+ * later (at least 2 runs). At M = 56 a run is 1-2 maps (12-25 KB), so 2 runs; 1-4 runs ahead
+ * measured alike, 9 slower.
  */
-int64_t roisPerItem(const Shape& s, int threads) {
-  constexpr int64_t kItemOutputBytes = int64_t{1} << 20;
-  const int64_t byBytes = kItemOutputBytes / std::max<int64_t>(1, s.k * s.mapSize() * static_cast<int64_t>(sizeof(float)));
-  const int64_t byBalance = s.n / (4 * std::max(1, threads));
-  return std::max<int64_t>(1, std::min(byBytes, byBalance));
+constexpr int64_t kPrefetchBytes = 32 << 10;
+
+/**
+ * Combines the included transforms of RoI n into `out` ([K, M, M]), one perm-closed channel
+ * window at a time: for each window, every included transform in transform order adds its maps
+ * of the window (one contiguous run of 1-2 maps for COCO; a flipped transform's source channel c
+ * into output channel perm[c], x reversed), so each output value receives the transforms in
+ * order and the rounding is that of ensembleRoi; the last one divides the window.
+ *
+ * Why this order (issue 17; native/bench/averaging-variants.cc times it against the
+ * alternatives): the window's output (at most 2 maps, 25 KB) stays in L1 while all T add into
+ * it, so the core does little more than the loads. The previous kernel summed one transform at
+ * a time over 4 RoIs in memory order (one long input stream, the prefetchers' best case) into a
+ * 0.85 MB output that lived in L2/L3; with the input in L3 (N = 4) it took 1.3-1.4x this one's
+ * time, from DRAM (N = 100) the two are even (2 threads, 58-72 % of the triad). The T runs of a
+ * window lie T regions N * K * M * M floats apart (21 MB in the bench) and are too short for the
+ * hardware prefetchers to ramp up on: without help this order ran at 0.7x the previous kernel's
+ * speed from DRAM, and prefetching only the first 2-8 KB of each run did not help. So the whole
+ * run about kPrefetchBytes ahead is prefetched into L2, a share of it after each step of rows.
+ * Returns nonzero when a value read was NaN/Inf.
+ */
+OMNI_HOT uint32_t ensembleRoiByWindows(const float* heatmaps, const Shape& s, const EnsembleSpec& e, int64_t n,
+                                       const std::vector<int64_t>& windows, float* __restrict out) {
+  const int64_t m = s.m, mm = s.mapSize();
+  float weightSum = 0.0f;
+  int64_t firstT = -1, lastT = -1;
+  std::vector<int64_t> included;
+  for (int64_t t = 0; t < s.t; ++t) {
+    if (!e.included(t, n, s.n)) continue;
+    weightSum += e.weights[static_cast<size_t>(t)];
+    if (firstT < 0) firstT = t;
+    lastT = t;
+    included.push_back(t);
+  }
+  // Run r is transform included[r % T'] over window r / T'.
+  const size_t perWindow = included.size(), runs = perWindow * (windows.size() - 1);
+  auto runStart = [&](size_t r, int64_t channel) {
+    return heatmaps + ((included[r % perWindow] * s.n + n) * s.k + channel) * mm;
+  };
+  const size_t runsAhead = static_cast<size_t>(std::max<int64_t>(2, kPrefetchBytes / (mm * static_cast<int64_t>(sizeof(float)))));
+  uint32_t bad = 0;
+  for (size_t r = 0; r < runs; ++r) {
+    const int64_t t = included[r % perWindow], c0 = windows[r / perWindow], c1 = windows[r / perWindow + 1];
+    const bool flip = e.flipped[static_cast<size_t>(t)] != 0, first = t == firstT, last = t == lastT;
+    const float w = e.weights[static_cast<size_t>(t)];
+    // The run to prefetch, spread evenly over this run's steps of kRowsPerStep rows.
+    const char* ahead = nullptr;
+    int64_t aheadBytes = 0, prefetched = 0, step = 0;
+    if (r + runsAhead < runs) {
+      const size_t a = r + runsAhead;
+      ahead = reinterpret_cast<const char*>(runStart(a, windows[a / perWindow]));
+      aheadBytes = (windows[a / perWindow + 1] - windows[a / perWindow]) * mm * static_cast<int64_t>(sizeof(float));
+    }
+    const int64_t steps = (c1 - c0) * ((m + kRowsPerStep - 1) / kRowsPerStep);
+    for (int64_t c = c0; c < c1; ++c) {
+      const float* src = runStart(r, c);
+      float* dst = out + (flip ? e.perm[static_cast<size_t>(c)] : c) * mm;
+      for (int64_t y = 0; y < m; y += kRowsPerStep) {
+        const int64_t rows = std::min(kRowsPerStep, m - y), at = y * m;
+        bad |= first ? combineRows<true>(flip, e.mode, src + at, dst + at, m, rows, w) : combineRows<false>(flip, e.mode, src + at, dst + at, m, rows, w);
+        if (ahead == nullptr) continue;
+        for (const int64_t until = aheadBytes * ++step / steps; prefetched < until; prefetched += 64) prefetchToL2(ahead + prefetched);
+      }
+    }
+    if (last && e.mode == Mode::Avg) {
+      for (int64_t c = c0; c < c1; ++c) bad |= divideRun(out + c * mm, mm, weightSum);
+    }
+  }
+  return bad;
 }
 
 /** Maximum of `count` floats; lane-wise so it vectorises (max is exact in any order). */
@@ -611,10 +642,9 @@ int defaultThreads() {
 
 void ensemble(const float* heatmaps, const Shape& s, const EnsembleSpec& e, float* out, int threads, bool* nonFinite) {
   std::atomic<uint32_t> bad{0};
-  const int64_t per = roisPerItem(s, threads);
-  parallelFor((s.n + per - 1) / per, threads, [&](int64_t item, int) {
-    const int64_t n0 = item * per, n1 = std::min(s.n, n0 + per);
-    if (ensembleRoisInMemoryOrder(heatmaps, s, e, n0, n1, out + n0 * s.k * s.mapSize())) bad.store(1);
+  const std::vector<int64_t> windows = permClosedWindows(e, s.k);
+  parallelFor(s.n, threads, [&](int64_t n, int) {
+    if (ensembleRoiByWindows(heatmaps, s, e, n, windows, out + n * s.k * s.mapSize())) bad.store(1);
   });
   *nonFinite = bad.load() != 0;
 }
