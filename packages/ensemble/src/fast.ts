@@ -5,25 +5,41 @@
 //    (Float32Array stores round like Math.fround; a product with weight 1 is the value itself);
 //  - checking finiteness on the combined maps (a non-finite input makes its channel's average
 //    non-finite) and only then scanning the inputs for the reference's exact error;
+//  - the fused path's averaging records each row's range while it divides (the decode's row
+//    bounds start from them without another pass over the map);
 //  - decoding the argmax with the native cpu kernel's row pruning: an exact upper bound of every
-//    output row of the bicubic resize, so rows that cannot hold the first maximum are never
-//    computed; on flat maps, where most rows stay in play, the same exact bounds per block of
-//    16 columns of each row skip almost every block.
+//    group of output rows that share 4 source rows, then of each row of a group that passes, so
+//    rows that cannot hold the first maximum are never computed; on flat maps, where most rows
+//    stay in play, bounds per block of 16 columns (a quick one, then an exact one) skip almost
+//    every block.
 // Probabilities (softmax over the whole resized map) take the reference path.
 import { assertFiniteHeatmaps, cubicAxis, decodeMap, referenceDecode, referenceEnsembleAndDecode, roiCells, writeKeypoint, type DecodedKeypoints } from './reference.js';
-import { axisGroups, groupBlocks, groupBound, sourceBlockBounds, type AxisGroups } from './group-bound.js';
+import { axisGroups, groupBlocks, groupBound, quickBound, sourceBlockBounds, type AxisGroups } from './group-bound.js';
 import type { DecodeJob, EnsembleJob } from './validate.js';
 
 const f = Math.fround;
 /** Output columns per block of the block search (at most). */
 const BLOCK = 16;
 
+/** Each source row's largest and smallest value, when the averaging recorded them (`known`). */
+class RowRanges {
+  hi = new Float64Array(0);
+  lo = new Float64Array(0);
+  known = false;
+  size(m: number): void {
+    if (this.hi.length < m) {
+      this.hi = new Float64Array(m);
+      this.lo = new Float64Array(m);
+    }
+  }
+}
+
 /**
  * ensembleChannel of the reference, with the per-pixel branches hoisted: combines the T maps of
  * RoI n, keypoint k into out[0, M*M). Returns false when a combined value is not finite.
  */
-function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Array): boolean {
-  if (job.mode === 'avg' && job.weights.every((w) => w === 1)) return averageUnweighted(job, n, k, out);
+function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Array, ranges?: RowRanges): boolean {
+  if (job.mode === 'avg' && job.weights.every((w) => w === 1)) return averageUnweighted(job, n, k, out, ranges);
   const { m, heatmaps: h, mask } = job;
   const mm = m * m;
   const avg = job.mode === 'avg';
@@ -66,9 +82,11 @@ function combineChannel(job: EnsembleJob, n: number, k: number, out: Float32Arra
  * combineChannel for `avg` with every weight 1 (the default): the sum in transform order,
  * rounded to float32 after each addition exactly as `out[i] += h[...]` rounds, but four
  * transforms per pass over `out` (one load and store of the sum per four additions), then
- * divided by the count. Returns false when a combined value is not finite.
+ * divided by the count. Returns false when a combined value is not finite. With `ranges`, the
+ * division pass also records each row's largest and smallest value (what the decode's row bounds
+ * start from: one pass over the map fewer).
  */
-function averageUnweighted(job: EnsembleJob, n: number, k: number, out: Float32Array): boolean {
+function averageUnweighted(job: EnsembleJob, n: number, k: number, out: Float32Array, ranges?: RowRanges): boolean {
   const { m, heatmaps: h, mask } = job;
   const mm = m * m;
   if (transformStart.length < job.t) {
@@ -85,14 +103,40 @@ function averageUnweighted(job: EnsembleJob, n: number, k: number, out: Float32A
   }
   if (step[0] < 0) for (let y = 0; y < mm; y += m) for (let x = 0; x < m; x++) out[y + x] = h[start[0] + y - x];
   else out.set(h.subarray(start[0], start[0] + mm));
+  // The last transform is added in the division pass (one pass over `out` fewer).
+  const last = count - 1;
   let i = 1;
-  for (; i + 3 < count; i += 4) addFour(h, start[i], step[i], start[i + 1], step[i + 1], start[i + 2], step[i + 2], start[i + 3], step[i + 3], out, m);
-  for (; i < count; i++) addOne(h, start[i], step[i], out, m);
+  for (; i + 3 < last; i += 4) addFour(h, start[i], step[i], start[i + 1], step[i + 1], start[i + 2], step[i + 2], start[i + 3], step[i + 3], out, m);
+  for (; i < last; i++) addOne(h, start[i], step[i], out, m);
+  return last === 0 ? addAndDivide(h, 0, 0, 0, out, m, 1, ranges ?? unusedRanges) : addAndDivide(h, 1, start[last], step[last], out, m, count, ranges ?? unusedRanges);
+}
+
+/** Where fastEnsemble's averages record their row ranges (not read). */
+const unusedRanges = new RowRanges();
+
+/**
+ * out = (out + add * a) / count, each operation rounded to float32 (add: 1 to add map a, read
+ * from pa with x step sa as addOne reads it; 0 for none), recording each row's largest and
+ * smallest value in `ranges`. Returns false when a value is not finite.
+ */
+function addAndDivide(h: Float32Array, add: number, pa: number, sa: number, out: Float32Array, m: number, count: number, ranges: RowRanges): boolean {
+  ranges.size(m);
   let finite = true;
-  for (let j = 0; j < mm; j++) {
-    const v = (out[j] /= count);
-    if (v - v !== 0) finite = false;
+  for (let r = 0, y = 0; r < m; r++, y += m) {
+    let hi = -Infinity, lo = Infinity, check = 0; // check: 0 + (v - v) stays 0 while every v is finite
+    let a = pa + y;
+    for (let j = y, end = y + m; j < end; j++, a += sa) {
+      const v = f((add === 1 ? f(out[j] + h[a]) : out[j]) / count);
+      out[j] = v;
+      check += v - v;
+      if (v > hi) hi = v;
+      if (v < lo) lo = v;
+    }
+    if (check !== 0) finite = false;
+    ranges.hi[r] = hi;
+    ranges.lo[r] = lo;
   }
+  ranges.known = true;
   return finite;
 }
 
@@ -176,7 +220,7 @@ export function tapsFor(m: number, W: number, H: number): Taps {
 class DecodeScratch {
   rows = new Float32Array(0);
   ready = new Uint8Array(0);
-  bound = new Float32Array(0);
+  bound = new Float64Array(0);
   rowHi = new Float64Array(0);
   rowLo = new Float64Array(0);
   blockHi = new Float64Array(0);
@@ -185,6 +229,8 @@ class DecodeScratch {
   blockReady = new Uint8Array(0);
   /** The maximum of the row evaluateRow last computed. */
   rowBest = -Infinity;
+  /** The map's row ranges, when its producer recorded them. */
+  ranges = new RowRanges();
   /** The block search's best value and its flat index so far. */
   best = -Infinity;
   bestIndex = -1;
@@ -195,7 +241,7 @@ class DecodeScratch {
       this.rowHi = new Float64Array(m);
       this.rowLo = new Float64Array(m);
     }
-    if (this.bound.length < H) this.bound = new Float32Array(H);
+    if (this.bound.length < H) this.bound = new Float64Array(H);
     this.ready.fill(0, 0, m);
   }
 }
@@ -280,6 +326,8 @@ function blockSearch(map: Float32Array, offset: number, m: number, W: number, H:
     const a = 4 * g;
     const i0 = yGroups.tap[a] * blocks, i1 = yGroups.tap[a + 1] * blocks, i2 = yGroups.tap[a + 2] * blocks, i3 = yGroups.tap[a + 3] * blocks;
     for (let b = 0; b < blocks; b++) {
+      // Most pairs fail the quick bound; the rest get groupBound, then their rows.
+      if (quickBound(yGroups, g, blockLo[i0 + b], blockHi[i1 + b], blockHi[i2 + b], blockLo[i3 + b]) + slack < sc.best) continue;
       const bound = groupBound(yGroups, g, blockHi[i0 + b], blockLo[i0 + b], blockHi[i1 + b], blockLo[i1 + b], blockHi[i2 + b], blockLo[i2 + b], blockHi[i3 + b], blockLo[i3 + b]);
       if (bound + slack >= sc.best) searchBlock(map, offset, m, W, g, b, slack, tp, bt, sc);
     }
@@ -347,6 +395,32 @@ function valueAt(map: Float32Array, offset: number, m: number, x: number, y: num
   return v;
 }
 
+/** Each row's largest and smallest value of the map at `offset`, into `ranges`. */
+function rowRanges(map: Float32Array, offset: number, m: number, ranges: RowRanges): void {
+  ranges.size(m);
+  for (let r = 0; r < m; r++) {
+    let hi = -Infinity, lo = Infinity;
+    for (let c = offset + r * m, end = c + m; c < end; c++) {
+      const v = map[c];
+      if (v > hi) hi = v;
+      if (v < lo) lo = v;
+    }
+    ranges.hi[r] = hi;
+    ranges.lo[r] = lo;
+  }
+}
+
+/** Upper bound (exact arithmetic) of output row y of the resize, its source rows' x-resized values within [rowLo, rowHi]. */
+function rowBound(y: number, tp: Taps, rowHi: Float64Array, rowLo: Float64Array): number {
+  const { yIndex, yWeight } = tp;
+  let b = 0;
+  for (let j = 4 * y; j < 4 * y + 4; j++) {
+    const wy = yWeight[j];
+    b += wy >= 0 ? wy * rowHi[yIndex[j]] : wy * rowLo[yIndex[j]];
+  }
+  return b;
+}
+
 /**
  * First maximum of the bicubic-resized map at `offset` (values exactly as the reference computes
  * them), visiting only rows whose bound reaches the best value found; writes x, y, logit of
@@ -362,13 +436,11 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   let mapAbs = 0, topValue = -Infinity, topRow = 0;
   // Bounds of each x-resized source row: sum_j w_j s_j is linear in the positive and negative
   // weight sums, so its extremes sit at the ends of their ranges; a relative slack covers rounding.
+  const ranges = sc.ranges;
+  if (!ranges.known) rowRanges(map, offset, m, ranges);
+  ranges.known = false; // they describe this map only
   for (let r = 0; r < m; r++) {
-    let hi = -Infinity, lo = Infinity;
-    for (let c = offset + r * m, end = c + m; c < end; c++) {
-      const v = map[c];
-      if (v > hi) hi = v;
-      if (v < lo) lo = v;
-    }
+    const hi = ranges.hi[r], lo = ranges.lo[r];
     const up = Math.max(tp.posMin * hi, tp.posMax * hi) + Math.max(tp.negMin * lo, tp.negMax * lo);
     const down = Math.min(tp.posMin * lo, tp.posMax * lo) + Math.min(tp.negMin * hi, tp.negMax * hi);
     if (hi - lo !== hi - lo || hi === Infinity || lo === -Infinity) return false; // an overflowed average: no sound bound
@@ -381,16 +453,14 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
       topRow = r;
     }
   }
-  const { yIndex, yWeight } = tp;
-  for (let y = 0; y < H; y++) {
-    let b = 0, magnitude = 0;
-    for (let j = 0; j < 4; j++) {
-      const r = yIndex[4 * y + j], wy = yWeight[4 * y + j];
-      b += wy >= 0 ? wy * rowHi[r] : wy * rowLo[r];
-      magnitude += Math.abs(wy) * Math.max(Math.abs(rowHi[r]), Math.abs(rowLo[r]));
-    }
-    bound[y] = b + SLACK * magnitude + TINY;
-  }
+  const yGroups = blockTaps(tp, W, H).y;
+  // Bounds of each group of output rows that share 4 source rows (groupBound over the rows'
+  // bounds, a quarter of the rows when upsampling 4x); each row is bounded alone only where its
+  // group passes. The y pass rounds values within the rows' bounds: SLACK relative to them.
+  let rowAbs = 0;
+  for (let r = 0; r < m; r++) rowAbs = Math.max(rowAbs, rowHi[r], -rowLo[r]);
+  const ySlack = SLACK * yGroups.absMax * rowAbs + TINY;
+  const { tap, start } = yGroups;
   // A first best value: the resized value at the output cell over the largest source sample
   // (near the maximum on peaky and on noise maps alike; one value, where a whole row cost 4 rows' resize).
   let topColumn = 0;
@@ -398,16 +468,23 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
   const seedX = nearestOutput(topColumn, m, W), seedY = nearestOutput(topRow, m, H);
   let best = valueAt(map, offset, m, seedX, seedY, tp), bestIndex = seedY * W + seedX;
   let candidates = 0;
-  for (let y = 0; y < H; y++) if (!(bound[y] < best)) candidates++;
+  for (let g = 0, a = 0; g < yGroups.count; g++, a += 4) {
+    const b = groupBound(yGroups, g, rowHi[tap[a]], rowLo[tap[a]], rowHi[tap[a + 1]], rowLo[tap[a + 1]], rowHi[tap[a + 2]], rowLo[tap[a + 2]], rowHi[tap[a + 3]], rowLo[tap[a + 3]]) + ySlack;
+    bound[g] = b;
+    if (!(b < best)) candidates += start[g + 1] - start[g];
+  }
   if (candidates * 8 <= H) {
     // A row whose bound is below the best value cannot hold the maximum, nor a value equal to it.
-    for (let y = 0; y < H; y++) {
-      if (bound[y] < best) continue;
-      const rowX = evaluateRow(map, offset, m, W, y, tp, sc);
-      const index = y * W + rowX;
-      if (sc.rowBest > best || (sc.rowBest === best && index < bestIndex)) {
-        best = sc.rowBest;
-        bestIndex = index;
+    for (let g = 0; g < yGroups.count; g++) {
+      if (bound[g] < best) continue;
+      for (let y = start[g]; y < start[g + 1]; y++) {
+        if (rowBound(y, tp, rowHi, rowLo) + ySlack < best) continue;
+        const rowX = evaluateRow(map, offset, m, W, y, tp, sc);
+        const index = y * W + rowX;
+        if (sc.rowBest > best || (sc.rowBest === best && index < bestIndex)) {
+          best = sc.rowBest;
+          bestIndex = index;
+        }
       }
     }
   } else {
@@ -427,8 +504,7 @@ function decodePruned(map: Float32Array, offset: number, m: number, rois: Float3
  * Argmax decoding of N x K maps, each M*M values at offset 0 of what `mapOf(n, k)` returns:
  * pruned; the reference's full path for maps with infinities.
  */
-function decodeAll(n: number, k: number, m: number, rois: Float32Array, keypoints: Float32Array, mapOf: (n: number, k: number) => Float32Array): void {
-  const sc = new DecodeScratch();
+function decodeAll(n: number, k: number, m: number, rois: Float32Array, keypoints: Float32Array, sc: DecodeScratch, mapOf: (n: number, k: number) => Float32Array): void {
   for (let r = 0; r < n; r++) {
     const [W, H] = roiCells(rois, r);
     const taps = tapsFor(m, W, H); // shared by the RoI's K keypoints
@@ -467,7 +543,7 @@ export function decodesByReference(maps: Float32Array, job: DecodeJob): boolean 
 export function fastDecode(maps: Float32Array, n: number, k: number, m: number, job: DecodeJob): DecodedKeypoints {
   if (decodesByReference(maps, job)) return referenceDecode(maps, n, k, m, job);
   const keypoints = new Float32Array(n * k * 3);
-  decodeAll(n, k, m, job.rois, keypoints, (r, kk) => maps.subarray((r * k + kk) * m * m, (r * k + kk + 1) * m * m));
+  decodeAll(n, k, m, job.rois, keypoints, new DecodeScratch(), (r, kk) => maps.subarray((r * k + kk) * m * m, (r * k + kk + 1) * m * m));
   return { keypoints };
 }
 
@@ -479,8 +555,10 @@ export function fastEnsembleAndDecode(job: EnsembleJob, decode: DecodeJob): Deco
   // added into it and while it is decoded (the combined [N, K, M, M] is never written out).
   const scratch = new Float32Array(job.m * job.m);
   const keypoints = new Float32Array(job.n * job.k * 3);
-  decodeAll(job.n, job.k, job.m, decode.rois, keypoints, (r, kk) => {
-    if (!combineChannel(job, r, kk, scratch)) assertFiniteHeatmaps(job); // throws the reference's error; an overflow alone passes
+  const sc = new DecodeScratch();
+  sc.ranges.size(job.m);
+  decodeAll(job.n, job.k, job.m, decode.rois, keypoints, sc, (r, kk) => {
+    if (!combineChannel(job, r, kk, scratch, sc.ranges)) assertFiniteHeatmaps(job); // throws the reference's error; an overflow alone passes
     return scratch;
   });
   return { keypoints };

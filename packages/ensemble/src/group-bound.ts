@@ -37,6 +37,11 @@ export interface AxisGroups {
    * distance) <= centre h: usually negative (a group's positions do not reach t = 0 or 1).
    */
   centre: Float64Array;
+  /**
+   * Per group, 2 values: the largest |w| of the outer taps 0 and 3, for quickBound; NaN (no quick
+   * bound) where the group's outer weights are not all <= 0 or its inner ones not all >= 0.
+   */
+  outer: Float64Array;
 }
 
 /** Groups the `size` outputs of one resized axis (cubicAxis's `index` and `weight`). */
@@ -50,7 +55,7 @@ export function axisGroups(index: Int32Array, weight: Float32Array, size: number
   const count = starts.length;
   starts.push(size);
   const tap = new Int32Array(4 * count), mid = new Float64Array(4 * count), half = new Float64Array(4 * count);
-  const sumMid = new Float64Array(count), sumHalf = new Float64Array(count), centre = new Float64Array(count);
+  const sumMid = new Float64Array(count), sumHalf = new Float64Array(count), centre = new Float64Array(count), outer = new Float64Array(2 * count);
   let absMax = 0, sumHalfMax = 0;
   for (let g = 0; g < count; g++) {
     const lo = [Infinity, Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity, -Infinity];
@@ -77,8 +82,11 @@ export function axisGroups(index: Int32Array, weight: Float32Array, size: number
     sumHalf[g] = (sumHi - sumLo) / 2;
     sumHalfMax = Math.max(sumHalfMax, sumHalf[g]);
     centre[g] = -2 * Math.min(lo[1], lo[2]);
+    const signed = hi[0] <= 0 && hi[3] <= 0 && lo[1] >= 0 && lo[2] >= 0;
+    outer[2 * g] = signed ? -lo[0] : NaN;
+    outer[2 * g + 1] = signed ? -lo[3] : NaN;
   }
-  return { count, start: Int32Array.from(starts), tap, mid, half, sumMid, sumHalf, absMax, sumHalfMax, centre };
+  return { count, start: Int32Array.from(starts), tap, mid, half, sumMid, sumHalf, absMax, sumHalfMax, centre, outer };
 }
 
 /** The largest w * delta over w with middle `mid` and half-width `half`, delta in [e, d]: max(mid d + half |d|, mid e + half |e|), without a branch. */
@@ -97,6 +105,18 @@ export function groupBound(groups: AxisGroups, g: number, hi0: number, lo0: numb
     (termMax(mid[a], half[a], hi0 - top, lo0 - top) + termMax(mid[a + 1], half[a + 1], hi1 - top, lo1 - top)) +
     (termMax(mid[a + 2], half[a + 2], hi2 - top, lo2 - top) + termMax(mid[a + 3], half[a + 3], hi3 - top, lo3 - top))
   );
+}
+
+/**
+ * A cheaper and looser upper bound than groupBound (exact arithmetic; NaN where the group's
+ * weights do not have the usual signs): with M the larger inner hi, the inner taps add at most 0
+ * (weights >= 0, values <= M) and each outer tap at most |w|max (M - lo)+ (weights <= 0). It
+ * only needs the inner taps' hi and the outer taps' lo.
+ */
+export function quickBound(groups: AxisGroups, g: number, lo0: number, hi1: number, hi2: number, lo3: number): number {
+  const top = (hi1 + hi2 + Math.abs(hi1 - hi2)) * 0.5;
+  const d0 = top - lo0, d3 = top - lo3;
+  return groups.sumMid[g] * top + groups.sumHalf[g] * Math.abs(top) + (groups.outer[2 * g] * (d0 + Math.abs(d0)) + groups.outer[2 * g + 1] * (d3 + Math.abs(d3))) * 0.5;
 }
 
 /**

@@ -160,6 +160,24 @@ function runBackendSuite(backend: Backend): void {
       expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
     });
 
+    // The bench's shape, T = 18 alternating flips (the ts averaging adds its last transform while
+    // dividing and hands each row's range to the decode), with a mask that leaves RoI 1 an even
+    // count and RoI 2 a single transform.
+    it('M = 56, T = 18 with a mask: fused ensemble+decode equals the reference bit for bit', async () => {
+      const r = rng(705);
+      const t = 18, n = 3, k = 17, m = 56;
+      const data = new Float32Array(t * n * k * m * m).map(() => r() * 8 - 4);
+      const mask = new Uint8Array(t * n).fill(1);
+      mask[5 * n + 1] = 0; // RoI 1: 17 transforms
+      for (let tt = 1; tt < t; tt++) mask[tt * n + 2] = 0; // RoI 2: transform 0 alone
+      const rois = Float32Array.from([0, 0, 215, 190, 10, 20, 47, 300, 5, 5, 90, 31]);
+      const options = { mode: 'avg' as const, flipped: Array.from({ length: t }, (_, i) => i % 2 === 1), flipPairs: COCO_PERSON.flipPairs, mask };
+      const batch = { data, t, n, k, m };
+      const expected = referenceEnsembleAndDecode(checkEnsemble(batch, options), checkDecode({}, n, rois));
+      const got = await ensembleAndDecode(batch, rois, { ...options, ...run });
+      expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+    });
+
     // The bench's map size, with RoIs that shrink the map (W < M: one column per tap group),
     // upsample it about 4x, and stretch it past 16 columns per source column (a tap group wider
     // than a block of the block search).
@@ -194,15 +212,14 @@ function runBackendSuite(backend: Backend): void {
   });
 
   describe('peaky maps with tied peaks (the pruned argmax path)', () => {
-    it.each(Array.from({ length: 16 }, (_, i) => 900 + i))('seed %i equals the reference bit for bit', async (seed) => {
+    /** n x k maps of m x m: a {-3, -2} background and up to three equal peaks (ties), each with a shoulder; RoIs of 5-125 px. */
+    function tiedPeaks(seed: number, n: number, k: number, m: number): { data: Float32Array; rois: Float32Array } {
       const r = rng(seed);
-      const n = 3, k = 4, m = 12;
       const data = new Float32Array(n * k * m * m);
       for (let map = 0; map < n * k; map++) {
         const base = map * m * m;
-        for (let i = 0; i < m * m; i++) data[base + i] = Math.floor(r() * 2) - 3; // background in {-3, -2}
+        for (let i = 0; i < m * m; i++) data[base + i] = Math.floor(r() * 2) - 3;
         for (let p = 0; p < 3; p++) {
-          // up to three equal peaks (ties), each with a shoulder, anywhere in the map
           const px = Math.floor(r() * m), py = Math.floor(r() * m);
           for (let dy = -1; dy <= 1; dy++) {
             for (let dx = -1; dx <= 1; dx++) {
@@ -217,9 +234,37 @@ function runBackendSuite(backend: Backend): void {
         const x1 = r() * 100, y1 = r() * 100;
         rois.set([x1, y1, x1 + 5 + r() * 120, y1 + 5 + r() * 120], 4 * i);
       }
+      return { data, rois };
+    }
+
+    it.each(Array.from({ length: 16 }, (_, i) => 900 + i))('seed %i equals the reference bit for bit', async (seed) => {
+      const n = 3, k = 4, m = 12;
+      const { data, rois } = tiedPeaks(seed, n, k, m);
       const expected = referenceDecode(data, n, k, m, checkDecode({}, n, rois));
       const got = await decodeHeatmaps({ data, t: 1, n, k, m }, rois, run);
       expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+    });
+
+    // Maps averaged from two copies (the average is the map itself) and decoded in one call: on
+    // ts the row bounds then start from the row ranges the averaging records. One peak per map
+    // (a 5 on -1, or the tied peaks above) leaves few rows in play, so the row pruning decides.
+    it.each(Array.from({ length: 16 }, (_, i) => 900 + i))('seed %i, fused from T = 2 copies: equals the reference bit for bit', async (seed) => {
+      const n = 3, k = 4, m = 12;
+      const { data: tied, rois } = tiedPeaks(seed, n, k, m);
+      const r = rng(seed);
+      const single = new Float32Array(n * k * m * m).fill(-1);
+      for (let map = 0; map < n * k; map++) single[map * m * m + Math.floor(r() * m * m)] = 5;
+      const options = { mode: 'avg' as const, flipped: [false, false], flipPairs: [] as [number, number][] };
+      for (const maps of [single, tied]) {
+        const data = new Float32Array(2 * maps.length);
+        data.set(maps);
+        data.set(maps, maps.length);
+        const batch = { data, t: 2, n, k, m };
+        const expected = referenceEnsembleAndDecode(checkEnsemble(batch, options), checkDecode({}, n, rois));
+        expect(Array.from(expected.keypoints)).toEqual(Array.from(referenceDecode(maps, n, k, m, checkDecode({}, n, rois)).keypoints));
+        const got = await ensembleAndDecode(batch, rois, { ...options, ...run });
+        expect(Array.from(got.keypoints.data)).toEqual(Array.from(expected.keypoints));
+      }
     });
   });
 
