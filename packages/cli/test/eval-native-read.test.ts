@@ -1,13 +1,14 @@
 // The ground truth as `omnidistill eval` reads it: through the native addon's dataset scanner
 // (readCocoDataset with a datasetParser) it gives the records the JavaScript parsers give, and
-// for every file the scanner declines, the same error text.
+// for every file the scanner declines, the same error text; evaluated while its annotations are
+// still columns (never read as records), it scores and fails as the records do.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCocoDataset } from '@omnidistill/coco';
-import type { CocoDataset, DatasetColumnParser } from '@omnidistill/coco';
+import { annotationCount, createParams, evaluate, readCocoDataset, validateResults } from '@omnidistill/coco';
+import type { CocoDataset, DatasetColumnParser, IouType } from '@omnidistill/coco';
 import { loadNative } from '@omnidistill/native';
 import { generateCase } from '../../coco/test/generate.js';
 
@@ -88,5 +89,54 @@ describe('readCocoDataset with the native dataset scanner', () => {
       // keypoint problems are no problems when keypoints are skipped: then both read the file
       if (expected !== 'no error') expect(parser.outcomes).toEqual([name.includes('category')]);
     }
+  });
+});
+
+/** Whether `d.annotations` has not been read yet (still the accessor that builds the records). */
+const annotationsUnread = (d: CocoDataset): boolean => Object.getOwnPropertyDescriptor(d, 'annotations')?.get !== undefined;
+
+/** evaluate()'s arrays, or its error text. */
+function scored(gt: CocoDataset, results: unknown, iouType: IouType): unknown {
+  try {
+    const e = evaluate(gt, validateResults(results, gt), createParams(iouType, gt));
+    return { precision: Array.from(e.precision), recall: Array.from(e.recall), scores: Array.from(e.scores) };
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+describe('evaluate() on a natively read ground truth whose annotations are still columns', () => {
+  const cases = [1, 2, 3].map((seed) => generateCase({ seed, images: 30, categories: seed, crowdRate: 0.2, firstAnnotationId: seed === 2 ? 0 : 1 }));
+  // a box-only annotation in a keypoint category: a keypoints evaluation must fail on it with the same words
+  const boxOnly = structuredClone(cases[0]);
+  delete (boxOnly.gt.annotations[3] as Record<string, unknown>).keypoints;
+  delete (boxOnly.gt.annotations[3] as Record<string, unknown>).num_keypoints;
+
+  it.each([...cases, boxOnly].map((c, i) => [i, c] as const))('case %i: same scores (or error) as the records, and the records are never built', async (i, c) => {
+    const file = write(`lazy-${i}.json`, JSON.stringify(c.gt));
+    for (const iouType of ['bbox', 'keypoints'] as const) {
+      const lazy = await readCocoDataset(file, { datasetParser: recorded() });
+      expect(annotationsUnread(lazy)).toBe(true);
+      const records = await readCocoDataset(file);
+      expect(scored(lazy, c.results, iouType)).toEqual(scored(records, c.results, iouType));
+      expect(annotationCount(lazy)).toBe(records.annotations.length);
+      expect(annotationsUnread(lazy)).toBe(true);
+      // read once, they are the JavaScript parsers' records and stay the same array
+      expect(evaluated(lazy)).toEqual(evaluated(records));
+      expect(annotationsUnread(lazy)).toBe(false);
+      expect(lazy.annotations).toBe(lazy.annotations);
+    }
+    if (c === boxOnly) expect(scored(await readCocoDataset(file, { datasetParser: recorded() }), c.results, 'keypoints')).toMatch(/^annotations\[3\]\.keypoints: expected 51 numbers/);
+  });
+
+  it('takes an assignment before the first read, and evaluates that', async () => {
+    const file = write('lazy-assigned.json', JSON.stringify(cases[0].gt));
+    const lazy = await readCocoDataset(file, { datasetParser: recorded() });
+    lazy.annotations = [];
+    expect(annotationsUnread(lazy)).toBe(false);
+    expect(annotationCount(lazy)).toBe(0);
+    const e = evaluate(lazy, validateResults(cases[0].results, lazy), createParams('bbox', lazy));
+    // no ground truth in any area range: every recall cell stays -1, as pycocotools leaves it
+    expect(Array.from(e.recall).every((v) => v === -1)).toBe(true);
   });
 });

@@ -34,6 +34,9 @@ export interface CocoDatasetColumns {
   restJson: string;
 }
 
+/** The annotation columns of a dataset file: what COCOeval reads of its annotations. */
+export type AnnotationColumns = Pick<CocoDatasetColumns, 'annId' | 'annImageId' | 'annCategoryId' | 'area' | 'bbox' | 'iscrowd' | 'numKeypoints' | 'kpStart' | 'kpCount' | 'keypoints'>;
+
 /**
  * Reads and parses a dataset file (its path) into columns, or resolves null when the file
  * cannot be read or is not a valid file of the common shape (then it is parsed in
@@ -47,7 +50,7 @@ export type DatasetColumnParser = (file: string, options: { skipKeypoints: boole
 /**
  * The dataset of `c`, with the records validateDataset would return (keypoints as views of
  * `c.keypoints`), or null when its categories fail validation: the caller then re-reads the
- * file to report them.
+ * file to report them. Its `annotations` are built when first read (see lazyAnnotations).
  */
 export function datasetFromColumns(c: CocoDatasetColumns): CocoDataset | null {
   const rest = JSON.parse(c.restJson) as Record<string, unknown>;
@@ -58,8 +61,43 @@ export function datasetFromColumns(c: CocoDatasetColumns): CocoDataset | null {
     throw err;
   }
   rest.images = imagesOf(c);
-  rest.annotations = annotationsOf(c);
-  return rest as unknown as CocoDataset;
+  const d = rest as unknown as CocoDataset;
+  lazyAnnotations(d, c);
+  return d;
+}
+
+/** Datasets whose `annotations` no one has read yet, and the columns they come from. */
+const unreadAnnotations = new WeakMap<CocoDataset, AnnotationColumns>();
+
+/**
+ * Makes `d.annotations` an accessor that builds the records from `c` on first use (or takes
+ * the value assigned first) and then becomes a plain property. Until then the columns are the
+ * annotations' only form, so evaluate() reads them as they are (annotationColumnsOf): an
+ * evaluation never builds the records (15 000 objects at 5k images, and their collection).
+ */
+function lazyAnnotations(d: CocoDataset, c: CocoDatasetColumns): void {
+  unreadAnnotations.set(d, c);
+  const settle = (value: CocoAnnotation[]): CocoAnnotation[] => {
+    unreadAnnotations.delete(d);
+    Object.defineProperty(d, 'annotations', { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  };
+  Object.defineProperty(d, 'annotations', {
+    enumerable: true,
+    configurable: true,
+    get: () => settle(annotationsOf(c)),
+    set: (value: CocoAnnotation[]) => settle(value),
+  });
+}
+
+/** The columns behind `d.annotations` while they have not been read (a dataset from datasetFromColumns), else undefined. */
+export function annotationColumnsOf(d: CocoDataset): AnnotationColumns | undefined {
+  return unreadAnnotations.get(d);
+}
+
+/** The number of annotations of `d`, without building the records of a dataset whose annotations are still columns. */
+export function annotationCount(d: CocoDataset): number {
+  return annotationColumnsOf(d)?.annId.length ?? d.annotations.length;
 }
 
 function imagesOf(c: CocoDatasetColumns): CocoImage[] {

@@ -18,6 +18,8 @@ import { columnGeometry, keypointExtent, oksVars } from './geometry.js';
 import type { ResultGeometry } from './geometry.js';
 import { isResultsColumns } from './results-columns.js';
 import type { CocoResultsColumns } from './results-columns.js';
+import { annotationColumnsOf } from './dataset-columns.js';
+import type { AnnotationColumns } from './dataset-columns.js';
 import { matchCells } from './match-cells.js';
 import { accumulateOutcomes } from './accumulate.js';
 import type { Accumulation, Accumulator } from './accumulate.js';
@@ -83,10 +85,10 @@ class IdIndex {
 }
 
 /** Positions of the annotations of evaluated images and categories. */
-function pickAnnotations(anns: readonly CocoAnnotation[], imgIndex: IdIndex, catIndex: IdIndex): number[] {
+function pickAnnotations(a: AnnotationColumns, imgIndex: IdIndex, catIndex: IdIndex): number[] {
   const picked: number[] = [];
-  for (let i = 0; i < anns.length; i++) {
-    if (imgIndex.get(anns[i].image_id) >= 0 && catIndex.get(anns[i].category_id) >= 0) picked.push(i);
+  for (let i = 0; i < a.annId.length; i++) {
+    if (imgIndex.get(a.annImageId[i]) >= 0 && catIndex.get(a.annCategoryId[i]) >= 0) picked.push(i);
   }
   return picked;
 }
@@ -95,9 +97,62 @@ function pickAnnotations(anns: readonly CocoAnnotation[], imgIndex: IdIndex, cat
 // function holding several loops is compiled while it runs (on-stack replacement) at the
 // first and deoptimised at each later one it had not reached yet, as noted at accumulate.ts' accumulateOutcomes().
 
+/**
+ * The annotations of `gt` as columns: the scanner's own while no one has read the records
+ * (a dataset from a datasetParser), else the records copied into columns, so that one builder
+ * serves both.
+ */
+function annotationColumns(gt: CocoDataset): AnnotationColumns {
+  return annotationColumnsOf(gt) ?? columnsOfAnnotations(gt.annotations);
+}
+
+function columnsOfAnnotations(anns: readonly CocoAnnotation[]): AnnotationColumns {
+  const n = anns.length;
+  const c: AnnotationColumns = {
+    annId: new Float64Array(n),
+    annImageId: new Float64Array(n),
+    annCategoryId: new Float64Array(n),
+    area: new Float64Array(n),
+    bbox: new Float64Array(4 * n),
+    iscrowd: new Uint8Array(n),
+    numKeypoints: new Float64Array(n),
+    kpStart: new Int32Array(n),
+    kpCount: new Int32Array(n),
+    keypoints: new Float64Array(annotationKeypointTotal(anns)),
+  };
+  fillAnnotationColumns(c, anns);
+  return c;
+}
+
+function annotationKeypointTotal(anns: readonly CocoAnnotation[]): number {
+  let total = 0;
+  for (let i = 0; i < anns.length; i++) total += anns[i].keypoints?.length ?? 0;
+  return total;
+}
+
+function fillAnnotationColumns(c: AnnotationColumns, anns: readonly CocoAnnotation[]): void {
+  let used = 0;
+  for (let i = 0; i < anns.length; i++) {
+    const a = anns[i];
+    c.annId[i] = a.id;
+    c.annImageId[i] = a.image_id;
+    c.annCategoryId[i] = a.category_id;
+    c.area[i] = a.area;
+    for (let q = 0; q < 4; q++) c.bbox[4 * i + q] = a.bbox[q];
+    c.iscrowd[i] = a.iscrowd === 1 ? 1 : 0;
+    c.numKeypoints[i] = a.num_keypoints ?? -1;
+    const k = a.keypoints;
+    c.kpStart[i] = used;
+    c.kpCount[i] = k === undefined ? -1 : k.length;
+    if (k !== undefined) {
+      c.keypoints.set(k, used);
+      used += k.length;
+    }
+  }
+}
+
 /** `kpLength`: the numbers of one ground truth's keypoints (3 per OKS sigma) in a keypoint evaluation. */
-function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number): GtColumns {
-  const anns = gt.annotations;
+function gtColumns(anns: AnnotationColumns, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number): GtColumns {
   const picked = pickAnnotations(anns, imgIndex, catIndex);
   const n = picked.length;
   const c: GtColumns = {
@@ -118,29 +173,25 @@ function gtColumns(gt: CocoDataset, imgIndex: IdIndex, catIndex: IdIndex, keypoi
 }
 
 function fillGtColumns(
-  c: GtColumns, anns: readonly CocoAnnotation[], picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number,
+  c: GtColumns, a: AnnotationColumns, picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number,
 ): void {
   for (let j = 0; j < c.n; j++) {
-    const a = anns[picked[j]];
-    c.img[j] = imgIndex.get(a.image_id);
-    c.cat[j] = catIndex.get(a.category_id);
-    c.id[j] = a.id;
-    c.area[j] = a.area;
-    c.crowd[j] = a.iscrowd === 1 ? 1 : 0;
-    c.ignore[j] = a.iscrowd === 1 || (keypoints && a.num_keypoints === 0) ? 1 : 0;
-    const b = a.bbox;
-    c.box[4 * j] = b[0];
-    c.box[4 * j + 1] = b[1];
-    c.box[4 * j + 2] = b[2];
-    c.box[4 * j + 3] = b[3];
+    const i = picked[j];
+    c.img[j] = imgIndex.get(a.annImageId[i]);
+    c.cat[j] = catIndex.get(a.annCategoryId[i]);
+    c.id[j] = a.annId[i];
+    c.area[j] = a.area[i];
+    c.crowd[j] = a.iscrowd[i];
+    c.ignore[j] = a.iscrowd[i] === 1 || (keypoints && a.numKeypoints[i] === 0) ? 1 : 0;
+    for (let q = 0; q < 4; q++) c.box[4 * j + q] = a.bbox[4 * i + q];
+    const s = a.kpStart[i], count = a.kpCount[i];
     let labeled = 0;
-    const k = a.keypoints;
-    if (k !== undefined) for (let v = 2; v < k.length; v += 3) if (k[v] > 0) labeled++;
+    for (let v = s + 2; v < s + count; v += 3) if (a.keypoints[v] > 0) labeled++;
     c.labeled[j] = labeled;
-    if (keypoints && k !== undefined) {
+    if (keypoints && count >= 0) {
       // checkKeypointColumns has checked the length of every evaluated ground truth's keypoints
-      c.kp.set(k, kpLength * j);
-      keypointExtent(k, 0, k.length, true, c.kpBox, j);
+      c.kp.set(a.keypoints.subarray(s, s + count), kpLength * j);
+      keypointExtent(a.keypoints, s, count, true, c.kpBox, j);
     }
   }
 }
@@ -364,13 +415,14 @@ export interface EvalOptions {
  */
 export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | CocoResultsColumns, p: EvalParams, options: EvalOptions = {}): CocoEvalResult {
   const columns = isResultsColumns(results) ? results : columnsOfResults(results);
+  const anns = annotationColumns(gtSet);
   checkResultImageColumns(gtSet, columns);
-  checkKeypointColumns(gtSet, columns, p);
+  checkKeypointColumns(anns, columns, p);
   const keypoints = p.iouType === 'keypoints';
   const numImages = p.imgIds.length;
   const imgIndex = new IdIndex(p.imgIds);
   const catIndex = new IdIndex(p.catIds);
-  const gt = gtColumns(gtSet, imgIndex, catIndex, keypoints, 3 * p.kptOksSigmas.length);
+  const gt = gtColumns(anns, imgIndex, catIndex, keypoints, 3 * p.kptOksSigmas.length);
   const { dt, ignoredResults } = dtColumns(columns, imgIndex, catIndex, keypoints);
 
   const T = p.iouThrs.length, R = p.recThrs.length, K = p.useCats ? p.catIds.length : 1;

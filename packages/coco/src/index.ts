@@ -18,8 +18,8 @@ export { readCocoDataset, readCocoImages, readCocoResults, startReadingCocoResul
 export type { CocoDatasetStream, PendingCocoResults } from './io.js';
 export { columnsPassChecks, isResultsColumns, resultsFromColumns } from './results-columns.js';
 export type { CocoResultsColumns, ResultsColumnParser } from './results-columns.js';
-export { datasetFromColumns } from './dataset-columns.js';
-export type { CocoDatasetColumns, DatasetColumnParser } from './dataset-columns.js';
+export { annotationCount, datasetFromColumns } from './dataset-columns.js';
+export type { AnnotationColumns, CocoDatasetColumns, DatasetColumnParser } from './dataset-columns.js';
 export type { ReadOptions } from './io.js';
 export { writeAtomically, writeFileAtomic, writeFully, removeAtomicTemps, openAppendLog } from './atomic.js';
 export type { AppendLog, Push, WriteTarget } from './atomic.js';

@@ -5,10 +5,12 @@ import { OmniRangeError } from '@omnidistill/core';
 import type { CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoResultsColumns } from './results-columns.js';
+import type { AnnotationColumns } from './dataset-columns.js';
 
 /** Throws when a keypoint evaluation meets a ground truth or result it cannot score. */
 export function checkKeypointInputs(gt: CocoDataset, results: readonly CocoResult[], p: EvalParams): void {
-  checkGroundTruthKeypoints(gt, p);
+  const anns = gt.annotations;
+  checkGroundTruthKeypoints(anns.length, (i) => anns[i].category_id, (i) => anns[i].keypoints?.length, p);
   if (p.iouType !== 'keypoints') return;
   const k = p.kptOksSigmas.length;
   results.forEach((r, i) => {
@@ -16,9 +18,10 @@ export function checkKeypointInputs(gt: CocoDataset, results: readonly CocoResul
   });
 }
 
-/** checkKeypointInputs for results as columns. */
-export function checkKeypointColumns(gt: CocoDataset, c: CocoResultsColumns, p: EvalParams): void {
-  checkGroundTruthKeypoints(gt, p);
+/** checkKeypointInputs for annotations and results as columns. */
+export function checkKeypointColumns(anns: AnnotationColumns, c: CocoResultsColumns, p: EvalParams): void {
+  const kpLength = (i: number): number | undefined => (anns.kpCount[i] < 0 ? undefined : anns.kpCount[i]);
+  checkGroundTruthKeypoints(anns.annId.length, (i) => anns.annCategoryId[i], kpLength, p);
   if (p.iouType !== 'keypoints') return;
   const k = p.kptOksSigmas.length;
   for (let i = 0; i < c.kpCount.length; i++) {
@@ -31,19 +34,22 @@ function keypointCountError(i: number, k: number, received: number | undefined):
   return new OmniRangeError(`results[${i}].keypoints`, `${3 * k} numbers (${k} × 3, one triple per OKS sigma)`, received);
 }
 
-function checkGroundTruthKeypoints(gt: CocoDataset, p: EvalParams): void {
+/** Every evaluated annotation (of the n, by category and keypoint count) has 3 numbers per OKS sigma. */
+function checkGroundTruthKeypoints(n: number, categoryOf: (i: number) => number, kpLength: (i: number) => number | undefined, p: EvalParams): void {
   if (p.iouType !== 'keypoints') return;
   const k = p.kptOksSigmas.length;
   const cats = new Set(p.catIds);
-  gt.annotations.forEach((a, i) => {
-    if (!cats.has(a.category_id)) return;
-    if (a.keypoints === undefined) {
-      throw new OmniRangeError(`annotations[${i}].keypoints`, `${3 * k} numbers for a keypoints evaluation of category ${a.category_id} (or leave it out of params.catIds)`, a.keypoints);
+  for (let i = 0; i < n; i++) {
+    const category = categoryOf(i);
+    if (!cats.has(category)) continue;
+    const length = kpLength(i);
+    if (length === undefined) {
+      throw new OmniRangeError(`annotations[${i}].keypoints`, `${3 * k} numbers for a keypoints evaluation of category ${category} (or leave it out of params.catIds)`, undefined);
     }
-    if (a.keypoints.length !== 3 * k) {
-      throw new OmniRangeError(`annotations[${i}].keypoints`, `${3 * k} numbers (${k} × 3, one triple per OKS sigma)`, a.keypoints.length);
+    if (length !== 3 * k) {
+      throw new OmniRangeError(`annotations[${i}].keypoints`, `${3 * k} numbers (${k} × 3, one triple per OKS sigma)`, length);
     }
-  });
+  }
 }
 
 /** Throws when a result names an image the ground truth lacks (pycocotools: "Results do not correspond to current coco set"). */

@@ -2,6 +2,7 @@
 // ground-truth file, printed as pycocotools' summary or as one JSON object.
 import { parseArgs } from 'node:util';
 import {
+  annotationCount,
   COCO_PERSON_OKS_SIGMAS,
   CocoValidationError,
   createParams,
@@ -205,7 +206,7 @@ async function runEval(argv: string[], io: CommandIO): Promise<number> {
     statNames: STAT_NAMES[opts.iouType],
     perCategory: perCategoryAP(e, gt),
     images: params.imgIds.length,
-    annotations: gt.annotations.length,
+    annotations: annotationCount(gt), // the records of a natively read dataset are never built
     results: isResultsColumns(results) ? results.score.length : results.length,
     ignoredResults: e.ignoredResults,
   };
