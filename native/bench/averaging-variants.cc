@@ -75,7 +75,7 @@ float* mapFloats(int64_t count, bool hugePages) {
  * was NaN/Inf.
  */
 OMNI_HOT uint32_t ensembleRoisInMemoryOrder(const float* heatmaps, const Shape& s, const EnsembleSpec& e, int64_t n0,
-                                            int64_t n1, float* __restrict out) {
+                                            int64_t n1, float* __restrict out, int64_t headMaps = 0) {
   const int64_t m = s.m, mm = s.mapSize(), block = s.k * mm;
   // Per RoI of the range: the sum of its weights in transform order, its last transform, and
   // whether a transform has written its output yet.
@@ -102,6 +102,10 @@ OMNI_HOT uint32_t ensembleRoisInMemoryOrder(const float* heatmaps, const Shape& 
       float* roiOut = out + static_cast<int64_t>(r) * block;
       for (int64_t c = 0; c < s.k; ++c) {
         float* dst = roiOut + (flip ? e.perm[static_cast<size_t>(c)] : c) * mm;
+        if (n == n1 - 1 && c >= s.k - headMaps && t + 1 < s.t) {  // (bench only) the next run's first maps, into L2
+          const char* p = reinterpret_cast<const char*>(heatmaps + ((t + 1) * s.n + n0) * block + (c - (s.k - headMaps)) * mm);
+          for (int64_t b = 0; b < mm * 4; b += 64) __builtin_prefetch(p + b, 0, 2);
+        }
         bad |= first ? cpu::combineRows<true>(flip, e.mode, src + c * mm, dst, m, m, w)
                      : cpu::combineRows<false>(flip, e.mode, src + c * mm, dst, m, m, w);
         if (last && e.mode == Mode::Avg) bad |= cpu::divideRun(dst, mm, weightSum[r]);
@@ -582,6 +586,48 @@ OMNI_HOT uint32_t averageInterleavedWindows(const float* heat, const Shape& s, c
   return bad;
 }
 
+// ---- Variant 8: one output map at a time, all T into it, each source map prefetched ahead ----
+
+/**
+ * RoI n, output channel by output channel: every included transform adds its map (source
+ * channel perm[oc] when flipped) in transform order, so the output map (12.5 KB) stays in L1
+ * next to the one input map streaming through; the map `ahead` units later is prefetched into
+ * L2 (a flipped transform's maps are then visited in perm's order, which only the prefetches
+ * see).
+ */
+OMNI_HOT uint32_t averageMapsAllT(const float* heat, const Shape& s, const EnsembleSpec& e, int64_t n, float* __restrict out, int ahead) {
+  const int64_t m = s.m, mm = s.mapSize();
+  const auto [weightSum, firstT, lastT] = includedTransforms(s, e, n);
+  std::vector<const float*> src;  // unit u: the source map of the u-th addition
+  std::vector<int64_t> unitT;
+  for (int64_t oc = 0; oc < s.k; ++oc)
+    for (int64_t t = 0; t < s.t; ++t)
+      if (e.included(t, n, s.n)) {
+        src.push_back(heat + ((t * s.n + n) * s.k + (e.flipped[static_cast<size_t>(t)] ? e.perm[static_cast<size_t>(oc)] : oc)) * mm);
+        unitT.push_back(t);
+      }
+  const size_t perMap = src.size() / static_cast<size_t>(s.k);
+  uint32_t bad = 0;
+  const int64_t steps = (m + 7) / 8, mapBytes = mm * 4;
+  for (size_t u = 0; u < src.size(); ++u) {
+    const int64_t t = unitT[u], oc = static_cast<int64_t>(u / perMap);
+    const bool flip = e.flipped[static_cast<size_t>(t)] != 0;
+    const float wt = e.weights[static_cast<size_t>(t)];
+    float* dst = out + oc * mm;
+    const char* pre = u + ahead < src.size() && ahead > 0 ? reinterpret_cast<const char*>(src[u + ahead]) : nullptr;
+    int64_t done = 0, step = 0;
+    for (int64_t y = 0; y < m; y += 8) {
+      const int64_t rows = std::min<int64_t>(8, m - y);
+      bad |= t == firstT ? cpu::combineRows<true>(flip, e.mode, src[u] + y * m, dst + y * m, m, rows, wt)
+                         : cpu::combineRows<false>(flip, e.mode, src[u] + y * m, dst + y * m, m, rows, wt);
+      if (pre)
+        for (const int64_t until = mapBytes * ++step / steps; done < until; done += 64) __builtin_prefetch(pre + done, 0, 2);
+    }
+    if (t == lastT && e.mode == Mode::Avg) bad |= cpu::divideRun(dst, mm, weightSum);
+  }
+  return bad;
+}
+
 // ---- Read-only floor with several streams per thread ----
 
 /** Sum of [lo, hi) read as `streams` equal parts at once, 224 floats of each per turn. */
@@ -650,6 +696,9 @@ int main(int argc, char** argv) {
       {"cpu::ensemble (windows, pf 2)", T + 2, [&] { cpu::ensemble(heat, s, e, out, threads, &bad); }},
       {"  output +128 B (4K aliasing)", T + 2, [&] { cpu::ensemble(heat, s, e, out + 32, threads, &bad); }},
       {"  output +2 KiB (4K aliasing)", T + 2, [&] { cpu::ensemble(heat, s, e, out + 512, threads, &bad); }},
+      {"maps, pf 2", T + 2, perRoi([&](int64_t n, float* o) { averageMapsAllT(heat, s, e, n, o, 2); })},
+      {"maps, pf 3", T + 2, perRoi([&](int64_t n, float* o) { averageMapsAllT(heat, s, e, n, o, 3); })},
+      {"maps, pf 5", T + 2, perRoi([&](int64_t n, float* o) { averageMapsAllT(heat, s, e, n, o, 5); })},
       {"windows, no prefetch", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 0, 2); })},
       {"windows, pf 1", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 1, 2); })},
       {"windows, pf 4", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 4, 2); })},
@@ -664,6 +713,9 @@ int main(int argc, char** argv) {
       {"threads on neighbouring windows", T + 2, [&] { cpu::parallelFor(threads, threads, [&](int64_t i, int) { averageInterleavedWindows(heat, s, e, out, smallWindows, i, threads); }); }},
       // The previous kernel (memory order) and its splits.
       {"previous: memory order, 4 RoIs", T + 2, perItem(roisPerItem(s, threads), [&](int64_t n0, int64_t n1, float* o) { ensembleRoisInMemoryOrder(heat, s, e, n0, n1, o); })},
+      {"  1 RoI per item, next run's 2 maps pf", T + 2, perItem(1, [&](int64_t n0, int64_t n1, float* o) { ensembleRoisInMemoryOrder(heat, s, e, n0, n1, o, 2); })},
+      {"  2 RoIs per item, next run's 2 maps pf", T + 2, perItem(2, [&](int64_t n0, int64_t n1, float* o) { ensembleRoisInMemoryOrder(heat, s, e, n0, n1, o, 2); })},
+      {"  4 RoIs, next run's 2 maps pf", T + 2, perItem(4, [&](int64_t n0, int64_t n1, float* o) { ensembleRoisInMemoryOrder(heat, s, e, n0, n1, o, 2); })},
       {"  1 RoI per item", T + 2, perItem(1, [&](int64_t n0, int64_t n1, float* o) { ensembleRoisInMemoryOrder(heat, s, e, n0, n1, o); })},
       {"  static halves, 4 RoIs", T + 2, [&] { cpu::parallelFor(threads, threads, [&](int64_t i, int) { const int64_t n0 = s.n * i / threads, n1 = s.n * (i + 1) / threads; for (int64_t a = n0; a < n1; a += 4) ensembleRoisInMemoryOrder(heat, s, e, a, std::min(n1, a + 4), out + a * block); }); }},
       {"  2 per group, 1 window lag", T + 2, perItem(4, [&](int64_t n0, int64_t n1, float* o) { averageLaggedStreams(heat, s, e, n0, n1, o, smallWindows, 2, false); })},
@@ -717,7 +769,7 @@ int main(int argc, char** argv) {
               threads, rounds, static_cast<long long>(s.n), hugePages ? "2 MiB" : "4 KiB");
   for (Row& row : rows) {
     const double best = *std::min_element(row.wall.begin(), row.wall.end());
-    std::printf("  %-34s %7.2f / %7.2f   %6.3f   %5.1f %%\n", row.name.c_str(), best, median(row.wall), row.maps == 0 ? 0.0 : best / static_cast<double>(s.n),
+    std::printf("  %-40s %7.2f / %7.2f   %6.3f   %5.1f %%\n", row.name.c_str(), best, median(row.wall), row.maps == 0 ? 0.0 : best / static_cast<double>(s.n),
                 100 * median(row.ratio));
   }
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
