@@ -220,7 +220,8 @@ OMNI_HOT uint32_t ensembleRoiByWindows(const float* heatmaps, const Shape& s, co
   auto runStart = [&](size_t r, int64_t channel) {
     return heatmaps + ((included[r % perWindow] * s.n + n) * s.k + channel) * mm;
   };
-  const size_t runsAhead = static_cast<size_t>(std::max<int64_t>(2, kPrefetchBytes / (mm * static_cast<int64_t>(sizeof(float)))));
+  const int64_t mapBytes = std::max<int64_t>(1, mm * static_cast<int64_t>(sizeof(float)));
+  const size_t runsAhead = static_cast<size_t>(std::max<int64_t>(2, kPrefetchBytes / mapBytes));
   uint32_t bad = 0;
   for (size_t r = 0; r < runs; ++r) {
     const int64_t t = included[r % perWindow], c0 = windows[r / perWindow], c1 = windows[r / perWindow + 1];
@@ -232,7 +233,7 @@ OMNI_HOT uint32_t ensembleRoiByWindows(const float* heatmaps, const Shape& s, co
     if (r + runsAhead < runs) {
       const size_t a = r + runsAhead;
       ahead = reinterpret_cast<const char*>(runStart(a, windows[a / perWindow]));
-      aheadBytes = (windows[a / perWindow + 1] - windows[a / perWindow]) * mm * static_cast<int64_t>(sizeof(float));
+      aheadBytes = (windows[a / perWindow + 1] - windows[a / perWindow]) * mapBytes;
     }
     const int64_t steps = (c1 - c0) * ((m + kRowsPerStep - 1) / kRowsPerStep);
     for (int64_t c = c0; c < c1; ++c) {
