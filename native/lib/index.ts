@@ -112,15 +112,13 @@ export interface NativeCocoCellMatch {
   gtCrowd: Uint8Array;
   gtIgnore: Uint8Array;
   gtBox: Float64Array;
-  gtLabeled: Int32Array;
   gtKp: Float64Array;
-  gtKpBox: Float64Array;
+  gtKpOff: Int32Array;
   dtScore: Float64Array;
   dtArea: Float64Array;
   dtBox: Float64Array;
   dtKp: Float64Array;
   dtKpOff: Int32Array;
-  dtKpBox: Float64Array;
   gOrder: Int32Array;
   dOrder: Int32Array;
   cells: Int32Array;

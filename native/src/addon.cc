@@ -741,6 +741,22 @@ double propertyNumber(Napi::Env env, const Napi::Object& o, const char* name, co
   return v.As<Napi::Number>().DoubleValue();
 }
 
+/** Keypoints `o[name]` and their offsets `o[offsets]` (n entries), each offset leaving room for 3K numbers. */
+const double* keypointArray(Napi::Env env, const Napi::Object& o, const char* name, const char* offsets, const std::string& path, int64_t n, int32_t k,
+                            const int32_t*& off) {
+  Napi::Float64Array kp = propertyArray<double>(env, o, name, path);
+  off = propertyArrayOf<int32_t>(env, o, offsets, path, n);
+  const int64_t k3 = 3 * static_cast<int64_t>(k);
+  const int64_t length = static_cast<int64_t>(kp.ElementLength());
+  for (int64_t j = 0; j < n; j++) {
+    if (off[j] < 0 || off[j] + k3 > length) {
+      throwRange(env, path + "." + offsets + "[" + std::to_string(j) + "]",
+                 "an offset in [0, " + std::to_string(length - k3) + "] (" + name + " holds " + std::to_string(length) + " numbers)", std::to_string(off[j]) + " (number)");
+    }
+  }
+  return kp.Data();
+}
+
 /** Ground-truth and detection columns of a match object (lengths checked against gtId / dtScore). */
 void readMatchColumns(Napi::Env env, const Napi::Object& o, const std::string& path, CocoMatchInput& in, int64_t& numGt, int64_t& numDt) {
   const Napi::Value kp = o.Get("keypoints");
@@ -759,27 +775,14 @@ void readMatchColumns(Napi::Env env, const Napi::Object& o, const std::string& p
   in.gtCrowd = propertyArrayOf<uint8_t>(env, o, "gtCrowd", path, numGt);
   in.gtIgnore = propertyArrayOf<uint8_t>(env, o, "gtIgnore", path, numGt);
   in.gtBox = propertyArrayOf<double>(env, o, "gtBox", path, 4 * numGt);
-  in.gtLabeled = propertyArrayOf<int32_t>(env, o, "gtLabeled", path, numGt);
   Napi::Float64Array dtScore = propertyArray<double>(env, o, "dtScore", path);
   numDt = static_cast<int64_t>(dtScore.ElementLength());
   in.dtScore = dtScore.Data();
   in.dtArea = propertyArrayOf<double>(env, o, "dtArea", path, numDt);
   in.dtBox = propertyArrayOf<double>(env, o, "dtBox", path, 4 * numDt);
   if (!in.keypoints) return;
-  const int64_t k3 = 3 * static_cast<int64_t>(in.numKeypoints);
-  in.gtKp = propertyArrayOf<double>(env, o, "gtKp", path, k3 * numGt);
-  in.gtKpBox = propertyArrayOf<double>(env, o, "gtKpBox", path, 4 * numGt);
-  in.dtKpBox = propertyArrayOf<double>(env, o, "dtKpBox", path, 4 * numDt);
-  in.dtKpOff = propertyArrayOf<int32_t>(env, o, "dtKpOff", path, numDt);
-  Napi::Float64Array dtKp = propertyArray<double>(env, o, "dtKp", path);
-  in.dtKp = dtKp.Data();
-  const int64_t kpLength = static_cast<int64_t>(dtKp.ElementLength());
-  for (int64_t j = 0; j < numDt; j++) {
-    if (in.dtKpOff[j] < 0 || in.dtKpOff[j] + k3 > kpLength) {
-      throwRange(env, path + ".dtKpOff[" + std::to_string(j) + "]", "an offset in [0, " + std::to_string(kpLength - k3) + "] (dtKp holds " + std::to_string(kpLength) + " numbers)",
-                 std::to_string(in.dtKpOff[j]) + " (number)");
-    }
-  }
+  in.gtKp = keypointArray(env, o, "gtKp", "gtKpOff", path, numGt, in.numKeypoints, in.gtKpOff);
+  in.dtKp = keypointArray(env, o, "dtKp", "dtKpOff", path, numDt, in.numKeypoints, in.dtKpOff);
 }
 
 /** The cells (5 per cell, ranges inside the orders) and the number of layout positions they fill. */
@@ -810,6 +813,8 @@ Napi::Value MatchCocoCells(const Napi::CallbackInfo& info) {
   CocoMatchInput in{};
   int64_t numGt = 0, numDt = 0;
   readMatchColumns(env, o, path, in, numGt, numDt);
+  in.numGt = numGt;
+  in.numDt = numDt;
   Napi::Int32Array gOrder = propertyArray<int32_t>(env, o, "gOrder", path);
   Napi::Int32Array dOrder = propertyArray<int32_t>(env, o, "dOrder", path);
   expectIndices(env, gOrder.Data(), static_cast<int64_t>(gOrder.ElementLength()), numGt, path + ".gOrder");

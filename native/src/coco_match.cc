@@ -94,23 +94,11 @@ double oks(const double* d, const double* g, int32_t labeled, double area, const
   return npSum(scratch, n) / n;
 }
 
-/** match-cells.ts' cellOks: the O(1) far-apart test, then the OKS. */
-double cellOks(const CocoMatchInput& in, std::vector<double>& scratch, int32_t d, int32_t g) {
-  const double floor = in.thr[0];
-  if (floor > 0.01 && in.gtLabeled[g] > 0) {
-    const double* gb = in.gtKpBox + 4 * static_cast<int64_t>(g);
-    const double* db = in.dtKpBox + 4 * static_cast<int64_t>(d);
-    const double gx = std::max(0.0, std::max(gb[0] - db[2], db[0] - gb[2]));
-    const double gy = std::max(0.0, std::max(gb[1] - db[3], db[1] - gb[3]));
-    if (gx * gx + gy * gy > in.farPerArea * (in.gtArea[g] + kSpacing1)) return 0;
-  }
-  const int k = in.numKeypoints;
-  return oks(in.dtKp + in.dtKpOff[d], in.gtKp + static_cast<int64_t>(3 * k) * g, in.gtLabeled[g], in.gtArea[g],
-             in.gtBox + 4 * static_cast<int64_t>(g), in.vars, k, scratch.data(), floor);
-}
-
-/** Per-call scratch, grown as cells need. */
+/** Per-call state: what is derived from the keypoints once (match-cells.ts' keypointBounds), and scratch grown as cells need. */
 struct Scratch {
+  /** keypoints only: labeled keypoints per ground truth, extents of its labeled / each detection's keypoints ([4 n] x0, y0, x1, y1) */
+  std::vector<int32_t> gtLabeled;
+  std::vector<double> gtKpBox, dtKpBox;
   std::vector<double> oks, ious, sortedIous, bestIou;
   std::vector<uint8_t> outside, gIg, gMatched, sortedCrowd;
   std::vector<int32_t> gSorted;
@@ -133,6 +121,53 @@ struct Scratch {
   }
 };
 
+/** geometry.ts' keypointExtent: [x0, y0, x1, y1] of the (labeled) keypoints k[0 .. n). */
+void keypointExtent(const double* k, int64_t n, bool labeledOnly, double* out) {
+  double x0 = std::numeric_limits<double>::infinity(), y0 = x0, x1 = -x0, y1 = -x0;
+  for (int64_t i = 0; i < n; i += 3) {
+    if (labeledOnly && !(k[i + 2] > 0)) continue;
+    const double x = k[i], y = k[i + 1];
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  out[0] = x0;
+  out[1] = y0;
+  out[2] = x1;
+  out[3] = y1;
+}
+
+/** Each ground truth's labeled keypoint count and labeled extent, each detection's keypoint extent (the OKS bounds). */
+void keypointBounds(const CocoMatchInput& in, Scratch& s) {
+  const int64_t k3 = 3 * static_cast<int64_t>(in.numKeypoints);
+  s.gtLabeled.resize(in.numGt);
+  s.gtKpBox.resize(4 * in.numGt);
+  s.dtKpBox.resize(4 * in.numDt);
+  for (int64_t g = 0; g < in.numGt; g++) {
+    const double* k = in.gtKp + in.gtKpOff[g];
+    int32_t labeled = 0;
+    for (int64_t v = 2; v < k3; v += 3) if (k[v] > 0) labeled++;
+    s.gtLabeled[g] = labeled;
+    keypointExtent(k, k3, true, s.gtKpBox.data() + 4 * g);
+  }
+  for (int64_t d = 0; d < in.numDt; d++) keypointExtent(in.dtKp + in.dtKpOff[d], k3, false, s.dtKpBox.data() + 4 * d);
+}
+
+/** match-cells.ts' cellOks: the O(1) far-apart test, then the OKS. */
+double cellOks(const CocoMatchInput& in, Scratch& s, int32_t d, int32_t g) {
+  const double floor = in.thr[0];
+  if (floor > 0.01 && s.gtLabeled[g] > 0) {
+    const double* gb = s.gtKpBox.data() + 4 * static_cast<int64_t>(g);
+    const double* db = s.dtKpBox.data() + 4 * static_cast<int64_t>(d);
+    const double gx = std::max(0.0, std::max(gb[0] - db[2], db[0] - gb[2]));
+    const double gy = std::max(0.0, std::max(gb[1] - db[3], db[1] - gb[3]));
+    if (gx * gx + gy * gy > in.farPerArea * (in.gtArea[g] + kSpacing1)) return 0;
+  }
+  return oks(in.dtKp + in.dtKpOff[d], in.gtKp + in.gtKpOff[g], s.gtLabeled[g], in.gtArea[g], in.gtBox + 4 * static_cast<int64_t>(g), in.vars,
+             in.numKeypoints, s.oks.data(), floor);
+}
+
 bool outsideRange(double area, double lo, double hi) { return area < lo || area > hi; }
 
 /** The similarity matrix of one cell (ground truths in cell order) and each row's maximum; records the layout. */
@@ -142,7 +177,7 @@ void similarities(const CocoMatchInput& in, CocoMatchOutput& out, Scratch& s, in
     double best = -std::numeric_limits<double>::infinity();
     for (int64_t gi = 0; gi < G; gi++) {
       const int32_t g = in.gOrder[g0 + gi];
-      const double v = in.keypoints ? cellOks(in, s.oks, d, g)
+      const double v = in.keypoints ? cellOks(in, s, d, g)
                                     : boxIou(in.dtBox + 4 * static_cast<int64_t>(d), in.gtBox + 4 * static_cast<int64_t>(g), in.gtCrowd[g] == 1);
       s.ious[di * G + gi] = v;
       if (v > best) best = v;
@@ -218,6 +253,7 @@ void matchArea(const CocoMatchInput& in, CocoMatchOutput& out, Scratch& s, int32
 void matchCocoCells(const CocoMatchInput& in, CocoMatchOutput& out) {
   Scratch s;
   s.oks.resize(std::max<int32_t>(in.numKeypoints, 1));
+  if (in.keypoints) keypointBounds(in, s);
   int64_t pos = 0;
   for (int64_t c = 0; c < in.numCells; c++) {
     const int32_t* cell = in.cells + 5 * c;

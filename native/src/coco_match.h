@@ -18,15 +18,14 @@ struct CocoMatchInput {
   const uint8_t* gtCrowd;
   const uint8_t* gtIgnore;
   const double* gtBox;       // [4 n]
-  const int32_t* gtLabeled;
-  const double* gtKp;        // [n × 3K] (keypoints only)
-  const double* gtKpBox;     // [4 n] (keypoints only)
+  const double* gtKp;        // keypoints only
+  const int32_t* gtKpOff;    // ground truth g's 3K keypoints start at gtKp[gtKpOff[g]]
   const double* dtScore;
   const double* dtArea;
   const double* dtBox;       // [4 n]
   const double* dtKp;        // keypoints only
   const int32_t* dtKpOff;
-  const double* dtKpBox;     // [4 n] (keypoints only)
+  int64_t numGt, numDt;
   const int32_t* gOrder;
   int32_t* dOrder;           // each cell's range is sorted by descending score in place
   const int32_t* cells;      // [5 × numCells]: k, g0, g1, d0, d1

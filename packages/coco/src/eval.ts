@@ -14,7 +14,7 @@
 import type { CocoAnnotation, CocoDataset, CocoResult } from './types.js';
 import type { EvalParams } from './params.js';
 import type { CocoEvalResult } from './eval-types.js';
-import { columnGeometry, keypointExtent, oksVars } from './geometry.js';
+import { columnGeometry, oksVars } from './geometry.js';
 import type { ResultGeometry } from './geometry.js';
 import { isResultsColumns } from './results-columns.js';
 import type { CocoResultsColumns } from './results-columns.js';
@@ -39,11 +39,9 @@ interface GtColumns {
   /** iscrowd, or (keypoints) num_keypoints == 0: ignored in every area range */
   ignore: Uint8Array;
   box: Float64Array;
-  labeled: Int32Array;
-  /** keypoints of ground truth j at kp[3K j ..] (keypoints only; zeros where it has none) */
+  /** keypoints of ground truth j at kp[kpOff[j] ..] (keypoints only: the annotation columns' own array) */
   kp: Float64Array;
-  /** extent of the labeled keypoints [x0, y0, x1, y1] (keypoints only) */
-  kpBox: Float64Array;
+  kpOff: Int32Array;
 }
 
 /** Detections as columns; index = position among the evaluated results (file order). */
@@ -57,8 +55,6 @@ interface DtColumns {
   /** keypoints of detection j at kp[kpOff[j] ..] (keypoints only; the results' own array when they came as columns) */
   kp: Float64Array;
   kpOff: Int32Array;
-  /** extent of all keypoints [x0, y0, x1, y1] (keypoints only) */
-  kpBox: Float64Array;
 }
 
 /**
@@ -151,8 +147,7 @@ function fillAnnotationColumns(c: AnnotationColumns, anns: readonly CocoAnnotati
   }
 }
 
-/** `kpLength`: the numbers of one ground truth's keypoints (3 per OKS sigma) in a keypoint evaluation. */
-function gtColumns(anns: AnnotationColumns, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number): GtColumns {
+function gtColumns(anns: AnnotationColumns, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): GtColumns {
   const picked = pickAnnotations(anns, imgIndex, catIndex);
   const n = picked.length;
   const c: GtColumns = {
@@ -164,16 +159,15 @@ function gtColumns(anns: AnnotationColumns, imgIndex: IdIndex, catIndex: IdIndex
     crowd: new Uint8Array(n),
     ignore: new Uint8Array(n),
     box: new Float64Array(4 * n),
-    labeled: new Int32Array(n),
-    kp: new Float64Array(keypoints ? kpLength * n : 0),
-    kpBox: new Float64Array(keypoints ? 4 * n : 0),
+    kp: anns.keypoints,
+    kpOff: new Int32Array(n),
   };
-  fillGtColumns(c, anns, picked, imgIndex, catIndex, keypoints, kpLength);
+  fillGtColumns(c, anns, picked, imgIndex, catIndex, keypoints);
   return c;
 }
 
 function fillGtColumns(
-  c: GtColumns, a: AnnotationColumns, picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean, kpLength: number,
+  c: GtColumns, a: AnnotationColumns, picked: readonly number[], imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean,
 ): void {
   for (let j = 0; j < c.n; j++) {
     const i = picked[j];
@@ -184,15 +178,8 @@ function fillGtColumns(
     c.crowd[j] = a.iscrowd[i];
     c.ignore[j] = a.iscrowd[i] === 1 || (keypoints && a.numKeypoints[i] === 0) ? 1 : 0;
     for (let q = 0; q < 4; q++) c.box[4 * j + q] = a.bbox[4 * i + q];
-    const s = a.kpStart[i], count = a.kpCount[i];
-    let labeled = 0;
-    for (let v = s + 2; v < s + count; v += 3) if (a.keypoints[v] > 0) labeled++;
-    c.labeled[j] = labeled;
-    if (keypoints && count >= 0) {
-      // checkKeypointColumns has checked the length of every evaluated ground truth's keypoints
-      c.kp.set(a.keypoints.subarray(s, s + count), kpLength * j);
-      keypointExtent(a.keypoints, s, count, true, c.kpBox, j);
-    }
+    // checkKeypointColumns has checked that every evaluated ground truth has its keypoints
+    c.kpOff[j] = a.kpStart[i];
   }
 }
 
@@ -255,7 +242,7 @@ function pickResults(c: CocoResultsColumns, imgIndex: IdIndex, catIndex: IdIndex
   return { picked, ignored };
 }
 
-function dtColumns(c: CocoResultsColumns, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean): { dt: DtColumns; ignoredResults: number } {
+function dtColumns(c: CocoResultsColumns, imgIndex: IdIndex, catIndex: IdIndex): { dt: DtColumns; ignoredResults: number } {
   const geo = columnGeometry(c);
   const { picked, ignored: ignoredResults } = pickResults(c, imgIndex, catIndex);
   const n = picked.length;
@@ -268,14 +255,13 @@ function dtColumns(c: CocoResultsColumns, imgIndex: IdIndex, catIndex: IdIndex, 
     box: new Float64Array(4 * n),
     kp: c.keypoints,
     kpOff: new Int32Array(n),
-    kpBox: new Float64Array(keypoints ? 4 * n : 0),
   };
-  fillDtColumns(d, c, picked, geo, imgIndex, catIndex, keypoints);
+  fillDtColumns(d, c, picked, geo, imgIndex, catIndex);
   return { dt: d, ignoredResults };
 }
 
 function fillDtColumns(
-  d: DtColumns, c: CocoResultsColumns, picked: readonly number[], geo: ResultGeometry, imgIndex: IdIndex, catIndex: IdIndex, keypoints: boolean,
+  d: DtColumns, c: CocoResultsColumns, picked: readonly number[], geo: ResultGeometry, imgIndex: IdIndex, catIndex: IdIndex,
 ): void {
   for (let j = 0; j < d.n; j++) {
     const i = picked[j];
@@ -285,7 +271,6 @@ function fillDtColumns(
     d.area[j] = geo.areas[i];
     for (let q = 0; q < 4; q++) d.box[4 * j + q] = geo.boxes[4 * i + q];
     d.kpOff[j] = c.kpStart[i];
-    if (keypoints) keypointExtent(c.keypoints, c.kpStart[i], c.kpCount[i], false, d.kpBox, j);
   }
 }
 
@@ -422,8 +407,8 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | Co
   const numImages = p.imgIds.length;
   const imgIndex = new IdIndex(p.imgIds);
   const catIndex = new IdIndex(p.catIds);
-  const gt = gtColumns(anns, imgIndex, catIndex, keypoints, 3 * p.kptOksSigmas.length);
-  const { dt, ignoredResults } = dtColumns(columns, imgIndex, catIndex, keypoints);
+  const gt = gtColumns(anns, imgIndex, catIndex, keypoints);
+  const { dt, ignoredResults } = dtColumns(columns, imgIndex, catIndex);
 
   const T = p.iouThrs.length, R = p.recThrs.length, K = p.useCats ? p.catIds.length : 1;
   const A = p.areaRng.length, M = p.maxDets.length;
@@ -443,15 +428,13 @@ export function evaluate(gtSet: CocoDataset, results: readonly CocoResult[] | Co
     gtCrowd: gt.crowd,
     gtIgnore: gt.ignore,
     gtBox: gt.box,
-    gtLabeled: gt.labeled,
     gtKp: gt.kp,
-    gtKpBox: gt.kpBox,
+    gtKpOff: gt.kpOff,
     dtScore: dt.score,
     dtArea: dt.area,
     dtBox: dt.box,
     dtKp: dt.kp,
     dtKpOff: dt.kpOff,
-    dtKpBox: dt.kpBox,
     gOrder,
     dOrder,
     cells,

@@ -3,7 +3,7 @@
 // TypeScript implementation (the reference, and what runs without the addon) and the native
 // addon's `matchCocoCells`, which evaluate() takes as `options.cellMatcher`. Both write the
 // same bytes: test/integration/coco-match.test.ts runs the same cases through both.
-import { boxIou, oks } from './geometry.js';
+import { boxIou, keypointExtent, oks } from './geometry.js';
 import { NP_SPACING_1 } from './numeric.js';
 
 /** A detection's outcome per area range and threshold (one byte of CellMatch.outcome). */
@@ -25,12 +25,9 @@ export interface CellMatch {
   gtIgnore: Uint8Array;
   /** [4 n]: x, y, w, h */
   gtBox: Float64Array;
-  /** labeled keypoints (v > 0) per ground truth */
-  gtLabeled: Int32Array;
-  /** keypoints only: [n × 3K], each ground truth's keypoints (zeros where it has none) */
+  /** keypoints only: ground truth g's keypoints start at gtKp[gtKpOff[g]] (3K numbers) */
   gtKp: Float64Array;
-  /** keypoints only: [4 n] extent of the labeled keypoints x0, y0, x1, y1 */
-  gtKpBox: Float64Array;
+  gtKpOff: Int32Array;
   dtScore: Float64Array;
   dtArea: Float64Array;
   /** [4 n]: x, y, w, h */
@@ -38,8 +35,6 @@ export interface CellMatch {
   /** keypoints only: detection j's keypoints start at dtKp[dtKpOff[j]] (3K numbers) */
   dtKp: Float64Array;
   dtKpOff: Int32Array;
-  /** keypoints only: [4 n] extent of all keypoints x0, y0, x1, y1 */
-  dtKpBox: Float64Array;
   gOrder: Int32Array;
   /** each cell's detections are sorted in place by descending score (stable) */
   dOrder: Int32Array;
@@ -67,8 +62,14 @@ export interface CellMatch {
 /** A matching implementation: fills m.detOf, m.rank, m.outcome and m.npig. */
 export type CellMatcher = (m: CellMatch) => void;
 
-/** Per-call scratch of the TypeScript matcher (grown as cells need). */
+/** Per-call state of the TypeScript matcher: what it derives from the keypoints once, and scratch grown as cells need. */
 interface Scratch {
+  /** keypoints only: labeled keypoints (v > 0) per ground truth */
+  gtLabeled: Int32Array;
+  /** keypoints only: [4 n] extent of each ground truth's labeled keypoints x0, y0, x1, y1 */
+  gtKpBox: Float64Array;
+  /** keypoints only: [4 n] extent of each detection's keypoints */
+  dtKpBox: Float64Array;
   oks: Float64Array;
   ious: Float64Array;
   sortedIous: Float64Array;
@@ -82,7 +83,11 @@ interface Scratch {
 
 /** The TypeScript cell matcher (the reference of the native one). */
 export function matchCells(m: CellMatch): void {
+  const nGt = m.keypoints ? m.gtId.length : 0, nDt = m.keypoints ? m.dtScore.length : 0;
   const s: Scratch = {
+    gtLabeled: new Int32Array(nGt),
+    gtKpBox: new Float64Array(4 * nGt),
+    dtKpBox: new Float64Array(4 * nDt),
     oks: new Float64Array(m.vars.length),
     ious: new Float64Array(256),
     sortedIous: new Float64Array(256),
@@ -93,8 +98,22 @@ export function matchCells(m: CellMatch): void {
     gMatched: new Uint8Array(64),
     sortedCrowd: new Uint8Array(64),
   };
+  if (m.keypoints) keypointBounds(m, s);
   let pos = 0;
   for (let c = 0; c < m.cells.length; c += 5) pos = matchCell(m, s, c, pos);
+}
+
+/** Each ground truth's labeled keypoint count and labeled extent, each detection's keypoint extent (the OKS bounds). */
+function keypointBounds(m: CellMatch, s: Scratch): void {
+  const k3 = 3 * m.vars.length;
+  for (let g = 0; g < s.gtLabeled.length; g++) {
+    const off = m.gtKpOff[g];
+    let labeled = 0;
+    for (let v = off + 2; v < off + k3; v += 3) if (m.gtKp[v] > 0) labeled++;
+    s.gtLabeled[g] = labeled;
+    keypointExtent(m.gtKp, off, k3, true, s.gtKpBox, g);
+  }
+  for (let d = 0; d < m.dtScore.length; d++) keypointExtent(m.dtKp, m.dtKpOff[d], k3, false, s.dtKpBox, d);
 }
 
 /** Sorts `idx[s..e)` by descending score, stable (pycocotools' mergesort of -score). */
@@ -126,14 +145,13 @@ function sortByScoreDesc(idx: Int32Array, s: number, e: number, score: Float64Ar
  */
 function cellOks(m: CellMatch, s: Scratch, d: number, g: number): number {
   const floor = m.thr[0];
-  if (floor > 0.01 && m.gtLabeled[g] > 0) {
-    const gb = m.gtKpBox, db = m.dtKpBox;
+  if (floor > 0.01 && s.gtLabeled[g] > 0) {
+    const gb = s.gtKpBox, db = s.dtKpBox;
     const gx = Math.max(0, gb[4 * g] - db[4 * d + 2], db[4 * d] - gb[4 * g + 2]);
     const gy = Math.max(0, gb[4 * g + 1] - db[4 * d + 3], db[4 * d + 1] - gb[4 * g + 3]);
     if (gx * gx + gy * gy > m.farPerArea * (m.gtArea[g] + NP_SPACING_1)) return 0;
   }
-  const k3 = 3 * m.vars.length;
-  return oks(m.dtKp, m.dtKpOff[d], m.gtKp, k3 * g, m.gtLabeled[g], m.gtArea[g], m.gtBox, 4 * g, m.vars, s.oks, floor);
+  return oks(m.dtKp, m.dtKpOff[d], m.gtKp, m.gtKpOff[g], s.gtLabeled[g], m.gtArea[g], m.gtBox, 4 * g, m.vars, s.oks, floor);
 }
 
 /** Grows the scratch for a cell of D detections and G ground truths. */
