@@ -379,7 +379,7 @@ struct Chunk {
  */
 OMNI_HOT uint32_t averageWindowsAllT(const float* heat, const Shape& s, const EnsembleSpec& e, int64_t n, float* __restrict out,
                                      const std::vector<int64_t>& windows, int ahead, int hint, bool vec = false, int64_t kStep = 8,
-                                     int64_t preLimit = INT64_MAX) {
+                                     int64_t preLimit = INT64_MAX, bool prefetchNextOutput = false) {
   const int64_t m = s.m, mm = s.mapSize();
   const auto [weightSum, firstT, lastT] = includedTransforms(s, e, n);
   std::vector<Chunk> chunks;
@@ -391,6 +391,11 @@ OMNI_HOT uint32_t averageWindowsAllT(const float* heat, const Shape& s, const En
     const Chunk& ch = chunks[i];
     const bool flip = e.flipped[static_cast<size_t>(ch.t)] != 0, first = ch.t == firstT, last = ch.t == lastT;
     const float wt = e.weights[static_cast<size_t>(ch.t)];
+    if (prefetchNextOutput && first && ch.c1 < s.k) {  // the next window's output, for writing, into L2
+      const size_t w = static_cast<size_t>(std::find(windows.begin(), windows.end(), ch.c1) - windows.begin());
+      const char* p = reinterpret_cast<const char*>(out + ch.c1 * mm);
+      for (int64_t b = 0; b < (windows[w + 1] - ch.c1) * mm * 4; b += 64) __builtin_prefetch(p + b, 1, 2);
+    }
     const char* pre = nullptr;
     int64_t preBytes = 0, preDone = 0;
     if (ahead > 0 && i + ahead < chunks.size()) {
@@ -706,6 +711,7 @@ int main(int argc, char** argv) {
       {"windows, pf 1 into L1", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 1, 3); })},
       {"windows, pf 1 nta", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 1, 0); })},
       {"windows, pf 2 of each run 4K", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 2, 2, false, 8, 4096); })},
+      {"windows, pf 2, next output prefetched", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 2, 2, false, 8, INT64_MAX, true); })},
       {"windows, pf 2, 8-float vectors", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, smallWindows, 2, 2, true); })},
       {"windows >= 9 maps, pf 2", T + 2, perRoi([&](int64_t n, float* o) { averageWindowsAllT(heat, s, e, n, o, windows9, 2, 2); })},
       {"windows, bands of 8 rows, pf 8", T + 2, perRoi([&](int64_t n, float* o) { averageTiles(heat, s, e, n, o, smallWindows, 8, 8); })},
