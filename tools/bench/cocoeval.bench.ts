@@ -2,7 +2,9 @@
 // tools/peers/setup-pycocotools.sh; without it the quoted figure of issue 4 is printed, labelled):
 //  1. in process: evaluate + accumulate on 5 000 images / ~15 000 instances with 17 keypoints /
 //     ~30 000 results, ours vs pycocotools' (a Python child timing only those calls), bbox and
-//     keypoints, interleaved rounds; also the pycocotools-structured TS port (the test oracle);
+//     keypoints, interleaved rounds; ours in TypeScript (the default) and with the addon's
+//     matching and accumulate steps (what `omnidistill eval` runs); also the
+//     pycocotools-structured TS port (the test oracle);
 //  2. whole process: `omnidistill eval` (the built CLI) vs a python process doing
 //     COCO() + loadRes + evaluate + accumulate + summarize, at 1k / 5k / 20k images (where
 //     NODE_EXTRA_CA_CERTS is set, also ours without it: see withoutExtraCaCerts).
@@ -12,7 +14,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParams, evaluate, evaluateReference, summarize, validateDataset, validateResults } from '@omnidistill/coco';
-import type { CocoDataset, CocoResult, IouType } from '@omnidistill/coco';
+import type { CocoDataset, CocoResult, EvalOptions, IouType } from '@omnidistill/coco';
+import { nativeStatus } from '@omnidistill/native';
 import { generateCase } from '../../packages/coco/test/generate.js';
 import { PEER_SCRIPTS, PYTHON, PeerServer, ROOT, loadLine, median, pycocotoolsPath, pythonMissing, ratioText, timeProcess, type ProcessTiming } from './peers.js';
 
@@ -69,20 +72,34 @@ function writeCase(dir: string, images: number): { gt: string; results: string; 
   return { gt, results, data, res: validateResults(c.results, data) };
 }
 
+/** evaluate()'s native steps, as `omnidistill eval` passes them, or null (with the reason printed) where the addon lacks them. */
+function nativeSteps(): EvalOptions | null {
+  const loaded = nativeStatus();
+  const b = 'error' in loaded ? undefined : loaded.binding;
+  if (b?.matchCocoCells === undefined || b.accumulateCoco === undefined) {
+    console.log(`  (no native evaluation steps: ${'error' in loaded ? loaded.error.message.split('\n')[0] : 'the loaded addon predates them'})`);
+    return null;
+  }
+  return { cellMatcher: (m) => b.matchCocoCells!(m), accumulator: (acc) => b.accumulateCoco!(acc) };
+}
+
 async function inProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Promise<void> {
   const c = writeCase(dir, 5000);
   console.log(`\n1. evaluate + accumulate in process: ${c.data.images.length} images, ${c.data.annotations.length} instances (17 keypoints), ${c.res.length} results`);
   const peer = peerEnv ? new PeerServer(join(PEER_SCRIPTS, 'pycocotools_eval.py'), ['serve'], peerEnv) : null;
   if (peer) await peer.next();
+  const steps = nativeSteps();
   for (const iouType of IOU_TYPES) {
     const p = createParams(iouType, c.data);
     const fastStats = summarize(evaluate(c.data, c.res, p)).stats;
     const refStats = summarize(evaluateReference(c.data, c.res, p)).stats;
+    const nativeStats = steps ? summarize(evaluate(c.data, c.res, p, steps)).stats : [];
     for (let i = 0; i < 3; i++) evaluate(c.data, c.res, p); // warm-up
-    const fast = empty(), ref = empty(), py = empty();
+    const fast = empty(), withNative = empty(), ref = empty(), py = empty();
     let pyStats: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       timeIt(() => evaluate(c.data, c.res, p), 5, fast);
+      if (steps) timeIt(() => evaluate(c.data, c.res, p, steps), 5, withNative);
       timeIt(() => evaluateReference(c.data, c.res, p), 1, ref);
       if (peer) {
         const res = await peer.request<{ wall_s: number[]; cpu_s: number[]; stats: number[] }>({ gt: c.gt, results: c.results, iouType, samples: 1 });
@@ -93,10 +110,12 @@ async function inProcess(dir: string, peerEnv: NodeJS.ProcessEnv | null): Promis
     }
     console.log(`${iouType}: AP ${fastStats[0].toFixed(4)}; stats of fast vs TS port: ${compareStats(fastStats, refStats)}`);
     console.log(`  omnidistill evaluate  wall ${ms(median(fast.wall))}  cpu ${ms(median(fast.cpu))}  (medians of ${fast.wall.length})`);
+    if (steps) console.log(`  with native steps     wall ${ms(median(withNative.wall))}  cpu ${ms(median(withNative.cpu))}  stats vs TS: ${compareStats(nativeStats, fastStats)}`);
     console.log(`  TS pycocotools port   wall ${ms(median(ref.wall))}  cpu ${ms(median(ref.cpu))}  -> ${ratioText(ref, fast)}`);
     if (peer) {
       console.log(`  pycocotools           wall ${ms(median(py.wall))}  cpu ${ms(median(py.cpu))}  stats vs ours: ${compareStats(fastStats, pyStats)}`);
       console.log(`  RATIO pycocotools/omnidistill in process (${iouType}): ${ratioText(py, fast)}  [${loadLine()}]`);
+      if (steps) console.log(`  RATIO pycocotools/omnidistill in process, native steps (${iouType}): ${ratioText(py, withNative)}  [${loadLine()}]`);
     } else {
       const quoted = PYCOCOTOOLS_QUOTED_S[iouType];
       console.log(`  FALLBACK, NOT MEASURED: pycocotools ${quoted.toFixed(1)} s is the figure quoted in issue 4 -> ${(quoted / median(fast.wall)).toFixed(1)}x wall`);
