@@ -785,8 +785,12 @@ void readMatchColumns(Napi::Env env, const Napi::Object& o, const std::string& p
   in.dtKp = keypointArray(env, o, "dtKp", "dtKpOff", path, numDt, in.numKeypoints, in.dtKpOff);
 }
 
-/** The cells (5 per cell, ranges inside the orders) and the number of layout positions they fill. */
-int64_t readMatchCells(Napi::Env env, const Napi::Object& o, const std::string& path, CocoMatchInput& in, int64_t numGt, int64_t numDt, int64_t numCategories) {
+/**
+ * The cells (5 per cell) and the number of layout positions they fill. A cell's ranges are
+ * positions in gOrder / dOrder (numGtOrder, numDtOrder entries), which may list fewer annotations
+ * than the columns hold: the ranges are checked against the orders' lengths.
+ */
+int64_t readMatchCells(Napi::Env env, const Napi::Object& o, const std::string& path, CocoMatchInput& in, int64_t numGtOrder, int64_t numDtOrder, int64_t numCategories) {
   Napi::Int32Array cells = propertyArray<int32_t>(env, o, "cells", path);
   if (cells.ElementLength() % 5 != 0) throwRange(env, path + ".cells", "a multiple of 5 elements (k, g0, g1, d0, d1 per cell)", describe(cells));
   in.cells = cells.Data();
@@ -794,10 +798,10 @@ int64_t readMatchCells(Napi::Env env, const Napi::Object& o, const std::string& 
   int64_t kept = 0;
   for (int64_t c = 0; c < in.numCells; c++) {
     const int32_t* cell = in.cells + 5 * c;
-    const bool ok = cell[0] >= 0 && cell[0] < numCategories && 0 <= cell[1] && cell[1] <= cell[2] && cell[2] <= numGt && 0 <= cell[3] && cell[3] <= cell[4] && cell[4] <= numDt;
+    const bool ok = cell[0] >= 0 && cell[0] < numCategories && 0 <= cell[1] && cell[1] <= cell[2] && cell[2] <= numGtOrder && 0 <= cell[3] && cell[3] <= cell[4] && cell[4] <= numDtOrder;
     if (!ok) {
       throwRange(env, path + ".cells[" + std::to_string(5 * c) + "]",
-                 "k in [0, " + std::to_string(numCategories) + ") and ranges 0 <= g0 <= g1 <= " + std::to_string(numGt) + ", 0 <= d0 <= d1 <= " + std::to_string(numDt),
+                 "k in [0, " + std::to_string(numCategories) + ") and ranges 0 <= g0 <= g1 <= " + std::to_string(numGtOrder) + " (gOrder's length), 0 <= d0 <= d1 <= " + std::to_string(numDtOrder) + " (dOrder's length)",
                  "[" + std::to_string(cell[0]) + ", " + std::to_string(cell[1]) + ", " + std::to_string(cell[2]) + ", " + std::to_string(cell[3]) + ", " + std::to_string(cell[4]) + "]");
     }
     kept += std::min<int64_t>(cell[4] - cell[3], in.maxDetLast);
@@ -836,7 +840,7 @@ Napi::Value MatchCocoCells(const Napi::CallbackInfo& info) {
   if (npig.ElementLength() % in.numAreas != 0) throwRange(env, path + ".npig", "categories × area ranges elements", describe(npig));
   const int64_t numCategories = static_cast<int64_t>(npig.ElementLength() / in.numAreas);
   CocoMatchOutput out{};
-  out.kept = readMatchCells(env, o, path, in, numGt, numDt, numCategories);
+  out.kept = readMatchCells(env, o, path, in, static_cast<int64_t>(gOrder.ElementLength()), static_cast<int64_t>(dOrder.ElementLength()), numCategories);
   out.detOf = propertyArrayOf<int32_t>(env, o, "detOf", path, out.kept);
   out.rank = propertyArrayOf<int32_t>(env, o, "rank", path, out.kept);
   out.outcome = propertyArrayOf<uint8_t>(env, o, "outcome", path, out.kept * in.numAreas * in.numThresholds);

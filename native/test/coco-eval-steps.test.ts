@@ -54,7 +54,11 @@ describe('matchCocoCells', () => {
   }
 
   const bad: [string, (m: NativeCocoCellMatch) => void, RegExp, ErrorConstructor][] = [
-    ['a cell range past the detections', (m) => (m.cells = Int32Array.of(0, 0, 1, 0, 3)), /^match\.cells\[0\]: expected .*0 <= d0 <= d1 <= 2/, RangeError],
+    ['a cell range past the detections', (m) => (m.cells = Int32Array.of(0, 0, 1, 0, 3)), /^match\.cells\[0\]: expected .*0 <= d0 <= d1 <= 2 \(dOrder's length\)/, RangeError],
+    // The ranges index the orders, which may be shorter than the columns: a range inside the
+    // columns but past the order would read outside gOrder / dOrder.
+    ['a cell range past a shorter detection order', (m) => (m.dOrder = Int32Array.of(1)), /^match\.cells\[0\]: expected .*0 <= d0 <= d1 <= 1 \(dOrder's length\)/, RangeError],
+    ['a cell range past an empty ground-truth order', (m) => (m.gOrder = new Int32Array(0)), /^match\.cells\[0\]: expected .*0 <= g0 <= g1 <= 0 \(gOrder's length\)/, RangeError],
     ['a cell of an unknown category', (m) => (m.cells = Int32Array.of(1, 0, 1, 0, 2)), /^match\.cells\[0\]: expected k in \[0, 1\)/, RangeError],
     ['cells not in fives', (m) => (m.cells = Int32Array.of(0, 0, 1, 0)), /^match\.cells: expected a multiple of 5/, RangeError],
     ['an order index out of range', (m) => (m.dOrder = Int32Array.of(0, 2)), /^match\.dOrder\[1\]: expected an index in \[0, 2\)/, RangeError],
