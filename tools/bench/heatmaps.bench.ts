@@ -7,12 +7,16 @@
 // kernel and end-to-end times, and the peers a user would run instead (tools/peers/
 // keypoint_peers.py, single-threaded): the Detectron-style numpy + OpenCV ensemble, torch +
 // torchvision's heatmaps_to_keypoints, and torchvision's decode alone, interleaved with ours
-// (native cpu on 1 thread, and the two addon-free backends: wasm, then ts).
+// (native cpu on 1 thread, and the two addon-free backends: wasm, then ts), and ts once more in a
+// `node --jitless` child (ts-jitless.ts), where `auto` really falls back to it.
 // Run: node --import tsx --conditions=source heatmaps.bench.ts [--no-peers | --peers-only]
 // (--peers-only: only the peers section, BENCH_PEER_ROUNDS interleaved rounds per workload, default 3)
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { COCO_PERSON } from '@omnidistill/core';
 import { backends, checkDecode, checkEnsemble, decodeHeatmaps, ensembleAndDecode, ensembleHeatmaps, referenceEnsembleAndDecode } from '@omnidistill/ensemble';
 import { loadNative } from '@omnidistill/native';
@@ -223,8 +227,26 @@ async function versusPeers(peers: Peers, kind: string, heatmaps: Float32Array, r
   console.log(`  RATIO torch+torchvision / ours native 1 thread (${kind}): ${ratioText(rows.torch, rows.native)}  [${load}]`);
   // Without the addon `auto` runs wasm (the WebAssembly SIMD kernel), and ts only where wasm cannot be instantiated.
   console.log(`  RATIO Detectron numpy+cv2 / ours wasm backend, what runs without the addon (${kind}): ${ratioText(rows.detectron, rows.wasm)}  [${load}]`);
+  // ts in this process has the JIT: what runs where WebAssembly is switched off with the JIT on (node --no-expose-wasm).
   console.log(`  RATIO Detectron numpy+cv2 / ours ts backend, without addon and wasm (${kind}): ${ratioText(rows.detectron, rows.ts)}  [${load}]`);
   console.log(`  RATIO torchvision decode / ours decode native 1 thread (${kind}): ${ratioText(rows.tv_decode, rows.decode)}  [${load}]`);
+  await versusJitless(shape, rows.detectron, Array.from(native), kind);
+}
+
+/**
+ * The `ts` backend where `auto` really runs it: in a `node --jitless` child (no JIT, hence no
+ * WebAssembly), one call (~10 s), against the Detectron peer's median from the same section.
+ * The in-process `ts` row above is the JIT-compiled backend, which only runs where WebAssembly
+ * is switched off with the JIT on (e.g. `node --no-expose-wasm`).
+ */
+async function versusJitless(shape: { dir: string; t: number; n: number; k: number; m: number }, detectron: Samples, native: number[], kind: string): Promise<void> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'ts-jitless.ts');
+  const args = ['--jitless', '--import', 'tsx', '--conditions=source', script, shape.dir, ...[shape.t, shape.n, shape.k, shape.m].map(String)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 << 20 });
+  const r = JSON.parse(stdout) as PeerReply;
+  const jitless = { wall: r.wall_ms, cpu: r.cpu_ms };
+  console.log(`  ours fused, ts backend, node --jitless child, 1 call: wall ${fmt(r.wall_ms[0])} ms cpu ${fmt(r.cpu_ms[0])} ms   (vs native: ${agreement(new Float32Array(r.keypoints), native)})`);
+  console.log(`  RATIO Detectron numpy+cv2 / ours ts backend under node --jitless, where auto runs it (${kind}): ${ratioText(detectron, jitless)}  [${loadLine()}]`);
 }
 
 async function main(): Promise<void> {
